@@ -1,0 +1,115 @@
+"""Eager checks at the public API: clear ValueErrors that name the argument and the fix.
+
+Values are checked only when they are concrete (outside `jit`/`vmap`); shapes
+and dtypes are static, so they are checked under tracing too. A sweep that
+calls a public function on traced values therefore pays nothing at run time.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(*values) -> bool:
+    """True when no value is a JAX tracer, so its numbers can be inspected."""
+    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
+
+
+def as_float_array(name: str, value, ndim: int):
+    """`value` as a floating JAX array of rank `ndim`; integers and bools become the default float."""
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        value = jnp.asarray(value)
+        dtype = value.dtype
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise ValueError(f"{name} is complex ({dtype}); the lab works on real data: pass its real part.")
+    if not jnp.issubdtype(dtype, jnp.floating):
+        value = jnp.asarray(value, dtype=jnp.result_type(float))
+    value = jnp.asarray(value)
+    if value.ndim != ndim:
+        hint = {1: "flatten it (y.ravel()) if it is a column", 2: "reshape it to (N, D), e.g. X[:, None] for one feature"}
+        raise ValueError(f"{name} must be {ndim}-D, got shape {value.shape}: {hint.get(ndim, '')}.")
+    if value.size == 0:
+        raise ValueError(f"{name} is empty (shape {value.shape}): give at least one sample and one feature.")
+    if is_concrete(value) and not bool(jnp.all(jnp.isfinite(value))):
+        bad = int(np.sum(~np.isfinite(np.asarray(value))))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s): remove or impute them first.")
+    return value
+
+
+def features_and_targets(X, y):
+    """Check a feature matrix X (N, D) and targets y (N,) and return them as float arrays of one dtype."""
+    X = as_float_array("X", X, 2)
+    y = as_float_array("y", y, 1) if getattr(y, "ndim", 1) != 2 else _column_error(y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y disagree on the number of samples: X has {X.shape[0]} rows, y has {y.shape[0]}.")
+    dtype = jnp.promote_types(X.dtype, y.dtype)
+    return X.astype(dtype), y.astype(dtype)
+
+
+def _column_error(y):
+    raise ValueError(
+        f"y must be 1-D of shape (N,), got shape {y.shape}: pass y.ravel(). "
+        "(A column (N, 1) would broadcast against (N,) predictions into an (N, N) matrix.)"
+    )
+
+
+def binary_labels(y):
+    """Check that the labels y are exactly 0 or 1 (when concrete)."""
+    if is_concrete(y):
+        values = np.unique(np.asarray(y))
+        if not np.all(np.isin(values, (0.0, 1.0))):
+            raise ValueError(
+                f"y must hold binary labels 0 and 1, got values {values[:5]}{'...' if values.size > 5 else ''}: "
+                "encode the positive class as 1 and the other as 0."
+            )
+        if values.size < 2:
+            raise ValueError(f"y holds only the label {values[0]:g}: logistic regression needs both classes 0 and 1.")
+    return y
+
+
+def nonnegative(name: str, value):
+    """A real scalar >= 0 (when concrete), e.g. a penalty weight."""
+    return _scalar(name, value, lambda v: v >= 0, "must be >= 0 (0 means no penalty)")
+
+
+def positive(name: str, value):
+    """A real scalar > 0 (when concrete), e.g. a step size."""
+    return _scalar(name, value, lambda v: v > 0, "must be > 0")
+
+
+def at_least_one(name: str, value):
+    """A real scalar >= 1 (when concrete), e.g. a condition number."""
+    return _scalar(name, value, lambda v: v >= 1, "must be >= 1 (1 is a perfectly conditioned problem)")
+
+
+def _scalar(name, value, ok, requirement):
+    if is_concrete(value):
+        array = np.asarray(value)
+        if array.ndim != 0:
+            raise ValueError(f"{name} must be a scalar, got shape {array.shape}.")
+        if not np.isfinite(array) or not ok(float(array)):
+            raise ValueError(f"{name} {requirement}, got {float(array)!r}.")
+    return value
+
+
+def count(name: str, value, minimum: int = 1) -> int:
+    """A Python int >= minimum (a static size: number of steps, features, ...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def float_params(name: str, params, size: int):
+    """Parameters must be a floating vector of the model's size: `jax.grad` refuses integers."""
+    dtype = getattr(params, "dtype", None)
+    if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(
+            f"{name} must be a floating-point array (got dtype {dtype}): "
+            "gradients need real values, e.g. jnp.zeros(P) rather than jnp.zeros(P, int)."
+        )
+    if params.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},) to match the design matrix, got {params.shape}.")
+    return params

@@ -1,0 +1,79 @@
+"""Optimization criteria: pure JAX functions `criterion(a, data) -> scalar`.
+
+Conventions, the same in every module of the lab:
+
+* `data.X` is the design matrix, shape (N, P). With an intercept (the default
+  everywhere) its first column is ones and P = D + 1, exactly as in the
+  course: X = [1, x_1 .. x_D] and a = (b, a_1 .. a_D), intercept first.
+  Build it with `lab.problems.make_data(X, y)`, which prepends the ones.
+* `data.y` has shape (N,); never (N, 1).
+* Every loss is a *mean* over samples, and the L2 penalty `l2 * ||a||^2`
+  covers the whole vector a, intercept included (the course's
+  `||y - Xa||^2 + eps ||a||^2`, divided by N, with `l2 = eps / N`). One
+  convention, so closed forms, curvature and step thresholds all follow it.
+
+All criteria work under `grad`, `jit` and `vmap`, in float32 and float64.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Data(NamedTuple):
+    """A supervised data set with its L2 weight: a pytree, so `l2` can be a traced sweep axis.
+
+    X: (N, P) design matrix (first column ones when there is an intercept).
+    y: (N,) targets (real for regression, 0/1 for logistic regression).
+    l2: scalar >= 0, weight of `l2 * ||a||^2` in `ridge` and `logistic`.
+    """
+
+    X: jax.Array
+    y: jax.Array
+    l2: jax.Array | float = 0.0
+
+
+def _check_shapes(a, data):
+    n, p = data.X.shape
+    if data.y.shape != (n,):
+        raise ValueError(f"data.y must have shape ({n},) to match data.X {data.X.shape}, got {data.y.shape}.")
+    if a.shape != (p,):
+        raise ValueError(f"a must have shape ({p},) to match data.X {data.X.shape}, got {a.shape}.")
+
+
+def least_squares(a, data: Data):
+    """Mean squared error f(a) = (1/N) ||y - X a||^2.
+
+    a: (P,), data.X: (N, P), data.y: (N,). Gradient (2/N)(X^T X a - X^T y),
+    Hessian (2/N) X^T X. `data.l2` is ignored: use `ridge` for the penalty.
+    """
+    _check_shapes(a, data)
+    residual = data.y - data.X @ a
+    return jnp.mean(residual**2)
+
+
+def ridge(a, data: Data):
+    """Ridge criterion f(a) = (1/N) ||y - X a||^2 + l2 ||a||^2, intercept penalised too.
+
+    The minimiser is (X^T X + N l2 I)^-1 X^T y: the course's eps is N * l2,
+    and scikit-learn's `Ridge(alpha=N * l2, fit_intercept=False)` on the
+    design matrix fits the same model. Hessian (2/N) X^T X + 2 l2 I.
+    """
+    return least_squares(a, data) + data.l2 * jnp.sum(a**2)
+
+
+def logistic(a, data: Data):
+    """Mean negative log-likelihood of logistic regression, plus l2 ||a||^2.
+
+    f(a) = (1/N) sum_n [log(1 + exp(z_n)) - y_n z_n] + l2 ||a||^2,  z = X a,
+    which is -(1/N) sum_n [y_n log s(z_n) + (1 - y_n) log(1 - s(z_n))] with
+    s(z) = 1 / (1 + exp(-z)), written with softplus so that |z| = 1e3 neither
+    overflows nor loses the gradient. y in {0, 1}, shape (N,). Gradient
+    (1/N) X^T (s(z) - y) + 2 l2 a. scikit-learn's
+    `LogisticRegression(C=1 / (2 N l2), fit_intercept=False)` on the design
+    matrix fits the same model.
+    """
+    _check_shapes(a, data)
+    z = data.X @ a
+    return jnp.mean(jax.nn.softplus(z) - data.y * z) + data.l2 * jnp.sum(a**2)

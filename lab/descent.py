@@ -1,0 +1,123 @@
+"""One optimization run: T steps of gradient descent or any optax optimizer, as one `lax.scan`.
+
+A run is a pure function of its inputs. Its hyper-parameters (step size,
+momentum, Adam's betas, ...) are traced arguments, so new values never
+recompile, and a sweep vectorises this very function with `jax.vmap`.
+
+Divergence rule. At every step the run observes g_t = f(a_t) - f*. It is
+declared diverged at the first step t where g_t is not finite or
+g_t > growth * g_0 + eps (1 + |f*|), eps the machine epsilon: a step just
+above 2/L stays finite for hundreds of steps, so finiteness alone is no
+test. From then on the run is frozen at its last accepted iterate a_{t-1}
+(masked with `where`), its recorded curves repeat the last finite values,
+and `diverged_at` holds t. No NaN or inf is ever recorded, and a frozen run
+costs the other lanes of a sweep nothing but its own arithmetic.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lab import _validate
+
+
+class Optimum(NamedTuple):
+    """The reference a run is measured against: a* (P,) and f* = f(a*)."""
+
+    params: jax.Array
+    value: jax.Array
+
+
+def optimum(criterion, params, data) -> Optimum:
+    """An `Optimum` from reference parameters (for example `lab.reference.least_squares`)."""
+    return Optimum(params, criterion(params, data))
+
+
+class Trace(NamedTuple):
+    """What one run recorded. Arrays have the parameters' dtype.
+
+    gap: (T + 1,) f(a_t) - f* for t = 0..T (frozen after divergence).
+    distance: (T + 1,) ||a_t - a*||.
+    params: (P,) the last iterate (the last finite one if the run diverged).
+    diverged: bool, whether the divergence rule fired.
+    diverged_at: int, the step t at which it fired, -1 if never.
+    """
+
+    gap: jax.Array
+    distance: jax.Array
+    params: jax.Array
+    diverged: jax.Array
+    diverged_at: jax.Array
+
+
+DEFAULT_GROWTH = 1e4
+
+
+def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH, **hyperparams) -> Trace:
+    """Run `optimizer(**hyperparams)` from `init` for `num_steps` steps on `criterion(a, data)`.
+
+    criterion: pure function (a, data) -> scalar, differentiated by `jax.grad`.
+    optimizer: an optax optimizer factory such as `optax.sgd` (plain gradient
+        descent a <- a - learning_rate * grad f(a), bit for bit), `optax.adam`;
+        it is called inside the compiled function, so its hyper-parameters are
+        traced: `run(..., optimizer=optax.adam, learning_rate=lr, b1=0.9)`.
+    growth: factor on the initial gap beyond which the run counts as diverged.
+    Returns a `Trace`. Checks its inputs when they are concrete (not traced).
+    """
+    num_steps = _validate.count("num_steps", num_steps)
+    _validate.float_params("init", init, data.X.shape[1])
+    if "learning_rate" in hyperparams and not callable(hyperparams["learning_rate"]):
+        _validate.positive("learning_rate", hyperparams["learning_rate"])
+    _validate.positive("growth", growth)
+    if _validate.is_concrete(data) and not all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(data)):
+        raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
+    return _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams)
+
+
+def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: int, **kwargs) -> Trace:
+    """Plain gradient descent a <- a - step * grad f(a): `run` with `optax.sgd(learning_rate=step)`."""
+    return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=step, **kwargs)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams):
+    transform = optimizer(**hyperparams)
+    value_and_grad = jax.value_and_grad(criterion)
+    eps = jnp.finfo(init.dtype).eps
+    gap0 = criterion(init, data) - optimum.value
+    limit = growth * gap0 + eps * (1 + jnp.abs(optimum.value))
+
+    def observe(carry, params, gap):
+        """Apply the divergence rule to the new observation; return the carry and what to record."""
+        last, last_gap, diverged, diverged_at, t = carry
+        blown = ~jnp.isfinite(gap) | (gap > limit)
+        diverged_at = jnp.where(blown & ~diverged, t, diverged_at)
+        diverged = diverged | blown
+        params = jnp.where(diverged, last, params)
+        gap = jnp.where(diverged, last_gap, gap)
+        distance = jnp.linalg.norm(params - optimum.params)
+        return (params, gap, diverged, diverged_at, t + 1), (gap, distance)
+
+    def step(state, _):
+        params, opt_state, carry = state
+        value, grad = value_and_grad(params, data)
+        carry, record = observe(carry, params, value - optimum.value)
+        updates, new_state = transform.update(grad, opt_state, params)
+        diverged = carry[2]
+        params = jnp.where(diverged, carry[0], optax.apply_updates(params, updates))
+        opt_state = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), new_state, opt_state)
+        return (params, opt_state, carry), record
+
+    carry = (init, gap0, jnp.array(False), jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
+    (params, _, carry), (gaps, distances) = jax.lax.scan(step, (init, transform.init(init), carry), length=num_steps)
+    carry, (last_gap, last_distance) = observe(carry, params, criterion(params, data) - optimum.value)
+    return Trace(
+        gap=jnp.append(gaps, last_gap),
+        distance=jnp.append(distances, last_distance),
+        params=carry[0],
+        diverged=carry[2],
+        diverged_at=carry[3],
+    )
