@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from lab import _validate
@@ -72,7 +73,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     if "learning_rate" in hyperparams and not callable(hyperparams["learning_rate"]):
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     _validate.positive("growth", growth)
-    if _validate.is_concrete(data) and not all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(data)):
+    if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
     return _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams)
 

@@ -1,0 +1,127 @@
+"""One run: gradient descent against the closed form and the exact predicted curve."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from lab import criteria, descent, problems, reference, spectrum
+
+KAPPA = 100.0
+STEPS = 1000
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """Least squares with kappa = 100: data, optimum, spectrum, start a_0 = 0."""
+    X, y = problems.regression(jax.random.key(0), 80, 5, KAPPA)
+    data = problems.make_data(X, y)
+    optimum = descent.optimum(criteria.least_squares, reference.least_squares(X, y), data)
+    spec = spectrum.spectrum(criteria.least_squares, optimum.params, data)
+    return data, optimum, spec, jnp.zeros(data.X.shape[1])
+
+
+def gd(problem, fraction, num_steps=STEPS):
+    data, optimum, spec, start = problem
+    step = fraction * spectrum.stability_threshold(spec.L)
+    return descent.gradient_descent(criteria.least_squares, data, start, optimum, step, num_steps)
+
+
+def test_below_the_edge_gradient_descent_reaches_the_closed_form(problem):
+    # At 0.9 * 2/L the contraction is 1 - 1.8 / kappa = 0.982: theory needs ~650 steps for 1e-10.
+    trace = gd(problem, 0.9)
+    assert not trace.diverged and trace.diverged_at == -1
+    assert float(trace.gap[-1]) <= 1e-10
+    assert float(trace.distance[-1]) <= 1e-5
+    np.testing.assert_allclose(trace.params, problem[1].params, atol=1e-5)
+
+
+def test_above_the_edge_gradient_descent_diverges_and_is_frozen(problem):
+    trace = gd(problem, 1.1)
+    assert trace.diverged
+    assert 0 < int(trace.diverged_at) < STEPS
+    assert np.all(np.isfinite(trace.gap)) and np.all(np.isfinite(trace.params))
+    # Frozen: the recorded gap stops moving at the divergence step.
+    t = int(trace.diverged_at)
+    assert np.all(trace.gap[t:] == trace.gap[t - 1])
+    assert trace.gap[t - 1] <= descent.DEFAULT_GROWTH * trace.gap[0]
+
+
+def test_an_absurd_step_never_records_nan_or_inf(problem):
+    trace = gd(problem, 1e12, num_steps=20)
+    assert trace.diverged and int(trace.diverged_at) == 1
+    assert np.all(np.isfinite(trace.gap)) and np.all(np.isfinite(trace.distance))
+    np.testing.assert_array_equal(trace.params, problem[3])
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.9, 1.05])
+def test_predicted_curve_matches_the_measured_one(problem, fraction):
+    data, optimum, spec, start = problem
+    step = fraction * spectrum.stability_threshold(spec.L)
+    num_steps = 200
+    trace = gd(problem, fraction, num_steps)
+    predicted = spectrum.predicted_gap(spec, step, start, optimum.params, num_steps)
+    # Compare where the measured gap is far above the rounding of f(a) - f* (f* ~ 1e-2 here).
+    trusted = (predicted > 1e-6) & (np.arange(num_steps + 1) < (trace.diverged_at if trace.diverged else num_steps + 1))
+    assert trusted.sum() >= 30
+    np.testing.assert_allclose(trace.gap[trusted], predicted[trusted], rtol=1e-8)
+    distance = spectrum.predicted_distance(spec, step, start, optimum.params, num_steps)
+    np.testing.assert_allclose(trace.distance[trusted], distance[trusted], rtol=1e-8)
+
+
+def test_a_new_step_size_does_not_recompile(problem):
+    gd(problem, 0.5, 50)
+    size = descent._run._cache_size()
+    gd(problem, 0.7, 50)
+    gd(problem, 0.123, 50)
+    assert descent._run._cache_size() == size
+
+
+def test_gradient_descent_from_zero_finds_the_minimum_norm_solution():
+    # N < D: infinitely many interpolants; GD from 0 stays in the row space and picks the shortest.
+    X, y = problems.random_regression(jax.random.key(1), 10, 30)
+    data = problems.make_data(X, y)
+    target = reference.min_norm(X, y)
+    optimum = descent.optimum(criteria.least_squares, target, data)
+    spec = spectrum.spectrum(criteria.least_squares, target, data)
+    positive = spec.eigenvalues[spec.eigenvalues > 1e-9]
+    step = spectrum.best_step(positive[-1], positive[0])
+    trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(31), optimum, step, 3000)
+    np.testing.assert_allclose(trace.params, target, atol=1e-9)
+    # Started elsewhere, GD interpolates too but keeps its null-space component: not the minimum norm.
+    start = jax.random.normal(jax.random.key(2), (31,))
+    other = descent.gradient_descent(criteria.least_squares, data, start, optimum, step, 3000)
+    assert float(other.gap[-1]) <= 1e-12
+    assert float(jnp.linalg.norm(other.params)) > float(jnp.linalg.norm(target)) + 0.1
+
+
+def test_float32_gradient_descent_converges_to_float32_accuracy(problem):
+    data, optimum, spec, start = problem
+    to32 = lambda tree: jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), tree)  # noqa: E731
+    trace = descent.gradient_descent(
+        criteria.least_squares, to32(data), to32(start), to32(optimum), 0.9 * 2 / float(spec.L), STEPS
+    )
+    assert trace.gap.dtype == jnp.float32
+    assert float(trace.distance[-1]) <= 1e-3
+    assert float(trace.gap[-1]) <= 1e-5 * float(trace.gap[0])
+
+
+def test_optax_adam_reaches_the_ridge_optimum():
+    X, y = problems.regression(jax.random.key(3), 80, 4, 10.0)
+    data = problems.make_data(X, y, l2=0.1)
+    optimum = descent.optimum(criteria.ridge, reference.ridge(X, y, 0.1), data)
+    trace = descent.run(
+        criteria.ridge, data, jnp.zeros(5), optimum, 3000, optax.adam, learning_rate=0.01, b1=0.9, b2=0.999
+    )
+    assert not trace.diverged
+    assert float(trace.distance[-1]) <= 1e-6
+
+
+def test_gradient_descent_reaches_the_logistic_newton_reference():
+    X, y = problems.classification(jax.random.key(4), 100, 2, separation=1.0)
+    data = problems.make_data(X, y, l2=0.01)
+    optimum = descent.optimum(criteria.logistic, reference.logistic(X, y, 0.01), data)
+    L = spectrum.spectrum(criteria.logistic, jnp.zeros(3), data).L  # logistic curvature is largest at a = 0
+    trace = descent.gradient_descent(criteria.logistic, data, jnp.zeros(3), optimum, 1.0 / L, 2000)
+    assert float(jnp.linalg.norm(jax.grad(criteria.logistic)(trace.params, data))) <= 1e-8

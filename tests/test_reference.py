@@ -1,0 +1,134 @@
+"""Reference optima: optimality (KKT), agreement with scikit-learn, ridge identities, accuracy."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+
+from lab import criteria, problems, reference
+
+
+@pytest.fixture(scope="module")
+def regression():
+    return problems.regression(jax.random.key(0), 60, 5, 1e3)
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """Fewer samples than features: N = 8, D = 20."""
+    return problems.random_regression(jax.random.key(1), 8, 20)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return problems.classification(jax.random.key(2), 120, 3, separation=1.5)
+
+
+def grad_norm(criterion, params, X, y, l2=0.0):
+    return float(jnp.linalg.norm(jax.grad(criterion)(params, problems.make_data(X, y, l2=l2))))
+
+
+def test_optimality_of_every_reference(regression, wide, binary):
+    X, y = regression
+    assert grad_norm(criteria.least_squares, reference.least_squares(X, y), X, y) <= 1e-10
+    assert grad_norm(criteria.ridge, reference.ridge(X, y, 0.1), X, y, 0.1) <= 1e-10
+    assert grad_norm(criteria.ridge, reference.ridge(*wide, 0.1), *wide, 0.1) <= 1e-10
+    assert grad_norm(criteria.least_squares, reference.min_norm(*wide), *wide) <= 1e-10
+    assert grad_norm(criteria.logistic, reference.logistic(*binary), *binary) <= 1e-10
+    assert grad_norm(criteria.logistic, reference.logistic(*binary, l2=0.01), *binary, 0.01) <= 1e-10
+
+
+def test_least_squares_matches_sklearn(regression):
+    X, y = regression
+    fit = LinearRegression().fit(np.asarray(X), np.asarray(y))
+    np.testing.assert_allclose(reference.least_squares(X, y), np.r_[fit.intercept_, fit.coef_], rtol=1e-6)
+
+
+@pytest.mark.parametrize("data", ["regression", "wide"])
+def test_ridge_matches_sklearn_with_alpha_n_eps_on_the_design(data, request):
+    # Our (1/N)||y - Aa||^2 + eps||a||^2 times N is sklearn's ||y - Aw||^2 + alpha||w||^2, alpha = N eps,
+    # with the intercept a column of ones in A (penalised, like every coefficient).
+    X, y = request.getfixturevalue(data)
+    eps = 0.05
+    A = np.asarray(problems.design(X))
+    fit = Ridge(alpha=len(y) * eps, fit_intercept=False, solver="svd").fit(A, np.asarray(y))
+    np.testing.assert_allclose(reference.ridge(X, y, eps), fit.coef_, rtol=1e-6)
+
+
+def test_logistic_matches_sklearn_with_c_one_over_2_n_l2(binary):
+    # sklearn minimises 1/2||w||^2 + C sum_n loss_n; divided by C N it is ours with l2 = 1 / (2 C N).
+    X, y = binary
+    l2 = 0.01
+    A = np.asarray(problems.design(X))
+    fit = LogisticRegression(C=1 / (2 * len(y) * l2), fit_intercept=False, solver="newton-cholesky", tol=1e-12)
+    fit.fit(A, np.asarray(y))
+    np.testing.assert_allclose(reference.logistic(X, y, l2), fit.coef_.ravel(), rtol=1e-6)
+
+
+def test_ridge_at_eps_zero_is_least_squares(regression):
+    np.testing.assert_allclose(reference.ridge(*regression, 0.0), reference.least_squares(*regression), rtol=1e-10)
+
+
+def test_ridge_tends_to_min_norm_as_eps_vanishes(wide):
+    target = reference.min_norm(*wide)
+    errors = [float(jnp.linalg.norm(reference.ridge(*wide, eps) - target)) for eps in (1e-2, 1e-4, 1e-6, 1e-8)]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] <= 1e-6 * float(jnp.linalg.norm(target))
+
+
+def test_min_norm_interpolates_and_is_shortest(wide):
+    X, y = wide
+    a = reference.min_norm(X, y)
+    A = problems.design(X)
+    np.testing.assert_allclose(A @ a, y, atol=1e-12)
+    # Any other interpolant adds a null-space component, which only lengthens a.
+    null_direction = jnp.linalg.svd(A)[2][-1]
+    assert float(jnp.linalg.norm(a + 0.1 * null_direction)) > float(jnp.linalg.norm(a))
+    np.testing.assert_allclose(a, np.linalg.pinv(np.asarray(A)) @ np.asarray(y), rtol=1e-9)
+
+
+def test_duplicated_rows_leave_every_mean_scaled_optimum_unchanged(regression, binary):
+    # The mean over samples does not see duplication; a sum-scaled penalty would have to double.
+    X, y = regression
+    X2, y2 = jnp.concatenate([X, X]), jnp.concatenate([y, y])
+    np.testing.assert_allclose(reference.ridge(X2, y2, 0.1), reference.ridge(X, y, 0.1), rtol=1e-10)
+    Xb, yb = binary
+    np.testing.assert_allclose(
+        reference.logistic(jnp.concatenate([Xb, Xb]), jnp.concatenate([yb, yb]), 0.01),
+        reference.logistic(Xb, yb, 0.01),
+        rtol=1e-9,
+    )
+
+
+def test_least_squares_accurate_on_degree_10_polynomial_features():
+    x = jnp.linspace(1.0, 3.0, 50)
+    X = problems.polynomial_features(x, 10)
+    A = problems.design(X)
+    assert np.linalg.cond(np.asarray(A)) >= 1e10
+    a_true = jnp.linspace(1.0, -1.0, 11)
+    a = reference.least_squares(X, A @ a_true)
+    np.testing.assert_allclose(a, a_true, rtol=1e-4, atol=1e-4)
+    # The normal equations square the condition number and lose every digit here.
+    normal = np.linalg.solve(np.asarray(A.T @ A), np.asarray(A.T @ (A @ a_true)))
+    assert np.max(np.abs(normal - a_true)) > 1e-2
+
+
+def test_references_are_vmappable(regression):
+    X, y = regression
+    ys = y + jax.random.normal(jax.random.key(9), (3, len(y)))
+    vmapped = jax.jit(jax.vmap(lambda y: reference.ridge(X, y, 0.1)))(ys)
+    looped = np.stack([reference.ridge(X, yi, 0.1) for yi in ys])
+    np.testing.assert_allclose(vmapped, looped, rtol=1e-12)
+    vmapped = jax.vmap(lambda y: reference.least_squares(X, y))(ys)
+    np.testing.assert_allclose(vmapped[0], reference.least_squares(X, ys[0]), rtol=1e-12)
+
+
+def test_float32_references_are_close_to_float64(regression, binary):
+    f32 = lambda *arrays: [jnp.asarray(a, jnp.float32) for a in arrays]  # noqa: E731
+    a32 = reference.least_squares(*f32(*regression))
+    assert a32.dtype == jnp.float32
+    np.testing.assert_allclose(a32, reference.least_squares(*regression), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        reference.logistic(*f32(*binary), l2=0.01), reference.logistic(*binary, l2=0.01), rtol=1e-4, atol=1e-5
+    )

@@ -1,0 +1,61 @@
+"""Curvature: generated conditioning, Hessian-vector products, the quadratic theory."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import criteria, problems, reference, spectrum
+
+
+@pytest.mark.parametrize("kappa", [1.0, 10.0, 1e4, 1e8])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_generated_problem_has_the_condition_number_asked(kappa, intercept):
+    X, y = problems.regression(jax.random.key(0), 50, 6, kappa, intercept=intercept)
+    data = problems.make_data(X, y, intercept=intercept)
+    spec = spectrum.spectrum(criteria.least_squares, jnp.zeros(data.X.shape[1]), data)
+    np.testing.assert_allclose(spec.kappa, kappa, rtol=1e-6)
+    np.testing.assert_allclose(spec.L, 2.0, rtol=1e-10)
+
+
+def test_condition_number_is_traced_under_vmap():
+    kappas = jnp.array([1.0, 30.0, 1e3])
+    make = jax.jit(jax.vmap(lambda k: problems.regression(jax.random.key(1), 40, 3, k)))
+    Xs, ys = make(kappas)
+    for X, y, kappa in zip(Xs, ys, kappas):
+        spec = spectrum.spectrum(criteria.least_squares, jnp.zeros(4), problems.make_data(X, y))
+        np.testing.assert_allclose(spec.kappa, kappa, rtol=1e-6)
+
+
+def test_ridge_spectrum_shifts_by_twice_l2():
+    X, y = problems.regression(jax.random.key(2), 40, 3, 100.0)
+    plain = spectrum.spectrum(criteria.least_squares, jnp.zeros(4), problems.make_data(X, y))
+    penalised = spectrum.spectrum(criteria.ridge, jnp.zeros(4), problems.make_data(X, y, l2=0.25))
+    np.testing.assert_allclose(penalised.eigenvalues, plain.eigenvalues + 0.5, rtol=1e-12)
+
+
+def test_hvp_and_power_iteration_agree_with_the_dense_hessian():
+    X, y = problems.classification(jax.random.key(3), 80, 5, separation=1.0)
+    data = problems.make_data(X, y, l2=0.01)
+    a = reference.logistic(X, y, 0.01)
+    H = spectrum.hessian(criteria.logistic, a, data)
+    v = jax.random.normal(jax.random.key(4), a.shape)
+    np.testing.assert_allclose(spectrum.hvp(criteria.logistic, a, data, v), H @ v, rtol=1e-12)
+    top = spectrum.largest_eigenvalue(criteria.logistic, a, data, jax.random.key(5), iterations=300)
+    np.testing.assert_allclose(top, np.linalg.eigvalsh(np.asarray(H))[-1], rtol=1e-8)
+
+
+def test_best_step_contraction_is_the_optimal_rate():
+    L, mu = 2.0, 2.0 / 50.0
+    step = spectrum.best_step(L, mu)
+    np.testing.assert_allclose(spectrum.contraction(step, L, mu), spectrum.optimal_rate(L / mu), rtol=1e-14)
+    # Any other step contracts worse.
+    assert spectrum.contraction(0.99 * step, L, mu) > spectrum.contraction(step, L, mu)
+    assert spectrum.contraction(1.01 * step, L, mu) > spectrum.contraction(step, L, mu)
+    assert spectrum.contraction(1.001 * spectrum.stability_threshold(L), L, mu) > 1
+
+
+def test_predicted_iterations_follow_the_rate():
+    assert spectrum.predicted_iterations(0.5, 1.0, 1e-6) == np.ceil(np.log(1e-6) / (2 * np.log(0.5)))
+    assert spectrum.predicted_iterations(1.0, 1.0, 1e-6) == np.inf
+    assert spectrum.predicted_iterations(0.5, 1e-9, 1e-6) == 0
