@@ -1,0 +1,137 @@
+# %% [markdown]
+# # Least squares: the closed form against gradient descent
+#
+# One regression problem with a Hessian of condition number KAPPA. Its exact
+# optimum comes from a QR factorisation; gradient descent starts at a = 0 with
+# steps below, at and above the stability threshold 2/L. Each measured curve
+# f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
+
+# %%
+import argparse
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
+
+N, D, KAPPA = 200, 10, 30.0
+STEPS, QUICK_STEPS = 400, 300
+# Steps as fractions of 2/L; None stands for the best step 2/(L + mu).
+FRACTIONS = (0.2, None, 1.0, 1.03)
+
+
+# %%
+def compute(seed: int = 0, num_steps: int = STEPS, dtype=jnp.float64):
+    """The problem, its closed form, and the measured and predicted runs: arrays only."""
+    X, y = problems.regression(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
+    data = problems.make_data(X, y)
+    closed_form = reference.least_squares(X, y)
+    optimum = descent.optimum(criteria.least_squares, closed_form, data)
+    spec = spectrum.spectrum(criteria.least_squares, closed_form, data)
+    edge = spectrum.stability_threshold(spec.L)
+    steps = jnp.array([spectrum.best_step(spec.L, spec.mu) if f is None else f * edge for f in FRACTIONS], dtype)
+    start = jnp.zeros(D + 1, dtype)
+    traces = jax.vmap(lambda s: descent.gradient_descent(criteria.least_squares, data, start, optimum, s, num_steps))(steps)
+    predicted = jax.vmap(lambda s: spectrum.predicted_gap(spec, s, start, closed_form, num_steps))(steps)
+    gradient_at_optimum = jnp.linalg.norm(jax.grad(criteria.least_squares)(closed_form, data))
+    return dict(spec=spec, optimum=optimum, steps=steps, traces=traces, predicted=predicted,
+                gradient_at_optimum=gradient_at_optimum)
+
+
+def label(fraction, step, edge):
+    if fraction is None:
+        return f"λ = 2/(L+μ) = {step / edge:.3f}·2/L (best)"
+    word = "below" if fraction < 1 else ("at" if fraction == 1 else "above")
+    return f"λ = {fraction:g}·2/L ({word} the edge)"
+
+
+def figure(result):
+    """Suboptimality against iteration, measured and predicted; the closed form beside the GD solution."""
+    spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
+    edge = float(spectrum.stability_threshold(spec.L))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw=dict(width_ratios=(1.6, 1)))
+    t = np.arange(traces.gap.shape[1])
+    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["steps"])):
+        gap = np.asarray(traces.gap[i])
+        stop = int(traces.diverged_at[i]) if traces.diverged[i] else len(t)
+        line, = ax.semilogy(t[:stop], np.where(gap[:stop] > 0, gap[:stop], np.nan), lw=2.5, alpha=0.75,
+                            label=label(fraction, float(step), edge))
+        ax.semilogy(t, predicted[i], "--", color="k", lw=0.9)
+        if traces.diverged[i]:
+            ax.plot(stop - 1, gap[stop - 1], "x", color=line.get_color(), ms=10, mew=2)
+    ax.plot([], [], "--", color="k", lw=0.9, label="predicted from the Hessian's spectrum")
+    ax.plot([], [], "x", color="grey", ms=8, mew=2, label="divergence detected (run frozen)")
+    floor = float(jnp.finfo(traces.gap.dtype).eps * abs(result["optimum"].value))
+    ax.axhline(floor, color="grey", ls=":", lw=1.2, label="rounding floor ε·|f*| of f(a) − f*")
+    ax.set_ylim(floor / 10, 1e5)
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel("suboptimality f(a_t) − f*")
+    ax.set_title(f"Gradient descent on least squares (N={N}, D={D}, κ={float(spec.kappa):.0f})")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(True, which="major", alpha=0.3)
+
+    best = int(np.argmax([f is None for f in FRACTIONS]))
+    closed, final = np.asarray(result["optimum"].params), np.asarray(traces.params[best])
+    index = np.arange(len(closed))
+    bx.plot(index, closed, "o", ms=9, mfc="none", mew=1.5, label="closed form a* (QR)")
+    bx.plot(index, final, "+", ms=9, mew=1.5, label=f"GD at the best step, t = {len(t) - 1}")
+    bx.set_xticks(index, ["b"] + [f"a{j}" for j in range(1, len(closed))])
+    bx.set_xlabel("coefficient (b is the intercept)")
+    bx.set_ylabel("value")
+    bx.set_title(f"Coefficients: max |a_GD − a*| = {np.max(np.abs(final - closed)):.1e}")
+    bx.legend(fontsize=8)
+    bx.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def numbers(result):
+    """The key numbers, as plain JSON-ready values."""
+    spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
+    edge = float(spectrum.stability_threshold(spec.L))
+    runs = []
+    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["steps"])):
+        gap, diverged = np.asarray(traces.gap[i]), bool(traces.diverged[i])
+        stop = int(traces.diverged_at[i]) if diverged else len(gap)
+        trusted = np.asarray(predicted[i][:stop]) > 1e-6
+        deviation = np.max(np.abs(gap[:stop][trusted] / predicted[i][:stop][trusted] - 1)) if trusted.any() else 0.0
+        runs.append(dict(step=float(step), step_over_edge=float(step) / edge, label=label(fraction, float(step), edge),
+                         final_gap=float(gap[-1]), diverged=diverged, diverged_at=int(traces.diverged_at[i]),
+                         max_relative_deviation_from_prediction=float(deviation)))
+    return dict(N=N, D=D, kappa=float(spec.kappa), L=float(spec.L), mu=float(spec.mu),
+                stability_threshold=edge, best_step=float(spectrum.best_step(spec.L, spec.mu)),
+                optimal_rate=float(spectrum.optimal_rate(spec.kappa)),
+                gradient_norm_at_closed_form=float(result["gradient_at_optimum"]),
+                closed_form=np.asarray(result["optimum"].params).tolist(), runs=runs)
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Compute, draw and save `least_squares_convergence.png` and `.json` in `out`; return the numbers."""
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    result = compute(seed, QUICK_STEPS if quick else STEPS, jnp.dtype(dtype))
+    summary = numbers(result)
+    fig = figure(result)
+    files.save_figure(out / "least_squares_convergence.png", fig)
+    plt.close(fig)
+    files.save_json(out / "least_squares_convergence.json", summary)
+    return summary
+
+
+# %%
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__ or "least squares: closed form against gradient descent")
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    summary = run(args.out, args.quick, args.dtype, args.seed)
+    for r in summary["runs"]:
+        print(f"{r['label']:<40} final gap {r['final_gap']:.2e}  diverged={r['diverged']}")

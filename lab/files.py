@@ -1,0 +1,54 @@
+"""Files written whole or not at all: write to a temporary file beside the target, then rename."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def writable_directory(path) -> Path:
+    """Create `path` if needed and check that files can be written there, before any computation."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write to the output directory {str(path)!r} ({error.strerror}): choose another one.") from None
+    return path
+
+
+def write_atomic(path, write):
+    """Call `write(file_object)` on a temporary binary file, then rename it to `path`.
+
+    A crash or an exception inside `write` leaves no partial file at `path`
+    (and any earlier file there untouched).
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_json(path, numbers: dict):
+    """Write `numbers` as indented JSON, atomically."""
+    text = json.dumps(numbers, indent=2, sort_keys=False, default=_plain) + "\n"
+    return write_atomic(path, lambda file: file.write(text.encode()))
+
+
+def save_figure(path, figure, dpi: int = 120):
+    """Save a matplotlib figure as PNG, atomically."""
+    return write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=dpi, bbox_inches="tight"))
+
+
+def _plain(value):
+    """JSON for numpy and JAX scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

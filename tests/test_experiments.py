@@ -1,0 +1,40 @@
+"""Experiments run end to end in quick mode and their numbers say what the figures show."""
+
+import json
+
+import pytest
+
+from experiments import least_squares
+
+
+@pytest.fixture(scope="module")
+def least_squares_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    return out, least_squares.run(out, quick=True)
+
+
+def test_least_squares_writes_its_figure_and_numbers(least_squares_out):
+    out, summary = least_squares_out
+    assert (out / "least_squares_convergence.png").stat().st_size > 10_000
+    assert json.loads((out / "least_squares_convergence.json").read_text()) == summary
+
+
+def test_least_squares_numbers_match_theory(least_squares_out):
+    _, summary = least_squares_out
+    assert summary["kappa"] == pytest.approx(least_squares.KAPPA, rel=1e-6)
+    assert summary["gradient_norm_at_closed_form"] <= 1e-10
+    below, best, at, above = summary["runs"]
+    assert best["step"] == pytest.approx(summary["best_step"])
+    assert best["final_gap"] <= 1e-12 and not best["diverged"]
+    assert below["final_gap"] > best["final_gap"]
+    assert not at["diverged"] and at["final_gap"] > 0.1 * summary["runs"][0]["final_gap"]
+    assert above["diverged"] and above["diverged_at"] > 0
+    for run in summary["runs"]:
+        assert run["max_relative_deviation_from_prediction"] <= 1e-8
+
+
+def test_unwritable_output_fails_before_computing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="output directory"):
+        least_squares.run(blocker / "figures", quick=True)
