@@ -17,12 +17,17 @@ def is_concrete(*values) -> bool:
 
 def as_float_array(name: str, value, ndim: int):
     """`value` as a floating JAX array of rank `ndim`; integers and bools become the default float."""
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        value = jnp.asarray(value)
-        dtype = value.dtype
+    try:
+        if isinstance(value, (list, tuple)):
+            value = np.asarray(value)
+        dtype = getattr(value, "dtype", None)
+        if dtype is None:
+            value = jnp.asarray(value)
+            dtype = value.dtype
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} is not a rectangular numeric array ({error}): pass an array of shape {_SHAPES.get(ndim, ndim)}.") from None
+    if not _is_numeric(dtype):
+        raise ValueError(f"{name} has dtype {dtype}, not numbers: convert it first, e.g. np.asarray({name}, dtype=float).")
     if jnp.issubdtype(dtype, jnp.complexfloating):
         raise ValueError(f"{name} is complex ({dtype}); the lab works on real data: pass its real part.")
     if not jnp.issubdtype(dtype, jnp.floating):
@@ -33,10 +38,18 @@ def as_float_array(name: str, value, ndim: int):
         raise ValueError(f"{name} must be {ndim}-D, got shape {value.shape}: {hint.get(ndim, '')}.")
     if value.size == 0:
         raise ValueError(f"{name} is empty (shape {value.shape}): give at least one sample and one feature.")
-    if is_concrete(value) and not bool(jnp.all(jnp.isfinite(value))):
+    if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
         bad = int(np.sum(~np.isfinite(np.asarray(value))))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s): remove or impute them first.")
     return value
+
+
+_SHAPES = {1: "(N,)", 2: "(N, D)"}
+
+
+def _is_numeric(dtype) -> bool:
+    """Booleans, integers, floats (bfloat16 included) and complex numbers; not strings, objects or dates."""
+    return any(jnp.issubdtype(dtype, kind) for kind in (jnp.bool_, jnp.integer, jnp.floating, jnp.complexfloating))
 
 
 def features_and_targets(X, y):
@@ -88,6 +101,8 @@ def at_least_one(name: str, value):
 def _scalar(name, value, ok, requirement):
     if is_concrete(value):
         array = np.asarray(value)
+        if not _is_numeric(array.dtype) or jnp.issubdtype(array.dtype, jnp.complexfloating):
+            raise ValueError(f"{name} must be a real number, got {value!r}.")
         if array.ndim != 0:
             raise ValueError(f"{name} must be a scalar, got shape {array.shape}.")
         if not np.isfinite(array) or not ok(float(array)):

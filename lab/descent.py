@@ -69,7 +69,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps = _validate.count("num_steps", num_steps)
-    _validate.float_params("init", init, data.X.shape[1])
+    _validate.float_params("init", init, _num_params(data, init))
     if "learning_rate" in hyperparams and not callable(hyperparams["learning_rate"]):
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     _validate.positive("growth", growth)
@@ -78,8 +78,17 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     return _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams)
 
 
+def _num_params(data, init):
+    """P from the data's design (`Data.X`) or moments (`Gram.G`); other data types: trust `init`."""
+    matrix = getattr(data, "X", getattr(data, "G", None))
+    if matrix is None:
+        return getattr(init, "shape", (0,))[0] if getattr(init, "ndim", 0) == 1 else 0
+    return matrix.shape[1]
+
+
 def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: int, **kwargs) -> Trace:
     """Plain gradient descent a <- a - step * grad f(a): `run` with `optax.sgd(learning_rate=step)`."""
+    _validate.positive("step", step)
     return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=step, **kwargs)
 
 

@@ -9,6 +9,7 @@ prepending the intercept column.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lab import _validate
 from lab.criteria import Data
@@ -54,18 +55,26 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
     dtype = dtype or jnp.result_type(float)
-    k_basis, k_rotate, k_true, k_noise = jax.random.split(key, 4)
+    # One draw for everything: each random call costs compile time in a sweep.
+    p = d + intercept
+    gaussian, square, a_true, noise_draw = _standard_normals(key, dtype, (n, d), (d, d), (p,), (n,))
     # Orthonormal columns orthogonal to the ones vector: QR of [1, G].
     first = jnp.ones((n, 1), dtype) if intercept else jnp.zeros((n, 0), dtype)
-    gaussian = jax.random.normal(k_basis, (n, d), dtype)
     basis = jnp.linalg.qr(jnp.concatenate([first, gaussian], axis=1))[0][:, intercept:]
-    rotation = jnp.linalg.qr(jax.random.normal(k_rotate, (d, d), dtype))[0]
+    rotation = jnp.linalg.qr(square)[0]
     exponents = jnp.linspace(0.0, 1.0, d, dtype=dtype) if d > 1 else jnp.ones(1, dtype)
     singular = jnp.sqrt(n * jnp.asarray(kappa, dtype) ** (-exponents))
     X = (basis * singular) @ rotation.T
-    a_true = jax.random.normal(k_true, (d + intercept,), dtype)
-    y = design(X, intercept) @ a_true + noise * jax.random.normal(k_noise, (n,), dtype)
+    y = design(X, intercept) @ a_true + noise * noise_draw
     return X, y
+
+
+def _standard_normals(key, dtype, *shapes):
+    """Standard normal arrays of the given shapes, from a single draw."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    flat = jax.random.normal(key, (sum(sizes),), dtype)
+    pieces = jnp.split(flat, np.cumsum(sizes)[:-1])
+    return [piece.reshape(shape) for piece, shape in zip(pieces, shapes)]
 
 
 def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
@@ -73,10 +82,8 @@ def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
     n = _validate.count("n", n)
     d = _validate.count("d", d)
     dtype = dtype or jnp.result_type(float)
-    k_x, k_w, k_noise = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d), dtype)
-    y = 1.0 + X @ jax.random.normal(k_w, (d,), dtype) + noise * jax.random.normal(k_noise, (n,), dtype)
-    return X, y
+    X, w, noise_draw = _standard_normals(key, dtype, (n, d), (d,), (n,))
+    return X, 1.0 + X @ w + noise * noise_draw
 
 
 def classification(key, n: int, d: int, separation=2.0, dtype=None):

@@ -99,6 +99,8 @@ def logistic(X, y, l2=0.0, intercept: bool = True, tol=None, max_iter: int = 100
     _validate.binary_labels(y)
     _validate.nonnegative("l2", l2)
     max_iter = _validate.count("max_iter", max_iter)
+    if tol is not None:
+        _validate.positive("tol", tol)
     result = logistic_newton(design(X, intercept), y, jnp.asarray(l2, X.dtype), tol, max_iter)
     if _validate.is_concrete(result):
         _raise_unless_converged(result, l2, max_iter)

@@ -1,0 +1,107 @@
+"""Results of a sweep: named axes, outputs on their grid, and their files (.npz + JSON sidecar, CSV).
+
+Files are written whole or not at all (temporary file, then rename). The
+arrays go to `NAME.npz`; axes order, dimensions, configuration, dtype,
+devices and versions to `NAME.json` beside it, written last, so a results
+file without its sidecar is an interrupted save and `load` says so.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from lab import files
+
+FORMAT = "lab.results/1"
+
+
+class Results(NamedTuple):
+    """A sweep's outputs on its grid.
+
+    axes: {name: values (k,)} in grid order.
+    outputs: {name: array of shape grid + (iteration,) for curves, grid for summaries}.
+    config: JSON-ready description of the run, dtype, devices and versions.
+    """
+
+    axes: dict
+    outputs: dict
+    config: dict
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(len(v) for v in self.axes.values())
+
+    def dims(self, name: str) -> tuple:
+        """Named dimensions of an output: the axis names, then 'iteration' for curves."""
+        extra = self.outputs[name].ndim - len(self.axes)
+        return tuple(self.axes) + ("iteration",) * extra
+
+    def __getitem__(self, name):
+        return self.outputs[name]
+
+
+def _paths(path):
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix in (".npz", ".json") else path
+    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+
+
+def save(results: Results, path) -> Path:
+    """Write `results` to PATH.npz and its sidecar PATH.json; returns the .npz path."""
+    arrays_path, sidecar_path = _paths(path)
+    files.writable_directory(arrays_path.parent)
+    arrays = {f"axis/{k}": v for k, v in results.axes.items()} | {f"output/{k}": v for k, v in results.outputs.items()}
+    files.write_atomic(arrays_path, lambda file: np.savez(file, **arrays))
+    sidecar = {
+        "format": FORMAT,
+        "axes": list(results.axes),
+        "dims": {name: list(results.dims(name)) for name in results.outputs},
+        "dtypes": {name: str(v.dtype) for name, v in results.outputs.items()},
+        "config": results.config,
+    }
+    files.save_json(sidecar_path, sidecar)
+    return arrays_path
+
+
+def load(path) -> Results:
+    """Read what `save` wrote."""
+    arrays_path, sidecar_path = _paths(path)
+    if not arrays_path.exists():
+        raise ValueError(f"no results at {str(arrays_path)!r}: check the path (save writes NAME.npz and NAME.json).")
+    if not sidecar_path.exists():
+        raise ValueError(f"{str(arrays_path)!r} has no sidecar {sidecar_path.name!r}: the save was interrupted; run the sweep again.")
+    sidecar = json.loads(sidecar_path.read_text())
+    if sidecar.get("format") != FORMAT:
+        raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar (format {sidecar.get('format')!r}).")
+    with np.load(arrays_path) as arrays:
+        axes = {name: arrays[f"axis/{name}"] for name in sidecar["axes"]}
+        outputs = {name: arrays[f"output/{name}"] for name in sidecar["dims"]}
+    return Results(axes, outputs, sidecar["config"])
+
+
+def to_csv(results: Results, path, curves: bool = False) -> Path:
+    """Long-format CSV for pandas: one row per run (axis values, then every summary), or with
+    `curves` one row per run and recorded iteration (axis values, iteration, then every curve)."""
+    path = Path(path)
+    files.writable_directory(path.parent)
+    grid = len(results.axes)
+    names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves]
+    index = np.indices(results.shape).reshape(grid, -1).T
+    every = results.config.get("run_config", {}).get("record_every", 1)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([*results.axes, *(["iteration"] if curves else []), *names])
+    for point in index:
+        coordinates = [values[i].item() for values, i in zip(results.axes.values(), point)]
+        if curves:
+            columns = [results.outputs[n][tuple(point)] for n in names]
+            for t, row in enumerate(zip(*columns)):
+                writer.writerow([*coordinates, t * every, *(x.item() for x in row)])
+        else:
+            writer.writerow([*coordinates, *(results.outputs[n][tuple(point)].item() for n in names)])
+    data = text.getvalue().encode()
+    return files.write_atomic(path, lambda file: file.write(data))

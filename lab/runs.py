@@ -1,0 +1,184 @@
+"""Standard runs: one pure function from hyper-parameters to an `Outcome`, ready for a sweep.
+
+A run generates its data, computes its reference optimum and its curvature,
+optimizes, and summarises the result against theory, all inside one traced
+function. A sweep vectorises it: data that depends only on (kappa, seed) is
+computed once per setting and shared by every step size, so the per-step
+work of many step sizes becomes one matrix-matrix product.
+"""
+
+import dataclasses
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lab import _validate, criteria, descent, problems, reference, spectrum
+
+
+class Outcome(NamedTuple):
+    """What one run reports: curves over iterations, summaries, and the theory beside them.
+
+    gap, distance: (T // record_every + 1,) f(a_t) - f* and ||a_t - a*||.
+    initial_gap, final_gap, final_distance: at t = 0 and t = T.
+    diverged, diverged_at: the divergence rule of `lab.descent` (-1: never).
+    iterations: first t with gap_t <= tolerance * gap_0, read off the full curve (-1: never).
+    measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
+        clean tail (before the rounding floor or the divergence).
+    L, mu, condition_number: the Hessian's extreme eigenvalues and their ratio.
+    learning_rate, step_over_edge: the absolute step and step / (2 / L).
+    predicted_rate: max(|1 - step mu|, |1 - step L|), gradient descent's contraction.
+    predicted_iterations: iterations gradient descent needs in theory (-1: never).
+    """
+
+    gap: jax.Array
+    distance: jax.Array
+    initial_gap: jax.Array
+    final_gap: jax.Array
+    final_distance: jax.Array
+    diverged: jax.Array
+    diverged_at: jax.Array
+    iterations: jax.Array
+    measured_rate: jax.Array
+    L: jax.Array
+    mu: jax.Array
+    condition_number: jax.Array
+    learning_rate: jax.Array
+    step_over_edge: jax.Array
+    predicted_rate: jax.Array
+    predicted_iterations: jax.Array
+
+
+CRITERIA = {
+    ("least_squares", False): criteria.least_squares,
+    ("ridge", False): criteria.ridge,
+    ("least_squares", True): criteria.least_squares_gram,
+    ("ridge", True): criteria.ridge_gram,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearRegressionRun:
+    """Least squares or ridge on `problems.regression(key(seed), n, d, kappa)`, optimized from a = 0.
+
+    Call it as run(step, kappa=10.0, seed=0, l2=0.0, **hyper): `step` is the
+    learning rate, or the fraction c of the run's own 2/L when
+    `relative_step` (step = c * 2/L); `l2` is ridge's penalty weight
+    (`Data.l2`); `hyper` goes to the optimizer (momentum, b1, ...).
+    With `gram`, the criterion is written on X^T X / N and X^T y / N: same
+    iterates, a cost per step of P^2 instead of N P. `start="eigen"` starts
+    at a* plus every unit eigenvector of the Hessian, so that every mode is
+    excited equally and the measured contraction is the worst case. Frozen and hashable, so
+    equal configurations share one compiled sweep.
+    """
+
+    n: int
+    d: int
+    num_steps: int
+    criterion: str = "least_squares"
+    gram: bool = False
+    relative_step: bool = True
+    optimizer: Callable = optax.sgd
+    tolerance: float = 1e-6
+    noise: float = 0.1
+    dtype: str = "float64"
+    record_every: int = 1
+    start: str = "zero"
+
+    def __post_init__(self):
+        _validate.count("n", self.n)
+        _validate.count("d", self.d)
+        _validate.count("num_steps", self.num_steps)
+        _validate.count("record_every", self.record_every)
+        if (self.criterion, self.gram) not in CRITERIA:
+            raise ValueError(f"criterion must be 'least_squares' or 'ridge', got {self.criterion!r}.")
+        if not 0 < self.tolerance < 1:
+            raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
+        if self.start not in ("zero", "eigen"):
+            raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (a* plus every unit eigenvector), got {self.start!r}.")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
+
+    @property
+    def axis_names(self) -> tuple:
+        """The hyper-parameters a sweep may vary: ours and the optimizer's (learning_rate is `step`)."""
+        import inspect
+
+        extra = [p for p in inspect.signature(self.optimizer).parameters if p not in ("learning_rate", "eps")]
+        return ("step", "kappa", "seed", "l2", *extra)
+
+    def check_axes(self, axes: dict):
+        """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, integer seeds."""
+        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0")}
+        for name, values in axes.items():
+            if name in rules and not np.all(rules[name][0](values)):
+                raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
+            if name == "seed" and not np.all(np.mod(values, 1) == 0):
+                raise ValueError(f"axis 'seed' must hold integers, got {values}.")
+
+    def bytes_per_run(self) -> int:
+        """Memory one run holds: its full curves inside the scan plus the recorded ones."""
+        itemsize = np.dtype(self.dtype).itemsize
+        return 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
+
+    def __call__(self, step, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
+        dtype = jnp.dtype(self.dtype)
+        X, y = problems.regression(jax.random.key(seed), self.n, self.d, kappa, self.noise, dtype=dtype)
+        l2 = jnp.asarray(l2, dtype)
+        data = criteria.Data(problems.design(X), y, l2)
+        target = reference.ridge(X, y, l2) if self.criterion == "ridge" else reference.least_squares(X, y)
+        if self.gram:
+            data = criteria.gram(data)
+        criterion = CRITERIA[self.criterion, self.gram]
+        optimum = descent.optimum(criterion, target, data)
+        spec = spectrum.spectrum(criterion, target, data)
+        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(spec.L) if self.relative_step else 1)
+        hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
+        start = jnp.zeros_like(target) if self.start == "zero" else target + spec.eigenvectors.sum(axis=1)
+        trace = descent.run(criterion, data, start, optimum, self.num_steps, self.optimizer,
+                            learning_rate=step, **hyper)
+        return summarise(trace, spec, step, self.tolerance, self.record_every)
+
+
+def summarise(trace: descent.Trace, spec: spectrum.Spectrum, step, tolerance, record_every=1) -> Outcome:
+    """Summaries of a trace, and gradient descent's theory at `step` beside them."""
+    gap, distance = trace.gap, trace.distance
+    reached = gap <= tolerance * gap[0]
+    iterations = jnp.where(jnp.any(reached) & ~trace.diverged, jnp.argmax(reached), -1)
+    rate = spectrum.contraction(step, spec.L, spec.mu)
+    predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
+    return Outcome(
+        gap=gap[::record_every],
+        distance=distance[::record_every],
+        initial_gap=gap[0],
+        final_gap=gap[-1],
+        final_distance=distance[-1],
+        diverged=trace.diverged,
+        diverged_at=trace.diverged_at,
+        iterations=iterations.astype(jnp.int32),
+        measured_rate=measured_rate(distance, trace.diverged_at),
+        L=spec.L,
+        mu=spec.mu,
+        condition_number=spec.kappa,
+        learning_rate=step,
+        step_over_edge=step / spectrum.stability_threshold(spec.L),
+        predicted_rate=rate,
+        predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
+    )
+
+
+def measured_rate(distance, diverged_at):
+    """Per-step factor of ||a_t - a*|| over the second half of the curve's clean part.
+
+    The clean part ends at the divergence step, or where the distance falls
+    below 1e3 machine epsilons of its start (rounding noise below that).
+    """
+    t = jnp.arange(distance.shape[0])
+    end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1)
+    clean = (distance > 1e3 * jnp.finfo(distance.dtype).eps * distance[0]) & (t <= end)
+    t1 = jnp.maximum(jnp.sum(jnp.cumprod(clean)) - 1, 0)
+    t0 = t1 // 2
+    ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
+    return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)), 0.0)

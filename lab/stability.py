@@ -1,0 +1,116 @@
+"""The measured stability edge and best step of a run, beside 2/L and 2/(L + mu).
+
+For every setting of the other axes (kappa, seed, ...) the step is searched
+per lane, all lanes at once, inside one compiled call:
+
+* the edge, the largest stable step, by bisection on a geometric bracket to a
+  relative width `rtol` (0.1 % by default). A run is *stable* when it has not
+  diverged and its final gap is at most its initial one: above 2/L the top
+  eigen-component grows, so with enough steps the gap ends above where it began;
+* the best step, the one with the smallest measured contraction
+  (`Outcome.measured_rate`), by golden-section search (the contraction is
+  unimodal in the step for gradient descent on a quadratic).
+
+Runs that can (`LinearRegressionRun`) start at a* plus every unit
+eigenvector, so every mode is excited and the measured contraction is the
+worst case rather than that of a lucky start.
+
+Steps are in the run's own units: fractions of each run's 2/L for a run with
+`relative_step=True` (the default of `lab.runs.LinearRegressionRun`).
+"""
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lab import spectrum
+from lab.sweep import Results, _check_axes, _describe, grid_vmap
+
+GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+def edge_and_best(run, axes: dict, edge_bracket=(0.5, 1.5), best_bracket=(0.05, 1.0), rtol: float = 1e-3,
+                  best_iterations: int = 24) -> Results:
+    """Measured largest stable step and best step for every point of the grid of `axes` (without 'step').
+
+    Returns `Results` over `axes` with outputs: edge, best (in the run's step
+    units), edge_step and best_step (absolute), best_rate (measured
+    contraction at the best step), their theory theory_edge_step = 2/L,
+    theory_best_step = 2/(L + mu), theory_rate = (kappa - 1)/(kappa + 1), L,
+    mu, condition_number, and bracketed (False where the edge bracket did not hold a
+    stable low end and an unstable high end: widen it).
+    """
+    if "step" in axes:
+        raise ValueError("axes must not contain 'step': the step is what edge_and_best searches.")
+    lo, hi = edge_bracket
+    if not 0 < lo < hi or not 0 < best_bracket[0] < best_bracket[1]:
+        raise ValueError(f"brackets must be increasing positive pairs, got edge {edge_bracket}, best {best_bracket}.")
+    if not 0 < rtol < 1:
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
+    axes = _check_axes(run, axes)
+    if dataclasses.is_dataclass(run) and hasattr(run, "start"):
+        run = dataclasses.replace(run, start="eigen")
+    bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
+    names = tuple(axes)
+    outputs = _search(run, names, bisections, best_iterations, jnp.asarray(edge_bracket), jnp.asarray(best_bracket),
+                      *[jnp.asarray(v) for v in axes.values()])
+    outputs = {name: np.asarray(value) for name, value in outputs.items()}
+    return Results(axes, outputs, _describe(run, axes, jax.devices(), {"rtol": rtol, "edge_bracket": list(edge_bracket),
+                                                                       "best_bracket": list(best_bracket)}))
+
+
+def _stable(outcome):
+    return ~outcome.diverged & (outcome.final_gap <= outcome.initial_gap)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _search(run, names, bisections, golden_steps, edge_bracket, best_bracket, *values):
+    def at(step, *point):
+        """The run at one step for one grid point."""
+        return run(step, **dict(zip(names, point)))
+
+    def per_point(*point):
+        def evaluate(step):
+            return at(step, *point)
+
+        lo, hi = edge_bracket[0], edge_bracket[1]
+        bracketed = _stable(evaluate(lo)) & ~_stable(evaluate(hi))
+
+        def bisect(_, bracket):
+            lo, hi = bracket
+            mid = jnp.sqrt(lo * hi)
+            stable = _stable(evaluate(mid))
+            return jnp.where(stable, mid, lo), jnp.where(stable, hi, mid)
+
+        lo, hi = jax.lax.fori_loop(0, bisections, bisect, (lo, hi))
+        edge = jnp.sqrt(lo * hi)
+
+        def golden(_, state):
+            a, b, x1, x2, f1, f2 = state
+            left = f1 <= f2  # the minimum lies in [a, x2]
+            a, b = jnp.where(left, a, x1), jnp.where(left, x2, b)
+            new = jnp.where(left, b - GOLDEN * (b - a), a + GOLDEN * (b - a))
+            f_new = evaluate(new).measured_rate
+            x1, x2, f1, f2 = jnp.where(left, new, x2), jnp.where(left, x1, new), jnp.where(left, f_new, f2), jnp.where(left, f1, f_new)
+            return a, b, x1, x2, f1, f2
+
+        a, b = best_bracket[0], best_bracket[1]
+        x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
+        state = (a, b, x1, x2, evaluate(x1).measured_rate, evaluate(x2).measured_rate)
+        a, b, *_ = jax.lax.fori_loop(0, golden_steps, golden, state)
+        best = (a + b) / 2
+        at_best = evaluate(best)
+        absolute = at_best.learning_rate / best  # the absolute step of one unit of the run's step (2/L, or 1)
+        return dict(
+            edge=edge, best=best, edge_step=edge * absolute, best_step=at_best.learning_rate, best_rate=at_best.measured_rate,
+            theory_edge_step=spectrum.stability_threshold(at_best.L),
+            theory_best_step=spectrum.best_step(at_best.L, at_best.mu),
+            theory_rate=spectrum.optimal_rate(at_best.condition_number),
+            L=at_best.L, mu=at_best.mu, condition_number=at_best.condition_number, bracketed=bracketed,
+        )
+
+    return grid_vmap(per_point, len(names))(*values)

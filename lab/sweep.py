@@ -1,0 +1,169 @@
+"""Sweeps: a grid of runs as one compiled, vectorised, sharded call.
+
+`sweep(run, axes)` forms the full grid of the named axes and evaluates
+`run(**values)` on every point with one `vmap` per axis (first axis
+outermost), inside one `jit`. Nesting the vmaps, rather than flattening the
+grid, lets JAX see what each quantity depends on: data generated from
+(kappa, seed) is computed once per setting and shared by every step size, so
+a step-size axis turns R matrix-vector products into one matrix-matrix
+product. The run itself is never re-implemented: the grid value at any point
+equals a plain call of `run` there.
+
+The first axis is chunked so that the results fit in `max_bytes`, and each
+chunk is sharded over `jax.devices()`. Chunks all have one shape (the last
+is padded), so a sweep compiles once, and a second sweep with new values of
+the same shapes does not compile at all.
+"""
+
+import functools
+import inspect
+import sys
+import time
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from lab.results import Results
+
+DEFAULT_MAX_BYTES = 2**30
+
+
+def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = True, devices=None,
+          progress: bool = True, config: dict | None = None) -> Results:
+    """Evaluate `run(**point)` on every point of the grid of `axes`, in one compiled call per chunk.
+
+    run: a pure, hashable callable of named hyper-parameters returning a
+        NamedTuple or dict of arrays (scalars or curves), e.g.
+        `lab.runs.LinearRegressionRun`. It may list its accepted names in
+        `run.axis_names` and check values in `run.check_axes(axes)`.
+    axes: {name: 1-D values}; axes not given take the run's defaults.
+    max_bytes: memory bound for one chunk; `chunk=False` refuses to split.
+    devices: where to shard the runs (default `jax.devices()`).
+    progress: report runs done, runs/s and time left on stderr between chunks.
+    """
+    axes = _check_axes(run, axes)
+    devices = list(devices or jax.devices())
+    shape = tuple(len(v) for v in axes.values())
+    per_slice = _bytes_per_run(run, axes) * int(np.prod(shape[1:]))
+    chunk_len = _chunk_length(shape[0], per_slice, max_bytes, chunk, len(devices), next(iter(axes)))
+    mesh = Mesh(np.array(devices), ("runs",))
+    names = tuple(axes)
+    first, rest = axes[names[0]], [jax.device_put(v, NamedSharding(mesh, PartitionSpec())) for v in list(axes.values())[1:]]
+    pieces, started = [], time.perf_counter()
+    for start in range(0, shape[0], chunk_len):
+        values = first[start:start + chunk_len]
+        padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
+        out = _grid(run, names, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
+        pieces.append({name: np.asarray(x)[:len(values)] for name, x in _as_dict(out).items()})
+        if progress and shape[0] > chunk_len:
+            _report(min(start + chunk_len, shape[0]), shape, started)
+    outputs = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
+    return Results(axes, outputs, _describe(run, axes, devices, config))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _grid(run, names, *values):
+    """run on the grid of `values`: one vmap per axis, the first outermost."""
+
+    return grid_vmap(lambda *point: run(**dict(zip(names, point))), len(names))(*values)
+
+
+def grid_vmap(fn, num_axes: int):
+    """fn(x_1, ..., x_k) of scalars -> the same on the grid of 1-D arrays: one vmap per axis, the first outermost."""
+    for axis in reversed(range(num_axes)):
+        fn = jax.vmap(fn, in_axes=tuple(0 if i == axis else None for i in range(num_axes)))
+    return fn
+
+
+def _as_dict(out) -> dict:
+    if hasattr(out, "_asdict"):
+        return dict(out._asdict())
+    if isinstance(out, dict):
+        return dict(out)
+    raise ValueError(f"run must return a NamedTuple or a dict of arrays, got {type(out).__name__}.")
+
+
+def _check_axes(run, axes) -> dict:
+    if not isinstance(axes, dict) or not axes:
+        raise ValueError("axes must be a non-empty dict {name: values}, e.g. {'step': np.linspace(0.1, 1.9, 64)}.")
+    accepted = _accepted_names(run)
+    checked = {}
+    for name, values in axes.items():
+        if accepted is not None and name not in accepted:
+            raise ValueError(f"axis {name!r} is not a parameter of the run; it accepts {sorted(accepted)}.")
+        values = np.asarray(values)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"axis {name!r} must be a non-empty 1-D sequence of values, got shape {values.shape}.")
+        if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool) or np.iscomplexobj(values):
+            raise ValueError(f"axis {name!r} must hold real numbers, got dtype {values.dtype}.")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"axis {name!r} contains NaN or infinite values: {values}.")
+        checked[name] = values
+    if hasattr(run, "check_axes"):
+        run.check_axes(checked)
+    return checked
+
+
+def _accepted_names(run):
+    """The run's parameter names, or None when it takes **kwargs and says nothing more."""
+    if hasattr(run, "axis_names"):
+        return set(run.axis_names)
+    parameters = inspect.signature(run).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
+
+
+def _bytes_per_run(run, axes) -> int:
+    if hasattr(run, "bytes_per_run"):
+        return run.bytes_per_run()
+    point = {name: values[0] for name, values in axes.items()}
+    shapes = jax.eval_shape(lambda: run(**point))
+    return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+
+
+def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_name) -> int:
+    """How many values of the first axis one chunk takes: a multiple of the device count."""
+    fits = max_bytes // max(bytes_per_slice, 1)
+    if not chunk and fits < length:
+        raise ValueError(
+            f"the grid needs {length * bytes_per_slice / 2**20:.0f} MiB, more than max_bytes = "
+            f"{max_bytes / 2**20:.0f} MiB: allow chunking (chunk=True), raise max_bytes or record fewer iterations."
+        )
+    if fits < num_devices:
+        raise ValueError(
+            f"one value of the first axis {first_name!r} needs {bytes_per_slice / 2**20:.0f} MiB on each of "
+            f"{num_devices} device(s), more than max_bytes = {max_bytes / 2**20:.0f} MiB: put a longer axis first, "
+            "raise max_bytes or record fewer iterations."
+        )
+    wanted = min(fits, length)
+    return -(-wanted // num_devices) * num_devices if wanted == length else wanted // num_devices * num_devices
+
+
+def _report(done_slices, shape, started):
+    per_slice = int(np.prod(shape[1:]))
+    done, total = done_slices * per_slice, int(np.prod(shape))
+    elapsed = time.perf_counter() - started
+    rate = done / elapsed if elapsed > 0 else float("inf")
+    left = (total - done) / rate if rate > 0 else float("inf")
+    print(f"sweep: {done}/{total} runs, {rate:,.0f} runs/s, {left:.1f} s left", file=sys.stderr, flush=True)
+
+
+def _describe(run, axes, devices, config) -> dict:
+    import dataclasses
+
+    import optax
+
+    description = {
+        "run": type(run).__name__ if dataclasses.is_dataclass(run) else getattr(run, "__name__", repr(run)),
+        "axes": {name: values.tolist() for name, values in axes.items()},
+        "devices": [str(d) for d in devices],
+        "platform": devices[0].platform,
+        "versions": {"jax": jax.__version__, "optax": optax.__version__, "numpy": np.__version__},
+    }
+    if dataclasses.is_dataclass(run):
+        fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
+        description["run_config"] = {k: (v if isinstance(v, (int, float, str, bool)) else getattr(v, "__name__", repr(v)))
+                                     for k, v in fields.items()}
+    description.update(config or {})
+    return description

@@ -1,0 +1,219 @@
+"""Sweeps: equal to a Python loop, divergence contained, theory met, files exact, sharding transparent."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import criteria, descent, problems, reference, results, runs, stability, sweep
+
+RUN = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
+AXES = {"step": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]), "seed": np.array([0, 1])}
+
+
+@pytest.fixture(scope="module")
+def swept():
+    return sweep.sweep(RUN, AXES, progress=False)
+
+
+def close_to(measured, expected, scale, name=""):
+    """Equal to 1e-12 relative, or within 1e-12 of the curve's own scale where rounding dominates.
+
+    Not bitwise: a different batch width (chunk, device count, one run alone)
+    changes the matmul kernel's blocking and so the order of its sums.
+    """
+    if name == "measured_rate":  # a threshold on the rounding floor picks its window
+        np.testing.assert_allclose(measured, expected, rtol=1e-4)
+    elif np.asarray(measured).dtype == bool or np.issubdtype(np.asarray(measured).dtype, np.integer):
+        np.testing.assert_array_equal(measured, expected)
+    else:
+        np.testing.assert_allclose(measured, expected, rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_sweep_equals_a_python_loop_over_the_same_runs(swept):
+    assert swept.shape == (5, 2, 2) and swept["gap"].shape == (5, 2, 2, 201)
+    for i, step in enumerate(AXES["step"]):
+        for j, kappa in enumerate(AXES["kappa"]):
+            for k, seed in enumerate(AXES["seed"]):
+                one = RUN(step=step, kappa=kappa, seed=seed)
+                for name, value in one._asdict().items():
+                    scale = float(np.max(np.abs(one.gap))) if name in ("gap", "final_gap", "initial_gap") else 1.0
+                    close_to(swept[name][i, j, k], value, scale, name)
+
+
+def test_dims_name_the_axes_and_the_iterations(swept):
+    assert swept.dims("gap") == ("step", "kappa", "seed", "iteration")
+    assert swept.dims("final_gap") == ("step", "kappa", "seed")
+
+
+def test_diverged_runs_are_recorded_finite_and_leave_the_others_untouched(swept):
+    diverged = swept["diverged"]
+    assert diverged[3:].all() and not diverged[:3].any()  # 1.05 and 3.0 times 2/L diverge, the rest do not
+    assert (swept["diverged_at"][3:] > 0).all() and (swept["diverged_at"][:3] == -1).all()
+    for name, value in swept.outputs.items():
+        assert np.all(np.isfinite(value)), name
+    stable_only = sweep.sweep(RUN, AXES | {"step": AXES["step"][:3]}, progress=False)
+    for name, value in stable_only.outputs.items():
+        close_to(value, swept[name][:3], np.max(np.abs(swept["gap"][:3])), name)
+
+
+def test_theory_beside_measurement(swept):
+    np.testing.assert_allclose(swept["step_over_edge"], AXES["step"][:, None, None] * np.ones((1, 2, 2)), rtol=1e-12)
+    np.testing.assert_allclose(swept["condition_number"], AXES["kappa"][None, :, None] * np.ones((5, 1, 2)), rtol=1e-6)
+    converged = swept["iterations"] >= 0
+    # Read off the curve, the iterations to 1e-6 never exceed the worst-case prediction.
+    assert np.all(swept["iterations"][converged] <= swept["predicted_iterations"][converged])
+    stable = ~swept["diverged"] & (swept["predicted_rate"] > 0.5)
+    np.testing.assert_allclose(swept["measured_rate"][stable], swept["predicted_rate"][stable], rtol=1e-2)
+
+
+def test_a_second_sweep_with_new_values_does_not_recompile(swept):
+    size = sweep._grid._cache_size()
+    again = sweep.sweep(RUN, {"step": AXES["step"] * 0.9, "kappa": np.array([2.0, 7.0]), "seed": np.array([5, 6])},
+                        progress=False)
+    assert sweep._grid._cache_size() == size
+    assert not np.array_equal(again["gap"], swept["gap"])
+
+
+def test_chunks_equal_one_call_and_report_progress(swept, capsys):
+    per_slice = RUN.bytes_per_run() * 4
+    chunked = sweep.sweep(RUN, AXES, max_bytes=2 * per_slice)
+    for name, value in swept.outputs.items():
+        close_to(chunked[name], value, np.max(np.abs(swept["gap"])), name)
+    report = capsys.readouterr().err
+    assert "runs/s" in report and "20/20 runs" in report
+    sweep.sweep(RUN, AXES, max_bytes=2 * per_slice, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_save_and_load_round_trip_exactly(swept, tmp_path):
+    path = results.save(swept, tmp_path / "sweep")
+    loaded = results.load(tmp_path / "sweep")
+    assert list(loaded.axes) == list(swept.axes) and list(loaded.outputs) == list(swept.outputs)
+    for name in swept.axes:
+        np.testing.assert_array_equal(loaded.axes[name], swept.axes[name])
+    for name, value in swept.outputs.items():
+        assert loaded[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded[name], value)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["dims"]["gap"] == ["step", "kappa", "seed", "iteration"]
+    assert sidecar["config"]["run_config"]["n"] == 40 and "jax" in sidecar["config"]["versions"]
+
+
+def test_an_interrupted_save_leaves_no_partial_file(swept, tmp_path, monkeypatch):
+    results.save(swept, tmp_path / "kept")
+    before = (tmp_path / "kept.npz").read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"half of an npz")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        results.save(swept, tmp_path / "kept")
+    with pytest.raises(KeyboardInterrupt):
+        results.save(swept, tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "kept.npz"]
+    assert (tmp_path / "kept.npz").read_bytes() == before
+
+
+def test_csv_is_long_format(swept, tmp_path):
+    import csv
+
+    rows = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "runs.csv"))))
+    assert len(rows) == 20 and float(rows[-1]["step"]) == 3.0 and rows[-1]["diverged"] == "True"
+    curves = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "curves.csv", curves=True))))
+    assert len(curves) == 20 * 201 and set(curves[0]) == {"step", "kappa", "seed", "iteration", "gap", "distance"}
+    assert float(curves[5]["gap"]) == swept["gap"][0, 0, 0, 5]
+
+
+def test_gram_form_iterates_equal_the_data_form():
+    X, y = problems.regression(jax.random.key(3), 500, 6, 100.0)
+    data = problems.make_data(X, y, l2=0.01)
+    moments = criteria.gram(data)
+    for plain, on_moments in ((criteria.least_squares, criteria.least_squares_gram), (criteria.ridge, criteria.ridge_gram)):
+        a = jax.random.normal(jax.random.key(4), (7,))
+        np.testing.assert_allclose(on_moments(a, moments), plain(a, data), rtol=1e-12)
+        optimum = descent.optimum(plain, reference.ridge(X, y, 0.01 if plain is criteria.ridge else 0.0), data)
+        gram_optimum = descent.Optimum(optimum.params, on_moments(optimum.params, moments))
+        by_data = descent.gradient_descent(plain, data, jnp.zeros(7), optimum, 0.4, 300)
+        by_moments = descent.gradient_descent(on_moments, moments, jnp.zeros(7), gram_optimum, 0.4, 300)
+        np.testing.assert_allclose(by_moments.params, by_data.params, rtol=1e-10)
+        np.testing.assert_allclose(by_moments.distance, by_data.distance, rtol=1e-10, atol=1e-14)
+
+
+def test_gram_sweep_equals_data_sweep(swept):
+    gram = sweep.sweep(runs.LinearRegressionRun(n=40, d=4, num_steps=200, gram=True), AXES, progress=False)
+    np.testing.assert_allclose(gram["distance"], swept["distance"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(gram["diverged"], swept["diverged"])
+
+
+@pytest.fixture(scope="module")
+def edges():
+    run = runs.LinearRegressionRun(n=30, d=5, num_steps=3000)
+    return stability.edge_and_best(run, {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])})
+
+
+def test_measured_stability_edge_is_2_over_L(edges):
+    assert edges["bracketed"].all()
+    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
+    np.testing.assert_allclose(edges["condition_number"], [1.0, 10.0, 100.0, 1e3, 1e4], rtol=1e-6)
+
+
+def test_measured_best_step_and_rate_are_the_theory(edges):
+    np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
+    # The optimal rate (kappa-1)/(kappa+1) is 0 at kappa = 1: there the bound is absolute.
+    np.testing.assert_allclose(edges["best_rate"], edges["theory_rate"], rtol=1e-2, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "axes, match",
+    [
+        ({}, "non-empty dict"),
+        ({"step": []}, "axis 'step' must be a non-empty"),
+        ({"step": [0.1, np.nan]}, "axis 'step' contains NaN"),
+        ({"step": [0.1, np.inf]}, "axis 'step' contains NaN"),
+        ({"step": [0.1, 0.0]}, "axis 'step' must hold values > 0"),
+        ({"step": [-0.5]}, "axis 'step' must hold values > 0"),
+        ({"step": [0.5], "kapa": [10.0]}, "axis 'kapa' is not a parameter"),
+        ({"step": [0.5], "kappa": [0.5]}, "axis 'kappa' must hold values >= 1"),
+        ({"step": [0.5], "seed": [0.5]}, "axis 'seed' must hold integers"),
+        ({"step": [[0.5]]}, "axis 'step' must be a non-empty 1-D"),
+    ],
+)
+def test_bad_axes_are_refused_by_name(axes, match):
+    with pytest.raises(ValueError, match=match):
+        sweep.sweep(RUN, axes, progress=False)
+
+
+def test_a_grid_too_large_for_the_memory_bound_is_refused_without_chunking():
+    with pytest.raises(ValueError, match="max_bytes"):
+        sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run() * 10, chunk=False, progress=False)
+    with pytest.raises(ValueError, match="first axis 'step'"):
+        sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run(), progress=False)
+
+
+def test_sharded_over_four_devices_equals_one_device(swept, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import jax, numpy as np
+        jax.config.update("jax_enable_x64", True)
+        assert len(jax.devices()) == 4, jax.devices()
+        from lab import results, runs, sweep
+        run = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
+        axes = {{k: np.array(v) for k, v in {({k: v.tolist() for k, v in AXES.items()})!r}.items()}}
+        results.save(sweep.sweep(run, axes, progress=False), {str(tmp_path / "sharded")!r})
+        """
+    )
+    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=300)
+    sharded = results.load(tmp_path / "sharded")
+    assert len(sharded.config["devices"]) == 4
+    for name, value in swept.outputs.items():
+        close_to(sharded[name], value, np.max(np.abs(swept["gap"])), name)

@@ -1,0 +1,363 @@
+"""Bad inputs raise a ValueError at the public API, eagerly, with a message naming the argument.
+
+Robustness catalog, section A: shapes (X 1-D, y a column, lengths), NaN/inf,
+empty data, complex data, integer parameters, negative or non-finite
+penalties and steps, condition numbers below 1, non-binary labels, and
+separable classes without a penalty. Integer X and y are accepted and become
+floats. Sizes are tiny: the whole file runs in seconds.
+"""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import criteria, descent, problems, reference
+
+N, D = 20, 3
+P = D + 1  # parameters with the intercept
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _X():
+    return np.random.default_rng(0).normal(size=(N, D))
+
+
+def _y():
+    """Binary 0/1 targets with both classes: valid for regression and for logistic regression."""
+    return np.arange(N) % 2 * 1.0
+
+
+# Every public function that takes raw (X, y), with valid values for its other arguments.
+FITS = {
+    "make_data": lambda X, y: problems.make_data(X, y),
+    "reference.least_squares": lambda X, y: reference.least_squares(X, y),
+    "reference.ridge": lambda X, y: reference.ridge(X, y, 0.1),
+    "reference.min_norm": lambda X, y: reference.min_norm(X, y),
+    "reference.logistic": lambda X, y: reference.logistic(X, y, l2=0.1),
+}
+
+
+def _with(array, index, value):
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+def _ragged(X):
+    rows = X.tolist()
+    rows[1] = rows[1][:-1]
+    return rows
+
+
+# (id, bad (X, y) from valid (X, y), regex the message must match: it names the argument)
+BAD_DATA = [
+    ("X 1-D", lambda X, y: (X[:, 0], y), r"^X must be 2-D, got shape \(20,\)"),
+    ("X 3-D", lambda X, y: (X[None], y), r"^X must be 2-D, got shape \(1, 20, 3\)"),
+    ("X scalar", lambda X, y: (1.0, y), r"^X must be 2-D"),
+    ("y column (N, 1)", lambda X, y: (X, y[:, None]), r"^y must be 1-D of shape \(N,\), got shape \(20, 1\)"),
+    ("y row (1, N)", lambda X, y: (X, y[None, :]), r"^y must be 1-D"),
+    ("y nested list column", lambda X, y: (X, y[:, None].tolist()), r"^y must be 1-D"),
+    ("y scalar", lambda X, y: (X, 1.0), r"^y must be 1-D"),
+    ("y shorter", lambda X, y: (X, y[:-1]), r"^X and y disagree on the number of samples: X has 20 rows, y has 19"),
+    ("y longer", lambda X, y: (X, np.append(y, 1.0)), r"^X and y disagree on the number of samples: X has 20 rows, y has 21"),
+    ("X nan", lambda X, y: (_with(X, (3, 1), NAN), y), r"^X contains 1 NaN or infinite"),
+    ("X inf", lambda X, y: (_with(X, (0, 0), INF), y), r"^X contains 1 NaN or infinite"),
+    ("X -inf", lambda X, y: (_with(X, (19, 2), -INF), y), r"^X contains 1 NaN or infinite"),
+    ("X two nans", lambda X, y: (_with(X, (slice(0, 2), 0), NAN), y), r"^X contains 2 NaN or infinite"),
+    ("y nan", lambda X, y: (X, _with(y, 5, NAN)), r"^y contains 1 NaN or infinite"),
+    ("y inf", lambda X, y: (X, _with(y, 0, INF)), r"^y contains 1 NaN or infinite"),
+    ("jax X nan", lambda X, y: (jnp.asarray(_with(X, (1, 1), NAN)), jnp.asarray(y)), r"^X contains 1 NaN"),
+    ("0 samples", lambda X, y: (X[:0], y[:0]), r"^X is empty \(shape \(0, 3\)\)"),
+    ("0 features", lambda X, y: (X[:, :0], y), r"^X is empty \(shape \(20, 0\)\)"),
+    ("0 by 0", lambda X, y: (np.zeros((0, 0)), np.zeros(0)), r"^X is empty"),
+    ("y empty", lambda X, y: (X, y[:0]), r"^y is empty"),
+    ("X complex", lambda X, y: (X + 1j, y), r"^X is complex"),
+    ("X complex jax", lambda X, y: (jnp.asarray(X, jnp.complex64), y), r"^X is complex"),
+    ("X complex list", lambda X, y: ((X + 0j).tolist(), y), r"^X is complex"),
+    ("y complex", lambda X, y: (X, y + 0j), r"^y is complex"),
+    ("X strings", lambda X, y: (X.astype(str), y), r"^X has dtype <U\d+, not numbers"),
+    ("X objects", lambda X, y: (X.astype(object), y), r"^X has dtype object, not numbers"),
+    ("y strings", lambda X, y: (X, y.astype(str)), r"^y has dtype <U\d+, not numbers"),
+    ("X ragged list", lambda X, y: (_ragged(X), y), r"^X is not a rectangular numeric array"),
+    ("X None", lambda X, y: (None, y), r"^X is not a rectangular numeric array"),
+]
+
+
+@pytest.mark.parametrize("fit", FITS.values(), ids=FITS.keys())
+@pytest.mark.parametrize("bad, match", [case[1:] for case in BAD_DATA], ids=[case[0] for case in BAD_DATA])
+def test_bad_data_is_rejected_naming_the_argument(fit, bad, match):
+    X, y = bad(_X(), _y())
+    with pytest.raises(ValueError, match=match):
+        fit(X, y)
+
+
+@pytest.mark.parametrize("fit", FITS.values(), ids=FITS.keys())
+def test_valid_data_is_accepted(fit):
+    """The baseline the bad cases perturb: it must pass, or every rejection above proves nothing."""
+    result = fit(_X(), _y())
+    leaves = jax.tree_util.tree_leaves(result)
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves)
+
+
+def test_make_data_converts_integers_to_float():
+    X = np.arange(2 * N).reshape(N, 2) % 7
+    y = np.arange(N) % 3
+    data = problems.make_data(X, y)
+    assert jnp.issubdtype(data.X.dtype, jnp.floating)
+    assert jnp.issubdtype(data.y.dtype, jnp.floating)
+    assert data.X.dtype == data.y.dtype == jnp.float64  # x64 is on in the tests
+    np.testing.assert_array_equal(np.asarray(data.X[:, 1:]), X)
+    np.testing.assert_array_equal(np.asarray(data.X[:, 0]), np.ones(N))
+    np.testing.assert_array_equal(np.asarray(data.y), y)
+
+
+@pytest.mark.parametrize(
+    "X, y",
+    [
+        ([[1, 2], [3, 5], [4, 4], [0, 1]], [1, 0, 1, 0]),  # Python lists of ints
+        (np.array([[1, 2], [3, 5], [4, 4], [0, 1]], np.int32), np.array([1, 0, 1, 0], np.int32)),
+        (jnp.array([[1, 2], [3, 5], [4, 4], [0, 1]]), jnp.array([True, False, True, False])),  # bool labels
+    ],
+    ids=["lists", "int32", "jax int, bool y"],
+)
+def test_make_data_accepts_integer_and_bool_inputs(X, y):
+    data = problems.make_data(X, y)
+    assert jnp.issubdtype(data.X.dtype, jnp.floating) and jnp.issubdtype(data.y.dtype, jnp.floating)
+    np.testing.assert_array_equal(np.asarray(data.y), [1.0, 0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("name", [name for name in FITS if name != "make_data"])
+def test_reference_accepts_integer_data_as_float(name):
+    rng = np.random.default_rng(1)
+    X = rng.integers(-5, 6, size=(N, D))  # the shape of _X(): Newton compiles once
+    y = (X[:, 0] + rng.integers(-3, 4, size=N) > 0).astype(int)  # overlapping classes, both present
+    fit = FITS[name]
+    from_int = fit(X, y)
+    from_float = fit(X.astype(float), y.astype(float))
+    assert jnp.issubdtype(from_int.dtype, jnp.floating)
+    np.testing.assert_allclose(np.asarray(from_int), np.asarray(from_float), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- parameters of the criteria
+
+
+def _data():
+    return problems.make_data(_X(), _y(), l2=0.1)
+
+
+CRITERIA = {"least_squares": criteria.least_squares, "ridge": criteria.ridge, "logistic": criteria.logistic}
+
+
+@pytest.mark.parametrize("criterion", CRITERIA.values(), ids=CRITERIA.keys())
+@pytest.mark.parametrize(
+    "a",
+    [jnp.zeros(P - 1), jnp.zeros(P + 1), jnp.zeros(D), jnp.zeros((P, 1)), jnp.zeros((1, P)), jnp.zeros(())],
+    ids=["P-1", "P+1", "D (no intercept)", "(P, 1)", "(1, P)", "scalar"],
+)
+def test_criteria_reject_params_of_wrong_shape(criterion, a):
+    with pytest.raises(ValueError, match=rf"^a must have shape \({P},\) to match data.X \({N}, {P}\), got {re.escape(str(a.shape))}"):
+        criterion(a, _data())
+
+
+@pytest.mark.parametrize("criterion", CRITERIA.values(), ids=CRITERIA.keys())
+def test_criteria_reject_a_column_y_instead_of_broadcasting(criterion):
+    data = _data()
+    column = data._replace(y=data.y[:, None])
+    with pytest.raises(ValueError, match=rf"^data.y must have shape \({N},\)"):
+        criterion(jnp.zeros(P), column)
+    assert jnp.isfinite(criterion(jnp.zeros(P), data))  # the same call with y (N,) works
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _run_setup():
+    X, y = problems.regression(jax.random.key(0), N, D, 10.0)
+    data = problems.make_data(X, y)
+    return data, descent.optimum(criteria.least_squares, reference.least_squares(X, y), data)
+
+
+RUNNERS = {
+    "run": lambda data, init, opt: descent.run(criteria.least_squares, data, init, opt, 5, learning_rate=0.1),
+    "gradient_descent": lambda data, init, opt: descent.gradient_descent(criteria.least_squares, data, init, opt, 0.1, 5),
+}
+
+
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+@pytest.mark.parametrize(
+    "init",
+    [jnp.zeros(P, int), jnp.zeros(P, jnp.int32), np.zeros(P, int), jnp.zeros(P, bool)],
+    ids=["jnp int", "jnp int32", "numpy int", "bool"],
+)
+def test_runs_reject_non_float_init(runner, init):
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=r"^init must be a floating-point array"):
+        runner(data, init, opt)
+
+
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+@pytest.mark.parametrize("init", [jnp.zeros(P - 1), jnp.zeros(P + 1), jnp.zeros((P, 1))], ids=["P-1", "P+1", "(P, 1)"])
+def test_runs_reject_init_of_wrong_shape(runner, init):
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=rf"^init must have shape \({P},\)"):
+        runner(data, init, opt)
+
+
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+def test_runs_accept_float_init(runner):
+    data, opt = _run_setup()
+    trace = runner(data, jnp.zeros(P), opt)
+    assert trace.gap.shape == (6,) and not bool(trace.diverged)
+    assert trace.gap[-1] < trace.gap[0]
+
+
+BAD_STEPS = [0.0, -0.1, -1e-12, NAN, INF, -INF]
+
+
+@pytest.mark.parametrize("step", BAD_STEPS)
+def test_gradient_descent_rejects_bad_step_by_name(step):
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=r"^step must be > 0"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros(P), opt, step, 5)
+
+
+@pytest.mark.parametrize("init", [[0.0] * P, jnp.zeros(())], ids=["list", "0-d"])
+def test_runs_reject_init_that_is_not_a_float_vector(init):
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=r"^init must"):
+        descent.run(criteria.least_squares, data, init, opt, 5, learning_rate=0.1)
+
+
+@pytest.mark.parametrize("tol", [-1.0, 0.0, NAN])
+def test_logistic_rejects_bad_tolerance(tol):
+    with pytest.raises(ValueError, match=r"^tol must be > 0"):
+        reference.logistic(_X(), (_y() > 0).astype(float), l2=0.1, tol=tol)
+
+
+@pytest.mark.parametrize("learning_rate", BAD_STEPS)
+def test_run_rejects_bad_learning_rate(learning_rate):
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
+        descent.run(criteria.least_squares, data, jnp.zeros(P), opt, 5, learning_rate=learning_rate)
+
+
+def test_run_rejects_non_finite_data():
+    data, opt = _run_setup()
+    bad = data._replace(X=data.X.at[2, 1].set(jnp.nan))
+    with pytest.raises(ValueError, match=r"^data contains NaN or infinite"):
+        descent.run(criteria.least_squares, bad, jnp.zeros(P), opt, 5, learning_rate=0.1)
+
+
+# ---------------------------------------------------------------- scalar hyper-parameters
+
+# (id, call with the bad value v, regex)
+BAD_SCALARS = [
+    ("ridge eps", lambda v: reference.ridge(_X(), _y(), v), r"^eps must be"),
+    ("logistic l2", lambda v: reference.logistic(_X(), _y(), l2=v), r"^l2 must be"),
+    ("make_data l2", lambda v: problems.make_data(_X(), _y(), l2=v), r"^l2 must be"),
+    ("regression kappa", lambda v: problems.regression(jax.random.key(0), N, D, v), r"^kappa must be"),
+]
+NEGATIVE = [-1.0, -1e-12, jnp.asarray(-0.5)]
+NON_FINITE = [NAN, INF, -INF, jnp.asarray(jnp.nan)]
+NOT_A_REAL_SCALAR = ["0.1", None, 1j, jnp.ones(2)]
+
+
+def _scalar_cases(values, indices):
+    return [
+        pytest.param(BAD_SCALARS[i][1], BAD_SCALARS[i][2], v, id=f"{BAD_SCALARS[i][0]}={v!r}")
+        for i in indices
+        for v in values
+    ]
+
+
+@pytest.mark.parametrize(
+    "call, match, value",
+    _scalar_cases(NEGATIVE, [0, 1, 2]) + _scalar_cases([0.5, 0.0, -1.0, 1 - 1e-9], [3]),
+)
+def test_out_of_range_scalars_are_rejected(call, match, value):
+    with pytest.raises(ValueError, match=match + r" (>= 0 \(0 means no penalty\)|>= 1)"):
+        call(value)
+
+
+@pytest.mark.parametrize("call, match, value", _scalar_cases(NON_FINITE, range(len(BAD_SCALARS))))
+def test_non_finite_scalars_are_rejected(call, match, value):
+    with pytest.raises(ValueError, match=match):
+        call(value)
+
+
+@pytest.mark.parametrize("call, match, value", _scalar_cases(NOT_A_REAL_SCALAR, range(len(BAD_SCALARS))))
+def test_non_real_scalars_are_rejected(call, match, value):
+    with pytest.raises(ValueError, match=match + r" a (real number|scalar)"):
+        call(value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: reference.ridge(_X(), _y(), 0.0),
+        lambda: reference.ridge(_X(), _y(), 0),
+        lambda: problems.make_data(_X(), _y(), l2=0.0),
+        lambda: problems.regression(jax.random.key(0), N, D, 1.0),
+        lambda: problems.regression(jax.random.key(0), N, D, 1),
+    ],
+    ids=["ridge eps=0.0", "ridge eps=0", "make_data l2=0", "regression kappa=1.0", "regression kappa=1"],
+)
+def test_boundary_scalars_are_accepted(call):
+    leaves = jax.tree_util.tree_leaves(call())
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves)
+
+
+def test_ridge_eps_zero_is_min_norm():
+    np.testing.assert_allclose(reference.ridge(_X(), _y(), 0.0), reference.min_norm(_X(), _y()), rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- logistic regression
+
+
+def _labels(values):
+    return np.resize(np.asarray(values, float), N)
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (_with(_y(), 4, 0.5), r"^y must hold binary labels 0 and 1, got values \[0\.\s+0\.5\s+1\.\s*\]"),
+        (_labels([-1, 1]), r"^y must hold binary labels 0 and 1"),
+        (_labels([0, 2]), r"^y must hold binary labels 0 and 1"),
+        (_labels([0, 1, 2]), r"^y must hold binary labels 0 and 1"),
+        (np.linspace(0, 1, N), r"^y must hold binary labels 0 and 1, got values .*\.\.\."),
+        (np.ones(N), r"^y holds only the label 1: logistic regression needs both classes"),
+        (np.zeros(N), r"^y holds only the label 0: logistic regression needs both classes"),
+        (_labels([-1, -1]), r"^y must hold binary labels 0 and 1"),
+    ],
+    ids=["one 0.5", "{-1, 1}", "{0, 2}", "three classes", "continuous", "only ones", "only zeros", "only -1"],
+)
+@pytest.mark.parametrize("l2", [0.0, 0.1])
+def test_logistic_rejects_non_binary_labels(y, match, l2):
+    with pytest.raises(ValueError, match=match):
+        reference.logistic(_X(), y, l2=l2)
+
+
+def test_logistic_rejects_separable_data_without_l2_and_solves_it_with_l2():
+    X, y = problems.classification(jax.random.key(0), 100, 2, separation=20.0)
+    with pytest.raises(ValueError, match=r"separable.*l2=0.*Pass l2 > 0"):
+        reference.logistic(X, y)
+    with pytest.raises(ValueError, match=r"\bl2\b"):
+        reference.logistic(X, y, l2=0.0)
+    for l2 in (1e-3, 0.1):
+        a = reference.logistic(X, y, l2=l2)
+        assert a.shape == (3,) and bool(jnp.all(jnp.isfinite(a)))
+        gradient = jax.grad(criteria.logistic)(a, problems.make_data(X, y, l2=l2))
+        assert float(jnp.linalg.norm(gradient)) < 1e-8
+
+
+def test_logistic_accepts_overlapping_data_without_l2():
+    """The separability error is not raised on every l2 = 0 problem."""
+    X, y = problems.classification(jax.random.key(0), 100, 2, separation=1.0)  # shape as above: no recompile
+    a = reference.logistic(X, y)
+    gradient = jax.grad(criteria.logistic)(a, problems.make_data(X, y))
+    assert float(jnp.linalg.norm(gradient)) < 1e-8
