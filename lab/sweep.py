@@ -54,7 +54,7 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
         values = first[start:start + chunk_len]
         padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
         out = _grid(run, names, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
-        pieces.append({name: np.asarray(x)[:len(values)] for name, x in _as_dict(out).items()})
+        pieces.append({name: _gather(x)[:len(values)] for name, x in _as_dict(out).items()})
         if progress and shape[0] > chunk_len:
             _report(min(start + chunk_len, shape[0]), shape, started)
     outputs = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
@@ -73,6 +73,15 @@ def grid_vmap(fn, num_axes: int):
     for axis in reversed(range(num_axes)):
         fn = jax.vmap(fn, in_axes=tuple(0 if i == axis else None for i in range(num_axes)))
     return fn
+
+
+def _gather(x) -> np.ndarray:
+    """The whole array on this host, also when it is sharded over the devices of several hosts."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
 
 
 def _as_dict(out) -> dict:
