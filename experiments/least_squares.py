@@ -1,10 +1,10 @@
-# %% [markdown]
-# # Least squares: the closed form against gradient descent
-#
-# One regression problem with a Hessian of condition number KAPPA. Its exact
-# optimum comes from a QR factorisation; gradient descent starts at a = 0 with
-# steps below, at and above the stability threshold 2/L. Each measured curve
-# f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
+"""Least squares: the closed form (QR) against gradient descent below, at and above 2/L, with predicted curves.
+
+One regression problem with a Hessian of condition number KAPPA. Its exact
+optimum comes from a QR factorisation; gradient descent starts at a = 0 with
+steps below, at and above the stability threshold 2/L. Each measured curve
+f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
+"""
 
 # %%
 import argparse
@@ -111,7 +111,7 @@ def numbers(result):
 
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
-    """Compute, draw and save `least_squares_convergence.png` and `.json` in `out`; return the numbers."""
+    """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
     out = files.writable_directory(out)
     if dtype == "float64":
         jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
@@ -120,13 +120,13 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     fig = figure(result)
     files.save_figure(out / "least_squares_convergence.png", fig)
     plt.close(fig)
-    files.save_json(out / "least_squares_convergence.json", summary)
+    files.save_json(out / "least_squares.json", summary)
     return summary
 
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__ or "least squares: closed form against gradient descent")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="figures")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))

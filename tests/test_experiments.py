@@ -16,7 +16,7 @@ def least_squares_out(tmp_path_factory):
 def test_least_squares_writes_its_figure_and_numbers(least_squares_out):
     out, summary = least_squares_out
     assert (out / "least_squares_convergence.png").stat().st_size > 10_000
-    assert json.loads((out / "least_squares_convergence.json").read_text()) == summary
+    assert json.loads((out / "least_squares.json").read_text()) == summary
 
 
 def test_least_squares_numbers_match_theory(least_squares_out):
