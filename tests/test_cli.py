@@ -1,0 +1,92 @@
+"""The `lab` command: listing, running, sweeping, and one-line errors for a user's mistakes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lab import cli, results
+
+
+def lab(capsys, *argv):
+    """Exit code, stdout and stderr of `lab ARGV` (argparse's own errors exit through SystemExit)."""
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_names_every_experiment_with_what_it_shows(capsys):
+    import experiments
+
+    code, out, _ = lab(capsys, "list")
+    assert code == 0
+    for name in experiments.NAMES:
+        assert any(line.startswith(name) and len(line) > len(name) + 10 for line in out.splitlines())
+
+
+def test_python_dash_m_lab_is_the_command():
+    done = subprocess.run([sys.executable, "-m", "lab", "sweep", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "--lr-relative" in done.stdout
+
+
+def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
+    code, out, err = lab(capsys, "run", "least_squares", "--quick", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "least_squares" in out and "ok" in out
+    assert (tmp_path / "least_squares_convergence.png").exists()
+    assert json.loads((tmp_path / "least_squares.json").read_text())["runs"]
+
+
+def test_unknown_experiment_lists_the_names_and_exits_2(capsys, tmp_path):
+    code, out, err = lab(capsys, "run", "least_squares", "nope", "--out", str(tmp_path))
+    assert code == 2 and "nope" in err and "least_squares" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # refused before running anything
+
+
+def test_unwritable_output_fails_before_computing(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = lab(capsys, "run", "least_squares", "--out", str(blocker / "figures"))
+    assert code == 2 and "cannot write" in err and "Traceback" not in err
+    code, _, err = lab(capsys, "sweep", "--out", str(blocker / "results.npz"))
+    assert code == 2 and "cannot write" in err
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--lr", "0.1:1"], "--lr"),
+        (["--lr", "a:b:c"], "--lr"),
+        (["--lr", "-1:1:5"], "--lr"),
+        (["--kappa", "-3"], "--kappa"),
+        (["--kappa", "0.5,10"], "--kappa"),
+        (["--kappa", "ten"], "--kappa"),
+        (["--seeds", "0"], "--seeds"),
+        (["--eps", "-1", "--criterion", "ridge"], "--eps"),
+        (["--criterion", "logistic"], "--criterion logistic"),
+    ],
+)
+def test_bad_sweep_values_name_their_flag(capsys, tmp_path, argv, flag):
+    code, _, err = lab(capsys, "sweep", *argv, "--out", str(tmp_path / "r.npz"))
+    assert code == 2 and flag in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
+    out = tmp_path / "ls.npz"
+    code, stdout, err = lab(capsys, "sweep", "--kappa", "1,10,100,1000", "--steps", "400", "--n", "30", "--d", "3",
+                            "--lr", "0.1:1.2:8", "--lr-relative", "--out", str(out), "--csv", "--quiet")
+    assert code == 0, err
+    assert err == ""  # --quiet
+    grid = results.load(out)
+    assert grid.shape == (8, 4, 1) and grid["diverged"][-1].all()
+    edges = results.load(tmp_path / "ls_edges")
+    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
+    assert (tmp_path / "ls.csv").read_text().count("\n") == 8 * 4 + 1
+    assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 ", "1e+03"))]) == 4
