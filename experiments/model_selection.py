@@ -1,0 +1,174 @@
+"""Model selection: under- and over-fitting against polynomial degree, and the ridge penalty by k-fold cross-validation.
+
+A noisy sine sampled at N_TRAIN points is fitted by least squares on
+polynomial features of growing degree: training error keeps falling while
+the error on fresh data rises again. Then a high-degree model is tamed by a
+ridge penalty chosen by k-fold cross-validation, computed for every penalty
+and every fold in one vectorised call, and checked against scikit-learn's
+GridSearchCV when it is installed (same chosen penalty, same scores), with
+the time of both.
+"""
+
+# %%
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lab import criteria, files, model_selection, problems, reference  # noqa: E402
+
+N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
+DEGREES = tuple(range(1, 16))
+SHOWN = (1, 4, 15)
+CV_DEGREE, FOLDS = 12, 5
+EPS = np.geomspace(1e-9, 1e1, 41)
+QUICK_EPS = np.geomspace(1e-9, 1e1, 11)
+
+
+def target(x):
+    return np.sin(np.pi * x)
+
+
+# %%
+def sample(seed, n, dtype):
+    """x uniform in [-1, 1], y = sin(pi x) + noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, n)
+    return jnp.asarray(x, dtype), jnp.asarray(target(x) + NOISE * rng.normal(size=n), dtype)
+
+
+def features(x, degree, scale=None):
+    """Polynomial features standardised with the training set's mean and scale."""
+    powers = problems.polynomial_features(x, degree)
+    if scale is None:
+        _, mean, std = problems.standardize(powers)
+        scale = (mean, std)
+    return (powers - scale[0]) / scale[1], scale
+
+
+def mse(a, X, y):
+    return float(criteria.least_squares(a, problems.make_data(X, y)))
+
+
+def degree_curve(train, test):
+    """Training and test error of the least-squares fit for each degree (one fit per degree: shapes differ)."""
+    rows = []
+    for degree in DEGREES:
+        X, scale = features(train[0], degree)
+        a = reference.least_squares(X, train[1])
+        rows.append((mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1])))
+    return np.array(rows)
+
+
+def cross_validate(train, eps):
+    X, _ = features(train[0], CV_DEGREE)
+    model_selection.ridge_cv(X, train[1], eps, FOLDS)  # compile
+    started = time.perf_counter()
+    cv = jax.block_until_ready(model_selection.ridge_cv(X, train[1], eps, FOLDS))
+    return cv, time.perf_counter() - started, X
+
+
+def sklearn_cv(X, y, eps):
+    """GridSearchCV on the same folds and the same model (alpha = n_train * eps, intercept as a column)."""
+    try:
+        from sklearn.linear_model import Ridge
+        from sklearn.model_selection import GridSearchCV, KFold
+    except ImportError:
+        return None
+    A = np.asarray(problems.design(X))
+    n_train = len(y) - len(y) // FOLDS
+    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * eps},
+                          cv=KFold(FOLDS), scoring="neg_mean_squared_error")
+    started = time.perf_counter()
+    search.fit(A, np.asarray(y))
+    return dict(seconds=time.perf_counter() - started, best_eps=float(search.best_params_["alpha"] / n_train),
+                mean_validation=(-search.cv_results_["mean_test_score"]).tolist())
+
+
+# %%
+def figure(train, test, curve, cv, reference_cv, lab_seconds):
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.6))
+    left.semilogy(DEGREES, curve[:, 0], "o-", label="training error")
+    left.semilogy(DEGREES, curve[:, 1], "s-", label=f"test error ({N_TEST} fresh samples)")
+    left.axhline(NOISE**2, color="grey", ls=":", label=f"noise variance {NOISE**2:g} (best possible)")
+    left.set_xlabel("polynomial degree")
+    left.set_ylabel("mean squared error")
+    left.set_title(f"Under- and over-fitting ({N_TRAIN} training points)")
+    left.legend(fontsize=8)
+    left.grid(True, alpha=0.3)
+
+    grid = jnp.linspace(-1, 1, 400)
+    middle.plot(train[0], train[1], "k.", label="training data")
+    middle.plot(grid, target(np.asarray(grid)), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
+    for degree in SHOWN:
+        X, scale = features(train[0], degree)
+        a = reference.least_squares(X, train[1])
+        middle.plot(grid, problems.design(features(grid, degree, scale)[0]) @ a, label=f"degree {degree}")
+    middle.set_ylim(-2, 2)
+    middle.set_xlabel("x")
+    middle.set_ylabel("y")
+    middle.set_title("Least-squares fits: too rigid, right, too flexible")
+    middle.legend(fontsize=8)
+
+    eps = np.asarray(cv.eps)
+    right.loglog(eps, np.asarray(cv.validation_mse), color="C0", alpha=0.25, lw=1)
+    right.loglog(eps, np.asarray(cv.mean_validation), "C0", lw=2.5, label=f"{FOLDS}-fold validation error (lab)")
+    right.loglog(eps, np.asarray(cv.train_mse).mean(axis=1), "C1", lw=2, label="training error")
+    right.axvline(float(cv.best_eps), color="C0", ls="--", label=f"chosen ε = {float(cv.best_eps):.2g}")
+    title = f"Ridge on degree {CV_DEGREE}: lab {lab_seconds * 1e3:.1f} ms"
+    if reference_cv:
+        right.loglog(eps, reference_cv["mean_validation"], "k:", lw=1.5, label="scikit-learn GridSearchCV")
+        title += f", scikit-learn {reference_cv['seconds'] * 1e3:.0f} ms"
+    right.plot([], [], color="C0", alpha=0.25, label="each fold")
+    right.set_xlabel("ridge penalty ε (mean scaling: (1/N)‖y − Xa‖² + ε‖a‖²)")
+    right.set_ylabel("mean squared error")
+    right.set_title(title)
+    right.legend(fontsize=8)
+    right.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write model_selection.png and model_selection.json in `out`; return the numbers."""
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    dtype = jnp.dtype(dtype)
+    train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
+    curve = degree_curve(train, test)
+    eps = QUICK_EPS if quick else EPS
+    cv, lab_seconds, X = cross_validate(train, eps)
+    reference_cv = sklearn_cv(X, train[1], eps)
+    numbers = dict(
+        degrees=list(DEGREES), train_mse=curve[:, 0].tolist(), test_mse=curve[:, 1].tolist(),
+        best_degree_on_test=int(DEGREES[int(np.argmin(curve[:, 1]))]),
+        cv_degree=CV_DEGREE, folds=FOLDS, eps=eps.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
+        best_eps=float(cv.best_eps), lab_seconds=lab_seconds, sklearn=reference_cv,
+    )
+    if reference_cv:
+        numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
+            np.asarray(cv.mean_validation) / np.asarray(reference_cv["mean_validation"]) - 1)))
+    fig = figure(train, test, curve, cv, reference_cv, lab_seconds)
+    files.save_figure(out / "model_selection.png", fig)
+    plt.close(fig)
+    files.save_json(out / "model_selection.json", numbers)
+    return numbers
+
+
+# %%
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    result = run(args.out, args.quick, args.dtype, args.seed)
+    print(f"best degree on fresh data: {result['best_degree_on_test']}; chosen eps {result['best_eps']:.3g}")

@@ -1,0 +1,72 @@
+"""Cross-validation: the vectorised k-fold equals scikit-learn and a plain loop over folds."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+
+from lab import model_selection, problems, reference
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = problems.random_regression(jax.random.key(0), 60, 12, noise=1.0)
+    return X, y
+
+
+EPS = np.geomspace(1e-6, 10, 15)
+
+
+def test_folds_are_sklearns_kfold():
+    for n, k in ((60, 5), (23, 4)):
+        masks = model_selection.fold_masks(n, k)
+        for mask, (train, _) in zip(masks, KFold(k).split(np.zeros(n))):
+            np.testing.assert_array_equal(np.flatnonzero(mask), train)
+
+
+def test_ridge_cv_equals_gridsearchcv(data):
+    X, y = data
+    cv = model_selection.ridge_cv(X, y, EPS, k=5)
+    n_train = 48  # 60 samples, 5 folds: every fold trains on 48
+    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * EPS}, cv=KFold(5),
+                          scoring="neg_mean_squared_error").fit(np.asarray(problems.design(X)), np.asarray(y))
+    np.testing.assert_allclose(cv.mean_validation, -search.cv_results_["mean_test_score"], rtol=1e-6)
+    assert float(cv.best_eps) == pytest.approx(search.best_params_["alpha"] / n_train, rel=1e-12)
+    assert 0 < int(cv.best) < len(EPS) - 1  # an interior optimum: the comparison means something
+
+
+def test_ridge_cv_equals_a_loop_over_folds_and_penalties(data):
+    X, y = data
+    cv = model_selection.ridge_cv(X, y, EPS[::5], k=4)
+    A = problems.design(X)
+    for j, mask in enumerate(model_selection.fold_masks(len(y), 4)):
+        for e, eps in enumerate(EPS[::5]):
+            a = reference.ridge(X[mask], y[mask], eps)
+            np.testing.assert_allclose(cv.validation_mse[e, j], np.mean((y[~mask] - A[~mask] @ a) ** 2), rtol=1e-10)
+            np.testing.assert_allclose(cv.train_mse[e, j], np.mean((y[mask] - A[mask] @ a) ** 2), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(eps=[-1.0, 1.0]), "eps must hold penalties >= 0"), (dict(eps=[np.nan]), "eps contains"),
+     (dict(eps=[1.0], k=100), "k must be at most"), (dict(eps=[1.0], k=1), "k must be an integer >= 2")],
+)
+def test_bad_cross_validation_input(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        model_selection.ridge_cv(*data, **kwargs)
+
+
+def test_model_selection_experiment(tmp_path):
+    from experiments import model_selection as experiment
+
+    numbers = experiment.run(tmp_path, quick=True)
+    assert json.loads((tmp_path / "model_selection.json").read_text()) == numbers
+    assert (tmp_path / "model_selection.png").stat().st_size > 10_000
+    test_mse = numbers["test_mse"]
+    assert numbers["train_mse"] == sorted(numbers["train_mse"], reverse=True)  # more degrees never fit worse
+    assert test_mse[-1] > 10 * min(test_mse) and test_mse[0] > 2 * min(test_mse)  # over- and under-fitting
+    assert numbers["sklearn"]["best_eps"] == pytest.approx(numbers["best_eps"], rel=1e-12)
+    assert numbers["max_relative_difference_to_sklearn"] <= 1e-6
