@@ -1,0 +1,157 @@
+"""Automatic differentiation: the course's chain by hand both ways, and forward against reverse mode's cost as the dimension grows.
+
+The chain y = f(g(h(x))) (h = tanh of a linear map, g = square, f = mean) is
+differentiated by hand, tangents forward and adjoints backward, and checked
+against `jax.jvp` and `jax.vjp`. Then the gradient of a least-squares
+criterion of D parameters is computed by forward mode (`jacfwd`, D tangent
+passes) and reverse mode (`grad`, one adjoint pass), counting XLA's
+operations and timing both; and a function of one input with D outputs
+shows the opposite.
+"""
+
+# %%
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lab import autodiff, criteria, files  # noqa: E402
+
+SAMPLES = 64
+DIMENSIONS = (10, 30, 100, 300, 1000, 3000, 10000)
+TIMED_UP_TO = 3000
+QUICK_DIMENSIONS = (10, 100, 1000, 10000)
+QUICK_TIMED_UP_TO = 100
+REPEATS = 20
+
+
+# %%
+def chain_check(seed, dtype):
+    """Largest differences between the hand-written passes and jax.jvp / jax.vjp."""
+    k_a, k_x, k_dx = jax.random.split(jax.random.key(seed), 3)
+    A = jax.random.normal(k_a, (30, 20), dtype) / 4
+    x, dx = jax.random.normal(k_x, (20,), dtype), jax.random.normal(k_dx, (20,), dtype)
+    layers = [autodiff.linear_tanh(A), autodiff.square(), autodiff.mean()]
+    y, dy = autodiff.forward_mode(layers, x, dx)
+    y_jax, dy_jax = jax.jvp(autodiff.compose(layers), (x,), (dx,))
+    _, x_bar = autodiff.reverse_mode(layers, x, jnp.ones((), dtype))
+    y_vjp, pullback = jax.vjp(autodiff.compose(layers), x)
+    return dict(value=float(abs(y - y_jax)), forward=float(abs(dy - dy_jax)),
+                reverse=float(jnp.max(jnp.abs(x_bar - pullback(jnp.ones((), dtype))[0]))),
+                gradient_norm=float(jnp.linalg.norm(x_bar)))
+
+
+def scalar_criterion(d, dtype):
+    """Least squares of D parameters on SAMPLES fixed samples, and a point to differentiate at."""
+    key_x, key_y = jax.random.split(jax.random.key(d))
+    data = criteria.Data(jax.random.normal(key_x, (SAMPLES, d), dtype), jax.random.normal(key_y, (SAMPLES,), dtype))
+    return (lambda a: criteria.least_squares(a, data)), jnp.zeros(d, dtype)
+
+
+def many_outputs(d, dtype):
+    """One input, D outputs: t -> tanh(t w + b)."""
+    w, b = jnp.linspace(-1, 1, d, dtype=dtype), jnp.linspace(0, 1, d, dtype=dtype)
+    return (lambda t: jnp.tanh(t * w + b)), jnp.asarray(0.3, dtype)
+
+
+def seconds(fn, x):
+    compiled = jax.jit(fn).lower(x).compile()
+    jax.block_until_ready(compiled(x))
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        jax.block_until_ready(compiled(x))
+        times.append(time.perf_counter() - started)
+    return float(np.min(times))
+
+
+def costs(dimensions, timed_up_to, dtype):
+    """Operations (and seconds, up to `timed_up_to`) of the function, reverse and forward mode, per dimension."""
+    rows = {name: [] for name in ("f", "grad", "jacfwd", "g", "g_jacrev", "g_jacfwd")}
+    timings = {name: [] for name in ("f", "grad", "jacfwd")}
+    for d in dimensions:
+        f, a = scalar_criterion(d, dtype)
+        g, t = many_outputs(d, dtype)
+        for name, fn, x in (("f", f, a), ("grad", jax.grad(f), a), ("jacfwd", jax.jacfwd(f), a),
+                            ("g", g, t), ("g_jacrev", jax.jacrev(g), t), ("g_jacfwd", jax.jacfwd(g), t)):
+            rows[name].append(autodiff.flops(fn, x))
+            if name in timings and d <= timed_up_to:
+                timings[name].append(seconds(fn, x))
+    return rows, timings
+
+
+def slope(x, y):
+    """Fitted exponent of y ~ x^slope on the largest half of the dimensions (at least two points)."""
+    half = min(len(x) // 2, len(x) - 2)
+    return float(np.polyfit(np.log(x[half:]), np.log(y[half:]), 1)[0])
+
+
+# %%
+def figure(dimensions, rows, timings):
+    d = np.asarray(dimensions, float)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    left, middle, right = axes
+    for name, label, style in (("f", "f(a) itself", "k.-"), ("grad", "reverse mode: grad", "o-"),
+                               ("jacfwd", "forward mode: jacfwd", "s-")):
+        y = np.asarray(rows[name])
+        left.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
+        t = np.asarray(timings[name])
+        middle.loglog(d[:len(t)], t * 1e3, style, label=f"{label} (slope {slope(d[:len(t)], t):.2f})")
+    left.set_title(f"∇ of least squares, {SAMPLES} samples: counted operations")
+    left.set_ylabel("floating-point operations (XLA cost analysis)")
+    middle.set_title(f"… and measured time (best of {REPEATS}, CPU)")
+    middle.axhspan(middle.get_ylim()[0], 0.3, color="grey", alpha=0.1, label="≈ call overhead, not arithmetic")
+    middle.set_ylabel("time per call (ms)")
+    for name, label, style in (("g", "g(t) itself", "k.-"), ("g_jacrev", "reverse mode: jacrev", "o-"),
+                               ("g_jacfwd", "forward mode: jacfwd", "s-")):
+        y = np.asarray(rows[name])
+        right.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
+    right.set_title("Jacobian of t ↦ tanh(t·w + b) ∈ ℝᴰ (one input)")
+    right.set_ylabel("floating-point operations (XLA cost analysis)")
+    for ax in axes:
+        ax.set_xlabel("dimension D")
+        ax.legend(fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write autodiff.png and autodiff.json in `out`; return the numbers."""
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    dtype = jnp.dtype(dtype)
+    dimensions = QUICK_DIMENSIONS if quick else DIMENSIONS
+    rows, timings = costs(dimensions, QUICK_TIMED_UP_TO if quick else TIMED_UP_TO, dtype)
+    d = np.asarray(dimensions, float)
+    numbers = dict(
+        chain=chain_check(seed, dtype), dimensions=list(dimensions), flops=rows, seconds=timings,
+        reverse_over_function=(np.asarray(rows["grad"]) / np.asarray(rows["f"])).tolist(),
+        forward_over_function=(np.asarray(rows["jacfwd"]) / np.asarray(rows["f"])).tolist(),
+        slopes={name: slope(d, np.asarray(y)) for name, y in rows.items()},
+    )
+    fig = figure(dimensions, rows, timings)
+    files.save_figure(out / "autodiff.png", fig)
+    plt.close(fig)
+    files.save_json(out / "autodiff.json", numbers)
+    return numbers
+
+
+# %%
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    result = run(args.out, args.quick, args.dtype, args.seed)
+    print("hand-written against jax:", result["chain"])
+    print("slopes:", {k: round(v, 2) for k, v in result["slopes"].items()})

@@ -1,0 +1,76 @@
+"""Forward and reverse mode by hand equal JAX's; their counted costs scale as the course says."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import autodiff as experiment
+from lab import autodiff
+
+
+@pytest.fixture(scope="module")
+def chain():
+    A = jax.random.normal(jax.random.key(0), (7, 5)) / 2
+    return [autodiff.linear_tanh(A), autodiff.square(), autodiff.mean()], jax.random.normal(jax.random.key(1), (5,))
+
+
+def test_hand_forward_mode_equals_jvp(chain):
+    layers, x = chain
+    for direction in jnp.eye(5):
+        y, dy = autodiff.forward_mode(layers, x, direction)
+        y_jax, dy_jax = jax.jvp(autodiff.compose(layers), (x,), (direction,))
+        np.testing.assert_allclose(y, y_jax, rtol=1e-12)
+        np.testing.assert_allclose(dy, dy_jax, rtol=1e-12, atol=1e-15)
+
+
+def test_hand_reverse_mode_equals_vjp_and_grad(chain):
+    layers, x = chain
+    y, x_bar = autodiff.reverse_mode(layers, x, 1.0)
+    _, pullback = jax.vjp(autodiff.compose(layers), x)
+    np.testing.assert_allclose(x_bar, pullback(1.0)[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x_bar, jax.grad(autodiff.compose(layers))(x), rtol=1e-12, atol=1e-15)
+    # Every intermediate layer too: the Jacobian of h alone, column by column, both ways.
+    h = layers[0]
+    J = jax.jacfwd(h.apply)(x)
+    np.testing.assert_allclose(jnp.stack([h.tangent(x, e) for e in jnp.eye(5)], axis=1), J, rtol=1e-12)
+    np.testing.assert_allclose(jnp.stack([h.adjoint(x, e) for e in jnp.eye(7)]), J, rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def counted():
+    rows = {}
+    for d in (1000, 10000):
+        f, a = experiment.scalar_criterion(d, jnp.float64)
+        g, t = experiment.many_outputs(d, jnp.float64)
+        rows[d] = {name: autodiff.flops(fn, x) for name, fn, x in (
+            ("f", f, a), ("grad", jax.grad(f), a), ("jacfwd", jax.jacfwd(f), a),
+            ("g", g, t), ("g_jacrev", jax.jacrev(g), t), ("g_jacfwd", jax.jacfwd(g), t))}
+    return rows
+
+
+def test_reverse_mode_gradient_costs_a_small_multiple_of_the_function(counted):
+    for d in (1000, 10000):
+        assert counted[d]["grad"] <= 5 * counted[d]["f"]
+
+
+def test_forward_mode_gradient_cost_grows_at_least_linearly(counted):
+    assert counted[10000]["jacfwd"] >= 10 * counted[1000]["jacfwd"]
+    assert counted[10000]["jacfwd"] >= 1000 * counted[10000]["f"]
+
+
+def test_one_input_many_outputs_is_the_opposite(counted):
+    for d in (1000, 10000):
+        assert counted[d]["g_jacfwd"] <= 5 * counted[d]["g"]
+    assert counted[10000]["g_jacrev"] >= 10 * counted[1000]["g_jacrev"]
+    assert counted[10000]["g_jacrev"] >= 1000 * counted[10000]["g"]
+
+
+def test_autodiff_experiment_writes_its_figure_and_numbers(tmp_path):
+    numbers = experiment.run(tmp_path, quick=True)
+    assert json.loads((tmp_path / "autodiff.json").read_text()) == numbers
+    assert (tmp_path / "autodiff.png").stat().st_size > 10_000
+    assert max(numbers["chain"]["forward"], numbers["chain"]["reverse"]) <= 1e-12
+    assert numbers["slopes"]["jacfwd"] > 1.8 and numbers["slopes"]["grad"] < 1.2
