@@ -110,8 +110,10 @@ class LinearRegressionRun:
         return ("step", "kappa", "seed", "l2", *extra)
 
     def check_axes(self, axes: dict):
-        """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, integer seeds."""
-        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0")}
+        """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, momentum and Adam's betas in [0, 1), integer seeds."""
+        in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
+                 "momentum": in_unit, "b1": in_unit, "b2": in_unit, "decay": in_unit}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")

@@ -10,6 +10,10 @@ a - a* along the i-th eigenvector by (1 - step * h_i) at every step. So
   (kappa - 1) / (kappa + 1) (`optimal_rate`), kappa = L / mu;
 * f(a_t) - f* = 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c = V^T (a_0 - a*),
   exactly (`predicted_gap`), so figures overlay theory without simulating.
+
+Heavy-ball momentum a <- a - step grad f(a) + beta (a - a_prev) (optax.sgd
+with `momentum=beta`) is stable iff step < 2 (1 + beta) / L, and at its best
+parameters contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`heavy_ball_*`).
 """
 
 from typing import NamedTuple
@@ -89,6 +93,23 @@ def contraction(step, L, mu):
 def optimal_rate(kappa):
     """(kappa - 1) / (kappa + 1): the contraction at the best step."""
     return (kappa - 1) / (kappa + 1)
+
+
+def heavy_ball_threshold(L, beta):
+    """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < step < this, 0 <= beta < 1."""
+    return 2.0 * (1 + beta) / L
+
+
+def heavy_ball_optimal(L, mu):
+    """(step, beta, rate) of the best heavy-ball momentum on a quadratic (Polyak, 1964).
+
+    step = 4 / (sqrt(L) + sqrt(mu))^2, beta = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2,
+    and the error then contracts by sqrt(beta) = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)
+    per step: iterations grow like sqrt(kappa) instead of kappa.
+    """
+    root_kappa = jnp.sqrt(L / mu)
+    rate = (root_kappa - 1) / (root_kappa + 1)
+    return 4.0 / (jnp.sqrt(L) + jnp.sqrt(mu)) ** 2, rate**2, rate
 
 
 def predicted_iterations(rate, initial_gap, tolerance):

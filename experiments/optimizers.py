@@ -1,0 +1,199 @@
+"""Optimizers: heavy-ball momentum's stability map (step x beta) against 2(1+beta)/L, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
+
+Every method is run through the same sweep on the same least-squares
+problems. The stability map sweeps heavy-ball momentum (optax.sgd with
+momentum=beta) over step and beta at one condition number; the measured edge
+for each beta is found by bisection and drawn beside 2(1+beta)/L. Then each
+method's fewest iterations to reach the tolerance, over a grid of its
+hyper-parameters, is plotted against the condition number with fitted slopes:
+about kappa for gradient descent, sqrt(kappa) for momentum (Polyak, 1964).
+"""
+
+# %%
+import argparse
+import functools
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.colors as mcolors  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+from lab import files, runs, spectrum, stability, sweep  # noqa: E402
+
+N, D, TOLERANCE = 50, 5, 1e-6
+MAP_KAPPA, MAP_STEPS = 100.0, 300
+SIZES = dict(  # full, quick
+    map_steps=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
+    map_betas=(np.linspace(0.0, 0.95, 40), np.linspace(0.0, 0.9, 6)),
+    edge_betas=(np.array([0.0, 0.3, 0.6, 0.9]), np.array([0.0, 0.5, 0.9])),
+    kappas=(np.logspace(0, 3, 7), np.logspace(0, 2, 3)),
+    steps=(np.geomspace(0.02, 2.0, 40), np.geomspace(0.05, 2.0, 12)),
+    betas=(np.linspace(0.0, 0.95, 20), np.linspace(0.0, 0.9, 6)),
+    adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
+    horizon=(4000, 1200),
+)
+NESTEROV = functools.partial(optax.sgd, nesterov=True)
+# At Polyak's optimum the extreme modes have a double eigenvalue: the error decays like t * rate^t,
+# so a rate measured over a short run (small kappa converges in a few steps) reads a few % high.
+OPTIMUM_KAPPAS = np.array([100.0, 300.0, 1000.0])
+
+
+def size(name, quick):
+    return SIZES[name][1 if quick else 0]
+
+
+# %%
+def momentum_map(quick, dtype):
+    """Heavy-ball over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured edge per beta."""
+    run = runs.LinearRegressionRun(N, D, MAP_STEPS, dtype=dtype, start="eigen")
+    grid = sweep.sweep(run, {"step": size("map_steps", quick), "momentum": size("map_betas", quick),
+                             "kappa": np.array([MAP_KAPPA])}, progress=False)
+    edges = stability.edge_and_best(dataclasses_replace(run, num_steps=2000),
+                                    {"momentum": size("edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
+                                    edge_bracket=(0.5, 2.5))
+    return grid, edges
+
+
+def dataclasses_replace(run, **changes):
+    import dataclasses
+
+    return dataclasses.replace(run, **changes)
+
+
+def rate_at_optimum(quick, dtype):
+    """Heavy-ball at Polyak's optimal (step, beta) for each kappa: measured contraction beside theory."""
+    kappas = OPTIMUM_KAPPAS
+    run = runs.LinearRegressionRun(N, D, size("horizon", quick), dtype=dtype, start="eigen")
+
+    def at_optimum(kappa):
+        step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
+        return run(step / 2, kappa=kappa, momentum=beta)  # the run's steps are in units of 2/L
+
+    outcome = jax.jit(jax.vmap(at_optimum))(jnp.asarray(kappas))
+    theory = spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2]
+    return kappas, np.asarray(outcome.measured_rate), np.asarray(theory)
+
+
+def fewest_iterations(quick, dtype):
+    """Each method's fewest iterations to the tolerance over its hyper-parameter grid, per kappa."""
+    horizon, kappas = size("horizon", quick), size("kappas", quick)
+    record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
+    fewest = {}
+    for name, optimizer, axes in (
+        ("heavy ball", optax.sgd, {"step": size("steps", quick), "momentum": size("betas", quick)}),
+        ("Nesterov", NESTEROV, {"step": size("steps", quick), "momentum": size("betas", quick)}),
+        ("Adam", optax.adam, {"step": size("adam_rates", quick)}),
+    ):
+        run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, relative_step=optimizer is not optax.adam,
+                                       **record)
+        grid = sweep.sweep(run, {"kappa": kappas, **axes}, progress=False)
+        iterations = np.where(grid["iterations"] >= 0, grid["iterations"], np.iinfo(np.int32).max)
+        fewest[name] = iterations.reshape(len(kappas), -1).min(axis=1)
+        if name == "heavy ball":  # beta = 0 is plain gradient descent
+            fewest["gradient descent"] = iterations[:, :, 0].min(axis=1)
+    return kappas, {name: np.where(v < np.iinfo(np.int32).max, v, -1) for name, v in fewest.items()}
+
+
+def theory_iterations(kappas):
+    """Gradient descent at 2/(L+mu) and heavy ball at its optimum: ln(tol) / (2 ln rate)."""
+    gd = spectrum.predicted_iterations(spectrum.optimal_rate(kappas), 1.0, TOLERANCE)
+    hb = spectrum.predicted_iterations(spectrum.heavy_ball_optimal(1.0, 1.0 / kappas)[2], 1.0, TOLERANCE)
+    return np.asarray(gd), np.asarray(hb)
+
+
+def slope(kappas, iterations):
+    """Fitted exponent of iterations ~ kappa^slope over kappa >= 10."""
+    keep = (kappas >= 10) & (iterations > 0)
+    return float(np.polyfit(np.log(kappas[keep]), np.log(iterations[keep]), 1)[0]) if keep.sum() >= 2 else float("nan")
+
+
+# %%
+def map_figure(grid, edges):
+    c, beta = grid.axes["step"], grid.axes["momentum"]
+    ratio = (grid["final_gap"] / grid["initial_gap"])[:, :, 0]
+    diverged = grid["diverged"][:, :, 0]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    floor = np.finfo(ratio.dtype).eps  # below this, f - f* is rounding noise
+    shown = np.ma.masked_where(diverged, np.log10(np.maximum(ratio, floor)))
+    mesh = ax.pcolormesh(c, beta, shown.T, shading="nearest", cmap="viridis", vmin=np.log10(floor), vmax=2)
+    ax.pcolormesh(c, beta, np.ma.masked_where(~diverged, diverged).T, shading="nearest",
+                  cmap=mcolors.ListedColormap(["#d62728"]))
+    fig.colorbar(mesh, ax=ax, label=f"log₁₀ of final / initial suboptimality after {MAP_STEPS} steps\n(floored at machine ε)")
+    line = np.linspace(0, 1, 100)
+    ax.plot(1 + line, line, "w--", lw=2, label="theory: edge step = 2(1+β)/L")
+    ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
+    step, b, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / MAP_KAPPA)
+    ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
+    ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
+    ax.set_xscale("log")
+    ax.set_xlim(c[0], c[-1])
+    ax.set_ylim(beta[0], beta[-1])
+    ax.set_xlabel("step / (2/L)")
+    ax.set_ylabel("momentum β")
+    ax.set_title(f"Heavy-ball momentum on least squares, κ = {MAP_KAPPA:g}")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    return fig
+
+
+def iterations_figure(kappas, fewest, theory):
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for (name, iterations), marker in zip(fewest.items(), "osd^"):
+        keep = iterations > 0
+        ax.loglog(kappas[keep], iterations[keep], marker + "-", label=f"{name}, best measured (slope {slope(kappas, iterations):.2f})")
+    ax.loglog(kappas, np.maximum(theory[0], 1), "k--", lw=1, label="theory: GD at 2/(L+μ)")
+    ax.loglog(kappas, np.maximum(theory[1], 1), "k:", lw=1.5, label="theory: heavy ball at its optimum")
+    ax.set_xlabel("condition number κ")
+    ax.set_ylabel(f"iterations to f − f* ≤ {TOLERANCE:g}·(f₀ − f*)")
+    ax.set_title("Fewest iterations over each method's hyper-parameter grid")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json in `out`."""
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    grid, edges = momentum_map(quick, dtype)
+    kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
+    kappas, fewest = fewest_iterations(quick, dtype)
+    theory = theory_iterations(kappas)
+    edge_theory = 1 + edges.axes["momentum"]
+    numbers = dict(
+        map_kappa=MAP_KAPPA, edge_betas=edges.axes["momentum"].tolist(),
+        measured_edge=edges["edge"][:, 0].tolist(), theory_edge=edge_theory.tolist(),
+        edge_relative_error=(edges["edge"][:, 0] / edge_theory - 1).tolist(),
+        diverged_runs=int(grid["diverged"].sum()), map_runs=int(grid["diverged"].size),
+        optimum_kappas=kappas_rate.tolist(), optimum_measured_rate=measured_rate.tolist(),
+        optimum_theory_rate=theory_rate.tolist(),
+        kappas=kappas.tolist(), tolerance=TOLERANCE, fewest_iterations={k: v.tolist() for k, v in fewest.items()},
+        theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
+        slopes={name: slope(kappas, v) for name, v in fewest.items()},
+    )
+    for name, fig in (("momentum_map", map_figure(grid, edges)), ("iterations", iterations_figure(kappas, fewest, theory))):
+        files.save_figure(out / f"optimizers_{name}.png", fig)
+        plt.close(fig)
+    files.save_json(out / "optimizers.json", numbers)
+    return numbers
+
+
+# %%
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    result = run(args.out, args.quick, args.dtype, args.seed)
+    print("edge relative errors:", np.round(result["edge_relative_error"], 4))
+    print("rate at optimum, measured/theory:", np.round(np.array(result["optimum_measured_rate"]) / result["optimum_theory_rate"], 4))
+    print("slopes:", result["slopes"])

@@ -1,0 +1,49 @@
+"""Heavy-ball momentum and friends, measured against Polyak's theory (the optimizers experiment, quick mode)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import optimizers
+from lab import runs, sweep
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("optimizers")
+    return out, optimizers.run(out, quick=True)
+
+
+def test_writes_its_figures_and_numbers(quick):
+    out, numbers = quick
+    assert json.loads((out / "optimizers.json").read_text()) == numbers
+    for name in ("momentum_map", "iterations"):
+        assert (out / f"optimizers_{name}.png").stat().st_size > 10_000
+
+
+def test_heavy_ball_edge_is_2_1_plus_beta_over_L(quick):
+    _, numbers = quick
+    assert len(numbers["edge_betas"]) >= 3 and max(numbers["edge_betas"]) >= 0.9
+    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=2e-2)
+
+
+def test_heavy_ball_rate_at_the_optimum_is_polyaks(quick):
+    _, numbers = quick
+    np.testing.assert_allclose(numbers["optimum_measured_rate"], numbers["optimum_theory_rate"], rtol=2e-2)
+
+
+def test_momentum_needs_fewer_iterations_than_gradient_descent(quick):
+    _, numbers = quick
+    gd, hb = (np.array(numbers["fewest_iterations"][k]) for k in ("gradient descent", "heavy ball"))
+    assert (gd > 0).all() and (hb > 0).all()
+    assert hb[-1] * 2 < gd[-1]  # at kappa = 100: sqrt(kappa) against kappa
+
+
+@pytest.mark.parametrize("axis", ["momentum", "b1", "b2"])
+def test_momentum_and_betas_outside_0_1_are_refused(axis):
+    import optax
+
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=optax.sgd if axis == "momentum" else optax.adam)
+    with pytest.raises(ValueError, match=f"axis '{axis}' must hold values in \\[0, 1\\)"):
+        sweep.sweep(run, {"step": [0.5], axis: [0.5, 1.0]}, progress=False)
