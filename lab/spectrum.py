@@ -115,10 +115,12 @@ def heavy_ball_optimal(L, mu):
 def predicted_iterations(rate, initial_gap, tolerance):
     """Steps for f - f* to fall from `initial_gap` to `tolerance` when it shrinks by rate^2 per step.
 
-    Infinite when rate >= 1; 0 when the gap already meets the tolerance.
+    Infinite when rate >= 1; 0 when the gap already meets the tolerance; 1
+    when the rate is 0 (one step lands on the optimum).
     """
     steps = jnp.log(tolerance / initial_gap) / (2 * jnp.log(rate))
-    return jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 0), jnp.inf)
+    done = initial_gap <= tolerance
+    return jnp.where(done, 0, jnp.where(rate == 0, 1, jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 1), jnp.inf)))
 
 
 def _components(spec: Spectrum, start, optimum_params):

@@ -59,3 +59,4 @@ def test_predicted_iterations_follow_the_rate():
     assert spectrum.predicted_iterations(0.5, 1.0, 1e-6) == np.ceil(np.log(1e-6) / (2 * np.log(0.5)))
     assert spectrum.predicted_iterations(1.0, 1.0, 1e-6) == np.inf
     assert spectrum.predicted_iterations(0.5, 1e-9, 1e-6) == 0
+    assert spectrum.predicted_iterations(0.0, 1.0, 1e-6) == 1

@@ -1,0 +1,196 @@
+"""Stability of gradient descent: a map of step/(2/L) against condition number, with the edge 2/L and best step 2/(L+μ) measured.
+
+One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
+a = 0 on least-squares problems with condition numbers KAPPAS (1 to 1e4) at
+every step of STEPS, given as fractions c of each problem's own 2/L, for
+NUM_STEPS iterations. `lab.stability.edge_and_best` then measures, for every
+kappa, the largest stable step (bisection to 0.1 %) and the best step (golden
+section on the measured contraction), which are drawn on the map beside the
+theory 2/L and 2/(L + mu).
+
+Figures (in `out`):
+  stability_map.png          log10 of the final gap over the initial one, diverged runs in black;
+  stability_iterations.png   iterations to the tolerance against step, for a few kappas, with theory;
+  stability_convergence.png  f(a_t) − f* at kappa = CURVE_KAPPA well below (slow), just below, at (no
+                             progress) and just above the edge (exploding), with the exact predicted curves,
+                             and the component of a_t − a* along the top eigenvector (oscillating).
+Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, dtype, steps, kappas;
+  per_kappa: {kappa, edge_step, theory_edge_step, edge_relative_error, best_step,
+  theory_best_step, best_relative_error, best_rate, theory_rate, diverged_runs,
+  smallest_diverged_step} (steps absolute, smallest_diverged_step in units of 2/L, one entry per kappa);
+  max_edge_relative_error, max_best_relative_error; runs, diverged_runs,
+  diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
+"""
+
+# %%
+import argparse
+import functools
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lab import criteria, files, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
+
+N, D = 100, 10
+NUM_STEPS, QUICK_NUM_STEPS = 1000, 500
+# Steps as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4.
+STEPS, QUICK_STEPS = np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)
+KAPPAS, QUICK_KAPPAS = np.logspace(0, 4, 17), np.logspace(0, 4, 5)
+ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
+CURVE_KAPPA, CURVE_STEPS = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
+TOP_STEPS = 20  # iterations of the top-eigenvector panel
+
+
+# %%
+def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
+    """The sweep, the measured edges and best steps, and the convergence runs' theory: arrays only."""
+    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
+    run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
+    kappas = QUICK_KAPPAS if quick else KAPPAS
+    grid = sweep.sweep(run, {"step": QUICK_STEPS if quick else STEPS, "kappa": kappas, "seed": np.array([seed])},
+                       progress=False)
+    edges = stability.edge_and_best(run, {"kappa": kappas, "seed": np.array([seed])})
+    return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
+
+
+def curves_theory(run, seed, num_steps):
+    """For the convergence runs (kappa = CURVE_KAPPA, steps CURVE_STEPS): the exact predicted gaps, and
+    the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
+    predicted, top_component, optimal_value = _curves_theory(run, num_steps, seed)
+    return dict(predicted=np.asarray(predicted), top_component=np.asarray(top_component), optimal_value=float(optimal_value))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))  # one compiled call: eager, its many small ops cost seconds
+def _curves_theory(run, num_steps, seed):
+    dtype = jnp.dtype(run.dtype)
+    X, y = problems.regression(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=dtype)  # the sweep's problem
+    data = problems.make_data(X, y)
+    target = reference.least_squares(X, y)
+    spec = spectrum.spectrum(criteria.least_squares, target, data)
+    steps = jnp.asarray(CURVE_STEPS, dtype) * spectrum.stability_threshold(spec.L)
+    start = jnp.zeros(D + 1, dtype)
+    predicted = jax.vmap(lambda s: spectrum.predicted_gap(spec, s, start, target, num_steps))(steps)
+    top = spec.eigenvectors[:, -1]
+
+    def top_component(step):
+        def descend(a, _):
+            return a - step * jax.grad(criteria.least_squares)(a, data), top @ (a - target)
+
+        return jax.lax.scan(descend, start, None, length=TOP_STEPS + 1)[1]
+
+    return predicted, jax.vmap(top_component)(steps), criteria.least_squares(target, data)
+
+
+# %%
+def map_figure(result):
+    """The stability map with the measured edge and best step beside theory."""
+    fig = plots.stability_map(result["grid"], edges=result["edges"])
+    fig.set_size_inches(9.5, 6.5)
+    return fig
+
+
+def iterations_figure(result):
+    """Iterations to tolerance against step for ITERATION_KAPPAS."""
+    return plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS)
+
+
+def convergence_figure(result):
+    """Measured gaps with exact predictions; the top-eigenvector component flipping sign near the edge."""
+    fig = plt.figure(figsize=(13, 5.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
+    select = [{"step": c, "kappa": CURVE_KAPPA} for c in CURVE_STEPS]
+    words = {0.5: "well below the edge: slow", 0.95: "just below: converges", 1.0: "at the edge: no progress",
+             1.05: "above: explodes"}
+    labels = [f"step = {c:g}·2/L ({words.get(c, '')})" for c in CURVE_STEPS]
+    floor = float(np.finfo(result["grid"]["gap"].dtype).eps * abs(result["optimal_value"]))
+    plots.convergence_curves(result["grid"], ax, select=select, predicted=result["predicted"], labels=labels, floor=floor)
+    t = np.arange(TOP_STEPS + 1)
+    for n, c in enumerate(CURVE_STEPS):
+        if c < 0.9:  # the panel is about the edge; c = 0.5 kills the top mode in one step
+            continue
+        bx.plot(t, result["top_component"][n], "o-", color=f"C{n}", ms=4, lw=1, label=f"step = {c:g}·2/L")
+        envelope = abs(result["top_component"][n][0]) * np.abs(1 - 2 * c) ** t
+        bx.plot(t, envelope, "--", color=f"C{n}", lw=0.9)
+        bx.plot(t, -envelope, "--", color=f"C{n}", lw=0.9)
+    bx.plot([], [], "--", color="grey", lw=0.9, label="predicted ±|v_Lᵀ(a_0 − a*)|·|1 − step·L|^t")
+    bx.axhline(0, color="k", lw=0.6)
+    bx.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    bx.set_xlabel("iteration t")
+    bx.set_ylabel("v_Lᵀ(a_t − a*)  (top eigenvector of the Hessian)")
+    bx.set_title(f"Near the edge the top mode flips sign every step\n(κ = {CURVE_KAPPA:g}, measured gradient descent)")
+    bx.legend(fontsize=8, loc="lower left")
+    bx.grid(True, alpha=0.3)
+    return fig
+
+
+# %%
+def numbers(result, seed, dtype):
+    """The key numbers, as plain JSON-ready values."""
+    grid, edges, run = result["grid"], result["edges"], result["run"]
+    c, kappas = grid["step_over_edge"][..., 0], grid.axes["kappa"]
+    diverged = grid["diverged"][..., 0]
+    flat = lambda name: np.asarray(edges[name]).ravel()  # noqa: E731 (kappa x one seed)
+    edge_error = flat("edge_step") / flat("theory_edge_step") - 1
+    best_error = flat("best_step") / flat("theory_best_step") - 1
+    smallest = [float(c[diverged[:, j], j].min()) if diverged[:, j].any() else None for j in range(len(kappas))]
+    per_kappa = [dict(kappa=float(k), edge_step=float(flat("edge_step")[j]), theory_edge_step=float(flat("theory_edge_step")[j]),
+                      edge_relative_error=float(edge_error[j]), best_step=float(flat("best_step")[j]),
+                      theory_best_step=float(flat("theory_best_step")[j]), best_relative_error=float(best_error[j]),
+                      best_rate=float(flat("best_rate")[j]), theory_rate=float(flat("theory_rate")[j]),
+                      bracketed=bool(flat("bracketed")[j]), diverged_runs=int(diverged[:, j].sum()),
+                      smallest_diverged_step=smallest[j])
+                 for j, k in enumerate(kappas)]
+    curves = []
+    for n, step in enumerate(CURVE_STEPS):
+        index = (np.argmin(np.abs(grid.axes["step"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
+        gap, predicted = grid["gap"][index], result["predicted"][n]
+        stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
+        trusted = predicted[:stop] > 1e-6 * predicted[0]  # above the rounding floor
+        deviation = np.max(np.abs(gap[:stop][trusted] / predicted[:stop][trusted] - 1)) if trusted.any() else 0.0
+        curves.append(dict(step_over_edge=float(grid["step_over_edge"][index]), kappa=float(grid["condition_number"][index]),
+                           final_gap=float(grid["final_gap"][index]), diverged=bool(grid["diverged"][index]),
+                           diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
+                           max_relative_deviation_from_prediction=float(deviation)))
+    return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed, dtype=dtype,
+                steps=grid.axes["step"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
+                max_edge_relative_error=float(np.max(np.abs(edge_error))),
+                max_best_relative_error=float(np.max(np.abs(best_error))),
+                runs=int(diverged.size), diverged_runs=int(diverged.sum()),
+                diverged_below_edge=int((diverged & (c < 1)).sum()),
+                not_diverged_above_edge=int((~diverged & (c > 1)).sum()), curves=curves)
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Compute, draw and save `stability_*.png` and `stability.json` in `out`; return the numbers."""
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    result = compute(seed, quick, dtype)
+    summary = numbers(result, seed, dtype)
+    for name, draw in (("map", map_figure), ("iterations", iterations_figure), ("convergence", convergence_figure)):
+        fig = draw(result)
+        files.save_figure(out / f"stability_{name}.png", fig)
+        plt.close(fig)
+    files.save_json(out / "stability.json", summary)
+    return summary
+
+
+# %%
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    summary = run(args.out, args.quick, args.dtype, args.seed)
+    print(f"{'kappa':>8} {'edge / (2/L) - 1':>17} {'best / (2/(L+mu)) - 1':>22} {'diverged runs':>14}")
+    for k in summary["per_kappa"]:
+        print(f"{k['kappa']:8.3g} {k['edge_relative_error']:17.2e} {k['best_relative_error']:22.2e} {k['diverged_runs']:14d}")
+    print(f"{summary['diverged_runs']} of {summary['runs']} runs diverged, {summary['diverged_below_edge']} below the edge")

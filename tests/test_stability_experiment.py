@@ -1,0 +1,132 @@
+"""The stability experiment in quick mode, and the plotting functions on a tiny sweep."""
+
+import json
+
+import matplotlib.image
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from experiments import stability as experiment
+from lab import plots, runs, sweep
+
+FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
+KEYS = {"N", "D", "num_steps", "tolerance", "seed", "dtype", "steps", "kappas", "per_kappa", "max_edge_relative_error",
+        "max_best_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
+PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "best_step", "theory_best_step",
+             "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_step"}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    return out, experiment.run(out, quick=True)
+
+
+def test_writes_three_images_and_its_numbers(quick):
+    out, summary = quick
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 10_000, name
+        image = matplotlib.image.imread(out / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 300, name
+    assert json.loads((out / "stability.json").read_text()) == summary
+
+
+def test_numbers_have_the_documented_keys(quick):
+    _, summary = quick
+    assert set(summary) == KEYS
+    assert len(summary["per_kappa"]) == len(summary["kappas"]) == len(experiment.QUICK_KAPPAS)
+    for entry in summary["per_kappa"]:
+        assert set(entry) == PER_KAPPA
+    for key in KEYS - {"dtype", "per_kappa", "curves", "steps", "kappas"}:
+        assert key in experiment.__doc__, key
+
+
+def test_measured_edge_and_best_step_are_the_theory(quick):
+    _, summary = quick
+    for entry in summary["per_kappa"]:
+        assert entry["bracketed"]
+        assert entry["edge_step"] == pytest.approx(entry["theory_edge_step"], rel=1e-2)
+        assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=2e-2)
+        assert entry["theory_edge_step"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
+    assert summary["max_edge_relative_error"] <= 1e-2 and summary["max_best_relative_error"] <= 2e-2
+
+
+def test_runs_diverge_above_the_edge_only(quick):
+    _, summary = quick
+    assert summary["diverged_runs"] > 0 and summary["diverged_below_edge"] == 0
+    for entry in summary["per_kappa"]:
+        assert entry["smallest_diverged_step"] > 1.0
+    below, just_below, at, above = summary["curves"]
+    assert not below["diverged"] and not just_below["diverged"] and not at["diverged"]
+    assert above["diverged"] and above["diverged_at"] > 0
+    assert at["iterations"] == -1 and just_below["iterations"] < below["iterations"]
+    for curve in summary["curves"]:
+        assert curve["max_relative_deviation_from_prediction"] <= 1e-8
+
+
+def test_unwritable_output_fails_before_computing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="output directory"):
+        experiment.run(blocker / "figures", quick=True)
+
+
+# The plotting functions on a small sweep with diverged runs and an extra (seed) axis. Its run and axis
+# shapes are the quick experiment's, so after it the sweep is already compiled; the seed differs.
+
+@pytest.fixture(scope="module")
+def tiny():
+    run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.QUICK_NUM_STEPS)
+    axes = {"step": experiment.QUICK_STEPS, "kappa": experiment.QUICK_KAPPAS, "seed": np.array([1])}
+    grid = sweep.sweep(run, axes, progress=False)
+    assert grid["diverged"].any() and not grid["diverged"].all()
+    return grid
+
+
+def test_stability_map(tiny):
+    fig = plots.stability_map(tiny)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel() == "condition number κ"
+    assert ax.get_yscale() == "log" and "seed = 1" in ax.get_title()
+    assert "diverged" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "log₁₀" in fig.axes[1].get_ylabel()  # the colourbar
+    fig.savefig(__import__("io").BytesIO(), format="png")  # draws without error
+
+
+def test_stability_map_on_given_axes(tiny):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.stability_map(tiny, ax, at={"seed": 1}) is fig
+    assert "seed = 1" in ax.get_title() and len(fig.axes) == 2  # the map and its colourbar
+
+
+def test_iterations_vs_step(tiny):
+    fig = plots.iterations_vs_step(tiny, kappas=[1.0, 1000.0])
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel().startswith("iterations t to f(a_t) − f* ≤ 1e-06")
+    assert ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["κ = 1", "κ = 1000 (never within the run)"] and any("2/(L+μ)" in s for s in labels)
+
+
+def test_convergence_curves_with_a_diverged_run(tiny):
+    select = [{"step": 0.5}, {"step": 1.0}, {"step": 1.2}]
+    fig = plots.convergence_curves(tiny, select=select, at={"kappa": 10.0}, predicted="bound", floor=1e-18)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "iteration t" and ax.get_ylabel() == "f(a_t) − f*" and ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "step = 0.5·2/L (below the edge), κ = 10" and "at the edge" in labels[1]
+    assert "divergence detected (run stopped)" in labels and "kappa = 10, seed = 1" in ax.get_title()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda r: plots.stability_map(sweep.Results({"step": r.axes["step"]}, {}, {})), "needs the axes"),
+    (lambda r: plots.stability_map(r, at={"kappa": 10.0}), "axes not drawn"),
+    (lambda r: plots.convergence_curves(r, select=[]), "at least one run"),
+    (lambda r: plots.convergence_curves(r, select=[{"lr": 0.1}]), "unknown axes"),
+])
+def test_bad_arguments_are_refused_by_name(tiny, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(tiny)
