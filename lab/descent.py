@@ -45,6 +45,7 @@ class Trace(NamedTuple):
     params: (P,) the last iterate (the last finite one if the run diverged).
     diverged: bool, whether the divergence rule fired.
     diverged_at: int, the step t at which it fired, -1 if never.
+    path: (T + 1, P) the iterates a_t when asked for (`record_path=True`), else (0, P).
     """
 
     gap: jax.Array
@@ -52,12 +53,14 @@ class Trace(NamedTuple):
     params: jax.Array
     diverged: jax.Array
     diverged_at: jax.Array
+    path: jax.Array
 
 
 DEFAULT_GROWTH = 1e4
 
 
-def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH, **hyperparams) -> Trace:
+def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
+        record_path: bool = False, **hyperparams) -> Trace:
     """Run `optimizer(**hyperparams)` from `init` for `num_steps` steps on `criterion(a, data)`.
 
     criterion: pure function (a, data) -> scalar, differentiated by `jax.grad`.
@@ -66,6 +69,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
         it is called inside the compiled function, so its hyper-parameters are
         traced: `run(..., optimizer=optax.adam, learning_rate=lr, b1=0.9)`.
     growth: factor on the initial gap beyond which the run counts as diverged.
+    record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps = _validate.count("num_steps", num_steps)
@@ -75,7 +79,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
-    return _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams)
+    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
 
 
 def _num_params(data, init):
@@ -92,8 +96,8 @@ def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: i
     return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=step, **kwargs)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperparams):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams):
     transform = optimizer(**hyperparams)
     value_and_grad = jax.value_and_grad(criterion)
     eps = jnp.finfo(init.dtype).eps
@@ -109,7 +113,7 @@ def _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperpara
         params = jnp.where(diverged, last, params)
         gap = jnp.where(diverged, last_gap, gap)
         distance = jnp.linalg.norm(params - optimum.params)
-        return (params, gap, diverged, diverged_at, t + 1), (gap, distance)
+        return (params, gap, diverged, diverged_at, t + 1), (gap, distance, params if record_path else None)
 
     def step(state, _):
         params, opt_state, carry = state
@@ -122,12 +126,13 @@ def _run(criterion, optimizer, num_steps, data, init, optimum, growth, hyperpara
         return (params, opt_state, carry), record
 
     carry = (init, gap0, jnp.array(False), jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
-    (params, _, carry), (gaps, distances) = jax.lax.scan(step, (init, transform.init(init), carry), length=num_steps)
-    carry, (last_gap, last_distance) = observe(carry, params, criterion(params, data) - optimum.value)
+    (params, _, carry), (gaps, distances, path) = jax.lax.scan(step, (init, transform.init(init), carry), length=num_steps)
+    carry, (last_gap, last_distance, last) = observe(carry, params, criterion(params, data) - optimum.value)
     return Trace(
         gap=jnp.append(gaps, last_gap),
         distance=jnp.append(distances, last_distance),
         params=carry[0],
         diverged=carry[2],
         diverged_at=carry[3],
+        path=jnp.concatenate([path, last[None]]) if record_path else jnp.zeros((0, init.shape[0]), init.dtype),
     )

@@ -184,3 +184,76 @@ def measured_rate(distance, diverged_at):
     t0 = t1 // 2
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
     return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)), 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogisticRun:
+    """Logistic regression on `problems.classification(key(seed), n, d, separation)`, optimized from a = 0.
+
+    Call it as run(step, l2=1e-2, seed=0, separation=1.0, **hyper). Logistic
+    regression has no closed form: the reference is Newton's method inside the
+    same compiled call. Its Hessian changes along the path and is largest at
+    a = 0 (s'(z) <= 1/4 is reached at z = 0), so `L_start`, the top eigenvalue
+    there, bounds the curvature everywhere: with `relative_step` the step is
+    c * 2 / L_start, stable for c < 1. The theory fields of the `Outcome`
+    (L, mu, predicted rate) are those of the Hessian at the optimum, which
+    governs the final linear rate. With `sharpness_every = k > 0` the top
+    Hessian eigenvalue is also measured (power iteration on Hessian-vector
+    products) at every k-th iterate. Returns a dict: the `Outcome`'s fields,
+    `L_start` and `sharpness`.
+    """
+
+    n: int
+    d: int
+    num_steps: int
+    relative_step: bool = True
+    optimizer: Callable = optax.sgd
+    tolerance: float = 1e-6
+    dtype: str = "float64"
+    record_every: int = 1
+    sharpness_every: int = 0
+    power_iterations: int = 100
+
+    def __post_init__(self):
+        _validate.count("n", self.n, 2)
+        _validate.count("d", self.d)
+        _validate.count("num_steps", self.num_steps)
+        _validate.count("record_every", self.record_every)
+        _validate.count("sharpness_every", self.sharpness_every, 0)
+        if not 0 < self.tolerance < 1:
+            raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
+
+    @property
+    def axis_names(self) -> tuple:
+        import inspect
+
+        extra = [p for p in inspect.signature(self.optimizer).parameters if p not in ("learning_rate", "eps")]
+        return ("step", "l2", "seed", "separation", *extra)
+
+    def check_axes(self, axes: dict):
+        LinearRegressionRun.check_axes(self, axes)
+        if "separation" in axes and not np.all(axes["separation"] >= 0):
+            raise ValueError(f"axis 'separation' must hold values >= 0, got {axes['separation']}.")
+
+    def bytes_per_run(self) -> int:
+        return LinearRegressionRun.bytes_per_run(self) + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
+
+    def __call__(self, step, l2=1e-2, seed=0, separation=1.0, **hyper) -> dict:
+        dtype = jnp.dtype(self.dtype)
+        X, y = problems.classification(jax.random.key(seed), self.n, self.d, separation, dtype=dtype)
+        data = criteria.Data(problems.design(X), y, jnp.asarray(l2, dtype))
+        target = reference.logistic_newton(data.X, y, data.l2).params
+        optimum = descent.optimum(criteria.logistic, target, data)
+        spec = spectrum.spectrum(criteria.logistic, target, data)
+        start = jnp.zeros_like(target)
+        L_start = spectrum.spectrum(criteria.logistic, start, data).L
+        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(L_start) if self.relative_step else 1)
+        hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
+        trace = descent.run(criteria.logistic, data, start, optimum, self.num_steps, self.optimizer,
+                            record_path=self.sharpness_every > 0, learning_rate=step, **hyper)
+        outcome = summarise(trace, spec, step, self.tolerance, self.record_every)._asdict()
+        if self.sharpness_every:
+            key = jax.random.key(0)
+            top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, data, key, self.power_iterations))
+            outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
+        return outcome | {"L_start": L_start}
