@@ -1,0 +1,161 @@
+"""The ridge and conditioning experiments run in quick mode, and their numbers say what their figures show."""
+
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from experiments import conditioning, ridge
+
+FIGURES = {
+    "ridge": ("ridge_interpolants.png", "ridge_path.png", "ridge_descent.png"),
+    "conditioning": ("conditioning_quadratics.png", "conditioning_features.png"),
+}
+KEYS = {
+    "ridge": {"N", "D", "P", "rank", "null_space_dimension", "min_norm", "interpolants", "ridge_path", "descent"},
+    "conditioning": {"tolerance", "num_steps", "quadratics", "synthetic", "diabetes_columns", "features"},
+}
+# Gradient descent's gap shrinks at least by ((kappa - 1)/(kappa + 1))^2 per step, so the measured count is at
+# most the predicted one; from a = 0 on these problems it is never less than half of it.
+ITERATION_FACTOR = 2.0
+
+
+@pytest.fixture(scope="module")
+def ridge_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ridge")
+    return out, ridge.run(out, quick=True)
+
+
+@pytest.fixture(scope="module")
+def conditioning_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("conditioning")
+    return out, conditioning.run(out, quick=True)
+
+
+@pytest.mark.parametrize("name", ["ridge", "conditioning"])
+def test_writes_valid_figures_and_its_numbers(name, request):
+    out, summary = request.getfixturevalue(f"{name}_out")
+    for figure in FIGURES[name]:
+        path = out / figure
+        assert path.stat().st_size > 10_000, figure
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 600, (figure, image.shape)
+        assert np.ptp(image[..., :3]) > 0.5, f"{figure} is blank"
+    assert json.loads((out / f"{name}.json").read_text()) == summary
+    assert KEYS[name] <= set(summary)
+    assert sorted(p.name for p in out.iterdir()) == sorted(FIGURES[name] + (f"{name}.json",))
+
+
+@pytest.mark.parametrize("module", [ridge, conditioning])
+def test_unwritable_output_fails_before_computing(module, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="output directory"):
+        module.run(blocker / "figures", quick=True)
+
+
+# --- ridge -------------------------------------------------------------------------------------------------
+
+
+def test_ridge_has_many_exact_interpolants_and_min_norm_is_shortest(ridge_out):
+    _, s = ridge_out
+    assert s["P"] == ridge.D + 1 and s["rank"] == ridge.N and s["null_space_dimension"] == ridge.D + 1 - ridge.N
+    plus, many = s["min_norm"], s["interpolants"]
+    # Zero training error up to rounding, against a typical error of 1e1 for a = 0.
+    assert plus["training_mse"] <= 1e-24 and many["max_training_mse"] <= 1e-24 < plus["mse_of_zero"] * 1e-20
+    assert many["count"] >= 50
+    assert many["min_norm_over_all"] >= plus["norm"] * (1 - 1e-12)
+    # a+ lies in the row space: ||a+ + z||^2 = ||a+||^2 + ||z||^2 for every null-space z.
+    assert many["max_pythagoras_error"] <= 1e-10
+    expected = np.sqrt(plus["norm"] ** 2 + np.asarray(many["null_component_norms"]) ** 2)
+    np.testing.assert_allclose(many["norms"], expected, rtol=1e-12)
+
+
+def test_ridge_path_tends_to_min_norm_linearly_in_eps(ridge_out):
+    _, s = ridge_out
+    path = s["ridge_path"]
+    eps, distance = np.asarray(path["eps"]), np.asarray(path["distance_to_min_norm"])
+    assert eps[0] == pytest.approx(ridge.EPS_RANGE[0]) and eps[-1] == pytest.approx(ridge.EPS_RANGE[1])
+    assert np.all(np.diff(distance) > 0), "the distance must shrink at every smaller eps"
+    assert distance[0] < 1e-6
+    assert distance[-1] > 0.5 * s["min_norm"]["norm"]  # large eps: a(eps) near 0, far from a+
+    assert path["fitted_slope_small_eps"] == pytest.approx(1.0, abs=1e-3)
+    assert path["measured_constant_at_smallest_eps"] == pytest.approx(path["predicted_constant"], rel=1e-5)
+    assert path["max_relative_deviation_from_prediction"] <= 1e-5
+    norms = np.asarray(path["norm"])
+    assert np.all(np.diff(norms) < 0) and norms[0] == pytest.approx(s["min_norm"]["norm"], rel=1e-6)
+
+
+def test_ridge_gradient_descent_implicit_bias(ridge_out):
+    _, s = ridge_out
+    gd = s["descent"]
+    assert gd["step"] == pytest.approx(2 / (gd["L"] + gd["mu_plus"]), rel=1e-12)
+    assert not gd["diverged"]
+    assert gd["from_zero_final_distance_to_min_norm"] <= 1e-8
+    # From a random start: off by exactly its null-space component, which is large.
+    assert gd["from_random_null_component_norm"] > 1.0
+    assert abs(gd["from_random_final_distance_to_min_norm"] - gd["from_random_null_component_norm"]) <= 1e-8
+    assert gd["from_random_final_distance_to_its_limit"] <= 1e-8
+    assert gd["max_relative_deviation_from_prediction"] <= 1e-3
+
+
+# --- conditioning --------------------------------------------------------------------------------------------
+
+
+def test_quadratics_measured_iterations_equal_theory(conditioning_out):
+    _, s = conditioning_out
+    runs = s["quadratics"]["runs"]
+    iso_course, iso_best, aniso_course, aniso_best = runs
+    for run in runs:
+        assert run["measured_iterations"] == run["predicted_iterations"]
+        assert run["max_abs_deviation_from_prediction"] <= 1e-12
+    assert iso_course["step"] == aniso_course["step"] == conditioning.COURSE_STEP
+    assert iso_course["contraction"] == pytest.approx(0.9) and aniso_course["contraction"] == pytest.approx(0.9)
+    assert iso_best["step"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
+    assert aniso_best["step"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)
+    assert aniso_best["stability_threshold"] == pytest.approx(0.2) and iso_best["stability_threshold"] == pytest.approx(2.0)
+    assert aniso_best["measured_iterations"] > 20 * iso_best["measured_iterations"]
+
+
+@pytest.mark.parametrize("name", ["synthetic, mild", "synthetic, extreme", "diabetes"])
+def test_standardizing_lowers_condition_number_and_iterations(conditioning_out, name):
+    _, s = conditioning_out
+    f = s["features"][name]
+    raw, std = f["raw"], f["standardized"]
+    assert f["condition_number_ratio"] >= 100
+    assert raw["condition_number"] >= 100 * std["condition_number"]
+    # The same model: the intercept absorbs the centring and the coefficients the scaling.
+    assert f["f_star_relative_difference"] <= 1e-10
+    assert std["measured_iterations"] is not None and not raw["diverged"] and not std["diverged"]
+    before = raw["measured_iterations"] if raw["measured_iterations"] is not None else s["num_steps"] + 1
+    assert std["measured_iterations"] < before
+    for entry in (raw, std):
+        measured, predicted = entry["measured_iterations"], entry["predicted_iterations"]
+        if measured is None:  # not reached: the prediction says it needs more than was run
+            assert predicted > s["num_steps"] and entry["relative_gap_at_end"] > s["tolerance"]
+        else:
+            assert predicted / ITERATION_FACTOR <= measured <= predicted
+            assert abs(measured - entry["exact_theory_iterations"]) <= 1
+
+
+def test_synthetic_condition_numbers(conditioning_out):
+    _, s = conditioning_out
+    mild, extreme = s["features"]["synthetic, mild"], s["features"]["synthetic, extreme"]
+    assert mild["standardized"]["condition_number"] < 1.5 and extreme["standardized"]["condition_number"] < 1.5
+    assert mild["raw"]["condition_number"] > 1e3 and extreme["raw"]["condition_number"] > 1e9
+    assert mild["raw"]["measured_iterations"] is not None  # the mild case is run to tolerance before and after
+    assert mild["standardized"]["measured_iterations"] <= 3
+
+
+def test_diabetes_data_is_the_documented_one(conditioning_out):
+    _, s = conditioning_out
+    assert s["features"]["diabetes"]["shape"] == [442, 10]
+    assert s["diabetes_columns"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    datasets = pytest.importorskip("sklearn.datasets")
+    reference = datasets.load_diabetes(scaled=False)
+    table = np.loadtxt(conditioning.DIABETES, delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(table[:, :-1], reference.data)
+    np.testing.assert_array_equal(table[:, -1], reference.target)
+    assert (Path(conditioning.DIABETES).parent / "README.md").is_file()
