@@ -203,7 +203,7 @@ def _sweep(args) -> int:
     if args.csv:
         written.append(str(results.to_csv(grid, stem.with_suffix(".csv"))))
     if args.plot:
-        written.append(str(_plot(grid, stem.with_suffix(".png"))))
+        written.append(str(_plot(grid, edges, stem.with_suffix(".png"))))
     _print_edges(grid, edges, args)
     print("wrote " + ", ".join(written))
     return 0
@@ -226,7 +226,7 @@ def _print_edges(grid, edges, args):
           "among the swept steps; theory: at 2/(L+mu)")
 
 
-def _plot(grid, path):
+def _plot(grid, edges, path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -235,7 +235,7 @@ def _plot(grid, path):
     from lab import files, plots
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    plots.stability_map(grid, ax=left)
+    plots.stability_map(grid, ax=left, edges=edges)
     plots.iterations_vs_step(grid, ax=right)
     fig.tight_layout()
     files.save_figure(path, fig)
