@@ -11,7 +11,7 @@ of the module's docstring says what it shows (`lab list` prints it).
 
 import importlib
 
-NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "optimizers", "curvature", "autodiff")
+NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature", "autodiff")
 
 
 def load(name: str):

@@ -1,0 +1,46 @@
+"""Logistic regression: the Newton reference against scikit-learn on real data, gradient descent reaching it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import logistic
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("logistic")
+    return out, logistic.run(out, quick=True)
+
+
+def test_writes_its_figure_and_numbers(quick):
+    out, numbers = quick
+    assert json.loads((out / "logistic.json").read_text()) == numbers
+    assert (out / "logistic.png").stat().st_size > 10_000
+
+
+def test_least_squares_is_inadequate_for_binary_labels(quick):
+    _, n = quick
+    one = n["one_feature"]
+    assert one["least_squares"]["errors"] > one["logistic"]["errors"]
+    assert one["least_squares"]["log_likelihood"] < one["logistic"]["log_likelihood"]
+
+
+def test_real_data_reference_matches_sklearn_and_gradient_descent_reaches_it(quick):
+    _, n = quick
+    real = n["breast_cancer"]
+    assert real["n"] == 569 and real["d"] == 30
+    assert real["newton_gradient_norm"] <= 1e-10
+    assert real["sklearn"]["relative_difference"] <= 1e-6
+    # Gradient descent at 2/(L(0) + mu*) from zero: gradient norm 1e-8 within 10,000 steps.
+    assert real["num_steps"] == 10_000 and real["gd_gradient_norm"] <= 1e-8
+
+
+def test_two_features_gradient_descent_converges_and_the_criterion_is_convex(quick):
+    _, n = quick
+    two = n["two_features"]
+    assert not any(two["diverged"]) and all(i > 0 for i in two["iterations"])
+    assert two["iterations"][0] > two["iterations"][-1]  # larger steps, fewer iterations
+    assert min(two["directional_curvature"]) > 0
+    np.testing.assert_array_less(two["final_gap"], 1e-12)
