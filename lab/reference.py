@@ -136,6 +136,8 @@ def _newton(A, y, l2, tol, max_iter):
     loss_and_grad = jax.value_and_grad(criteria.logistic)
     hessian = jax.hessian(criteria.logistic)
 
+    slack = 16 * jnp.finfo(A.dtype).eps  # near the optimum, loss differences fall below rounding
+
     def line_search(a, loss, g, direction):
         def shrink(state):
             t, _, _ = state
@@ -144,12 +146,12 @@ def _newton(A, y, l2, tol, max_iter):
 
         def too_long(state):
             t, trial, _ = state
-            sufficient = trial <= loss - 1e-4 * t * jnp.dot(g, direction)
+            sufficient = trial <= loss - 1e-4 * t * jnp.dot(g, direction) + slack * jnp.abs(loss)
             return ~sufficient & (t > 1e-12)
 
         first = criteria.logistic(a - direction, data)
         t, trial, _ = jax.lax.while_loop(too_long, shrink, (jnp.ones((), A.dtype), first, None))
-        accepted = jnp.isfinite(trial) & (trial <= loss)
+        accepted = jnp.isfinite(trial) & (trial <= loss + slack * jnp.abs(loss))
         return jnp.where(accepted, a - t * direction, a), accepted
 
     def step(state):

@@ -211,7 +211,8 @@ def test_sharded_over_four_devices_equals_one_device(swept, tmp_path):
         results.save(sweep.sweep(run, axes, progress=False), {str(tmp_path / "sharded")!r})
         """
     )
-    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"  # same compile options
+    env = os.environ | {"XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=300)
     sharded = results.load(tmp_path / "sharded")
     assert len(sharded.config["devices"]) == 4
