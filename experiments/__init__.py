@@ -9,6 +9,7 @@ which writes its figures `out/NAME*.png` and its key numbers `out/NAME.json`
 of the module's docstring says what it shows (`lab list` prints it).
 """
 
+import argparse
 import importlib
 
 NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature", "autodiff")
@@ -24,3 +25,29 @@ def load(name: str):
 def summary(name: str) -> str:
     """The first line of the experiment's docstring."""
     return (load(name).__doc__ or name).strip().splitlines()[0]
+
+
+def prepare(out, dtype: str):
+    """Check that `out` can be written (before any computation) and switch on float64 when asked.
+
+    float32 needs no switch: arrays carry their dtype. Returns `out` as a Path.
+    """
+    import jax
+
+    from lab import files
+
+    out = files.writable_directory(out)
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    return out
+
+
+def command_line(run, doc: str) -> dict:
+    """`python -m experiments.NAME [--out DIR] [--quick] [--dtype ...] [--seed N]`: parse, run, return the numbers."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--out", default="figures", help="output directory (default figures/)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests)")
+    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    return run(args.out, args.quick, args.dtype, args.seed)

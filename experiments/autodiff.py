@@ -10,7 +10,6 @@ shows the opposite.
 """
 
 # %%
-import argparse
 import time
 
 import jax
@@ -21,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import autodiff, criteria, files  # noqa: E402
 
 SAMPLES = 64
@@ -124,9 +124,7 @@ def figure(dimensions, rows, timings):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write autodiff.png and autodiff.json in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
     dimensions = QUICK_DIMENSIONS if quick else DIMENSIONS
     rows, timings = costs(dimensions, QUICK_TIMED_UP_TO if quick else TIMED_UP_TO, dtype)
@@ -146,12 +144,6 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    result = run(args.out, args.quick, args.dtype, args.seed)
+    result = command_line(run, __doc__)
     print("hand-written against jax:", result["chain"])
     print("slopes:", {k: round(v, 2) for k, v in result["slopes"].items()})

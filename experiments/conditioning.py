@@ -28,7 +28,6 @@ per-column scaling removes a correlation.
 """
 
 # %%
-import argparse
 import functools
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
 
 # Part 1: two quadratics in 2-D.
@@ -381,9 +381,7 @@ def numbers(result):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `conditioning_quadratics.png`, `conditioning_features.png` and `conditioning.json` in `out`."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
     for name, fig in (("quadratics", figure_2d(result)), ("features", figure_features(result, summary))):
@@ -395,13 +393,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    summary = run(args.out, args.quick, args.dtype, args.seed)
+    summary = command_line(run, __doc__)
     for r in summary["quadratics"]["runs"]:
         print(f"2-D, H = diag({', '.join(f'{h:g}' for h in r['hessian_eigenvalues'])}), step {r['step']:.3g}: "
               f"{plural(r['measured_iterations'], 'iteration')} "

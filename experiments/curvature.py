@@ -12,15 +12,13 @@ above the line and converge once the path has flattened; steps above
 """
 
 # %%
-import argparse
-
-import jax
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import files, runs, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
@@ -69,9 +67,7 @@ def figure(out, num_steps):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write curvature.png and curvature.json in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    out = prepare(out, dtype)
     num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
     result = compute(quick, dtype, seed)
     converged = result["iterations"] >= 0
@@ -92,11 +88,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    result = run(args.out, args.quick, args.dtype, args.seed)
+    result = command_line(run, __doc__)
     print({k: result[k] for k in ("L_start", "L_optimum", "converged", "unstable_at_start_stable_later")})

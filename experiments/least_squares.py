@@ -7,8 +7,6 @@ f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
 """
 
 # %%
-import argparse
-
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -17,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
@@ -112,9 +111,7 @@ def numbers(result):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    out = prepare(out, dtype)
     result = compute(seed, QUICK_STEPS if quick else STEPS, jnp.dtype(dtype))
     summary = numbers(result)
     fig = figure(result)
@@ -126,12 +123,6 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    summary = run(args.out, args.quick, args.dtype, args.seed)
+    summary = command_line(run, __doc__)
     for r in summary["runs"]:
         print(f"{r['label']:<40} final gap {r['final_gap']:.2e}  diverged={r['diverged']}")

@@ -13,7 +13,6 @@
 """
 
 # %%
-import argparse
 from pathlib import Path
 
 import jax
@@ -24,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, descent, files, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
@@ -164,9 +164,7 @@ def figure(one, two, real_gap):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write logistic.png and logistic.json in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    out = prepare(out, dtype)
     one = one_feature(jnp.dtype(dtype))
     two = two_features(QUICK_NUM_STEPS if quick else NUM_STEPS, dtype)
     real, real_gap = real_data(QUICK_REAL_STEPS if quick else REAL_STEPS, jnp.dtype(dtype))
@@ -187,11 +185,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    result = run(args.out, args.quick, args.dtype, args.seed)
+    result = command_line(run, __doc__)
     print(result["one_feature"], result["breast_cancer"])

@@ -10,7 +10,6 @@ the time of both.
 """
 
 # %%
-import argparse
 import time
 
 import jax
@@ -21,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, files, model_selection, problems, reference  # noqa: E402
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
@@ -137,9 +137,7 @@ def figure(train, test, curve, cv, reference_cv, lab_seconds):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write model_selection.png and model_selection.json in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
     train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
     curve = degree_curve(train, test)
@@ -164,11 +162,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    result = run(args.out, args.quick, args.dtype, args.seed)
+    result = command_line(run, __doc__)
     print(f"best degree on fresh data: {result['best_degree_on_test']}; chosen eps {result['best_eps']:.3g}")

@@ -10,7 +10,6 @@ about kappa for gradient descent, sqrt(kappa) for momentum (Polyak, 1964).
 """
 
 # %%
-import argparse
 import functools
 
 import jax
@@ -23,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import files, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
@@ -159,9 +159,7 @@ def iterations_figure(kappas, fewest, theory):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json in `out`."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    out = prepare(out, dtype)
     grid, edges = momentum_map(quick, dtype)
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
@@ -187,13 +185,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    result = run(args.out, args.quick, args.dtype, args.seed)
+    result = command_line(run, __doc__)
     print("edge relative errors:", np.round(result["edge_relative_error"], 4))
     print("rate at optimum, measured/theory:", np.round(np.array(result["optimum_measured_rate"]) / result["optimum_theory_rate"], 4))
     print("slopes:", result["slopes"])

@@ -21,7 +21,6 @@ a+ + null(A), of dimension P - N. Three measured facts:
 """
 
 # %%
-import argparse
 import functools
 
 import jax
@@ -32,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
 
 N, D = 20, 50                           # fewer samples than features
@@ -278,9 +278,7 @@ def numbers(result):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
     for name, draw in (("interpolants", figure_interpolants), ("path", figure_path), ("descent", figure_descent)):
@@ -293,13 +291,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    summary = run(args.out, args.quick, args.dtype, args.seed)
+    summary = command_line(run, __doc__)
     path, gd = summary["ridge_path"], summary["descent"]
     print(f"||a+|| = {summary['min_norm']['norm']:.4f}, rank {summary['rank']}, null space of dimension {summary['null_space_dimension']}")
     print(f"interpolants: max training MSE {summary['interpolants']['max_training_mse']:.1e}")

@@ -23,7 +23,6 @@ Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, dtype, steps, 
 """
 
 # %%
-import argparse
 import functools
 
 import jax
@@ -35,6 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import command_line, prepare  # noqa: E402
 from lab import criteria, files, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D = 100, 10
@@ -168,9 +168,7 @@ def numbers(result, seed, dtype):
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `stability_*.png` and `stability.json` in `out`; return the numbers."""
-    out = files.writable_directory(out)
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)  # float32 runs need no switch: arrays carry their dtype
+    out = prepare(out, dtype)
     result = compute(seed, quick, dtype)
     summary = numbers(result, seed, dtype)
     for name, draw in (("map", map_figure), ("iterations", iterations_figure), ("convergence", convergence_figure)):
@@ -183,13 +181,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    summary = run(args.out, args.quick, args.dtype, args.seed)
+    summary = command_line(run, __doc__)
     print(f"{'kappa':>8} {'edge / (2/L) - 1':>17} {'best / (2/(L+mu)) - 1':>22} {'diverged runs':>14}")
     for k in summary["per_kappa"]:
         print(f"{k['kappa']:8.3g} {k['edge_relative_error']:17.2e} {k['best_relative_error']:22.2e} {k['diverged_runs']:14d}")
