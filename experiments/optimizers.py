@@ -7,6 +7,8 @@ for each beta is found by bisection and drawn beside 2(1+beta)/L. Then each
 method's fewest iterations to reach the tolerance, over a grid of its
 hyper-parameters, is plotted against the condition number with fitted slopes:
 about kappa for gradient descent, sqrt(kappa) for momentum (Polyak, 1964).
+Last, optax's learning-rate schedules are one more sweep axis: which initial
+steps each schedule survives, and how far it gets.
 """
 
 # %%
@@ -36,6 +38,7 @@ SIZES = dict(  # full, quick
     betas=(np.linspace(0.0, 0.95, 20), np.linspace(0.0, 0.9, 6)),
     adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
     horizon=(4000, 1200),
+    schedule_steps=(np.geomspace(0.05, 1.6, 40), np.geomspace(0.05, 1.6, 10)),
 )
 NESTEROV = functools.partial(optax.sgd, nesterov=True)
 # At Polyak's optimum the extreme modes have a double eigenvalue: the error decays like t * rate^t,
@@ -99,6 +102,14 @@ def fewest_iterations(quick, dtype):
     return kappas, {name: np.where(v < np.iinfo(np.int32).max, v, -1) for name, v in fewest.items()}
 
 
+def schedules(quick, dtype):
+    """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
+    run = runs.LinearRegressionRun(N, D, MAP_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_STEPS), dtype=dtype,
+                                   start="eigen")
+    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step": size("schedule_steps", quick),
+                             "kappa": np.array([MAP_KAPPA])}, progress=False)
+
+
 def theory_iterations(kappas):
     """Gradient descent at 2/(L+mu) and heavy ball at its optimum: ln(tol) / (2 ln rate)."""
     gd = spectrum.predicted_iterations(spectrum.optimal_rate(kappas), 1.0, TOLERANCE)
@@ -157,12 +168,33 @@ def iterations_figure(kappas, fewest, theory):
     return fig
 
 
+def schedules_figure(grid):
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    c = grid.axes["step"]
+    for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
+        ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
+        diverged = grid["diverged"][i, :, 0]
+        line, = ax.loglog(c[~diverged], np.maximum(ratio[~diverged], np.finfo(ratio.dtype).eps), style, ms=5,
+                          label=f"{name} (last stable step {c[~diverged].max():.2f}·2/L)")
+        ax.plot(c[diverged], np.ones(diverged.sum()), "x", color=line.get_color(), ms=8, mew=2)
+    ax.axvline(1.0, color="k", ls="--", lw=1, label="2/L: the edge for a constant step")
+    ax.plot([], [], "kx", ms=8, mew=2, label="diverged (drawn at 1)")
+    ax.set_xlabel("initial step / (2/L)")
+    ax.set_ylabel(f"final / initial suboptimality after {MAP_STEPS} steps (floored at ε)")
+    ax.set_title(f"Gradient descent with optax learning-rate schedules, κ = {MAP_KAPPA:g}")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def run(out="figures", quick=False, dtype="float64", seed=0):
-    """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json in `out`."""
+    """Write optimizers_momentum_map.png, optimizers_iterations.png, optimizers_schedules.png and optimizers.json."""
     out = prepare(out, dtype)
     grid, edges = momentum_map(quick, dtype)
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
+    scheduled = schedules(quick, dtype)
     theory = theory_iterations(kappas)
     edge_theory = 1 + edges.axes["momentum"]
     numbers = dict(
@@ -175,8 +207,13 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         kappas=kappas.tolist(), tolerance=TOLERANCE, fewest_iterations={k: v.tolist() for k, v in fewest.items()},
         theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
         slopes={name: slope(kappas, v) for name, v in fewest.items()},
+        schedules=list(runs.SCHEDULES), schedule_steps=scheduled.axes["step"].tolist(),
+        schedule_final_gap=scheduled["final_gap"][:, :, 0].tolist(),
+        schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),
+        schedule_last_stable_step=[float(scheduled.axes["step"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
     )
-    for name, fig in (("momentum_map", map_figure(grid, edges)), ("iterations", iterations_figure(kappas, fewest, theory))):
+    for name, fig in (("momentum_map", map_figure(grid, edges)), ("iterations", iterations_figure(kappas, fewest, theory)),
+                      ("schedules", schedules_figure(scheduled))):
         files.save_figure(out / f"optimizers_{name}.png", fig)
         plt.close(fig)
     files.save_json(out / "optimizers.json", numbers)

@@ -51,6 +51,50 @@ class Outcome(NamedTuple):
     predicted_iterations: jax.Array
 
 
+SCHEDULES = ("constant", "exponential", "cosine", "warmup_cosine")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scheduled:
+    """An optax optimizer whose learning rate follows an optax schedule picked by a traced index.
+
+    `Scheduled(optax.sgd, num_steps)(learning_rate, schedule=k, ...)` runs the
+    optimizer with learning_rate * u_k(t), u_k one of SCHEDULES over
+    `num_steps`: constant; exponential decay to 1 % at the end; cosine decay
+    to 0; linear warm-up over the first 10 % then cosine decay. The index is
+    an ordinary traced value (`jax.lax.switch`), so `schedule` is a sweep axis
+    like any other: `{"schedule": [0, 1, 2, 3]}`.
+    """
+
+    optimizer: Callable
+    num_steps: int
+
+    @property
+    def axis_names(self) -> tuple:
+        import inspect
+
+        return ("schedule", *inspect.signature(self.optimizer).parameters)
+
+    def __call__(self, learning_rate, schedule=0, **hyper):
+        units = (
+            optax.constant_schedule(1.0),
+            optax.exponential_decay(1.0, self.num_steps, 0.01),
+            optax.cosine_decay_schedule(1.0, self.num_steps),
+            optax.warmup_cosine_decay_schedule(0.0, 1.0, max(self.num_steps // 10, 1), self.num_steps),
+        )
+        index = jnp.asarray(schedule).astype(jnp.int32)
+        branches = [lambda count, unit=unit: jnp.asarray(unit(count), jnp.result_type(learning_rate)) for unit in units]
+        return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count), **hyper)
+
+
+def _optimizer_axes(optimizer) -> list:
+    """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is `step`)."""
+    import inspect
+
+    names = getattr(optimizer, "axis_names", None) or tuple(inspect.signature(optimizer).parameters)
+    return [name for name in names if name not in ("learning_rate", "eps")]
+
+
 CRITERIA = {
     ("least_squares", False): criteria.least_squares,
     ("ridge", False): criteria.ridge,
@@ -104,10 +148,7 @@ class LinearRegressionRun:
     @property
     def axis_names(self) -> tuple:
         """The hyper-parameters a sweep may vary: ours and the optimizer's (learning_rate is `step`)."""
-        import inspect
-
-        extra = [p for p in inspect.signature(self.optimizer).parameters if p not in ("learning_rate", "eps")]
-        return ("step", "kappa", "seed", "l2", *extra)
+        return ("step", "kappa", "seed", "l2", *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
         """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, momentum and Adam's betas in [0, 1), integer seeds."""
@@ -119,6 +160,8 @@ class LinearRegressionRun:
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
             if name == "seed" and not np.all(np.mod(values, 1) == 0):
                 raise ValueError(f"axis 'seed' must hold integers, got {values}.")
+            if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
+                raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
 
     def bytes_per_run(self) -> int:
         """Memory one run holds: its full curves inside the scan plus the recorded ones."""
@@ -225,10 +268,7 @@ class LogisticRun:
 
     @property
     def axis_names(self) -> tuple:
-        import inspect
-
-        extra = [p for p in inspect.signature(self.optimizer).parameters if p not in ("learning_rate", "eps")]
-        return ("step", "l2", "seed", "separation", *extra)
+        return ("step", "l2", "seed", "separation", *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
         LinearRegressionRun.check_axes(self, axes)
@@ -248,7 +288,7 @@ class LogisticRun:
         start = jnp.zeros_like(target)
         L_start = spectrum.spectrum(criteria.logistic, start, data).L
         step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(L_start) if self.relative_step else 1)
-        hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
+        hyper = {name: value if name == "schedule" else jnp.asarray(value, dtype) for name, value in hyper.items()}
         trace = descent.run(criteria.logistic, data, start, optimum, self.num_steps, self.optimizer,
                             record_path=self.sharpness_every > 0, learning_rate=step, **hyper)
         outcome = summarise(trace, spec, step, self.tolerance, self.record_every)._asdict()

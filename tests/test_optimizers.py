@@ -47,3 +47,19 @@ def test_momentum_and_betas_outside_0_1_are_refused(axis):
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=optax.sgd if axis == "momentum" else optax.adam)
     with pytest.raises(ValueError, match=f"axis '{axis}' must hold values in \\[0, 1\\)"):
         sweep.sweep(run, {"step": [0.5], axis: [0.5, 1.0]}, progress=False)
+
+
+def test_schedules_are_a_sweep_axis(quick):
+    _, numbers = quick
+    assert numbers["schedules"] == ["constant", "exponential", "cosine", "warmup_cosine"]
+    constant, exponential, cosine, warmup = numbers["schedule_last_stable_step"]
+    assert constant < 1.0 < warmup  # a warm-up survives an initial step above 2/L; a constant step cannot
+    assert exponential > 1.0
+
+
+def test_an_unknown_schedule_index_is_refused():
+    import optax
+
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=runs.Scheduled(optax.sgd, 10))
+    with pytest.raises(ValueError, match="axis 'schedule' must hold indices 0..3"):
+        sweep.sweep(run, {"step": [0.5], "schedule": [0, 4]}, progress=False)
