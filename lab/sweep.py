@@ -43,29 +43,36 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
     """
     axes = _check_axes(run, axes)
     devices = list(devices or jax.devices())
-    shape = tuple(len(v) for v in axes.values())
+    # Axes of one value are passed as plain (traced) scalars, not vmapped: a batch of one would
+    # turn the shared matmuls into batched ones for nothing. They come back as dimensions of size 1.
+    mapped = tuple(name for name, values in axes.items() if len(values) > 1) or tuple(axes)[:1]
+    fixed = {name: values[0] for name, values in axes.items() if name not in mapped}
+    shape = tuple(len(axes[name]) for name in mapped)
     per_slice = _bytes_per_run(run, axes) * int(np.prod(shape[1:]))
-    chunk_len = _chunk_length(shape[0], per_slice, max_bytes, chunk, len(devices), next(iter(axes)))
+    chunk_len = _chunk_length(shape[0], per_slice, max_bytes, chunk, len(devices), mapped[0])
     mesh = Mesh(np.array(devices), ("runs",))
-    names = tuple(axes)
-    first, rest = axes[names[0]], [jax.device_put(v, NamedSharding(mesh, PartitionSpec())) for v in list(axes.values())[1:]]
+    replicated = NamedSharding(mesh, PartitionSpec())
+    first = axes[mapped[0]]
+    rest = [jax.device_put(axes[name], replicated) for name in mapped[1:]]
+    pinned = {name: jax.device_put(value, replicated) for name, value in fixed.items()}
     pieces, started = [], time.perf_counter()
     for start in range(0, shape[0], chunk_len):
         values = first[start:start + chunk_len]
         padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
-        out = _grid(run, names, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
+        out = _grid(run, mapped, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
         pieces.append({name: _gather(x)[:len(values)] for name, x in _as_dict(out).items()})
         if progress and shape[0] > chunk_len:
             _report(min(start + chunk_len, shape[0]), shape, started)
+    grid_shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
+    outputs = {name: x.reshape(grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
     return Results(axes, outputs, _describe(run, axes, devices, config))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _grid(run, names, *values):
-    """run on the grid of `values`: one vmap per axis, the first outermost."""
-
-    return grid_vmap(lambda *point: run(**dict(zip(names, point))), len(names))(*values)
+def _grid(run, names, fixed, *values):
+    """run on the grid of `values` (one vmap per axis, the first outermost), `fixed` passed to every point."""
+    return grid_vmap(lambda *point: run(**dict(zip(names, point)), **fixed), len(names))(*values)
 
 
 def grid_vmap(fn, num_axes: int):
@@ -150,6 +157,7 @@ def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_
 
 
 def _report(done_slices, shape, started):
+    """Progress after `done_slices` values of the first (chunked) axis of the grid `shape`."""
     per_slice = int(np.prod(shape[1:]))
     done, total = done_slices * per_slice, int(np.prod(shape))
     elapsed = time.perf_counter() - started
