@@ -82,7 +82,7 @@ class Scheduled:
             optax.cosine_decay_schedule(1.0, self.num_steps),
             optax.warmup_cosine_decay_schedule(0.0, 1.0, max(self.num_steps // 10, 1), self.num_steps),
         )
-        index = jnp.asarray(schedule).astype(jnp.int32)
+        index = jnp.asarray(schedule).astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
         branches = [lambda count, unit=unit: jnp.asarray(unit(count), jnp.result_type(learning_rate)) for unit in units]
         return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count), **hyper)
 
@@ -114,8 +114,8 @@ class LinearRegressionRun:
     With `gram`, the criterion is written on X^T X / N and X^T y / N: same
     iterates, a cost per step of P^2 instead of N P. `start="eigen"` starts
     at a* plus every unit eigenvector of the Hessian, so that every mode is
-    excited equally and the measured contraction is the worst case. Frozen and hashable, so
-    equal configurations share one compiled sweep.
+    excited equally and the measured contraction is the worst case. Frozen
+    and hashable, so equal configurations share one compiled sweep.
     """
 
     n: int
@@ -154,7 +154,7 @@ class LinearRegressionRun:
         """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, momentum and Adam's betas in [0, 1), integer seeds."""
         in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
         rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
-                 "momentum": in_unit, "b1": in_unit, "b2": in_unit, "decay": in_unit}
+                 "momentum": in_unit, "b1": in_unit, "b2": in_unit}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
@@ -288,7 +288,7 @@ class LogisticRun:
         start = jnp.zeros_like(target)
         L_start = spectrum.spectrum(criteria.logistic, start, data).L
         step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(L_start) if self.relative_step else 1)
-        hyper = {name: value if name == "schedule" else jnp.asarray(value, dtype) for name, value in hyper.items()}
+        hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
         trace = descent.run(criteria.logistic, data, start, optimum, self.num_steps, self.optimizer,
                             record_path=self.sharpness_every > 0, learning_rate=step, **hyper)
         outcome = summarise(trace, spec, step, self.tolerance, self.record_every)._asdict()

@@ -9,8 +9,10 @@ a step-size axis turns R matrix-vector products into one matrix-matrix
 product. The run itself is never re-implemented: the grid value at any point
 equals a plain call of `run` there.
 
-The first axis is chunked so that the results fit in `max_bytes`, and each
-chunk is sharded over `jax.devices()`. Chunks all have one shape (the last
+An axis of a single value is passed to the run as a traced scalar rather
+than vmapped (a batch of one would make shared matmuls batched ones). The
+first axis of several values is chunked so that the results fit in
+`max_bytes`, and each chunk is sharded over `jax.devices()`. Chunks all have one shape (the last
 is padded), so a sweep compiles once, and a second sweep with new values of
 the same shapes does not compile at all.
 """
@@ -19,6 +21,7 @@ import functools
 import inspect
 import sys
 import time
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
