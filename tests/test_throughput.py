@@ -1,0 +1,75 @@
+"""The throughput benchmark runs end to end in quick mode: every variant measured, all agreeing, files written."""
+
+import json
+
+import pytest
+
+from experiments import throughput
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    return out, throughput.run(out, quick=True, log=lambda message: None)
+
+
+def blocks(numbers):
+    for wname, workload in numbers["workloads"].items():
+        for dtype in numbers["settings"]["dtypes"]:
+            yield f"{wname} {dtype}", workload[dtype]
+
+
+def test_quick_run_writes_its_json_and_figure(quick):
+    out, numbers = quick
+    assert json.loads((out / "throughput.json").read_text()) == json.loads(json.dumps(numbers))
+    assert (out / "throughput.png").stat().st_size > 10_000
+    assert numbers["quick"] and numbers["settings"]["dtypes"] == ["float64"]
+
+
+def test_every_variant_is_measured_with_positive_throughput(quick):
+    _, numbers = quick
+    for key, block in blocks(numbers):
+        variants, skipped = block["variants"], block["skipped"]
+        for name in throughput.MEASURED:
+            if name == "torch_batched" and name in skipped:  # optional: torch is not a dependency
+                assert "torch" in skipped[name]
+                continue
+            if name in throughput.QUICK_SKIP:
+                assert skipped[name] == "quick mode"
+                continue
+            assert name in variants, (key, name)
+            v = variants[name]
+            assert v["seconds"] > 0 and v["run_steps_per_s"] > 0 and v["gflops"] > 0, (key, name)
+            assert v["runs_measured"] >= 1
+        assert variants["lab_sweep"]["throughput_ratio_to_lab"] == pytest.approx(1.0)
+        ceiling = block["matmul_ceiling"]
+        assert ceiling["run_steps_per_s"] > 0 and ceiling["gflops"] > 0
+        assert block["compile"]["lab_sweep"]["first_call_s"] > 0
+
+
+def test_variants_agree_with_the_lab(quick):
+    _, numbers = quick
+    for key, block in blocks(numbers):
+        agreement = block["agreement"]
+        assert agreement["tolerance"] == 1e-4
+        for name in throughput.AGREEMENT_REQUIRED:
+            assert agreement["max_relative_difference"][name] <= 1e-4, (key, name)
+        assert agreement["ok"]
+        assert agreement["ok_all"], agreement["max_relative_difference"]
+
+
+def test_variants_compute_the_same_losses_on_a_small_problem():
+    """Every variant's whole loss curve, not only its throughput: equal to the lab's on stable runs."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    work = throughput.QUICK_WORKLOADS["tiny"]  # the quick run's shapes: the lab's sweep is compiled already
+    problem = throughput.make_problem(work["n"], work["d"], work["num_steps"], "float64")
+    steps = throughput.step_sizes(work["num_runs"])
+    reference = throughput.lab_sweep(problem, steps)
+    stable = steps < 1.0
+    names, _ = throughput.available_variants(quick=True)
+    for name in names:
+        losses = throughput.FUNCTIONS[name](problem, steps)
+        assert losses.shape == (work["num_runs"], work["num_steps"] + 1), name
+        assert abs(losses[stable] / reference[stable] - 1).max() <= 1e-9, name
