@@ -74,7 +74,12 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     """
     num_steps = _validate.count("num_steps", num_steps)
     _validate.float_params("init", init, _num_params(data, init))
-    if "learning_rate" in hyperparams and not callable(hyperparams["learning_rate"]):
+    if any(callable(value) for value in hyperparams.values()):
+        raise ValueError(
+            "hyper-parameters must be numbers (they are traced, so new values never recompile), not functions: "
+            "for a learning-rate schedule use lab.runs.Scheduled(optimizer, num_steps) as the optimizer."
+        )
+    if "learning_rate" in hyperparams:
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):

@@ -155,22 +155,20 @@ def _newton(A, y, l2, tol, max_iter):
         return jnp.where(accepted, a - t * direction, a), accepted
 
     def step(state):
-        a, _, _, it, _ = state
-        loss, g = loss_and_grad(a, data)
+        a, loss, g, it, _ = state
         direction = jnp.linalg.solve(hessian(a, data), g)
         a, progressed = line_search(a, loss, g, direction)
         loss, g = loss_and_grad(a, data)
-        return a, jnp.linalg.norm(g), loss, it + 1, progressed
+        return a, loss, g, it + 1, progressed
 
     def going(state):
-        _, grad_norm, _, it, progressed = state
-        return (grad_norm > tol) & (it < max_iter) & progressed
+        _, _, g, it, progressed = state
+        return (jnp.linalg.norm(g) > tol) & (it < max_iter) & progressed
 
     a0 = jnp.zeros(A.shape[1], A.dtype)
-    loss0, g0 = loss_and_grad(a0, data)
-    init = (a0, jnp.linalg.norm(g0), loss0, jnp.zeros((), jnp.int32), jnp.array(True))
-    a, grad_norm, loss, iterations, _ = jax.lax.while_loop(going, step, init)
-    return a, grad_norm, loss, iterations
+    init = (a0, *loss_and_grad(a0, data), jnp.zeros((), jnp.int32), jnp.array(True))
+    a, loss, g, iterations, _ = jax.lax.while_loop(going, step, init)
+    return a, jnp.linalg.norm(g), loss, iterations
 
 
 def _raise_unless_converged(result: NewtonResult, l2, max_iter):

@@ -85,11 +85,18 @@ def load(path) -> Results:
 
 def to_csv(results: Results, path, curves: bool = False) -> Path:
     """Long-format CSV for pandas: one row per run (axis values, then every summary), or with
-    `curves` one row per run and recorded iteration (axis values, iteration, then every curve)."""
+    `curves` one row per run and recorded iteration (axis values, iteration, then every curve).
+
+    Curves of another length than the first (a `sharpness` recorded every k steps beside
+    `gap`) do not share its iterations, so `curves` leaves them out of the rows.
+    """
     path = Path(path)
     files.writable_directory(path.parent)
     grid = len(results.axes)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves]
+    if curves:
+        length = results.outputs[names[0]].shape[-1]
+        names = [n for n in names if results.outputs[n].shape[-1] == length]
     index = np.indices(results.shape).reshape(grid, -1).T
     every = results.config.get("run_config", {}).get("record_every", 1)
     text = io.StringIO()

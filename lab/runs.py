@@ -95,6 +95,11 @@ def _optimizer_axes(optimizer) -> list:
     return [name for name in names if name not in ("learning_rate", "eps")]
 
 
+def _key(seed):
+    """A PRNG key from a seed that a sweep may hand over as a float (its axis values share one dtype)."""
+    return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
+
+
 CRITERIA = {
     ("least_squares", False): criteria.least_squares,
     ("ridge", False): criteria.ridge,
@@ -170,7 +175,7 @@ class LinearRegressionRun:
 
     def __call__(self, step, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
         dtype = jnp.dtype(self.dtype)
-        X, y = problems.regression(jax.random.key(seed), self.n, self.d, kappa, self.noise, dtype=dtype)
+        X, y = problems.regression(_key(seed), self.n, self.d, kappa, self.noise, dtype=dtype)
         l2 = jnp.asarray(l2, dtype)
         data = criteria.Data(problems.design(X), y, l2)
         target = reference.ridge(X, y, l2) if self.criterion == "ridge" else reference.least_squares(X, y)
@@ -280,7 +285,7 @@ class LogisticRun:
 
     def __call__(self, step, l2=1e-2, seed=0, separation=1.0, **hyper) -> dict:
         dtype = jnp.dtype(self.dtype)
-        X, y = problems.classification(jax.random.key(seed), self.n, self.d, separation, dtype=dtype)
+        X, y = problems.classification(_key(seed), self.n, self.d, separation, dtype=dtype)
         data = criteria.Data(problems.design(X), y, jnp.asarray(l2, dtype))
         target = reference.logistic_newton(data.X, y, data.l2).params
         optimum = descent.optimum(criteria.logistic, target, data)

@@ -169,6 +169,18 @@ def _report(done_slices, shape, started):
     print(f"sweep: {done}/{total} runs, {rate:,.0f} runs/s, {left:.1f} s left", file=sys.stderr, flush=True)
 
 
+def _plain_name(value):
+    """A short, reproducible description of a configuration value (functions by name, not address)."""
+    if isinstance(value, (int, float, str, bool)):
+        return value
+    if isinstance(value, functools.partial):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
+        return f"{_plain_name(value.func)}({arguments})"
+    if hasattr(value, "optimizer") and hasattr(value, "num_steps"):  # runs.Scheduled
+        return f"{type(value).__name__}({_plain_name(value.optimizer)}, num_steps={value.num_steps})"
+    return getattr(value, "__name__", type(value).__name__)
+
+
 def _describe(run, axes, devices, config) -> dict:
     import dataclasses
 
@@ -183,7 +195,6 @@ def _describe(run, axes, devices, config) -> dict:
     }
     if dataclasses.is_dataclass(run):
         fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
-        description["run_config"] = {k: (v if isinstance(v, (int, float, str, bool)) else getattr(v, "__name__", repr(v)))
-                                     for k, v in fields.items()}
+        description["run_config"] = {k: _plain_name(v) for k, v in fields.items()}
     description.update(config or {})
     return description

@@ -125,3 +125,10 @@ def test_gradient_descent_reaches_the_logistic_newton_reference():
     L = spectrum.spectrum(criteria.logistic, jnp.zeros(3), data).L  # logistic curvature is largest at a = 0
     trace = descent.gradient_descent(criteria.logistic, data, jnp.zeros(3), optimum, 1.0 / L, 2000)
     assert float(jnp.linalg.norm(jax.grad(criteria.logistic)(trace.params, data))) <= 1e-8
+
+
+def test_a_schedule_function_is_refused_with_the_way_to_sweep_schedules(problem):
+    data, optimum, _, start = problem
+    with pytest.raises(ValueError, match="runs.Scheduled"):
+        descent.run(criteria.least_squares, data, start, optimum, 5, optax.sgd,
+                    learning_rate=optax.exponential_decay(0.5, 5, 0.1))

@@ -218,3 +218,23 @@ def test_sharded_over_four_devices_equals_one_device(swept, tmp_path):
     assert len(sharded.config["devices"]) == 4
     for name, value in swept.outputs.items():
         close_to(sharded[name], value, np.max(np.abs(swept["gap"])), name)
+
+
+def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
+    import functools
+
+    import optax
+
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=functools.partial(optax.sgd, nesterov=True))
+    grid = sweep.sweep(run, {"step": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)  # whole floats are seeds
+    assert not np.array_equal(grid["gap"][0, 0], grid["gap"][0, 1])
+    assert grid.config["run_config"]["optimizer"] == "sgd(nesterov=True)"
+
+
+def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
+    import csv
+
+    grid = results.Results({"step": np.array([0.1, 0.2])},
+                           {"gap": np.ones((2, 5)), "sharpness": np.ones((2, 3)), "final_gap": np.ones(2)}, {})
+    rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
+    assert len(rows) == 2 * 5 and set(rows[0]) == {"step", "iteration", "gap"}
