@@ -42,6 +42,20 @@ def prepare(out, dtype: str):
     return out
 
 
+def save(out, name: str, numbers: dict, figures: dict) -> dict:
+    """Write each figure as out/NAME_KEY.png (out/NAME.png for the key "") and close it, then the
+    numbers as out/NAME.json; return the numbers. Every file is written whole or not at all."""
+    import matplotlib.pyplot as plt
+
+    from lab import files
+
+    for key, fig in figures.items():
+        files.save_figure(out / f"{name}_{key}.png" if key else out / f"{name}.png", fig)
+        plt.close(fig)
+    files.save_json(out / f"{name}.json", numbers)
+    return numbers
+
+
 def command_line(run, doc: str) -> dict:
     """`python -m experiments.NAME [--out DIR] [--quick] [--dtype ...] [--seed N]`: parse, run, return the numbers."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])

@@ -20,8 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import autodiff, criteria, files  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import autodiff, criteria  # noqa: E402
 
 SAMPLES = 64
 DIMENSIONS = (10, 30, 100, 300, 1000, 3000, 10000)
@@ -135,11 +135,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         forward_over_function=(np.asarray(rows["jacfwd"]) / np.asarray(rows["f"])).tolist(),
         slopes={name: slope(d, np.asarray(y)) for name, y in rows.items()},
     )
-    fig = figure(dimensions, rows, timings)
-    files.save_figure(out / "autodiff.png", fig)
-    plt.close(fig)
-    files.save_json(out / "autodiff.json", numbers)
-    return numbers
+    return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings)})
 
 
 # %%

@@ -40,8 +40,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 # Part 1: two quadratics in 2-D.
 ISOTROPIC, ANISOTROPIC = (1.0, 1.0), (1.0, 10.0)   # Hessian eigenvalues
@@ -384,11 +384,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
-    for name, fig in (("quadratics", figure_2d(result)), ("features", figure_features(result, summary))):
-        files.save_figure(out / f"conditioning_{name}.png", fig)
-        plt.close(fig)
-    files.save_json(out / "conditioning.json", summary)
-    return summary
+    return save(out, "conditioning", summary,
+                {"quadratics": figure_2d(result), "features": figure_features(result, summary)})
 
 
 # %%

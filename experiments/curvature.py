@@ -18,8 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import files, runs, sweep  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import runs, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
@@ -79,11 +79,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         sharpness_start=result["sharpness"][:, 0].tolist(), sharpness_end=result["sharpness"][:, -1].tolist(),
         unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS, converged)],
     )
-    fig = figure(result, num_steps)
-    files.save_figure(out / "curvature.png", fig)
-    plt.close(fig)
-    files.save_json(out / "curvature.json", numbers)
-    return numbers
+    return save(out, "curvature", numbers, {"": figure(result, num_steps)})
 
 
 # %%

@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
 STEPS, QUICK_STEPS = 400, 300
@@ -114,11 +114,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, QUICK_STEPS if quick else STEPS, jnp.dtype(dtype))
     summary = numbers(result)
-    fig = figure(result)
-    files.save_figure(out / "least_squares_convergence.png", fig)
-    plt.close(fig)
-    files.save_json(out / "least_squares.json", summary)
-    return summary
+    return save(out, "least_squares", summary, {"convergence": figure(result)})
 
 
 # %%

@@ -23,8 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, descent, files, problems, reference, runs, spectrum, sweep  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, descent, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
@@ -176,11 +176,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                           directional_curvature=two["curvature"].tolist()),
         breast_cancer=real,
     )
-    fig = figure(one, two, real_gap)
-    files.save_figure(out / "logistic.png", fig)
-    plt.close(fig)
-    files.save_json(out / "logistic.json", numbers)
-    return numbers
+    return save(out, "logistic", numbers, {"": figure(one, two, real_gap)})
 
 
 # %%

@@ -20,8 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, files, model_selection, problems, reference  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, model_selection, problems, reference  # noqa: E402
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 DEGREES = tuple(range(1, 16))
@@ -153,11 +153,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
             np.asarray(cv.mean_validation) / np.asarray(reference_cv["mean_validation"]) - 1)))
-    fig = figure(train, test, curve, cv, reference_cv, lab_seconds)
-    files.save_figure(out / "model_selection.png", fig)
-    plt.close(fig)
-    files.save_json(out / "model_selection.json", numbers)
-    return numbers
+    return save(out, "model_selection", numbers, {"": figure(train, test, curve, cv, reference_cv, lab_seconds)})
 
 
 # %%

@@ -24,8 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import files, runs, spectrum, stability, sweep  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
 MAP_KAPPA, MAP_STEPS = 100.0, 300
@@ -212,12 +212,9 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),
         schedule_last_stable_step=[float(scheduled.axes["step"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
     )
-    for name, fig in (("momentum_map", map_figure(grid, edges)), ("iterations", iterations_figure(kappas, fewest, theory)),
-                      ("schedules", schedules_figure(scheduled))):
-        files.save_figure(out / f"optimizers_{name}.png", fig)
-        plt.close(fig)
-    files.save_json(out / "optimizers.json", numbers)
-    return numbers
+    figures = {"momentum_map": map_figure(grid, edges), "iterations": iterations_figure(kappas, fewest, theory),
+               "schedules": schedules_figure(scheduled)}
+    return save(out, "optimizers", numbers, figures)
 
 
 # %%

@@ -31,8 +31,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, descent, files, problems, reference, spectrum  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D = 20, 50                           # fewer samples than features
 EPS_RANGE, EPS_POINTS, QUICK_EPS_POINTS = (1e-8, 1e2), 41, 21
@@ -281,12 +281,9 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
-    for name, draw in (("interpolants", figure_interpolants), ("path", figure_path), ("descent", figure_descent)):
-        fig = draw(result)
-        files.save_figure(out / f"ridge_{name}.png", fig)
-        plt.close(fig)
-    files.save_json(out / "ridge.json", summary)
-    return summary
+    figures = {"interpolants": figure_interpolants(result), "path": figure_path(result),
+               "descent": figure_descent(result)}
+    return save(out, "ridge", summary, figures)
 
 
 # %%

@@ -34,8 +34,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare  # noqa: E402
-from lab import criteria, files, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
+from experiments import command_line, prepare, save  # noqa: E402
+from lab import criteria, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D = 100, 10
 NUM_STEPS, QUICK_NUM_STEPS = 1000, 500
@@ -171,12 +171,9 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, quick, dtype)
     summary = numbers(result, seed, dtype)
-    for name, draw in (("map", map_figure), ("iterations", iterations_figure), ("convergence", convergence_figure)):
-        fig = draw(result)
-        files.save_figure(out / f"stability_{name}.png", fig)
-        plt.close(fig)
-    files.save_json(out / "stability.json", summary)
-    return summary
+    figures = {"map": map_figure(result), "iterations": iterations_figure(result),
+               "convergence": convergence_figure(result)}
+    return save(out, "stability", summary, figures)
 
 
 # %%

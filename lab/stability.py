@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lab import spectrum
-from lab.sweep import Results, _check_axes, _describe, grid_vmap
+from lab.sweep import Results, _check_axes, _describe, grid_vmap, split_axes
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -55,10 +55,12 @@ def edge_and_best(run, axes: dict, edge_bracket=(0.5, 1.5), best_bracket=(0.05, 
     if dataclasses.is_dataclass(run) and hasattr(run, "start"):
         run = dataclasses.replace(run, start="eigen")
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
-    names = tuple(axes)
-    outputs = _search(run, names, max(bisections, best_iterations), jnp.asarray(edge_bracket),
-                      jnp.asarray(best_bracket), *[jnp.asarray(v) for v in axes.values()])
-    outputs = {name: np.asarray(value) for name, value in outputs.items()}
+    mapped, fixed = split_axes(axes)
+    outputs = _search(run, mapped, max(bisections, best_iterations), jnp.asarray(edge_bracket),
+                      jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
+                      *[jnp.asarray(axes[name]) for name in mapped])
+    shape = tuple(len(values) for values in axes.values())
+    outputs = {name: np.asarray(value).reshape(shape) for name, value in outputs.items()}
     return Results(axes, outputs, _describe(run, axes, jax.devices(), {"rtol": rtol, "edge_bracket": list(edge_bracket),
                                                                        "best_bracket": list(best_bracket)}))
 
@@ -68,7 +70,7 @@ def _stable(outcome):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _search(run, names, iterations, edge_bracket, best_bracket, *values):
+def _search(run, names, iterations, edge_bracket, best_bracket, fixed, *values):
     """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
 
     The run is traced three times (the first four points, the loop body, the
@@ -76,7 +78,7 @@ def _search(run, names, iterations, edge_bracket, best_bracket, *values):
     """
 
     def per_point(*point):
-        evaluate = jax.vmap(lambda step: run(step, **dict(zip(names, point))))
+        evaluate = jax.vmap(lambda step: run(step, **dict(zip(names, point)), **fixed))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
