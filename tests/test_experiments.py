@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import experiments
 from experiments import least_squares
 
 
@@ -33,8 +34,10 @@ def test_least_squares_numbers_match_theory(least_squares_out):
         assert run["max_relative_deviation_from_prediction"] <= 1e-8
 
 
-def test_unwritable_output_fails_before_computing(tmp_path):
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_every_experiment_refuses_an_unwritable_output_before_computing(name, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ValueError, match="output directory"):
-        least_squares.run(blocker / "figures", quick=True)
+        experiments.load(name).run(blocker / "figures", quick=True)
+    assert list(tmp_path.iterdir()) == [blocker]
