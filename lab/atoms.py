@@ -1,0 +1,377 @@
+"""Atoms: bcc iron with vacancies, its Finnis-Sinclair energy, relaxation, harmonic entropy and descriptors.
+
+The lab's research case is a *synthetic analogue* of Lapointe et al., Phys. Rev.
+Materials 4, 063802 (2020): formation entropies computed exactly (relaxation,
+Hessian by automatic differentiation, diagonalisation: O(N^3)) and predicted
+by a linear model on summed local descriptors (O(N)).
+
+Units: energies in eV, lengths in angstrom, masses in amu, temperatures in K,
+entropies in k_B. A structure keeps every lattice site of its supercell, vacant
+sites masked, so that all configurations of one supercell share array shapes
+and every compiled function serves all of them.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+LATTICE_CONSTANT = 2.8665  # angstrom, bcc iron of the Finnis-Sinclair potential
+IRON_MASS = 55.845  # amu
+BOLTZMANN = 8.617333262e-5  # eV / K
+HBAR = 6.582119569e-16  # eV s
+_OMEGA2_PER_EV_A2_AMU = 1.602176634e-19 / (1e-20 * 1.66053906660e-27)  # (rad/s)^2 per eV/angstrom^2/amu
+
+# Finnis & Sinclair, Phil. Mag. A 50, 45 (1984), iron: E_i = 1/2 sum_j V(r_ij) - A sqrt(sum_j phi(r_ij)).
+_D, _A, _BETA = 3.569745, 1.828905, 1.8
+_C, _C0, _C1, _C2 = 3.40, 1.2371147, -0.3592185, -0.0385607
+POTENTIAL_CUTOFF = max(_C, _D)
+DESCRIPTOR_CUTOFF = 5.0
+MIN_DISTANCE = 1.5  # angstrom: closer occupied sites are refused as overlapping
+
+
+class Structure(NamedTuple):
+    """A periodic supercell: every lattice site, which of them hold an atom, and the cell.
+
+    positions: (S, 3) angstrom; vacant sites keep a position but carry no atom.
+    occupied: (S,) bool.
+    cell: (3, 3) angstrom, rows the periodic cell vectors.
+    """
+
+    positions: np.ndarray
+    occupied: np.ndarray
+    cell: np.ndarray
+
+    @property
+    def atoms(self) -> int:
+        return int(np.sum(self.occupied))
+
+    @property
+    def modes(self) -> int:
+        """Number of non-zero vibrational modes, 3N - 3 (three translations)."""
+        return 3 * self.atoms - 3
+
+
+class Neighbours(NamedTuple):
+    """Every site's neighbours within a cutoff, periodic images included, padded to K per site.
+
+    index: (S, K) int, the neighbour's site; shift: (S, K, 3) angstrom, the cell
+    translation of its image; valid: (S, K) bool, False on padding. The vector
+    from site i to its k-th neighbour is positions[index[i, k]] + shift[i, k] - positions[i].
+    """
+
+    index: np.ndarray
+    shift: np.ndarray
+    valid: np.ndarray
+
+
+def bcc(repeats: int, strain=0.0, lattice_constant: float = LATTICE_CONSTANT) -> Structure:
+    """A perfect bcc supercell of repeats^3 cubic cells (2 repeats^3 atoms), homogeneously strained.
+
+    strain: a scalar (isotropic) or a symmetric (3, 3) strain tensor e; every
+    position and cell vector x becomes (I + e) x.
+    """
+    repeats = int(repeats)
+    if repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats}.")
+    strain = np.asarray(strain, dtype=float) * (np.eye(3) if np.ndim(strain) == 0 else 1.0)
+    if strain.shape != (3, 3) or not np.allclose(strain, strain.T):
+        raise ValueError(f"strain must be a scalar or a symmetric (3, 3) tensor, got {strain.tolist()}.")
+    corners = np.stack(np.meshgrid(*[np.arange(repeats)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    sites = np.concatenate([corners, corners + 0.5]) * lattice_constant
+    deformation = np.eye(3) + strain
+    cell = repeats * lattice_constant * np.eye(3)
+    return Structure(sites @ deformation.T, np.ones(len(sites), bool), cell @ deformation.T)
+
+
+def vacate(structure: Structure, sites) -> Structure:
+    """The structure with the given sites emptied."""
+    sites = np.asarray(sites, dtype=int).ravel()
+    if np.any((sites < 0) | (sites >= len(structure.occupied))):
+        raise ValueError(f"sites must be indices in [0, {len(structure.occupied)}), got {sites.tolist()}.")
+    occupied = structure.occupied.copy()
+    occupied[sites] = False
+    return structure._replace(occupied=occupied)
+
+
+def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` sites forming one connected cluster: grown from a random site, each new site drawn among
+    the first- and second-nearest neighbours of the cluster, favouring those with most vacant neighbours
+    (compact clusters, as vacancies bind)."""
+    near = neighbours(structure, 1.2 * LATTICE_CONSTANT, size=16)  # shells at 0.87a and a; the third is at 1.41a
+    cluster = [int(rng.integers(len(structure.occupied)))]
+    while len(cluster) < size:
+        candidates = np.setdiff1d(near.index[cluster][near.valid[cluster]], cluster)
+        contacts = np.array([np.isin(near.index[c][near.valid[c]], cluster).sum() for c in candidates])
+        weights = np.exp(contacts - contacts.max())
+        cluster.append(int(rng.choice(candidates, p=weights / weights.sum())))
+    return np.array(cluster)
+
+
+def neighbours(structure: Structure, cutoff: float, size: int) -> Neighbours:
+    """All neighbours of every site closer than `cutoff`, over every periodic image, padded to `size`.
+
+    Periodic images are enumerated, so a cell narrower than twice the cutoff
+    (where the minimum-image convention would silently drop neighbours) is
+    handled exactly. Raises if two occupied sites overlap or a site has more
+    than `size` neighbours.
+    """
+    positions, cell = np.asarray(structure.positions, float), np.asarray(structure.cell, float)
+    fractional = positions @ np.linalg.inv(cell)
+    wrap = np.floor(fractional)
+    wrapped = positions - wrap @ cell
+    widths = np.abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    reach = np.ceil(cutoff / widths).astype(int)
+    images = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in reach], indexing="ij"), -1).reshape(-1, 3)
+    sites = len(positions)
+    found = []  # (i, j, image) triples
+    for image in images:
+        vectors = wrapped[None, :, :] + image @ cell - wrapped[:, None, :]
+        distance = np.linalg.norm(vectors, axis=-1)
+        close = distance < cutoff
+        if not image.any():
+            np.fill_diagonal(close, False)
+        i, j = np.nonzero(close)
+        found.append(np.column_stack([i, j, np.broadcast_to(image, (len(i), 3))]))
+    found = np.concatenate(found)
+    i, j, image = found[:, 0], found[:, 1], found[:, 2:]
+    shift = (image - wrap[j] + wrap[i]) @ cell
+    distance = np.linalg.norm(positions[j] + shift - positions[i], axis=-1)
+    both = structure.occupied[i] & structure.occupied[j]
+    if np.any(both & (distance < MIN_DISTANCE)):
+        k = np.argmin(np.where(both, distance, np.inf))
+        raise ValueError(
+            f"atoms {i[k]} and {j[k]} overlap: {distance[k]:.3f} angstrom apart (below {MIN_DISTANCE}); "
+            "check the positions (a site listed twice, or a periodic image on top of an atom)."
+        )
+    counts = np.bincount(i, minlength=sites)
+    if counts.max() > size:
+        raise ValueError(f"a site has {counts.max()} neighbours within {cutoff} angstrom, more than size={size}: raise size.")
+    order = np.lexsort((distance, i))
+    i, j, shift = i[order], j[order], shift[order]
+    slot = np.arange(len(i)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[i]
+    index = np.tile(np.arange(sites)[:, None], (1, size))
+    padded_shift = np.zeros((sites, size, 3))
+    valid = np.zeros((sites, size), bool)
+    index[i, slot], padded_shift[i, slot], valid[i, slot] = j, shift, True
+    return Neighbours(index, padded_shift, valid)
+
+
+def _pair_vectors(positions, occupied, near: Neighbours):
+    """(S, K, 3) vectors to each neighbour and (S, K) mask of pairs of two occupied sites."""
+    vectors = positions[near.index] + near.shift - positions[:, None, :]
+    return vectors, near.valid & occupied[:, None] & occupied[near.index]
+
+
+def _safe_norm(vectors, mask):
+    """|v| where mask, 1 elsewhere: a zero vector under sqrt would give NaN gradients."""
+    return jnp.sqrt(jnp.where(mask, jnp.sum(vectors**2, -1), 1.0))
+
+
+def energy(positions, occupied, near: Neighbours):
+    """Finnis-Sinclair energy (eV) of the occupied sites; `near` must hold every pair within POTENTIAL_CUTOFF."""
+    vectors, pair = _pair_vectors(positions, occupied, near)
+    r = _safe_norm(vectors, pair)
+    repulsion = jnp.where(pair & (r < _C), (r - _C) ** 2 * (_C0 + _C1 * r + _C2 * r**2), 0.0)
+    density = jnp.sum(jnp.where(pair & (r < _D), (r - _D) ** 2 + _BETA * (r - _D) ** 3 / _D, 0.0), axis=1)
+    has_density = density > 0  # an isolated or vacant site: sqrt(0) has an infinite derivative
+    embedding = jnp.where(has_density, jnp.sqrt(jnp.where(has_density, density, 1.0)), 0.0)
+    return jnp.sum(jnp.where(occupied, 0.5 * jnp.sum(repulsion, axis=1) - _A * embedding, 0.0))
+
+
+forces = jax.jit(lambda positions, occupied, near: -jax.grad(energy)(positions, occupied, near))
+
+
+def force_norm(structure: Structure, near: Neighbours) -> float:
+    """The Euclidean norm of all forces (eV/angstrom)."""
+    return float(jnp.linalg.norm(forces(structure.positions, structure.occupied, near)))
+
+
+class Relaxation(NamedTuple):
+    """A relaxed structure, the norm of its remaining forces (eV/angstrom), the steps taken, and whether it converged."""
+
+    structure: Structure
+    force_norm: float
+    steps: int
+    converged: bool
+
+
+def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) -> Relaxation:
+    """Relax the atoms at fixed cell with optax's L-BFGS (zoom line search) until the force norm is below `tolerance`.
+
+    The pair list is built with a 0.3 angstrom skin and checked afterwards:
+    if the atoms moved so far that a pair within the potential's cutoff is
+    missing, it is rebuilt and the relaxation continues from there.
+    """
+    for _ in range(3):
+        near = potential_neighbours(structure)
+        positions, norm, steps = _relax(jnp.asarray(structure.positions), structure.occupied, near, tolerance, max_steps)
+        relaxed = structure._replace(positions=np.asarray(positions))
+        if _covers(near, potential_neighbours(relaxed, skin=0.0), relaxed):
+            return Relaxation(relaxed, float(norm), int(steps), bool(norm <= tolerance))
+        structure = relaxed
+    raise RuntimeError("the relaxation keeps moving atoms beyond the pair list's skin: the configuration is unstable.")
+
+
+def potential_neighbours(structure: Structure, skin: float = 0.3) -> Neighbours:
+    """The pairs the potential needs (within its cutoff plus `skin`), padded to 32 per site."""
+    return neighbours(structure, POTENTIAL_CUTOFF + skin, size=32)
+
+
+def _covers(near: Neighbours, needed: Neighbours, structure: Structure) -> bool:
+    """True when every occupied pair of `needed` (site, site, cell translation) is in `near`."""
+    def pairs(n):
+        keep = n.valid & structure.occupied[:, None] & structure.occupied[n.index]
+        translation = np.rint(n.shift[keep] @ np.linalg.inv(structure.cell)).astype(int)
+        return set(zip(np.nonzero(keep)[0], n.index[keep], *translation.T))
+    return pairs(needed) <= pairs(near)
+
+
+@jax.jit
+def _relax(positions, occupied, near, tolerance, max_steps):
+    value = lambda x: energy(x, occupied, near)
+    optimizer = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(value)
+
+    def step(carry):
+        x, state, _, steps = carry
+        e, g = value_and_grad(x, state=state)
+        updates, state = optimizer.update(g, state, x, value=e, grad=g, value_fn=value)
+        x = optax.apply_updates(x, updates)
+        return x, state, jnp.linalg.norm(jax.grad(value)(x)), steps + 1
+
+    def going(carry):
+        return (carry[2] > tolerance) & (carry[3] < max_steps)
+
+    start = (positions, optimizer.init(positions), jnp.linalg.norm(jax.grad(value)(positions)), 0)
+    x, _, norm, steps = jax.lax.while_loop(going, step, start)
+    return x, norm, steps
+
+
+@jax.jit
+def _padded_hessian(positions, occupied, near):
+    """(3S, 3S) Hessian of the energy over every site, one Hessian-vector product per column, 3*16 columns at a time."""
+    gradient = lambda x: jax.grad(energy)(x, occupied, near).ravel()
+    flat = positions.ravel()
+    column = lambda v: jax.jvp(lambda y: gradient(y.reshape(positions.shape)), (flat,), (v,))[1]
+    return jax.lax.map(column, jnp.eye(flat.size, dtype=flat.dtype), batch_size=48)
+
+
+def hessian(structure: Structure) -> np.ndarray:
+    """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic differentiation."""
+    near = potential_neighbours(structure, skin=0.0)
+    full = np.asarray(_padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
+    keep = np.repeat(structure.occupied, 3)
+    return full[np.ix_(keep, keep)]
+
+
+def vibrational_eigenvalues(structure: Structure, tolerance: float = 1e-8) -> np.ndarray:
+    """The 3N - 3 non-zero eigenvalues (eV/angstrom^2) of the Hessian of a relaxed structure, ascending.
+
+    Refuses a structure whose force norm exceeds `tolerance` (not at a
+    minimum: relax it first) and one whose Hessian has a negative eigenvalue
+    or other than three zero modes (a saddle point or a floppy structure).
+    """
+    remaining = force_norm(structure, potential_neighbours(structure))
+    if not remaining <= tolerance:
+        raise ValueError(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; relax it first (atoms.relax).")
+    eigenvalues = np.linalg.eigvalsh(hessian(structure))
+    zero = np.abs(eigenvalues) <= 1e-8 * eigenvalues[-1]
+    if eigenvalues[0] < -1e-8 * eigenvalues[-1] or zero.sum() != 3:
+        raise ValueError(
+            f"the structure is not a minimum: {np.sum(eigenvalues < -1e-8 * eigenvalues[-1])} negative and {zero.sum()} zero "
+            "Hessian eigenvalues (a minimum has none and three, the translations)."
+        )
+    return eigenvalues[~zero]
+
+
+def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
+    """Classical harmonic vibrational entropy, in k_B: sum_j [ln(k_B T / (hbar omega_j)) + 1], omega_j = sqrt(lambda_j / m).
+
+    eigenvalues: the non-zero Hessian eigenvalues (eV/angstrom^2); mass in amu; temperature in K.
+    """
+    omega = np.sqrt(np.asarray(eigenvalues) / mass * _OMEGA2_PER_EV_A2_AMU)
+    return float(np.sum(np.log(BOLTZMANN * temperature / (HBAR * omega)) + 1.0))
+
+
+def formation_entropy(defect, perfect, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
+    """S_f = S_defect - (M_defect / M_perfect) S_perfect, in k_B, from the two structures' non-zero eigenvalues.
+
+    With M = 3N - 3 the number of non-zero modes, temperature, mass and units
+    cancel exactly: S_f = -1/2 sum_d ln lambda + (M_d / M_p) 1/2 sum_p ln lambda.
+    """
+    ratio = len(defect) / len(perfect)
+    return harmonic_entropy(defect, temperature, mass) - ratio * harmonic_entropy(perfect, temperature, mass)
+
+
+# Angular Fourier series descriptors: Gaussian radial functions g_n of the neighbour distances, times a smooth
+# cutoff, and sums over neighbour pairs (j, k) of g_n(r_ij) g_n(r_ik) cos(l theta_jik); cos(l theta) is the
+# Chebyshev polynomial T_l(cos theta).
+RADIAL_CENTRES = np.linspace(2.0, DESCRIPTOR_CUTOFF, 8)  # angstrom
+RADIAL_WIDTH = 0.4  # angstrom
+ANGULAR_ORDERS = 5  # l = 0 .. 4
+
+
+def _site_descriptor(vectors, mask):
+    """One site's radial terms (n,) and angular terms (l, n) from its neighbour vectors (K, 3)."""
+    r = _safe_norm(vectors, mask)
+    cutoff = jnp.where(mask & (r < DESCRIPTOR_CUTOFF), 0.5 * (jnp.cos(jnp.pi * r / DESCRIPTOR_CUTOFF) + 1.0), 0.0)
+    weights = jnp.exp(-((r - RADIAL_CENTRES[:, None]) ** 2) / (2 * RADIAL_WIDTH**2)) * cutoff  # (n, K)
+    unit = vectors / r[:, None]
+    cosine = unit @ unit.T
+    chebyshev = [jnp.ones_like(cosine), cosine]
+    while len(chebyshev) < ANGULAR_ORDERS:
+        chebyshev.append(2 * cosine * chebyshev[-1] - chebyshev[-2])
+    angular = jnp.stack([jnp.einsum("nk,kj,nj->n", weights, t, weights) for t in chebyshev[:ANGULAR_ORDERS]])
+    return jnp.concatenate([weights.sum(-1), angular.ravel()])
+
+
+@jax.jit
+def _descriptors(positions, occupied, near):
+    vectors, pair = _pair_vectors(positions, occupied, near)
+    return jnp.where(occupied[:, None], jax.vmap(_site_descriptor)(vectors, pair), 0.0)
+
+
+def descriptors(structure: Structure) -> np.ndarray:
+    """(S, F) per-site descriptors, zero on vacant sites: F = n radial terms, then (l, n) angular terms.
+
+    Invariant under rotation, translation and permutation of the atoms; their
+    sum over sites is extensive. The first len(RADIAL_CENTRES) columns are the
+    two-body (radial) terms alone.
+    """
+    near = neighbours(structure, DESCRIPTOR_CUTOFF, size=64)
+    return np.asarray(_descriptors(jnp.asarray(structure.positions), structure.occupied, near))
+
+
+def perfect_eigenvalues(structure: Structure) -> np.ndarray:
+    """The 3N - 3 non-zero Hessian eigenvalues of a perfect (strained) bcc supercell, exactly, in O(N^2).
+
+    A perfect crystal is invariant under its lattice translations, so its
+    Hessian is block-circulant: its eigenvalues are those of the 3 x 3
+    dynamical matrices D(k) = sum_j Phi(0, j) exp(i k . (x_j - x_0)) at the
+    N wave vectors k of the supercell, with Phi(0, j) the Hessian's first
+    three rows (three Hessian-vector products). The diagonalisation of the
+    full (3N, 3N) matrix, O(N^3), gives the same numbers (tested).
+    """
+    if not np.all(structure.occupied):
+        raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); use vibrational_eigenvalues for a defect.")
+    repeats = round((len(structure.occupied) / 2) ** (1 / 3))
+    near = potential_neighbours(structure, skin=0.0)
+    rows = np.asarray(_first_rows(jnp.asarray(structure.positions), structure.occupied, near)).reshape(3, -1, 3)
+    # Wave vectors k = 2 pi cell^-1 m, m over one copy of Z^3 modulo bcc's reciprocal lattice: (2n, n, n) values.
+    m = np.stack(np.meshgrid(np.arange(2 * repeats), np.arange(repeats), np.arange(repeats), indexing="ij"), -1).reshape(-1, 3)
+    k = 2 * np.pi * m @ np.linalg.inv(structure.cell).T
+    phase = np.exp(1j * k @ (structure.positions - structure.positions[0]).T)  # (N, N)
+    dynamical = np.einsum("ks,asb->kab", phase, rows)
+    eigenvalues = np.sort(np.linalg.eigvalsh(dynamical).ravel())
+    return eigenvalues[3:]  # k = 0 carries the three translations
+
+
+@jax.jit
+def _first_rows(positions, occupied, near):
+    gradient = lambda x: jax.grad(energy)(x, occupied, near).ravel()
+    flat = positions.ravel()
+    column = lambda v: jax.jvp(lambda y: gradient(y.reshape(positions.shape)), (flat,), (v,))[1]
+    return jax.vmap(column)(jnp.eye(flat.size, dtype=flat.dtype)[:3])
