@@ -11,6 +11,7 @@ sites masked, so that all configurations of one supercell share array shapes
 and every compiled function serves all of them.
 """
 
+import time
 from typing import NamedTuple
 
 import jax
@@ -267,24 +268,38 @@ def hessian(structure: Structure) -> np.ndarray:
     return full[np.ix_(keep, keep)]
 
 
+class NotAMinimum(ValueError):
+    """A configuration that is not at a minimum of the energy: unrelaxed, a saddle point or floppy."""
+
+
 def vibrational_eigenvalues(structure: Structure, tolerance: float = 1e-8) -> np.ndarray:
     """The 3N - 3 non-zero eigenvalues (eV/angstrom^2) of the Hessian of a relaxed structure, ascending.
 
-    Refuses a structure whose force norm exceeds `tolerance` (not at a
-    minimum: relax it first) and one whose Hessian has a negative eigenvalue
-    or other than three zero modes (a saddle point or a floppy structure).
+    Raises NotAMinimum for a structure whose force norm exceeds `tolerance`
+    (relax it first) or whose Hessian has a negative eigenvalue or other than
+    three zero modes (a saddle point, or a floppy structure).
     """
+    check_relaxed(structure, tolerance)
+    return nonzero_modes(np.linalg.eigvalsh(hessian(structure)))
+
+
+def check_relaxed(structure: Structure, tolerance: float = 1e-8):
     remaining = force_norm(structure, potential_neighbours(structure))
     if not remaining <= tolerance:
-        raise ValueError(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; relax it first (atoms.relax).")
-    eigenvalues = np.linalg.eigvalsh(hessian(structure))
-    zero = np.abs(eigenvalues) <= 1e-8 * eigenvalues[-1]
-    if eigenvalues[0] < -1e-8 * eigenvalues[-1] or zero.sum() != 3:
-        raise ValueError(
-            f"the structure is not a minimum: {np.sum(eigenvalues < -1e-8 * eigenvalues[-1])} negative and {zero.sum()} zero "
-            "Hessian eigenvalues (a minimum has none and three, the translations)."
+        raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; relax it first (atoms.relax).")
+
+
+def nonzero_modes(eigenvalues) -> np.ndarray:
+    """The ascending eigenvalues without the three zero modes; NotAMinimum when there are negative or other zero modes."""
+    eigenvalues = np.sort(eigenvalues)
+    small = 1e-8 * eigenvalues[-1]
+    negative, zero = np.sum(eigenvalues < -small), np.sum(np.abs(eigenvalues) <= small)
+    if negative or zero != 3:
+        raise NotAMinimum(
+            f"the structure is not a minimum: {negative} negative and {zero} zero Hessian eigenvalues "
+            "(a minimum has none and three, the translations)."
         )
-    return eigenvalues[~zero]
+    return eigenvalues[3:]
 
 
 def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
@@ -375,3 +390,58 @@ def _first_rows(positions, occupied, near):
     flat = positions.ravel()
     column = lambda v: jax.jvp(lambda y: gradient(y.reshape(positions.shape)), (flat,), (v,))[1]
     return jax.vmap(column)(jnp.eye(flat.size, dtype=flat.dtype)[:3])
+
+
+class Defect(NamedTuple):
+    """A relaxed vacancy cluster in a strained supercell, with its exact formation entropy and its descriptors.
+
+    entropy: S_f in k_B. descriptor: the summed descriptor referenced like the
+    entropy, D_d - (M_d / M_p) D_p (extensive). average: the per-atom mean
+    descriptor's change, D_d / N_d - D_p / N_p (not extensive, a control).
+    seconds: time of each stage (relax, hessian, diagonalise, descriptor).
+    structure: the relaxed structure.
+    """
+
+    sites: int
+    vacancies: int
+    strain: np.ndarray
+    entropy: float
+    descriptor: np.ndarray
+    average: np.ndarray
+    seconds: dict
+    structure: Structure
+
+
+def random_strain(rng: np.random.Generator, scale: float = 0.01) -> np.ndarray:
+    """A symmetric (3, 3) strain tensor with entries uniform in [-scale, scale]."""
+    e = rng.uniform(-scale, scale, (3, 3))
+    return np.triu(e) + np.triu(e, 1).T
+
+
+def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator) -> Defect:
+    """Build, relax and measure one vacancy cluster; NotAMinimum when it does not relax to a minimum."""
+    perfect = bcc(repeats, strain)
+    seconds = {}
+    clock = time.perf_counter()
+    relaxed = relax(vacate(perfect, vacancy_cluster(perfect, vacancies, rng)))
+    if not relaxed.converged:
+        raise NotAMinimum(f"no convergence: force norm {relaxed.force_norm:.1e} after {relaxed.steps} L-BFGS steps.")
+    check_relaxed(relaxed.structure)
+    seconds["relax"], clock = time.perf_counter() - clock, time.perf_counter()
+    matrix = hessian(relaxed.structure)
+    seconds["hessian"], clock = time.perf_counter() - clock, time.perf_counter()
+    modes = nonzero_modes(np.linalg.eigvalsh(matrix))
+    seconds["diagonalise"], clock = time.perf_counter() - clock, time.perf_counter()
+    summed = descriptors(relaxed.structure).sum(0)
+    seconds["descriptor"] = time.perf_counter() - clock
+    perfect_modes, perfect_summed = perfect_eigenvalues(perfect), descriptors(perfect).sum(0)
+    return Defect(
+        sites=len(perfect.occupied),
+        vacancies=vacancies,
+        strain=np.asarray(strain, float),
+        entropy=formation_entropy(modes, perfect_modes),
+        descriptor=summed - len(modes) / len(perfect_modes) * perfect_summed,
+        average=summed / relaxed.structure.atoms - perfect_summed / perfect.atoms,
+        seconds=seconds,
+        structure=relaxed.structure,
+    )

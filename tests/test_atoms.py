@@ -1,0 +1,194 @@
+"""The entropy research case's physics: potential, relaxation, Hessian, entropy, descriptors (issue 6)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import atoms
+
+STRAIN = np.array([[0.008, 0.003, -0.002], [0.003, -0.004, 0.005], [-0.002, 0.005, 0.002]])
+
+
+def rattled(repeats=3, scale=0.05, seed=0):
+    """A strained bcc cell with every atom displaced at random: no symmetry left to hide mistakes."""
+    crystal = atoms.bcc(repeats, STRAIN)
+    noise = np.random.default_rng(seed).normal(scale=scale, size=crystal.positions.shape)
+    return crystal._replace(positions=crystal.positions + noise)
+
+
+def total_energy(structure):
+    near = atoms.potential_neighbours(structure)
+    return float(atoms.energy(jnp.asarray(structure.positions), structure.occupied, near))
+
+
+def rotation(seed=1):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    return q * np.sign(np.linalg.det(q))
+
+
+@pytest.fixture(scope="module")
+def monovacancies():
+    """Relaxed monovacancies in 54-, 128- and 250-atom cells, with the perfect cells' spectra."""
+    result = {}
+    for repeats in (3, 4, 5):
+        perfect = atoms.bcc(repeats)
+        relaxed = atoms.relax(atoms.vacate(perfect, [0]))
+        result[repeats] = (relaxed, atoms.vibrational_eigenvalues(relaxed.structure), atoms.perfect_eigenvalues(perfect))
+    return result
+
+
+def test_perfect_crystal_cohesive_energy_zero_forces_and_stable():
+    crystal = atoms.bcc(3)
+    assert total_energy(crystal) / crystal.atoms == pytest.approx(-4.28, abs=1e-3)  # Finnis-Sinclair's fit
+    assert atoms.force_norm(crystal, atoms.potential_neighbours(crystal)) < 1e-12
+    eigenvalues = np.linalg.eigvalsh(atoms.hessian(crystal))
+    scale = eigenvalues[-1]
+    assert np.sum(np.abs(eigenvalues) < 1e-10 * scale) == 3  # the three translations
+    assert eigenvalues[3] > 0.05 * scale  # and nothing soft or negative: bcc is stable for this potential
+    assert len(atoms.vibrational_eigenvalues(crystal)) == 3 * 54 - 3
+
+
+def test_energy_invariant_under_translation_and_rotation():
+    structure = rattled()
+    e = total_energy(structure)
+    moved = structure._replace(positions=structure.positions + np.array([0.3, -1.7, 2.9]))
+    q = rotation()
+    turned = structure._replace(positions=structure.positions @ q.T, cell=structure.cell @ q.T)
+    assert total_energy(moved) == pytest.approx(e, abs=1e-10)
+    assert total_energy(turned) == pytest.approx(e, abs=1e-10)
+
+
+def test_forces_match_finite_differences_of_the_energy():
+    structure = rattled(seed=2)
+    near = atoms.potential_neighbours(structure)
+    force = np.asarray(atoms.forces(jnp.asarray(structure.positions), structure.occupied, near))
+    h = 1e-5
+    for atom, axis in [(0, 0), (7, 1), (31, 2)]:
+        step = np.zeros_like(structure.positions)
+        step[atom, axis] = h
+        plus = atoms.energy(jnp.asarray(structure.positions + step), structure.occupied, near)
+        minus = atoms.energy(jnp.asarray(structure.positions - step), structure.occupied, near)
+        assert force[atom, axis] == pytest.approx(-float(plus - minus) / (2 * h), rel=1e-6, abs=1e-8)
+
+
+def test_hessian_equals_jax_hessian():
+    structure = atoms.vacate(rattled(seed=3), [5])
+    near = atoms.potential_neighbours(structure, skin=0.0)
+    dense = jax.hessian(atoms.energy)(jnp.asarray(structure.positions), structure.occupied, near)
+    keep = np.repeat(structure.occupied, 3)
+    expected = np.asarray(dense).reshape(3 * 54, 3 * 54)[np.ix_(keep, keep)]
+    np.testing.assert_allclose(atoms.hessian(structure), expected, atol=1e-12)
+
+
+def test_perfect_spectrum_by_bloch_equals_the_diagonalisation():
+    crystal = atoms.bcc(3, STRAIN)
+    np.testing.assert_allclose(atoms.perfect_eigenvalues(crystal), atoms.vibrational_eigenvalues(crystal), atol=1e-10)
+
+
+def test_relaxed_vacancy_is_a_minimum(monovacancies):
+    relaxed, eigenvalues, _ = monovacancies[4]
+    assert relaxed.converged and relaxed.force_norm <= 1e-8
+    assert atoms.force_norm(relaxed.structure, atoms.potential_neighbours(relaxed.structure)) <= 1e-8
+    full = np.linalg.eigvalsh(atoms.hessian(relaxed.structure))
+    assert np.sum(np.abs(full) < 1e-8 * full[-1]) == 3 and full[0] > -1e-8 * full[-1]
+    assert len(eigenvalues) == 3 * 127 - 3 and eigenvalues[0] > 0
+
+
+def test_divacancy_relaxes_to_a_minimum():
+    crystal = atoms.bcc(4, STRAIN)
+    relaxed = atoms.relax(atoms.vacate(crystal, atoms.vacancy_cluster(crystal, 2, np.random.default_rng(0))))
+    assert relaxed.converged and relaxed.force_norm <= 1e-8
+    assert len(atoms.vibrational_eigenvalues(relaxed.structure)) == 3 * 126 - 3
+
+
+def test_formation_entropy_independent_of_temperature_and_mass(monovacancies):
+    _, defect, perfect = monovacancies[4]
+    reference = atoms.formation_entropy(defect, perfect)
+    for temperature, mass in [(10.0, atoms.IRON_MASS), (3000.0, atoms.IRON_MASS), (300.0, 1.0), (77.0, 200.0)]:
+        assert atoms.formation_entropy(defect, perfect, temperature, mass) == pytest.approx(reference, abs=1e-10)
+    # the absolute entropy does depend on both: S grows by M ln(T2/T1) and by M/2 ln(m2/m1)
+    modes = len(defect)
+    assert atoms.harmonic_entropy(defect, 600.0) - atoms.harmonic_entropy(defect, 300.0) == pytest.approx(modes * np.log(2), rel=1e-12)
+    assert atoms.harmonic_entropy(defect, 300.0, 4 * atoms.IRON_MASS) - atoms.harmonic_entropy(defect) == pytest.approx(modes * np.log(2), rel=1e-12)
+
+
+def test_monovacancy_entropy_converges_with_cell_size(monovacancies):
+    values = [atoms.formation_entropy(d, p) for _, d, p in (monovacancies[r] for r in (3, 4, 5))]
+    # 1.63, 1.70, 1.73 k_B for 54, 128, 250 atoms: a finite-size trend that shrinks as the cell grows
+    assert all(1.5 < v < 2.0 for v in values)
+    assert abs(values[2] - values[1]) < 0.5 * abs(values[1] - values[0])
+
+
+def test_descriptors_invariant_under_rotation_translation_and_permutation():
+    structure = atoms.vacate(rattled(seed=4), [3, 10])
+    reference = atoms.descriptors(structure).sum(0)
+    q = rotation(seed=5)
+    order = np.random.default_rng(6).permutation(54)
+    variants = [
+        structure._replace(positions=structure.positions + np.array([1.1, -0.4, 7.3])),
+        structure._replace(positions=structure.positions @ q.T, cell=structure.cell @ q.T),
+        structure._replace(positions=structure.positions[order], occupied=structure.occupied[order]),
+    ]
+    for variant in variants:
+        np.testing.assert_allclose(atoms.descriptors(variant).sum(0), reference, rtol=1e-10, atol=1e-10)
+
+
+def test_global_descriptor_is_extensive():
+    """A cell built from two copies of a (rattled, vacant) cell has twice its descriptor, periodic images included."""
+    cell = atoms.vacate(rattled(seed=7), [0])
+    doubled = atoms.Structure(
+        np.concatenate([cell.positions, cell.positions + cell.cell[0]]),
+        np.concatenate([cell.occupied, cell.occupied]),
+        cell.cell * np.array([[2.0], [1.0], [1.0]]),
+    )
+    np.testing.assert_allclose(atoms.descriptors(doubled).sum(0), 2 * atoms.descriptors(cell).sum(0), rtol=1e-10)
+
+
+def test_small_cell_counts_every_periodic_image():
+    """A 54-atom cell (8.6 angstrom) is narrower than twice the 5 angstrom cutoff: every site still sees its 58
+    neighbours, so the per-atom descriptor equals that of a 128-atom cell (the minimum-image convention would not)."""
+    small, large = atoms.descriptors(atoms.bcc(3)), atoms.descriptors(atoms.bcc(4))
+    np.testing.assert_allclose(small.mean(0), large.mean(0), rtol=1e-12, atol=1e-12)
+    assert atoms.neighbours(atoms.bcc(3), atoms.DESCRIPTOR_CUTOFF, size=64).valid.sum(1).min() == 58
+
+
+def test_overlapping_atoms_are_refused():
+    crystal = atoms.bcc(3)
+    positions = crystal.positions.copy()
+    positions[1] = positions[0] + 0.2
+    with pytest.raises(ValueError, match="overlap"):
+        atoms.relax(crystal._replace(positions=positions))
+
+
+def test_unrelaxed_configuration_is_refused_by_the_entropy():
+    unrelaxed = atoms.vacate(atoms.bcc(3), [0])
+    with pytest.raises(atoms.NotAMinimum, match="not relaxed.*relax it first"):
+        atoms.vibrational_eigenvalues(unrelaxed)
+
+
+def test_negative_curvature_is_refused():
+    """An atom moved halfway into a neighbouring vacancy sits on the migration path's mirror plane, at a maximum along it."""
+    crystal = atoms.bcc(3)
+    near = atoms.neighbours(crystal, 2.6, size=8)  # the first shell, at 2.48 angstrom
+    hop, shift = near.index[0, 0], near.shift[0, 0]
+    positions = crystal.positions.copy()
+    positions[hop] = (crystal.positions[0] + crystal.positions[hop] + shift) / 2 - shift
+    structure = atoms.vacate(crystal, [0])._replace(positions=positions)
+    with pytest.raises(atoms.NotAMinimum, match="[1-9][0-9]* negative"):
+        atoms.nonzero_modes(np.linalg.eigvalsh(atoms.hessian(structure)))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: atoms.bcc(0), "repeats"),
+        (lambda: atoms.bcc(3, np.array([[0.0, 0.01, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])), "symmetric"),
+        (lambda: atoms.vacate(atoms.bcc(3), [54]), "sites"),
+        (lambda: atoms.neighbours(atoms.bcc(3), 5.0, size=20), "raise size"),
+        (lambda: atoms.perfect_eigenvalues(atoms.vacate(atoms.bcc(3), [0])), "perfect crystal"),
+    ],
+)
+def test_bad_input_names_the_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
