@@ -12,7 +12,7 @@ of the module's docstring says what it shows (`lab list` prints it).
 import argparse
 import importlib
 
-NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature", "autodiff")
+NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature", "autodiff", "entropy")
 
 
 def load(name: str):
