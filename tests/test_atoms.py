@@ -192,3 +192,15 @@ def test_negative_curvature_is_refused():
 def test_bad_input_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_one_compilation_serves_every_configuration_of_a_cell_size():
+    crystal = atoms.bcc(3, STRAIN)
+    compiled = (atoms._relax, atoms._padded_hessian, atoms._descriptors)
+    first = atoms.relax(atoms.vacate(crystal, [1])).structure
+    atoms.hessian(first), atoms.descriptors(first)
+    before = [f._cache_size() for f in compiled]
+    for sites in ([2, 9], [4, 20, 30]):
+        relaxed = atoms.relax(atoms.vacate(crystal, sites)).structure
+        atoms.hessian(relaxed), atoms.descriptors(relaxed)
+    assert [f._cache_size() for f in compiled] == before

@@ -7,7 +7,7 @@ import pytest
 
 from experiments import entropy
 
-BOUND = 0.5  # k_B: the quick mode's bound on the extensive model's test error (measured 0.23)
+BOUND = 0.6  # k_B: bound on the extensive models' quick-mode test error (measured 0.23 and 0.36; below 0.45 for any penalty up to 3e-4)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def test_extensive_model_extrapolates_and_the_controls_do_not(quick):
     extensive = models["AFS (radial + angular)"]
     assert numbers["test"]["entropy_range"][1] > 5 * numbers["train"]["entropy_range"][1]
     assert extensive["train_mae"] < 0.1 and extensive["test_mae"] < BOUND
+    assert models["radial only"]["test_mae"] < BOUND
     assert models[entropy.K_S1]["test_mae"] > 2 * extensive["test_mae"]
     assert models["per-atom average (not extensive)"]["test_mae"] > 10 * BOUND
 
