@@ -115,29 +115,21 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator) -
 def neighbours(structure: Structure, cutoff: float, size: int) -> Neighbours:
     """All neighbours of every site closer than `cutoff`, over every periodic image, padded to `size`.
 
-    Periodic images are enumerated, so a cell narrower than twice the cutoff
-    (where the minimum-image convention would silently drop neighbours) is
-    handled exactly. Raises if two occupied sites overlap or a site has more
-    than `size` neighbours.
+    In a cell wider than twice the cutoff each pair has one candidate image,
+    the nearest; a narrower cell (where the minimum-image convention would
+    silently drop neighbours) has every image within reach enumerated.
+    Raises if two occupied sites overlap or a site has more than `size`
+    neighbours.
     """
     positions, cell = np.asarray(structure.positions, float), np.asarray(structure.cell, float)
     fractional = positions @ np.linalg.inv(cell)
     wrap = np.floor(fractional)
-    wrapped = positions - wrap @ cell
     widths = np.abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
-    reach = np.ceil(cutoff / widths).astype(int)
-    images = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in reach], indexing="ij"), -1).reshape(-1, 3)
+    if np.all(widths > 2 * cutoff):
+        found = _nearest_images(fractional - wrap, cell, cutoff)
+    else:
+        found = _every_image(positions - wrap @ cell, cell, cutoff, np.ceil(cutoff / widths).astype(int))
     sites = len(positions)
-    found = []  # (i, j, image) triples
-    norms = np.sum(wrapped**2, axis=1)
-    for image in images:
-        other = wrapped + image @ cell
-        squared = norms[:, None] + np.sum(other**2, axis=1)[None, :] - 2 * wrapped @ other.T  # one matmul per image
-        i, j = np.nonzero(squared < cutoff**2 + 1e-9)
-        if not image.any():
-            i, j = i[i != j], j[i != j]
-        found.append(np.column_stack([i, j, np.broadcast_to(image, (len(i), 3))]))
-    found = np.concatenate(found)
     i, j, image = found[:, 0], found[:, 1], found[:, 2:]
     shift = (image - wrap[j] + wrap[i]) @ cell
     distance = np.linalg.norm(positions[j] + shift - positions[i], axis=-1)
@@ -160,6 +152,33 @@ def neighbours(structure: Structure, cutoff: float, size: int) -> Neighbours:
     valid = np.zeros((sites, size), bool)
     index[i, slot], padded_shift[i, slot], valid[i, slot] = j, shift, True
     return Neighbours(index, padded_shift, valid)
+
+
+def _nearest_images(fractional, cell, cutoff):
+    """(i, j, image) of the pairs closer than `cutoff` in a cell wider than twice the cutoff: the only
+    candidate image of each pair is the nearest one (every fractional component below 1/2), so one
+    (S, S) pass finds them all."""
+    difference = fractional[None, :, :] - fractional[:, None, :]
+    image = -np.rint(difference)
+    squared = np.sum(((difference + image) @ cell) ** 2, axis=-1)
+    np.fill_diagonal(squared, np.inf)
+    i, j = np.nonzero(squared < cutoff**2 + 1e-9)
+    return np.column_stack([i, j, image[i, j].astype(int)])
+
+
+def _every_image(wrapped, cell, cutoff, reach):
+    """(i, j, image) of the pairs closer than `cutoff` over every image within `reach` cells (any cell)."""
+    images = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in reach], indexing="ij"), -1).reshape(-1, 3)
+    found = []
+    norms = np.sum(wrapped**2, axis=1)
+    for image in images:
+        other = wrapped + image @ cell
+        squared = norms[:, None] + np.sum(other**2, axis=1)[None, :] - 2 * wrapped @ other.T  # one matmul per image
+        i, j = np.nonzero(squared < cutoff**2 + 1e-9)
+        if not image.any():
+            i, j = i[i != j], j[i != j]
+        found.append(np.column_stack([i, j, np.broadcast_to(image, (len(i), 3))]))
+    return np.concatenate(found)
 
 
 def _pair_vectors(positions, occupied, near: Neighbours):
@@ -215,7 +234,7 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
         if _covers(near, potential_neighbours(relaxed, skin=0.0), relaxed):
             return Relaxation(relaxed, float(norm), int(steps), bool(norm <= tolerance))
         structure = relaxed
-    raise RuntimeError("the relaxation keeps moving atoms beyond the pair list's skin: the configuration is unstable.")
+    raise NotAMinimum("the relaxation keeps moving atoms beyond the pair list's skin: the configuration is unstable.")
 
 
 def potential_neighbours(structure: Structure, skin: float = 0.3) -> Neighbours:

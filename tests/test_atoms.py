@@ -153,6 +153,16 @@ def test_small_cell_counts_every_periodic_image():
     assert atoms.neighbours(atoms.bcc(3), atoms.DESCRIPTOR_CUTOFF, size=64).valid.sum(1).min() == 58
 
 
+def test_nearest_image_search_equals_enumerating_every_image():
+    structure = rattled(repeats=5, seed=8)  # 14.3 angstrom: wider than twice the 5 angstrom cutoff
+    fractional = structure.positions @ np.linalg.inv(structure.cell)
+    wrapped = fractional - np.floor(fractional)
+    fast = atoms._nearest_images(wrapped, structure.cell, atoms.DESCRIPTOR_CUTOFF)
+    every = atoms._every_image(wrapped @ structure.cell, structure.cell, atoms.DESCRIPTOR_CUTOFF, np.ones(3, int))
+    assert len(fast) == len(every) > 250 * 50
+    assert set(map(tuple, fast)) == set(map(tuple, every))
+
+
 def test_overlapping_atoms_are_refused():
     crystal = atoms.bcc(3)
     positions = crystal.positions.copy()
