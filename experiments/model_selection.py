@@ -10,6 +10,7 @@ the time of both.
 """
 
 # %%
+import functools
 import time
 
 import jax
@@ -53,17 +54,20 @@ def features(x, degree, scale=None):
 
 
 def mse(a, X, y):
-    return float(criteria.least_squares(a, problems.make_data(X, y)))
+    return criteria.least_squares(a, problems.make_data(X, y))
+
+
+@functools.partial(jax.jit, static_argnames="degree")  # one compilation per degree instead of a dozen small ones
+def fit(train, test, degree):
+    """Least squares on the standardised features of `degree`: coefficients, feature scale, training and test error."""
+    X, scale = features(train[0], degree)
+    a = reference.least_squares(X, train[1])
+    return a, scale, mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1])
 
 
 def degree_curve(train, test):
     """Training and test error of the least-squares fit for each degree (one fit per degree: shapes differ)."""
-    rows = []
-    for degree in DEGREES:
-        X, scale = features(train[0], degree)
-        a = reference.least_squares(X, train[1])
-        rows.append((mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1])))
-    return np.array(rows)
+    return np.array([fit(train, test, degree)[2:] for degree in DEGREES])
 
 
 def cross_validate(train, eps):
@@ -107,8 +111,7 @@ def figure(train, test, curve, cv, reference_cv, lab_seconds):
     middle.plot(train[0], train[1], "k.", label="training data")
     middle.plot(grid, target(np.asarray(grid)), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
     for degree in SHOWN:
-        X, scale = features(train[0], degree)
-        a = reference.least_squares(X, train[1])
+        a, scale, *_ = fit(train, test, degree)
         middle.plot(grid, problems.design(features(grid, degree, scale)[0]) @ a, label=f"degree {degree}")
     middle.set_ylim(-2, 2)
     middle.set_xlabel("x")

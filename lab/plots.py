@@ -81,7 +81,7 @@ def stability_map(results, ax=None, *, edges=None, at=None, cmap="RdBu_r"):
                Line2D([], [], color=EDGE_COLOUR, lw=2.5, label="theory: edge 2/L"),
                Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L")]
     if edges is not None:
-        ek = np.asarray(edges["condition_number"], dtype=float).ravel()
+        ek = _kappa_of_each(edges)
         unit = np.asarray(edges["theory_edge_step"]).ravel()
         ax.plot(np.asarray(edges["edge_step"]).ravel() / unit, ek, "o", ms=9, mfc="white", mec="k", mew=1.2)
         ax.plot(np.asarray(edges["best_step"]).ravel() / unit, ek, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
@@ -295,6 +295,17 @@ def _corners(x, y):
     y_edges = _edges(y, log=bool(np.all(y > 0)))
     corners_y = np.broadcast_to(y_edges[:, None], corners_x.shape)
     return corners_x, corners_y
+
+
+def _kappa_of_each(edges):
+    """The 'kappa' axis value of every point of `edges`, flattened like its outputs: each marker on its map row.
+
+    (For logistic runs kappa conditions the features, and the Hessian's condition_number differs from it.)
+    """
+    if "kappa" not in edges.axes:
+        return np.asarray(edges["condition_number"], dtype=float).ravel()
+    grids = np.meshgrid(*[np.asarray(v, dtype=float) for v in edges.axes.values()], indexing="ij")
+    return grids[list(edges.axes).index("kappa")].ravel()
 
 
 def _edges(values, log):

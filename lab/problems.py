@@ -86,24 +86,29 @@ def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
     return X, 1.0 + X @ w + noise * noise_draw
 
 
-def classification(key, n: int, d: int, separation=2.0, dtype=None):
-    """Two Gaussian classes with unit covariance whose means are `separation` apart.
+def classification(key, n: int, d: int, separation=2.0, kappa=1.0, dtype=None):
+    """Two Gaussian classes whose means are `separation` apart, with features of different scales.
 
     Labels y in {0, 1} (as floats) are drawn with probability 1/2 each; class
     means are -/+ separation/2 along a random unit direction. Small
     separation overlaps the classes; large separation makes them (almost
-    surely) linearly separable. Returns X (n, d) and y (n,).
+    surely) linearly separable. Feature j is then multiplied by
+    kappa^(-t_j / 2), t evenly spaced in [0, 1]: the within-class covariance is
+    diag(kappa^(-t)), condition number `kappa` (traced, >= 1; 1 leaves the
+    unit covariance). Scaling a feature is a change of units: the classes are
+    the same, the criterion's conditioning is not. Returns X (n, d) and y (n,).
     """
     n = _validate.count("n", n, 2)
     d = _validate.count("d", d)
     _validate.nonnegative("separation", separation)
+    _validate.at_least_one("kappa", kappa)
     dtype = dtype or jnp.result_type(float)
     k_y, k_dir, k_x = jax.random.split(key, 3)
     y = jax.random.bernoulli(k_y, 0.5, (n,)).astype(dtype)
     direction = jax.random.normal(k_dir, (d,), dtype)
     direction = direction / jnp.linalg.norm(direction)
     X = jax.random.normal(k_x, (n, d), dtype) + jnp.outer(y - 0.5, separation * direction)
-    return X, y
+    return X * jnp.asarray(kappa, dtype) ** (-jnp.linspace(0.0, 1.0, d, dtype=dtype) / 2), y
 
 
 def standardize(X):

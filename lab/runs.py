@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, descent, problems, reference, spectrum
+from lab import _validate, criteria, descent, problems, reference, spectrum, stability
 
 
 class Outcome(NamedTuple):
@@ -234,21 +234,28 @@ def measured_rate(distance, diverged_at):
     return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)), 0.0)
 
 
+PROBE = 1e-2  # LogisticRun(start="eigen"): close enough to a* for its Hessian to rule, far above rounding
+
+
 @dataclasses.dataclass(frozen=True)
 class LogisticRun:
-    """Logistic regression on `problems.classification(key(seed), n, d, separation)`, optimized from a = 0.
+    """Logistic regression on `problems.classification(key(seed), n, d, separation, kappa)`, optimized from a = 0.
 
-    Call it as run(step, l2=1e-2, seed=0, separation=1.0, **hyper). Logistic
-    regression has no closed form: the reference is Newton's method inside the
-    same compiled call. Its Hessian changes along the path and is largest at
-    a = 0 (s'(z) <= 1/4 is reached at z = 0), so `L_start`, the top eigenvalue
-    there, bounds the curvature everywhere: with `relative_step` the step is
-    c * 2 / L_start, stable for c < 1. The theory fields of the `Outcome`
-    (L, mu, predicted rate) are those of the Hessian at the optimum, which
-    governs the final linear rate. With `sharpness_every = k > 0` the top
-    Hessian eigenvalue is also measured (power iteration on Hessian-vector
-    products) at every k-th iterate. Returns a dict: the `Outcome`'s fields,
-    `L_start` and `sharpness`.
+    Call it as run(step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper);
+    `kappa` is the condition number of the features' within-class covariance
+    (features of different scales). Logistic regression has no closed form:
+    the reference is Newton's method inside the same compiled call. Its
+    Hessian changes along the path and is largest at a = 0 (s'(z) <= 1/4 is
+    reached at z = 0), so `L_start`, the top eigenvalue there, bounds the
+    curvature everywhere: with `relative_step` the step is c * 2 / L_start,
+    stable from anywhere for c < 1. The theory fields of the `Outcome` (L, mu,
+    predicted rate) are those of the Hessian at the optimum, which governs
+    the final linear rate and the local edge 2/L. `start="eigen"` probes that
+    neighbourhood: it starts at a* + PROBE * (every unit eigenvector of the
+    Hessian at a*), and relative steps are then in units of 2/L at a*. With
+    `sharpness_every = k > 0` the top Hessian eigenvalue is also measured
+    (power iteration on Hessian-vector products) at every k-th iterate.
+    Returns a dict: the `Outcome`'s fields, `L_start` and `sharpness`.
     """
 
     n: int
@@ -261,6 +268,9 @@ class LogisticRun:
     record_every: int = 1
     sharpness_every: int = 0
     power_iterations: int = 100
+    start: str = "zero"
+
+    stable = staticmethod(stability.converging)  # past the edge, logistic runs oscillate without growing
 
     def __post_init__(self):
         _validate.count("n", self.n, 2)
@@ -270,10 +280,12 @@ class LogisticRun:
         _validate.count("sharpness_every", self.sharpness_every, 0)
         if not 0 < self.tolerance < 1:
             raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
+        if self.start not in ("zero", "eigen"):
+            raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (next to a*), got {self.start!r}.")
 
     @property
     def axis_names(self) -> tuple:
-        return ("step", "l2", "seed", "separation", *_optimizer_axes(self.optimizer))
+        return ("step", "l2", "seed", "separation", "kappa", *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
         LinearRegressionRun.check_axes(self, axes)
@@ -283,16 +295,20 @@ class LogisticRun:
     def bytes_per_run(self) -> int:
         return LinearRegressionRun.bytes_per_run(self) + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
 
-    def __call__(self, step, l2=1e-2, seed=0, separation=1.0, **hyper) -> dict:
+    def __call__(self, step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper) -> dict:
         dtype = jnp.dtype(self.dtype)
-        X, y = problems.classification(_key(seed), self.n, self.d, separation, dtype=dtype)
+        X, y = problems.classification(_key(seed), self.n, self.d, separation, kappa, dtype=dtype)
         data = criteria.Data(problems.design(X), y, jnp.asarray(l2, dtype))
-        target = reference.logistic_newton(data.X, y, data.l2).params
+        # The probe reads ||a - a*|| down to rounding: Newton on until it stalls (tol=0), not to its default 1e-10.
+        target = reference.logistic_newton(data.X, y, data.l2, tol=None if self.start == "zero" else 0.0).params
         optimum = descent.optimum(criteria.logistic, target, data)
         spec = spectrum.spectrum(criteria.logistic, target, data)
-        start = jnp.zeros_like(target)
-        L_start = spectrum.spectrum(criteria.logistic, start, data).L
-        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(L_start) if self.relative_step else 1)
+        L_start = spectrum.spectrum(criteria.logistic, jnp.zeros_like(target), data).L
+        if self.start == "zero":
+            start, unit = jnp.zeros_like(target), L_start
+        else:
+            start, unit = target + PROBE * spec.eigenvectors.sum(axis=1), spec.L
+        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(unit) if self.relative_step else 1)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
         trace = descent.run(criteria.logistic, data, start, optimum, self.num_steps, self.optimizer,
                             record_path=self.sharpness_every > 0, learning_rate=step, **hyper)

@@ -4,16 +4,29 @@ For every setting of the other axes (kappa, seed, ...) the step is searched
 per lane, all lanes at once, inside one compiled call:
 
 * the edge, the largest stable step, by bisection on a geometric bracket to a
-  relative width `rtol` (0.1 % by default) or finer. A run is *stable* when it has not
-  diverged and its final gap is at most its initial one: above 2/L the top
-  eigen-component grows, so with enough steps the gap ends above where it began;
+  relative width `rtol` (0.1 % by default) or finer. What *stable* means is the
+  run's `stable` rule, `bounded` unless it names another (see below);
 * the best step, the one with the smallest measured contraction
   (`Outcome.measured_rate`), by golden-section search (the contraction is
   unimodal in the step for gradient descent on a quadratic).
 
-Runs that can (`LinearRegressionRun`) start at a* plus every unit
-eigenvector, so every mode is excited and the measured contraction is the
-worst case rather than that of a lucky start.
+Runs that can (`LinearRegressionRun`, `LogisticRun`) start at a* plus every
+unit eigenvector (times `runs.PROBE` for logistic), so every mode is excited
+and the measured contraction is the worst case rather than that of a lucky
+start.
+
+Two rules for stable:
+
+* `bounded` (quadratics): not diverged and the final gap at most the initial
+  one. Above 2/L the top eigen-component grows, so with enough steps the gap
+  ends above where it began.
+* `converging` (logistic, `LogisticRun.stable`): not diverged and either the
+  gap reached the run's tolerance or it still halved over the second half of
+  the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
+  step past the edge settles into an oscillation that neither diverges nor
+  necessarily ends above its start; it does not converge, and this rule says so.
+  Just below 2/L the gap halves over T/2 steps once the rate is below
+  2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
 
 Steps are in the run's own units: fractions of each run's 2/L for a run with
 `relative_step=True` (the default of `lab.runs.LinearRegressionRun`).
@@ -28,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lab import spectrum
-from lab.sweep import Results, _check_axes, _describe, grid_vmap, split_axes
+from lab.sweep import Results, _as_dict, _check_axes, _describe, grid_vmap, split_axes
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -65,8 +78,22 @@ def edge_and_best(run, axes: dict, edge_bracket=(0.5, 1.5), best_bracket=(0.05, 
                                                                        "best_bracket": list(best_bracket)}))
 
 
-def _stable(outcome):
-    return ~outcome.diverged & (outcome.final_gap <= outcome.initial_gap)
+def bounded(outcome: dict):
+    """Stable for a quadratic: not diverged, and the final gap at most the initial one."""
+    return ~outcome["diverged"] & (outcome["final_gap"] <= outcome["initial_gap"])
+
+
+def converging(outcome: dict):
+    """Stable for a bounded-growth criterion: not diverged, and the gap reached the tolerance or still halves.
+
+    "Still halves": the final gap is at most half the gap T/2 steps earlier,
+    compared at the same parity, so that an oscillation of period two is
+    compared with itself and counts as not converging.
+    """
+    gap = outcome["gap"]
+    last = gap.shape[-1] - 1
+    earlier = gap[..., last - 2 * (last // 4)]
+    return ~outcome["diverged"] & ((outcome["iterations"] >= 0) | (outcome["final_gap"] <= earlier / 2))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
@@ -77,14 +104,16 @@ def _search(run, names, iterations, edge_bracket, best_bracket, fixed, *values):
     best step), however many iterations, which keeps compile time down.
     """
 
+    stable = getattr(run, "stable", bounded)
+
     def per_point(*point):
-        evaluate = jax.vmap(lambda step: run(step, **dict(zip(names, point)), **fixed))
+        evaluate = jax.vmap(lambda step: _as_dict(run(step, **dict(zip(names, point)), **fixed)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
         first = evaluate(jnp.stack([lo, hi, x1, x2]))
-        stable = _stable(first)
-        bracketed = stable[0] & ~stable[1]
+        stable_first = stable(first)
+        bracketed = stable_first[0] & ~stable_first[1]
 
         def step(_, state):
             lo, hi, a, b, x1, x2, f1, f2 = state
@@ -93,24 +122,23 @@ def _search(run, names, iterations, edge_bracket, best_bracket, fixed, *values):
             a, b = jnp.where(left, a, x1), jnp.where(left, x2, b)
             new = jnp.where(left, b - GOLDEN * (b - a), a + GOLDEN * (b - a))
             outcome = evaluate(jnp.stack([mid, new]))
-            mid_stable, f_new = _stable(outcome)[0], outcome.measured_rate[1]
+            mid_stable, f_new = stable(outcome)[0], outcome["measured_rate"][1]
             lo, hi = jnp.where(mid_stable, mid, lo), jnp.where(mid_stable, hi, mid)
             x1, x2 = jnp.where(left, new, x2), jnp.where(left, x1, new)
             f1, f2 = jnp.where(left, f_new, f2), jnp.where(left, f1, f_new)
             return lo, hi, a, b, x1, x2, f1, f2
 
-        state = (lo, hi, a, b, x1, x2, first.measured_rate[2], first.measured_rate[3])
+        state = (lo, hi, a, b, x1, x2, first["measured_rate"][2], first["measured_rate"][3])
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, state)
         edge, best = jnp.sqrt(lo * hi), (a + b) / 2
-        at_best = jax.tree_util.tree_map(lambda x: x[0], evaluate(best[None]))
-        absolute = at_best.learning_rate / best  # the absolute step of one unit of the run's step (2/L, or 1)
+        at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
+        L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
+        absolute = at_best["learning_rate"] / best  # the absolute step of one unit of the run's step (2/L, or 1)
         return dict(
-            edge=edge, best=best, edge_step=edge * absolute, best_step=at_best.learning_rate,
-            best_rate=at_best.measured_rate,
-            theory_edge_step=spectrum.stability_threshold(at_best.L),
-            theory_best_step=spectrum.best_step(at_best.L, at_best.mu),
-            theory_rate=spectrum.optimal_rate(at_best.condition_number),
-            L=at_best.L, mu=at_best.mu, condition_number=at_best.condition_number, bracketed=bracketed,
+            edge=edge, best=best, edge_step=edge * absolute, best_step=at_best["learning_rate"],
+            best_rate=at_best["measured_rate"], theory_edge_step=spectrum.stability_threshold(L),
+            theory_best_step=spectrum.best_step(L, mu), theory_rate=spectrum.optimal_rate(kappa),
+            L=L, mu=mu, condition_number=kappa, bracketed=bracketed,
         )
 
     return grid_vmap(per_point, len(names))(*values)

@@ -1,6 +1,7 @@
 """The `lab` command: listing, running, sweeping, and one-line errors for a user's mistakes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -35,11 +36,19 @@ def test_python_dash_m_lab_is_the_command():
 
 
 def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
+    flags = os.environ.get("XLA_FLAGS")
     code, out, err = lab(capsys, "run", "least_squares", "--quick", "--out", str(tmp_path))
     assert code == 0, err
+    assert os.environ.get("XLA_FLAGS") == flags  # --quick's compile options end with the run
     assert "least_squares" in out and "ok" in out
     assert (tmp_path / "least_squares_convergence.png").exists()
     assert json.loads((tmp_path / "least_squares.json").read_text())["runs"]
+
+
+def test_quick_trades_run_speed_for_compile_speed_and_flags_already_set_win():
+    assert cli.quick_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    assert cli.quick_xla_flags("--xla_backend_optimization_level=2").split() == [
+        *cli.QUICK_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
 
 
 def test_unknown_experiment_lists_the_names_and_exits_2(capsys, tmp_path):
@@ -69,7 +78,9 @@ def test_unwritable_output_fails_before_computing(capsys, tmp_path):
         (["--kappa", "ten"], "--kappa"),
         (["--seeds", "0"], "--seeds"),
         (["--eps", "-1", "--criterion", "ridge"], "--eps"),
-        (["--criterion", "logistic"], "--criterion logistic"),
+        (["--criterion", "logistic", "--eps", "0"], "--eps"),
+        (["--eps", "1e-3"], "--eps"),
+        (["--criterion", "logistic", "--gram"], "--gram"),
     ],
 )
 def test_bad_sweep_values_name_their_flag(capsys, tmp_path, argv, flag):
@@ -90,3 +101,20 @@ def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
     np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
     assert (tmp_path / "ls.csv").read_text().count("\n") == 8 * 4 + 1
     assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 ", "1e+03"))]) == 4
+
+
+def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsys, tmp_path):
+    out = tmp_path / "lg.npz"
+    code, stdout, err = lab(capsys, "sweep", "--criterion", "logistic", "--kappa", "1,10,100", "--steps", "400",
+                            "--n", "60", "--d", "3", "--lr", "0.1:2:8", "--lr-relative", "--out", str(out), "--quiet")
+    assert code == 0, err
+    grid = results.load(out)
+    assert grid.shape == (8, 3, 1, 1) and grid.axes["l2"].tolist() == [cli.LOGISTIC_L2]
+    assert not grid["diverged"].any()  # up to twice 2/L at a = 0: logistic steps past the edge oscillate, never blow up
+    edges = results.load(tmp_path / "lg_edges")
+    assert edges["bracketed"].all()
+    # The rule reads the edge about 0.35/T low (0.09 %); 2/L at a = 0, where the curvature is largest, is 12 % lower.
+    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=3e-3)
+    assert (grid["L_start"][0] > 1.1 * grid["L"][0]).all()
+    np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
+    assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 "))]) == 3

@@ -2,10 +2,12 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
 from experiments import curvature
+from lab import problems, runs, stability
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +37,27 @@ def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
         assert converged == (step < 2 / n["L_optimum"]), c
     # 1.1 * 2/L_start is above the edge at a = 0 yet converges: unstable at the start, stable later.
     assert n["unstable_at_start_stable_later"] == [False, True, False, False]
+
+
+def test_a_step_past_the_local_edge_oscillates_without_growing_and_is_not_stable():
+    run = runs.LogisticRun(60, 3, 400, relative_step=False)
+    edge = 2 / float(run(1.0, l2=1e-3, kappa=10.0)["L"])  # 2/L of the Hessian at the optimum
+    below, past = run(0.9 * edge, l2=1e-3, kappa=10.0), run(1.05 * edge, l2=1e-3, kappa=10.0)
+    gap = np.asarray(past["gap"])
+    np.testing.assert_allclose(gap[-4:-2], gap[-2:], rtol=1e-9)  # a period-two oscillation that stays
+    assert not past["diverged"] and past["final_gap"] < past["initial_gap"] and gap[-1] != gap[-2]
+    assert stability.bounded(past) and not stability.converging(past)  # the quadratic rule is fooled
+    assert run.stable is stability.converging
+    assert stability.converging(below) and below["iterations"] >= 0
+
+
+def test_kappa_scales_the_features_and_one_leaves_them_alone():
+    key = jax.random.key(5)
+    X, y = problems.classification(key, 20_000, 3, 1.0, kappa=100.0)
+    within = np.asarray(X)[np.asarray(y) == 0]
+    np.testing.assert_allclose(np.var(within, axis=0), [1.0, 0.1, 0.01], rtol=0.05)
+    X1, y1 = problems.classification(key, 50, 3, 1.0, kappa=1.0)
+    X0, y0 = problems.classification(key, 50, 3, 1.0)
+    assert np.array_equal(X1, X0) and np.array_equal(y1, y0)
+    with pytest.raises(ValueError, match="kappa"):
+        problems.classification(key, 50, 3, 1.0, kappa=0.5)
