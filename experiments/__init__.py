@@ -64,4 +64,10 @@ def command_line(run, doc: str) -> dict:
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.quick:  # as `lab run --quick`: compile fast, run slower (read by JAX when its backend starts)
+        import os
+
+        from lab.cli import quick_xla_flags
+
+        os.environ["XLA_FLAGS"] = quick_xla_flags(os.environ.get("XLA_FLAGS", ""))
     return run(args.out, args.quick, args.dtype, args.seed)

@@ -98,16 +98,24 @@ def vacate(structure: Structure, sites) -> Structure:
     return structure._replace(occupied=occupied)
 
 
-def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator) -> np.ndarray:
-    """`size` sites forming one connected cluster: grown from a random site, each new site drawn among
-    the first- and second-nearest neighbours of the cluster, favouring those with most vacant neighbours
-    (compact clusters, as vacancies bind)."""
-    near = neighbours(structure, 1.2 * LATTICE_CONSTANT, size=16)  # shells at 0.87a and a; the third is at 1.41a
+def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, compact: bool = True) -> np.ndarray:
+    """`size` sites forming one cluster, grown from a random site.
+
+    compact: each new site is drawn among the first and second neighbours of
+    the cluster, favouring those with most vacant neighbours (as vacancies
+    bind). Otherwise it is drawn uniformly among the sites within the
+    descriptor's cutoff of the cluster (vacancies that share neighbours at
+    every distance: more varied environments for the same size).
+    """
+    reach = 1.2 * LATTICE_CONSTANT if compact else DESCRIPTOR_CUTOFF  # shells at 0.87a and a; the third is at 1.41a
+    near = neighbours(structure, reach, size=64)
     cluster = [int(rng.integers(len(structure.occupied)))]
     while len(cluster) < size:
         candidates = np.setdiff1d(near.index[cluster][near.valid[cluster]], cluster)
-        contacts = np.array([np.isin(near.index[c][near.valid[c]], cluster).sum() for c in candidates])
-        weights = np.exp(contacts - contacts.max())
+        weights = np.ones(len(candidates))
+        if compact:
+            contacts = np.array([np.isin(near.index[c][near.valid[c]], cluster).sum() for c in candidates])
+            weights = np.exp(contacts - contacts.max())
         cluster.append(int(rng.choice(candidates, p=weights / weights.sum())))
     return np.array(cluster)
 
@@ -449,12 +457,12 @@ def random_strain(rng: np.random.Generator, scale: float = 0.01) -> np.ndarray:
     return np.triu(e) + np.triu(e, 1).T
 
 
-def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator) -> Defect:
-    """Build, relax and measure one vacancy cluster; NotAMinimum when it does not relax to a minimum."""
+def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator, compact: bool = True) -> Defect:
+    """Build, relax and measure one vacancy cluster (see `vacancy_cluster`); NotAMinimum when it does not relax to a minimum."""
     perfect = bcc(repeats, strain)
     seconds = {}
     clock = time.perf_counter()
-    relaxed = relax(vacate(perfect, vacancy_cluster(perfect, vacancies, rng)))
+    relaxed = relax(vacate(perfect, vacancy_cluster(perfect, vacancies, rng, compact)))
     if not relaxed.converged:
         raise NotAMinimum(f"no convergence: force norm {relaxed.force_norm:.1e} after {relaxed.steps} L-BFGS steps.")
     seconds["relax"], clock = time.perf_counter() - clock, time.perf_counter()
