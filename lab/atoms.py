@@ -316,14 +316,15 @@ def eigenvalues(matrix) -> np.ndarray:
     """Ascending eigenvalues of a symmetric matrix, on one BLAS thread.
 
     OpenBLAS's threads collapse when the other cores are busy (measured on 2
-    cores: a 750 x 750 eigvalsh from 0.05 s to 0.9-7 s under load); one
-    thread is steady and at most ~2x slower on an idle machine.
+    cores: a 750 x 750 eigvalsh from 0.05 s on one thread to 0.9-7 s on two
+    under load); one thread is steady.
     """
     with threadpool_limits(1, user_api="blas"):
         return np.linalg.eigvalsh(matrix)
 
 
 def check_relaxed(structure: Structure, tolerance: float = 1e-8):
+    """NotAMinimum unless the force norm (eV/angstrom) is at most `tolerance`."""
     remaining = force_norm(structure, potential_neighbours(structure))
     if not remaining <= tolerance:
         raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; relax it first (atoms.relax).")
