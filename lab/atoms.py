@@ -50,11 +50,6 @@ class Structure(NamedTuple):
     def atoms(self) -> int:
         return int(np.sum(self.occupied))
 
-    @property
-    def modes(self) -> int:
-        """Number of non-zero vibrational modes, 3N - 3 (three translations)."""
-        return 3 * self.atoms - 3
-
 
 class Neighbours(NamedTuple):
     """Every site's neighbours within a cutoff, periodic images included, padded to K per site.
@@ -235,12 +230,16 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
     if the atoms moved so far that a pair within the potential's cutoff is
     missing, it is rebuilt and the relaxation continues from there.
     """
+    if jnp.result_type(float) != jnp.float64:
+        raise ValueError("relax needs float64 (a force norm of 1e-8 is below float32's rounding): "
+                         "call jax.config.update('jax_enable_x64', True) first.")
+    total = 0
     for _ in range(3):
         near = potential_neighbours(structure)
         positions, norm, steps = _relax(jnp.asarray(structure.positions), structure.occupied, near, tolerance, max_steps)
-        relaxed = structure._replace(positions=np.asarray(positions))
+        relaxed, total = structure._replace(positions=np.asarray(positions)), total + int(steps)
         if _covers(near, potential_neighbours(relaxed, skin=0.0), relaxed):
-            return Relaxation(relaxed, float(norm), int(steps), bool(norm <= tolerance))
+            return Relaxation(relaxed, float(norm), total, bool(norm <= tolerance))
         structure = relaxed
     raise NotAMinimum("the relaxation keeps moving atoms beyond the pair list's skin: the configuration is unstable.")
 
@@ -270,7 +269,7 @@ def _relax(positions, occupied, near, tolerance, max_steps):
         e, g = value_and_grad(x, state=state)
         updates, state = optimizer.update(g, state, x, value=e, grad=g, value_fn=value)
         x = optax.apply_updates(x, updates)
-        return x, state, jnp.linalg.norm(jax.grad(value)(x)), steps + 1
+        return x, state, jnp.linalg.norm(optax.tree_utils.tree_get(state, "grad")), steps + 1  # the line search's gradient at x
 
     def going(carry):
         return (carry[2] > tolerance) & (carry[3] < max_steps)
@@ -280,13 +279,17 @@ def _relax(positions, occupied, near, tolerance, max_steps):
     return x, norm, steps
 
 
+def _hessian_column(positions, occupied, near):
+    """v -> H v, the Hessian of the energy (flattened coordinates) times v: forward over reverse mode."""
+    gradient = lambda flat: jax.grad(energy)(flat.reshape(positions.shape), occupied, near).ravel()
+    return lambda v: jax.jvp(gradient, (positions.ravel(),), (v,))[1]
+
+
 @jax.jit
 def _padded_hessian(positions, occupied, near):
-    """(3S, 3S) Hessian of the energy over every site, one Hessian-vector product per column, 3*16 columns at a time."""
-    gradient = lambda x: jax.grad(energy)(x, occupied, near).ravel()
-    flat = positions.ravel()
-    column = lambda v: jax.jvp(lambda y: gradient(y.reshape(positions.shape)), (flat,), (v,))[1]
-    return jax.lax.map(column, jnp.eye(flat.size, dtype=flat.dtype), batch_size=48)
+    """(3S, 3S) Hessian of the energy over every site, one Hessian-vector product per column, 48 columns at a time."""
+    basis = jnp.eye(positions.size, dtype=positions.dtype)
+    return jax.lax.map(_hessian_column(positions, occupied, near), basis, batch_size=48)
 
 
 def hessian(structure: Structure) -> np.ndarray:
@@ -348,18 +351,21 @@ def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON
 
     eigenvalues: the non-zero Hessian eigenvalues (eV/angstrom^2); mass in amu; temperature in K.
     """
-    omega = np.sqrt(np.asarray(eigenvalues) / mass * _OMEGA2_PER_EV_A2_AMU)
+    eigenvalues = np.asarray(eigenvalues)
+    if not np.all(eigenvalues > 0):
+        raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only: pass vibrational_eigenvalues(...).")
+    omega = np.sqrt(eigenvalues / mass * _OMEGA2_PER_EV_A2_AMU)
     return float(np.sum(np.log(BOLTZMANN * temperature / (HBAR * omega)) + 1.0))
 
 
-def formation_entropy(defect, perfect, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
+def formation_entropy(defect_modes, perfect_modes, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
     """S_f = S_defect - (M_defect / M_perfect) S_perfect, in k_B, from the two structures' non-zero eigenvalues.
 
     With M = 3N - 3 the number of non-zero modes, temperature, mass and units
     cancel exactly: S_f = -1/2 sum_d ln lambda + (M_d / M_p) 1/2 sum_p ln lambda.
     """
-    ratio = len(defect) / len(perfect)
-    return harmonic_entropy(defect, temperature, mass) - ratio * harmonic_entropy(perfect, temperature, mass)
+    ratio = len(defect_modes) / len(perfect_modes)
+    return harmonic_entropy(defect_modes, temperature, mass) - ratio * harmonic_entropy(perfect_modes, temperature, mass)
 
 
 # Angular Fourier series descriptors: Gaussian radial functions g_n of the neighbour distances, times a smooth
@@ -414,6 +420,10 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
     if not np.all(structure.occupied):
         raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); use vibrational_eigenvalues for a defect.")
     repeats = round((len(structure.occupied) / 2) ** (1 / 3))
+    fractional = structure.positions @ np.linalg.inv(structure.cell) * 2 * repeats
+    if 2 * repeats**3 != len(structure.occupied) or not np.allclose(fractional, np.rint(fractional), atol=1e-6):
+        raise ValueError("perfect_eigenvalues needs a bcc supercell of repeats^3 cubic cells with atoms on their sites (atoms.bcc); "
+                         "use vibrational_eigenvalues otherwise.")
     near = potential_neighbours(structure, skin=0.0)
     rows = np.asarray(_first_rows(jnp.asarray(structure.positions), structure.occupied, near)).reshape(3, -1, 3)
     # Wave vectors k = 2 pi cell^-1 m, m over one copy of Z^3 modulo bcc's reciprocal lattice: (2n, n, n) values.
@@ -421,15 +431,13 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
     k = 2 * np.pi * m @ np.linalg.inv(structure.cell).T
     phase = np.exp(1j * k @ (structure.positions - structure.positions[0]).T)  # (N, N)
     dynamical = np.einsum("ks,asb->kab", phase, rows)
-    return np.sort(np.linalg.eigvalsh(dynamical).ravel())[3:]  # k = 0 carries the three translations
+    return nonzero_modes(np.linalg.eigvalsh(dynamical).ravel())  # k = 0 carries the three translations
 
 
 @jax.jit
 def _first_rows(positions, occupied, near):
-    gradient = lambda x: jax.grad(energy)(x, occupied, near).ravel()
-    flat = positions.ravel()
-    column = lambda v: jax.jvp(lambda y: gradient(y.reshape(positions.shape)), (flat,), (v,))[1]
-    return jax.vmap(column)(jnp.eye(flat.size, dtype=flat.dtype)[:3])
+    """The Hessian's first three rows (equal to its first three columns): site 0's force constants."""
+    return jax.vmap(_hessian_column(positions, occupied, near))(jnp.eye(positions.size, dtype=positions.dtype)[:3])
 
 
 class Defect(NamedTuple):
@@ -462,8 +470,9 @@ def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator, compa
     """Build, relax and measure one vacancy cluster (see `vacancy_cluster`); NotAMinimum when it does not relax to a minimum."""
     perfect = bcc(repeats, strain)
     seconds = {}
+    unrelaxed = vacate(perfect, vacancy_cluster(perfect, vacancies, rng, compact))
     clock = time.perf_counter()
-    relaxed = relax(vacate(perfect, vacancy_cluster(perfect, vacancies, rng, compact)))
+    relaxed = relax(unrelaxed)
     if not relaxed.converged:
         raise NotAMinimum(f"no convergence: force norm {relaxed.force_norm:.1e} after {relaxed.steps} L-BFGS steps.")
     seconds["relax"], clock = time.perf_counter() - clock, time.perf_counter()

@@ -7,6 +7,11 @@ import pytest
 
 from lab import atoms
 
+DOUBLED = atoms.Structure(  # two 54-atom cells side by side: perfect, but not a cubic supercell
+    np.concatenate([atoms.bcc(3).positions, atoms.bcc(3).positions + atoms.bcc(3).cell[0]]),
+    np.ones(108, bool),
+    atoms.bcc(3).cell * np.array([[2.0], [1.0], [1.0]]),
+)
 STRAIN = np.array([[0.008, 0.003, -0.002], [0.003, -0.004, 0.005], [-0.002, 0.005, 0.002]])
 
 
@@ -115,7 +120,7 @@ def test_formation_entropy_independent_of_temperature_and_mass(monovacancies):
 
 def test_monovacancy_entropy_converges_with_cell_size(monovacancies):
     values = [atoms.formation_entropy(d, p) for _, d, p in (monovacancies[r] for r in (3, 4, 5))]
-    # 1.63, 1.70, 1.73 k_B for 54, 128, 250 atoms: a finite-size trend that shrinks as the cell grows
+    # 1.63, 1.70, 1.73 k_B for 53, 127, 249 atoms: a finite-size trend that shrinks as the cell grows
     assert all(1.5 < v < 2.0 for v in values)
     assert abs(values[2] - values[1]) < 0.5 * abs(values[1] - values[0])
 
@@ -177,16 +182,28 @@ def test_unrelaxed_configuration_is_refused_by_the_entropy():
         atoms.vibrational_eigenvalues(unrelaxed)
 
 
-def test_negative_curvature_is_refused():
-    """An atom moved halfway into a neighbouring vacancy sits on the migration path's mirror plane, at a maximum along it."""
-    crystal = atoms.bcc(3)
-    near = atoms.neighbours(crystal, 2.6, size=8)  # the first shell, at 2.48 angstrom
-    hop, shift = near.index[0, 0], near.shift[0, 0]
-    positions = crystal.positions.copy()
-    positions[hop] = (crystal.positions[0] + crystal.positions[hop] + shift) / 2 - shift
-    structure = atoms.vacate(crystal, [0])._replace(positions=positions)
+def test_saddle_point_is_refused():
+    """Zero forces are not enough: bcc squeezed into a tall tetragonal cell keeps zero forces by symmetry but is unstable."""
+    squeezed = atoms.bcc(3, np.diag([-0.075, -0.075, 0.15]))
+    assert atoms.force_norm(squeezed, atoms.potential_neighbours(squeezed)) < 1e-12
     with pytest.raises(atoms.NotAMinimum, match="[1-9][0-9]* negative"):
-        atoms.nonzero_modes(atoms.eigenvalues(atoms.hessian(structure)))
+        atoms.vibrational_eigenvalues(squeezed)
+
+
+def test_relax_rebuilds_a_pair_list_that_missed_a_pair(monkeypatch):
+    checks = iter([False, True])  # the first relaxation's pair list "misses" a pair; the second covers them all
+    monkeypatch.setattr(atoms, "_covers", lambda *args: next(checks))
+    relaxed = atoms.relax(atoms.vacate(atoms.bcc(3), [0]))
+    assert relaxed.converged and relaxed.force_norm <= 1e-8
+    monkeypatch.setattr(atoms, "_covers", lambda *args: False)
+    with pytest.raises(atoms.NotAMinimum, match="skin"):
+        atoms.relax(atoms.vacate(atoms.bcc(3), [0]))
+
+
+def test_relax_refuses_float32():
+    with jax.enable_x64(False):
+        with pytest.raises(ValueError, match="float64"):
+            atoms.relax(atoms.vacate(atoms.bcc(3), [0]))
 
 
 @pytest.mark.parametrize(
@@ -197,6 +214,8 @@ def test_negative_curvature_is_refused():
         (lambda: atoms.vacate(atoms.bcc(3), [54]), "sites"),
         (lambda: atoms.neighbours(atoms.bcc(3), 5.0, size=20), "raise size"),
         (lambda: atoms.perfect_eigenvalues(atoms.vacate(atoms.bcc(3), [0])), "perfect crystal"),
+        (lambda: atoms.perfect_eigenvalues(DOUBLED), "repeats\\^3 cubic cells"),
+        (lambda: atoms.harmonic_entropy([0.0, 1.0, 2.0]), "positive"),
     ],
 )
 def test_bad_input_names_the_argument(call, message):
