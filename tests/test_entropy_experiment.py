@@ -7,8 +7,8 @@ import pytest
 
 from experiments import entropy
 
-BOUND = 1.0  # k_B: bound on the two-body model's quick-mode test error (measured 0.14; bootstrap 10-90 %: 0.15-0.85)
-LOOSE = 3.0  # k_B: the 48-feature series depends on the draw (measured 1.34; bootstrap 10-90 %: 0.40-2.17)
+BOUND = 1.0  # k_B: bound on the two-body model's quick-mode test error (measured 0.14; bootstrap 10-90 %: 0.16-0.86)
+LOOSE = 3.0  # k_B: the 48-feature series depends on the draw (measured 1.34; bootstrap 10-90 %: 0.26-2.08)
 
 
 @pytest.fixture(scope="module")
