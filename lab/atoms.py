@@ -195,15 +195,21 @@ def _safe_norm(vectors, mask):
     return jnp.sqrt(jnp.where(mask, jnp.sum(vectors**2, -1), 1.0))
 
 
+def _site_energy(centre, around, pair, occupied):
+    """Finnis-Sinclair energy (eV) of one site from its position (3,), its neighbours' (K, 3) and the (K,) mask of
+    occupied pairs: 1/2 sum_j V(r_ij) - A sqrt(rho_i); zero on a vacant site."""
+    r = _safe_norm(around - centre, pair)
+    repulsion = jnp.sum(jnp.where(pair & (r < _C), (r - _C) ** 2 * (_C0 + _C1 * r + _C2 * r**2), 0.0))
+    density = jnp.sum(jnp.where(pair & (r < _D), (r - _D) ** 2 + _BETA * (r - _D) ** 3 / _D, 0.0))
+    has_density = density > 0  # an isolated or vacant site: sqrt(0) has an infinite derivative
+    embedding = jnp.where(has_density, jnp.sqrt(jnp.where(has_density, density, 1.0)), 0.0)
+    return jnp.where(occupied, 0.5 * repulsion - _A * embedding, 0.0)
+
+
 def energy(positions, occupied, near: Neighbours):
     """Finnis-Sinclair energy (eV) of the occupied sites; `near` must hold every pair within POTENTIAL_CUTOFF."""
     vectors, pair = _pair_vectors(positions, occupied, near)
-    r = _safe_norm(vectors, pair)
-    repulsion = jnp.where(pair & (r < _C), (r - _C) ** 2 * (_C0 + _C1 * r + _C2 * r**2), 0.0)
-    density = jnp.sum(jnp.where(pair & (r < _D), (r - _D) ** 2 + _BETA * (r - _D) ** 3 / _D, 0.0), axis=1)
-    has_density = density > 0  # an isolated or vacant site: sqrt(0) has an infinite derivative
-    embedding = jnp.where(has_density, jnp.sqrt(jnp.where(has_density, density, 1.0)), 0.0)
-    return jnp.sum(jnp.where(occupied, 0.5 * jnp.sum(repulsion, axis=1) - _A * embedding, 0.0))
+    return jnp.sum(jax.vmap(_site_energy)(positions, positions[:, None, :] + vectors, pair, occupied))
 
 
 forces = jax.jit(lambda positions, occupied, near: -jax.grad(energy)(positions, occupied, near))
@@ -287,9 +293,21 @@ def _hessian_column(positions, occupied, near):
 
 @jax.jit
 def _padded_hessian(positions, occupied, near):
-    """(3S, 3S) Hessian of the energy over every site, one Hessian-vector product per column, 48 columns at a time."""
-    basis = jnp.eye(positions.size, dtype=positions.dtype)
-    return jax.lax.map(_hessian_column(positions, occupied, near), basis, batch_size=48)
+    """(3S, 3S) Hessian of the energy over every site, assembled from each site's energy's own Hessian.
+
+    A site's energy depends on its position and its K neighbours' only, so
+    jax.hessian of it is a small (K + 1, 3, K + 1, 3) block; adding the blocks
+    at their sites' coordinates (an image of a site adds to that site) costs
+    O(S K^2) instead of 3S Hessian-vector products of the whole energy, O(S^2 K).
+    """
+    vectors, pair = _pair_vectors(positions, occupied, near)
+    local = jnp.concatenate([positions[:, None, :], positions[:, None, :] + vectors], axis=1)  # (S, K + 1, 3)
+    site_hessian = jax.hessian(lambda x, pair, occupied: _site_energy(x[0], x[1:], pair, occupied))
+    blocks = jax.vmap(site_hessian)(local, pair, occupied)
+    sites = jnp.concatenate([jnp.arange(len(occupied))[:, None], near.index], axis=1)
+    coordinates = 3 * sites[:, :, None] + jnp.arange(3)  # (S, K + 1, 3)
+    rows, columns = coordinates[:, :, :, None, None], coordinates[:, None, None, :, :]
+    return jnp.zeros((positions.size, positions.size), positions.dtype).at[rows, columns].add(blocks)
 
 
 def hessian(structure: Structure) -> np.ndarray:
