@@ -58,6 +58,9 @@ def _parser():
     run.add_argument("--quick", action="store_true",
                      help="small sizes, and XLA compiling fast rather than well (seconds, for tests)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="run the experiments in N worker processes, longest first (default: the number of "
+                          "CPUs, at most one per experiment; 1 runs them in this process)")
     run.set_defaults(handler=_run, out="figures")
 
     sweep = commands.add_parser("sweep", help="a grid of optimization runs, measured against theory",
@@ -157,27 +160,76 @@ def _run(args) -> int:
     unknown = [n for n in names if n not in experiments.NAMES]
     if unknown:
         raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; the experiments are: {', '.join(experiments.NAMES)}")
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}.")
     out = files.writable_directory(args.out)
-    _enable_x64(args.dtype)
     # JAX reads XLA_FLAGS once, when its backend starts (here, unless an earlier call in this process started it).
-    quick = {"XLA_FLAGS": quick_xla_flags(os.environ.get("XLA_FLAGS", ""))} if args.quick else {}
-    rows = []
-    with mock.patch.dict(os.environ, quick):
-        for name in names:
-            _say(args, f"lab: running {name}{' (quick)' if args.quick else ''} ...")
-            started = time.perf_counter()
-            try:
-                experiments.load(name).run(out, quick=args.quick, dtype=args.dtype, seed=args.seed)
-                status = "ok"
-            except Exception as error:  # one failed experiment must not stop the others
-                status = f"FAILED: {type(error).__name__}: {error}"
-            rows.append((name, time.perf_counter() - started, status))
+    flags = quick_xla_flags(os.environ.get("XLA_FLAGS", "")) if args.quick else None
+    jobs = min(default_jobs() if args.jobs is None else args.jobs, len(names))
+    task = (str(out), args.quick, args.dtype, args.seed, getattr(args, "quiet", False))
+    if jobs == 1:
+        with mock.patch.dict(os.environ, {"XLA_FLAGS": flags} if flags is not None else {}):
+            rows = [_run_one(name, *task) for name in names]
+    else:
+        rows = _run_parallel(names, jobs, flags, task)
     width = max(len(name) for name, _, _ in rows)
     print(f"{'experiment':<{width}}  {'seconds':>8}  status")
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:8.1f}  {status}")
     print(f"figures and numbers in {out}/")
     return 1 if any(status != "ok" for *_, status in rows) else 0
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use (`lab run --jobs` default; capped by the number of experiments)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _run_one(name, out, quick, dtype, seed, quiet):
+    """Run one experiment; return (name, seconds, "ok" or "FAILED: ...") -- one failure must not stop the others."""
+    import experiments
+
+    if not quiet:
+        print(f"lab: running {name}{' (quick)' if quick else ''} ...", file=sys.stderr, flush=True)
+    _enable_x64(dtype)
+    started = time.perf_counter()
+    try:
+        experiments.load(name).run(out, quick=quick, dtype=dtype, seed=seed)
+        status = "ok"
+    except Exception as error:
+        status = f"FAILED: {type(error).__name__}: {error}"
+    return name, time.perf_counter() - started, status
+
+
+def _run_parallel(names, jobs, flags, task):
+    """`_run_one` for each name in `jobs` fresh processes, longest first; rows in the order of `names`.
+
+    Spawned, not forked (JAX's threads do not survive a fork); each worker sets --quick's XLA_FLAGS
+    before it imports JAX. A worker that dies marks its experiment FAILED.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import experiments
+
+    order = sorted(names, key=lambda n: experiments.LONGEST_FIRST.index(n))
+    rows = {}
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(flags,)) as pool:
+        futures = {name: pool.submit(_run_one, name, *task) for name in order}
+        for name, future in futures.items():
+            started = time.perf_counter()
+            try:
+                rows[name] = future.result()
+            except Exception as error:  # the worker process itself failed (killed, out of memory)
+                rows[name] = (name, time.perf_counter() - started, f"FAILED: {type(error).__name__}: {error}")
+    return [rows[name] for name in names]
+
+
+def _start_worker(flags):
+    """A worker's first act, before JAX starts: --quick's XLA_FLAGS, as in the parent."""
+    if flags is not None:
+        os.environ["XLA_FLAGS"] = flags
 
 
 def quick_xla_flags(flags: str) -> str:

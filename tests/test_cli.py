@@ -118,3 +118,17 @@ def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsy
     assert (grid["L_start"][0] > 1.1 * grid["L"][0]).all()
     np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
     assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 "))]) == 3
+
+
+def test_jobs_runs_experiments_in_worker_processes_with_the_same_table(capsys, tmp_path):
+    import experiments
+
+    assert sorted(experiments.LONGEST_FIRST) == sorted(experiments.NAMES)
+    code, out, err = lab(capsys, "run", "curvature", "ridge", "--quick", "--jobs", "2", "--out", str(tmp_path))
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()[1:3]]
+    assert [row[0] for row in rows] == ["curvature", "ridge"] and all(row[2] == "ok" for row in rows)
+    assert json.loads((tmp_path / "curvature.json").read_text()) and json.loads((tmp_path / "ridge.json").read_text())
+    assert (tmp_path / "curvature.png").exists() or any(tmp_path.glob("curvature*.png"))
+    code, _, err = lab(capsys, "run", "curvature", "--jobs", "0", "--out", str(tmp_path))
+    assert code == 2 and "--jobs" in err
