@@ -10,6 +10,7 @@ shows the opposite.
 """
 
 # %%
+import functools
 import time
 
 import jax
@@ -34,6 +35,11 @@ REPEATS = 20
 # %%
 def chain_check(seed, dtype):
     """Largest differences between the hand-written passes and jax.jvp / jax.vjp."""
+    return {name: float(value) for name, value in _chain_check(seed, dtype).items()}
+
+
+@functools.partial(jax.jit, static_argnums=1)  # one compilation instead of dozens of small eager ones
+def _chain_check(seed, dtype):
     k_a, k_x, k_dx = jax.random.split(jax.random.key(seed), 3)
     A = jax.random.normal(k_a, (30, 20), dtype) / 4
     x, dx = jax.random.normal(k_x, (20,), dtype), jax.random.normal(k_dx, (20,), dtype)
@@ -42,26 +48,31 @@ def chain_check(seed, dtype):
     y_jax, dy_jax = jax.jvp(autodiff.compose(layers), (x,), (dx,))
     _, x_bar = autodiff.reverse_mode(layers, x, jnp.ones((), dtype))
     y_vjp, pullback = jax.vjp(autodiff.compose(layers), x)
-    return dict(value=float(abs(y - y_jax)), forward=float(abs(dy - dy_jax)),
-                reverse=float(jnp.max(jnp.abs(x_bar - pullback(jnp.ones((), dtype))[0]))),
-                gradient_norm=float(jnp.linalg.norm(x_bar)))
+    return dict(value=abs(y - y_jax), forward=abs(dy - dy_jax),
+                reverse=jnp.max(jnp.abs(x_bar - pullback(jnp.ones((), dtype))[0])),
+                gradient_norm=jnp.linalg.norm(x_bar))
 
 
 def scalar_criterion(d, dtype):
     """Least squares of D parameters on SAMPLES fixed samples, and a point to differentiate at."""
+    data = _criterion_data(d, dtype)
+    return (lambda a: criteria.least_squares(a, data)), jax.device_put(np.zeros(d, dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _criterion_data(d, dtype):
     key_x, key_y = jax.random.split(jax.random.key(d))
-    data = criteria.Data(jax.random.normal(key_x, (SAMPLES, d), dtype), jax.random.normal(key_y, (SAMPLES,), dtype))
-    return (lambda a: criteria.least_squares(a, data)), jnp.zeros(d, dtype)
+    return criteria.Data(jax.random.normal(key_x, (SAMPLES, d), dtype), jax.random.normal(key_y, (SAMPLES,), dtype))
 
 
 def many_outputs(d, dtype):
     """One input, D outputs: t -> tanh(t w + b)."""
-    w, b = jnp.linspace(-1, 1, d, dtype=dtype), jnp.linspace(0, 1, d, dtype=dtype)
-    return (lambda t: jnp.tanh(t * w + b)), jnp.asarray(0.3, dtype)
+    w, b = np.linspace(-1, 1, d, dtype=dtype), np.linspace(0, 1, d, dtype=dtype)
+    return (lambda t: jnp.tanh(t * w + b)), jax.device_put(np.asarray(0.3, dtype))
 
 
-def seconds(fn, x):
-    compiled = jax.jit(fn).lower(x).compile()
+def seconds(compiled, x):
+    """Best of REPEATS calls of a compiled function, in seconds."""
     jax.block_until_ready(compiled(x))
     times = []
     for _ in range(REPEATS):
@@ -80,9 +91,10 @@ def costs(dimensions, timed_up_to, dtype):
         g, t = many_outputs(d, dtype)
         for name, fn, x in (("f", f, a), ("grad", jax.grad(f), a), ("jacfwd", jax.jacfwd(f), a),
                             ("g", g, t), ("g_jacrev", jax.jacrev(g), t), ("g_jacfwd", jax.jacfwd(g), t)):
-            rows[name].append(autodiff.flops(fn, x))
+            compiled = jax.jit(fn).lower(x).compile()  # once, for both the count and the timing
+            rows[name].append(autodiff.flops(compiled))
             if name in timings and d <= timed_up_to:
-                timings[name].append(seconds(fn, x))
+                timings[name].append(seconds(compiled, x))
     return rows, timings
 
 

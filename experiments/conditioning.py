@@ -103,10 +103,13 @@ def compute_2d(dtype=jnp.float64):
     gaps = jax.vmap(jax.vmap(criteria.least_squares, (0, None)))(paths, data)  # f* = 0 at a* = 0
     predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_STEPS))(
         stack([specs[k] for k, _ in RUNS_2D]), steps)
-    return dict(specs=specs, steps=steps, paths=paths, gaps=gaps, predicted=predicted)
+    contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
+    return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions, paths=paths,
+                gaps=gaps, predicted=predicted)
 
 
 # %%
+@functools.partial(jax.jit, static_argnames="dtype")
 def synthetic_features(seed, offset, scale, small_scale, dtype):
     """x1 = offset + scale z1, x2 = small_scale z2, y = 3 + 2 z1 - z2 + 0.1 z3 (z standard normal): (N, 2), (N,)."""
     z = jax.random.normal(jax.random.key(seed), (SYNTHETIC_N, 3), dtype)
@@ -135,18 +138,18 @@ def compute_features(X, y, num_steps: int):
     predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, steps, optimum)
     gap0 = traces.gap[:, 0]
     bound = spectrum.predicted_iterations(spectrum.optimal_rate(spec.kappa), gap0, TOLERANCE * gap0)
-    return dict(spec=spec, optimum=optimum, steps=steps, traces=traces, predicted=predicted, bound=bound)
+    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, steps=steps, traces=traces, predicted=predicted, bound=bound)
 
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
-    """Both parts: arrays only."""
+    """Both parts: numpy arrays only (two or three compiled calls, then no JAX operation in the figures)."""
     num_steps = QUICK_STEPS if quick else STEPS
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
     X, y, names = load_diabetes(dtype)
     sets["diabetes"] = (X, y)
     features = {name: compute_features(X, y, num_steps) for name, (X, y) in sets.items()}
-    return dict(quadratics=compute_2d(dtype), features=features, shapes={k: tuple(v[0].shape) for k, v in sets.items()},
-                diabetes_columns=names)
+    return dict(quadratics=jax.device_get(compute_2d(dtype)), features=jax.device_get(features),
+                shapes={k: tuple(v[0].shape) for k, v in sets.items()}, diabetes_columns=names)
 
 
 # %%
@@ -196,7 +199,7 @@ def figure_2d(result):
         ax.set_xlabel("a₁")
         ax.set_ylabel("a₂")
         kind = "isotropic" if h[0] == h[1] else "anisotropic"
-        ax.set_title(f"{kind}: H = diag{tuple(h)}, κ = {float(spec.kappa):g}, stable iff step < 2/L = {2 / float(spec.L):g}",
+        ax.set_title(f"{kind}: H = diag{tuple(h)}, κ = {float(q['kappas'][k]):g}, stable iff step < 2/L = {2 / float(spec.L):g}",
                      fontsize=10)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
 
@@ -295,8 +298,8 @@ def figure_features(result, summary):
     bx.grid(True, which="major", alpha=0.3)
 
     kappa_grid = np.geomspace(1.0001, 1e11, 200)
-    rate = spectrum.optimal_rate(jnp.asarray(kappa_grid, dtype))
-    bound = spectrum.predicted_iterations(rate, 1.0, TOLERANCE)
+    rate = spectrum.optimal_rate(np.asarray(kappa_grid, dtype))
+    bound = jax.jit(spectrum.predicted_iterations)(rate, 1.0, TOLERANCE)  # one compiled call, not six eager ones
     # In float32, (kappa - 1)/(kappa + 1) is no longer resolved beyond kappa ~ 1e7: no theory drawn there.
     bound = np.where(np.asarray(rate) < 1 - 4 * np.finfo(dtype).eps, np.asarray(bound), np.nan)
     cx.loglog(kappa_grid, np.maximum(bound, 1), "-", color="k", lw=1,
@@ -338,9 +341,9 @@ def numbers(result):
         step = float(q["steps"][i])
         spec, gap, predicted = q["specs"][problem], np.asarray(q["gaps"][i]), np.asarray(q["predicted"][i])
         runs_2d.append(dict(
-            hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(spec.kappa),
+            hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(q["kappas"][problem]),
             step=step, best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
-            contraction=float(spectrum.contraction(step, spec.L, spec.mu)),
+            contraction=float(q["contractions"][i]),
             measured_iterations=first_below(gap, TOLERANCE * gap[0]),
             predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),
             max_abs_deviation_from_prediction=float(np.max(np.abs(gap - predicted) / gap[0])),
@@ -354,7 +357,7 @@ def numbers(result):
             measured = first_below(gap, TOLERANCE * gap[0])
             bound = finite(f["bound"][k])
             entries[which] = dict(
-                condition_number=finite(f["spec"].kappa[k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
+                condition_number=finite(f["kappa"][k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
                 step=float(f["steps"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
                 measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),

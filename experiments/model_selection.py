@@ -32,6 +32,9 @@ EPS = np.geomspace(1e-9, 1e1, 41)
 QUICK_EPS = np.geomspace(1e-9, 1e1, 11)
 
 
+GRID = np.linspace(-1, 1, 400)  # where the fits are drawn
+
+
 def target(x):
     return np.sin(np.pi * x)
 
@@ -59,19 +62,27 @@ def mse(a, X, y):
 
 @functools.partial(jax.jit, static_argnames="degree")  # one compilation per degree instead of a dozen small ones
 def fit(train, test, degree):
-    """Least squares on the standardised features of `degree`: coefficients, feature scale, training and test error."""
+    """Least squares on the standardised features of `degree`: training and test error, and the fit on `GRID`."""
     X, scale = features(train[0], degree)
     a = reference.least_squares(X, train[1])
-    return a, scale, mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1])
+    curve = problems.design(features(GRID, degree, scale)[0]) @ a
+    return mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1]), curve
 
 
 def degree_curve(train, test):
-    """Training and test error of the least-squares fit for each degree (one fit per degree: shapes differ)."""
-    return np.array([fit(train, test, degree)[2:] for degree in DEGREES])
+    """Training and test error (degrees, 2) and the fitted curves on `GRID` (degrees, 400), one fit per degree."""
+    fits = jax.device_get([fit(train, test, degree) for degree in DEGREES])
+    return np.array([f[:2] for f in fits]), np.array([f[2] for f in fits])
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def cv_features(x, degree):
+    """The standardised polynomial features of the cross-validation, in one compiled call."""
+    return features(x, degree)[0]
 
 
 def cross_validate(train, eps):
-    X, _ = features(train[0], CV_DEGREE)
+    X = cv_features(train[0], CV_DEGREE)
     model_selection.ridge_cv(X, train[1], eps, FOLDS)  # compile
     started = time.perf_counter()
     cv = jax.block_until_ready(model_selection.ridge_cv(X, train[1], eps, FOLDS))
@@ -96,7 +107,7 @@ def sklearn_cv(X, y, eps):
 
 
 # %%
-def figure(train, test, curve, cv, reference_cv, lab_seconds):
+def figure(train, curve, fitted, cv, reference_cv, lab_seconds):
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.6))
     left.semilogy(DEGREES, curve[:, 0], "o-", label="training error")
     left.semilogy(DEGREES, curve[:, 1], "s-", label=f"test error ({N_TEST} fresh samples)")
@@ -107,12 +118,10 @@ def figure(train, test, curve, cv, reference_cv, lab_seconds):
     left.legend(fontsize=8)
     left.grid(True, alpha=0.3)
 
-    grid = jnp.linspace(-1, 1, 400)
     middle.plot(train[0], train[1], "k.", label="training data")
-    middle.plot(grid, target(np.asarray(grid)), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
+    middle.plot(GRID, target(GRID), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
     for degree in SHOWN:
-        a, scale, *_ = fit(train, test, degree)
-        middle.plot(grid, problems.design(features(grid, degree, scale)[0]) @ a, label=f"degree {degree}")
+        middle.plot(GRID, fitted[DEGREES.index(degree)], label=f"degree {degree}")
     middle.set_ylim(-2, 2)
     middle.set_xlabel("x")
     middle.set_ylabel("y")
@@ -143,7 +152,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
     train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
-    curve = degree_curve(train, test)
+    curve, fitted = degree_curve(train, test)
     eps = QUICK_EPS if quick else EPS
     cv, lab_seconds, X = cross_validate(train, eps)
     reference_cv = sklearn_cv(X, train[1], eps)
@@ -156,7 +165,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
             np.asarray(cv.mean_validation) / np.asarray(reference_cv["mean_validation"]) - 1)))
-    return save(out, "model_selection", numbers, {"": figure(train, test, curve, cv, reference_cv, lab_seconds)})
+    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv, lab_seconds)})
 
 
 # %%

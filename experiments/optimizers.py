@@ -75,11 +75,11 @@ def rate_at_optimum(quick, dtype):
 
     def at_optimum(kappa):
         step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
-        return run(step / 2, kappa=kappa, momentum=beta)  # the run's steps are in units of 2/L
+        outcome = run(step / 2, kappa=kappa, momentum=beta)  # the run's steps are in units of 2/L
+        return outcome.measured_rate, spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2]
 
-    outcome = jax.jit(jax.vmap(at_optimum))(jnp.asarray(kappas))
-    theory = spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2]
-    return kappas, np.asarray(outcome.measured_rate), np.asarray(theory)
+    measured, theory = jax.jit(jax.vmap(at_optimum))(jnp.asarray(kappas))
+    return kappas, np.asarray(measured), np.asarray(theory)
 
 
 def fewest_iterations(quick, dtype):
@@ -110,11 +110,12 @@ def schedules(quick, dtype):
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
+@jax.jit  # one compiled call instead of a dozen eager operations
 def theory_iterations(kappas):
     """Gradient descent at 2/(L+mu) and heavy ball at its optimum: ln(tol) / (2 ln rate)."""
     gd = spectrum.predicted_iterations(spectrum.optimal_rate(kappas), 1.0, TOLERANCE)
     hb = spectrum.predicted_iterations(spectrum.heavy_ball_optimal(1.0, 1.0 / kappas)[2], 1.0, TOLERANCE)
-    return np.asarray(gd), np.asarray(hb)
+    return gd, hb
 
 
 def slope(kappas, iterations):
@@ -138,7 +139,7 @@ def map_figure(grid, edges):
     line = np.linspace(0, 1, 100)
     ax.plot(1 + line, line, "w--", lw=2, label="theory: edge step = 2(1+β)/L")
     ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
-    step, b, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / MAP_KAPPA)
+    step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(MAP_KAPPA))  # numpy: no compilation
     ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
     ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
     ax.set_xscale("log")
@@ -195,7 +196,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
     scheduled = schedules(quick, dtype)
-    theory = theory_iterations(kappas)
+    theory = jax.device_get(theory_iterations(kappas))
     edge_theory = 1 + edges.axes["momentum"]
     numbers = dict(
         map_kappa=MAP_KAPPA, edge_betas=edges.axes["momentum"].tolist(),

@@ -179,11 +179,11 @@ def figure_descent(result):
     """(c) Gradient descent from 0 reaches a+; from a random start it reaches a+ + z_0, off by ||z_0||."""
     traces, predicted = result["traces"], np.asarray(result["predicted"])
     spec, mu_plus, step = result["spec"], float(result["mu_plus"]), float(result["step"])
-    null_norm = float(jnp.linalg.norm(result["start_null"]))
+    null_norm = float(np.linalg.norm(result["start_null"]))
     rate = (float(spec.L) - mu_plus) / (float(spec.L) + mu_plus)
     t = np.arange(traces.distance.shape[1])
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw=dict(width_ratios=(1.4, 1)))
-    floor = float(jnp.finfo(traces.distance.dtype).eps) * 10
+    floor = float(np.finfo(traces.distance.dtype).eps) * 10
     ax.semilogy(t, np.maximum(traces.distance[0], floor), lw=2.5, alpha=0.75, label="from a₀ = 0: ‖a_t − a⁺‖")
     ax.semilogy(t, np.maximum(traces.distance[1], floor), lw=2.5, alpha=0.75, label="from a random a₀: ‖a_t − a⁺‖")
     ax.semilogy(t, np.maximum(traces.distance[2], floor), lw=2.5, alpha=0.75,
@@ -231,7 +231,7 @@ def numbers(result):
     interpolants, null_norms = np.asarray(result["interpolants"]), np.asarray(result["null_norms"])
     norms = np.linalg.norm(interpolants, axis=1)
     plus_norm, L, mu_plus = float(np.linalg.norm(a_plus)), float(spec.L), float(result["mu_plus"])
-    null_norm = float(jnp.linalg.norm(result["start_null"]))
+    null_norm = float(np.linalg.norm(result["start_null"]))
     predicted = np.asarray(result["predicted"])
     measured = np.asarray(traces.distance)
     trusted = predicted > 1e-10  # above the rounding floor of ||a_t - a+||
@@ -279,7 +279,7 @@ def numbers(result):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
     out = prepare(out, dtype)
-    result = compute(seed, quick, jnp.dtype(dtype))
+    result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
     summary = numbers(result)
     figures = {"interpolants": figure_interpolants(result), "path": figure_path(result),
                "descent": figure_descent(result)}

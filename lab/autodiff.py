@@ -81,8 +81,12 @@ def reverse_mode(layers, x, bar):
 
 
 def flops(fn, *args) -> float:
-    """Floating-point operations XLA counts in the compiled `fn(*args)` (its cost analysis; no run)."""
-    analysis = jax.jit(fn).lower(*args).compile().cost_analysis()
+    """Floating-point operations XLA counts in the compiled `fn(*args)` (its cost analysis; no run).
+
+    `fn` may also be already compiled (`jax.jit(f).lower(x).compile()`), without `args`.
+    """
+    compiled = fn if hasattr(fn, "cost_analysis") and not args else jax.jit(fn).lower(*args).compile()
+    analysis = compiled.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older JAX returned one dict per device program
         analysis = analysis[0]
     return float(analysis.get("flops", 0.0))

@@ -171,6 +171,15 @@ def _newton(A, y, l2, tol, max_iter):
     return a, jnp.linalg.norm(g), loss, iterations
 
 
+def newton_params(result: NewtonResult, l2, max_iter: int = 100):
+    """The parameters of a concrete `logistic_newton` result, or the ValueError `logistic` raises.
+
+    For code that runs `logistic_newton` inside its own `jit` and checks the outcome afterwards.
+    """
+    _raise_unless_converged(result, l2, max_iter)
+    return result.params
+
+
 def _raise_unless_converged(result: NewtonResult, l2, max_iter):
     if float(l2) == 0.0 and bool(result.separated):
         norm = float(np.linalg.norm(np.asarray(result.params)))
