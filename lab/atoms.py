@@ -487,8 +487,16 @@ def random_strain(rng: np.random.Generator, scale: float = 0.01) -> np.ndarray:
 def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator, compact: bool = True) -> Defect:
     """Build, relax and measure one vacancy cluster (see `vacancy_cluster`); NotAMinimum when it does not relax to a minimum."""
     perfect = bcc(repeats, strain)
+    return measure(perfect, vacancy_cluster(perfect, vacancies, rng, compact))
+
+
+def measure(perfect: Structure, sites) -> Defect:
+    """Vacate `sites` of a perfect bcc supercell, relax, and measure S_f and the descriptors, timing each stage.
+
+    Raises NotAMinimum when the configuration does not relax to a minimum.
+    """
+    unrelaxed = vacate(perfect, sites)
     seconds = {}
-    unrelaxed = vacate(perfect, vacancy_cluster(perfect, vacancies, rng, compact))
     clock = time.perf_counter()
     relaxed = relax(unrelaxed)
     if not relaxed.converged:
@@ -501,13 +509,35 @@ def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator, compa
     summed = descriptors(relaxed.structure).sum(0)
     seconds["descriptor"] = time.perf_counter() - clock
     perfect_modes, perfect_summed = perfect_eigenvalues(perfect), descriptors(perfect).sum(0)
+    repeats = round((len(perfect.occupied) / 2) ** (1 / 3))
     return Defect(
         sites=len(perfect.occupied),
-        vacancies=vacancies,
-        strain=np.asarray(strain, float),
+        vacancies=len(perfect.occupied) - relaxed.structure.atoms,
+        strain=np.asarray(perfect.cell) / (repeats * LATTICE_CONSTANT) - np.eye(3),  # bcc's cell is the cubic one times (I + e)
         entropy=formation_entropy(modes, perfect_modes),
         descriptor=summed - len(modes) / len(perfect_modes) * perfect_summed,
         average=summed / relaxed.structure.atoms - perfect_summed / perfect.atoms,
         seconds=seconds,
         structure=relaxed.structure,
     )
+
+
+def cluster_offsets(structure: Structure, sites) -> np.ndarray:
+    """(k, 3) vectors from the first of `sites` to each of them (nearest periodic image), angstrom: a cluster's shape."""
+    fractional = (structure.positions[sites] - structure.positions[sites[0]]) @ np.linalg.inv(structure.cell)
+    return (fractional - np.rint(fractional)) @ structure.cell
+
+
+def place(structure: Structure, offsets) -> np.ndarray:
+    """The sites at the first site's position plus each offset (periodically): a cluster's shape in another cell.
+
+    Raises if an offset does not land on a site, or the cluster does not fit (two offsets on one site).
+    """
+    target = (structure.positions[0] + np.asarray(offsets, float)) @ np.linalg.inv(structure.cell)
+    fractional = structure.positions @ np.linalg.inv(structure.cell)
+    difference = target[:, None, :] - fractional[None, :, :]
+    distance = np.linalg.norm((difference - np.rint(difference)) @ structure.cell, axis=-1)
+    sites = np.argmin(distance, axis=1)
+    if np.max(distance[np.arange(len(sites)), sites]) > 1e-6 or len(set(sites.tolist())) < len(sites):
+        raise ValueError("the offsets do not fit this cell's sites: use a cell of the same lattice, wide enough for the cluster.")
+    return sites

@@ -233,3 +233,14 @@ def test_one_compilation_serves_every_configuration_of_a_cell_size():
         relaxed = atoms.relax(atoms.vacate(crystal, sites)).structure
         atoms.hessian(relaxed), atoms.descriptors(relaxed)
     assert [f._cache_size() for f in compiled] == before
+
+
+def test_a_cluster_keeps_its_shape_in_another_cell():
+    grown = atoms.bcc(4)
+    shape = atoms.cluster_offsets(grown, atoms.vacancy_cluster(grown, 6, np.random.default_rng(2)))
+    for cell in (grown, atoms.bcc(6)):
+        placed = atoms.place(cell, shape)
+        assert len(set(placed.tolist())) == 6 and placed[0] == 0
+        np.testing.assert_allclose(atoms.cluster_offsets(cell, placed), shape, atol=1e-12)
+    with pytest.raises(ValueError, match="do not fit"):
+        atoms.place(atoms.bcc(6, 0.01), shape)  # a strained lattice: the offsets miss its sites

@@ -19,7 +19,7 @@ def quick(tmp_path_factory):
 
 def test_writes_its_figures_and_numbers(quick):
     out, numbers = quick
-    for key in ("parity", "error", "cost", "monovacancy"):
+    for key in ("parity", "error", "cost", "finite_size"):
         assert matplotlib.image.imread(out / f"entropy_{key}.png").shape[0] > 300
     assert json.loads((out / "entropy.json").read_text()) == json.loads(json.dumps(numbers))
     assert numbers["synthetic_analogue"] is True and numbers["rejected"] == []
@@ -37,9 +37,12 @@ def test_extensive_models_extrapolate_and_the_controls_do_not(quick):
     assert models["per-atom average (not extensive)"]["test_mae_resampled"]["p10"] > 5 * BOUND
 
 
-def test_monovacancy_and_cost_are_reported(quick):
+def test_finite_size_trend_and_cost_are_reported(quick):
     _, numbers = quick
     values = list(numbers["monovacancy_entropy_by_atoms"].values())
     assert len(values) == 3 and all(1.5 < v < 2.0 for v in values)
     assert numbers["s_1"] == values[-1]
+    for k, by_sites in numbers["cluster_entropy_by_sites"].items():  # the same cluster: S_f grows towards its dilute value
+        entropies = [by_sites[n] for n in sorted(by_sites, key=int)]
+        assert all(a < b for a, b in zip(entropies, entropies[1:])), (k, entropies)
     assert set(numbers["cost_slopes"]) == set(entropy.STAGES)
