@@ -115,8 +115,9 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, c
     return np.array(cluster)
 
 
-def neighbours(structure: Structure, cutoff: float, size: int) -> Neighbours:
-    """All neighbours of every site closer than `cutoff`, over every periodic image, padded to `size`.
+def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> Neighbours:
+    """All neighbours of every site closer than `cutoff`, over every periodic image, padded to `size`
+    (None: the smallest multiple of 8 that holds them, so that similar structures share one shape).
 
     In a cell wider than twice the cutoff each pair has one candidate image,
     the nearest; a narrower cell (where the minimum-image convention would
@@ -145,6 +146,7 @@ def neighbours(structure: Structure, cutoff: float, size: int) -> Neighbours:
             "check the positions (a site listed twice, or a periodic image on top of an atom)."
         )
     counts = np.bincount(i, minlength=sites)
+    size = int(8 * max(1, np.ceil(counts.max() / 8))) if size is None else size
     if counts.max() > size:
         raise ValueError(f"a site has {counts.max()} neighbours within {cutoff} angstrom, more than size={size}: raise size.")
     order = np.lexsort((distance, i))
@@ -251,8 +253,8 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
 
 
 def potential_neighbours(structure: Structure, skin: float = 0.3) -> Neighbours:
-    """The pairs the potential needs (within its cutoff plus `skin`), padded to 32 per site."""
-    return neighbours(structure, POTENTIAL_CUTOFF + skin, size=32)
+    """The pairs the potential needs (within its cutoff plus `skin`): 14 per site in bcc, padded to 16."""
+    return neighbours(structure, POTENTIAL_CUTOFF + skin)
 
 
 def _covers(near: Neighbours, needed: Neighbours, structure: Structure) -> bool:
