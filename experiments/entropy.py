@@ -22,16 +22,22 @@ import numpy as np  # noqa: E402
 from experiments import command_line, prepare, save  # noqa: E402
 from lab import atoms, model_selection, reference  # noqa: E402
 
-# Plans of (cubic repeats, vacancies, configurations, compact): 2 repeats^3 sites per cell. Training clusters
-# are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test ones compact.
+# Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of
+# vacancies are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test
+# ones compact.
 # Training cells are as large as the smallest test cell (432 sites): a cluster's S_f in a periodic cell of N sites
 # falls short of its dilute value by about 8/N k_B per vacancy (measured, see FINITE_SIZE), a long-range effect that
 # 5 angstrom descriptors cannot see; trained in 128- and 250-site cells, the models under-predicted 80-vacancy
 # clusters by 1-5 k_B.
-TRAIN = [*[(6, k, 16, True) for k in (1, 2, 3)], *[(6, k, 16, False) for k in (2, 3)]]
-TEST = [*[(6, k, 3, True) for k in (10, 20, 30)], *[(7, k, 3, True) for k in (20, 40, 60)], *[(8, k, 2, True) for k in (40, 60, 80)]]
-QUICK_TRAIN = [*[(4, k, 4, True) for k in (1, 2, 3)], *[(4, k, 4, False) for k in (2, 3)]]
-QUICK_TEST = [(5, k, 2, True) for k in (10, 20, 30, 40)]
+TRAIN = [*[(6, k, 16, "compact") for k in (1, 2, 3)], *[(6, k, 16, "spread") for k in (2, 3)]]
+TEST = [*[(6, k, 3, "compact") for k in (10, 20, 30)], *[(7, k, 3, "compact") for k in (20, 40, 60)],
+        *[(8, k, 2, "compact") for k in (40, 60, 80)]]
+QUICK_TRAIN = [*[(4, k, 4, "compact") for k in (1, 2, 3)], *[(4, k, 4, "spread") for k in (2, 3)]]
+QUICK_TEST = [(5, k, 2, "compact") for k in (10, 20, 30, 40)]
+# The harder case: clusters of parallel <110> dumbbells (self-interstitials) added to both sets.
+INTERSTITIAL_TRAIN = [(6, k, 8, "interstitial") for k in (1, 2, 3)]
+INTERSTITIAL_TEST = [*[(7, k, 3, "interstitial") for k in (5, 10)], (8, 15, 3, "interstitial")]
+QUICK_INTERSTITIAL_TRAIN, QUICK_INTERSTITIAL_TEST = [(4, k, 2, "interstitial") for k in (1, 2)], [(5, 5, 2, "interstitial")]
 # The same compact clusters (of these sizes, grown in a 432-site cell) in cells of these repeats: the finite-size trend.
 FINITE_SIZE, QUICK_FINITE_SIZE = ((1, 3, 10), (4, 5, 6, 7, 8)), ((1, 3), (3, 4, 5))
 STRAIN = 0.01  # strain tensor entries uniform in [-1 %, 1 %]
@@ -40,18 +46,19 @@ FOLDS = 5
 RESAMPLES = 30  # bootstrap resamples of the training set, each refitted with its own cross-validation
 RADIAL = len(atoms.RADIAL_CENTRES)
 K_S1 = "k * s_1 (k vacancies x monovacancy)"
+K_S1_EACH = "k * s_1 (k defects x their kind's single-defect S_f)"
 
 
 # %%
 def sample(plan, rng):
-    """Defects of each (repeats, vacancies, count, compact) of the plan, and the messages of those that are not minima."""
+    """Defects of each (repeats, size, count, kind) of the plan, and the messages of those that are not minima."""
     found, rejected = [], []
-    for repeats, vacancies, count, compact in plan:
+    for repeats, size, count, kind in plan:
         for _ in range(count):
             try:
-                found.append(atoms.defect(repeats, vacancies, atoms.random_strain(rng, STRAIN), rng, compact))
+                found.append(atoms.defect(repeats, size, atoms.random_strain(rng, STRAIN), rng, kind))
             except atoms.NotAMinimum as error:
-                rejected.append(f"{2 * repeats**3} sites, {vacancies} vacancies: {error}")
+                rejected.append(f"{2 * repeats**3} sites, {size} defects ({kind}): {error}")
     return found, rejected
 
 
@@ -93,7 +100,8 @@ def finite_size(clusters, repeats, rng):
     each `repeats`, so that only the cell's size changes."""
     grown = atoms.bcc(6)
     shapes = {k: atoms.cluster_offsets(grown, atoms.vacancy_cluster(grown, k, rng)) for k in clusters}
-    return {k: [atoms.measure(atoms.bcc(r), atoms.place(atoms.bcc(r), shape)) for r in repeats] for k, shape in shapes.items()}
+    cells = {r: atoms.bcc(r) for r in repeats}
+    return {k: [atoms.measure(cell, atoms.vacate(cell, atoms.place(cell, shape))) for cell in cells.values()] for k, shape in shapes.items()}
 
 
 def mean_absolute_error(predicted, exact):
@@ -151,13 +159,49 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         "cost_seconds": cost,
         "cost_slopes": {stage: slope(cost["atoms"], cost[stage]) for stage in STAGES},
     }
+    numbers["with_interstitials"], mixed = with_interstitials(train, test, s_1, quick, rng)
     figures = {
         "parity": parity_figure(models, s_train, s_test, numbers),
         "error": error_figure(models, k_test, s_test, numbers["train"]["vacancies"]),
         "cost": cost_figure(cost, numbers["cost_slopes"]),
         "finite_size": finite_size_figure(by_size),
+        "interstitials": interstitial_figure(*mixed, numbers["with_interstitials"]),
     }
     return save(out, "entropy", numbers, figures)
+
+
+def with_interstitials(train, test, s_1, quick, rng):
+    """The harder case: the same models trained and tested with interstitial clusters added to the vacancy ones.
+
+    Returns the numbers (errors per kind of defect, and the control k * s_1 with each kind's own single-defect
+    entropy) and, for the figure, the defects and each model's predictions.
+    """
+    extra_train, rejected_train = sample(QUICK_INTERSTITIAL_TRAIN if quick else INTERSTITIAL_TRAIN, rng)
+    extra_test, rejected_test = sample(QUICK_INTERSTITIAL_TEST if quick else INTERSTITIAL_TEST, rng)
+    train, test = train + extra_train, test + extra_test
+    s_train, s_test = table(train, "entropy"), table(test, "entropy")
+    interstitial_train, interstitial_test = table(train, "interstitials") > 0, table(test, "interstitials") > 0
+    s_1_interstitial = float(np.mean(s_train[interstitial_train & (table(train, "interstitials") == 1)]))
+    size = lambda defects: table(defects, "vacancies") + table(defects, "interstitials")
+    control = lambda defects, interstitial: size(defects) * np.where(interstitial, s_1_interstitial, s_1)
+    predictions = {K_S1_EACH: (control(train, interstitial_train), control(test, interstitial_test))}
+    for name, columns in [("AFS (radial + angular)", slice(None)), ("radial only", slice(RADIAL))]:
+        predict, _ = ridge_model(table(train, "descriptor")[:, columns], s_train)
+        predictions[name] = (predict(table(train, "descriptor")[:, columns]), predict(table(test, "descriptor")[:, columns]))
+    errors = {name: {"train_mae": mean_absolute_error(p_train, s_train),
+                     "test_mae_vacancies": mean_absolute_error(p_test[~interstitial_test], s_test[~interstitial_test]),
+                     "test_mae_interstitials": mean_absolute_error(p_test[interstitial_test], s_test[interstitial_test])}
+              for name, (p_train, p_test) in predictions.items()}
+    numbers = {
+        "interstitials_train": {"configurations": len(extra_train), "sizes": sorted(set(size(extra_train).astype(int).tolist())),
+                                "entropy_range": [float(s_train[interstitial_train].min()), float(s_train[interstitial_train].max())]},
+        "interstitials_test": {"configurations": len(extra_test), "sizes": sorted(set(size(extra_test).astype(int).tolist())),
+                               "entropy_range": [float(s_test[interstitial_test].min()), float(s_test[interstitial_test].max())]},
+        "s_1_interstitial": s_1_interstitial,
+        "rejected": rejected_train + rejected_test,
+        "models": errors,
+    }
+    return numbers, ((s_train, interstitial_train, s_test, interstitial_test), predictions)
 
 
 STAGES = ("relax", "hessian", "diagonalise", "descriptor")
@@ -185,7 +229,7 @@ def parity_figure(models, s_train, s_test, numbers):
         spread = f"\n(resampled training sets: median {resampled['median']:.2f}, 10-90 % {resampled['p10']:.2f}-{resampled['p90']:.2f})" if resampled else ""
         ax.scatter(s_test, p_test, s=14, color="tab:orange", label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
         ax.set(xlim=(0, top), ylim=(0, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
     axes[0].set_ylabel("predicted $S_f$ ($k_B$)")
     fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies): extrapolation from small to large vacancy clusters")
     return fig
@@ -229,6 +273,28 @@ def finite_size_figure(by_size):
     ax.set(xlabel="1 / N (lattice sites of the periodic cell)", ylabel="formation entropy per vacancy $S_f/k$ ($k_B$)",
            title="Synthetic analogue: the same cluster in larger cells\n(exact values, dashed: a + b/N fits; 1/N = 0 is the dilute limit)")
     ax.legend(fontsize=8)
+    return fig
+
+
+def interstitial_figure(data, predictions, numbers):
+    s_train, interstitial_train, s_test, interstitial_test = data
+    fig, axes = plt.subplots(1, len(predictions), figsize=(4.6 * len(predictions), 4.8), constrained_layout=True)
+    top = 1.1 * max(s_test.max(), max(p.max() for _, p in predictions.values()))
+    bottom = min(0.0, 1.1 * min(p.min() for _, p in predictions.values()))  # a failed extrapolation stays in view
+    for ax, (name, (p_train, p_test)) in zip(axes, predictions.items()):
+        error = numbers["models"][name]
+        ax.plot([bottom, top], [bottom, top], color="0.6", lw=1, label="exact = predicted")
+        for exact, predicted, chosen, colour, label in [
+            (s_train, p_train, ~interstitial_train, "tab:blue", "train, vacancies"),
+            (s_train, p_train, interstitial_train, "tab:cyan", "train, interstitials"),
+            (s_test, p_test, ~interstitial_test, "tab:orange", f"test, vacancies: MAE {error['test_mae_vacancies']:.2f} $k_B$"),
+            (s_test, p_test, interstitial_test, "tab:red", f"test, interstitials: MAE {error['test_mae_interstitials']:.2f} $k_B$"),
+        ]:
+            ax.scatter(exact[chosen], predicted[chosen], s=14, color=colour, marker="^" if "inter" in label else "o", label=label)
+        ax.set(xlim=(bottom, top), ylim=(bottom, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
+        ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
+    axes[0].set_ylabel("predicted $S_f$ ($k_B$)")
+    fig.suptitle("Synthetic analogue, harder case: vacancy and interstitial (<110> dumbbell) clusters together")
     return fig
 
 

@@ -52,7 +52,7 @@ class Structure(NamedTuple):
 
 
 class Neighbours(NamedTuple):
-    """Every site's neighbours within a cutoff, periodic images included, padded to K per site.
+    """Every occupied site's occupied neighbours within a cutoff, periodic images included, padded to K per site.
 
     index: (S, K) int, the neighbour's site; shift: (S, K, 3) angstrom, the cell
     translation of its image; valid: (S, K) bool, False on padding. The vector
@@ -115,9 +115,43 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, c
     return np.array(cluster)
 
 
+def interstitial_cluster(structure: Structure, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` sites for parallel dumbbells, grown from a random site, each new one a second neighbour (a apart)
+    of the cluster: first neighbours are too close for two parallel dumbbells (their atoms would overlap)."""
+    near = neighbours(structure, 1.05 * LATTICE_CONSTANT, size=16)
+    distance = np.linalg.norm(structure.positions[near.index] + near.shift - structure.positions[:, None], axis=-1)
+    second = near.valid & (distance > 0.95 * LATTICE_CONSTANT)
+    cluster = [int(rng.integers(len(structure.occupied)))]
+    while len(cluster) < size:
+        cluster.append(int(rng.choice(np.setdiff1d(near.index[cluster][second[cluster]], cluster))))
+    return np.array(cluster)
+
+
+DUMBBELL_HALF_LENGTH = 1.0  # angstrom: a starting guess; relaxation finds the dumbbell's own length
+JITTER = 0.05  # angstrom: random displacement of dumbbell atoms at the start (measured: 4 of 12 saddles without, 2 with)
+
+
+def insert_dumbbells(structure: Structure, sites, direction, spare: int = 0) -> Structure:
+    """Each of `sites` holding two atoms, x -+ DUMBBELL_HALF_LENGTH u along `direction` (the self-interstitial of
+    bcc iron is a <110> dumbbell): one interstitial per site, the new atoms appended as sites.
+
+    spare: the number of appended sites (at least len(sites)); the unused ones stay vacant, so that clusters of
+    different sizes share one array shape (and one compilation).
+    """
+    sites = np.asarray(sites, dtype=int).ravel()
+    spare = max(int(spare), len(sites))
+    u = np.asarray(direction, float) / np.linalg.norm(direction)
+    positions = np.array(structure.positions, float)
+    added = np.repeat(positions[:1], spare, axis=0)  # vacant slots: their position is never used
+    added[: len(sites)] = positions[sites] + DUMBBELL_HALF_LENGTH * u
+    positions[sites] -= DUMBBELL_HALF_LENGTH * u
+    occupied = np.concatenate([structure.occupied, np.arange(spare) < len(sites)])
+    return Structure(np.concatenate([positions, added]), occupied, structure.cell)
+
+
 def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> Neighbours:
-    """All neighbours of every site closer than `cutoff`, over every periodic image, padded to `size`
-    (None: the smallest multiple of 8 that holds them, so that similar structures share one shape).
+    """All occupied neighbours of every occupied site closer than `cutoff`, over every periodic image, padded to
+    `size` (None: the smallest multiple of 8 that holds them, so that similar structures share one shape).
 
     In a cell wider than twice the cutoff each pair has one candidate image,
     the nearest; a narrower cell (where the minimum-image convention would
@@ -137,10 +171,10 @@ def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> 
     i, j, image = found[:, 0], found[:, 1], found[:, 2:]
     shift = (image - wrap[j] + wrap[i]) @ cell
     distance = np.linalg.norm(positions[j] + shift - positions[i], axis=-1)
-    i, j, shift, distance = i[distance < cutoff], j[distance < cutoff], shift[distance < cutoff], distance[distance < cutoff]
-    both = structure.occupied[i] & structure.occupied[j]
-    if np.any(both & (distance < MIN_DISTANCE)):
-        k = np.argmin(np.where(both, distance, np.inf))
+    keep = (distance < cutoff) & structure.occupied[i] & structure.occupied[j]  # a vacant site has no neighbours
+    i, j, shift, distance = i[keep], j[keep], shift[keep], distance[keep]
+    if np.any(distance < MIN_DISTANCE):
+        k = np.argmin(distance)
         raise ValueError(
             f"atoms {i[k]} and {j[k]} overlap: {distance[k]:.3f} angstrom apart (below {MIN_DISTANCE}); "
             "check the positions (a site listed twice, or a periodic image on top of an atom)."
@@ -231,6 +265,9 @@ class Relaxation(NamedTuple):
     converged: bool
 
 
+REBUILDS = 10  # pair lists per relaxation at most: an interstitial cluster can rearrange far from its start
+
+
 def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) -> Relaxation:
     """Relax the atoms at fixed cell with optax's L-BFGS (zoom line search) until the force norm is below `tolerance`.
 
@@ -242,11 +279,15 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
         raise ValueError("relax needs float64 (a force norm of 1e-8 is below float32's rounding): "
                          "call jax.config.update('jax_enable_x64', True) first.")
     total = 0
-    for _ in range(3):
+    for _ in range(REBUILDS):
         near = potential_neighbours(structure)
         positions, norm, steps = _relax(jnp.asarray(structure.positions), structure.occupied, near, tolerance, max_steps)
         relaxed, total = structure._replace(positions=np.asarray(positions)), total + int(steps)
-        if _covers(near, potential_neighbours(relaxed, skin=0.0), relaxed):
+        try:
+            needed = potential_neighbours(relaxed, skin=0.0)
+        except ValueError as overlap:  # the pair list went stale and the relaxation ran into a wrong energy
+            raise NotAMinimum(f"the relaxation collapsed atoms: {overlap}") from None
+        if _covers(near, needed, relaxed):
             return Relaxation(relaxed, float(norm), total, bool(norm <= tolerance))
         structure = relaxed
     raise NotAMinimum("the relaxation keeps moving atoms beyond the pair list's skin: the configuration is unstable.")
@@ -461,7 +502,8 @@ def _first_rows(positions, occupied, near):
 
 
 class Defect(NamedTuple):
-    """A relaxed vacancy cluster in a strained supercell, with its exact formation entropy and its descriptors.
+    """A relaxed cluster of vacancies or interstitials in a strained supercell, with its exact formation entropy
+    and its descriptors. sites: the perfect supercell's lattice sites.
 
     entropy: S_f in k_B. descriptor: the summed descriptor referenced like the
     entropy, D_d - (M_d / M_p) D_p (extensive). average: the per-atom mean
@@ -472,6 +514,7 @@ class Defect(NamedTuple):
 
     sites: int
     vacancies: int
+    interstitials: int
     strain: np.ndarray
     entropy: float
     descriptor: np.ndarray
@@ -486,18 +529,32 @@ def random_strain(rng: np.random.Generator, scale: float = 0.01) -> np.ndarray:
     return np.triu(e) + np.triu(e, 1).T
 
 
-def defect(repeats: int, vacancies: int, strain, rng: np.random.Generator, compact: bool = True) -> Defect:
-    """Build, relax and measure one vacancy cluster (see `vacancy_cluster`); NotAMinimum when it does not relax to a minimum."""
-    perfect = bcc(repeats, strain)
-    return measure(perfect, vacancy_cluster(perfect, vacancies, rng, compact))
+def defect(repeats: int, size: int, strain, rng: np.random.Generator, kind: str = "compact") -> Defect:
+    """Build, relax and measure one cluster of `size` defects in a strained bcc supercell; NotAMinimum when it does
+    not relax to a minimum.
 
-
-def measure(perfect: Structure, sites) -> Defect:
-    """Vacate `sites` of a perfect bcc supercell, relax, and measure S_f and the descriptors, timing each stage.
-
-    Raises NotAMinimum when the configuration does not relax to a minimum.
+    kind: "compact" or "spread" vacancies (see `vacancy_cluster`), or "interstitial": parallel <110> dumbbells
+    in a random direction (see `interstitial_cluster`), their atoms displaced by JITTER at random, with 24
+    appended sites whatever the size, so that every interstitial cluster of one cell shares one compilation.
     """
-    unrelaxed = vacate(perfect, sites)
+    perfect = bcc(repeats, strain)
+    if kind == "interstitial":
+        direction = rng.permutation([1.0, rng.choice([-1.0, 1.0]), 0.0])
+        sites = interstitial_cluster(perfect, size, rng)
+        start = insert_dumbbells(perfect, sites, direction, spare=24)
+        moved = np.concatenate([sites, len(perfect.occupied) + np.arange(size)])  # both atoms of every dumbbell
+        positions = start.positions.copy()
+        positions[moved] += rng.normal(0.0, JITTER, (len(moved), 3))  # a symmetric start relaxes to saddles
+        return measure(perfect, start._replace(positions=positions))
+    if kind not in ("compact", "spread"):
+        raise ValueError(f'kind must be "compact", "spread" or "interstitial", got {kind!r}.')
+    return measure(perfect, vacate(perfect, vacancy_cluster(perfect, size, rng, kind == "compact")))
+
+
+def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
+    """Relax a defective copy of a perfect bcc supercell (its lattice sites first, any added ones after), and
+    measure S_f and the descriptors, timing each stage. Raises NotAMinimum when it does not relax to a minimum.
+    """
     seconds = {}
     clock = time.perf_counter()
     relaxed = relax(unrelaxed)
@@ -511,10 +568,12 @@ def measure(perfect: Structure, sites) -> Defect:
     summed = descriptors(relaxed.structure).sum(0)
     seconds["descriptor"] = time.perf_counter() - clock
     perfect_modes, perfect_summed = perfect_eigenvalues(perfect), descriptors(perfect).sum(0)
-    repeats = round((len(perfect.occupied) / 2) ** (1 / 3))
+    lattice = len(perfect.occupied)
+    repeats = round((lattice / 2) ** (1 / 3))
     return Defect(
-        sites=len(perfect.occupied),
-        vacancies=len(perfect.occupied) - relaxed.structure.atoms,
+        sites=lattice,
+        vacancies=int(np.sum(~relaxed.structure.occupied[:lattice])),
+        interstitials=int(np.sum(relaxed.structure.occupied[lattice:])),
         strain=np.asarray(perfect.cell) / (repeats * LATTICE_CONSTANT) - np.eye(3),  # bcc's cell is the cubic one times (I + e)
         entropy=formation_entropy(modes, perfect_modes),
         descriptor=summed - len(modes) / len(perfect_modes) * perfect_summed,

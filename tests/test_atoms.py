@@ -244,3 +244,17 @@ def test_a_cluster_keeps_its_shape_in_another_cell():
         np.testing.assert_allclose(atoms.cluster_offsets(cell, placed), shape, atol=1e-12)
     with pytest.raises(ValueError, match="do not fit"):
         atoms.place(atoms.bcc(6, 0.01), shape)  # a strained lattice: the offsets miss its sites
+
+
+def test_an_interstitial_dumbbell_relaxes_to_a_minimum_and_shares_its_shape():
+    perfect = atoms.bcc(4)
+    one = atoms.insert_dumbbells(perfect, [5], [1, 1, 0], spare=4)
+    two = atoms.insert_dumbbells(perfect, atoms.interstitial_cluster(perfect, 2, np.random.default_rng(0)), [1, -1, 0], spare=4)
+    assert one.positions.shape == two.positions.shape == (132, 3) and (one.atoms, two.atoms) == (129, 130)
+    relaxed = atoms.relax(one)
+    assert relaxed.converged and relaxed.force_norm <= 1e-8
+    modes = atoms.vibrational_eigenvalues(relaxed.structure)  # raises unless 3 zero modes and none negative
+    assert len(modes) == 3 * 129 - 3
+    assert 1.0 < atoms.formation_entropy(modes, atoms.perfect_eigenvalues(perfect)) < 4.0
+    with pytest.raises(ValueError, match="kind"):
+        atoms.defect(4, 1, 0.0, np.random.default_rng(0), kind="antisite")

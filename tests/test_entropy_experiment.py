@@ -19,7 +19,7 @@ def quick(tmp_path_factory):
 
 def test_writes_its_figures_and_numbers(quick):
     out, numbers = quick
-    for key in ("parity", "error", "cost", "finite_size"):
+    for key in ("parity", "error", "cost", "finite_size", "interstitials"):
         assert matplotlib.image.imread(out / f"entropy_{key}.png").shape[0] > 300
     assert json.loads((out / "entropy.json").read_text()) == json.loads(json.dumps(numbers))
     assert numbers["synthetic_analogue"] is True and numbers["rejected"] == []
@@ -46,3 +46,14 @@ def test_finite_size_trend_and_cost_are_reported(quick):
         entropies = [by_sites[n] for n in sorted(by_sites, key=int)]
         assert all(a < b for a, b in zip(entropies, entropies[1:])), (k, entropies)
     assert set(numbers["cost_slopes"]) == set(entropy.STAGES)
+
+
+def test_interstitials_are_reported_as_the_harder_case(quick):
+    _, numbers = quick
+    harder = numbers["with_interstitials"]
+    assert harder["interstitials_train"]["sizes"] == [1, 2] and harder["interstitials_test"]["sizes"] == [5]
+    found = harder["interstitials_train"]["configurations"] + harder["interstitials_test"]["configurations"]
+    assert found + len(harder["rejected"]) == 6  # every configuration of the plan is used or reported
+    assert all(isinstance(message, str) and "not a minimum" in message for message in harder["rejected"])
+    assert 1.0 < harder["s_1_interstitial"] < 4.0
+    assert set(harder["models"]) == {"AFS (radial + angular)", "radial only", entropy.K_S1_EACH}
