@@ -8,7 +8,9 @@ and its diagonalisation. Ridge regression (penalty by the lab's k-fold
 cross-validation) on extensive angular-Fourier-series descriptors is trained
 on clusters of 1 to 3 vacancies in 432-site cells and tested on clusters of 10 to 80 in
 cells of 432 to 1,024 sites, beside two controls: k * s_1 (k vacancies times the monovacancy value)
-and the same regression on per-atom averaged (not extensive) descriptors.
+and the same regression on per-atom averaged (not extensive) descriptors. Also: the same clusters
+in cells of 128 to 1,024 sites (the finite-size effect, which sets the training cells' size), and
+a harder case with clusters of interstitials (<110> dumbbells) added to both sets.
 Always float64: a force norm of 1e-8 is below float32's rounding.
 """
 
@@ -181,7 +183,9 @@ def with_interstitials(train, test, s_1, quick, rng):
     train, test = train + extra_train, test + extra_test
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
     interstitial_train, interstitial_test = table(train, "interstitials") > 0, table(test, "interstitials") > 0
-    s_1_interstitial = float(np.mean(s_train[interstitial_train & (table(train, "interstitials") == 1)]))
+    singles = s_train[interstitial_train & (table(train, "interstitials") == 1)]
+    per_defect = s_train[interstitial_train] / table(train, "interstitials")[interstitial_train]
+    s_1_interstitial = float(np.mean(singles if singles.size else per_defect))  # every single one rejected: per defect
     size = lambda defects: table(defects, "vacancies") + table(defects, "interstitials")
     control = lambda defects, interstitial: size(defects) * np.where(interstitial, s_1_interstitial, s_1)
     predictions = {K_S1_EACH: (control(train, interstitial_train), control(test, interstitial_test))}

@@ -139,7 +139,7 @@ def map_figure(grid, edges):
     line = np.linspace(0, 1, 100)
     ax.plot(1 + line, line, "w--", lw=2, label="theory: edge step = 2(1+β)/L")
     ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
-    step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(MAP_KAPPA))  # numpy: no compilation
+    step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(MAP_KAPPA))  # scalars: a few eager operations
     ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
     ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
     ax.set_xscale("log")

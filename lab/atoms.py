@@ -1,4 +1,4 @@
-"""Atoms: bcc iron with vacancies, its Finnis-Sinclair energy, relaxation, harmonic entropy and descriptors.
+"""Atoms: bcc iron with vacancies and interstitials, its Finnis-Sinclair energy, relaxation, harmonic entropy and descriptors.
 
 The lab's research case is a *synthetic analogue* of Lapointe et al., Phys. Rev.
 Materials 4, 063802 (2020): formation entropies computed exactly (relaxation,
@@ -7,8 +7,8 @@ by a linear model on summed local descriptors (O(N)).
 
 Units: energies in eV, lengths in angstrom, masses in amu, temperatures in K,
 entropies in k_B. A structure keeps every lattice site of its supercell, vacant
-sites masked, so that all configurations of one supercell share array shapes
-and every compiled function serves all of them.
+sites masked (and interstitial atoms in spare sites appended to it), so that
+the configurations of one supercell share array shapes and compiled functions.
 """
 
 import time
@@ -273,7 +273,9 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
 
     The pair list is built with a 0.3 angstrom skin and checked afterwards:
     if the atoms moved so far that a pair within the potential's cutoff is
-    missing, it is rebuilt and the relaxation continues from there.
+    missing, it is rebuilt and the relaxation continues from there (REBUILDS
+    times at most). Raises NotAMinimum when it keeps moving or collapses
+    atoms onto each other (a stale pair list let it into a wrong energy).
     """
     if jnp.result_type(float) != jnp.float64:
         raise ValueError("relax needs float64 (a force norm of 1e-8 is below float32's rounding): "

@@ -183,11 +183,18 @@ def _run(args) -> int:
 
 
 def _run_one(name, out, quick, dtype, seed, quiet):
-    """Run one experiment; return (name, seconds, "ok" or "FAILED: ...") -- one failure must not stop the others."""
+    """Run one experiment; return (name, seconds, "ok" or "FAILED: ...") -- one failure must not stop the others.
+
+    JAX's float64 switch is restored afterwards: an experiment that always computes in float64
+    (entropy) must not leave it on for the next one in the same process.
+    """
+    import jax
+
     import experiments
 
     if not quiet:
         print(f"lab: running {name}{' (quick)' if quick else ''} ...", file=sys.stderr, flush=True)
+    x64 = jax.config.read("jax_enable_x64")
     _enable_x64(dtype)
     started = time.perf_counter()
     try:
@@ -195,6 +202,8 @@ def _run_one(name, out, quick, dtype, seed, quiet):
         status = "ok"
     except Exception as error:
         status = f"FAILED: {type(error).__name__}: {error}"
+    finally:
+        jax.config.update("jax_enable_x64", x64)
     return name, time.perf_counter() - started, status
 
 
@@ -202,7 +211,8 @@ def _run_parallel(names, jobs, flags, task):
     """`_run_one` for each name in `jobs` fresh processes, longest first; rows in the order of `names`.
 
     Spawned, not forked (JAX's threads do not survive a fork); each worker sets --quick's XLA_FLAGS
-    before it imports JAX. A worker that dies marks its experiment FAILED.
+    before it imports JAX. A worker that dies breaks the pool: every experiment not finished by then
+    is marked FAILED, with the seconds since the pool started.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -213,9 +223,9 @@ def _run_parallel(names, jobs, flags, task):
     rows = {}
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start_worker, initargs=(flags,)) as pool:
+        started = time.perf_counter()
         futures = {name: pool.submit(_run_one, name, *task) for name in order}
         for name, future in futures.items():
-            started = time.perf_counter()
             try:
                 rows[name] = future.result()
             except Exception as error:  # the worker process itself failed (killed, out of memory)

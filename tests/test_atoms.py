@@ -77,12 +77,17 @@ def test_forces_match_finite_differences_of_the_energy():
         assert force[atom, axis] == pytest.approx(-float(plus - minus) / (2 * h), rel=1e-6, abs=1e-8)
 
 
-def test_hessian_equals_jax_hessian():
-    structure = atoms.vacate(rattled(seed=3), [5])
+@pytest.mark.parametrize("structure", [
+    atoms.vacate(rattled(seed=3), [5]),
+    atoms.bcc(1, STRAIN),  # 2 sites: a site's own periodic images are among its neighbours
+    atoms.vacate(atoms.bcc(2, STRAIN), [3]),  # several images of one site in a list
+], ids=["54 sites", "2 sites", "16 sites"])
+def test_hessian_equals_jax_hessian(structure):
     near = atoms.potential_neighbours(structure, skin=0.0)
     dense = jax.hessian(atoms.energy)(jnp.asarray(structure.positions), structure.occupied, near)
     keep = np.repeat(structure.occupied, 3)
-    expected = np.asarray(dense).reshape(3 * 54, 3 * 54)[np.ix_(keep, keep)]
+    size = structure.positions.size
+    expected = np.asarray(dense).reshape(size, size)[np.ix_(keep, keep)]
     np.testing.assert_allclose(atoms.hessian(structure), expected, atol=1e-12)
 
 
@@ -246,7 +251,7 @@ def test_a_cluster_keeps_its_shape_in_another_cell():
         atoms.place(atoms.bcc(6, 0.01), shape)  # a strained lattice: the offsets miss its sites
 
 
-def test_an_interstitial_dumbbell_relaxes_to_a_minimum_and_shares_its_shape():
+def test_an_interstitial_dumbbell_relaxes_to_a_minimum_in_arrays_of_a_fixed_shape():
     perfect = atoms.bcc(4)
     one = atoms.insert_dumbbells(perfect, [5], [1, 1, 0], spare=4)
     two = atoms.insert_dumbbells(perfect, atoms.interstitial_cluster(perfect, 2, np.random.default_rng(0)), [1, -1, 0], spare=4)
