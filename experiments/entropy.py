@@ -39,7 +39,7 @@ QUICK_TEST = [(5, k, 2, "compact") for k in (10, 20, 30, 40)]
 # The harder case: clusters of parallel <110> dumbbells (self-interstitials) added to both sets.
 INTERSTITIAL_TRAIN = [(6, k, 8, "interstitial") for k in (1, 2, 3)]
 INTERSTITIAL_TEST = [*[(7, k, 3, "interstitial") for k in (5, 10)], (8, 15, 3, "interstitial")]
-QUICK_INTERSTITIAL_TRAIN, QUICK_INTERSTITIAL_TEST = [(4, k, 2, "interstitial") for k in (1, 2)], [(5, 5, 2, "interstitial")]
+QUICK_INTERSTITIAL_TRAIN, QUICK_INTERSTITIAL_TEST = [(4, k, 2, "interstitial") for k in (1, 2)], [(4, 5, 2, "interstitial")]
 # The same compact clusters (of these sizes, grown in a 432-site cell) in cells of these repeats: the finite-size trend.
 FINITE_SIZE, QUICK_FINITE_SIZE = ((1, 3, 10), (4, 5, 6, 7, 8)), ((1, 3), (3, 4, 5))
 STRAIN = 0.01  # strain tensor entries uniform in [-1 %, 1 %]
