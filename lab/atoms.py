@@ -537,7 +537,7 @@ def defect(repeats: int, size: int, strain, rng: np.random.Generator, kind: str 
 
     kind: "compact" or "spread" vacancies (see `vacancy_cluster`), or "interstitial": parallel <110> dumbbells
     in a random direction (see `interstitial_cluster`), their atoms displaced by JITTER at random, with 24
-    appended sites whatever the size, so that every interstitial cluster of one cell shares one compilation.
+    appended sites whatever the size (up to 24), so that interstitial clusters of one cell share array shapes.
     """
     perfect = bcc(repeats, strain)
     if kind == "interstitial":
