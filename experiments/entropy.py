@@ -182,9 +182,10 @@ def with_interstitials(train, test, s_1, quick, rng):
     extra_test, rejected_test = sample(QUICK_INTERSTITIAL_TEST if quick else INTERSTITIAL_TEST, rng)
     train, test = train + extra_train, test + extra_test
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
-    interstitial_train, interstitial_test = table(train, "interstitials") > 0, table(test, "interstitials") > 0
-    singles = s_train[interstitial_train & (table(train, "interstitials") == 1)]
-    per_defect = s_train[interstitial_train] / table(train, "interstitials")[interstitial_train]
+    count_train, count_test = table(train, "interstitials"), table(test, "interstitials")
+    interstitial_train, interstitial_test = count_train > 0, count_test > 0
+    singles = s_train[count_train == 1]
+    per_defect = s_train[interstitial_train] / count_train[interstitial_train]
     s_1_interstitial = float(np.mean(singles if singles.size else per_defect))  # every single one rejected: per defect
     size = lambda defects: table(defects, "vacancies") + table(defects, "interstitials")
     control = lambda defects, interstitial: size(defects) * np.where(interstitial, s_1_interstitial, s_1)

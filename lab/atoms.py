@@ -301,11 +301,10 @@ def potential_neighbours(structure: Structure, skin: float = 0.3) -> Neighbours:
 
 
 def _covers(near: Neighbours, needed: Neighbours, structure: Structure) -> bool:
-    """True when every occupied pair of `needed` (site, site, cell translation) is in `near`."""
+    """True when every pair of `needed` (site, site, cell translation) is in `near` (both hold occupied pairs only)."""
     def pairs(n):
-        keep = n.valid & structure.occupied[:, None] & structure.occupied[n.index]
-        translation = np.rint(n.shift[keep] @ np.linalg.inv(structure.cell)).astype(int)
-        return set(zip(np.nonzero(keep)[0], n.index[keep], *translation.T))
+        translation = np.rint(n.shift[n.valid] @ np.linalg.inv(structure.cell)).astype(int)
+        return set(zip(np.nonzero(n.valid)[0], n.index[n.valid], *translation.T))
     return pairs(needed) <= pairs(near)
 
 
