@@ -21,6 +21,13 @@ import jax
 import jax.numpy as jnp
 
 
+def design(X, intercept: bool = True):
+    """The design matrix: X (N, D) with a leading column of ones when `intercept` (N, D + 1)."""
+    if not intercept:
+        return X
+    return jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
+
+
 class Data(NamedTuple):
     """A supervised data set with its L2 weight: a pytree, so `l2` can be a traced sweep axis.
 

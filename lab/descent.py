@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate
+from lab import _validate, problems
 
 
 class Optimum(NamedTuple):
@@ -33,8 +33,24 @@ class Optimum(NamedTuple):
 
 
 def optimum(criterion, params, data) -> Optimum:
-    """An `Optimum` from reference parameters (for example `lab.reference.least_squares`)."""
-    return Optimum(params, criterion(params, data))
+    """An `Optimum` from reference parameters (for example `lab.reference.least_squares`).
+
+    With concrete values the gradient there must be at rounding level,
+    ||grad f(a*)|| <= sqrt(eps) (1 + |f(a*)|): the minimiser of another
+    criterion would give negative gaps and false rates. Refused, with the fix.
+    """
+    value = criterion(params, data)
+    if _validate.is_concrete(params, data, value):
+        norm = float(jnp.linalg.norm(jax.grad(criterion)(params, data)))
+        bound = float(np.sqrt(jnp.finfo(jnp.result_type(value)).eps) * (1 + abs(float(value))))
+        if not norm <= bound:
+            name = getattr(criterion, "__name__", "the criterion")
+            raise ValueError(
+                f"params is not a minimiser of {name}: ||grad f|| = {norm:.3e} there, above rounding ({bound:.1e}). "
+                f"Find the reference with lab.problems.problem({name}, data), which solves for it "
+                "(closed form, Newton or L-BFGS)."
+            )
+    return Optimum(params, value)
 
 
 class Trace(NamedTuple):
@@ -68,12 +84,22 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
         descent a <- a - learning_rate * grad f(a), bit for bit), `optax.adam`;
         it is called inside the compiled function, so its hyper-parameters are
         traced: `run(..., optimizer=optax.adam, learning_rate=lr, b1=0.9)`.
+        Optimizers whose update needs the value and the function (`optax.lbfgs`,
+        line searches) get `value`, `grad` and `value_fn` as extra arguments.
+    optimum: what the gaps are measured from: an `Optimum` or a `lab.reference.Reference`.
     growth: factor on the initial gap beyond which the run counts as diverged.
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps = _validate.count("num_steps", num_steps)
     _validate.float_params("init", init, _num_params(data, init))
+    for name in ("params", "value"):
+        leaf = getattr(optimum, name, None)
+        if leaf is None:
+            raise ValueError(f"optimum must have .params and .value (a descent.Optimum or reference.Reference), "
+                             f"got {type(optimum).__name__}.")
+    if optimum.params.shape != init.shape:
+        raise ValueError(f"optimum.params has shape {optimum.params.shape}, init {init.shape}: they must match.")
     if any(callable(value) for value in hyperparams.values()):
         raise ValueError(
             "hyper-parameters must be numbers (they are traced, so new values never recompile), not functions: "
@@ -88,11 +114,11 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
 
 
 def _num_params(data, init):
-    """P from the data's design (`Data.X`) or moments (`Gram.G`); other data types: trust `init`."""
-    matrix = getattr(data, "X", getattr(data, "G", None))
-    if matrix is None:
+    """P from the data's design (`Data.X`) or moments (`Gram.b`); other data types: trust `init`."""
+    size = problems.problem_size(data)
+    if size is None:
         return getattr(init, "shape", (0,))[0] if getattr(init, "ndim", 0) == 1 else 0
-    return matrix.shape[1]
+    return size
 
 
 def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: int, **kwargs) -> Trace:
@@ -103,8 +129,9 @@ def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: i
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams):
-    transform = optimizer(**hyperparams)
+    transform = optax.with_extra_args_support(optimizer(**hyperparams))
     value_and_grad = jax.value_and_grad(criterion)
+    value_fn = lambda a: criterion(a, data)  # noqa: E731
     eps = jnp.finfo(init.dtype).eps
     gap0 = criterion(init, data) - optimum.value
     limit = growth * gap0 + eps * (1 + jnp.abs(optimum.value))
@@ -124,7 +151,7 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
         params, opt_state, carry = state
         value, grad = value_and_grad(params, data)
         carry, record = observe(carry, params, value - optimum.value)
-        updates, new_state = transform.update(grad, opt_state, params)
+        updates, new_state = transform.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
         diverged = carry[2]
         params = jnp.where(diverged, carry[0], optax.apply_updates(params, updates))
         opt_state = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), new_state, opt_state)

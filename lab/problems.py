@@ -7,19 +7,17 @@ and targets y (N,); `make_data` turns them into the criteria's `Data` by
 prepending the intercept column.
 """
 
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate
-from lab.criteria import Data
-
-
-def design(X, intercept: bool = True):
-    """The design matrix: X (N, D) with a leading column of ones when `intercept` (N, D + 1)."""
-    if not intercept:
-        return X
-    return jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
+from lab import _validate, criteria, reference, spectrum
+from lab.criteria import Data, Gram, design
 
 
 def make_data(X, y, intercept: bool = True, l2=0.0) -> Data:
@@ -126,8 +124,178 @@ def standardize(X):
     return (X - mean) / scale, mean, scale
 
 
+_standardize = standardize  # load_csv's keyword of the same name hides it there
+
+
 def polynomial_features(x, degree: int):
     """Powers x, x^2, ..., x^degree of a 1-D input x (N,) as columns (N, degree); the intercept is separate."""
     x = _validate.as_float_array("x", x, 1)
     degree = _validate.count("degree", degree)
     return x[:, None] ** jnp.arange(1, degree + 1, dtype=x.dtype)
+
+
+# Problems: a criterion, its data, a start, the reference optimum and the Hessian's spectrum there.
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=("data", "start", "reference", "spectrum"),
+                   meta_fields=("criterion",))
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """What a run is measured against: a pytree, built inside compiled sweeps and vmapped like any array.
+
+    criterion: pure `f(a, data) -> scalar` (static). data: any pytree of
+    arrays. start: a_0 (P,). reference: `lab.reference.Reference` (a*, f*,
+    ||grad f(a*)||, how it was found). spectrum: `lab.spectrum.Spectrum` of
+    the Hessian at a*, whose L gives the local edge 2/L.
+    """
+
+    criterion: Callable
+    data: Any
+    start: jax.Array
+    reference: reference.Reference
+    spectrum: spectrum.Spectrum
+
+    @property
+    def edge_step(self):
+        """2/L of the Hessian at a*: the local stability edge of gradient descent."""
+        return spectrum.stability_threshold(self.spectrum.L)
+
+
+def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_iter=None) -> Problem:
+    """The `Problem` of minimising `criterion(a, data)`: its reference optimum and spectrum, found by `method`.
+
+    criterion: pure JAX `f(a, data) -> scalar`, twice differentiable.
+    data: a pytree of arrays (`Data` from `make_data` or `load_csv`, or your own).
+    start: a_0 (P,); default zeros when P can be read off the data (`Data.X`, `Gram.b`).
+    method: how to find a*: 'auto' (closed form for the lab's quadratics,
+        else Newton, continued by L-BFGS where Newton fails), 'closed_form',
+        'newton' or 'lbfgs' (see `lab.reference.solve`); tol: the gradient
+        norm a* must reach (1e-10 in float64, 1e-5 in float32).
+    With concrete inputs the criterion is tried at `start` and a reference
+    that did not reach `tol` raises a ValueError saying why; under `jit` or
+    `vmap` nothing is raised and `problem.reference.status` says it.
+    """
+    if not callable(criterion):
+        raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(criterion).__name__}.")
+    if method not in ("auto", *reference.METHODS):
+        raise ValueError(f"method must be 'auto' or one of {reference.METHODS}, got {method!r}.")
+    start = _start(data, start)
+    concrete = _validate.is_concrete(data, start)
+    if concrete:
+        _check_criterion(criterion, data, start)
+    found = reference.solve(criterion, data, start, method, tol, max_iter)
+    if concrete:
+        reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
+    return Problem(criterion, data, start, found, spectrum.spectrum(criterion, found.params, data))
+
+
+def problem_size(data):
+    """The number of parameters P read off the data (`Data.X` columns, `Gram.b` length); None for other data."""
+    if isinstance(data, Data):
+        return data.X.shape[1]
+    if isinstance(data, Gram):
+        return data.b.shape[0]
+    return None
+
+
+def _start(data, start):
+    if start is None:
+        size = problem_size(data)
+        if size is None:
+            raise ValueError(f"start is needed for data of type {type(data).__name__}: pass start=jnp.zeros(P), "
+                             "P the number of parameters.")
+        leaf = jax.tree_util.tree_leaves(data)[0]
+        return jnp.zeros(size, leaf.dtype if jnp.issubdtype(leaf.dtype, jnp.floating) else jnp.result_type(float))
+    dtype = getattr(start, "dtype", None)
+    if getattr(start, "ndim", None) != 1 or not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"start must be a 1-D floating-point array a_0 (P,), got {getattr(start, 'shape', start)!r} "
+                         f"of dtype {dtype}: e.g. jnp.zeros(P).")
+    size = problem_size(data)
+    if size is not None and start.shape != (size,):
+        raise ValueError(f"start must have shape ({size},) to match the data's {size} parameters, got {start.shape}.")
+    return jnp.asarray(start)
+
+
+def _check_criterion(criterion, data, start):
+    """Try the criterion once at `start`: it must run and return a finite real scalar."""
+    name = getattr(criterion, "__name__", "criterion")
+    leaves = jax.tree_util.tree_leaves(data)
+    if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves if np.issubdtype(np.asarray(x).dtype, np.number)):
+        raise ValueError("data contains NaN or infinite values: remove them (lab.problems.make_data says where).")
+    try:
+        value = criterion(start, data)
+    except Exception as error:
+        raise ValueError(f"{name}(start, data) raised {type(error).__name__}: {error}") from error
+    if getattr(value, "shape", None) != () or not jnp.issubdtype(getattr(value, "dtype", None), jnp.floating):
+        raise ValueError(f"{name}(a, data) must return a real scalar, got shape {getattr(value, 'shape', None)} "
+                         f"and dtype {getattr(value, 'dtype', type(value).__name__)}: sum or average over samples.")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"{name}(start, data) is {float(value)}: choose a start where the criterion is finite.")
+
+
+def regression_problem(key, n: int, d: int, kappa, noise=0.1, *, criterion=criteria.least_squares, l2=0.0,
+                       gram: bool = False, dtype=None) -> Problem:
+    """Least squares (or ridge) on `regression(key, n, d, kappa, noise)` from a = 0, a* in closed form.
+
+    With `gram` the criterion is written on the moments X^T X / N (`criteria.gram`): same iterates, P^2 per step.
+    """
+    X, y = regression(key, n, d, kappa, noise, dtype=dtype)
+    data = Data(design(X), y, jnp.asarray(l2, X.dtype))
+    if gram:
+        data = criteria.gram(data)
+        criterion = {criteria.least_squares: criteria.least_squares_gram, criteria.ridge: criteria.ridge_gram}[criterion]
+    return problem(criterion, data)
+
+
+def classification_problem(key, n: int, d: int, separation=1.0, kappa=1.0, l2=1e-2, *, tol=None,
+                           dtype=None) -> Problem:
+    """Penalised logistic regression on `classification(key, n, d, separation, kappa)` from a = 0, a* by Newton."""
+    X, y = classification(key, n, d, separation, kappa, dtype=dtype)
+    return problem(criteria.logistic, Data(design(X), y, jnp.asarray(l2, X.dtype)), method="newton", tol=tol)
+
+
+def load_csv(path, target: str, *, standardize: bool = False, labels: bool = False):
+    """Numeric columns of a CSV file with a header: features X (N, D), the `target` column y (N,), feature names.
+
+    standardize: centre and scale every feature (`standardize`). labels: y
+    must hold 0/1 (for logistic regression). Text cells, empty or NaN cells
+    and a missing target raise a ValueError naming the row and column.
+    Build the criterion's data with `make_data(X, y)`.
+    """
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no CSV file at {str(path)!r}: check the path.")
+    with path.open(newline="") as file:
+        rows = list(csv.reader(file))
+    if len(rows) < 2:
+        raise ValueError(f"{str(path)!r} needs a header line and at least one row of numbers.")
+    header = [name.strip() for name in rows[0]]
+    if target not in header:
+        raise ValueError(f"{str(path)!r} has no column {target!r}; its columns are {', '.join(header)}.")
+    table = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{str(path)!r} line {i} has {len(row)} cells, the header {len(header)}.")
+        for j, cell in enumerate(row):
+            try:
+                table[i - 2, j] = float(cell)
+            except ValueError:
+                raise ValueError(f"{str(path)!r} line {i}, column {header[j]!r}: {cell!r} is not a number "
+                                 "(the lab reads numeric columns only: encode or drop it).") from None
+    bad = ~np.isfinite(table)
+    if bad.any():
+        lines = (np.flatnonzero(bad.any(axis=1)) + 2).tolist()
+        raise ValueError(f"{str(path)!r} has NaN or infinite cells on line(s) {lines[:10]}"
+                         f"{'...' if len(lines) > 10 else ''}: drop or impute them.")
+    column = header.index(target)
+    X, y = np.delete(table, column, axis=1), table[:, column]
+    if X.shape[1] == 0:
+        raise ValueError(f"{str(path)!r} has no feature column besides the target {target!r}.")
+    if labels:
+        _validate.binary_labels(y)
+    X, y = jnp.asarray(X), jnp.asarray(y)
+    if standardize:
+        X = _standardize(X)[0]
+    return X, y, [name for name in header if name != target]

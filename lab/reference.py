@@ -17,9 +17,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from lab import _validate, criteria
-from lab.problems import design
+from lab.criteria import design
 
 
 def least_squares(X, y, intercept: bool = True):
@@ -119,56 +120,205 @@ class NewtonResult(NamedTuple):
 
 
 def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
-    """Newton's method on `criteria.logistic` for a design matrix A (N, P); jittable, no checks."""
-    tol = _default_tol(A.dtype) if tol is None else tol
-    params, grad_norm, loss, iterations = _newton(A, y, l2, jnp.asarray(tol, A.dtype), max_iter)
-    margins = (2 * y - 1) * (A @ params)
-    return NewtonResult(params, grad_norm, loss, iterations, grad_norm <= tol, jnp.all(margins > 0))
+    """Newton's method on `criteria.logistic` for a design matrix A (N, P); jittable, no checks.
+
+    tol=0 runs until the line search stalls (rounding), not to a tolerance.
+    """
+    tol = default_tol(A.dtype) if tol is None else tol
+    found = newton(criteria.logistic, criteria.Data(A, y, l2), jnp.zeros(A.shape[1], A.dtype), tol, max_iter)
+    margins = (2 * y - 1) * (A @ found.params)
+    return NewtonResult(found.params, found.gradient_norm, found.value, found.iterations,
+                        found.gradient_norm <= tol, jnp.all(margins > 0))
 
 
-def _default_tol(dtype):
+def default_tol(dtype):
+    """The gradient norm a reference must reach: 1e-10 in float64, 1e-5 in float32."""
     return 1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5
 
 
-@functools.partial(jax.jit, static_argnames="max_iter")
-def _newton(A, y, l2, tol, max_iter):
-    data = criteria.Data(A, y, l2)
-    loss_and_grad = jax.value_and_grad(criteria.logistic)
-    hessian = jax.hessian(criteria.logistic)
+# How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
+METHODS = ("closed_form", "newton", "lbfgs")
+STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite")
+CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE = range(len(STATUSES))
 
-    slack = 16 * jnp.finfo(A.dtype).eps  # near the optimum, loss differences fall below rounding
 
-    def line_search(a, loss, g, direction):
+class Reference(NamedTuple):
+    """A reference optimum, with how it was found: what every run is measured against.
+
+    params: a* (P,); value: f* = f(a*); gradient_norm: ||grad f(a*)||;
+    iterations: of the search (0 for a closed form); method: index into
+    METHODS; status: index into STATUSES (CONVERGED when ||grad f(a*)|| <= tol).
+    A pytree of arrays, so it is computed inside a compiled sweep and vmapped.
+    """
+
+    params: jax.Array
+    value: jax.Array
+    gradient_norm: jax.Array
+    iterations: jax.Array
+    method: jax.Array
+    status: jax.Array
+
+
+def _found(criterion, data, params, iterations, method, tol, failure=None) -> Reference:
+    value, grad = jax.value_and_grad(criterion)(params, data)
+    norm = jnp.linalg.norm(grad)
+    finite = jnp.isfinite(value) & jnp.isfinite(norm)
+    failure = MAX_ITER if failure is None else failure
+    status = jnp.where(~finite, NOT_FINITE, jnp.where(norm <= tol, CONVERGED, failure))
+    return Reference(params, value, norm, jnp.asarray(iterations, jnp.int32), jnp.asarray(method, jnp.int32),
+                     jnp.asarray(status, jnp.int32))
+
+
+QUADRATICS = (criteria.least_squares, criteria.ridge, criteria.least_squares_gram, criteria.ridge_gram)
+
+
+@functools.partial(jax.jit, static_argnames="criterion")
+def closed_form(criterion, data, tol=None) -> Reference:
+    """The lab's quadratics in closed form: least squares by column-scaled QR (the minimum-norm
+    solution by SVD when N < P), ridge by SVD, their Gram forms by an eigen-decomposition of G."""
+    if criterion not in QUADRATICS:
+        raise ValueError(f"closed_form knows {[f.__name__ for f in QUADRATICS]}, not "
+                         f"{getattr(criterion, '__name__', criterion)!r}: use method='newton' or 'lbfgs'.")
+    if criterion in (criteria.least_squares_gram, criteria.ridge_gram):
+        l2 = data.l2 if criterion is criteria.ridge_gram else 0.0
+        params = _gram_solve(data.G, data.b, jnp.asarray(l2, data.G.dtype))
+    elif criterion is criteria.ridge:
+        params = _svd_solve(data.X, data.y, jnp.asarray(data.l2, data.X.dtype))
+    elif data.X.shape[0] >= data.X.shape[1]:
+        params = _scaled_qr_solve(data.X, data.y)
+    else:
+        params = _svd_solve(data.X, data.y, jnp.zeros((), data.X.dtype))
+    tol = default_tol(params.dtype) if tol is None else tol
+    return _found(criterion, data, params, 0, METHODS.index("closed_form"), tol)
+
+
+def _gram_solve(G, b, l2):
+    """(G + l2 I)^+ b by eigh, small eigenvalues cut as in `min_norm`."""
+    h, V = jnp.linalg.eigh(G)
+    h = h + l2
+    keep = h > G.shape[0] * jnp.finfo(G.dtype).eps * jnp.max(jnp.abs(h))
+    return V @ jnp.where(keep, (V.T @ b) / jnp.where(keep, h, 1.0), 0.0)
+
+
+DENSE_LIMIT = 2000  # Newton's system: solved densely up to this many parameters, by conjugate gradients beyond
+
+
+@functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
+def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
+    """Newton's method with backtracking (Armijo) from `start`, until ||grad f|| <= tol; jittable, no checks.
+
+    The direction solves H d = g (dense, or conjugate gradients on
+    Hessian-vector products above DENSE_LIMIT parameters); the step is halved
+    until f decreases enough. Stops with NOT_DESCENT when d is not a descent
+    direction (H not positive definite: a non-convex criterion away from a
+    minimum), STALLED when no step decreases f (rounding), MAX_ITER.
+    """
+    tol = default_tol(start.dtype) if tol is None else tol
+    loss_and_grad = jax.value_and_grad(criterion)
+    slack = 16 * jnp.finfo(start.dtype).eps  # near the optimum, loss differences fall below rounding
+
+    def direction(a, g):
+        if a.shape[0] <= DENSE_LIMIT:
+            return jnp.linalg.solve(jax.hessian(criterion)(a, data), g)
+        hvp = lambda v: jax.jvp(lambda p: jax.grad(criterion)(p, data), (a,), (v,))[1]
+        return jax.scipy.sparse.linalg.cg(hvp, g, maxiter=4 * a.shape[0])[0]
+
+    def line_search(a, loss, g, d):
         def shrink(state):
-            t, _, _ = state
-            t = t / 2
-            return t, criteria.logistic(a - t * direction, data), None
+            t, _ = state
+            return t / 2, criterion(a - t / 2 * d, data)
 
         def too_long(state):
-            t, trial, _ = state
-            sufficient = trial <= loss - 1e-4 * t * jnp.dot(g, direction) + slack * jnp.abs(loss)
+            t, trial = state
+            sufficient = trial <= loss - 1e-4 * t * jnp.dot(g, d) + slack * jnp.abs(loss)
             return ~sufficient & (t > 1e-12)
 
-        first = criteria.logistic(a - direction, data)
-        t, trial, _ = jax.lax.while_loop(too_long, shrink, (jnp.ones((), A.dtype), first, None))
+        t, trial = jax.lax.while_loop(too_long, shrink, (jnp.ones((), a.dtype), criterion(a - d, data)))
         accepted = jnp.isfinite(trial) & (trial <= loss + slack * jnp.abs(loss))
-        return jnp.where(accepted, a - t * direction, a), accepted
+        return jnp.where(accepted, a - t * d, a), accepted
 
     def step(state):
         a, loss, g, it, _ = state
-        direction = jnp.linalg.solve(hessian(a, data), g)
-        a, progressed = line_search(a, loss, g, direction)
-        loss, g = loss_and_grad(a, data)
-        return a, loss, g, it + 1, progressed
+        d = direction(a, g)
+        descent = jnp.all(jnp.isfinite(d)) & (jnp.dot(g, d) > 0)
+        moved, accepted = line_search(a, loss, g, jnp.where(descent, d, 0.0))
+        loss, g = loss_and_grad(moved, data)
+        status = jnp.where(~descent, NOT_DESCENT, jnp.where(accepted, CONVERGED, STALLED)).astype(jnp.int32)
+        return moved, loss, g, it + 1, status
 
     def going(state):
-        _, _, g, it, progressed = state
-        return (jnp.linalg.norm(g) > tol) & (it < max_iter) & progressed
+        _, loss, g, it, status = state
+        return (jnp.linalg.norm(g) > tol) & (it < max_iter) & (status == CONVERGED) & jnp.isfinite(loss)
 
-    a0 = jnp.zeros(A.shape[1], A.dtype)
-    init = (a0, *loss_and_grad(a0, data), jnp.zeros((), jnp.int32), jnp.array(True))
-    a, loss, g, iterations, _ = jax.lax.while_loop(going, step, init)
-    return a, jnp.linalg.norm(g), loss, iterations
+    init = (start, *loss_and_grad(start, data), jnp.zeros((), jnp.int32), jnp.asarray(CONVERGED, jnp.int32))
+    a, _, _, iterations, status = jax.lax.while_loop(going, step, init)
+    return _found(criterion, data, a, iterations, METHODS.index("newton"), tol,
+                  failure=jnp.where(status == CONVERGED, MAX_ITER, status))
+
+
+@functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
+def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
+    """optax's L-BFGS (zoom line search) from `start` until ||grad f|| <= tol: for non-convex criteria; jittable."""
+    tol = default_tol(start.dtype) if tol is None else tol
+    value_fn = lambda a: criterion(a, data)
+    solver = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(value_fn)
+
+    def step(state):
+        a, opt_state, it, _ = state
+        value, grad = value_and_grad(a, state=opt_state)
+        updates, opt_state = solver.update(grad, opt_state, a, value=value, grad=grad, value_fn=value_fn)
+        moved = optax.apply_updates(a, updates)
+        return moved, opt_state, it + 1, jnp.any(moved != a)
+
+    def going(state):
+        a, opt_state, it, moving = state
+        grad = jax.grad(criterion)(a, data)
+        return (jnp.linalg.norm(grad) > tol) & (it < max_iter) & moving
+
+    init = (start, solver.init(start), jnp.zeros((), jnp.int32), jnp.array(True))
+    a, _, iterations, moving = jax.lax.while_loop(going, step, init)
+    return _found(criterion, data, a, iterations, METHODS.index("lbfgs"), tol,
+                  failure=jnp.where(moving, MAX_ITER, STALLED))
+
+
+def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None) -> Reference:
+    """A reference optimum of any twice-differentiable `criterion(a, data)`; jittable, failure as `status`.
+
+    method: 'closed_form' (the lab's quadratics), 'newton', 'lbfgs', or
+    'auto': the closed form where there is one, else Newton from `start`,
+    continued by L-BFGS where Newton did not converge (a Hessian that is not
+    positive definite, as for a network away from its minimum).
+    """
+    if method == "closed_form" or (method == "auto" and criterion in QUADRATICS):
+        return closed_form(criterion, data, tol)
+    if method == "newton":
+        return newton(criterion, data, start, tol, max_iter or 100)
+    if method == "lbfgs":
+        return lbfgs(criterion, data, start, tol, max_iter or 2000)
+    if method != "auto":
+        raise ValueError(f"method must be 'auto' or one of {METHODS}, got {method!r}.")
+    first = newton(criterion, data, start, tol, max_iter or 100)
+    # L-BFGS from Newton's last iterate: its loop test fails at once where Newton converged.
+    second = lbfgs(criterion, data, first.params, tol, max_iter or 2000)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(first.status == CONVERGED, a, b), first, second)
+
+
+def check(found: Reference, what: str = "the reference optimum") -> Reference:
+    """`found` if it converged, else a ValueError saying how the search ended and what to try (concrete only)."""
+    status = int(found.status)
+    if status == CONVERGED:
+        return found
+    advice = {
+        MAX_ITER: "raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ",
+        STALLED: "no step decreased f any more (rounding): loosen tol, or compute in float64",
+        NOT_DESCENT: "the Hessian is not positive definite there (a non-convex criterion): use method='lbfgs'",
+        NOT_FINITE: "f or its gradient is NaN or infinite there: check the criterion and the data",
+    }[status]
+    raise ValueError(
+        f"{what} was not found: {METHODS[int(found.method)]} stopped after {int(found.iterations)} iterations "
+        f"with ||grad f|| = {float(found.gradient_norm):.3e} ({STATUSES[status]}): {advice}."
+    )
 
 
 def newton_params(result: NewtonResult, l2, max_iter: int = 100):

@@ -1,25 +1,40 @@
-"""Standard runs: one pure function from hyper-parameters to an `Outcome`, ready for a sweep.
+"""Runs: one pure function from hyper-parameters to an `Outcome`, the unit a sweep vectorises.
 
-A run generates its data, computes its reference optimum and its curvature,
-optimizes, and summarises the result against theory, all inside one traced
-function. A sweep vectorises it: data that depends only on (kappa, seed) is
-computed once per setting and shared by every step size, so the per-step
-work of many step sizes becomes one matrix-matrix product.
+The contract between a run and `lab.sweep` / `lab.stability` is the `Run`
+base class: a run is a hashable callable `run(step, **axes) -> Outcome` (or
+a dict holding at least the Outcome's fields) that declares
+
+* `axis_names`: the names it accepts ('step' first);
+* `check_axes(axes)`: a ValueError for values it cannot run (before any computation);
+* `bytes_per_run()`: the memory one run's results hold, for chunking;
+* `relative_step`: whether `step` is a fraction of the problem's 2/L or an absolute learning rate;
+* `stability_rule`: 'bounded' (losses that blow up past the edge) or
+  'converging' (bounded gradients: logistic, Huber), see `lab.stability`.
+
+A run builds its `lab.problems.Problem` (data, reference optimum,
+spectrum), converts the step once (`learning_rate = step * problem.edge_step`
+when relative), optimizes with `optimize` and returns the `Outcome`, all in
+one traced function: data that depends only on (kappa, seed) is computed
+once per setting and shared by every step size of a sweep. Runs are
+registered pytrees: a `CriterionRun`'s data travels as an array argument of
+the compiled sweep, the rest as its static configuration.
 """
 
 import dataclasses
-from typing import Callable, NamedTuple
+import functools
+import inspect
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, descent, problems, reference, spectrum, stability
+from lab import _validate, criteria, descent, problems, reference, spectrum
 
 
 class Outcome(NamedTuple):
-    """What one run reports: curves over iterations, summaries, and the theory beside them.
+    """What one run reports: curves over iterations, summaries, and the theory of the optimizer that ran.
 
     gap, distance: (T // record_every + 1,) f(a_t) - f* and ||a_t - a*||.
     initial_gap, final_gap, final_distance: at t = 0 and t = T.
@@ -27,10 +42,14 @@ class Outcome(NamedTuple):
     iterations: first t with gap_t <= tolerance * gap_0, read off the full curve (-1: never).
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
-    L, mu, condition_number: the Hessian's extreme eigenvalues and their ratio.
+    L, mu, condition_number: the Hessian's extreme eigenvalues at a* and their ratio.
     learning_rate, step_over_edge: the absolute step and step / (2 / L).
-    predicted_rate: max(|1 - step mu|, |1 - step L|), gradient descent's contraction.
-    predicted_iterations: iterations gradient descent needs in theory (-1: never).
+    theory_edge_step: the optimizer's edge on the quadratic model at a*:
+        2/L (gradient descent), 2(1 + beta)/L (heavy ball), (2 + 2 beta)/((1 + 2 beta) L)
+        (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
+    predicted_rate: that optimizer's asymptotic contraction at this step (NaN without theory).
+    predicted_iterations: iterations to the tolerance at that rate (-1: never, or no theory).
+    reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
     """
 
     gap: jax.Array
@@ -47,8 +66,135 @@ class Outcome(NamedTuple):
     condition_number: jax.Array
     learning_rate: jax.Array
     step_over_edge: jax.Array
+    theory_edge_step: jax.Array
     predicted_rate: jax.Array
     predicted_iterations: jax.Array
+    reference_gradient_norm: jax.Array
+
+
+STABILITY_RULES = ("bounded", "converging")
+
+
+class Run:
+    """The contract of a run (module docstring); subclasses are frozen dataclasses registered as pytrees."""
+
+    relative_step: bool = True
+    stability_rule: str = "bounded"
+
+    @property
+    def axis_names(self) -> tuple:
+        """The names a sweep may vary: the parameters of `__call__`, then the optimizer's hyper-parameters."""
+        names = [name for name in inspect.signature(self.__call__).parameters if name != "hyper"]
+        return (*names, *_optimizer_axes(getattr(self, "optimizer", None)))
+
+    def check_axes(self, axes: dict):
+        """ValueError for values no run can take: steps <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
+        in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
+                 "separation": (lambda v: v >= 0, ">= 0"), "momentum": in_unit, "b1": in_unit, "b2": in_unit}
+        for name, values in axes.items():
+            if name in rules and not np.all(rules[name][0](values)):
+                raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
+            if name == "seed" and not np.all(np.mod(values, 1) == 0):
+                raise ValueError(f"axis 'seed' must hold integers, got {values}.")
+            if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
+                raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
+
+    def bytes_per_run(self, point=None) -> int:
+        """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
+        shapes = jax.eval_shape(lambda: self(**{"step": 1.0, **(point or {})}))
+        return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+
+
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class FunctionRun(Run):
+    """Any pure callable of named scalars returning a NamedTuple or dict of arrays, as a `Run`.
+
+    Its axis names are the function's parameters (any name, when it takes **kwargs).
+    """
+
+    function: Callable
+
+    def __post_init__(self):
+        if not callable(self.function):
+            raise ValueError(f"a run must be callable, got {type(self.function).__name__}.")
+
+    @property
+    def axis_names(self):
+        parameters = inspect.signature(self.function).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return None
+        return tuple(p.name for p in parameters)
+
+    def check_axes(self, axes):
+        pass
+
+    def bytes_per_run(self, point=None) -> int:
+        shapes = jax.eval_shape(lambda: self.function(**(point or {})))
+        return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+
+    def __call__(self, **point):
+        return self.function(**point)
+
+
+def as_run(run) -> Run:
+    """`run` itself if it is a `Run`, else a plain callable wrapped in a `FunctionRun`."""
+    if isinstance(run, Run):
+        return run
+    if not callable(run):
+        raise ValueError(f"run must be a lab.runs.Run or a callable of named hyper-parameters, got {type(run).__name__}.")
+    return FunctionRun(run)
+
+
+def outputs_of(out) -> dict:
+    """A run's return value as {name: array}: a NamedTuple's fields or a dict's items."""
+    if isinstance(out, tuple) and hasattr(out, "_fields"):
+        return dict(out._asdict())
+    if isinstance(out, dict):
+        return dict(out)
+    raise ValueError(f"run must return a NamedTuple (such as lab.runs.Outcome) or a dict of arrays, "
+                     f"got {type(out).__name__}.")
+
+
+def require_outcome(run: Run, point: dict, needed=Outcome._fields):
+    """ValueError naming the `Outcome` fields that `run` does not return at `point` (from shapes, no computation)."""
+    returned = outputs_of(jax.eval_shape(lambda: run(**point)))
+    missing = [name for name in needed if name not in returned]
+    if missing:
+        raise ValueError(f"the run does not return {', '.join(missing)}: return lab.runs.summarise(...) "
+                         "(an Outcome, or a dict holding its fields), as lab.runs.optimize does.")
+
+
+def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer=optax.sgd, *, start=None,
+             tolerance=1e-6, record_every: int = 1, record_path: bool = False, **hyper):
+    """One run of `optimizer(learning_rate, **hyper)` on `problem` from `start` (default `problem.start`).
+
+    learning_rate is absolute; for a fraction c of the problem's 2/L pass
+    `c * problem.edge_step`. Returns (Outcome, Trace): the summaries with the
+    optimizer's theory beside them, and the raw trace (for `record_path`).
+    """
+    start = problem.start if start is None else start
+    trace = descent.run(problem.criterion, problem.data, start, problem.reference, num_steps, optimizer,
+                        record_path=record_path, learning_rate=learning_rate, **hyper)
+    return summarise(trace, problem, learning_rate, tolerance, record_every, theory(optimizer, hyper)), trace
+
+
+def theory(optimizer, hyper: dict):
+    """(beta, nesterov) when the lab knows the optimizer's theory (optax.sgd: plain, heavy ball, Nesterov), else None."""
+    keywords = {}
+    while isinstance(optimizer, functools.partial):
+        keywords = {**optimizer.keywords, **keywords}
+        optimizer = optimizer.func
+    if optimizer is not optax.sgd:
+        return None
+    beta = hyper.get("momentum", keywords.get("momentum"))
+    return (0.0 if beta is None else beta), bool(keywords.get("nesterov", False))
+
+
+def probe_start(problem: problems.Problem, scale=1.0):
+    """a* plus `scale` times every unit eigenvector of the Hessian at a*: every mode excited, the worst-case contraction."""
+    return problem.reference.params + scale * problem.spectrum.eigenvectors.sum(axis=1)
 
 
 SCHEDULES = ("constant", "exponential", "cosine", "warmup_cosine")
@@ -71,8 +217,6 @@ class Scheduled:
 
     @property
     def axis_names(self) -> tuple:
-        import inspect
-
         return ("schedule", *inspect.signature(self.optimizer).parameters)
 
     def __call__(self, learning_rate, schedule=0, **hyper):
@@ -89,9 +233,9 @@ class Scheduled:
 
 def _optimizer_axes(optimizer) -> list:
     """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is `step`)."""
-    import inspect
-
-    names = getattr(optimizer, "axis_names", None) or tuple(inspect.signature(optimizer).parameters)
+    if optimizer is None:
+        return []
+    names = optimizer.axis_names if isinstance(optimizer, Scheduled) else tuple(inspect.signature(optimizer).parameters)
     return [name for name in names if name not in ("learning_rate", "eps")]
 
 
@@ -100,17 +244,19 @@ def _key(seed):
     return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
 
 
-CRITERIA = {
-    ("least_squares", False): criteria.least_squares,
-    ("ridge", False): criteria.ridge,
-    ("least_squares", True): criteria.least_squares_gram,
-    ("ridge", True): criteria.ridge_gram,
-}
+def _check_common(run):
+    _validate.count("num_steps", run.num_steps)
+    _validate.count("record_every", run.record_every)
+    if not 0 < run.tolerance < 1:
+        raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {run.tolerance!r}.")
+    if run.dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {run.dtype!r}.")
 
 
+@jax.tree_util.register_static
 @dataclasses.dataclass(frozen=True)
-class LinearRegressionRun:
-    """Least squares or ridge on `problems.regression(key(seed), n, d, kappa)`, optimized from a = 0.
+class LinearRegressionRun(Run):
+    """Least squares or ridge on `problems.regression_problem(key(seed), n, d, kappa)`, optimized from a = 0.
 
     Call it as run(step, kappa=10.0, seed=0, l2=0.0, **hyper): `step` is the
     learning rate, or the fraction c of the run's own 2/L when
@@ -139,65 +285,49 @@ class LinearRegressionRun:
     def __post_init__(self):
         _validate.count("n", self.n)
         _validate.count("d", self.d)
-        _validate.count("num_steps", self.num_steps)
-        _validate.count("record_every", self.record_every)
-        if (self.criterion, self.gram) not in CRITERIA:
+        _check_common(self)
+        if self.criterion not in ("least_squares", "ridge"):
             raise ValueError(f"criterion must be 'least_squares' or 'ridge', got {self.criterion!r}.")
-        if not 0 < self.tolerance < 1:
-            raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
         if self.start not in ("zero", "eigen"):
             raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (a* plus every unit eigenvector), got {self.start!r}.")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
-
-    @property
-    def axis_names(self) -> tuple:
-        """The hyper-parameters a sweep may vary: ours and the optimizer's (learning_rate is `step`)."""
-        return ("step", "kappa", "seed", "l2", *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
-        """Values a sweep is about to run: steps > 0, kappa >= 1, l2 >= 0, momentum and Adam's betas in [0, 1), integer seeds."""
-        in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
-        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
-                 "momentum": in_unit, "b1": in_unit, "b2": in_unit}
-        for name, values in axes.items():
-            if name in rules and not np.all(rules[name][0](values)):
-                raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
-            if name == "seed" and not np.all(np.mod(values, 1) == 0):
-                raise ValueError(f"axis 'seed' must hold integers, got {values}.")
-            if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
-                raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
+        super().check_axes(axes)
+        if "l2" in axes and self.criterion == "least_squares" and np.any(axes["l2"] != 0):
+            raise ValueError("axis 'l2' is the ridge penalty: least squares ignores it. Use criterion='ridge'.")
 
-    def bytes_per_run(self) -> int:
+    def bytes_per_run(self, point=None) -> int:
         """Memory one run holds: its full curves inside the scan plus the recorded ones."""
         itemsize = np.dtype(self.dtype).itemsize
         return 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
 
     def __call__(self, step, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
         dtype = jnp.dtype(self.dtype)
-        X, y = problems.regression(_key(seed), self.n, self.d, kappa, self.noise, dtype=dtype)
-        l2 = jnp.asarray(l2, dtype)
-        data = criteria.Data(problems.design(X), y, l2)
-        target = reference.ridge(X, y, l2) if self.criterion == "ridge" else reference.least_squares(X, y)
-        if self.gram:
-            data = criteria.gram(data)
-        criterion = CRITERIA[self.criterion, self.gram]
-        optimum = descent.optimum(criterion, target, data)
-        spec = spectrum.spectrum(criterion, target, data)
-        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(spec.L) if self.relative_step else 1)
+        problem = problems.regression_problem(_key(seed), self.n, self.d, kappa, self.noise, l2=l2, gram=self.gram,
+                                              criterion=getattr(criteria, self.criterion), dtype=dtype)
+        learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+        start = problem.start if self.start == "zero" else probe_start(problem)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
-        start = jnp.zeros_like(target) if self.start == "zero" else target + spec.eigenvectors.sum(axis=1)
-        trace = descent.run(criterion, data, start, optimum, self.num_steps, self.optimizer,
-                            learning_rate=step, **hyper)
-        return summarise(trace, spec, step, self.tolerance, self.record_every)
+        return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start, tolerance=self.tolerance,
+                        record_every=self.record_every, **hyper)[0]
 
 
-def summarise(trace: descent.Trace, spec: spectrum.Spectrum, step, tolerance, record_every=1) -> Outcome:
-    """Summaries of a trace, and gradient descent's theory at `step` beside them."""
-    gap, distance = trace.gap, trace.distance
+def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, tolerance, record_every=1,
+              momentum=(0.0, False)) -> Outcome:
+    """Summaries of a trace, and the optimizer's theory at `learning_rate` beside them.
+
+    momentum: (beta, nesterov) of the optimizer that ran (`theory`), or None where there is no theory.
+    """
+    gap, distance, spec = trace.gap, trace.distance, problem.spectrum
     reached = gap <= tolerance * gap[0]
     iterations = jnp.where(jnp.any(reached) & ~trace.diverged, jnp.argmax(reached), -1)
-    rate = spectrum.contraction(step, spec.L, spec.mu)
+    nan = jnp.full((), jnp.nan, gap.dtype)
+    if momentum is None:
+        edge, rate = nan, nan
+    else:
+        beta, nesterov = momentum
+        edge = (spectrum.nesterov_threshold(spec.L, beta) if nesterov else spectrum.heavy_ball_threshold(spec.L, beta))
+        rate = spectrum.momentum_rate(learning_rate, beta, spec.eigenvalues, nesterov)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
     return Outcome(
         gap=gap[::record_every],
@@ -212,10 +342,12 @@ def summarise(trace: descent.Trace, spec: spectrum.Spectrum, step, tolerance, re
         L=spec.L,
         mu=spec.mu,
         condition_number=spec.kappa,
-        learning_rate=step,
-        step_over_edge=step / spectrum.stability_threshold(spec.L),
-        predicted_rate=rate,
+        learning_rate=learning_rate,
+        step_over_edge=learning_rate / problem.edge_step,
+        theory_edge_step=jnp.asarray(edge, gap.dtype),
+        predicted_rate=jnp.asarray(rate, gap.dtype),
         predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
+        reference_gradient_norm=problem.reference.gradient_norm,
     )
 
 
@@ -234,12 +366,13 @@ def measured_rate(distance, diverged_at):
     return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)), 0.0)
 
 
-PROBE = 1e-2  # LogisticRun(start="eigen"): close enough to a* for its Hessian to rule, far above rounding
+PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessian to rule, far above rounding
 
 
+@jax.tree_util.register_static
 @dataclasses.dataclass(frozen=True)
-class LogisticRun:
-    """Logistic regression on `problems.classification(key(seed), n, d, separation, kappa)`, optimized from a = 0.
+class LogisticRun(Run):
+    """Logistic regression on `problems.classification_problem(key(seed), n, d, separation, kappa, l2)` from a = 0.
 
     Call it as run(step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper);
     `kappa` is the condition number of the features' within-class covariance
@@ -270,51 +403,127 @@ class LogisticRun:
     power_iterations: int = 100
     start: str = "zero"
 
-    stable = staticmethod(stability.converging)  # past the edge, logistic runs oscillate without growing
+    stability_rule = "converging"  # past the edge, logistic runs oscillate without growing
 
     def __post_init__(self):
         _validate.count("n", self.n, 2)
         _validate.count("d", self.d)
-        _validate.count("num_steps", self.num_steps)
-        _validate.count("record_every", self.record_every)
+        _check_common(self)
         _validate.count("sharpness_every", self.sharpness_every, 0)
-        if not 0 < self.tolerance < 1:
-            raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
         if self.start not in ("zero", "eigen"):
             raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (next to a*), got {self.start!r}.")
 
-    @property
-    def axis_names(self) -> tuple:
-        return ("step", "l2", "seed", "separation", "kappa", *_optimizer_axes(self.optimizer))
-
     def check_axes(self, axes: dict):
-        LinearRegressionRun.check_axes(self, axes)
-        if "separation" in axes and not np.all(axes["separation"] >= 0):
-            raise ValueError(f"axis 'separation' must hold values >= 0, got {axes['separation']}.")
+        super().check_axes(axes)
+        if "l2" in axes and not np.all(axes["l2"] > 0):
+            raise ValueError(f"axis 'l2' must hold values > 0 for logistic regression (separable classes have no "
+                             f"finite optimum without a penalty), got {axes['l2']}.")
 
-    def bytes_per_run(self) -> int:
-        return LinearRegressionRun.bytes_per_run(self) + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
+    def bytes_per_run(self, point=None) -> int:
+        itemsize = np.dtype(self.dtype).itemsize
+        curves = 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
+        return curves + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
 
     def __call__(self, step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper) -> dict:
         dtype = jnp.dtype(self.dtype)
-        X, y = problems.classification(_key(seed), self.n, self.d, separation, kappa, dtype=dtype)
-        data = criteria.Data(problems.design(X), y, jnp.asarray(l2, dtype))
         # The probe reads ||a - a*|| down to rounding: Newton on until it stalls (tol=0), not to its default 1e-10.
-        target = reference.logistic_newton(data.X, y, data.l2, tol=None if self.start == "zero" else 0.0).params
-        optimum = descent.optimum(criteria.logistic, target, data)
-        spec = spectrum.spectrum(criteria.logistic, target, data)
-        L_start = spectrum.spectrum(criteria.logistic, jnp.zeros_like(target), data).L
+        problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2,
+                                                  tol=None if self.start == "zero" else 0.0, dtype=dtype)
+        L_start = spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
         if self.start == "zero":
-            start, unit = jnp.zeros_like(target), L_start
+            start, unit = problem.start, spectrum.stability_threshold(L_start)
         else:
-            start, unit = target + PROBE * spec.eigenvectors.sum(axis=1), spec.L
-        step = jnp.asarray(step, dtype) * (spectrum.stability_threshold(unit) if self.relative_step else 1)
+            start, unit = probe_start(problem, PROBE), problem.edge_step
+        learning_rate = jnp.asarray(step, dtype) * (unit if self.relative_step else 1)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
-        trace = descent.run(criteria.logistic, data, start, optimum, self.num_steps, self.optimizer,
-                            record_path=self.sharpness_every > 0, learning_rate=step, **hyper)
-        outcome = summarise(trace, spec, step, self.tolerance, self.record_every)._asdict()
+        outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
+                                  tolerance=self.tolerance, record_every=self.record_every,
+                                  record_path=self.sharpness_every > 0, **hyper)
+        outcome = outcome._asdict()
         if self.sharpness_every:
             key = jax.random.key(0)
-            top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, data, key, self.power_iterations))
+            top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key, self.power_iterations))
             outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
         return outcome | {"L_start": L_start}
+
+
+STARTS = ("zero", "random", "eigen")
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
+                   meta_fields=("criterion", "num_steps", "start", "resample", "relative_step", "optimizer",
+                                "tolerance", "method", "stability_rule", "record_every", "init_scale"))
+@dataclasses.dataclass(frozen=True, eq=False)
+class CriterionRun(Run):
+    """Your criterion on your data: run(step, seed=0, **hyper), the problem built per seed inside the sweep.
+
+    criterion: pure `f(a, data) -> scalar`; data: `Data` (or any pytree of
+    arrays when `resample` is off and `start` is not 'zero').
+    seed: 0 is the data as given; seed k > 0 with `resample` is a bootstrap
+        resample of its rows (`Data.X`, `Data.y`), with its own reference
+        optimum and Hessian: the seed axis shows how the edge varies with the
+        sample. Without `resample`, seeds change only a random start.
+    start: 'zero' (a_0 = 0); 'random' (a_0 ~ init_scale * N(0, 1), drawn
+        from the seed; also where the reference search starts, so a network
+        finds the minimum near its own initialisation); 'eigen' (a* plus
+        PROBE * every unit eigenvector of the Hessian: the local edge 2/L).
+    stability_rule: 'bounded' or 'converging' (losses with bounded gradients, as Huber's).
+    method: how the reference optimum is found (`lab.reference.solve`).
+    """
+
+    criterion: Callable
+    data: Any
+    num_steps: int
+    start: str = "zero"
+    resample: bool = True
+    relative_step: bool = True
+    optimizer: Callable = optax.sgd
+    tolerance: float = 1e-6
+    method: str = "auto"
+    stability_rule: str = "bounded"
+    record_every: int = 1
+    init_scale: float = 0.5
+
+    def __post_init__(self):
+        _validate.count("num_steps", self.num_steps)
+        _validate.count("record_every", self.record_every)
+        if not callable(self.criterion):
+            raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(self.criterion).__name__}.")
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
+        if self.stability_rule not in STABILITY_RULES:
+            raise ValueError(f"stability_rule must be one of {STABILITY_RULES}, got {self.stability_rule!r}.")
+        if not 0 < self.tolerance < 1:
+            raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {self.tolerance!r}.")
+        if self.resample and not isinstance(self.data, criteria.Data):
+            raise ValueError("resample=True draws bootstrap samples of Data rows; pass data as lab.criteria.Data "
+                             "(lab.problems.make_data) or resample=False.")
+        if _validate.is_concrete(self.data):
+            problems.problem(self.criterion, self.data, self._start(self.data, jax.random.key(0)), method=self.method)
+
+    def _start(self, data, key):
+        size = problems.problem_size(data)
+        if self.start == "random" and size is None:
+            raise ValueError(f"start='random' needs the number of parameters: data of type {type(data).__name__} "
+                             "does not say it; use lab.criteria.Data.")
+        if self.start == "random":
+            dtype = jax.tree_util.tree_leaves(data)[0].dtype
+            return self.init_scale * jax.random.normal(key, (size,), dtype)
+        return None
+
+    def __call__(self, step, seed=0, **hyper) -> Outcome:
+        key = _key(seed)
+        data = self.data
+        if self.resample:
+            n = data.X.shape[0]
+            rows = jax.random.randint(key, (n,), 0, n)
+            rows = jnp.where(jnp.asarray(seed) == 0, jnp.arange(n), rows)
+            data = data._replace(X=data.X[rows], y=data.y[rows])
+        problem = problems.problem(self.criterion, data, self._start(data, jax.random.fold_in(key, 1)),
+                                   method=self.method)
+        dtype = problem.start.dtype
+        learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+        start = probe_start(problem, PROBE) if self.start == "eigen" else problem.start
+        hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
+        return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start, tolerance=self.tolerance,
+                        record_every=self.record_every, **hyper)[0]

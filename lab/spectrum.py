@@ -100,6 +100,25 @@ def heavy_ball_threshold(L, beta):
     return 2.0 * (1 + beta) / L
 
 
+def nesterov_threshold(L, beta):
+    """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff step < this."""
+    return (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L)
+
+
+def momentum_rate(step, beta, eigenvalues, nesterov=False):
+    """Asymptotic contraction per step of gradient descent (beta = 0), heavy ball or Nesterov on a quadratic.
+
+    max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0 (module docstring).
+    """
+    x = 1 - step * eigenvalues
+    trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - step * eigenvalues)
+    det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
+    disc = trace**2 - 4 * det
+    root = jnp.sqrt(jnp.abs(disc))
+    real = jnp.maximum(jnp.abs(trace + root), jnp.abs(trace - root)) / 2
+    return jnp.max(jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det))), axis=-1)
+
+
 def heavy_ball_optimal(L, mu):
     """(step, beta, rate) of the best heavy-ball momentum on a quadratic (Polyak, 1964).
 

@@ -5,13 +5,14 @@ per lane, all lanes at once, inside one compiled call:
 
 * the edge, the largest stable step, by bisection on a geometric bracket to a
   relative width `rtol` (0.1 % by default) or finer. What *stable* means is the
-  run's `stable` rule, `bounded` unless it names another (see below);
+  `rule` argument, by default the run's declared `stability_rule` (below);
+  an edge the bracket does not hold is NaN, never the bracket's end;
 * the best step, the one with the smallest measured contraction
   (`Outcome.measured_rate`), by golden-section search (the contraction is
   unimodal in the step for gradient descent on a quadratic).
 
-Runs that can (`LinearRegressionRun`, `LogisticRun`) start at a* plus every
-unit eigenvector (times `runs.PROBE` for logistic), so every mode is excited
+Runs with a `start` field start at a* plus every unit eigenvector (times
+`runs.PROBE` off the quadratics), so every mode is excited
 and the measured contraction is the worst case rather than that of a lucky
 start.
 
@@ -20,7 +21,7 @@ Two rules for stable:
 * `bounded` (quadratics): not diverged and the final gap at most the initial
   one. Above 2/L the top eigen-component grows, so with enough steps the gap
   ends above where it began.
-* `converging` (logistic, `LogisticRun.stable`): not diverged and either the
+* `converging` (logistic, Huber: bounded gradients): not diverged and either the
   gap reached the run's tolerance or it still halved over the second half of
   the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
   step past the edge settles into an oscillation that neither diverges nor
@@ -35,28 +36,43 @@ Steps are in the run's own units: fractions of each run's 2/L for a run with
 import dataclasses
 import functools
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import spectrum
-from lab.sweep import Results, _as_dict, _check_axes, _describe, grid_vmap, split_axes
+from lab import runs, spectrum
+from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes
 
 GOLDEN = (math.sqrt(5) - 1) / 2
+NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
+          "condition_number", "learning_rate", "theory_edge_step")
 
 
-def edge_and_best(run, axes: dict, edge_bracket=(0.5, 1.5), best_bracket=(0.05, 1.0), rtol: float = 1e-3,
-                  best_iterations: int = 24) -> Results:
+def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.25, 8.0), best_bracket=(0.05, 1.0),
+                  rtol: float = 1e-3, best_iterations: int = 24) -> Results:
     """Measured largest stable step and best step for every point of the grid of `axes` (without 'step').
 
+    run: a `lab.runs.Run` returning an `Outcome`. Runs with a `start` field
+        are started next to a* ('eigen') and runs with `relative_step` take
+        steps in units of 2/L, so the brackets are fractions of 2/L.
+    rule: 'bounded', 'converging', or a function outcome -> bool; default
+        the run's `stability_rule`. Recorded in the results' config.
+    edge_bracket: where the edge is searched (geometric bisection: a wide
+        bracket costs a few iterations). Where it does not hold a stable low
+        end and an unstable high end the edge is not measured: `edge` and
+        `edge_step` are NaN, `bracketed` False, `edge_above` says on which
+        side it lies, and a warning says so.
     Returns `Results` over `axes` with outputs: edge, best (in the run's step
     units), edge_step and best_step (absolute), best_rate (measured
-    contraction at the best step), their theory theory_edge_step = 2/L,
-    theory_best_step = 2/(L + mu), theory_rate = (kappa - 1)/(kappa + 1), L,
-    mu, condition_number, and bracketed (False where the edge bracket did not hold a
-    stable low end and an unstable high end: widen it).
+    contraction at the best step), bracketed, edge_above, and theory:
+    theory_edge_step (the optimizer's edge, NaN without theory),
+    gd_edge_step = 2/L, theory_best_step = 2/(L + mu) and theory_rate =
+    (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers),
+    L, mu, condition_number.
     """
+    run = runs.as_run(run)
     if "step" in axes:
         raise ValueError("axes must not contain 'step': the step is what edge_and_best searches.")
     lo, hi = edge_bracket
@@ -64,18 +80,39 @@ def edge_and_best(run, axes: dict, edge_bracket=(0.5, 1.5), best_bracket=(0.05, 
         raise ValueError(f"brackets must be increasing positive pairs, got edge {edge_bracket}, best {best_bracket}.")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
-    axes = _check_axes(run, axes)
-    if dataclasses.is_dataclass(run) and hasattr(run, "start"):
-        run = dataclasses.replace(run, start="eigen")
+    rule_name, stable = _rule(run, rule)
+    axes = checked_axes(run, axes)
+    fields = {f.name for f in dataclasses.fields(run)} if dataclasses.is_dataclass(run) else set()
+    run = dataclasses.replace(run, **{name: value for name, value in (("start", "eigen"), ("relative_step", True))
+                                      if name in fields})
+    runs.require_outcome(run, {"step": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
-    outputs = _search(run, mapped, max(bisections, best_iterations), jnp.asarray(edge_bracket),
+    outputs = _search(run, stable, mapped, max(bisections, best_iterations), jnp.asarray(edge_bracket),
                       jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.asarray(value).reshape(shape) for name, value in outputs.items()}
-    return Results(axes, outputs, _describe(run, axes, jax.devices(), {"rtol": rtol, "edge_bracket": list(edge_bracket),
-                                                                       "best_bracket": list(best_bracket)}))
+    missed = int(np.sum(~outputs["bracketed"]))
+    if missed:
+        above = int(np.sum(~outputs["bracketed"] & outputs["edge_above"]))
+        warnings.warn(f"the edge was not bracketed at {missed} of {outputs['bracketed'].size} point(s) "
+                      f"({above} stable at the top of edge_bracket={tuple(edge_bracket)}, {missed - above} unstable "
+                      f"at its bottom): reported as NaN; widen edge_bracket, or check the rule ({rule_name!r}).",
+                      stacklevel=2)
+    config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
+              "stability_rule": rule_name}
+    return Results(axes, outputs, describe(run, axes, jax.devices(), config))
+
+
+def _rule(run, rule):
+    """(name, function) of the stability rule: the argument, else the run's declared one."""
+    rule = run.stability_rule if rule is None else rule
+    if callable(rule):
+        return getattr(rule, "__name__", "custom"), rule
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {tuple(RULES)} or a function outcome -> bool, got {rule!r}.")
+    return rule, RULES[rule]
 
 
 def bounded(outcome: dict):
@@ -96,18 +133,20 @@ def converging(outcome: dict):
     return ~outcome["diverged"] & ((outcome["iterations"] >= 0) | (outcome["final_gap"] <= earlier / 2))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _search(run, names, iterations, edge_bracket, best_bracket, fixed, *values):
+RULES = {"bounded": bounded, "converging": converging}
+
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *values):
     """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
 
     The run is traced three times (the first four points, the loop body, the
     best step), however many iterations, which keeps compile time down.
     """
 
-    stable = getattr(run, "stable", bounded)
-
     def per_point(*point):
-        evaluate = jax.vmap(lambda step: _as_dict(run(step, **dict(zip(names, point)), **fixed)))
+        evaluate = jax.vmap(lambda step: runs.outputs_of(run(step, **dict(zip(names, point)), **fixed)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
@@ -130,15 +169,18 @@ def _search(run, names, iterations, edge_bracket, best_bracket, fixed, *values):
 
         state = (lo, hi, a, b, x1, x2, first["measured_rate"][2], first["measured_rate"][3])
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, state)
-        edge, best = jnp.sqrt(lo * hi), (a + b) / 2
+        edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         absolute = at_best["learning_rate"] / best  # the absolute step of one unit of the run's step (2/L, or 1)
+        plain = at_best["theory_edge_step"] == spectrum.stability_threshold(L)  # gradient descent's theory
         return dict(
             edge=edge, best=best, edge_step=edge * absolute, best_step=at_best["learning_rate"],
-            best_rate=at_best["measured_rate"], theory_edge_step=spectrum.stability_threshold(L),
-            theory_best_step=spectrum.best_step(L, mu), theory_rate=spectrum.optimal_rate(kappa),
-            L=L, mu=mu, condition_number=kappa, bracketed=bracketed,
+            best_rate=at_best["measured_rate"], bracketed=bracketed, edge_above=stable_first[1],
+            theory_edge_step=at_best["theory_edge_step"], gd_edge_step=spectrum.stability_threshold(L),
+            theory_best_step=jnp.where(plain, spectrum.best_step(L, mu), jnp.nan),
+            theory_rate=jnp.where(plain, spectrum.optimal_rate(kappa), jnp.nan),
+            L=L, mu=mu, condition_number=kappa,
         )
 
     return grid_vmap(per_point, len(names))(*values)

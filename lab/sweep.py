@@ -18,7 +18,6 @@ the same shapes does not compile at all.
 """
 
 import functools
-import inspect
 import sys
 import time
 
@@ -26,6 +25,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lab import runs
 from lab.results import Results
 
 DEFAULT_MAX_BYTES = 2**30
@@ -35,16 +35,18 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
           progress: bool = True, config: dict | None = None) -> Results:
     """Evaluate `run(**point)` on every point of the grid of `axes`, in one compiled call per chunk.
 
-    run: a pure, hashable callable of named hyper-parameters returning a
-        NamedTuple or dict of arrays (scalars or curves), e.g.
-        `lab.runs.LinearRegressionRun`. It may list its accepted names in
-        `run.axis_names` and check values in `run.check_axes(axes)`.
+    run: a `lab.runs.Run` (its contract: the names it accepts, its checks,
+        its memory per run), e.g. `lab.runs.LinearRegressionRun` or
+        `lab.runs.CriterionRun`; or any pure callable of named
+        hyper-parameters returning a NamedTuple or dict of arrays (scalars or
+        curves), taken as a `lab.runs.FunctionRun`.
     axes: {name: 1-D values}; axes not given take the run's defaults.
     max_bytes: memory bound for one chunk; `chunk=False` refuses to split.
     devices: where to shard the runs (default `jax.devices()`).
     progress: report runs done, runs/s and time left on stderr between chunks.
     """
-    axes = _check_axes(run, axes)
+    run = runs.as_run(run)
+    axes = checked_axes(run, axes)
     devices = list(devices or jax.devices())
     mapped, fixed = split_axes(axes)
     shape = tuple(len(axes[name]) for name in mapped)
@@ -60,16 +62,16 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
         values = first[start:start + chunk_len]
         padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
         out = _grid(run, mapped, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
-        pieces.append({name: _gather(x)[:len(values)] for name, x in _as_dict(out).items()})
+        pieces.append({name: _gather(x)[:len(values)] for name, x in runs.outputs_of(out).items()})
         if progress and shape[0] > chunk_len:
             _report(min(start + chunk_len, shape[0]), shape, started)
     grid_shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
     outputs = {name: x.reshape(grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
-    return Results(axes, outputs, _describe(run, axes, devices, config))
+    return Results(axes, outputs, describe(run, axes, devices, config))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@functools.partial(jax.jit, static_argnums=1)
 def _grid(run, names, fixed, *values):
     """run on the grid of `values` (one vmap per axis, the first outermost), `fixed` passed to every point."""
     return grid_vmap(lambda *point: run(**dict(zip(names, point)), **fixed), len(names))(*values)
@@ -102,18 +104,11 @@ def _gather(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _as_dict(out) -> dict:
-    if hasattr(out, "_asdict"):
-        return dict(out._asdict())
-    if isinstance(out, dict):
-        return dict(out)
-    raise ValueError(f"run must return a NamedTuple or a dict of arrays, got {type(out).__name__}.")
-
-
-def _check_axes(run, axes) -> dict:
+def checked_axes(run, axes) -> dict:
+    """`axes` as {name: 1-D float array}, checked against the run's names and its `check_axes` (ValueError)."""
     if not isinstance(axes, dict) or not axes:
         raise ValueError("axes must be a non-empty dict {name: values}, e.g. {'step': np.linspace(0.1, 1.9, 64)}.")
-    accepted = _accepted_names(run)
+    accepted = run.axis_names
     checked = {}
     for name, values in axes.items():
         if accepted is not None and name not in accepted:
@@ -126,27 +121,12 @@ def _check_axes(run, axes) -> dict:
         if not np.all(np.isfinite(values)):
             raise ValueError(f"axis {name!r} contains NaN or infinite values: {values}.")
         checked[name] = values
-    if hasattr(run, "check_axes"):
-        run.check_axes(checked)
+    run.check_axes(checked)
     return checked
 
 
-def _accepted_names(run):
-    """The run's parameter names, or None when it takes **kwargs and says nothing more."""
-    if hasattr(run, "axis_names"):
-        return set(run.axis_names)
-    parameters = inspect.signature(run).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters}
-
-
 def _bytes_per_run(run, axes) -> int:
-    if hasattr(run, "bytes_per_run"):
-        return run.bytes_per_run()
-    point = {name: values[0] for name, values in axes.items()}
-    shapes = jax.eval_shape(lambda: run(**point))
-    return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+    return run.bytes_per_run({name: values[0] for name, values in axes.items()})
 
 
 def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_name) -> int:
@@ -184,12 +164,13 @@ def _plain_name(value):
     if isinstance(value, functools.partial):
         arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
         return f"{_plain_name(value.func)}({arguments})"
-    if hasattr(value, "optimizer") and hasattr(value, "num_steps"):  # runs.Scheduled
+    if isinstance(value, runs.Scheduled):
         return f"{type(value).__name__}({_plain_name(value.optimizer)}, num_steps={value.num_steps})"
     return getattr(value, "__name__", type(value).__name__)
 
 
-def _describe(run, axes, devices, config) -> dict:
+def describe(run, axes, devices, config) -> dict:
+    """The JSON-ready provenance of a grid: the run and its configuration, axes, devices, versions."""
     import dataclasses
 
     import optax
@@ -203,6 +184,7 @@ def _describe(run, axes, devices, config) -> dict:
     }
     if dataclasses.is_dataclass(run):
         fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
+        fields["stability_rule"] = run.stability_rule
         description["run_config"] = {k: _plain_name(v) for k, v in fields.items()}
     description.update(config or {})
     return description
