@@ -299,9 +299,13 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
     if method != "auto":
         raise ValueError(f"method must be 'auto' or one of {METHODS}, got {method!r}.")
     first = newton(criterion, data, start, tol, max_iter or 100)
-    # L-BFGS from Newton's last iterate: its loop test fails at once where Newton converged.
+    # L-BFGS from Newton's last iterate, then Newton again from there (quadratic convergence once the Hessian is
+    # positive definite): each loop's test fails at once where the previous search converged.
     second = lbfgs(criterion, data, first.params, tol, max_iter or 2000)
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(first.status == CONVERGED, a, b), first, second)
+    third = newton(criterion, data, second.params, tol, max_iter or 100)
+    third = third._replace(iterations=first.iterations + second.iterations + third.iterations,
+                           method=jnp.where(second.iterations > 0, second.method, first.method))
+    return third
 
 
 def check(found: Reference, what: str = "the reference optimum") -> Reference:

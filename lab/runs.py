@@ -451,22 +451,25 @@ STARTS = ("zero", "random", "eigen")
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
-                   meta_fields=("criterion", "num_steps", "start", "resample", "relative_step", "optimizer",
-                                "tolerance", "method", "stability_rule", "record_every", "init_scale"))
+                   meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample", "relative_step",
+                                "optimizer", "tolerance", "method", "stability_rule", "record_every"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class CriterionRun(Run):
-    """Your criterion on your data: run(step, seed=0, **hyper), the problem built per seed inside the sweep.
+    """Your criterion on your data: run(step, seed=0, **hyper), its problem built per seed inside the sweep.
 
-    criterion: pure `f(a, data) -> scalar`; data: `Data` (or any pytree of
-    arrays when `resample` is off and `start` is not 'zero').
+    criterion: pure `f(a, data) -> scalar`; data: `lab.criteria.Data`, or any
+        pytree of arrays with `resample=False` and `size` given.
     seed: 0 is the data as given; seed k > 0 with `resample` is a bootstrap
         resample of its rows (`Data.X`, `Data.y`), with its own reference
         optimum and Hessian: the seed axis shows how the edge varies with the
-        sample. Without `resample`, seeds change only a random start.
-    start: 'zero' (a_0 = 0); 'random' (a_0 ~ init_scale * N(0, 1), drawn
-        from the seed; also where the reference search starts, so a network
-        finds the minimum near its own initialisation); 'eigen' (a* plus
-        PROBE * every unit eigenvector of the Hessian: the local edge 2/L).
+        sample. Without `resample`, seeds change only a random initialisation.
+    init_scale: the reference search starts at a = 0, or, when > 0, at
+        init_scale * N(0, 1) drawn from the seed (a network, whose zero is a
+        saddle, then finds the minimum near its own initialisation).
+    start: where the run starts: 'zero', 'random' (that initialisation) or
+        'eigen' (a* plus PROBE * every unit eigenvector of the Hessian at a*,
+        to measure the local edge 2/L).
+    size: the number of parameters P where the data does not say it (`Data.X` does).
     stability_rule: 'bounded' or 'converging' (losses with bounded gradients, as Huber's).
     method: how the reference optimum is found (`lab.reference.solve`).
     """
@@ -475,6 +478,8 @@ class CriterionRun(Run):
     data: Any
     num_steps: int
     start: str = "zero"
+    init_scale: float = 0.0
+    size: int | None = None
     resample: bool = True
     relative_step: bool = True
     optimizer: Callable = optax.sgd
@@ -482,7 +487,6 @@ class CriterionRun(Run):
     method: str = "auto"
     stability_rule: str = "bounded"
     record_every: int = 1
-    init_scale: float = 0.5
 
     def __post_init__(self):
         _validate.count("num_steps", self.num_steps)
@@ -491,6 +495,8 @@ class CriterionRun(Run):
             raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(self.criterion).__name__}.")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
+        if self.start == "random" and not self.init_scale > 0:
+            raise ValueError("start='random' starts at init_scale * N(0, 1): give init_scale > 0.")
         if self.stability_rule not in STABILITY_RULES:
             raise ValueError(f"stability_rule must be one of {STABILITY_RULES}, got {self.stability_rule!r}.")
         if not 0 < self.tolerance < 1:
@@ -498,32 +504,34 @@ class CriterionRun(Run):
         if self.resample and not isinstance(self.data, criteria.Data):
             raise ValueError("resample=True draws bootstrap samples of Data rows; pass data as lab.criteria.Data "
                              "(lab.problems.make_data) or resample=False.")
-        if _validate.is_concrete(self.data):
-            problems.problem(self.criterion, self.data, self._start(self.data, jax.random.key(0)), method=self.method)
+        if self.size is None and problems.problem_size(self.data) is None:
+            raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
+                             "does not say it.")
+        if _validate.is_concrete(self.data):  # the criterion, the data and the reference, checked before any sweep
+            problems.problem(self.criterion, self.data, self._init(self.data, _key(0)), method=self.method)
 
-    def _start(self, data, key):
-        size = problems.problem_size(data)
-        if self.start == "random" and size is None:
-            raise ValueError(f"start='random' needs the number of parameters: data of type {type(data).__name__} "
-                             "does not say it; use lab.criteria.Data.")
-        if self.start == "random":
-            dtype = jax.tree_util.tree_leaves(data)[0].dtype
+    def _init(self, data, key):
+        """Where the reference search starts: zeros, or init_scale * N(0, 1)."""
+        size = self.size or problems.problem_size(data)
+        dtype = jax.tree_util.tree_leaves(data)[0].dtype
+        dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+        if self.init_scale > 0:
             return self.init_scale * jax.random.normal(key, (size,), dtype)
-        return None
+        return jnp.zeros(size, dtype)
 
     def __call__(self, step, seed=0, **hyper) -> Outcome:
         key = _key(seed)
         data = self.data
         if self.resample:
             n = data.X.shape[0]
-            rows = jax.random.randint(key, (n,), 0, n)
-            rows = jnp.where(jnp.asarray(seed) == 0, jnp.arange(n), rows)
+            rows = jnp.where(jnp.asarray(seed) == 0, jnp.arange(n), jax.random.randint(key, (n,), 0, n))
             data = data._replace(X=data.X[rows], y=data.y[rows])
-        problem = problems.problem(self.criterion, data, self._start(data, jax.random.fold_in(key, 1)),
+        problem = problems.problem(self.criterion, data, self._init(data, jax.random.fold_in(key, 1)),
                                    method=self.method)
         dtype = problem.start.dtype
         learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
-        start = probe_start(problem, PROBE) if self.start == "eigen" else problem.start
+        start = {"zero": jnp.zeros_like(problem.start), "random": problem.start}.get(self.start)
+        start = probe_start(problem, PROBE) if start is None else start
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
         return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start, tolerance=self.tolerance,
                         record_every=self.record_every, **hyper)[0]
