@@ -10,12 +10,15 @@ import functools
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam")
+CRITERIA = ("least_squares", "ridge", "logistic", "huber", "poisson")
+CONVERGING = ("logistic", "huber")  # bounded gradients: past the edge they oscillate without blowing up
 # --quick is compile-bound (small problems, many compiled shapes): XLA's CPU backend without LLVM optimisation and
 # with its elemental emitters instead of the fusion emitters compiles about 4x faster and runs about 3x slower.
 QUICK_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
@@ -66,31 +69,50 @@ def _parser():
 
     sweep = commands.add_parser("sweep", help="a grid of optimization runs, measured against theory",
                                 description=SWEEP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sweep.add_argument("--criterion", default="least_squares", choices=("least_squares", "ridge", "logistic"),
-                       help="least squares or ridge on regression data with an exact condition number, or "
-                            "logistic regression on two Gaussian classes (means 1 apart) with an l2 penalty "
-                            "(default least_squares)")
+    sweep.add_argument("--criterion", default="least_squares", metavar="NAME",
+                       help=f"one of {', '.join(CRITERIA)}, or your own f(a, data) as PATH.py:FUNCTION or "
+                            "package.module:FUNCTION (needs --data; data is lab.criteria.Data(X, y, l2) with the "
+                            "intercept column first). Without --data: least squares or ridge on regression data "
+                            "with an exact condition number, or logistic regression on two Gaussian classes (means "
+                            "1 apart) with an l2 penalty (default least_squares)")
+    sweep.add_argument("--data", metavar="FILE.csv", help="your data: a CSV file with a header and numeric columns")
+    sweep.add_argument("--target", metavar="COLUMN", help="the column of --data to predict (the others are features)")
+    sweep.add_argument("--standardize", action="store_true", help="centre and scale the features of --data")
+    sweep.add_argument("--delta", type=float, default=1.0, help="huber: the residual where the loss turns linear, "
+                                                                 "in units of the target (default 1)")
+    sweep.add_argument("--rule", choices=("bounded", "converging"), default=None,
+                       help="when a run counts as stable: bounded (not diverged, final gap <= initial) or converging "
+                            "(the gap reaches the tolerance or still halves); default converging for logistic and "
+                            "huber, whose gradients are bounded, bounded otherwise")
+    sweep.add_argument("--start", choices=("zero", "random", "eigen"), default="zero",
+                       help="where the swept runs start: a = 0, a random a ~ N(0, 0.5^2) per seed (also where the "
+                            "reference search starts), or a* plus 0.01 x every unit eigenvector of the Hessian "
+                            "(default zero; the edge is always measured from next to a*)")
     sweep.add_argument("--optimizer", default="gd", choices=OPTIMIZERS)
     sweep.add_argument("--momentum", type=float, default=0.9, help="beta for momentum and nesterov (default 0.9)")
     sweep.add_argument("--lr", type=_lr_range, default=_lr_range("0.05:1.2:64"), metavar="START:STOP:COUNT",
                        help="learning rates, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
     sweep.add_argument("--lr-relative", action="store_true",
-                       help="--lr in units of each run's 2/L (logistic: L at a = 0, its largest curvature)")
-    sweep.add_argument("--kappa", type=_float_list, default=[1.0, 10.0, 100.0], metavar="LIST",
-                       help="condition numbers, comma-separated, each >= 1 (default 1,10,100): of the Hessian for "
-                            "least squares; for logistic, of the features' within-class covariance (the Hessian's "
-                            "at the optimum is printed as cond(H*))")
-    sweep.add_argument("--seeds", type=_positive_int, default=1, metavar="K", help="seeds 0..K-1 (default 1)")
+                       help="--lr in units of each run's 2/L (at the optimum; synthetic logistic from a = 0: L at "
+                            "a = 0, its largest curvature)")
+    sweep.add_argument("--kappa", type=_float_list, default=None, metavar="LIST",
+                       help="synthetic data only: condition numbers, comma-separated, each >= 1 (default 1,10,100): "
+                            "of the Hessian for least squares; for logistic, of the features' within-class "
+                            "covariance (the Hessian's at the optimum is printed as cond(H*))")
+    sweep.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
+                       help="seeds 0..K-1 (default 1): synthetic data drawn anew; with --data, seed 0 is the data "
+                            "itself and seeds 1..K-1 bootstrap resamples of its rows, each with its own optimum")
     sweep.add_argument("--steps", type=_positive_int, default=500, metavar="T", help="iterations per run (default 500)")
-    sweep.add_argument("--n", type=_positive_int, default=200, help="samples (default 200)")
-    sweep.add_argument("--d", type=_positive_int, default=10, help="features, plus the intercept (default 10)")
+    sweep.add_argument("--n", type=_positive_int, default=200, help="synthetic data: samples (default 200)")
+    sweep.add_argument("--d", type=_positive_int, default=10, help="synthetic data: features, plus the intercept (default 10)")
     sweep.add_argument("--eps", type=float, default=None,
-                       help="penalty weight l2 (mean scaling) of ridge (default 0) and logistic (> 0, default 1e-3)")
+                       help="penalty weight l2 (mean scaling) of ridge (default 0), logistic (> 0, default 1e-3), "
+                            "huber and poisson (default 0)")
     sweep.add_argument("--tolerance", type=float, default=1e-6, help="iterations to reach gap <= tolerance * initial gap")
     sweep.add_argument("--gram", action="store_true", help="least squares on X^T X / N: P^2 per step instead of N P")
     sweep.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     sweep.add_argument("--out", default="sweep.npz", help="results file: OUT.npz plus OUT.json (default sweep.npz)")
-    sweep.add_argument("--csv", action="store_true", help="also write OUT.csv, one row per run")
+    sweep.add_argument("--csv", action="store_true", help="also write OUT.csv (one row per run) and OUT_edges.csv")
     sweep.add_argument("--plot", action="store_true", help="also draw OUT.png: stability map and iterations")
     sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sweep.set_defaults(handler=_sweep)
@@ -268,6 +290,7 @@ def _optimizer(args):
 
 
 def _sweep(args) -> int:
+    """A grid of runs and the edge search, on synthetic data or on --data with any criterion; files and a table."""
     logistic = args.criterion == "logistic"
     eps = (LOGISTIC_L2 if logistic else 0.0) if args.eps is None else args.eps
     if not 0 <= eps < np.inf:
@@ -278,58 +301,168 @@ def _sweep(args) -> int:
         raise ValueError("--eps is the ridge or logistic penalty: add --criterion ridge.")
     if logistic and eps == 0:
         raise ValueError("--eps must be > 0 for logistic: without a penalty, separable classes have no finite optimum.")
-    if logistic and args.gram:
-        raise ValueError("--gram rewrites least squares on X^T X / N: it does not apply to --criterion logistic.")
-    from lab import files, results, runs, stability, sweep
+    if args.gram and args.criterion not in ("least_squares", "ridge"):
+        raise ValueError(f"--gram rewrites least squares on X^T X / N: it does not apply to --criterion {args.criterion}.")
+    if args.data is None:
+        if args.criterion not in ("least_squares", "ridge", "logistic"):
+            raise ValueError(f"--criterion {args.criterion} needs your data: add --data FILE.csv --target COLUMN "
+                             "(synthetic data come for least_squares, ridge and logistic only).")
+        for flag, given in (("--target", args.target), ("--standardize", args.standardize)):
+            if given:
+                raise ValueError(f"{flag} describes --data: add --data FILE.csv.")
+    else:
+        if args.target is None:
+            raise ValueError("--target: name the column of --data to predict.")
+        if args.kappa is not None:
+            raise ValueError("--kappa conditions synthetic data: it does not apply to --data.")
+        if args.gram:
+            raise ValueError("--gram applies to synthetic least squares only.")
+    if not args.delta > 0:
+        raise ValueError(f"--delta must be > 0, got {args.delta}")
+    from lab import files, results, stability, sweep
 
     out = Path(args.out)
     stem = out.with_suffix("") if out.suffix == ".npz" else out
     files.writable_directory(stem.parent)
     _enable_x64(args.dtype)
-    common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
-                  tolerance=args.tolerance, dtype=args.dtype)
-    run = runs.LogisticRun(n=args.n, d=args.d, **common) if logistic else \
-        runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
-    axes = {"step": args.lr, "kappa": np.asarray(args.kappa), "seed": np.arange(args.seeds)}
-    if args.criterion != "least_squares":
-        axes["l2"] = np.array([eps])
+    run, axes = (_data_run if args.data else _synthetic_run)(args, eps)
+    rule = args.rule or ("converging" if args.criterion in CONVERGING else run.stability_rule)
     started = time.perf_counter()
-    grid = sweep.sweep(run, axes, progress=not args.quiet)
+    grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
     _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
-    edges = stability.edge_and_best(dataclasses.replace(run, relative_step=True),
-                                    {k: v for k, v in axes.items() if k != "step"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the table and the files say where the edge was not bracketed
+        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k != "step"}, rule=rule)
     results.save(grid, stem)
-    results.save(edges, stem.with_name(stem.name + "_edges"))
-    written = [f"{stem}.npz", f"{stem}.json", f"{stem}_edges.npz", f"{stem}_edges.json"]
+    edges_stem = stem.with_name(stem.name + "_edges")
+    results.save(edges, edges_stem)
+    written = [f"{stem}.npz", f"{stem}.json", f"{edges_stem}.npz", f"{edges_stem}.json"]
     if args.csv:
         written.append(str(results.to_csv(grid, stem.with_suffix(".csv"))))
+        written.append(str(results.to_csv(edges, edges_stem.with_suffix(".csv"))))
     if args.plot:
         written.append(str(_plot(grid, edges, stem.with_suffix(".png"))))
-    _print_edges(grid, edges, args)
+    _print_edges(grid, edges, args, rule)
     print("wrote " + ", ".join(written))
     return 0
 
 
-def _print_edges(grid, edges, args):
-    """Per condition number: measured edge and best step (first seed) beside theory, fewest iterations over all seeds."""
-    note = "" if args.optimizer == "gd" else "   (theory: gradient descent's)"
-    print(f"{'kappa':>8} {'cond(H*)':>9} {'edge':>10} {'2/L':>10} {'best':>10} {'2/(L+mu)':>10} {'fastest':>8} "
-          f"{'theory':>8}{note}")
-    for j, kappa in enumerate(grid.axes["kappa"]):  # edges: axes (kappa, seed, ...); grid: (step, kappa, ...)
-        e = {name: float(edges[name][j].ravel()[0]) for name in
-             ("condition_number", "edge_step", "theory_edge_step", "best_step", "theory_best_step", "theory_rate")}
-        reached = grid["iterations"][:, j]
-        fastest = str(reached[reached >= 0].min()) if (reached >= 0).any() else "never"
-        rate = e["theory_rate"]
-        theory = str(int(np.ceil(np.log(args.tolerance) / (2 * np.log(rate))))) if 0 < rate < 1 else "1"
-        print(f"{kappa:8.3g} {e['condition_number']:9.4g} {e['edge_step']:10.5g} {e['theory_edge_step']:10.5g} "
-              f"{e['best_step']:10.5g} {e['theory_best_step']:10.5g} {fastest:>8} {theory:>8}")
-    print("cond(H*), L, mu: the Hessian at the optimum; edge, best: measured largest stable and best step; "
-          "fastest: fewest iterations to the tolerance among the swept steps; theory: at 2/(L+mu)")
+def _synthetic_run(args, eps):
+    from lab import runs
+
+    common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
+                  tolerance=args.tolerance, dtype=args.dtype, start="zero" if args.start == "zero" else "eigen")
+    if args.start == "random":
+        raise ValueError("--start random applies to --data; synthetic runs start at zero or eigen.")
     if args.criterion == "logistic":
-        print("logistic: edge and best measured from next to the optimum, where 2/L is the local edge; "
-              "from a = 0 the curvature is larger (up to L_start in the results), steps up to 2/L_start are "
+        run = runs.LogisticRun(n=args.n, d=args.d, **common)
+    else:
+        run = runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
+    axes = {"step": args.lr, "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
+    if args.criterion != "least_squares":
+        axes["l2"] = np.array([eps])
+    return run, axes
+
+
+def _data_run(args, eps):
+    """A CriterionRun on the CSV file: checks the file, the criterion and its reference before any sweep."""
+    import jax.numpy as jnp
+
+    from lab import criteria, problems, runs
+
+    criterion = _criterion(args)
+    try:
+        X, y, _ = problems.load_csv(args.data, args.target, standardize=args.standardize,
+                                    labels=args.criterion == "logistic")
+    except ValueError as error:
+        flag = "--target" if "no column" in str(error) else "--data"
+        raise ValueError(f"{flag}: {error}") from None
+    if args.criterion == "poisson" and bool(jnp.any(y < 0)):
+        raise ValueError(f"--target: poisson regression needs counts >= 0; {args.target!r} has negative values.")
+    dtype = jnp.dtype(args.dtype)
+    data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=eps)
+    try:
+        run = runs.CriterionRun(criterion, data, args.steps, start=args.start,
+                                init_scale=0.5 if args.start == "random" else 0.0, relative_step=args.lr_relative,
+                                optimizer=_optimizer(args), tolerance=args.tolerance,
+                                stability_rule=args.rule or ("converging" if args.criterion in CONVERGING else "bounded"))
+    except ValueError as error:
+        raise ValueError(f"--criterion {args.criterion}: {error}") from None
+    return run, {"step": args.lr, "seed": np.arange(args.seeds)}
+
+
+def _criterion(args):
+    """The lab's criterion of that name, or the user's FUNCTION from PATH.py:FUNCTION or package.module:FUNCTION."""
+    from lab import criteria
+
+    if args.criterion in CRITERIA:
+        function = getattr(criteria, args.criterion)
+        return functools.partial(function, delta=args.delta) if args.criterion == "huber" else function
+    if ":" not in args.criterion:
+        raise ValueError(f"--criterion must be one of {', '.join(CRITERIA)}, or PATH.py:FUNCTION or "
+                         f"package.module:FUNCTION for your own f(a, data); got {args.criterion!r}.")
+    where, name = args.criterion.rsplit(":", 1)
+    try:
+        if where.endswith(".py"):
+            import importlib.util
+
+            if not Path(where).is_file():
+                raise ValueError(f"--criterion: no file {where!r}.")
+            spec = importlib.util.spec_from_file_location(Path(where).stem, where)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            import importlib
+
+            module = importlib.import_module(where)
+    except ValueError:
+        raise
+    except BaseException as error:  # a user's file may fail in any way, SystemExit included
+        raise ValueError(f"--criterion: {where!r} does not import: {type(error).__name__}: {error}") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"--criterion: {where!r} has no function {name!r}.")
+    return function
+
+
+def _print_edges(grid, edges, args, rule):
+    """One row per setting of the edge search (at most 20): measured edge and best step beside theory."""
+    note = "" if args.optimizer == "gd" else f"   (theory edge: {args.optimizer}'s on the quadratic model)"
+    print(f"{'setting':<22} {'cond(H*)':>9} {'edge':>11} {'theory':>10} {'2/L':>10} {'best':>10} {'2/(L+mu)':>10} "
+          f"{'fastest':>8} {'theory':>7}{note}")
+    names = list(edges.axes)
+    index = list(np.ndindex(edges.shape))
+    reached = np.where(grid["iterations"] >= 0, grid["iterations"], np.inf).min(axis=0)  # over the steps
+    for point in index[:20]:
+        e = {name: float(np.asarray(edges[name])[point]) for name in
+             ("condition_number", "edge_step", "theory_edge_step", "gd_edge_step", "best_step", "theory_best_step",
+              "theory_rate")}
+        setting = ", ".join(f"{n}={edges.axes[n][i]:g}" for n, i in zip(names, point) if len(edges.axes[n]) > 1) or "-"
+        if bool(np.asarray(edges["bracketed"])[point]):
+            edge = f"{e['edge_step']:11.5g}"
+        else:
+            bracket = edges.config["edge_bracket"]
+            side = f"> {bracket[1]:g}" if bool(np.asarray(edges["edge_above"])[point]) else f"< {bracket[0]:g}"
+            edge = f"{side + 'x2/L':>11}"  # brackets are in units of 2/L
+        fastest = int(reached[point]) if np.isfinite(reached[point]) else "never"
+        rate = e["theory_rate"]
+        theory = str(int(np.ceil(np.log(args.tolerance) / (2 * np.log(rate))))) if 0 < rate < 1 else ("1" if rate == 0 else "-")
+        print(f"{setting:<22} {e['condition_number']:9.4g} {edge} {_number(e['theory_edge_step']):>10} "
+              f"{e['gd_edge_step']:10.5g} {e['best_step']:10.5g} {_number(e['theory_best_step']):>10} "
+              f"{str(fastest):>8} {theory:>7}")
+    if len(index) > 20:
+        print(f"... {len(index) - 20} more settings in the edges file")
+    print(f"edge: the largest stable step measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
+          "bracket was stable (not measured); theory: the optimizer's edge on the quadratic model at a*; "
+          "cond(H*), L, mu: the Hessian at the optimum; best: the measured best step; fastest: fewest iterations "
+          "to the tolerance among the swept steps (all seeds); theory: at 2/(L+mu)")
+    if args.criterion == "logistic" and args.data is None:
+        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), steps up to 2/L_start are "
               "stable from anywhere, steps between may converge once the path has flattened")
+
+
+def _number(value):
+    return "-" if not np.isfinite(value) else f"{value:.5g}"
 
 
 def _plot(grid, edges, path):

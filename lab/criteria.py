@@ -86,6 +86,35 @@ def logistic(a, data: Data):
     return jnp.mean(jax.nn.softplus(z) - data.y * z) + data.l2 * jnp.sum(a**2)
 
 
+def huber(a, data: Data, delta=1.0):
+    """Mean Huber loss of the residuals r = y - X a, plus l2 ||a||^2: r^2 / 2 for |r| <= delta, else delta (|r| - delta / 2).
+
+    Quadratic near zero, linear beyond `delta` (in units of y): robust to
+    outliers. Its gradient is bounded, so steps past the edge oscillate
+    without blowing up: measure its edge with the 'converging' rule. Hessian
+    (1/N) sum over |r_n| < delta of x_n x_n^T + 2 l2 I (once differentiable at
+    |r| = delta). Pass another delta with functools.partial(huber, delta=...).
+    """
+    _check_shapes(a, data)
+    r = data.y - data.X @ a
+    small = jnp.abs(r) <= delta
+    return jnp.mean(jnp.where(small, 0.5 * r**2, delta * (jnp.abs(r) - 0.5 * delta))) + data.l2 * jnp.sum(a**2)
+
+
+def poisson(a, data: Data):
+    """Mean negative log-likelihood of Poisson regression with log link, plus l2 ||a||^2.
+
+    f(a) = (1/N) sum_n [exp(z_n) - y_n z_n] + l2 ||a||^2, z = X a, counts
+    y >= 0 (the constant log y_n! dropped). Gradient (1/N) X^T (exp(z) - y) + 2 l2 a,
+    Hessian (1/N) X^T diag(exp(z)) X + 2 l2 I. scikit-learn's
+    `PoissonRegressor(alpha=2 l2, fit_intercept=False)` on the design matrix
+    fits the same model.
+    """
+    _check_shapes(a, data)
+    z = data.X @ a
+    return jnp.mean(jnp.exp(z) - data.y * z) + data.l2 * jnp.sum(a**2)
+
+
 class Gram(NamedTuple):
     """Least squares summarised by its moments: G = X^T X / N (P, P), b = X^T y / N (P,), c = y^T y / N.
 

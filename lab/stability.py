@@ -50,7 +50,7 @@ NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured
           "condition_number", "learning_rate", "theory_edge_step")
 
 
-def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.25, 8.0), best_bracket=(0.05, 1.0),
+def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
                   rtol: float = 1e-3, best_iterations: int = 24) -> Results:
     """Measured largest stable step and best step for every point of the grid of `axes` (without 'step').
 
@@ -59,8 +59,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.25, 8.0), best_
         steps in units of 2/L, so the brackets are fractions of 2/L.
     rule: 'bounded', 'converging', or a function outcome -> bool; default
         the run's `stability_rule`. Recorded in the results' config.
-    edge_bracket: where the edge is searched (geometric bisection: a wide
-        bracket costs a few iterations). Where it does not hold a stable low
+    edge_bracket: where the edge is searched, (0.5, 8) x 2/L by default:
+        gradient descent's 1, heavy ball's 2(1 + beta) < 4, Nesterov's > 2/3
+        (geometric bisection: a wide bracket costs a few iterations). Where it does not hold a stable low
         end and an unstable high end the edge is not measured: `edge` and
         `edge_step` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
@@ -98,7 +99,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.25, 8.0), best_
         above = int(np.sum(~outputs["bracketed"] & outputs["edge_above"]))
         warnings.warn(f"the edge was not bracketed at {missed} of {outputs['bracketed'].size} point(s) "
                       f"({above} stable at the top of edge_bracket={tuple(edge_bracket)}, {missed - above} unstable "
-                      f"at its bottom): reported as NaN; widen edge_bracket, or check the rule ({rule_name!r}).",
+                      f"at its bottom): reported as NaN. Widen edge_bracket, check the rule ({rule_name!r}; "
+                      "'converging' needs runs long enough for the slowest mode to halve the gap at the bracket's "
+                      "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name}
