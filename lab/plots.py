@@ -9,11 +9,14 @@ Nothing here touches pyplot's global state, shows or writes anything: the
 caller saves (`lab.files.save_figure`).
 
 Steps are read from the `step_over_edge` output, step / (2/L), so absolute
-and relative step axes draw alike. The theory drawn (2/L, 2/(L + mu),
-predicted_iterations, predicted_rate) is plain gradient descent's, as the
-run computes it; with another optimizer the title names it. Axes that a figure does not draw (seed,
-l2, momentum, ...) are fixed at their first value, or at the value nearest
-to `at={name: value}`; the title says which.
+and relative step axes draw alike. The theory drawn is the optimizer's, as
+the run computes it (`theory_edge_step`, `predicted_iterations`,
+`predicted_rate`: gradient descent's, heavy ball's, Nesterov's; none for
+Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
+A 'seed' axis of several values is drawn as the median over the seeds with
+a 10-90 % band. The other axes that a figure does not draw (l2, momentum,
+...) are fixed at their first value, or at the value nearest to
+`at={name: value}`; the title says which.
 """
 
 import numpy as np
@@ -25,40 +28,50 @@ from matplotlib.patches import Patch
 DIVERGED_COLOUR = "black"
 EDGE_COLOUR = "#00c000"  # theory 2/L: green, visible on blue, white, red and black
 BEST_COLOUR = "#ffb000"  # theory 2/(L + mu): amber
+NOT_SWEPT_COLOUR = "#d9d9d9"
 
 
-def stability_map(results, ax=None, *, edges=None, at=None, cmap="RdBu_r"):
-    """Pcolormesh of log10(final_gap / initial_gap) over step / (2/L) (x) and condition number (y, log).
+def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdBu_r"):
+    """log10(final_gap / initial_gap) over step / (2/L) (x) and one more axis (y), the edges beside theory.
 
+    rows: the axis drawn as rows; default 'kappa' when there is one, else the
+        first other axis with several values (not 'step' or 'seed'). Without
+        any, the map is one profile: the ratio against the step, the median
+        over seeds with a 10-90 % band.
     Converged runs are blue, runs that ended above their start red (the
-    colour scale is centred on 0, no progress), diverged runs black. The
-    theoretical edge step / (2/L) = 1 and the best step 2/(L + mu) in units
-    of 2/L, L / (L + mu) = kappa / (kappa + 1), are drawn as lines, computed
-    from the results' L and mu. `edges`: optional `lab.stability.edge_and_best`
-    Results over the same kappas, drawn as measured markers beside theory.
-
-    results: needs the axes 'step' and 'kappa'; others are fixed (see module).
+    colour scale is centred on 0, no progress), diverged runs black (with
+    seeds: where most of them diverged). The optimizer's theoretical edge and,
+    for gradient descent, the best step 2/(L + mu) are drawn as lines from the
+    results' L and mu. `edges`: optional `lab.stability.edge_and_best` Results
+    over the same axes, drawn as measured markers beside theory.
     Returns the Figure.
     """
-    get, fixed = _slicer(results, ("kappa", "step"), at)
+    rows = _row_axis(results, rows)
+    _require(results, ("step_over_edge", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step"))
+    if rows is None:
+        return _stability_profile(results, ax, edges, at)
+    get, fixed = _slicer(results, (rows, "step"), at)
     fig, ax = _axes(ax, (9, 6))
-    rows = np.argsort(results.axes["kappa"])
-    cols = np.argsort(get("step_over_edge")[rows[0]])
+    order = np.argsort(np.asarray(results.axes[rows], dtype=float))
+    x_all = _median(get("step_over_edge"))
+    cols = np.argsort(x_all[order[0]])
 
-    def sort(name):  # cells need increasing coordinates
-        return get(name)[rows][:, cols]
+    def sort(values):  # cells need increasing coordinates
+        return values[order][:, cols]
 
-    x = sort("step_over_edge")
-    kappa = np.asarray(results.axes["kappa"], dtype=float)[rows]
-    ratio = sort("final_gap") / np.where(sort("initial_gap") > 0, sort("initial_gap"), 1)
+    x = sort(x_all)
+    values = np.asarray(results.axes[rows], dtype=float)[order]
+    initial = get("initial_gap")
+    ratio = get("final_gap") / np.where(initial > 0, initial, 1)
     # Below eps (relative) f(a) - f* is rounding noise, zero or negative: show it at that floor.
     floor = np.finfo(np.asarray(results["final_gap"]).dtype).eps
-    logratio = np.log10(np.maximum(ratio, floor))
-    diverged = sort("diverged").astype(bool)
+    logratio = sort(_median(np.log10(np.maximum(ratio, floor))))
+    diverged = sort(_median(get("diverged").astype(float)) > 0.5)
     grown = logratio[~diverged]
     low = min(np.log10(floor), -1.0)
     high = max(np.ceil(grown.max()), 1.0) if grown.size else 1.0
-    corners_x, corners_y = _corners(x, kappa)
+    log_rows = bool(np.all(values > 0)) and (len(values) < 2 or values.max() / values.min() >= 10)
+    corners_x, corners_y = _corners(x, values, log_rows)
     mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=cmap,
                          norm=TwoSlopeNorm(0.0, low, high), rasterized=True)
     if diverged.any():
@@ -69,84 +82,163 @@ def stability_map(results, ax=None, *, edges=None, at=None, cmap="RdBu_r"):
     bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *(range(spacing, int(high) + 1, spacing) or [high])])
     bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
 
-    # Theory from each row's L and mu; mu/L interpolated log-log between rows for a smooth best-step curve.
-    L, mu = sort("L")[:, 0], sort("mu")[:, 0]
-    ax.plot(np.ones(2), corners_y[[0, -1], 0], "-", color=EDGE_COLOUR, lw=2.5)
-    dense, mu_over_L = kappa, mu / L
-    if len(kappa) > 1 and np.all(mu > 0):
-        dense = np.geomspace(kappa[0], kappa[-1], 200)
-        mu_over_L = np.exp(np.interp(np.log(dense), np.log(kappa), np.log(mu / L)))
-    ax.plot(1 / (1 + mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
-    handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)"),
-               Line2D([], [], color=EDGE_COLOUR, lw=2.5, label="theory: edge 2/L"),
-               Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L")]
+    L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
+    theory = _median(get("theory_edge_step") * get("L") / 2)[order][:, 0]  # the optimizer's edge in units of 2/L
+    handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
+    if np.isfinite(theory).any():
+        ax.plot(theory, values, "-", color=EDGE_COLOUR, lw=2.5)
+        handles.append(Line2D([], [], color=EDGE_COLOUR, lw=2.5, label=f"theory: edge {_edge_formula(results)}"))
+    if _plain_gradient_descent(results):
+        dense, mu_over_L = values, mu / L  # mu/L interpolated log-log between kappa rows for a smooth curve
+        if rows == "kappa" and len(values) > 1 and np.all(mu > 0):
+            dense = np.geomspace(values[0], values[-1], 200)
+            mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
+        ax.plot(1 / (1 + mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L"))
     if edges is not None:
-        ek = _kappa_of_each(edges)
-        unit = np.asarray(edges["theory_edge_step"]).ravel()
-        ax.plot(np.asarray(edges["edge_step"]).ravel() / unit, ek, "o", ms=9, mfc="white", mec="k", mew=1.2)
-        ax.plot(np.asarray(edges["best_step"]).ravel() / unit, ek, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
+        at_rows = _axis_of_each(edges, rows)
+        unit = 2 / np.asarray(edges["L"]).ravel()
+        ax.plot(np.asarray(edges["edge_step"]).ravel() / unit, at_rows, "o", ms=9, mfc="white", mec="k", mew=1.2)
+        ax.plot(np.asarray(edges["best_step"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
         handles += [Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k", label="measured edge (bisection)"),
                     Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
                            label="measured best step (golden section)")]
-    ax.set_yscale("log")
-    ax.set_xlim(corners_x.min(), corners_x.max())
+    if log_rows:
+        ax.set_yscale("log")
+    shown = [corners_x.min(), corners_x.max(), *theory[np.isfinite(theory)]]
+    if edges is not None:
+        shown += [x for x in (np.asarray(edges["edge_step"]) * np.asarray(edges["L"]) / 2).ravel() if np.isfinite(x)]
+    ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
+    if max(shown) > corners_x.max():
+        ax.set_facecolor(NOT_SWEPT_COLOUR)
+        handles.append(Patch(color=NOT_SWEPT_COLOUR, label="steps not swept"))
     ax.set_ylim(corners_y.min(), corners_y.max())
     ax.set_xlabel("step / (2/L)")
-    ax.set_ylabel("condition number κ")
-    ax.set_title(f"Stability map of gradient descent{_describe(results, fixed)}")
+    ax.set_ylabel(AXIS_LABELS.get(rows, rows))
+    ax.set_title(f"Stability map of {_optimizer_name(results)}{_describe(results, fixed)}")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     return fig
 
 
-def iterations_vs_step(results, ax=None, *, kappas=None, at=None, max_curves=5):
-    """Iterations to the run's tolerance against step / (2/L), one curve per condition number (log y).
+def _stability_profile(results, ax, edges, at):
+    """The stability map of results without a row axis: final / initial gap against the step, seeds as a band."""
+    get, fixed = _slicer(results, ("step",), at)
+    fig, ax = _axes(ax, (9, 5))
+    x = _median(get("step_over_edge"))
+    order = np.argsort(x)
+    floor = np.finfo(np.asarray(results["final_gap"]).dtype).eps
+    initial = get("initial_gap")
+    ratio = np.maximum(get("final_gap") / np.where(initial > 0, initial, 1), floor)[order]
+    x = x[order]
+    low, median, high = np.percentile(ratio, [10, 50, 90], axis=-1)
+    seeds = ratio.shape[-1]
+    ax.fill_between(x, low, high, color="C0", alpha=0.25, lw=0)
+    ax.semilogy(x, median, ".-", color="C0", lw=1.8)
+    handles = [Line2D([], [], color="C0", marker=".", lw=1.8,
+                      label="measured: median over seeds" if seeds > 1 else "measured")]
+    if seeds > 1:
+        handles.append(Patch(color="C0", alpha=0.25, label=f"10–90 % of {seeds} seeds"))
+    diverged = (_median(get("diverged").astype(float)) > 0.5)[order]
+    if diverged.any():
+        ax.plot(x[diverged], median[diverged], "x", color=DIVERGED_COLOUR, ms=8, mew=2)
+        handles.append(Line2D([], [], ls="", marker="x", color=DIVERGED_COLOUR, ms=8, mew=2,
+                              label="diverged (most seeds; run stopped)"))
+    ax.axhline(1.0, color="grey", lw=1, ls=":")
+    theory = _median(get("theory_edge_step") * get("L") / 2)[0]
+    if np.isfinite(theory):
+        ax.axvline(theory, color=EDGE_COLOUR, lw=2.5)
+        handles.append(Line2D([], [], color=EDGE_COLOUR, lw=2.5, label=f"theory: edge {_edge_formula(results)}"))
+    if _plain_gradient_descent(results):
+        best = _median(get("L") / (get("L") + get("mu")))[0]
+        ax.axvline(best, color=BEST_COLOUR, lw=2.5, ls="--")
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ)"))
+    if edges is not None:
+        measured = (np.asarray(edges["edge_step"]) * np.asarray(edges["L"]) / 2).ravel()
+        measured = measured[np.isfinite(measured)]
+        if measured.size:
+            lo, mid, hi = np.percentile(measured, [10, 50, 90])
+            ax.axvspan(lo, hi, color="k", alpha=0.12, lw=0)
+            ax.axvline(mid, color="k", lw=1.5, ls="-.")
+            handles.append(Line2D([], [], color="k", lw=1.5, ls="-.",
+                                  label=f"measured edge (bisection){', median and 10–90 % of seeds' if measured.size > 1 else ''}"))
+    ax.set_xlabel("step / (2/L)")
+    ax.set_ylabel("[f(a_T) − f*] / [f(a_0) − f*]")
+    ax.set_ylim(max(floor / 3, float(np.min(low)) / 10), max(10.0, float(np.max(high)) * 3))
+    ax.set_title(f"Stability of {_optimizer_name(results)}{_describe(results, fixed)}")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
+    ax.grid(True, which="major", alpha=0.3)
+    return fig
 
-    Measured iterations (never reached: left out) are solid with dots, the
-    predicted worst case `predicted_iterations` dashed in the same colour, and
-    the predicted best step 2/(L + mu) is a star on each curve, at the
-    iterations theory gives there. kappas: which kappa values to draw
-    (nearest on the axis); default up to `max_curves` spread over the axis.
-    Without a 'kappa' axis, one curve. Returns the Figure.
+
+def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max_curves=5):
+    """Iterations to the run's tolerance against step / (2/L), one curve per value of a row axis (log y).
+
+    Measured iterations (never reached: left out) are solid with dots (with
+    seeds: the median, and a 10-90 % band), the optimizer's theory
+    `predicted_iterations` dashed in the same colour (a worst case over
+    starts: the slowest mode, fully excited), and for gradient descent the
+    best step 2/(L + mu) is a star on each curve, at the iterations theory
+    gives there. rows: the axis of the curves (default as in
+    `stability_map`); kappas (or `values`): which of its values to draw,
+    default up to `max_curves` spread over the axis. Returns the Figure.
     """
-    has_kappa = "kappa" in results.axes
-    get, fixed = _slicer(results, ("kappa", "step") if has_kappa else ("step",), at)
+    rows = _row_axis(results, rows)
+    _require(results, ("step_over_edge", "iterations", "predicted_iterations", "condition_number", "L", "mu",
+                       "theory_edge_step"))
+    get, fixed = _slicer(results, (rows, "step") if rows else ("step",), at)
     fig, ax = _axes(ax, (9, 5.5))
-    rows = (lambda name: get(name)) if has_kappa else (lambda name: get(name)[None])
-    kappa_axis = np.asarray(results.axes["kappa"], dtype=float) if has_kappa else rows("condition_number")[:, 0]
+    lift = (lambda values: values) if rows else (lambda values: values[None])
+    name = rows or "kappa"
+    row_values = np.asarray(results.axes[rows], dtype=float) if rows else lift(_median(get("condition_number")))[:, 0]
     if kappas is None:
-        chosen = np.unique(np.round(np.linspace(0, len(kappa_axis) - 1, min(max_curves, len(kappa_axis)))).astype(int))
+        chosen = np.unique(np.round(np.linspace(0, len(row_values) - 1, min(max_curves, len(row_values)))).astype(int))
     else:
-        chosen = [_nearest(kappa_axis, k, "kappa") for k in np.atleast_1d(kappas)]
+        chosen = [_nearest(row_values, k, name) for k in np.atleast_1d(kappas)]
     config = results.config.get("run_config", {})
     tolerance = config.get("tolerance", 1e-6)
-    x, measured, predicted = rows("step_over_edge"), rows("iterations"), rows("predicted_iterations")
-    L, mu = rows("L")[:, 0], rows("mu")[:, 0]
+    x = lift(_median(get("step_over_edge")))
+    measured = lift(np.where(get("iterations") >= 0, get("iterations").astype(float), NEVER))
+    predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float), np.nan)))
+    L, mu = lift(_median(get("L")))[:, 0], lift(_median(get("mu")))[:, 0]
+    plain, seeds = _plain_gradient_descent(results), measured.shape[-1]
+    symbol = AXIS_SYMBOLS.get(name, name)
     top = 1.0
     for n, i in enumerate(chosen):
         colour = f"C{n % 10}"
         order = np.argsort(x[i])
-        xs, it, pred = x[i][order], measured[i][order].astype(float), predicted[i][order].astype(float)
-        reached = it >= 0
-        label = f"κ = {kappa_axis[i]:g}" + ("" if reached.any() else " (never within the run)")
-        ax.plot(xs[reached], np.maximum(it[reached], 1), ".-", color=colour, lw=1.8, ms=5, label=label)
-        ax.plot(xs, np.where(pred >= 0, np.maximum(pred, 1), np.nan), "--", color=colour, lw=1.2)
-        best, iterations = _best(L[i], mu[i], tolerance)
-        ax.plot(best, iterations, "*", ms=15, mfc=colour, mec="k", mew=1.0, zorder=5)
-        top = max(top, np.max(it[reached], initial=1), iterations)
+        xs = x[i][order]
+        low, mid, high = _reached_percentiles(measured[i][order])
+        reached = np.isfinite(mid)
+        label = f"{symbol} = {row_values[i]:g}" + ("" if reached.any() else " (never within the run)")
+        ax.plot(xs[reached], np.maximum(mid[reached], 1), ".-", color=colour, lw=1.8, ms=5, label=label)
+        if seeds > 1:
+            band = np.isfinite(low)
+            ax.fill_between(xs[band], np.maximum(low[band], 1), np.maximum(np.where(np.isfinite(high), high, np.nan)[band], 1),
+                            color=colour, alpha=0.2, lw=0)
+        ax.plot(xs, np.maximum(predicted[i][order], 1), "--", color=colour, lw=1.2)
+        top = max(top, np.max(mid[reached], initial=1))
+        if plain:
+            best, iterations = _best(L[i], mu[i], tolerance)
+            ax.plot(best, iterations, "*", ms=15, mfc=colour, mec="k", mew=1.0, zorder=5)
+            top = max(top, iterations)
     if "num_steps" in config:
         ax.axhline(config["num_steps"], color="grey", ls=":", lw=1.2)
         top = max(top, config["num_steps"])
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], color="k", ls="--", lw=1.2, label="predicted: first t with ρ²ᵗ ≤ tolerance, ρ = max|1 − step·hᵢ|"),
-                Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="predicted best step 2/(L+μ)")]
+    handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
+                          label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
+    if seeds > 1:
+        handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
+    if plain:
+        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best step 2/(L+μ)"))
     if "num_steps" in config:
         handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {config['num_steps']}"))
-    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, frameon=False)
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     ax.set_xlabel("step / (2/L)")
     ax.set_ylabel(f"iterations t to f(a_t) − f* ≤ {tolerance:g}·[f(a_0) − f*]")
-    ax.set_title(f"Iterations to tolerance against step{_describe(results, fixed)}")
+    ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against step{_describe(results, fixed)}")
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
@@ -172,6 +264,8 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
         raise ValueError("predicted must be None, 'bound', or one curve per selected run.")
     fig, ax = _axes(ax, (9, 5.5))
     every = results.config.get("run_config", {}).get("record_every", 1)
+    seeds = ("seed" in results.axes and len(results.axes["seed"]) > 1 and "seed" not in (at or {})
+             and not any("seed" in point for point in select))
     gaps, starts = [], []
     for n, point in enumerate(select):
         index = _index(results, point, at)
@@ -183,6 +277,11 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
         line, = ax.semilogy(t[keep], np.where(gap[keep] > 0, gap[keep], np.nan), lw=2.2, alpha=0.85, label=label)
         if diverged and keep.any():
             ax.plot(t[keep][-1], gap[keep][-1], "x", color=line.get_color(), ms=10, mew=2.2)
+        if seeds:  # the band of the other seeds' curves, each cut where it diverged
+            band = _seed_curves(results, index, every)
+            with np.errstate(invalid="ignore"):
+                low, high = np.nanpercentile(np.where(band > 0, band, np.nan), [10, 90], axis=0)
+            ax.fill_between(t, low, high, color=line.get_color(), alpha=0.2, lw=0)
         if isinstance(predicted, str):
             rate = float(results["predicted_rate"][index])
             with np.errstate(over="ignore"):
@@ -201,19 +300,35 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     if floor is not None:
         ax.axhline(floor, color="grey", ls=":", lw=1.2)
         handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label="rounding floor ε·|f*| of f(a) − f*"))
+    if seeds:
+        handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {len(results.axes['seed'])} seeds "
+                                                           f"(line: seed {results.axes['seed'][0]:g})"))
     low = min((g.min() for g in gaps if g.size), default=1e-16)
     ax.set_ylim(min(low, floor or low) / 10, max(starts) * 1e5)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("f(a_t) − f*")
     fixed = ", ".join(f"{name} = {results.axes[name][i]:g}" for name, i in zip(results.axes, _index(results, {}, at))
                       if name not in set().union(*select))
-    ax.set_title(f"Convergence of gradient descent{_describe(results, fixed)}")
+    ax.set_title(f"Convergence of {_optimizer_name(results)}{_describe(results, fixed)}")
     ax.legend(handles=handles, fontsize=8, loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
 
 # Helpers.
+
+def _seed_curves(results, index, every):
+    """The gap curves of every seed at the grid point `index` (seed ignored), NaN from where each diverged."""
+    position = list(results.axes).index("seed")
+    curves, cut = [], []
+    for k in range(len(results.axes["seed"])):
+        point = tuple(k if i == position else j for i, j in enumerate(index))
+        gap = np.asarray(results["gap"][point], dtype=float)
+        t = np.arange(gap.shape[-1]) * every
+        at_step = int(results["diverged_at"][point])
+        curves.append(np.where((at_step < 0) | (t < at_step), gap, np.nan))
+    return np.stack(curves)
+
 
 def _axes(ax, size):
     if ax is None:
@@ -239,33 +354,101 @@ def _index(results, point, at) -> tuple:
 
 
 def _slicer(results, keep, at):
-    """get(output) -> the output on the `keep` axes (in that order), the other axes fixed; and a text saying how."""
+    """get(summary) -> its values on the `keep` axes (in that order) plus a last axis of seeds; and a text saying
+    how the other axes were fixed. The seeds are all of a 'seed' axis of several values that `at` does not fix,
+    else one value (a last axis of length 1)."""
     missing = [name for name in keep if name not in results.axes]
     if missing:
         raise ValueError(f"this figure needs the axes {list(keep)}; the results have {list(results.axes)}: "
                          f"sweep over {missing} too.")
     if at and set(at) & set(keep):
         raise ValueError(f"at fixes the axes not drawn; {sorted(set(at) & set(keep))} are drawn.")
+    seeds = "seed" in results.axes and "seed" not in keep and "seed" not in (at or {}) and len(results.axes["seed"]) > 1
+    drawn = [*keep, *(["seed"] if seeds else [])]
     base = _index(results, {}, at)
-    index = tuple(slice(None) if name in keep else i for name, i in zip(results.axes, base))
-    order = [name for name in results.axes if name in keep]
-    fixed = ", ".join(f"{name} = {values[i]:g}" for (name, values), i in zip(results.axes.items(), base) if name not in keep)
+    index = tuple(slice(None) if name in drawn else i for name, i in zip(results.axes, base))
+    order = [name for name in results.axes if name in drawn]
+    fixed = ", ".join(f"{name} = {values[i]:g}" for (name, values), i in zip(results.axes.items(), base) if name not in drawn)
+    if seeds:
+        fixed += ("; " if fixed else "") + f"median of {len(results.axes['seed'])} seeds"
 
     def get(name):
         value = np.asarray(results[name])[index]
-        return np.transpose(value, [order.index(name) for name in keep] + list(range(len(keep), value.ndim)))
+        value = np.transpose(value, [order.index(n) for n in drawn] + list(range(len(drawn), value.ndim)))
+        return value if seeds else value[..., None]
 
     return get, fixed
+
+
+NEVER = 1e300  # iterations of a run that never reached the tolerance, while taking percentiles over seeds
+
+
+def _reached_percentiles(iterations):
+    """10th, 50th and 90th percentiles over the last (seed) axis; inf where they fall on runs that never reached."""
+    low, mid, high = np.percentile(iterations, [10, 50, 90], axis=-1)
+    return [np.where(q < NEVER, q, np.inf) for q in (low, mid, high)]
+
+
+def _median(values):
+    """The median over the last (seed) axis."""
+    return np.median(values, axis=-1)
+
+
+def _require(results, outputs):
+    """ValueError naming the axis 'step' or the outputs a figure needs that the results lack."""
+    if "step" not in results.axes:
+        raise ValueError(f"this figure needs the axes ['step']; the results have {list(results.axes)}: sweep over step.")
+    missing = [name for name in outputs if name not in results.outputs]
+    if missing:
+        raise ValueError(f"this figure needs the outputs {missing}: sweep a lab.runs.Run, whose runs return a "
+                         "lab.runs.Outcome.")
+
+
+def _row_axis(results, rows):
+    """The axis drawn as rows: `rows`, else 'kappa', else the first other axis of several values, else None."""
+    if rows is not None:
+        if rows not in results.axes or rows == "step":
+            raise ValueError(f"rows must name an axis other than 'step'; the results have {list(results.axes)}.")
+        return rows
+    others = [name for name in results.axes if name not in ("step", "seed")]
+    if "kappa" in others:
+        return "kappa"
+    several = [name for name in others if len(results.axes[name]) > 1]
+    return several[0] if several else None
+
+
+AXIS_LABELS = {"kappa": "condition number κ", "momentum": "momentum β", "l2": "penalty l2", "b1": "Adam's β₁",
+               "b2": "Adam's β₂", "separation": "class separation", "schedule": "schedule index"}
+AXIS_SYMBOLS = {"kappa": "κ", "momentum": "β", "b1": "β₁", "b2": "β₂"}
+
+
+def _plain_gradient_descent(results) -> bool:
+    """Whether the runs were plain gradient descent (their theory edge is 2/L), so 2/(L + mu) is their best step."""
+    ratio = np.asarray(results["theory_edge_step"]) * np.asarray(results["L"]) / 2
+    return bool(np.all(np.abs(ratio - 1) < 1e-6))
+
+
+def _optimizer_name(results) -> str:
+    config = results.config.get("run_config", {})
+    name = str(config.get("optimizer", "sgd"))
+    if name == "sgd" and _plain_gradient_descent(results):
+        return "gradient descent"
+    return name
+
+
+def _edge_formula(results) -> str:
+    if _plain_gradient_descent(results):
+        return "2/L"
+    name = str(results.config.get("run_config", {}).get("optimizer", ""))
+    return "(2+2β)/((1+2β)L)" if "nesterov=True" in name else "2(1+β)/L"
 
 
 def _describe(results, fixed) -> str:
     """'\\n(least squares, N = 100, D = 10, T = 1000 steps; seed = 0)' from the run's configuration."""
     config = results.config.get("run_config", {})
     parts = []
-    if config.get("optimizer", "sgd") != "sgd" or any(name in results.axes for name in ("momentum", "b1", "b2")):
-        parts.append(f"optimizer {config.get('optimizer', '?')}; theory lines: plain gradient descent")
     if "criterion" in config:
-        parts.append(config["criterion"].replace("_", " "))
+        parts.append(str(config["criterion"]).replace("_", " "))
     parts += [f"{key} = {config[name]}" for key, name in (("N", "n"), ("D", "d")) if name in config]
     if "num_steps" in config:
         parts.append(f"T = {config['num_steps']} steps")
@@ -287,25 +470,25 @@ def _best(L, mu, tolerance):
     return L / (L + mu), max(float(iterations), 1.0)
 
 
-def _corners(x, y):
-    """Cell corners for pcolormesh: x (rows, cols) per row, y (rows,) on a log scale when positive."""
+def _corners(x, y, log):
+    """Cell corners for pcolormesh: x (rows, cols) per row, y (rows,) on a log scale when `log`."""
     row_edges = np.stack([_edges(row, log=False) for row in x])  # (rows, cols + 1)
     inner = (row_edges[1:] + row_edges[:-1]) / 2
     corners_x = np.concatenate([row_edges[:1], inner, row_edges[-1:]])
-    y_edges = _edges(y, log=bool(np.all(y > 0)))
+    y_edges = _edges(y, log=log)
     corners_y = np.broadcast_to(y_edges[:, None], corners_x.shape)
     return corners_x, corners_y
 
 
-def _kappa_of_each(edges):
-    """The 'kappa' axis value of every point of `edges`, flattened like its outputs: each marker on its map row.
+def _axis_of_each(edges, name):
+    """The `name` axis value of every point of `edges`, flattened like its outputs: each marker on its map row.
 
-    (For logistic runs kappa conditions the features, and the Hessian's condition_number differs from it.)
+    (Without that axis, the Hessian's condition number; for logistic runs kappa conditions the features.)
     """
-    if "kappa" not in edges.axes:
+    if name not in edges.axes:
         return np.asarray(edges["condition_number"], dtype=float).ravel()
     grids = np.meshgrid(*[np.asarray(v, dtype=float) for v in edges.axes.values()], indexing="ij")
-    return grids[list(edges.axes).index("kappa")].ravel()
+    return grids[list(edges.axes).index(name)].ravel()
 
 
 def _edges(values, log):

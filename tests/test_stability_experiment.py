@@ -115,7 +115,8 @@ def test_convergence_curves_with_a_diverged_run(tiny):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda r: plots.stability_map(sweep.Results({"step": r.axes["step"]}, {}, {})), "needs the axes"),
+    (lambda r: plots.stability_map(sweep.Results({"kappa": r.axes["kappa"]}, {}, {})), "needs the axes"),
+    (lambda r: plots.stability_map(sweep.Results({"step": r.axes["step"]}, {}, {})), "needs the outputs"),
     (lambda r: plots.stability_map(r, at={"kappa": 10.0}), "axes not drawn"),
     (lambda r: plots.convergence_curves(r, select=[]), "at least one run"),
     (lambda r: plots.convergence_curves(r, select=[{"lr": 0.1}]), "unknown axes"),
