@@ -83,32 +83,52 @@ def load(path) -> Results:
     return Results(axes, outputs, sidecar["config"])
 
 
-def to_csv(results: Results, path, curves: bool = False) -> Path:
-    """Long-format CSV for pandas: one row per run (axis values, then every summary), or with
+def rows(results: Results, curves: bool = False):
+    """(header, row iterator) of the long format: one row per run (axis values, then every summary), or with
     `curves` one row per run and recorded iteration (axis values, iteration, then every curve).
 
     Curves of another length than the first (a `sharpness` recorded every k steps beside
     `gap`) do not share its iterations, so `curves` leaves them out of the rows.
     """
-    path = Path(path)
-    files.writable_directory(path.parent)
     grid = len(results.axes)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves]
-    if curves:
+    if curves and names:
         length = results.outputs[names[0]].shape[-1]
         names = [n for n in names if results.outputs[n].shape[-1] == length]
-    index = np.indices(results.shape).reshape(grid, -1).T
     every = results.config.get("run_config", {}).get("record_every", 1)
+    header = [*results.axes, *(["iteration"] if curves else []), *names]
+
+    def generate():
+        for point in np.indices(results.shape).reshape(grid, -1).T:
+            coordinates = [values[i].item() for values, i in zip(results.axes.values(), point)]
+            if curves:
+                columns = [results.outputs[n][tuple(point)] for n in names]
+                for t, row in enumerate(zip(*columns)):
+                    yield [*coordinates, t * every, *(x.item() for x in row)]
+            else:
+                yield [*coordinates, *(results.outputs[n][tuple(point)].item() for n in names)]
+
+    return header, generate()
+
+
+def to_csv(results: Results, path, curves: bool = False) -> Path:
+    """The long format of `rows` as a CSV file for pandas or a spreadsheet, written atomically."""
+    path = Path(path)
+    files.writable_directory(path.parent)
+    header, lines = rows(results, curves)
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow([*results.axes, *(["iteration"] if curves else []), *names])
-    for point in index:
-        coordinates = [values[i].item() for values, i in zip(results.axes.values(), point)]
-        if curves:
-            columns = [results.outputs[n][tuple(point)] for n in names]
-            for t, row in enumerate(zip(*columns)):
-                writer.writerow([*coordinates, t * every, *(x.item() for x in row)])
-        else:
-            writer.writerow([*coordinates, *(results.outputs[n][tuple(point)].item() for n in names)])
+    writer.writerow(header)
+    writer.writerows(lines)
     data = text.getvalue().encode()
     return files.write_atomic(path, lambda file: file.write(data))
+
+
+def to_dataframe(results: Results, curves: bool = False):
+    """The long format of `rows` as a pandas DataFrame (pandas is optional: `pip install pandas`)."""
+    try:
+        import pandas
+    except ImportError:
+        raise ValueError("to_dataframe needs pandas: pip install pandas (or use to_csv).") from None
+    header, lines = rows(results, curves)
+    return pandas.DataFrame(list(lines), columns=header)

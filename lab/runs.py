@@ -50,6 +50,8 @@ class Outcome(NamedTuple):
     predicted_rate: that optimizer's asymptotic contraction at this step (NaN without theory).
     predicted_iterations: iterations to the tolerance at that rate (-1: never, or no theory).
     reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
+    reference_status: how its search ended, an index into `lab.reference.STATUSES` (0: converged);
+        a sweep and the edge search warn when it is not 0, since the gaps then mean nothing.
     """
 
     gap: jax.Array
@@ -70,6 +72,7 @@ class Outcome(NamedTuple):
     predicted_rate: jax.Array
     predicted_iterations: jax.Array
     reference_gradient_norm: jax.Array
+    reference_status: jax.Array
 
 
 STABILITY_RULES = ("bounded", "converging")
@@ -348,6 +351,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         predicted_rate=jnp.asarray(rate, gap.dtype),
         predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
         reference_gradient_norm=problem.reference.gradient_norm,
+        reference_status=problem.reference.status,
     )
 
 
@@ -507,8 +511,9 @@ class CriterionRun(Run):
         if self.size is None and problems.problem_size(self.data) is None:
             raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
                              "does not say it.")
-        if _validate.is_concrete(self.data):  # the criterion, the data and the reference, checked before any sweep
-            problems.problem(self.criterion, self.data, self._init(self.data, _key(0)), method=self.method)
+        if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
+            problems.problem(self.criterion, self.data, self._init(self.data, jax.random.fold_in(_key(0), 1)),
+                             method=self.method)
 
     def _init(self, data, key):
         """Where the reference search starts: zeros, or init_scale * N(0, 1)."""

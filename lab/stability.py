@@ -43,11 +43,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lab import runs, spectrum
-from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes
+from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, warn_unconverged
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
-          "condition_number", "learning_rate", "theory_edge_step")
+          "condition_number", "learning_rate", "theory_edge_step", "reference_status")
 
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
@@ -94,6 +94,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.asarray(value).reshape(shape) for name, value in outputs.items()}
+    warn_unconverged(outputs)
     missed = int(np.sum(~outputs["bracketed"]))
     if missed:
         above = int(np.sum(~outputs["bracketed"] & outputs["edge_above"]))
@@ -183,7 +184,7 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
             theory_edge_step=at_best["theory_edge_step"], gd_edge_step=spectrum.stability_threshold(L),
             theory_best_step=jnp.where(plain, spectrum.best_step(L, mu), jnp.nan),
             theory_rate=jnp.where(plain, spectrum.optimal_rate(kappa), jnp.nan),
-            L=L, mu=mu, condition_number=kappa,
+            L=L, mu=mu, condition_number=kappa, reference_status=at_best["reference_status"],
         )
 
     return grid_vmap(per_point, len(names))(*values)

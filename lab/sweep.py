@@ -20,12 +20,13 @@ the same shapes does not compile at all.
 import functools
 import sys
 import time
+import warnings
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lab import runs
+from lab import reference, runs
 from lab.results import Results
 
 DEFAULT_MAX_BYTES = 2**30
@@ -68,6 +69,7 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
     grid_shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
     outputs = {name: x.reshape(grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
+    warn_unconverged(outputs)
     return Results(axes, outputs, describe(run, axes, devices, config))
 
 
@@ -75,6 +77,18 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
 def _grid(run, names, fixed, *values):
     """run on the grid of `values` (one vmap per axis, the first outermost), `fixed` passed to every point."""
     return grid_vmap(lambda *point: run(**dict(zip(names, point)), **fixed), len(names))(*values)
+
+
+def warn_unconverged(outputs: dict, stacklevel: int = 3):
+    """Warn when some runs' reference optimum did not converge (`Outcome.reference_status` not 0)."""
+    status = outputs.get("reference_status")
+    if status is not None and np.any(np.asarray(status) != 0):
+        bad = np.asarray(status)[np.asarray(status) != 0]
+        kinds = ", ".join(f"{reference.STATUSES[k]} x{int(np.sum(bad == k))}" for k in np.unique(bad))
+        warnings.warn(f"the reference optimum was not found for {bad.size} of {np.asarray(status).size} runs ({kinds}): "
+                      "their gaps and rates are measured from a wrong f*. Check reference_status and "
+                      "reference_gradient_norm; build the problem eagerly (lab.problems.problem) for the reason.",
+                      stacklevel=stacklevel)
 
 
 def split_axes(axes: dict):

@@ -1,0 +1,195 @@
+"""Your criterion, your data: four criteria the lab does not ship, written here as a user would, through the lab's
+one path (problems.problem -> runs.CriterionRun -> sweep and edge_and_best), in float64 unless said otherwise."""
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from lab import descent, problems, reference, runs, stability
+
+DIABETES = Path(__file__).parent.parent / "experiments" / "data" / "diabetes.csv"
+
+
+def huber(a, data, delta=10.0):
+    r = data.y - data.X @ a
+    return jnp.mean(jnp.where(jnp.abs(r) <= delta, 0.5 * r**2, delta * (jnp.abs(r) - 0.5 * delta)))
+
+
+def poisson(a, data):
+    z = data.X @ a
+    return jnp.mean(jnp.exp(z) - data.y * z)
+
+
+def log_cosh(a, data):
+    r = data.X @ a - data.y
+    return jnp.mean(jnp.logaddexp(r, -r) - jnp.log(2.0))
+
+
+class Points(NamedTuple):
+    X: jax.Array
+    y: jax.Array
+
+
+HIDDEN = 3
+NET_SIZE = 2 * HIDDEN + HIDDEN + HIDDEN + 1  # W1 (2, H), b1 (H,), w2 (H,), b2
+
+
+def tanh_net(a, data):
+    """Mean squared error / 2 of a two-layer tanh network with 2 inputs and HIDDEN units."""
+    W1, b1 = a[: 2 * HIDDEN].reshape(2, HIDDEN), a[2 * HIDDEN: 3 * HIDDEN]
+    w2, b2 = a[3 * HIDDEN: 4 * HIDDEN], a[-1]
+    return 0.5 * jnp.mean((jnp.tanh(data.X @ W1 + b1) @ w2 + b2 - data.y) ** 2)
+
+
+def huber_data(dtype=jnp.float64):
+    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    return problems.make_data(X.astype(dtype), y.astype(dtype))
+
+
+def poisson_data():
+    X = 0.5 * jax.random.normal(jax.random.key(0), (200, 3))
+    rate = jnp.exp(0.3 + X @ jnp.array([0.5, -0.4, 0.2]))
+    return problems.make_data(X, jax.random.poisson(jax.random.key(1), rate).astype(X.dtype))
+
+
+def log_cosh_data(dtype=jnp.float64):
+    X = jax.random.normal(jax.random.key(2), (200, 4))
+    y = 1 + X @ jnp.array([1.0, -2.0, 0.5, 0.0]) + jax.random.t(jax.random.key(3), 3.0, (200,))  # heavy tails
+    return problems.make_data(X.astype(dtype), y.astype(dtype))
+
+
+def net_data():
+    """A teacher network of the same shape plus noise: the student has an isolated minimum near it."""
+    X = jax.random.uniform(jax.random.key(4), (100, 2), minval=-2, maxval=2)
+    teacher = jax.random.normal(jax.random.key(7), (NET_SIZE,))
+    clean = jnp.tanh(X @ teacher[: 2 * HIDDEN].reshape(2, HIDDEN) + teacher[2 * HIDDEN: 3 * HIDDEN]) @ \
+        teacher[3 * HIDDEN: 4 * HIDDEN] + teacher[-1]
+    return Points(X, clean + 0.05 * jax.random.normal(jax.random.key(8), (100,)))
+
+
+# name: criterion, data, the stability rule that fits it, how its reference is found
+CONVEX = {
+    "huber": (huber, huber_data, "converging", "lbfgs"),  # bounded gradient; Newton from 0 sees a zero Hessian
+    "poisson": (poisson, poisson_data, "bounded", "newton"),  # exp: past the edge the loss blows up
+    "log_cosh": (log_cosh, log_cosh_data, "converging", "newton"),  # gradient tanh(r): bounded
+}
+
+
+@pytest.mark.parametrize("name", CONVEX)
+def test_convex_reference_is_exact_and_gradient_descent_from_zero_reaches_it(name):
+    criterion, make, _, method = CONVEX[name]
+    problem = problems.problem(criterion, make(), method=method)
+    assert int(problem.reference.status) == reference.CONVERGED
+    assert float(problem.reference.gradient_norm) <= 1e-10
+    gradient = jax.grad(criterion)(problem.reference.params, problem.data)
+    assert float(jnp.linalg.norm(gradient)) == pytest.approx(float(problem.reference.gradient_norm), abs=1e-14)
+    outcome, _ = runs.optimize(problem, 3000, 0.9 * problem.edge_step)
+    scale = float(jnp.linalg.norm(problem.reference.params))
+    assert not outcome.diverged and float(outcome.final_distance) <= 1e-4 * scale
+    assert abs(float(outcome.final_gap)) <= 1e-12 * (1 + abs(float(problem.reference.value)))
+    # the contraction measured on the run is the one the Hessian at a* predicts
+    assert float(outcome.measured_rate) == pytest.approx(float(outcome.predicted_rate), rel=1e-3)
+
+
+def test_poisson_gradient_and_hessian_are_the_formulas():
+    data = poisson_data()
+    a = jnp.array([0.1, -0.2, 0.3, 0.05])
+    mean = jnp.exp(data.X @ a)
+    np.testing.assert_allclose(jax.grad(poisson)(a, data), data.X.T @ (mean - data.y) / 200, rtol=1e-12)
+    np.testing.assert_allclose(jax.hessian(poisson)(a, data), (data.X.T * mean) @ data.X / 200, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", CONVEX)
+def test_convex_local_edge_is_two_over_L_with_the_right_rule(name):
+    criterion, make, rule, method = CONVEX[name]
+    run = runs.CriterionRun(criterion, make(), 1000, stability_rule=rule, method=method, resample=False)
+    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    assert bool(edges["bracketed"][0]) and edges.config["stability_rule"] == rule
+    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=1e-2)
+
+
+def test_float32_log_cosh_edge():
+    run = runs.CriterionRun(log_cosh, log_cosh_data(jnp.float32), 1000, stability_rule="converging",
+                            method="newton", resample=False)
+    assert run(0.5).gap.dtype == jnp.float32 and float(run(0.5).reference_gradient_norm) <= 1e-5
+    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=1e-2)
+
+
+def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
+    run = runs.CriterionRun(tanh_net, net_data(), 1000, init_scale=0.5, size=NET_SIZE, resample=False)
+    found = dataclasses.replace(run, start="eigen")(0.5)  # seed 0: the search from its initialisation finds a minimum
+    assert float(found.reference_gradient_norm) <= 1e-10 and float(found.mu) > 0  # a strict one
+    assert float(found.final_gap) <= 1e-12  # where gradient descent from next to it converges
+    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    assert bool(edges["bracketed"][0])
+    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=2e-2)
+
+
+def test_the_wrong_reference_trap_raises():
+    """The README's old pattern with another criterion's minimiser: refused, with the way out."""
+    data = huber_data()
+    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    with pytest.raises(ValueError, match=r"not a minimiser of huber.*lab.problems.problem"):
+        descent.optimum(huber, reference.least_squares(X, y), data)
+
+
+def test_a_reference_that_did_not_converge_is_refused_and_is_a_status_under_jit():
+    data = huber_data()
+    with pytest.raises(ValueError, match=r"newton stopped after .*\(not_a_descent_direction\).*method='lbfgs'"):
+        problems.problem(huber, data, method="newton")
+    traced = jax.jit(lambda d: problems.problem(huber, d, method="newton").reference.status)(data)
+    assert int(traced) == reference.NOT_DESCENT
+
+
+def test_an_unbracketed_edge_is_never_reported_as_measured():
+    run = runs.CriterionRun(log_cosh, log_cosh_data(), 1000, stability_rule="converging", method="newton", resample=False)
+    with pytest.warns(UserWarning, match=r"not bracketed at 1 of 1 point\(s\) \(1 stable at the top"):
+        edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6))
+    assert not edges["bracketed"][0] and edges["edge_above"][0]
+    assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_step"][0])
+
+
+def test_bootstrap_seeds_build_their_own_problems_inside_one_compiled_sweep():
+    from lab import sweep
+
+    run = runs.CriterionRun(log_cosh, log_cosh_data(), 200, method="newton")
+    grid = sweep.sweep(run, {"step": np.array([0.5, 0.9]), "seed": np.arange(3)}, progress=False)
+    L = grid["L"][0]
+    assert len(set(np.round(L, 12))) == 3  # three samples, three Hessians
+    for seed in range(3):  # each the problem of its own resample, as a plain call builds it
+        alone = run(0.9, seed=seed)
+        assert float(alone.L) == pytest.approx(float(grid["L"][1, seed]), rel=1e-12)
+        np.testing.assert_allclose(grid["gap"][1, seed], alone.gap, rtol=1e-9, atol=1e-15)
+
+
+def test_lbfgs_and_every_optax_optimizer_run_on_a_problem():
+    problem = problems.problem(log_cosh, log_cosh_data(), method="newton")
+    lbfgs, _ = runs.optimize(problem, 30, 1.0, optax.lbfgs)
+    assert not lbfgs.diverged and float(lbfgs.final_gap) <= 1e-12
+    assert np.isnan(float(lbfgs.theory_edge_step))  # no theory for L-BFGS: none is drawn
+    adam, _ = runs.optimize(problem, 2000, 1e-2, optax.adam)
+    assert np.isnan(float(adam.theory_edge_step)) and int(adam.predicted_iterations) == -1
+    heavy, _ = runs.optimize(problem, 200, 0.5 * problem.edge_step, optax.sgd, momentum=0.5)
+    assert float(heavy.theory_edge_step) == pytest.approx(1.5 * float(problem.edge_step), rel=1e-12)
+
+
+def test_a_criterion_that_fails_or_returns_a_vector_is_refused_before_any_run():
+    data = log_cosh_data()
+    with pytest.raises(ValueError, match="must return a real scalar"):
+        problems.problem(lambda a, d: d.X @ a, data)
+    with pytest.raises(ValueError, match="raised ZeroDivisionError"):
+        problems.problem(lambda a, d: 1 / 0, data)
+    with pytest.raises(ValueError, match=r"size \(the number of parameters\) is needed"):
+        runs.CriterionRun(tanh_net, net_data(), 10, resample=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="resample=True draws bootstrap samples of Data rows"):
+            runs.CriterionRun(tanh_net, net_data(), 10, size=NET_SIZE)
