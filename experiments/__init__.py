@@ -12,10 +12,11 @@ of the module's docstring says what it shows (`lab list` prints it).
 import argparse
 import importlib
 
-NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature", "autodiff", "entropy")
+NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature",
+         "autodiff", "entropy", "your_criterion")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
-LONGEST_FIRST = ("entropy", "logistic", "optimizers", "conditioning", "model_selection", "stability", "least_squares",
-                 "ridge", "autodiff", "curvature")
+LONGEST_FIRST = ("entropy", "logistic", "optimizers", "your_criterion", "conditioning", "model_selection", "stability",
+                 "least_squares", "ridge", "autodiff", "curvature")
 
 
 def load(name: str):

@@ -183,10 +183,17 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     concrete = _validate.is_concrete(data, start)
     if concrete:
         _check_criterion(criterion, data, start)
-    found = reference.solve(criterion, data, start, method, tol, max_iter)
+    found, curvature = _solve(criterion, data, start, method, tol, max_iter)
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
-    return Problem(criterion, data, start, found, spectrum.spectrum(criterion, found.params, data))
+    return Problem(criterion, data, start, found, curvature)
+
+
+@functools.partial(jax.jit, static_argnames=("criterion", "method", "max_iter"))
+def _solve(criterion, data, start, method, tol, max_iter):
+    """The reference and the spectrum there, in one compiled call (eagerly, the Hessian alone costs seconds)."""
+    found = reference.solve(criterion, data, start, method, tol, max_iter)
+    return found, spectrum.spectrum(criterion, found.params, data)
 
 
 def problem_size(data):

@@ -103,6 +103,14 @@ class Run:
             if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
                 raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
 
+    def at(self, **setting):
+        """The runs of one setting of the other axes as a function of the step alone.
+
+        The edge search calls it once per setting and the result at many steps, so a run that
+        builds an expensive problem (a reference by Newton or L-BFGS) overrides it to build it once.
+        """
+        return lambda step: self(step, **setting)
+
     def bytes_per_run(self, point=None) -> int:
         """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
         shapes = jax.eval_shape(lambda: self(**{"step": 1.0, **(point or {})}))
@@ -525,6 +533,10 @@ class CriterionRun(Run):
         return jnp.zeros(size, dtype)
 
     def __call__(self, step, seed=0, **hyper) -> Outcome:
+        return self.at(seed=seed, **hyper)(step)
+
+    def at(self, seed=0, **hyper):
+        """The runs of one setting as a function of the step, its problem built once (the edge search's loop)."""
         key = _key(seed)
         data = self.data
         if self.resample:
@@ -534,9 +546,13 @@ class CriterionRun(Run):
         problem = problems.problem(self.criterion, data, self._init(data, jax.random.fold_in(key, 1)),
                                    method=self.method)
         dtype = problem.start.dtype
-        learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
         start = {"zero": jnp.zeros_like(problem.start), "random": problem.start}.get(self.start)
         start = probe_start(problem, PROBE) if start is None else start
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
-        return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start, tolerance=self.tolerance,
-                        record_every=self.record_every, **hyper)[0]
+
+        def at_step(step):
+            learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+            return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
+                            tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
+
+        return at_step

@@ -146,11 +146,13 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
     """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
 
     The run is traced three times (the first four points, the loop body, the
-    best step), however many iterations, which keeps compile time down.
+    best step), however many iterations, which keeps compile time down; its
+    problem once per setting (`Run.at`).
     """
 
     def per_point(*point):
-        evaluate = jax.vmap(lambda step: runs.outputs_of(run(step, **dict(zip(names, point)), **fixed)))
+        at_step = run.at(**dict(zip(names, point)), **fixed)  # the setting's problem, built once
+        evaluate = jax.vmap(lambda step: runs.outputs_of(at_step(step)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)

@@ -100,7 +100,7 @@ def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
     edges = results.load(tmp_path / "ls_edges")
     np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
     assert (tmp_path / "ls.csv").read_text().count("\n") == 8 * 4 + 1
-    assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 ", "1e+03"))]) == 4
+    assert [line.split()[0] for line in stdout.splitlines()[1:5]] == ["kappa=1", "kappa=10", "kappa=100", "kappa=1000"]
 
 
 def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsys, tmp_path):
@@ -117,7 +117,92 @@ def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsy
     np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=3e-3)
     assert (grid["L_start"][0] > 1.1 * grid["L"][0]).all()
     np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
-    assert len([line for line in stdout.splitlines() if line.strip().startswith(("1 ", "10 ", "100 "))]) == 3
+    assert [line.split()[0] for line in stdout.splitlines()[1:4]] == ["kappa=1", "kappa=10", "kappa=100"]
+
+
+def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracket(capsys, tmp_path):
+    code, stdout, err = lab(capsys, "sweep", "--optimizer", "momentum", "--momentum", "0.5", "--kappa", "10",
+                            "--steps", "400", "--n", "30", "--d", "3", "--lr", "0.1:1:4", "--lr-relative",
+                            "--out", str(tmp_path / "m.npz"), "--quiet", "--csv")
+    assert code == 0, err
+    edges = results.load(tmp_path / "m_edges")
+    assert edges["bracketed"].all()
+    np.testing.assert_allclose(edges["edge_step"], 1.5 * edges["gd_edge_step"], rtol=1e-2)  # 2(1 + beta)/L
+    np.testing.assert_allclose(edges["theory_edge_step"], 1.5 * edges["gd_edge_step"], rtol=1e-12)
+    header = (tmp_path / "m_edges.csv").read_text().splitlines()[0].split(",")
+    assert {"edge_step", "theory_edge_step", "best_step", "theory_best_step", "bracketed"} <= set(header)
+
+
+CRITERION_FILE = """
+import jax.numpy as jnp
+
+def log_cosh(a, data):
+    r = data.X @ a - data.y
+    return jnp.mean(jnp.logaddexp(r, -r) - jnp.log(2.0))
+
+def vector(a, data):
+    return data.X @ a
+
+def broken(a, data):
+    raise RuntimeError("my bug")
+"""
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = 1 + X @ [1.0, -2.0] + rng.standard_t(3, 40)
+    lines = ["u,v,target"] + [f"{a},{b},{c}" for (a, b), c in zip(X, y)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "losses.py").write_text(CRITERION_FILE)
+    return tmp_path
+
+
+def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
+    out = user_files / "out" / "lc.npz"
+    code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
+                            "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
+                            "--lr", "0.2:1.4:6", "--lr-relative", "--steps", "300", "--seeds", "2", "--out", str(out),
+                            "--csv", "--quiet")
+    assert code == 0, err
+    grid, edges = results.load(out), results.load(out.parent / "lc_edges")
+    assert grid.shape == (6, 2) and edges.config["stability_rule"] == "converging"
+    assert edges["bracketed"].all()
+    np.testing.assert_allclose(edges["edge_step"], edges["gd_edge_step"], rtol=1e-2)
+    assert edges["L"][0] != edges["L"][1]  # seed 1 is a bootstrap resample: another Hessian
+    assert [line.split()[0] for line in stdout.splitlines()[1:3]] == ["seed=0", "seed=1"]
+    assert (out.parent / "lc.csv").exists() and (out.parent / "lc_edges.csv").exists()
+
+
+@pytest.mark.parametrize("argv, flag, words", [
+    (["--criterion", "{d}/missing.py:f"], "--criterion", "no file"),
+    (["--criterion", "{d}/losses.py:nope"], "--criterion", "no function 'nope'"),
+    (["--criterion", "{d}/losses.py:vector"], "--criterion", "must return a real scalar"),
+    (["--criterion", "{d}/losses.py:broken"], "--criterion", "RuntimeError: my bug"),
+    (["--criterion", "no_such_module:f"], "--criterion", "does not import"),
+    (["--criterion", "cubic"], "--criterion", "must be one of"),
+    (["--target", "nope"], "--target", "no column 'nope'"),
+    (["--criterion", "logistic"], "--data", "binary labels"),
+    (["--kappa", "10"], "--kappa", "does not apply to --data"),
+])
+def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
+    argv = [a.format(d=user_files) for a in argv]
+    base = {"--data": str(user_files / "data.csv"), "--target": "target", "--criterion": "huber"}
+    for name, value in zip(argv[::2], argv[1::2]):
+        base[name] = value
+    code, _, err = lab(capsys, "sweep", *[x for pair in base.items() for x in pair], "--out", str(user_files / "o" / "r"))
+    assert code == 2 and flag in err and words in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not list(user_files.glob("o/*"))  # nothing written
+
+
+def test_a_text_cell_in_the_csv_is_refused_with_its_line(capsys, user_files):
+    path = user_files / "data.csv"
+    path.write_text(path.read_text().replace("\n", "\nabc,1,2\n", 1))
+    code, _, err = lab(capsys, "sweep", "--data", str(path), "--target", "target", "--criterion", "huber",
+                       "--out", str(user_files / "o" / "r"))
+    assert code == 2 and "--data" in err and "line 2" in err and "'abc' is not a number" in err
 
 
 def test_jobs_runs_experiments_in_worker_processes_with_the_same_table(capsys, tmp_path):

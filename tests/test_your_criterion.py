@@ -1,7 +1,6 @@
 """Your criterion, your data: four criteria the lab does not ship, written here as a user would, through the lab's
 one path (problems.problem -> runs.CriterionRun -> sweep and edge_and_best), in float64 unless said otherwise."""
 
-import dataclasses
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -103,7 +102,7 @@ def test_poisson_gradient_and_hessian_are_the_formulas():
     a = jnp.array([0.1, -0.2, 0.3, 0.05])
     mean = jnp.exp(data.X @ a)
     np.testing.assert_allclose(jax.grad(poisson)(a, data), data.X.T @ (mean - data.y) / 200, rtol=1e-12)
-    np.testing.assert_allclose(jax.hessian(poisson)(a, data), (data.X.T * mean) @ data.X / 200, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.hessian(poisson))(a, data), (data.X.T * mean) @ data.X / 200, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", CONVEX)
@@ -118,17 +117,16 @@ def test_convex_local_edge_is_two_over_L_with_the_right_rule(name):
 def test_float32_log_cosh_edge():
     run = runs.CriterionRun(log_cosh, log_cosh_data(jnp.float32), 1000, stability_rule="converging",
                             method="newton", resample=False)
-    assert run(0.5).gap.dtype == jnp.float32 and float(run(0.5).reference_gradient_norm) <= 1e-5
     edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    assert edges["L"].dtype == np.float32 and int(edges["reference_status"][0]) == reference.CONVERGED  # ||g|| <= 1e-5
     assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=1e-2)
 
 
 def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
-    run = runs.CriterionRun(tanh_net, net_data(), 1000, init_scale=0.5, size=NET_SIZE, resample=False)
-    found = dataclasses.replace(run, start="eigen")(0.5)  # seed 0: the search from its initialisation finds a minimum
-    assert float(found.reference_gradient_norm) <= 1e-10 and float(found.mu) > 0  # a strict one
-    assert float(found.final_gap) <= 1e-12  # where gradient descent from next to it converges
+    run = runs.CriterionRun(tanh_net, net_data(), 500, init_scale=0.5, size=NET_SIZE, resample=False, method="lbfgs")
     edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    # seed 0: the search from its random initialisation reaches ||grad f|| <= 1e-10 at a strict minimum
+    assert int(edges["reference_status"][0]) == reference.CONVERGED and float(edges["mu"][0]) > 0
     assert bool(edges["bracketed"][0])
     assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=2e-2)
 
@@ -170,13 +168,12 @@ def test_bootstrap_seeds_build_their_own_problems_inside_one_compiled_sweep():
         np.testing.assert_allclose(grid["gap"][1, seed], alone.gap, rtol=1e-9, atol=1e-15)
 
 
-def test_lbfgs_and_every_optax_optimizer_run_on_a_problem():
+def test_lbfgs_runs_and_each_optimizer_has_its_own_theory():
     problem = problems.problem(log_cosh, log_cosh_data(), method="newton")
     lbfgs, _ = runs.optimize(problem, 30, 1.0, optax.lbfgs)
     assert not lbfgs.diverged and float(lbfgs.final_gap) <= 1e-12
     assert np.isnan(float(lbfgs.theory_edge_step))  # no theory for L-BFGS: none is drawn
-    adam, _ = runs.optimize(problem, 2000, 1e-2, optax.adam)
-    assert np.isnan(float(adam.theory_edge_step)) and int(adam.predicted_iterations) == -1
+    assert int(lbfgs.predicted_iterations) == -1 and np.isnan(float(lbfgs.predicted_rate))
     heavy, _ = runs.optimize(problem, 200, 0.5 * problem.edge_step, optax.sgd, momentum=0.5)
     assert float(heavy.theory_edge_step) == pytest.approx(1.5 * float(problem.edge_step), rel=1e-12)
 
