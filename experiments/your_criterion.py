@@ -51,7 +51,7 @@ def compute(quick, dtype, seed):
 
 
 def figure(grid, edges):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), width_ratios=(1.6, 1))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.6, 1))
     plots.stability_map(grid, left, edges=edges)
     two_over_L, edge = np.asarray(edges["gd_edge_step"]), np.asarray(edges["edge_step"])
     seeds = np.asarray(edges.axes["seed"])
@@ -61,8 +61,8 @@ def figure(grid, edges):
     right.plot(span, span, "-", color=plots.EDGE_COLOUR, lw=2, label="theory: edge = 2/L at a*")
     right.set_xlabel("2/L of each sample's Hessian at its optimum")
     right.set_ylabel("measured edge (bisection, absolute step)")
-    right.set_title("Each sample's edge sits on its own 2/L")
-    right.legend(fontsize=8, loc="upper left")
+    right.set_title("Each sample's edge sits on its own 2/L", fontsize=11)
+    right.legend(fontsize=9, loc="upper left")
     right.grid(True, alpha=0.3)
     fig.tight_layout()
     return fig

@@ -1,0 +1,46 @@
+"""The README's "Your own criterion" section: its code runs as printed, its command parses, its numbers are the JSON's."""
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab import cli
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+SECTION = README.split("## Your own criterion", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_snippet_runs_and_measures_the_edge_at_two_over_L(tmp_path, monkeypatch, capsys):
+    code = re.search(r"```python\n(.*?)```", SECTION, re.S).group(1)
+    (tmp_path / "experiments" / "data").mkdir(parents=True)
+    (tmp_path / "experiments" / "data" / "diabetes.csv").symlink_to(ROOT / "experiments" / "data" / "diabetes.csv")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    for name in ("huber.npz", "huber.json", "huber_edges.csv", "huber.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    ratio = np.asarray(namespace["edges"]["edge_step"] / namespace["edges"]["gd_edge_step"])
+    assert ratio.shape == (3,) and np.all(np.abs(ratio - 1) <= 2e-2)
+    assert "[" in capsys.readouterr().out  # the printed ratios
+
+
+def test_the_command_parses():
+    line = re.search(r"\n    (lab sweep .*?)\n\n", SECTION, re.S).group(1).replace("\\\n", " ")
+    args = cli._parser().parse_args(shlex.split(line)[1:])
+    assert args.criterion == "huber" and args.data.endswith("diabetes.csv") and args.standardize and args.csv
+
+
+def test_the_numbers_are_those_of_the_experiment():
+    numbers = json.loads((ROOT / "figures" / "your_criterion.json").read_text())
+    ratios = np.asarray(numbers["edge_over_two_over_L"])
+    assert all(numbers["bracketed"]) and len(ratios) == 16
+    stated = re.search(r"every\s+measured edge within ([\d.]+) %", SECTION).group(1)
+    assert float(stated) == pytest.approx(100 * numbers["max_relative_deviation"], abs=0.05)
+    low, high = re.search(r"2/L, which ranges over ([\d.]+)–([\d.]+)", SECTION).groups()
+    assert [float(low), float(high)] == pytest.approx(numbers["two_over_L_range"], abs=0.005)
+    assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+)", SECTION).group(1))
