@@ -190,3 +190,46 @@ def test_a_criterion_that_fails_or_returns_a_vector_is_refused_before_any_run():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="resample=True draws bootstrap samples of Data rows"):
             runs.CriterionRun(tanh_net, net_data(), 10, size=NET_SIZE)
+
+
+def test_load_csv_refuses_what_it_cannot_read_naming_line_and_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("u,v,label\n1,2,0\n3,,1\n5,6,1\n")
+    with pytest.raises(ValueError, match=r"line 3, column 'v': '' is not a number"):
+        problems.load_csv(path, "label")
+    path.write_text("u,v,label\n1,2,0\n3,nan,1\n5,6,2\n")
+    with pytest.raises(ValueError, match=r"NaN or infinite cells on line\(s\) \[3\]"):
+        problems.load_csv(path, "label")
+    path.write_text("u,v,label\n1,2,0\n3,4,1\n5,6,2\n")
+    with pytest.raises(ValueError, match="binary labels 0 and 1"):
+        problems.load_csv(path, "label", labels=True)
+    with pytest.raises(ValueError, match="no column 'y'; its columns are u, v, label"):
+        problems.load_csv(path, "y")
+    X, y, names = problems.load_csv(path, "label", standardize=True)
+    assert names == ["u", "v"] and y.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-12)
+
+
+def test_results_convert_to_a_long_dataframe_like_the_csv(tmp_path):
+    from lab import results, sweep
+
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"step": [0.5, 0.9], "seed": [0, 1, 2]},
+                       progress=False)
+    frame = results.to_dataframe(grid)
+    assert len(frame) == 6 and list(frame.columns[:2]) == ["step", "seed"]
+    np.testing.assert_allclose(frame["final_gap"], grid["final_gap"].ravel())
+    import pandas
+
+    np.testing.assert_allclose(pandas.read_csv(results.to_csv(grid, tmp_path / "g.csv"))["final_gap"], frame["final_gap"])
+
+
+def test_newton_by_conjugate_gradients_equals_the_dense_solve(monkeypatch):
+    data = poisson_data()
+    data = data._replace(X=data.X[:199], y=data.y[:199])  # shapes new to the compiled newton: it is traced anew
+    monkeypatch.setattr(reference, "DENSE_LIMIT", 2)  # read while tracing: above 2 parameters, conjugate gradients
+    sparse = reference.newton(poisson, data, jnp.zeros(4))
+    monkeypatch.undo()
+    dense = reference.newton(poisson, data, jnp.zeros(4), max_iter=99)  # another static argument: traced anew
+    assert int(sparse.status) == int(dense.status) == reference.CONVERGED
+    np.testing.assert_allclose(sparse.params, dense.params, rtol=1e-10)
