@@ -24,22 +24,24 @@ CONVERGING = ("logistic", "huber")  # bounded gradients: past the edge they osci
 QUICK_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
 LOGISTIC_L2 = 1e-3
 SWEEP_DESCRIPTION = """\
-A grid of optimization runs (step x kappa x seed) in one compiled call, and per kappa the measured
-stability edge beside 2/L, the measured best step beside 2/(L+mu) and the fewest iterations to the
-tolerance beside the prediction.
+A grid of optimization runs (step x kappa x seed, or step x seed on your --data) in one compiled call,
+and per setting the measured stability edge beside the optimizer's theoretical edge and 2/L, the
+measured best step beside 2/(L+mu) and the fewest iterations to the tolerance beside the prediction.
 
-Stable means: least squares and ridge, not diverged and a final gap at most the initial one;
-logistic, converging: not diverged and the gap reached the tolerance or still halved over the second
-half of the run (a logistic step past the edge oscillates without growing). For logistic, L and mu are
-the Hessian's at the optimum, and the edge is measured from next to it: the local edge is 2/L there,
-while from a = 0 the larger curvature L_start matters (see lab run curvature)."""
+Stable (--rule): bounded, not diverged and a final gap at most the initial one (least squares,
+ridge, poisson, your own criterion by default); converging, not diverged and the gap reached the
+tolerance or still halved over the second half of the run (logistic and huber by default: their
+gradients are bounded, so a step past the edge oscillates without growing). L and mu are the
+Hessian's at the optimum, and the edge is measured from next to it: the local edge is 2/L there
+(for synthetic logistic, from a = 0 the larger curvature L_start matters: see lab run curvature).
+With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its rows."""
 
 
 def main(argv=None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
     if args.command is None:
-        parser.print_help()
+        command_line.print_help()
         return 2
     try:
         return args.handler(args)
@@ -48,9 +50,10 @@ def main(argv=None) -> int:
         return 2
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="lab", description="A JAX-accelerated optimization lab.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+def parser():
+    """The `lab` command's argument parser."""
+    command_line = argparse.ArgumentParser(prog="lab", description="A JAX-accelerated optimization lab.")
+    commands = command_line.add_subparsers(dest="command", metavar="COMMAND")
 
     listing = commands.add_parser("list", help="the experiments, one line each")
     listing.set_defaults(handler=_list)
@@ -85,9 +88,10 @@ def _parser():
                             "(the gap reaches the tolerance or still halves); default converging for logistic and "
                             "huber, whose gradients are bounded, bounded otherwise")
     sweep.add_argument("--start", choices=("zero", "random", "eigen"), default="zero",
-                       help="where the swept runs start: a = 0, a random a ~ N(0, 0.5^2) per seed (also where the "
-                            "reference search starts), or a* plus 0.01 x every unit eigenvector of the Hessian "
-                            "(default zero; the edge is always measured from next to a*)")
+                       help="where the swept runs start: a = 0, a random a ~ N(0, 0.5^2) per seed (--data only; "
+                            "also where the reference search starts), or a* plus every unit eigenvector of the "
+                            "Hessian (times 0.01 off the quadratics) (default zero; the edge is always measured "
+                            "from there)")
     sweep.add_argument("--optimizer", default="gd", choices=OPTIMIZERS)
     sweep.add_argument("--momentum", type=float, default=0.9, help="beta for momentum and nesterov (default 0.9)")
     sweep.add_argument("--lr", type=_lr_range, default=_lr_range("0.05:1.2:64"), metavar="START:STOP:COUNT",
@@ -121,7 +125,7 @@ def _parser():
     _common(bench)
     bench.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     bench.set_defaults(handler=_bench, out="figures")
-    return parser
+    return command_line
 
 
 def _common(parser):
@@ -325,13 +329,13 @@ def _sweep(args) -> int:
     stem = out.with_suffix("") if out.suffix == ".npz" else out
     files.writable_directory(stem.parent)
     _enable_x64(args.dtype)
-    run, axes = (_data_run if args.data else _synthetic_run)(args, eps)
-    rule = args.rule or ("converging" if args.criterion in CONVERGING else run.stability_rule)
+    rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
+    run, axes = (_data_run if args.data else _synthetic_run)(args, eps, rule)
     started = time.perf_counter()
     grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
     _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the table and the files say where the edge was not bracketed
+    with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
+        warnings.filterwarnings("ignore", message="the edge was not bracketed")
         edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k != "step"}, rule=rule)
     results.save(grid, stem)
     edges_stem = stem.with_name(stem.name + "_edges")
@@ -347,7 +351,7 @@ def _sweep(args) -> int:
     return 0
 
 
-def _synthetic_run(args, eps):
+def _synthetic_run(args, eps, rule):
     from lab import runs
 
     common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
@@ -364,7 +368,7 @@ def _synthetic_run(args, eps):
     return run, axes
 
 
-def _data_run(args, eps):
+def _data_run(args, eps, rule):
     """A CriterionRun on the CSV file: checks the file, the criterion and its reference before any sweep."""
     import jax.numpy as jnp
 
@@ -385,7 +389,7 @@ def _data_run(args, eps):
         run = runs.CriterionRun(criterion, data, args.steps, start=args.start,
                                 init_scale=0.5 if args.start == "random" else 0.0, relative_step=args.lr_relative,
                                 optimizer=_optimizer(args), tolerance=args.tolerance,
-                                stability_rule=args.rule or ("converging" if args.criterion in CONVERGING else "bounded"))
+                                stability_rule=rule)
     except ValueError as error:
         raise ValueError(f"--criterion {args.criterion}: {error}") from None
     return run, {"step": args.lr, "seed": np.arange(args.seeds)}
@@ -455,7 +459,7 @@ def _print_edges(grid, edges, args, rule):
     print(f"edge: the largest stable step measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
           "bracket was stable (not measured); theory: the optimizer's edge on the quadratic model at a*; "
           "cond(H*), L, mu: the Hessian at the optimum; best: the measured best step; fastest: fewest iterations "
-          "to the tolerance among the swept steps (all seeds); theory: at 2/(L+mu)")
+          "to the tolerance among the swept steps; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
         print("logistic: from a = 0 the curvature is larger (up to L_start in the results), steps up to 2/L_start are "
               "stable from anywhere, steps between may converge once the path has flattened")

@@ -90,8 +90,8 @@ def huber(a, data: Data, delta=1.0):
     """Mean Huber loss of the residuals r = y - X a, plus l2 ||a||^2: r^2 / 2 for |r| <= delta, else delta (|r| - delta / 2).
 
     Quadratic near zero, linear beyond `delta` (in units of y): robust to
-    outliers. Its gradient is bounded, so steps past the edge oscillate
-    without blowing up: measure its edge with the 'converging' rule. Hessian
+    outliers. Without a penalty its gradient is bounded, so steps past the
+    edge oscillate without blowing up: measure its edge with the 'converging' rule. Hessian
     (1/N) sum over |r_n| < delta of x_n x_n^T + 2 l2 I (once differentiable at
     |r| = delta). Pass another delta with functools.partial(huber, delta=...).
     """

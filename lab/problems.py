@@ -1,4 +1,5 @@
-"""Data: synthetic problems with known conditioning, and feature transforms.
+"""Data and problems: synthetic data with known conditioning, CSV files, feature transforms, and the
+`Problem` (criterion, data, start, reference optimum, spectrum) that every run is measured against.
 
 Generators take a PRNG key and their continuous parameters (condition number,
 class separation, noise) as ordinary arguments, so `jax.vmap` sweeps them in
@@ -7,6 +8,7 @@ and targets y (N,); `make_data` turns them into the criteria's `Data` by
 prepending the intercept column.
 """
 
+import csv
 import dataclasses
 import functools
 from pathlib import Path
@@ -269,31 +271,30 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
     and a missing target raise a ValueError naming the row and column.
     Build the criterion's data with `make_data(X, y)`.
     """
-    import csv
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}: check the path.")
     with path.open(newline="") as file:
-        rows = list(csv.reader(file))
+        rows = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]  # blank lines skipped
     if len(rows) < 2:
         raise ValueError(f"{str(path)!r} needs a header line and at least one row of numbers.")
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in rows[0][1]]
     if target not in header:
         raise ValueError(f"{str(path)!r} has no column {target!r}; its columns are {', '.join(header)}.")
     table = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:], start=2):
+    lines = [number for number, _ in rows[1:]]
+    for k, (i, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ValueError(f"{str(path)!r} line {i} has {len(row)} cells, the header {len(header)}.")
         for j, cell in enumerate(row):
             try:
-                table[i - 2, j] = float(cell)
+                table[k, j] = float(cell)
             except ValueError:
                 raise ValueError(f"{str(path)!r} line {i}, column {header[j]!r}: {cell!r} is not a number "
                                  "(the lab reads numeric columns only: encode or drop it).") from None
     bad = ~np.isfinite(table)
     if bad.any():
-        lines = (np.flatnonzero(bad.any(axis=1)) + 2).tolist()
+        lines = [lines[k] for k in np.flatnonzero(bad.any(axis=1))]
         raise ValueError(f"{str(path)!r} has NaN or infinite cells on line(s) {lines[:10]}"
                          f"{'...' if len(lines) > 10 else ''}: drop or impute them.")
     column = header.index(target)

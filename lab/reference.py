@@ -1,6 +1,11 @@
 """Reference optima, computed to machine precision: what every run is measured against.
 
-Each function takes raw features X (N, D), without the column of ones, and
+For any criterion f(a, data): `solve` (closed forms for the lab's quadratics,
+Newton with backtracking, optax's L-BFGS) returns a `Reference` whose status
+says how the search ended, a value under jit; `check` turns a failed one
+into a ValueError with the reason and the fix.
+
+The closed forms below take raw features X (N, D), without the column of ones, and
 targets y (N,), and returns the parameter vector a* intercept first, in the
 convention of `lab.criteria` (mean loss, penalty `l2 ||a||^2` on the whole
 vector, intercept included). All are jittable and vmappable: under tracing
@@ -124,16 +129,17 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
 
     tol=0 runs until the line search stalls (rounding), not to a tolerance.
     """
-    tol = default_tol(A.dtype) if tol is None else tol
+    tol = default_tol(A.dtype) if tol is None else tol  # from a = 0, where ||grad f|| = ||A^T (1/2 - y)|| / N: O(1)
     found = newton(criteria.logistic, criteria.Data(A, y, l2), jnp.zeros(A.shape[1], A.dtype), tol, max_iter)
     margins = (2 * y - 1) * (A @ found.params)
     return NewtonResult(found.params, found.gradient_norm, found.value, found.iterations,
                         found.gradient_norm <= tol, jnp.all(margins > 0))
 
 
-def default_tol(dtype):
-    """The gradient norm a reference must reach: 1e-10 in float64, 1e-5 in float32."""
-    return 1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5
+def default_tol(dtype, scale=0.0):
+    """The gradient norm a reference must reach: 1e-10 in float64, 1e-5 in float32, or rounding's
+    1e3 eps * scale where that is larger (scale: ||grad f|| at the start, for data in large units)."""
+    return jnp.maximum(1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5, 1e3 * jnp.finfo(dtype).eps * scale)
 
 
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
@@ -188,8 +194,12 @@ def closed_form(criterion, data, tol=None) -> Reference:
         params = _scaled_qr_solve(data.X, data.y)
     else:
         params = _svd_solve(data.X, data.y, jnp.zeros((), data.X.dtype))
-    tol = default_tol(params.dtype) if tol is None else tol
+    tol = default_tol(params.dtype, _gradient_norm(criterion, jnp.zeros_like(params), data)) if tol is None else tol
     return _found(criterion, data, params, 0, METHODS.index("closed_form"), tol)
+
+
+def _gradient_norm(criterion, params, data):
+    return jnp.linalg.norm(jax.grad(criterion)(params, data))
 
 
 def _gram_solve(G, b, l2):
@@ -213,7 +223,7 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
     direction (H not positive definite: a non-convex criterion away from a
     minimum), STALLED when no step decreases f (rounding), MAX_ITER.
     """
-    tol = default_tol(start.dtype) if tol is None else tol
+    tol = default_tol(start.dtype, _gradient_norm(criterion, start, data)) if tol is None else tol
     loss_and_grad = jax.value_and_grad(criterion)
     slack = 16 * jnp.finfo(start.dtype).eps  # near the optimum, loss differences fall below rounding
 
@@ -264,8 +274,8 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
 @functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
 def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
     """optax's L-BFGS (zoom line search) from `start` until ||grad f|| <= tol: for non-convex criteria; jittable."""
-    tol = default_tol(start.dtype) if tol is None else tol
-    value_fn = lambda a: criterion(a, data)
+    tol = default_tol(start.dtype, _gradient_norm(criterion, start, data)) if tol is None else tol
+    value_fn = lambda a: criterion(a, data)  # noqa: E731
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(value_fn)
 
@@ -308,9 +318,13 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
     # positive definite): each loop's test fails at once where the previous search converged.
     second = lbfgs(criterion, data, first.params, tol, max_iter or 2000)
     third = newton(criterion, data, second.params, tol, max_iter or 100)
-    third = third._replace(iterations=first.iterations + second.iterations + third.iterations,
-                           method=jnp.where(second.iterations > 0, second.method, first.method))
-    return third
+    # The answer: Newton's polish where it converged, else whichever search ended nearest a stationary point,
+    # with its own method and status (so that the advice of `check` fits what failed).
+    searches = (third._replace(method=jnp.where(second.iterations > 0, second.method, first.method)), second, first)
+    norms = jnp.stack([jnp.where(s.status == CONVERGED, -1.0, s.gradient_norm) for s in searches])
+    best = jnp.argmin(norms)
+    chosen = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves)[best], *searches)
+    return chosen._replace(iterations=first.iterations + second.iterations + third.iterations)
 
 
 def check(found: Reference, what: str = "the reference optimum") -> Reference:
@@ -318,6 +332,12 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
     status = int(found.status)
     if status == CONVERGED:
         return found
+    if METHODS[int(found.method)] == "closed_form":
+        raise ValueError(
+            f"{what} was not found: the closed form leaves ||grad f|| = {float(found.gradient_norm):.3e}, above "
+            "rounding: the design is rank-deficient or badly scaled. Standardize the features "
+            "(lab.problems.standardize), drop duplicated or constant columns, or use ridge with l2 > 0."
+        )
     advice = {
         MAX_ITER: "raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ",
         STALLED: "no step decreased f any more (rounding): loosen tol, or compute in float64",

@@ -83,12 +83,14 @@ class Run:
 
     relative_step: bool = True
     stability_rule: str = "bounded"
+    optimizer: Callable | None = None  # an optax factory, whose hyper-parameters are axes too
 
     @property
     def axis_names(self) -> tuple:
         """The names a sweep may vary: the parameters of `__call__`, then the optimizer's hyper-parameters."""
-        names = [name for name in inspect.signature(self.__call__).parameters if name != "hyper"]
-        return (*names, *_optimizer_axes(getattr(self, "optimizer", None)))
+        parameters = inspect.signature(self.__call__).parameters.values()
+        names = [p.name for p in parameters if p.kind is not p.VAR_KEYWORD]
+        return (*names, *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
         """ValueError for values no run can take: steps <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
@@ -109,7 +111,7 @@ class Run:
         The edge search calls it once per setting and the result at many steps, so a run that
         builds an expensive problem (a reference by Newton or L-BFGS) overrides it to build it once.
         """
-        return lambda step: self(step, **setting)
+        return lambda step: self(step=step, **setting)
 
     def bytes_per_run(self, point=None) -> int:
         """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
@@ -145,8 +147,8 @@ class FunctionRun(Run):
         shapes = jax.eval_shape(lambda: self.function(**(point or {})))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
 
-    def __call__(self, **point):
-        return self.function(**point)
+    def __call__(self, *step, **point):
+        return self.function(*step, **point)
 
 
 def as_run(run) -> Run:
@@ -438,9 +440,7 @@ class LogisticRun(Run):
 
     def __call__(self, step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper) -> dict:
         dtype = jnp.dtype(self.dtype)
-        # The probe reads ||a - a*|| down to rounding: Newton on until it stalls (tol=0), not to its default 1e-10.
-        problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2,
-                                                  tol=None if self.start == "zero" else 0.0, dtype=dtype)
+        problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2, dtype=dtype)
         L_start = spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
         if self.start == "zero":
             start, unit = problem.start, spectrum.stability_threshold(L_start)

@@ -14,6 +14,13 @@ a - a* along the i-th eigenvector by (1 - step * h_i) at every step. So
 Heavy-ball momentum a <- a - step grad f(a) + beta (a - a_prev) (optax.sgd
 with `momentum=beta`) is stable iff step < 2 (1 + beta) / L, and at its best
 parameters contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`heavy_ball_*`).
+Nesterov's momentum (optax.sgd with `nesterov=True`) is stable iff
+step < (2 + 2 beta) / ((1 + 2 beta) L) (`nesterov_threshold`). On each
+eigen-direction h the three are linear maps of (error, velocity) with
+characteristic polynomial z^2 - T z + D: gradient descent T = 1 - step h,
+D = 0; heavy ball T = 1 + beta - step h, D = beta; Nesterov
+T = (1 + beta)(1 - step h), D = beta (1 - step h). `momentum_rate` is the
+largest root's modulus over the spectrum: the exact asymptotic contraction.
 """
 
 from typing import NamedTuple
@@ -108,7 +115,8 @@ def nesterov_threshold(L, beta):
 def momentum_rate(step, beta, eigenvalues, nesterov=False):
     """Asymptotic contraction per step of gradient descent (beta = 0), heavy ball or Nesterov on a quadratic.
 
-    max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0 (module docstring).
+    max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0, T and D as in the
+    module docstring. eigenvalues: (..., P).
     """
     x = 1 - step * eigenvalues
     trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - step * eigenvalues)

@@ -29,8 +29,8 @@ Two rules for stable:
   Just below 2/L the gap halves over T/2 steps once the rate is below
   2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
 
-Steps are in the run's own units: fractions of each run's 2/L for a run with
-`relative_step=True` (the default of `lab.runs.LinearRegressionRun`).
+Steps are fractions of each run's 2/L: runs with a `relative_step` field are
+searched with it on (a run without one takes its own units).
 """
 
 import dataclasses
@@ -59,9 +59,10 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         steps in units of 2/L, so the brackets are fractions of 2/L.
     rule: 'bounded', 'converging', or a function outcome -> bool; default
         the run's `stability_rule`. Recorded in the results' config.
-    edge_bracket: where the edge is searched, (0.5, 8) x 2/L by default:
-        gradient descent's 1, heavy ball's 2(1 + beta) < 4, Nesterov's > 2/3
-        (geometric bisection: a wide bracket costs a few iterations). Where it does not hold a stable low
+    edge_bracket: where the edge is searched, (0.5, 8) x 2/L by default,
+        which holds gradient descent's edge 1, heavy ball's 1 + beta < 2 and
+        Nesterov's (1 + beta)/(1 + 2 beta) > 2/3 (geometric bisection: a wide
+        bracket costs a few iterations). Where it does not hold a stable low
         end and an unstable high end the edge is not measured: `edge` and
         `edge_step` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
@@ -146,8 +147,9 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
     """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
 
     The run is traced three times (the first four points, the loop body, the
-    best step), however many iterations, which keeps compile time down; its
-    problem once per setting (`Run.at`).
+    best step), however many iterations, which keeps compile time down. A run
+    whose `Run.at` builds its problem once per setting (`CriterionRun`) does
+    not rebuild it in the loop.
     """
 
     def per_point(*point):
@@ -179,7 +181,7 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         absolute = at_best["learning_rate"] / best  # the absolute step of one unit of the run's step (2/L, or 1)
-        plain = at_best["theory_edge_step"] == spectrum.stability_threshold(L)  # gradient descent's theory
+        plain = jnp.abs(at_best["theory_edge_step"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
         return dict(
             edge=edge, best=best, edge_step=edge * absolute, best_step=at_best["learning_rate"],
             best_rate=at_best["measured_rate"], bracketed=bracketed, edge_above=stable_first[1],

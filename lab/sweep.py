@@ -173,7 +173,7 @@ def _report(done_slices, shape, started):
 
 def _plain_name(value):
     """A short, reproducible description of a configuration value (functions by name, not address)."""
-    if isinstance(value, (int, float, str, bool)):
+    if value is None or isinstance(value, (int, float, str, bool)):
         return value
     if isinstance(value, functools.partial):
         arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
@@ -198,7 +198,6 @@ def describe(run, axes, devices, config) -> dict:
     }
     if dataclasses.is_dataclass(run):
         fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
-        fields["stability_rule"] = run.stability_rule
         description["run_config"] = {k: _plain_name(v) for k, v in fields.items()}
     description.update(config or {})
     return description

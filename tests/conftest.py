@@ -2,13 +2,15 @@
 
 The suite is bound by XLA compile time, not run time: on test-sized problems
 LLVM's optimisation of the generated CPU code costs more than it saves, so
-the tests compile with --xla_backend_optimization_level=0 (set before JAX
-starts; the library and the experiments keep XLA's defaults).
+the tests compile as `lab run --quick` does (`lab.cli.QUICK_XLA_FLAGS`: no LLVM
+optimisation, XLA's elemental emitters instead of its fusion emitters; set
+before JAX starts; the library and the experiments keep XLA's defaults).
 """
 
 import os
 
-os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
+os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0",
+                                    "--xla_cpu_use_fusion_emitters=false"]).strip()
 
 import jax  # noqa: E402
 

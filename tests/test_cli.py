@@ -164,7 +164,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
                             "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
                             "--lr", "0.2:1.4:6", "--lr-relative", "--steps", "300", "--seeds", "2", "--out", str(out),
-                            "--csv", "--quiet")
+                            "--csv", "--plot", "--quiet")
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
     assert grid.shape == (6, 2) and edges.config["stability_rule"] == "converging"
@@ -173,6 +173,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     assert edges["L"][0] != edges["L"][1]  # seed 1 is a bootstrap resample: another Hessian
     assert [line.split()[0] for line in stdout.splitlines()[1:3]] == ["seed=0", "seed=1"]
     assert (out.parent / "lc.csv").exists() and (out.parent / "lc_edges.csv").exists()
+    assert (out.parent / "lc.png").stat().st_size > 10_000  # the stability profile and the iterations
 
 
 @pytest.mark.parametrize("argv, flag, words", [

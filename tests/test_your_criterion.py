@@ -97,6 +97,17 @@ def test_convex_reference_is_exact_and_gradient_descent_from_zero_reaches_it(nam
     assert float(outcome.measured_rate) == pytest.approx(float(outcome.predicted_rate), rel=1e-3)
 
 
+def test_the_lab_s_huber_and_poisson_are_the_users():
+    from lab import criteria
+
+    data, a = huber_data(), jnp.linspace(-1.0, 1.0, 11) * 20
+    assert float(criteria.huber(a, data, delta=10.0)) == pytest.approx(float(huber(a, data)), rel=1e-14)
+    data, a = poisson_data(), jnp.array([0.1, -0.2, 0.3, 0.05])
+    assert float(criteria.poisson(a, data)) == pytest.approx(float(poisson(a, data)), rel=1e-14)
+    penalised = data._replace(l2=0.5)
+    assert float(criteria.poisson(a, penalised)) == pytest.approx(float(poisson(a, data)) + 0.5 * float(a @ a), rel=1e-14)
+
+
 def test_poisson_gradient_and_hessian_are_the_formulas():
     data = poisson_data()
     a = jnp.array([0.1, -0.2, 0.3, 0.05])
@@ -225,11 +236,14 @@ def test_results_convert_to_a_long_dataframe_like_the_csv(tmp_path):
 
 
 def test_newton_by_conjugate_gradients_equals_the_dense_solve(monkeypatch):
-    data = poisson_data()
-    data = data._replace(X=data.X[:199], y=data.y[:199])  # shapes new to the compiled newton: it is traced anew
+    data, start = poisson_data(), jnp.zeros(4)
+
+    def traced():  # a new function each time: JAX caches traces by function
+        return str(jax.make_jaxpr(lambda d, a: reference.newton.__wrapped__(poisson, d, a))(data, start))
+
+    dense_program, dense = traced(), reference.newton.__wrapped__(poisson, data, start)
     monkeypatch.setattr(reference, "DENSE_LIMIT", 2)  # read while tracing: above 2 parameters, conjugate gradients
-    sparse = reference.newton(poisson, data, jnp.zeros(4))
-    monkeypatch.undo()
-    dense = reference.newton(poisson, data, jnp.zeros(4), max_iter=99)  # another static argument: traced anew
+    sparse_program, sparse = traced(), reference.newton.__wrapped__(poisson, data, start)
+    assert sparse_program.count("while") > dense_program.count("while")  # the conjugate-gradient loop is there
     assert int(sparse.status) == int(dense.status) == reference.CONVERGED
     np.testing.assert_allclose(sparse.params, dense.params, rtol=1e-10)
