@@ -28,8 +28,8 @@ def close_to(measured, expected, scale, name=""):
     Not bitwise: a different batch width (chunk, device count, one run alone)
     changes the matmul kernel's blocking and so the order of its sums.
     """
-    if name == "measured_rate":  # a threshold on the rounding floor picks its window
-        np.testing.assert_allclose(measured, expected, rtol=1e-4)
+    if name == "measured_rate":  # a threshold on the rounding floor picks its window: a step more or less
+        np.testing.assert_allclose(measured, expected, rtol=5e-4)
     elif np.asarray(measured).dtype == bool or np.issubdtype(np.asarray(measured).dtype, np.integer):
         np.testing.assert_array_equal(measured, expected)
     else:

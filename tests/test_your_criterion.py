@@ -134,7 +134,7 @@ def test_float32_log_cosh_edge():
 
 
 def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
-    run = runs.CriterionRun(tanh_net, net_data(), 500, init_scale=0.5, size=NET_SIZE, resample=False, method="lbfgs")
+    run = runs.CriterionRun(tanh_net, net_data(), 500, init_scale=0.5, size=NET_SIZE, resample=False)
     edges = stability.edge_and_best(run, {"seed": np.array([0])})
     # seed 0: the search from its random initialisation reaches ||grad f|| <= 1e-10 at a strict minimum
     assert int(edges["reference_status"][0]) == reference.CONVERGED and float(edges["mu"][0]) > 0
