@@ -483,7 +483,9 @@ class CriterionRun(Run):
         to measure the local edge 2/L).
     size: the number of parameters P where the data does not say it (`Data.X` does).
     stability_rule: 'bounded' or 'converging' (losses with bounded gradients, as Huber's).
-    method: how the reference optimum is found (`lab.reference.solve`).
+    method: how the reference optimum is found (`lab.reference.solve`); 'auto'
+        becomes 'newton' at construction when Newton alone converges on seed 0
+        (the sweep then compiles Newton only).
     """
 
     criterion: Callable
@@ -520,8 +522,23 @@ class CriterionRun(Run):
             raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
                              "does not say it.")
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
-            problems.problem(self.criterion, self.data, self._init(self.data, jax.random.fold_in(_key(0), 1)),
-                             method=self.method)
+            self._settle_method()
+
+    def _settle_method(self):
+        """Solve seed 0's problem; settle 'auto' on 'newton' when Newton alone converges there.
+
+        Every run of a sweep then compiles Newton only, not Newton, L-BFGS and Newton again (which a
+        convex criterion never needs); a resample where Newton fails would report it in its status.
+        """
+        start = self._init(self.data, jax.random.fold_in(_key(0), 1))
+        if self.method == "auto":
+            try:
+                problems.problem(self.criterion, self.data, start, method="newton")
+                object.__setattr__(self, "method", "newton")  # frozen: settled once, at construction
+                return
+            except ValueError:
+                pass
+        problems.problem(self.criterion, self.data, start, method=self.method)
 
     def _init(self, data, key):
         """Where the reference search starts: zeros, or init_scale * N(0, 1)."""

@@ -41,6 +41,8 @@ def test_the_numbers_are_those_of_the_experiment():
     assert all(numbers["bracketed"]) and len(ratios) == 16
     stated = re.search(r"every\s+measured edge within ([\d.]+) %", SECTION).group(1)
     assert float(stated) == pytest.approx(100 * numbers["max_relative_deviation"], abs=0.05)
+    within, total = re.search(r"\((\d+) of (\d+) within 0.2 %", SECTION).groups()
+    assert (int(within), int(total)) == (int(np.sum(np.abs(ratios - 1) <= 2e-3)), len(ratios))
     low, high = re.search(r"2/L, which ranges over ([\d.]+)–([\d.]+)", SECTION).groups()
     assert [float(low), float(high)] == pytest.approx(numbers["two_over_L_range"], abs=0.005)
     assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)", SECTION).group(1))
