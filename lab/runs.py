@@ -315,14 +315,22 @@ class LinearRegressionRun(Run):
         return 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
 
     def __call__(self, step, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
+        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(step)
+
+    def at(self, kappa=10.0, seed=0, l2=0.0, **hyper):
+        """The runs of one setting as a function of the step, its problem built once."""
         dtype = jnp.dtype(self.dtype)
         problem = problems.regression_problem(_key(seed), self.n, self.d, kappa, self.noise, l2=l2, gram=self.gram,
                                               criterion=getattr(criteria, self.criterion), dtype=dtype)
-        learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
         start = problem.start if self.start == "zero" else probe_start(problem)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
-        return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start, tolerance=self.tolerance,
-                        record_every=self.record_every, **hyper)[0]
+
+        def at_step(step):
+            learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+            return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
+                            tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
+
+        return at_step
 
 
 def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, tolerance, record_every=1,
@@ -439,6 +447,10 @@ class LogisticRun(Run):
         return curves + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
 
     def __call__(self, step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper) -> dict:
+        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(step)
+
+    def at(self, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper):
+        """The runs of one setting as a function of the step, its problem (Newton) built once."""
         dtype = jnp.dtype(self.dtype)
         problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2, dtype=dtype)
         L_start = spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
@@ -446,17 +458,22 @@ class LogisticRun(Run):
             start, unit = problem.start, spectrum.stability_threshold(L_start)
         else:
             start, unit = probe_start(problem, PROBE), problem.edge_step
-        learning_rate = jnp.asarray(step, dtype) * (unit if self.relative_step else 1)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
-        outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
-                                  tolerance=self.tolerance, record_every=self.record_every,
-                                  record_path=self.sharpness_every > 0, **hyper)
-        outcome = outcome._asdict()
-        if self.sharpness_every:
-            key = jax.random.key(0)
-            top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key, self.power_iterations))
-            outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
-        return outcome | {"L_start": L_start}
+
+        def at_step(step):
+            learning_rate = jnp.asarray(step, dtype) * (unit if self.relative_step else 1)
+            outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
+                                      tolerance=self.tolerance, record_every=self.record_every,
+                                      record_path=self.sharpness_every > 0, **hyper)
+            outcome = outcome._asdict()
+            if self.sharpness_every:
+                key = jax.random.key(0)
+                top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key,
+                                                                     self.power_iterations))
+                outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
+            return outcome | {"L_start": L_start}
+
+        return at_step
 
 
 STARTS = ("zero", "random", "eigen")

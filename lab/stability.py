@@ -147,9 +147,8 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
     """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
 
     The run is traced three times (the first four points, the loop body, the
-    best step), however many iterations, which keeps compile time down. A run
-    whose `Run.at` builds its problem once per setting (`CriterionRun`) does
-    not rebuild it in the loop.
+    best step), however many iterations, which keeps compile time down; the
+    run's problem once per setting (`Run.at`), not in the loop.
     """
 
     def per_point(*point):
