@@ -5,7 +5,6 @@ A user's mistake prints one line `lab: error: ...` and exits 2, never a tracebac
 """
 
 import argparse
-import dataclasses
 import functools
 import os
 import sys
@@ -372,7 +371,7 @@ def _data_run(args, eps, rule):
     """A CriterionRun on the CSV file: checks the file, the criterion and its reference before any sweep."""
     import jax.numpy as jnp
 
-    from lab import criteria, problems, runs
+    from lab import problems, runs
 
     criterion = _criterion(args)
     try:

@@ -320,7 +320,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
 def _seed_curves(results, index, every):
     """The gap curves of every seed at the grid point `index` (seed ignored), NaN from where each diverged."""
     position = list(results.axes).index("seed")
-    curves, cut = [], []
+    curves = []
     for k in range(len(results.axes["seed"])):
         point = tuple(k if i == position else j for i, j in enumerate(index))
         gap = np.asarray(results["gap"][point], dtype=float)

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, descent, problems, reference, spectrum
+from lab import _validate, criteria, descent, problems, spectrum
 
 
 class Outcome(NamedTuple):
