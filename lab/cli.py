@@ -329,7 +329,7 @@ def _sweep(args) -> int:
     files.writable_directory(stem.parent)
     _enable_x64(args.dtype)
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
-    run, axes = (_data_run if args.data else _synthetic_run)(args, eps, rule)
+    run, axes = _data_run(args, eps, rule) if args.data else _synthetic_run(args, eps)
     started = time.perf_counter()
     grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
     _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
@@ -350,7 +350,7 @@ def _sweep(args) -> int:
     return 0
 
 
-def _synthetic_run(args, eps, rule):
+def _synthetic_run(args, eps):
     from lab import runs
 
     common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
