@@ -102,6 +102,9 @@ class Run:
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
             if name == "seed" and not np.all(np.mod(values, 1) == 0):
                 raise ValueError(f"axis 'seed' must hold integers, got {values}.")
+            if name == "seed" and not np.all(np.abs(values) < 2**31):
+                raise ValueError(f"axis 'seed' must hold integers of magnitude below 2**31 (they become 32-bit PRNG "
+                                 f"seeds, and larger ones would alias smaller ones), got {values}.")
             if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
                 raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
 

@@ -184,6 +184,7 @@ def test_measured_best_step_and_rate_are_the_theory(edges):
         ({"step": [0.5], "kapa": [10.0]}, "axis 'kapa' is not a parameter"),
         ({"step": [0.5], "kappa": [0.5]}, "axis 'kappa' must hold values >= 1"),
         ({"step": [0.5], "seed": [0.5]}, "axis 'seed' must hold integers"),
+        ({"step": [0.5], "seed": [0, 2**32]}, r"magnitude below 2\*\*31"),
         ({"step": [[0.5]]}, "axis 'step' must be a non-empty 1-D"),
     ],
 )
