@@ -165,7 +165,7 @@ def _stability_profile(results, ax, edges, at):
     ax.set_ylabel("[f(a_T) − f*] / [f(a_0) − f*]")
     ax.set_ylim(max(floor / 3, float(np.min(low)) / 10), max(10.0, float(np.max(high)) * 3))
     ax.set_title(f"Stability of {_optimizer_name(results)}{_describe(results, fixed)}")
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
