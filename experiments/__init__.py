@@ -71,7 +71,7 @@ def command_line(run, doc: str) -> dict:
     if args.quick:  # as `lab run --quick`: compile fast, run slower (read by JAX when its backend starts)
         import os
 
-        from lab.cli import quick_xla_flags
+        from experiments.cli import quick_xla_flags
 
         os.environ["XLA_FLAGS"] = quick_xla_flags(os.environ.get("XLA_FLAGS", ""))
     return run(args.out, args.quick, args.dtype, args.seed)

@@ -1,26 +1,23 @@
-"""The `lab` command: list and run the experiments, sweep from the command line, benchmark.
+"""The library's command line: `lab sweep`, a grid of runs and the edge search on synthetic data or yours.
 
-Side effects live here (printing, files, jax.config); the library computes.
-A user's mistake prints one line `lab: error: ...` and exits 2, never a traceback.
+The `lab` command is this parser with the experiments' commands added (`experiments.cli`: list, run,
+bench); the library itself never imports the experiments. Side effects live here (printing, files,
+jax.config); the library computes. A user's mistake prints one line `lab: error: ...` and exits 2,
+never a traceback.
 """
 
 import argparse
 import functools
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam")
 CRITERIA = ("least_squares", "ridge", "logistic", "huber", "poisson")
 CONVERGING = ("logistic", "huber")  # bounded gradients: past the edge they oscillate without blowing up
-# --quick is compile-bound (small problems, many compiled shapes): XLA's CPU backend without LLVM optimisation and
-# with its elemental emitters instead of the fusion emitters compiles about 4x faster and runs about 3x slower.
-QUICK_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
 LOGISTIC_L2 = 1e-3
 SWEEP_DESCRIPTION = """\
 A grid of optimization runs (step x kappa x seed, or step x seed on your --data) in one compiled call,
@@ -36,8 +33,9 @@ Hessian's at the optimum, and the edge is measured from next to it: the local ed
 With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its rows."""
 
 
-def main(argv=None) -> int:
-    command_line = parser()
+def main(argv=None, extensions=()) -> int:
+    """Parse `argv` (default sys.argv), run the command; 0 on success, 2 (one line on stderr) on a user's mistake."""
+    command_line = parser(extensions)
     args = command_line.parse_args(argv)
     if args.command is None:
         command_line.print_help()
@@ -49,25 +47,11 @@ def main(argv=None) -> int:
         return 2
 
 
-def parser():
-    """The `lab` command's argument parser."""
+def parser(extensions=()):
+    """The `lab` command's argument parser: `sweep`, then each `add(commands)` of `extensions` adds its own
+    subcommands to argparse's subparsers (each sets `handler=function(args) -> exit code`)."""
     command_line = argparse.ArgumentParser(prog="lab", description="A JAX-accelerated optimization lab.")
     commands = command_line.add_subparsers(dest="command", metavar="COMMAND")
-
-    listing = commands.add_parser("list", help="the experiments, one line each")
-    listing.set_defaults(handler=_list)
-
-    run = commands.add_parser("run", help="run experiments, write their figures and numbers")
-    run.add_argument("names", nargs="+", metavar="NAME", help="experiment names (see `lab list`), or all")
-    _common(run)
-    run.add_argument("--quick", action="store_true",
-                     help="small sizes, and XLA compiling fast rather than well (seconds, for tests)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--jobs", type=int, default=None, metavar="N",
-                     help="run the experiments in N worker processes, longest first (default: with --quick the "
-                          f"usable CPUs, here {_usable_cpus()}; otherwise 1, in this process, since full runs time "
-                          "things that a second worker would disturb)")
-    run.set_defaults(handler=_run, out="figures")
 
     sweep = commands.add_parser("sweep", help="a grid of optimization runs, measured against theory",
                                 description=SWEEP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,17 +104,9 @@ def parser():
     sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sweep.set_defaults(handler=_sweep)
 
-    bench = commands.add_parser("bench", help="throughput of the sweep against numpy, JAX and optax loops")
-    _common(bench)
-    bench.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
-    bench.set_defaults(handler=_bench, out="figures")
+    for add in extensions:
+        add(commands)
     return command_line
-
-
-def _common(parser):
-    parser.add_argument("--out", default="figures", help="output directory (default figures/)")
-    parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def _lr_range(text):
@@ -164,114 +140,10 @@ def _positive_int(text):
     return value
 
 
-def _say(args, message):
+def say(args, message):
+    """`message` on stderr unless --quiet."""
     if not getattr(args, "quiet", False):
         print(message, file=sys.stderr, flush=True)
-
-
-def _list(args) -> int:
-    import experiments
-
-    width = max(map(len, experiments.NAMES))
-    for name in experiments.NAMES:
-        print(f"{name:<{width}}  {experiments.summary(name)}")
-    return 0
-
-
-def _run(args) -> int:
-    import experiments
-    from lab import files
-
-    names = list(experiments.NAMES) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in experiments.NAMES]
-    if unknown:
-        raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; the experiments are: {', '.join(experiments.NAMES)}")
-    requested = args.jobs if args.jobs is not None else (_usable_cpus() if args.quick else 1)
-    if requested < 1:
-        raise ValueError(f"--jobs must be >= 1, got {requested}.")
-    out = files.writable_directory(args.out)
-    # JAX reads XLA_FLAGS once, when its backend starts (here, unless an earlier call in this process started it).
-    flags = quick_xla_flags(os.environ.get("XLA_FLAGS", "")) if args.quick else None
-    jobs = min(requested, len(names))
-    task = (str(out), args.quick, args.dtype, args.seed, getattr(args, "quiet", False))
-    if jobs == 1:
-        with mock.patch.dict(os.environ, {"XLA_FLAGS": flags} if flags is not None else {}):
-            rows = [_run_one(name, *task) for name in names]
-    else:
-        rows = _run_parallel(names, jobs, flags, task)
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'experiment':<{width}}  {'seconds':>8}  status")
-    for name, seconds, status in rows:
-        print(f"{name:<{width}}  {seconds:8.1f}  {status}")
-    print(f"figures and numbers in {out}/")
-    return 1 if any(status != "ok" for *_, status in rows) else 0
-
-
-def _run_one(name, out, quick, dtype, seed, quiet):
-    """Run one experiment; return (name, seconds, "ok" or "FAILED: ...") -- one failure must not stop the others.
-
-    JAX's float64 switch is restored afterwards: an experiment that always computes in float64
-    (entropy) must not leave it on for the next one in the same process.
-    """
-    import jax
-
-    import experiments
-
-    if not quiet:
-        print(f"lab: running {name}{' (quick)' if quick else ''} ...", file=sys.stderr, flush=True)
-    x64 = jax.config.read("jax_enable_x64")
-    _enable_x64(dtype)
-    started = time.perf_counter()
-    try:
-        experiments.load(name).run(out, quick=quick, dtype=dtype, seed=seed)
-        status = "ok"
-    except Exception as error:
-        status = f"FAILED: {type(error).__name__}: {error}"
-    finally:
-        jax.config.update("jax_enable_x64", x64)
-    return name, time.perf_counter() - started, status
-
-
-def _run_parallel(names, jobs, flags, task):
-    """`_run_one` for each name in `jobs` fresh processes, longest first; rows in the order of `names`.
-
-    Spawned, not forked (JAX's threads do not survive a fork); each worker sets --quick's XLA_FLAGS
-    before it imports JAX. A worker that dies breaks the pool: every experiment not finished by then
-    is marked FAILED, with the seconds since the pool started.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import experiments
-
-    order = sorted(names, key=lambda n: experiments.LONGEST_FIRST.index(n))
-    rows = {}
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker, initargs=(flags,)) as pool:
-        started = time.perf_counter()
-        futures = {name: pool.submit(_run_one, name, *task) for name in order}
-        for name, future in futures.items():
-            try:
-                rows[name] = future.result()
-            except Exception as error:  # the worker process itself failed (killed, out of memory)
-                rows[name] = (name, time.perf_counter() - started, f"FAILED: {type(error).__name__}: {error}")
-    return [rows[name] for name in names]
-
-
-def _start_worker(flags):
-    """A worker's first act, before JAX starts: --quick's XLA_FLAGS, as in the parent."""
-    if flags is not None:
-        os.environ["XLA_FLAGS"] = flags
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity where the system reports it)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def quick_xla_flags(flags: str) -> str:
-    """XLA_FLAGS for --quick: trade run speed for compile speed; flags already set come last, so they win."""
-    return " ".join([*QUICK_XLA_FLAGS, flags]).strip()
 
 
 def _enable_x64(dtype):
@@ -332,7 +204,7 @@ def _sweep(args) -> int:
     run, axes = _data_run(args, eps, rule) if args.data else _synthetic_run(args, eps)
     started = time.perf_counter()
     grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
-    _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
+    say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
     with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
         warnings.filterwarnings("ignore", message="the edge was not bracketed")
         edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k != "step"}, rule=rule)
@@ -484,17 +356,3 @@ def _plot(grid, edges, path):
     plt.close(fig)
     return path
 
-
-def _bench(args) -> int:
-    from lab import files
-
-    out = files.writable_directory(args.out)
-    from experiments import throughput
-
-    throughput.run(out, quick=args.quick)
-    print(f"wrote {out}/throughput.json and {out}/throughput.png")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -73,6 +73,15 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
     return Results(axes, outputs, describe(run, axes, devices, config))
 
 
+def lower(run, axes: dict):
+    """The grid's compiled call, lowered for all of `axes` at once (no chunks, one device): `.compile()` and
+    `.cost_analysis()` on it measure what `sweep` compiles, without running it."""
+    run = runs.as_run(run)
+    axes = checked_axes(run, axes)
+    mapped, fixed = split_axes(axes)
+    return _grid.lower(run, mapped, fixed, *(axes[name] for name in mapped))
+
+
 @functools.partial(jax.jit, static_argnums=1)
 def _grid(run, names, fixed, *values):
     """run on the grid of `values` (one vmap per axis, the first outermost), `fixed` passed to every point."""

@@ -8,13 +8,14 @@ import sys
 import numpy as np
 import pytest
 
+from experiments import cli as command
 from lab import cli, results
 
 
 def lab(capsys, *argv):
     """Exit code, stdout and stderr of `lab ARGV` (argparse's own errors exit through SystemExit)."""
     try:
-        code = cli.main(list(argv))
+        code = command.main(list(argv))
     except SystemExit as exit:
         code = exit.code
     out, err = capsys.readouterr()
@@ -30,8 +31,8 @@ def test_list_names_every_experiment_with_what_it_shows(capsys):
         assert any(line.startswith(name) and len(line) > len(name) + 10 for line in out.splitlines())
 
 
-def test_python_dash_m_lab_is_the_command():
-    done = subprocess.run([sys.executable, "-m", "lab", "sweep", "--help"], capture_output=True, text=True, timeout=60)
+def test_python_dash_m_experiments_is_the_command():
+    done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--lr-relative" in done.stdout
 
 
@@ -46,9 +47,9 @@ def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
 
 
 def test_quick_trades_run_speed_for_compile_speed_and_flags_already_set_win():
-    assert cli.quick_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
-    assert cli.quick_xla_flags("--xla_backend_optimization_level=2").split() == [
-        *cli.QUICK_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
+    assert command.quick_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    assert command.quick_xla_flags("--xla_backend_optimization_level=2").split() == [
+        *command.QUICK_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
 
 
 def test_unknown_experiment_lists_the_names_and_exits_2(capsys, tmp_path):
@@ -233,7 +234,7 @@ def test_an_experiment_that_switches_float64_on_does_not_leave_it_on(monkeypatch
     monkeypatch.setattr(experiments, "load", lambda name: AlwaysFloat64)
     jax.config.update("jax_enable_x64", False)
     try:
-        assert cli._run_one("entropy", str(tmp_path), True, "float32", 0, True)[2] == "ok"
+        assert command.run_one("entropy", str(tmp_path), True, "float32", 0, True)[2] == "ok"
         assert jax.config.read("jax_enable_x64") is False
     finally:
         jax.config.update("jax_enable_x64", True)  # the suite's default (conftest)

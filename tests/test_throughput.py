@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from experiments import throughput
+from benchmarks import throughput
 
 
 @pytest.fixture(scope="module")

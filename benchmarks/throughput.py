@@ -27,7 +27,7 @@ says which). Numbers go to `figures/throughput.json`, the picture to
 `figures/throughput.png`. A scaling table follows: the lab's sweep as R grows
 from 16 to 4096 (N = 2000) and as N grows from 500 to 8000 (R = 256), float32.
 
-Run: python -m experiments.throughput [--out figures] [--quick]
+Run: python -m benchmarks.throughput [--out figures] [--quick]
 """
 
 # %% [markdown]
@@ -41,7 +41,6 @@ Run: python -m experiments.throughput [--out figures] [--quick]
 import argparse
 import dataclasses
 import functools
-import inspect
 import os
 import platform
 import time
@@ -377,31 +376,18 @@ def timed(fn, *args):
     return time.perf_counter() - started, out
 
 
-def lower_lab_grid(run, axes):
-    """`sweep._grid.lower(...)` with the arguments `sweep.sweep` passes it: axes of more than one value
-    vmapped, axes of one value passed as scalars (`fixed`). A private function: follows its signature."""
-    if "fixed" not in inspect.signature(sweep._grid).parameters:
-        return sweep._grid.lower(run, tuple(axes), *axes.values())
-    mapped = tuple(name for name, values in axes.items() if len(values) > 1) or tuple(axes)[:1]
-    fixed = {name: values[0] for name, values in axes.items() if name not in mapped}
-    return sweep._grid.lower(run, mapped, fixed, *(axes[name] for name in mapped))
-
-
 def compile_times(problem: Problem, steps, gram: bool, aot: bool):
-    """The lab's compile time, two ways: with `aot`, `_grid.lower(...)` and `.compile()` timed on cold caches
+    """The lab's compile time, two ways: with `aot`, `sweep.lower(...)` and `.compile()` timed on cold caches
     (their executable is not the one a call of `sweep` looks up: its arrays are sharded); then the first
     call of `sweep` minus a warm call."""
     out = {}
     if aot:
-        try:
-            started = time.perf_counter()
-            lowered = lower_lab_grid(lab_run(problem, gram), lab_axes(steps))
-            lowered_at = time.perf_counter()
-            lowered.compile()
-            out.update(lower_s=lowered_at - started, compile_s=time.perf_counter() - lowered_at)
-            out["lower_plus_compile_s"] = out["lower_s"] + out["compile_s"]
-        except (TypeError, ValueError) as error:  # a private function: say so rather than fail the benchmark
-            out["aot_error"] = f"sweep._grid.lower failed ({type(error).__name__}: {error})"
+        started = time.perf_counter()
+        lowered = sweep.lower(lab_run(problem, gram), lab_axes(steps))
+        lowered_at = time.perf_counter()
+        lowered.compile()
+        out.update(lower_s=lowered_at - started, compile_s=time.perf_counter() - lowered_at)
+        out["lower_plus_compile_s"] = out["lower_s"] + out["compile_s"]
     first, _ = timed(lab_sweep, problem, steps, gram)
     warm, _ = timed(lab_sweep, problem, steps, gram)
     out.update(first_call_s=first, warm_call_s=warm, first_minus_warm_s=first - warm)
@@ -782,7 +768,7 @@ def run(out="figures", quick=False, log=print):
                                   "of evenly spread runs and extrapolated linearly",
                       flops="4 N P per run-step (data form), 2 P^2 (Gram form), P = D + 1",
                       compile="first call minus a warm call; lower_s and compile_s from "
-                              "sweep._grid.lower(...).compile() after jax.clear_caches() (full mode only)"),
+                              "sweep.lower(...).compile() after jax.clear_caches() (full mode only)"),
         machine=machine(),
         workloads=measured,
         scaling=scaling,
