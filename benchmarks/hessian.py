@@ -16,7 +16,7 @@ from lab import atoms  # noqa: E402
 @jax.jit
 def by_columns(positions, occupied, near):
     """The former method: one forward-over-reverse Hessian-vector product per coordinate, 48 at a time."""
-    column = atoms._hessian_column(positions, occupied, near)
+    column = atoms.hessian_product(positions, occupied, near)
     return jax.lax.map(column, jnp.eye(positions.size, dtype=positions.dtype), batch_size=48)
 
 
@@ -37,7 +37,7 @@ def main():
     for repeats in (4, 5, 6, 7, 8):
         structure = atoms.vacate(atoms.bcc(repeats, 0.003), [0, 1, 5])
         args = (jnp.asarray(structure.positions), structure.occupied, atoms.potential_neighbours(structure, skin=0.0))
-        blocks, first_b, run_b = seconds(atoms._padded_hessian, *args)
+        blocks, first_b, run_b = seconds(atoms.vibrations._padded_hessian, *args)
         columns, first_c, run_c = seconds(by_columns, *args)
         print(f"{len(structure.occupied):6d} {first_b:12.2f} {run_b:11.3f} {first_c:13.2f} {run_c:11.3f} "
               f"{run_c / run_b:6.1f} {np.max(np.abs(blocks - columns)):10.1e}")

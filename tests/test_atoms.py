@@ -167,8 +167,8 @@ def test_nearest_image_search_equals_enumerating_every_image():
     structure = rattled(repeats=5, seed=8)  # 14.3 angstrom: wider than twice the 5 angstrom cutoff
     fractional = structure.positions @ np.linalg.inv(structure.cell)
     wrapped = fractional - np.floor(fractional)
-    fast = atoms._nearest_images(wrapped, structure.cell, atoms.DESCRIPTOR_CUTOFF)
-    every = atoms._every_image(wrapped @ structure.cell, structure.cell, atoms.DESCRIPTOR_CUTOFF, np.ones(3, int))
+    fast = atoms.lattice._nearest_images(wrapped, structure.cell, atoms.DESCRIPTOR_CUTOFF)
+    every = atoms.lattice._every_image(wrapped @ structure.cell, structure.cell, atoms.DESCRIPTOR_CUTOFF, np.ones(3, int))
     assert len(fast) == len(every) > 250 * 50
     assert set(map(tuple, fast)) == set(map(tuple, every))
 
@@ -197,10 +197,10 @@ def test_saddle_point_is_refused():
 
 def test_relax_rebuilds_a_pair_list_that_missed_a_pair(monkeypatch):
     checks = iter([False, True])  # the first relaxation's pair list "misses" a pair; the second covers them all
-    monkeypatch.setattr(atoms, "_covers", lambda *args: next(checks))
+    monkeypatch.setattr(atoms.relaxation, "_covers", lambda *args: next(checks))
     relaxed = atoms.relax(atoms.vacate(atoms.bcc(3), [0]))
     assert relaxed.converged and relaxed.force_norm <= 1e-8
-    monkeypatch.setattr(atoms, "_covers", lambda *args: False)
+    monkeypatch.setattr(atoms.relaxation, "_covers", lambda *args: False)
     with pytest.raises(atoms.NotAMinimum, match="skin"):
         atoms.relax(atoms.vacate(atoms.bcc(3), [0]))
 
@@ -230,7 +230,7 @@ def test_bad_input_names_the_argument(call, message):
 
 def test_one_compilation_serves_every_configuration_of_a_cell_size():
     crystal = atoms.bcc(3, STRAIN)
-    compiled = (atoms._relax, atoms._padded_hessian, atoms._descriptors)
+    compiled = (atoms.relaxation._relax, atoms.vibrations._padded_hessian, atoms.afs._descriptors)
     first = atoms.relax(atoms.vacate(crystal, [1])).structure
     atoms.hessian(first), atoms.descriptors(first)
     before = [f._cache_size() for f in compiled]

@@ -1,0 +1,144 @@
+"""Defects: clusters of vacancies or dumbbell interstitials in a strained supercell, relaxed and measured
+(exact formation entropy and summed descriptors)."""
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from lab.atoms.afs import DESCRIPTOR_CUTOFF, descriptors
+from lab.atoms.lattice import LATTICE_CONSTANT, Structure, bcc, neighbours, vacate
+from lab.atoms.relaxation import NotAMinimum, relax
+from lab.atoms.vibrations import eigenvalues, formation_entropy, hessian, nonzero_modes, perfect_eigenvalues
+
+
+def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, compact: bool = True) -> np.ndarray:
+    """`size` sites forming one cluster, grown from a random site.
+
+    compact: each new site is drawn among the first and second neighbours of
+    the cluster, favouring those with most vacant neighbours (as vacancies
+    bind). Otherwise it is drawn uniformly among the sites within the
+    descriptor's cutoff of the cluster (vacancies that share neighbours at
+    every distance: more varied environments for the same size).
+    """
+    reach = 1.2 * LATTICE_CONSTANT if compact else DESCRIPTOR_CUTOFF  # shells at 0.87a and a; the third is at 1.41a
+    near = neighbours(structure, reach, size=64)
+    cluster = [int(rng.integers(len(structure.occupied)))]
+    while len(cluster) < size:
+        candidates = np.setdiff1d(near.index[cluster][near.valid[cluster]], cluster)
+        weights = np.ones(len(candidates))
+        if compact:
+            contacts = np.array([np.isin(near.index[c][near.valid[c]], cluster).sum() for c in candidates])
+            weights = np.exp(contacts - contacts.max())
+        cluster.append(int(rng.choice(candidates, p=weights / weights.sum())))
+    return np.array(cluster)
+
+
+def interstitial_cluster(structure: Structure, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` sites for parallel dumbbells, grown from a random site, each new one a second neighbour (a apart)
+    of the cluster: first neighbours are too close for two parallel dumbbells (their atoms would overlap)."""
+    near = neighbours(structure, 1.05 * LATTICE_CONSTANT, size=16)
+    distance = np.linalg.norm(structure.positions[near.index] + near.shift - structure.positions[:, None], axis=-1)
+    second = near.valid & (distance > 0.95 * LATTICE_CONSTANT)
+    cluster = [int(rng.integers(len(structure.occupied)))]
+    while len(cluster) < size:
+        cluster.append(int(rng.choice(np.setdiff1d(near.index[cluster][second[cluster]], cluster))))
+    return np.array(cluster)
+
+
+DUMBBELL_HALF_LENGTH = 1.0  # angstrom: a starting guess; relaxation finds the dumbbell's own length
+JITTER = 0.05  # angstrom: random displacement of dumbbell atoms at the start (measured: 4 of 12 saddles without, 2 with)
+
+
+def insert_dumbbells(structure: Structure, sites, direction, spare: int = 0) -> Structure:
+    """Each of `sites` holding two atoms, x -+ DUMBBELL_HALF_LENGTH u along `direction` (the self-interstitial of
+    bcc iron is a <110> dumbbell): one interstitial per site, the new atoms appended as sites.
+
+    spare: the number of appended sites (at least len(sites)); the unused ones stay vacant, so that clusters of
+    different sizes share one array shape (and one compilation).
+    """
+    sites = np.asarray(sites, dtype=int).ravel()
+    spare = max(int(spare), len(sites))
+    u = np.asarray(direction, float) / np.linalg.norm(direction)
+    positions = np.array(structure.positions, float)
+    added = np.repeat(positions[:1], spare, axis=0)  # vacant slots: their position is never used
+    added[: len(sites)] = positions[sites] + DUMBBELL_HALF_LENGTH * u
+    positions[sites] -= DUMBBELL_HALF_LENGTH * u
+    occupied = np.concatenate([structure.occupied, np.arange(spare) < len(sites)])
+    return Structure(np.concatenate([positions, added]), occupied, structure.cell)
+
+
+class Defect(NamedTuple):
+    """A relaxed cluster of vacancies or interstitials in a strained supercell, with its exact formation entropy
+    and its descriptors. sites: the perfect supercell's lattice sites.
+
+    entropy: S_f in k_B. descriptor: the summed descriptor referenced like the
+    entropy, D_d - (M_d / M_p) D_p (extensive). average: the per-atom mean
+    descriptor's change, D_d / N_d - D_p / N_p (not extensive, a control).
+    seconds: time of each stage (relax, hessian, diagonalise, descriptor).
+    structure: the relaxed structure.
+    """
+
+    sites: int
+    vacancies: int
+    interstitials: int
+    strain: np.ndarray
+    entropy: float
+    descriptor: np.ndarray
+    average: np.ndarray
+    seconds: dict
+    structure: Structure
+
+
+def defect(repeats: int, size: int, strain, rng: np.random.Generator, kind: str = "compact") -> Defect:
+    """Build, relax and measure one cluster of `size` defects in a strained bcc supercell; NotAMinimum when it does
+    not relax to a minimum.
+
+    kind: "compact" or "spread" vacancies (see `vacancy_cluster`), or "interstitial": parallel <110> dumbbells
+    in a random direction (see `interstitial_cluster`), their atoms displaced by JITTER at random, with 24
+    appended sites whatever the size (up to 24), so that interstitial clusters of one cell share array shapes.
+    """
+    perfect = bcc(repeats, strain)
+    if kind == "interstitial":
+        direction = rng.permutation([1.0, rng.choice([-1.0, 1.0]), 0.0])
+        sites = interstitial_cluster(perfect, size, rng)
+        start = insert_dumbbells(perfect, sites, direction, spare=24)
+        moved = np.concatenate([sites, len(perfect.occupied) + np.arange(size)])  # both atoms of every dumbbell
+        positions = start.positions.copy()
+        positions[moved] += rng.normal(0.0, JITTER, (len(moved), 3))  # a symmetric start relaxes to saddles
+        return measure(perfect, start._replace(positions=positions))
+    if kind not in ("compact", "spread"):
+        raise ValueError(f'kind must be "compact", "spread" or "interstitial", got {kind!r}.')
+    return measure(perfect, vacate(perfect, vacancy_cluster(perfect, size, rng, kind == "compact")))
+
+
+def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
+    """Relax a defective copy of a perfect bcc supercell (its lattice sites first, any added ones after), and
+    measure S_f and the descriptors, timing each stage. Raises NotAMinimum when it does not relax to a minimum.
+    """
+    seconds = {}
+    clock = time.perf_counter()
+    relaxed = relax(unrelaxed)
+    if not relaxed.converged:
+        raise NotAMinimum(f"no convergence: force norm {relaxed.force_norm:.1e} after {relaxed.steps} L-BFGS steps.")
+    seconds["relax"], clock = time.perf_counter() - clock, time.perf_counter()
+    matrix = hessian(relaxed.structure)
+    seconds["hessian"], clock = time.perf_counter() - clock, time.perf_counter()
+    modes = nonzero_modes(eigenvalues(matrix))
+    seconds["diagonalise"], clock = time.perf_counter() - clock, time.perf_counter()
+    summed = descriptors(relaxed.structure).sum(0)
+    seconds["descriptor"] = time.perf_counter() - clock
+    perfect_modes, perfect_summed = perfect_eigenvalues(perfect), descriptors(perfect).sum(0)
+    lattice = len(perfect.occupied)
+    repeats = round((lattice / 2) ** (1 / 3))
+    return Defect(
+        sites=lattice,
+        vacancies=int(np.sum(~relaxed.structure.occupied[:lattice])),
+        interstitials=int(np.sum(relaxed.structure.occupied[lattice:])),
+        strain=np.asarray(perfect.cell) / (repeats * LATTICE_CONSTANT) - np.eye(3),  # bcc's cell is the cubic one times (I + e)
+        entropy=formation_entropy(modes, perfect_modes),
+        descriptor=summed - len(modes) / len(perfect_modes) * perfect_summed,
+        average=summed / relaxed.structure.atoms - perfect_summed / perfect.atoms,
+        seconds=seconds,
+        structure=relaxed.structure,
+    )
