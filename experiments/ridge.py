@@ -265,7 +265,7 @@ def numbers(result):
         ),
         descent=dict(
             L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus,
-            step=float(result["step"]), predicted_rate=(L - mu_plus) / (L + mu_plus), num_steps=measured.shape[1] - 1,
+            step=float(result["step"]), predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
             from_zero_final_distance_to_min_norm=float(measured[0, -1]),
             from_random_final_distance_to_min_norm=float(measured[1, -1]),
             from_random_null_component_norm=null_norm,

@@ -302,6 +302,8 @@ def _criterion(args):
 
 def _print_edges(grid, edges, args, rule):
     """One row per setting of the edge search (at most 20): measured edge and best step beside theory."""
+    from lab import spectrum
+
     note = "" if args.optimizer == "gd" else f"   (theory edge: {args.optimizer}'s on the quadratic model)"
     print(f"{'setting':<22} {'cond(H*)':>9} {'edge':>11} {'theory':>10} {'2/L':>10} {'best':>10} {'2/(L+mu)':>10} "
           f"{'fastest':>8} {'theory':>7}{note}")
@@ -321,7 +323,8 @@ def _print_edges(grid, edges, args, rule):
             edge = f"{side + 'x2/L':>11}"  # brackets are in units of 2/L
         fastest = int(reached[point]) if np.isfinite(reached[point]) else "never"
         rate = e["theory_rate"]
-        theory = str(int(np.ceil(np.log(args.tolerance) / (2 * np.log(rate))))) if 0 < rate < 1 else ("1" if rate == 0 else "-")
+        theory = float(spectrum.predicted_iterations(rate, 1.0, args.tolerance))  # NaN rate (not plain GD): inf
+        theory = str(int(theory)) if np.isfinite(theory) else "-"
         print(f"{setting:<22} {e['condition_number']:9.4g} {edge} {_number(e['theory_edge_step']):>10} "
               f"{e['gd_edge_step']:10.5g} {e['best_step']:10.5g} {_number(e['theory_best_step']):>10} "
               f"{str(fastest):>8} {theory:>7}")

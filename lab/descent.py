@@ -110,6 +110,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
+    hyperparams = {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items()}  # the run's precision
     return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
 
 
@@ -127,6 +128,9 @@ def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: i
     return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=step, **kwargs)
 
 
+# OPTAX_PROMOTION: optax's Adam and L-BFGS mix int32 with int64 and float32 with float64 internally when JAX's
+# float64 switch is on; their updates are traced with JAX's standard promotion whatever the caller's setting, so
+# that the lab runs under `jax_numpy_dtype_promotion="strict"` (as its test suite does) and checks its own code.
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams):
     transform = optax.with_extra_args_support(optimizer(**hyperparams))
@@ -151,7 +155,8 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
         params, opt_state, carry = state
         value, grad = value_and_grad(params, data)
         carry, record = observe(carry, params, value - optimum.value)
-        updates, new_state = transform.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
+        with jax.numpy_dtype_promotion("standard"):  # see OPTAX_PROMOTION
+            updates, new_state = transform.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
         diverged = carry[2]
         params = jnp.where(diverged, carry[0], optax.apply_updates(params, updates))
         opt_state = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), new_state, opt_state)

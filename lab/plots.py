@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from lab import spectrum
+
 DIVERGED_COLOUR = "black"
 EDGE_COLOUR = "#00c000"  # theory 2/L: green, visible on blue, white, red and black
 BEST_COLOUR = "#ffb000"  # theory 2/(L + mu): amber
@@ -465,8 +467,7 @@ def _run_label(results, index) -> str:
 
 def _best(L, mu, tolerance):
     """The best step 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1)."""
-    rate = (L - mu) / (L + mu)
-    iterations = np.ceil(np.log(tolerance) / (2 * np.log(rate))) if rate > 0 else 1.0
+    iterations = spectrum.predicted_iterations(spectrum.optimal_rate(L / mu), 1.0, tolerance)
     return L / (L + mu), max(float(iterations), 1.0)
 
 

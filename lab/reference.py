@@ -260,7 +260,7 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
         a, loss, g = (jnp.where(keep, new, old) for new, old in ((moved, a), (new_loss, loss), (new_g, g)))
         status = jnp.where(~descent, NOT_DESCENT, jnp.where(accepted, CONVERGED, STALLED))
         status = jnp.where(polishing, CONVERGED, status).astype(jnp.int32)
-        return a, loss, g, it + 1 - polishing, status, polish & ~polishing
+        return a, loss, g, it + 1 - polishing.astype(it.dtype), status, polish & ~polishing
 
     def going(state):
         _, loss, g, it, status, polish = state
@@ -285,7 +285,8 @@ def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
     def step(state):
         a, opt_state, it, _ = state
         value, grad = value_and_grad(a, state=opt_state)
-        updates, opt_state = solver.update(grad, opt_state, a, value=value, grad=grad, value_fn=value_fn)
+        with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes dtypes (lab.descent.OPTAX_PROMOTION)
+            updates, opt_state = solver.update(grad, opt_state, a, value=value, grad=grad, value_fn=value_fn)
         moved = optax.apply_updates(a, updates)
         return moved, opt_state, it + 1, jnp.any(moved != a)
 

@@ -243,7 +243,8 @@ class Scheduled:
             optax.warmup_cosine_decay_schedule(0.0, 1.0, max(self.num_steps // 10, 1), self.num_steps),
         )
         index = jnp.asarray(schedule).astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
-        branches = [lambda count, unit=unit: jnp.asarray(unit(count), jnp.result_type(learning_rate)) for unit in units]
+        dtype = jnp.result_type(learning_rate)  # optax's count is int32: an integer count gives float32 schedules
+        branches = [lambda count, unit=unit: jnp.asarray(unit(count.astype(dtype)), dtype) for unit in units]
         return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count), **hyper)
 
 
@@ -343,13 +344,14 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     momentum: (beta, nesterov) of the optimizer that ran (`theory`), or None where there is no theory.
     """
     gap, distance, spec = trace.gap, trace.distance, problem.spectrum
+    learning_rate = jnp.asarray(learning_rate, gap.dtype)  # theory in the run's precision
     reached = gap <= tolerance * gap[0]
     iterations = jnp.where(jnp.any(reached) & ~trace.diverged, jnp.argmax(reached), -1)
     nan = jnp.full((), jnp.nan, gap.dtype)
     if momentum is None:
         edge, rate = nan, nan
     else:
-        beta, nesterov = momentum
+        beta, nesterov = jnp.asarray(momentum[0], gap.dtype), momentum[1]
         edge = (spectrum.nesterov_threshold(spec.L, beta) if nesterov else spectrum.heavy_ball_threshold(spec.L, beta))
         rate = spectrum.momentum_rate(learning_rate, beta, spec.eigenvalues, nesterov)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
@@ -382,13 +384,13 @@ def measured_rate(distance, diverged_at):
     The clean part ends at the divergence step, or where the distance falls
     below 1e3 machine epsilons of its start (rounding noise below that).
     """
-    t = jnp.arange(distance.shape[0])
-    end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1)
+    t = jnp.arange(distance.shape[0], dtype=jnp.int32)
+    end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1).astype(jnp.int32)
     clean = (distance > 1e3 * jnp.finfo(distance.dtype).eps * distance[0]) & (t <= end)
     t1 = jnp.maximum(jnp.sum(jnp.cumprod(clean)) - 1, 0)
     t0 = t1 // 2
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
-    return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)), 0.0)
+    return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)).astype(ratio.dtype), 0.0)
 
 
 PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessian to rule, far above rounding

@@ -179,7 +179,8 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
-        absolute = at_best["learning_rate"] / best  # the absolute step of one unit of the run's step (2/L, or 1)
+        # the absolute step of one unit of the run's step (2/L, or 1), in the search's precision
+        absolute = at_best["learning_rate"].astype(best.dtype) / best
         plain = jnp.abs(at_best["theory_edge_step"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
         return dict(
             edge=edge, best=best, edge_step=edge * absolute, best_step=at_best["learning_rate"],

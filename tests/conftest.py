@@ -15,3 +15,6 @@ os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), "--xla_back
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# Strict dtype promotion, as optimistix's suite does: mixing float32 and float64 (or weak Python scalars into
+# integer arrays) without saying so raises instead of silently computing in a dtype nobody asked for.
+jax.config.update("jax_numpy_dtype_promotion", "strict")

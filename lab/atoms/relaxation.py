@@ -71,7 +71,8 @@ def _relax(positions, occupied, near, tolerance, max_steps):
     def step(carry):
         x, state, _, steps = carry
         e, g = value_and_grad(x, state=state)
-        updates, state = optimizer.update(g, state, x, value=e, grad=g, value_fn=value)
+        with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes dtypes (lab.descent.OPTAX_PROMOTION)
+            updates, state = optimizer.update(g, state, x, value=e, grad=g, value_fn=value)
         x = optax.apply_updates(x, updates)
         return x, state, jnp.linalg.norm(optax.tree_utils.tree_get(state, "grad")), steps + 1  # the line search's gradient at x
 

@@ -1,0 +1,50 @@
+"""The library's momentum edges and learning-rate schedules, measured directly (not through an experiment's JSON)."""
+
+import functools
+
+import numpy as np
+import optax
+import pytest
+
+from lab import runs, spectrum, stability
+
+from . import helpers
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_edges_are_measured_on_their_formulas_within_0_05_percent(nesterov):
+    # The README's claim: the heavy-ball edge 2(1 + beta)/L measured within 0.05 %; Nesterov's (2 + 2 beta)/((1 + 2 beta) L).
+    optimizer = functools.partial(optax.sgd, nesterov=True) if nesterov else optax.sgd
+    run = runs.LinearRegressionRun(n=40, d=3, num_steps=3000, optimizer=optimizer)
+    betas = np.array([0.0, 0.5, 0.9])
+    edges = stability.edge_and_best(run, {"kappa": [10.0], "momentum": betas}, rtol=2e-4)
+    L = edges["L"].ravel()
+    formula = spectrum.nesterov_threshold if nesterov else spectrum.heavy_ball_threshold
+    np.testing.assert_allclose(edges["theory_edge_step"].ravel(), formula(L, betas))
+    np.testing.assert_allclose(edges["edge_step"].ravel(), formula(L, betas), rtol=5e-4)
+
+
+# u_k(t) written out from optax's documentation, independently of lab.runs.Scheduled
+def units(num_steps):
+    t = np.arange(num_steps)
+    warmup = num_steps // 10
+    cosine = 0.5 * (1 + np.cos(np.pi * np.minimum(t, num_steps) / num_steps))
+    after = np.clip((t - warmup) / (num_steps - warmup), 0, 1)
+    return {
+        "constant": np.ones(num_steps),
+        "exponential": 0.01 ** (t / num_steps),
+        "cosine": cosine,
+        "warmup_cosine": np.where(t < warmup, t / warmup, 0.5 * (1 + np.cos(np.pi * after))),
+    }
+
+
+@pytest.mark.parametrize("index, name", list(enumerate(runs.SCHEDULES)))
+def test_a_schedule_multiplies_each_step_by_its_unit_curve(index, name):
+    # On f(a) = h (a - a*)^2 / 2, gradient descent with steps lr u(t) gives |a_t - a*| = prod_s |1 - lr u(s) h| |a*|.
+    num_steps, h, learning_rate = 50, 2.0, 0.3
+    known = helpers.chosen_spectrum(eigenvalues=(h,))
+    _, trace = runs.optimize(known.problem, num_steps, learning_rate, runs.Scheduled(optax.sgd, num_steps),
+                             schedule=index)
+    factors = np.abs(1 - learning_rate * units(num_steps)[name] * h)
+    expected = np.abs(known.minimiser[0]) * np.concatenate([[1.0], np.cumprod(factors)])
+    np.testing.assert_allclose(np.asarray(trace.distance), expected, rtol=1e-11, atol=4e-16 * expected[0])
