@@ -12,6 +12,8 @@ of the module's docstring says what it shows (`lab list` prints it).
 import argparse
 import importlib
 
+import numpy as np
+
 NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature",
          "autodiff", "entropy", "your_criterion")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
@@ -44,6 +46,19 @@ def prepare(out, dtype: str):
     if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     return out
+
+
+def loglog_slope(x, y) -> float:
+    """The exponent p of a power law y ~ x^p, fitted by least squares on log-log axes (NaN with fewer than two points)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0]) if len(x) >= 2 else float("nan")
+
+
+def max_relative_deviation(measured, predicted, trusted=None) -> float:
+    """max |measured / predicted - 1| over the `trusted` points (all by default; 0 where none is trusted)."""
+    measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)
+    trusted = np.ones(measured.shape, bool) if trusted is None else np.asarray(trusted)
+    return float(np.max(np.abs(measured[trusted] / predicted[trusted] - 1))) if trusted.any() else 0.0
 
 
 def save(out, name: str, numbers: dict, figures: dict) -> dict:

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
 from lab import autodiff, criteria  # noqa: E402
 
 SAMPLES = 64
@@ -101,7 +101,7 @@ def costs(dimensions, timed_up_to, dtype):
 def slope(x, y):
     """Fitted exponent of y ~ x^slope on the largest half of the dimensions (at least two points)."""
     half = min(len(x) // 2, len(x) - 2)
-    return float(np.polyfit(np.log(x[half:]), np.log(y[half:]), 1)[0])
+    return loglog_slope(x[half:], y[half:])
 
 
 # %%

@@ -119,9 +119,7 @@ def synthetic_features(seed, offset, scale, small_scale, dtype):
 
 def load_diabetes(dtype):
     """The diabetes data in its original units: X (442, 10), y (442,), and the column names."""
-    names = DIABETES.read_text().splitlines()[0].split(",")
-    table = np.loadtxt(DIABETES, delimiter=",", skiprows=1)
-    return jnp.asarray(table[:, :-1], dtype), jnp.asarray(table[:, -1], dtype), names[:-1]
+    return problems.load_csv(DIABETES, "target", dtype=dtype)
 
 
 @functools.partial(jax.jit, static_argnames="num_steps")

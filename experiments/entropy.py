@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
 from lab import atoms, model_selection, reference  # noqa: E402
 
 # Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of
@@ -110,11 +110,6 @@ def mean_absolute_error(predicted, exact):
     return float(np.mean(np.abs(predicted - exact)))
 
 
-def slope(x, y):
-    """Exponent of a power law fitted on log-log axes."""
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
-
-
 # %%
 def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, "float64")
@@ -159,7 +154,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         "s_1": s_1,
         "models": errors,
         "cost_seconds": cost,
-        "cost_slopes": {stage: slope(cost["atoms"], cost[stage]) for stage in STAGES},
+        "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in STAGES},
     }
     numbers["with_interstitials"], mixed = with_interstitials(train, test, s_1, quick, rng)
     figures = {
@@ -259,7 +254,7 @@ def cost_figure(cost, slopes):
               "descriptor": "descriptor + prediction"}
     for stage in STAGES:
         ax.plot(n, cost[stage], "o-", label=f"{labels[stage]}: slope {slopes[stage]:.2f}")
-    ax.plot(n, exact, "k--", label=f"exact entropy, total: slope {slope(n, exact):.2f}")
+    ax.plot(n, exact, "k--", label=f"exact entropy, total: slope {loglog_slope(n, exact):.2f}")
     ax.set(xscale="log", yscale="log", xlabel="atoms N", ylabel="time per configuration (s)",
            title="Cost of the exact entropy against the linear model (median per cell size, 2-core CPU)")
     ax.legend(fontsize=8)

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
@@ -104,11 +104,10 @@ def numbers(result):
     for i, (fraction, step) in enumerate(zip(FRACTIONS, result["steps"])):
         gap, diverged = np.asarray(traces.gap[i]), bool(traces.diverged[i])
         stop = int(traces.diverged_at[i]) if diverged else len(gap)
-        trusted = np.asarray(predicted[i][:stop]) > 1e-6
-        deviation = np.max(np.abs(gap[:stop][trusted] / predicted[i][:stop][trusted] - 1)) if trusted.any() else 0.0
+        deviation = max_relative_deviation(gap[:stop], predicted[i][:stop], np.asarray(predicted[i][:stop]) > 1e-6)
         runs.append(dict(step=float(step), step_over_edge=float(step) / edge, label=label(fraction, float(step), edge),
                          final_gap=float(gap[-1]), diverged=diverged, diverged_at=int(traces.diverged_at[i]),
-                         max_relative_deviation_from_prediction=float(deviation)))
+                         max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, kappa=float(result["kappa"]), L=float(spec.L), mu=float(spec.mu),
                 stability_threshold=edge, best_step=float(spectrum.best_step(spec.L, spec.mu)),
                 optimal_rate=float(spectrum.optimal_rate(result["kappa"])),

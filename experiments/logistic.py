@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, prepare, save  # noqa: E402
-from lab import _validate, criteria, descent, problems, reference, runs, spectrum, sweep  # noqa: E402
+from lab import criteria, descent, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
@@ -92,10 +92,8 @@ def _two_features(dtype):
 
 def real_data(num_steps, dtype):
     """Breast cancer, standardised: Newton, gradient descent from 0, and scikit-learn if installed."""
-    table = np.loadtxt(DATA, delimiter=",", skiprows=1)
-    # Checked here, on the concrete data: under jit no value can be checked.
-    X, _, _ = problems.standardize(jnp.asarray(table[:, :-1], dtype))
-    data = problems.make_data(X, _validate.binary_labels(jnp.asarray(table[:, -1], dtype)), l2=L2_REAL)
+    X, y, _ = problems.load_csv(DATA, "malignant", standardize=True, labels=True, dtype=dtype)
+    data = problems.make_data(X, y, l2=L2_REAL)
     newton, fit = jax.device_get(_real_data(data, num_steps))
     newton = reference.newton_params(newton, L2_REAL)
     numbers = dict(n=int(X.shape[0]), d=int(X.shape[1]), l2=L2_REAL, L_start=float(fit["L_start"]),

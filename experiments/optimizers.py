@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
 from lab import runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
@@ -121,7 +121,7 @@ def theory_iterations(kappas):
 def slope(kappas, iterations):
     """Fitted exponent of iterations ~ kappa^slope over kappa >= 10."""
     keep = (kappas >= 10) & (iterations > 0)
-    return float(np.polyfit(np.log(kappas[keep]), np.log(iterations[keep]), 1)[0]) if keep.sum() >= 2 else float("nan")
+    return loglog_slope(kappas[keep], iterations[keep])
 
 
 # %%

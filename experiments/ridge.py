@@ -31,7 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, max_relative_deviation, prepare, save  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D = 20, 50                           # fewer samples than features
@@ -256,9 +256,9 @@ def numbers(result):
             eps=eps.tolist(),
             distance_to_min_norm=distance.tolist(),
             predicted_distance=predicted_distance.tolist(),
-            max_relative_deviation_from_prediction=float(np.max(np.abs(distance / predicted_distance - 1))),
+            max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted_distance),
             distance_at_smallest_eps=float(distance[0]),
-            fitted_slope_small_eps=float(np.polyfit(np.log(eps[small]), np.log(distance[small]), 1)[0]),
+            fitted_slope_small_eps=loglog_slope(eps[small], distance[small]),
             predicted_constant=float(result["slope_constant"]),
             measured_constant_at_smallest_eps=float(distance[0] / eps[0]),
             norm=np.linalg.norm(path, axis=1).tolist(),
@@ -270,7 +270,7 @@ def numbers(result):
             from_random_final_distance_to_min_norm=float(measured[1, -1]),
             from_random_null_component_norm=null_norm,
             from_random_final_distance_to_its_limit=float(measured[2, -1]),
-            max_relative_deviation_from_prediction=float(np.max(np.abs(measured[trusted] / predicted[trusted] - 1))),
+            max_relative_deviation_from_prediction=max_relative_deviation(measured, predicted, trusted),
             diverged=bool(np.any(traces.diverged)),
         ),
     )

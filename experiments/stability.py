@@ -34,7 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
 from lab import criteria, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D = 100, 10
@@ -151,12 +151,11 @@ def numbers(result, seed, dtype):
         index = (np.argmin(np.abs(grid.axes["step"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
-        trusted = predicted[:stop] > 1e-6 * predicted[0]  # above the rounding floor
-        deviation = np.max(np.abs(gap[:stop][trusted] / predicted[:stop][trusted] - 1)) if trusted.any() else 0.0
+        deviation = max_relative_deviation(gap[:stop], predicted[:stop], predicted[:stop] > 1e-6 * predicted[0])  # above rounding
         curves.append(dict(step_over_edge=float(grid["step_over_edge"][index]), kappa=float(grid["condition_number"][index]),
                            final_gap=float(grid["final_gap"][index]), diverged=bool(grid["diverged"][index]),
                            diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
-                           max_relative_deviation_from_prediction=float(deviation)))
+                           max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed, dtype=dtype,
                 steps=grid.axes["step"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),

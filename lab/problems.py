@@ -263,11 +263,12 @@ def classification_problem(key, n: int, d: int, separation=1.0, kappa=1.0, l2=1e
     return problem(criteria.logistic, Data(design(X), y, jnp.asarray(l2, X.dtype)), method="newton", tol=tol)
 
 
-def load_csv(path, target: str, *, standardize: bool = False, labels: bool = False):
+def load_csv(path, target: str, *, standardize: bool = False, labels: bool = False, dtype=None):
     """Numeric columns of a CSV file with a header: features X (N, D), the `target` column y (N,), feature names.
 
     standardize: centre and scale every feature (`standardize`). labels: y
-    must hold 0/1 (for logistic regression). Text cells, empty or NaN cells
+    must hold 0/1 (for logistic regression). dtype: of X and y (default JAX's
+    default float). Text cells, empty or NaN cells
     and a missing target raise a ValueError naming the row and column.
     Build the criterion's data with `make_data(X, y)`.
     """
@@ -303,7 +304,7 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
         raise ValueError(f"{str(path)!r} has no feature column besides the target {target!r}.")
     if labels:
         _validate.binary_labels(y)
-    X, y = jnp.asarray(X), jnp.asarray(y)
+    X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     if standardize:
         X = _standardize(X)[0]
     return X, y, [name for name in header if name != target]

