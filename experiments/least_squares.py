@@ -7,10 +7,7 @@ f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
 """
 
 # %%
-import functools
-
 import jax
-import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
-from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
+from lab import problems, runs, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
 STEPS, QUICK_STEPS = 400, 300
@@ -27,26 +24,16 @@ FRACTIONS = (0.2, None, 1.0, 1.03)
 
 
 # %%
-def compute(seed: int = 0, num_steps: int = STEPS, dtype=jnp.float64):
-    """The problem, its closed form, and the measured and predicted runs, as numpy arrays (one compiled call)."""
-    return jax.device_get(_compute(seed, num_steps, jnp.dtype(dtype)))
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))  # one compilation instead of a hundred small eager ones
-def _compute(seed, num_steps, dtype):
-    X, y = problems.regression(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
-    data = problems.make_data(X, y)
-    closed_form = reference.least_squares(X, y)
-    optimum = descent.optimum(criteria.least_squares, closed_form, data)
-    spec = spectrum.spectrum(criteria.least_squares, closed_form, data)
-    edge = spectrum.stability_threshold(spec.L)
-    steps = jnp.array([spectrum.best_step(spec.L, spec.mu) if f is None else f * edge for f in FRACTIONS], dtype)
-    start = jnp.zeros(D + 1, dtype)
-    traces = jax.vmap(lambda s: descent.gradient_descent(criteria.least_squares, data, start, optimum, s, num_steps))(steps)
-    predicted = jax.vmap(lambda s: spectrum.predicted_gap(spec, s, start, closed_form, num_steps))(steps)
-    gradient_at_optimum = jnp.linalg.norm(jax.grad(criteria.least_squares)(closed_form, data))
-    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, steps=steps, traces=traces, predicted=predicted,
-                gradient_at_optimum=gradient_at_optimum)
+def compute(seed: int = 0, num_steps: int = STEPS, dtype="float64"):
+    """The problem (closed form and spectrum), and gradient descent at each step beside its predicted curve."""
+    problem = problems.regression_problem(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
+    spec, optimum = problem.spectrum, problem.reference
+    steps = [spectrum.best_step(spec.L, spec.mu) if f is None else f * problem.edge_step for f in FRACTIONS]
+    traces = [runs.optimize(problem, num_steps, step)[1] for step in steps]  # one compilation: the step is traced
+    predicted = [spectrum.predicted_gap(spec, step, problem.start, optimum.params, num_steps) for step in steps]
+    traces = jax.tree.map(lambda *leaves: np.stack(leaves), *jax.device_get(traces))
+    return jax.device_get(dict(spec=spec, kappa=spec.kappa, optimum=optimum, steps=np.array(steps), traces=traces,
+                               predicted=np.array(predicted), gradient_at_optimum=optimum.gradient_norm))
 
 
 def label(fraction, step, edge):
@@ -118,7 +105,7 @@ def numbers(result):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
     out = prepare(out, dtype)
-    result = compute(seed, QUICK_STEPS if quick else STEPS, jnp.dtype(dtype))
+    result = compute(seed, QUICK_STEPS if quick else STEPS, dtype)
     summary = numbers(result)
     return save(out, "least_squares", summary, {"convergence": figure(result)})
 

@@ -91,6 +91,13 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
+    num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams)
+    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
+
+
+def checked(data, init, optimum, num_steps, growth, hyperparams: dict):
+    """`run`'s checks (ValueError naming the argument; values only when concrete): (num_steps as an int,
+    the hyper-parameters as arrays of init's dtype, the run's precision)."""
     num_steps = _validate.count("num_steps", num_steps)
     _validate.float_params("init", init, _num_params(data, init))
     for name in ("params", "value"):
@@ -110,8 +117,7 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
-    hyperparams = {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items()}  # the run's precision
-    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
+    return num_steps, {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items()}
 
 
 def _num_params(data, init):

@@ -54,7 +54,12 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
     if not intercept and d == 1:
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
-    dtype = dtype or jnp.result_type(float)
+    return _regression(key, kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=jnp.dtype(dtype or jnp.result_type(float)))
+
+
+# The generators' bodies are compiled whole: eagerly, their dozens of small operations cost seconds.
+@functools.partial(jax.jit, static_argnames=("n", "d", "intercept", "dtype"))
+def _regression(key, kappa, noise, *, n, d, intercept, dtype):
     # One draw for everything: each random call costs compile time in a sweep.
     p = d + intercept
     gaussian, square, a_true, noise_draw = _standard_normals(key, dtype, (n, d), (d, d), (p,), (n,))
@@ -81,7 +86,11 @@ def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
     """Gaussian features X (n, d) and y = 1 + X w + noise: any n and d, including n < d."""
     n = _validate.count("n", n)
     d = _validate.count("d", d)
-    dtype = dtype or jnp.result_type(float)
+    return _random_regression(key, noise, n=n, d=d, dtype=jnp.dtype(dtype or jnp.result_type(float)))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
+def _random_regression(key, noise, *, n, d, dtype):
     X, w, noise_draw = _standard_normals(key, dtype, (n, d), (d,), (n,))
     return X, 1.0 + X @ w + noise * noise_draw
 
@@ -102,7 +111,11 @@ def classification(key, n: int, d: int, separation=2.0, kappa=1.0, dtype=None):
     d = _validate.count("d", d)
     _validate.nonnegative("separation", separation)
     _validate.at_least_one("kappa", kappa)
-    dtype = dtype or jnp.result_type(float)
+    return _classification(key, separation, kappa, n=n, d=d, dtype=jnp.dtype(dtype or jnp.result_type(float)))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
+def _classification(key, separation, kappa, *, n, d, dtype):
     k_y, k_dir, k_x = jax.random.split(key, 3)
     y = jax.random.bernoulli(k_y, 0.5, (n,)).astype(dtype)
     direction = jax.random.normal(k_dir, (d,), dtype)

@@ -191,8 +191,21 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     optimizer's theory beside them, and the raw trace (for `record_path`).
     """
     start = problem.start if start is None else start
+    num_steps, hyper = descent.checked(problem.data, start, problem.reference, num_steps, descent.DEFAULT_GROWTH,
+                                       dict(hyper, learning_rate=learning_rate))
+    record_every = _validate.count("record_every", record_every)
+    return _optimize(problem, start, tolerance, hyper, optimizer=optimizer, num_steps=num_steps,
+                     record_every=record_every, record_path=bool(record_path))
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "num_steps", "record_every", "record_path"))
+def _optimize(problem, start, tolerance, hyper, *, optimizer, num_steps, record_every, record_path):
+    """`optimize` as one compiled call: the run and its summaries (eagerly, the summaries' small operations
+    would cost more than the run)."""
     trace = descent.run(problem.criterion, problem.data, start, problem.reference, num_steps, optimizer,
-                        record_path=record_path, learning_rate=learning_rate, **hyper)
+                        record_path=record_path, **hyper)
+    hyper = dict(hyper)
+    learning_rate = hyper.pop("learning_rate")
     return summarise(trace, problem, learning_rate, tolerance, record_every, theory(optimizer, hyper)), trace
 
 

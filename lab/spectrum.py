@@ -23,6 +23,7 @@ T = (1 + beta)(1 - step h), D = beta (1 - step h). `momentum_rate` is the
 largest root's modulus over the spectrum: the exact asymptotic contraction.
 """
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -154,6 +155,7 @@ def _components(spec: Spectrum, start, optimum_params):
     return spec.eigenvectors.T @ (start - optimum_params)
 
 
+@functools.partial(jax.jit, static_argnames="num_steps")
 def predicted_gap(spec: Spectrum, step, start, optimum_params, num_steps: int):
     """Exact f(a_t) - f* for t = 0..num_steps of gradient descent on a quadratic with spectrum `spec`.
 
@@ -165,6 +167,7 @@ def predicted_gap(spec: Spectrum, step, start, optimum_params, num_steps: int):
     return 0.5 * factors @ (spec.eigenvalues * c**2)
 
 
+@functools.partial(jax.jit, static_argnames="num_steps")
 def predicted_distance(spec: Spectrum, step, start, optimum_params, num_steps: int):
     """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
     c = _components(spec, start, optimum_params)
