@@ -23,10 +23,7 @@ Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, dtype, steps, 
 """
 
 # %%
-import functools
-
 import jax
-import jax.numpy as jnp
 import matplotlib
 import matplotlib.ticker
 
@@ -35,7 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
-from lab import criteria, plots, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
+from lab import plots, problems, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D = 100, 10
 NUM_STEPS, QUICK_NUM_STEPS = 1000, 500
@@ -62,29 +59,13 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
 def curves_theory(run, seed, num_steps):
     """For the convergence runs (kappa = CURVE_KAPPA, steps CURVE_STEPS): the exact predicted gaps, and
     the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
-    predicted, top_component, optimal_value = _curves_theory(run, num_steps, seed)
-    return dict(predicted=np.asarray(predicted), top_component=np.asarray(top_component), optimal_value=float(optimal_value))
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))  # one compiled call: eager, its many small ops cost seconds
-def _curves_theory(run, num_steps, seed):
-    dtype = jnp.dtype(run.dtype)
-    X, y = problems.regression(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=dtype)  # the sweep's problem
-    data = problems.make_data(X, y)
-    target = reference.least_squares(X, y)
-    spec = spectrum.spectrum(criteria.least_squares, target, data)
-    steps = jnp.asarray(CURVE_STEPS, dtype) * spectrum.stability_threshold(spec.L)
-    start = jnp.zeros(D + 1, dtype)
-    predicted = jax.vmap(lambda s: spectrum.predicted_gap(spec, s, start, target, num_steps))(steps)
-    top = spec.eigenvectors[:, -1]
-
-    def top_component(step):
-        def descend(a, _):
-            return a - step * jax.grad(criteria.least_squares)(a, data), top @ (a - target)
-
-        return jax.lax.scan(descend, start, None, length=TOP_STEPS + 1)[1]
-
-    return predicted, jax.vmap(top_component)(steps), criteria.least_squares(target, data)
+    problem = problems.regression_problem(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=run.dtype)
+    spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
+    steps = [c * problem.edge_step for c in CURVE_STEPS]
+    predicted = [spectrum.predicted_gap(spec, step, problem.start, optimum.params, num_steps) for step in steps]
+    paths = [runs.optimize(problem, TOP_STEPS, step, record_path=True)[1].path for step in steps]
+    top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
+    return dict(predicted=np.array(predicted), top_component=np.array(top_component), optimal_value=float(optimum.value))
 
 
 # %%
