@@ -12,10 +12,10 @@ steps each schedule survives, and how far it gets.
 """
 
 # %%
+import dataclasses
 import functools
 
 import jax
-import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
@@ -56,16 +56,10 @@ def momentum_map(quick, dtype):
     run = runs.LinearRegressionRun(N, D, MAP_STEPS, dtype=dtype, start="eigen")
     grid = sweep.sweep(run, {"step": size("map_steps", quick), "momentum": size("map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
-    edges = stability.edge_and_best(dataclasses_replace(run, num_steps=2000),
+    edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size("edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
                                     edge_bracket=(0.5, 2.5))
     return grid, edges
-
-
-def dataclasses_replace(run, **changes):
-    import dataclasses
-
-    return dataclasses.replace(run, **changes)
 
 
 def rate_at_optimum(quick, dtype):
@@ -76,10 +70,10 @@ def rate_at_optimum(quick, dtype):
     def at_optimum(kappa):
         step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
         outcome = run(step / 2, kappa=kappa, momentum=beta)  # the run's steps are in units of 2/L
-        return outcome.measured_rate, spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2]
+        return dict(measured=outcome.measured_rate, theory=spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2])
 
-    measured, theory = jax.jit(jax.vmap(at_optimum))(jnp.asarray(kappas))
-    return kappas, np.asarray(measured), np.asarray(theory)
+    rates = sweep.sweep(at_optimum, {"kappa": kappas}, progress=False)
+    return kappas, rates["measured"], rates["theory"]
 
 
 def fewest_iterations(quick, dtype):
@@ -110,7 +104,6 @@ def schedules(quick, dtype):
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
-@jax.jit  # one compiled call instead of a dozen eager operations
 def theory_iterations(kappas):
     """Gradient descent at 2/(L+mu) and heavy ball at its optimum: ln(tol) / (2 ln rate)."""
     gd = spectrum.predicted_iterations(spectrum.optimal_rate(kappas), 1.0, TOLERANCE)
