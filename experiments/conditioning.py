@@ -15,13 +15,13 @@ and offsets, raw and standardised (`problems.standardize`: columns centred,
 scaled to unit standard deviation): the condition number kappa = L/mu of the
 Hessian (2/N) A^T A before and after, and the iterations gradient descent
 needs at its best step 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*),
-measured by running it (at most STEPS iterations) beside the number predicted
+measured by running it (at most NUM_STEPS iterations) beside the number predicted
 from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at
 least by ((kappa - 1)/(kappa + 1))^2 per step). Both share f*: standardising is
 an affine change of variables that the intercept absorbs. On two synthetic
 data sets and on the diabetes data (Efron et al. 2004, experiments/data/).
 The "extreme" synthetic set and the raw diabetes data would need 1e8 to 1e11
-iterations: they are run for STEPS and drawn as not reached, beside the
+iterations: they are run for NUM_STEPS and drawn as not reached, beside the
 prediction. Standardised diabetes keeps kappa = 470: total cholesterol s1 is
 nearly a sum of s2, s3 and s5 (correlation-matrix eigenvalue 0.009), and no
 per-column scaling removes a correlation.
@@ -47,10 +47,10 @@ from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 ISOTROPIC, ANISOTROPIC = (1.0, 1.0), (1.0, 10.0)   # Hessian eigenvalues
 COURSE_STEP = 0.1
 START = (-4.0, 2.0)
-PATH_STEPS = 100
+PATH_NUM_STEPS = 100
 # Part 2: features with different scales and offsets, raw against standardised.
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
-STEPS, QUICK_STEPS = 200_000, 60_000                # gradient-descent iterations per run, at most
+NUM_STEPS, QUICK_NUM_STEPS = 200_000, 60_000                # gradient-descent iterations per run, at most
 SYNTHETIC_N = 200
 # name: (offset of x1, scale of x1, scale of x2); x1 = offset + scale N(0, 1), x2 = scale N(0, 1).
 SYNTHETIC = {"mild": (10.0, 1.0, 0.1), "extreme": (1000.0, 100.0, 0.01)}
@@ -99,9 +99,9 @@ def compute_2d(dtype=jnp.float64):
     steps = jnp.stack([spectrum.best_step(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
                        for k, best in RUNS_2D])
     data = stack([problems_2d[k] for k, _ in RUNS_2D])
-    paths = jax.vmap(trajectory, (0, None, 0, None))(data, start, steps, PATH_STEPS)
+    paths = jax.vmap(trajectory, (0, None, 0, None))(data, start, steps, PATH_NUM_STEPS)
     gaps = jax.vmap(jax.vmap(criteria.least_squares, (0, None)))(paths, data)  # f* = 0 at a* = 0
-    predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_STEPS))(
+    predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_NUM_STEPS))(
         stack([specs[k] for k, _ in RUNS_2D]), steps)
     contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
     return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions, paths=paths,
@@ -141,7 +141,7 @@ def compute_features(X, y, num_steps: int):
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     """Both parts: numpy arrays only (two or three compiled calls, then no JAX operation in the figures)."""
-    num_steps = QUICK_STEPS if quick else STEPS
+    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
     X, y, names = load_diabetes(dtype)
     sets["diabetes"] = (X, y)
@@ -202,7 +202,7 @@ def figure_2d(result):
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
 
     ax = axes[2]
-    t = np.arange(PATH_STEPS + 1)
+    t = np.arange(PATH_NUM_STEPS + 1)
     styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"), (1, True): ("tab:orange", ":")}
     for i, (problem, best) in enumerate(RUNS_2D):
         step = float(q["steps"][i])
@@ -217,7 +217,7 @@ def figure_2d(result):
     ax.plot([], [], "--", color="k", lw=0.8, label="predicted from the Hessian's spectrum")
     ax.axhline(TOLERANCE, color="grey", ls=":", lw=1.2, label=f"tolerance {TOLERANCE:g}")
     ax.set_ylim(1e-20, 3)
-    ax.set_xlim(0, PATH_STEPS)
+    ax.set_xlim(0, PATH_NUM_STEPS)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
     ax.set_title("Convergence: measured (colour) and predicted (dashed)", fontsize=10)

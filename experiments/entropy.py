@@ -81,7 +81,7 @@ def ridge_model(train_features, train_entropy):
     scale = np.sqrt(np.mean(train_features**2, axis=0))
     scale = np.where(scale > 0, scale, 1.0)
     scores = model_selection.ridge_cv(train_features / scale, train_entropy, PENALTIES, k=FOLDS, intercept=False)
-    penalty = float(scores.best_eps)
+    penalty = float(scores.best_l2)
     weights = np.asarray(reference.ridge(train_features / scale, train_entropy, penalty, intercept=False))
     return (lambda features: features / scale @ weights), penalty
 

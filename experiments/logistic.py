@@ -32,7 +32,7 @@ L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
 N2, SEPARATION = 200, 2.0
 STEPS = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
 NUM_STEPS, QUICK_NUM_STEPS = 600, 300
-REAL_STEPS, QUICK_REAL_STEPS = 20000, 10000
+REAL_NUM_STEPS, QUICK_REAL_NUM_STEPS = 20000, 10000
 
 
 # %%
@@ -196,7 +196,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     one = one_feature(jnp.dtype(dtype))
     two = two_features(QUICK_NUM_STEPS if quick else NUM_STEPS, dtype)
-    real, real_gap = real_data(QUICK_REAL_STEPS if quick else REAL_STEPS, jnp.dtype(dtype))
+    real, real_gap = real_data(QUICK_REAL_NUM_STEPS if quick else REAL_NUM_STEPS, jnp.dtype(dtype))
     g = two["grid"]
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),

@@ -28,8 +28,8 @@ N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 DEGREES = tuple(range(1, 16))
 SHOWN = (1, 4, 15)
 CV_DEGREE, FOLDS = 12, 5
-EPS = np.geomspace(1e-9, 1e1, 41)
-QUICK_EPS = np.geomspace(1e-9, 1e1, 11)
+L2_GRID = np.geomspace(1e-9, 1e1, 41)
+QUICK_L2_GRID = np.geomspace(1e-9, 1e1, 11)
 
 
 GRID = np.linspace(-1, 1, 400)  # where the fits are drawn
@@ -81,16 +81,16 @@ def cv_features(x, degree):
     return features(x, degree)[0]
 
 
-def cross_validate(train, eps):
+def cross_validate(train, l2):
     X = cv_features(train[0], CV_DEGREE)
-    model_selection.ridge_cv(X, train[1], eps, FOLDS)  # compile
+    model_selection.ridge_cv(X, train[1], l2, FOLDS)  # compile
     started = time.perf_counter()
-    cv = jax.block_until_ready(model_selection.ridge_cv(X, train[1], eps, FOLDS))
+    cv = jax.block_until_ready(model_selection.ridge_cv(X, train[1], l2, FOLDS))
     return cv, time.perf_counter() - started, X
 
 
-def sklearn_cv(X, y, eps):
-    """GridSearchCV on the same folds and the same model (alpha = n_train * eps, intercept as a column)."""
+def sklearn_cv(X, y, l2):
+    """GridSearchCV on the same folds and the same model (alpha = n_train * l2, intercept as a column)."""
     try:
         from sklearn.linear_model import Ridge
         from sklearn.model_selection import GridSearchCV, KFold
@@ -98,11 +98,11 @@ def sklearn_cv(X, y, eps):
         return None
     A = np.asarray(problems.design(X))
     n_train = len(y) - len(y) // FOLDS
-    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * eps},
+    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * l2},
                           cv=KFold(FOLDS), scoring="neg_mean_squared_error")
     started = time.perf_counter()
     search.fit(A, np.asarray(y))
-    return dict(seconds=time.perf_counter() - started, best_eps=float(search.best_params_["alpha"] / n_train),
+    return dict(seconds=time.perf_counter() - started, best_l2=float(search.best_params_["alpha"] / n_train),
                 mean_validation=(-search.cv_results_["mean_test_score"]).tolist())
 
 
@@ -128,17 +128,17 @@ def figure(train, curve, fitted, cv, reference_cv, lab_seconds):
     middle.set_title("Least-squares fits: too rigid, right, too flexible")
     middle.legend(fontsize=8)
 
-    eps = np.asarray(cv.eps)
-    right.loglog(eps, np.asarray(cv.validation_mse), color="C0", alpha=0.25, lw=1)
-    right.loglog(eps, np.asarray(cv.mean_validation), "C0", lw=2.5, label=f"{FOLDS}-fold validation error (lab)")
-    right.loglog(eps, np.asarray(cv.train_mse).mean(axis=1), "C1", lw=2, label="training error")
-    right.axvline(float(cv.best_eps), color="C0", ls="--", label=f"chosen ε = {float(cv.best_eps):.2g}")
+    l2 = np.asarray(cv.l2)
+    right.loglog(l2, np.asarray(cv.validation_mse), color="C0", alpha=0.25, lw=1)
+    right.loglog(l2, np.asarray(cv.mean_validation), "C0", lw=2.5, label=f"{FOLDS}-fold validation error (lab)")
+    right.loglog(l2, np.asarray(cv.train_mse).mean(axis=1), "C1", lw=2, label="training error")
+    right.axvline(float(cv.best_l2), color="C0", ls="--", label=f"chosen l2 = {float(cv.best_l2):.2g}")
     title = f"Ridge on degree {CV_DEGREE}: lab {lab_seconds * 1e3:.1f} ms"
     if reference_cv:
-        right.loglog(eps, reference_cv["mean_validation"], "k:", lw=1.5, label="scikit-learn GridSearchCV")
+        right.loglog(l2, reference_cv["mean_validation"], "k:", lw=1.5, label="scikit-learn GridSearchCV")
         title += f", scikit-learn {reference_cv['seconds'] * 1e3:.0f} ms"
     right.plot([], [], color="C0", alpha=0.25, label="each fold")
-    right.set_xlabel("ridge penalty ε (mean scaling: (1/N)‖y − Xa‖² + ε‖a‖²)")
+    right.set_xlabel("ridge penalty l2 (mean scaling: (1/N)‖y − Xa‖² + l2‖a‖²)")
     right.set_ylabel("mean squared error")
     right.set_title(title)
     right.legend(fontsize=8)
@@ -153,14 +153,14 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     dtype = jnp.dtype(dtype)
     train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
     curve, fitted = degree_curve(train, test)
-    eps = QUICK_EPS if quick else EPS
-    cv, lab_seconds, X = cross_validate(train, eps)
-    reference_cv = sklearn_cv(X, train[1], eps)
+    l2 = QUICK_L2_GRID if quick else L2_GRID
+    cv, lab_seconds, X = cross_validate(train, l2)
+    reference_cv = sklearn_cv(X, train[1], l2)
     numbers = dict(
         degrees=list(DEGREES), train_mse=curve[:, 0].tolist(), test_mse=curve[:, 1].tolist(),
         best_degree_on_test=int(DEGREES[int(np.argmin(curve[:, 1]))]),
-        cv_degree=CV_DEGREE, folds=FOLDS, eps=eps.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
-        best_eps=float(cv.best_eps), lab_seconds=lab_seconds, sklearn=reference_cv,
+        cv_degree=CV_DEGREE, folds=FOLDS, l2=l2.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
+        best_l2=float(cv.best_l2), lab_seconds=lab_seconds, sklearn=reference_cv,
     )
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
@@ -171,4 +171,4 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(run, __doc__)
-    print(f"best degree on fresh data: {result['best_degree_on_test']}; chosen eps {result['best_eps']:.3g}")
+    print(f"best degree on fresh data: {result['best_degree_on_test']}; chosen l2 {result['best_l2']:.3g}")

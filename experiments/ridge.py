@@ -8,12 +8,12 @@ a+ + null(A), of dimension P - N. Three measured facts:
 (a) the minimum-norm solution a+ = pinv(A) y (`reference.min_norm`) and a+ + z,
     for z in null(A), all have zero training error; a+ lies in the row space,
     so ||a+ + z||^2 = ||a+||^2 + ||z||^2 and a+ is the shortest of them;
-(b) the ridge minimiser a(eps) = (A^T A + N eps I)^-1 A^T y (`reference.ridge`,
-    penalty eps ||a||^2 on the mean loss, intercept included) tends to a+ as
-    eps -> 0. In the eigenbasis of the Hessian H = (2/N) A^T A (eigenvalues h_i)
-    each component of a+ is shrunk by h_i / (h_i + 2 eps), so
-    ||a(eps) - a+|| = sqrt(sum_{h_i > 0} (c_i 2 eps / (h_i + 2 eps))^2), c = V^T a+,
-    which is eps ||(H/2)^+ a+|| + O(eps^2): slope 1 on log-log axes;
+(b) the ridge minimiser a(l2) = (A^T A + N l2 I)^-1 A^T y (`reference.ridge`,
+    penalty l2 ||a||^2 on the mean loss, intercept included) tends to a+ as
+    l2 -> 0. In the eigenbasis of the Hessian H = (2/N) A^T A (eigenvalues h_i)
+    each component of a+ is shrunk by h_i / (h_i + 2 l2), so
+    ||a(l2) - a+|| = sqrt(sum_{h_i > 0} (c_i 2 l2 / (h_i + 2 l2))^2), c = V^T a+,
+    which is l2 ||(H/2)^+ a+|| + O(l2^2): slope 1 on log-log axes;
 (c) gradient descent from a = 0 at step 2/(L + mu+), mu+ the smallest
     non-zero eigenvalue of H, never leaves the row space and converges to a+
     at the rate (L - mu+)/(L + mu+); from a random start a_0 it keeps the
@@ -35,9 +35,9 @@ from experiments import command_line, loglog_slope, max_relative_deviation, prep
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D = 20, 50                           # fewer samples than features
-EPS_RANGE, EPS_POINTS, QUICK_EPS_POINTS = (1e-8, 1e2), 41, 21
-SMALL_EPS = 1e-4                        # the slope of the path is fitted on eps <= SMALL_EPS
-STEPS, QUICK_STEPS = 300, 250           # gradient-descent steps from each start
+L2_RANGE, L2_POINTS, QUICK_L2_POINTS = (1e-8, 1e2), 41, 21
+SMALL_L2 = 1e-4                        # the slope of the path is fitted on l2 <= SMALL_L2
+NUM_STEPS, QUICK_NUM_STEPS = 300, 250           # gradient-descent steps from each start
 INTERPOLANTS, QUICK_INTERPOLANTS = 200, 50  # random zero-error solutions a+ + z drawn in (a)
 NULL_NORMS = (3.0, 6.0, 12.0)           # ||z|| of the interpolants whose coefficients are drawn
 MAX_NULL_NORM = 15.0                    # the random interpolants have ||z|| uniform in [0, MAX_NULL_NORM]
@@ -73,17 +73,17 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     interpolant_mse = jax.vmap(criteria.least_squares, (0, None))(interpolants, data)
 
     # (b) the ridge path, measured by the SVD closed form, beside its exact value from the spectrum.
-    eps = jnp.logspace(*np.log10(EPS_RANGE), QUICK_EPS_POINTS if quick else EPS_POINTS, dtype=dtype)
-    path = jax.vmap(lambda e: reference.ridge(X, y, e))(eps)
+    l2 = jnp.logspace(*np.log10(L2_RANGE), QUICK_L2_POINTS if quick else L2_POINTS, dtype=dtype)
+    path = jax.vmap(lambda e: reference.ridge(X, y, e))(l2)
     c = spec.eigenvectors.T @ a_plus
-    shrink = jnp.where(nonzero, 2 * eps[:, None] / (spec.eigenvalues + 2 * eps[:, None]), 0.0)
+    shrink = jnp.where(nonzero, 2 * l2[:, None] / (spec.eigenvalues + 2 * l2[:, None]), 0.0)
     predicted_path_distance = jnp.linalg.norm(shrink * c, axis=1)
     slope_constant = jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
 
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
     step = 2.0 / (spec.L + mu_plus)
-    num_steps = QUICK_STEPS if quick else STEPS
+    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
     random_start = jax.random.normal(key_start, (P,), dtype)
     start_null = null_part(random_start)
     limit = a_plus + start_null
@@ -95,7 +95,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, step, a0, target, num_steps))(starts, targets)
     return dict(X=X, y=y, data=data, a_plus=a_plus, optimum=optimum, spec=spec, nonzero=nonzero, mu_plus=mu_plus,
                 null_norms=null_norms, interpolants=interpolants, interpolant_mse=interpolant_mse,
-                eps=eps, path=path, predicted_path_distance=predicted_path_distance, slope_constant=slope_constant,
+                l2=l2, path=path, predicted_path_distance=predicted_path_distance, slope_constant=slope_constant,
                 step=step, starts=starts, traces=traces, predicted=predicted, start_null=start_null, limit=limit)
 
 
@@ -137,38 +137,38 @@ def figure_interpolants(result):
 
 
 def figure_path(result):
-    """(b) The ridge coefficients against eps, and their distance to a+ measured beside the exact value."""
-    eps, path = np.asarray(result["eps"]), np.asarray(result["path"])
+    """(b) The ridge coefficients against l2, and their distance to a+ measured beside the exact value."""
+    l2, path = np.asarray(result["l2"]), np.asarray(result["path"])
     a_plus = np.asarray(result["a_plus"])
     distance = np.linalg.norm(path - a_plus, axis=1)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.6))
     colours = plt.cm.viridis(np.linspace(0, 0.9, path.shape[1]))
     for j in range(1, path.shape[1]):
-        ax.semilogx(eps, path[:, j], color=colours[j], lw=0.8)
-    ax.semilogx(eps, path[:, 0], color="tab:red", lw=2.2, label="intercept b (penalised too)")
-    ax.semilogx(np.full_like(a_plus, eps[0]), a_plus, "o", ms=5, mfc="none", mec="k",
+        ax.semilogx(l2, path[:, j], color=colours[j], lw=0.8)
+    ax.semilogx(l2, path[:, 0], color="tab:red", lw=2.2, label="intercept b (penalised too)")
+    ax.semilogx(np.full_like(a_plus, l2[0]), a_plus, "o", ms=5, mfc="none", mec="k",
                 label="minimum-norm a⁺ (SVD pseudo-inverse)")
     ax.plot([], [], color=colours[len(colours) // 2], lw=0.8, label=f"a_1 … a_{D}")
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel("ridge penalty ε (criterion (1/N)‖y − Aa‖² + ε‖a‖²), log scale")
+    ax.set_xlabel("ridge penalty l2 (criterion (1/N)‖y − Aa‖² + l2‖a‖²), log scale")
     ax.set_ylabel("coefficient value")
-    ax.set_title("Ridge path: a(ε) → a⁺ as ε → 0, a(ε) → 0 as ε → ∞")
+    ax.set_title("Ridge path: a(l2) → a⁺ as l2 → 0, a(l2) → 0 as l2 → ∞")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
     ax.grid(True, which="major", alpha=0.3)
 
     constant = float(result["slope_constant"])
-    small = eps <= SMALL_EPS
-    slope = np.polyfit(np.log(eps[small]), np.log(distance[small]), 1)[0]
-    bx.loglog(eps, distance, "o", ms=6, mfc="none", mew=1.5, label="measured ‖a(ε) − a⁺‖ (reference.ridge)")
-    bx.loglog(eps, np.asarray(result["predicted_path_distance"]), "-", color="k", lw=1,
-              label="exact: ‖2ε c_i / (h_i + 2ε)‖, h_i the Hessian's eigenvalues, c = Vᵀa⁺")
-    bx.loglog(eps, constant * eps, "--", color="tab:red", lw=1,
-              label=f"small-ε theory ε·‖(H/2)⁺a⁺‖ = {constant:.2f}·ε (slope 1)")
-    bx.axhline(np.linalg.norm(a_plus), color="grey", ls=":", lw=1, label=f"‖a⁺‖ = {np.linalg.norm(a_plus):.2f} (limit ε → ∞)")
+    small = l2 <= SMALL_L2
+    slope = np.polyfit(np.log(l2[small]), np.log(distance[small]), 1)[0]
+    bx.loglog(l2, distance, "o", ms=6, mfc="none", mew=1.5, label="measured ‖a(l2) − a⁺‖ (reference.ridge)")
+    bx.loglog(l2, np.asarray(result["predicted_path_distance"]), "-", color="k", lw=1,
+              label="exact: ‖2·l2·c_i / (h_i + 2·l2)‖, h_i the Hessian's eigenvalues, c = Vᵀa⁺")
+    bx.loglog(l2, constant * l2, "--", color="tab:red", lw=1,
+              label=f"small-l2 theory l2·‖(H/2)⁺a⁺‖ = {constant:.2f}·l2 (slope 1)")
+    bx.axhline(np.linalg.norm(a_plus), color="grey", ls=":", lw=1, label=f"‖a⁺‖ = {np.linalg.norm(a_plus):.2f} (limit l2 → ∞)")
     bx.set_ylim(distance.min() / 10, np.linalg.norm(a_plus) * 10)
-    bx.set_xlabel("ridge penalty ε, log scale")
-    bx.set_ylabel("distance ‖a(ε) − a⁺‖, log scale")
-    bx.set_title(f"Distance to the minimum-norm solution: fitted slope {slope:.4f} for ε ≤ {SMALL_EPS:g}")
+    bx.set_xlabel("ridge penalty l2, log scale")
+    bx.set_ylabel("distance ‖a(l2) − a⁺‖, log scale")
+    bx.set_title(f"Distance to the minimum-norm solution: fitted slope {slope:.4f} for l2 ≤ {SMALL_L2:g}")
     bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     bx.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
@@ -224,10 +224,10 @@ def figure_descent(result):
 def numbers(result):
     """The key numbers, as plain JSON-ready values."""
     a_plus, spec, traces = np.asarray(result["a_plus"]), result["spec"], result["traces"]
-    eps, path = np.asarray(result["eps"]), np.asarray(result["path"])
+    l2, path = np.asarray(result["l2"]), np.asarray(result["path"])
     distance = np.linalg.norm(path - a_plus, axis=1)
     predicted_distance = np.asarray(result["predicted_path_distance"])
-    small = eps <= SMALL_EPS
+    small = l2 <= SMALL_L2
     interpolants, null_norms = np.asarray(result["interpolants"]), np.asarray(result["null_norms"])
     norms = np.linalg.norm(interpolants, axis=1)
     plus_norm, L, mu_plus = float(np.linalg.norm(a_plus)), float(spec.L), float(result["mu_plus"])
@@ -253,14 +253,14 @@ def numbers(result):
             max_pythagoras_error=float(np.max(np.abs(norms**2 - (plus_norm**2 + null_norms**2)))),
         ),
         ridge_path=dict(
-            eps=eps.tolist(),
+            l2=l2.tolist(),
             distance_to_min_norm=distance.tolist(),
             predicted_distance=predicted_distance.tolist(),
             max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted_distance),
-            distance_at_smallest_eps=float(distance[0]),
-            fitted_slope_small_eps=loglog_slope(eps[small], distance[small]),
+            distance_at_smallest_l2=float(distance[0]),
+            fitted_slope_small_l2=loglog_slope(l2[small], distance[small]),
             predicted_constant=float(result["slope_constant"]),
-            measured_constant_at_smallest_eps=float(distance[0] / eps[0]),
+            measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
             norm=np.linalg.norm(path, axis=1).tolist(),
         ),
         descent=dict(
@@ -292,7 +292,7 @@ if __name__ == "__main__":
     path, gd = summary["ridge_path"], summary["descent"]
     print(f"||a+|| = {summary['min_norm']['norm']:.4f}, rank {summary['rank']}, null space of dimension {summary['null_space_dimension']}")
     print(f"interpolants: max training MSE {summary['interpolants']['max_training_mse']:.1e}")
-    print(f"ridge path: ||a(eps) - a+|| = {path['distance_at_smallest_eps']:.2e} at eps = {path['eps'][0]:g}, "
-          f"slope {path['fitted_slope_small_eps']:.4f}")
+    print(f"ridge path: ||a(l2) - a+|| = {path['distance_at_smallest_l2']:.2e} at l2 = {path['l2'][0]:g}, "
+          f"slope {path['fitted_slope_small_l2']:.4f}")
     print(f"GD from 0: {gd['from_zero_final_distance_to_min_norm']:.1e} from a+; from a random start: "
           f"{gd['from_random_final_distance_to_min_norm']:.6f} from a+, null-space part {gd['from_random_null_component_norm']:.6f}")

@@ -92,7 +92,7 @@ def parser(extensions=()):
     sweep.add_argument("--steps", type=_positive_int, default=500, metavar="T", help="iterations per run (default 500)")
     sweep.add_argument("--n", type=_positive_int, default=200, help="synthetic data: samples (default 200)")
     sweep.add_argument("--d", type=_positive_int, default=10, help="synthetic data: features, plus the intercept (default 10)")
-    sweep.add_argument("--eps", type=float, default=None,
+    sweep.add_argument("--l2", type=float, default=None,
                        help="penalty weight l2 (mean scaling) of ridge (default 0), logistic (> 0, default 1e-3), "
                             "huber and poisson (default 0)")
     sweep.add_argument("--tolerance", type=float, default=1e-6, help="iterations to reach gap <= tolerance * initial gap")
@@ -167,15 +167,15 @@ def _optimizer(args):
 def _sweep(args) -> int:
     """A grid of runs and the edge search, on synthetic data or on --data with any criterion; files and a table."""
     logistic = args.criterion == "logistic"
-    eps = (LOGISTIC_L2 if logistic else 0.0) if args.eps is None else args.eps
-    if not 0 <= eps < np.inf:
-        raise ValueError(f"--eps must be >= 0, got {eps}")
+    l2 = (LOGISTIC_L2 if logistic else 0.0) if args.l2 is None else args.l2
+    if not 0 <= l2 < np.inf:
+        raise ValueError(f"--l2 must be >= 0, got {l2}")
     if args.optimizer in ("momentum", "nesterov") and not 0 <= args.momentum < 1:
         raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
-    if eps > 0 and args.criterion == "least_squares":
-        raise ValueError("--eps is the ridge or logistic penalty: add --criterion ridge.")
-    if logistic and eps == 0:
-        raise ValueError("--eps must be > 0 for logistic: without a penalty, separable classes have no finite optimum.")
+    if l2 > 0 and args.criterion == "least_squares":
+        raise ValueError("--l2 is the ridge or logistic penalty: add --criterion ridge.")
+    if logistic and l2 == 0:
+        raise ValueError("--l2 must be > 0 for logistic: without a penalty, separable classes have no finite optimum.")
     if args.gram and args.criterion not in ("least_squares", "ridge"):
         raise ValueError(f"--gram rewrites least squares on X^T X / N: it does not apply to --criterion {args.criterion}.")
     if args.data is None:
@@ -201,7 +201,7 @@ def _sweep(args) -> int:
     files.writable_directory(stem.parent)
     _enable_x64(args.dtype)
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
-    run, axes = _data_run(args, eps, rule) if args.data else _synthetic_run(args, eps)
+    run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
     started = time.perf_counter()
     grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
     say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
@@ -222,7 +222,7 @@ def _sweep(args) -> int:
     return 0
 
 
-def _synthetic_run(args, eps):
+def _synthetic_run(args, l2):
     from lab import runs
 
     common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
@@ -235,11 +235,11 @@ def _synthetic_run(args, eps):
         run = runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
     axes = {"step": args.lr, "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
     if args.criterion != "least_squares":
-        axes["l2"] = np.array([eps])
+        axes["l2"] = np.array([l2])
     return run, axes
 
 
-def _data_run(args, eps, rule):
+def _data_run(args, l2, rule):
     """A CriterionRun on the CSV file: checks the file, the criterion and its reference before any sweep."""
     import jax.numpy as jnp
 
@@ -255,7 +255,7 @@ def _data_run(args, eps, rule):
     if args.criterion == "poisson" and bool(jnp.any(y < 0)):
         raise ValueError(f"--target: poisson regression needs counts >= 0; {args.target!r} has negative values.")
     dtype = jnp.dtype(args.dtype)
-    data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=eps)
+    data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2)
     try:
         run = runs.CriterionRun(criterion, data, args.steps, start=args.start,
                                 init_scale=0.5 if args.start == "random" else 0.0, relative_step=args.lr_relative,

@@ -9,7 +9,7 @@ Conventions, the same in every module of the lab:
 * `data.y` has shape (N,); never (N, 1).
 * Every loss is a *mean* over samples, and the L2 penalty `l2 * ||a||^2`
   covers the whole vector a, intercept included (the course's
-  `||y - Xa||^2 + eps ||a||^2`, divided by N, with `l2 = eps / N`). One
+  `||y - Xa||^2 + ε ||a||^2`, divided by N, with `l2 = ε / N`). One
   convention, so closed forms, curvature and step thresholds all follow it.
 
 All criteria work under `grad`, `jit` and `vmap`, in float32 and float64.
@@ -63,7 +63,7 @@ def least_squares(a, data: Data):
 def ridge(a, data: Data):
     """Ridge criterion f(a) = (1/N) ||y - X a||^2 + l2 ||a||^2, intercept penalised too.
 
-    The minimiser is (X^T X + N l2 I)^-1 X^T y: the course's eps is N * l2,
+    The minimiser is (X^T X + N l2 I)^-1 X^T y: the course's ε is N * l2,
     and scikit-learn's `Ridge(alpha=N * l2, fit_intercept=False)` on the
     design matrix fits the same model. Hessian (2/N) X^T X + 2 l2 I.
     """

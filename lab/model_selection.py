@@ -19,22 +19,22 @@ from lab.problems import design
 class CrossValidation(NamedTuple):
     """Scores of ridge regression for each penalty (E,) and fold (k,).
 
-    eps: (E,) the penalties, in `criteria.ridge`'s mean scaling.
+    l2: (E,) the penalties, in `criteria.ridge`'s mean scaling.
     train_mse, validation_mse: (E, k) mean squared errors on each fold's
         training and held-out samples.
     mean_validation: (E,) the average over folds, what is minimised.
     best: index of the chosen penalty (the first of equal minima).
     """
 
-    eps: jax.Array
+    l2: jax.Array
     train_mse: jax.Array
     validation_mse: jax.Array
     mean_validation: jax.Array
     best: jax.Array
 
     @property
-    def best_eps(self):
-        return self.eps[self.best]
+    def best_l2(self):
+        return self.l2[self.best]
 
 
 def fold_masks(n: int, k: int) -> np.ndarray:
@@ -49,25 +49,25 @@ def fold_masks(n: int, k: int) -> np.ndarray:
     return ~held_out
 
 
-def ridge_cv(X, y, eps, k: int = 5, intercept: bool = True) -> CrossValidation:
-    """k-fold cross-validation of `reference.ridge` over the penalties `eps` (1-D, each >= 0).
+def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
+    """k-fold cross-validation of `reference.ridge` over the penalties `l2` (1-D, each >= 0).
 
-    Each fold minimises (1/n_train) sum_train (y - A a)^2 + eps ||a||^2 (the
-    lab's scaling; scikit-learn's `Ridge(alpha=n_train * eps,
+    Each fold minimises (1/n_train) sum_train (y - A a)^2 + l2 ||a||^2 (the
+    lab's scaling; scikit-learn's `Ridge(alpha=n_train * l2,
     fit_intercept=False)` on the design matrix is the same model).
     """
     X, y = _validate.features_and_targets(X, y)
-    eps = _validate.as_float_array("eps", eps, 1).astype(X.dtype)
-    if _validate.is_concrete(eps) and bool(jnp.any(eps < 0)):
-        raise ValueError(f"eps must hold penalties >= 0, got {np.asarray(eps)}.")
+    l2 = _validate.as_float_array("l2", l2, 1).astype(X.dtype)
+    if _validate.is_concrete(l2) and bool(jnp.any(l2 < 0)):
+        raise ValueError(f"l2 must hold penalties >= 0, got {np.asarray(l2)}.")
     masks = jnp.asarray(fold_masks(X.shape[0], k), X.dtype)
-    train, validation = _scores(design(X, intercept), y, eps, masks)
+    train, validation = _scores(design(X, intercept), y, l2, masks)
     mean_validation = validation.mean(axis=1)
-    return CrossValidation(eps, train, validation, mean_validation, jnp.argmin(mean_validation))
+    return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(mean_validation))
 
 
 @jax.jit
-def _scores(A, y, eps, masks):
+def _scores(A, y, l2, masks):
     def fold(weights):
         root = jnp.sqrt(weights)
         u, s, vt = jnp.linalg.svd(root[:, None] * A, full_matrices=False)
@@ -81,7 +81,7 @@ def _scores(A, y, eps, masks):
             squared = (y - A @ a) ** 2
             return (weights @ squared) / n_train, ((1 - weights) @ squared) / n_validation
 
-        return jax.vmap(fit)(eps)
+        return jax.vmap(fit)(l2)
 
     train, validation = jax.vmap(fold)(masks)
     return train.T, validation.T

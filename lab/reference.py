@@ -41,7 +41,7 @@ def least_squares(X, y, intercept: bool = True):
     if A.shape[0] < A.shape[1]:
         raise ValueError(
             f"X has fewer samples ({A.shape[0]}) than parameters ({A.shape[1]}): least squares has "
-            "infinitely many minimisers; use lab.reference.min_norm or lab.reference.ridge with eps > 0."
+            "infinitely many minimisers; use lab.reference.min_norm or lab.reference.ridge with l2 > 0."
         )
     return _scaled_qr_solve(A, y)
 
@@ -54,20 +54,20 @@ def _scaled_qr_solve(A, y):
     return jax.scipy.linalg.solve_triangular(r, q.T @ y) / norms
 
 
-def ridge(X, y, eps, intercept: bool = True):
-    """Minimiser of (1/N) ||y - A a||^2 + eps ||a||^2 (`criteria.ridge` with `Data.l2 = eps`).
+def ridge(X, y, l2, intercept: bool = True):
+    """Minimiser of (1/N) ||y - A a||^2 + l2 ||a||^2 (`criteria.ridge` with `Data.l2 = l2`).
 
-    a* = (A^T A + N eps I)^-1 A^T y, computed from the thin SVD A = U S V^T as
-    V diag(s / (s^2 + N eps)) U^T y: stable, and defined for N < D too. (The
-    course's penalty without 1/N is N * eps.) eps = 0 gives `min_norm`.
+    a* = (A^T A + N l2 I)^-1 A^T y, computed from the thin SVD A = U S V^T as
+    V diag(s / (s^2 + N l2)) U^T y: stable, and defined for N < D too. (The
+    course's penalty without 1/N is N * l2.) l2 = 0 gives `min_norm`.
     """
     X, y = _validate.features_and_targets(X, y)
-    _validate.nonnegative("eps", eps)
-    return _svd_solve(design(X, intercept), y, jnp.asarray(eps, X.dtype))
+    _validate.nonnegative("l2", l2)
+    return _svd_solve(design(X, intercept), y, jnp.asarray(l2, X.dtype))
 
 
 def min_norm(X, y, intercept: bool = True):
-    """The minimum-norm minimiser of (1/N) ||y - A a||^2: pinv(A) y, the limit of `ridge` as eps -> 0.
+    """The minimum-norm minimiser of (1/N) ||y - A a||^2: pinv(A) y, the limit of `ridge` as l2 -> 0.
 
     With N < D there are infinitely many zero-error solutions; this is the one
     of smallest ||a|| (intercept included), which gradient descent started at
@@ -79,12 +79,12 @@ def min_norm(X, y, intercept: bool = True):
 
 
 @jax.jit
-def _svd_solve(A, y, eps):
+def _svd_solve(A, y, l2):
     u, s, vt = jnp.linalg.svd(A, full_matrices=False)
     n = A.shape[0]
     cutoff = max(A.shape) * jnp.finfo(A.dtype).eps * s[0]
-    keep = (s > cutoff) | (eps > 0)
-    factor = jnp.where(keep, s / jnp.where(keep, s**2 + n * eps, 1.0), 0.0)
+    keep = (s > cutoff) | (l2 > 0)
+    factor = jnp.where(keep, s / jnp.where(keep, s**2 + n * l2, 1.0), 0.0)
     return vt.T @ (factor * (u.T @ y))
 
 
@@ -138,7 +138,7 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
 
 def default_tol(dtype, scale=0.0):
     """The gradient norm a reference must reach: 1e-10 in float64, 1e-5 in float32, or rounding's
-    1e3 eps * scale where that is larger (scale: ||grad f|| at the start, for data in large units)."""
+    1e3 l2 * scale where that is larger (scale: ||grad f|| at the start, for data in large units)."""
     return jnp.maximum(1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5, 1e3 * jnp.finfo(dtype).eps * scale)
 
 

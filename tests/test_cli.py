@@ -78,9 +78,9 @@ def test_unwritable_output_fails_before_computing(capsys, tmp_path):
         (["--kappa", "0.5,10"], "--kappa"),
         (["--kappa", "ten"], "--kappa"),
         (["--seeds", "0"], "--seeds"),
-        (["--eps", "-1", "--criterion", "ridge"], "--eps"),
-        (["--criterion", "logistic", "--eps", "0"], "--eps"),
-        (["--eps", "1e-3"], "--eps"),
+        (["--l2", "-1", "--criterion", "ridge"], "--l2"),
+        (["--criterion", "logistic", "--l2", "0"], "--l2"),
+        (["--l2", "1e-3"], "--l2"),
         (["--criterion", "logistic", "--gram"], "--gram"),
     ],
 )

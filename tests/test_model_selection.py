@@ -17,7 +17,7 @@ def data():
     return X, y
 
 
-EPS = np.geomspace(1e-6, 10, 15)
+L2_GRID = np.geomspace(1e-6, 10, 15)
 
 
 def test_folds_are_sklearns_kfold():
@@ -29,30 +29,30 @@ def test_folds_are_sklearns_kfold():
 
 def test_ridge_cv_equals_gridsearchcv(data):
     X, y = data
-    cv = model_selection.ridge_cv(X, y, EPS, k=5)
+    cv = model_selection.ridge_cv(X, y, L2_GRID, k=5)
     n_train = 48  # 60 samples, 5 folds: every fold trains on 48
-    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * EPS}, cv=KFold(5),
+    search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * L2_GRID}, cv=KFold(5),
                           scoring="neg_mean_squared_error").fit(np.asarray(problems.design(X)), np.asarray(y))
     np.testing.assert_allclose(cv.mean_validation, -search.cv_results_["mean_test_score"], rtol=1e-6)
-    assert float(cv.best_eps) == pytest.approx(search.best_params_["alpha"] / n_train, rel=1e-12)
-    assert 0 < int(cv.best) < len(EPS) - 1  # an interior optimum: the comparison means something
+    assert float(cv.best_l2) == pytest.approx(search.best_params_["alpha"] / n_train, rel=1e-12)
+    assert 0 < int(cv.best) < len(L2_GRID) - 1  # an interior optimum: the comparison means something
 
 
 def test_ridge_cv_equals_a_loop_over_folds_and_penalties(data):
     X, y = data
-    cv = model_selection.ridge_cv(X, y, EPS[::5], k=4)
+    cv = model_selection.ridge_cv(X, y, L2_GRID[::5], k=4)
     A = problems.design(X)
     for j, mask in enumerate(model_selection.fold_masks(len(y), 4)):
-        for e, eps in enumerate(EPS[::5]):
-            a = reference.ridge(X[mask], y[mask], eps)
+        for e, l2 in enumerate(L2_GRID[::5]):
+            a = reference.ridge(X[mask], y[mask], l2)
             np.testing.assert_allclose(cv.validation_mse[e, j], np.mean((y[~mask] - A[~mask] @ a) ** 2), rtol=1e-10)
             np.testing.assert_allclose(cv.train_mse[e, j], np.mean((y[mask] - A[mask] @ a) ** 2), rtol=1e-10)
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(eps=[-1.0, 1.0]), "eps must hold penalties >= 0"), (dict(eps=[np.nan]), "eps contains"),
-     (dict(eps=[1.0], k=100), "k must be at most"), (dict(eps=[1.0], k=1), "k must be an integer >= 2")],
+    [(dict(l2=[-1.0, 1.0]), "l2 must hold penalties >= 0"), (dict(l2=[np.nan]), "l2 contains"),
+     (dict(l2=[1.0], k=100), "k must be at most"), (dict(l2=[1.0], k=1), "k must be an integer >= 2")],
 )
 def test_bad_cross_validation_input(data, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -68,5 +68,5 @@ def test_model_selection_experiment(tmp_path):
     test_mse = numbers["test_mse"]
     assert numbers["train_mse"] == sorted(numbers["train_mse"], reverse=True)  # more degrees never fit worse
     assert test_mse[-1] > 10 * min(test_mse) and test_mse[0] > 2 * min(test_mse)  # over- and under-fitting
-    assert numbers["sklearn"]["best_eps"] == pytest.approx(numbers["best_eps"], rel=1e-12)
+    assert numbers["sklearn"]["best_l2"] == pytest.approx(numbers["best_l2"], rel=1e-12)
     assert numbers["max_relative_difference_to_sklearn"] <= 1e-6

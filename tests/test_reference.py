@@ -47,13 +47,13 @@ def test_least_squares_matches_sklearn(regression):
 
 @pytest.mark.parametrize("data", ["regression", "wide"])
 def test_ridge_matches_sklearn_with_alpha_n_eps_on_the_design(data, request):
-    # Our (1/N)||y - Aa||^2 + eps||a||^2 times N is sklearn's ||y - Aw||^2 + alpha||w||^2, alpha = N eps,
+    # Our (1/N)||y - Aa||^2 + l2||a||^2 times N is sklearn's ||y - Aw||^2 + alpha||w||^2, alpha = N l2,
     # with the intercept a column of ones in A (penalised, like every coefficient).
     X, y = request.getfixturevalue(data)
-    eps = 0.05
+    l2 = 0.05
     A = np.asarray(problems.design(X))
-    fit = Ridge(alpha=len(y) * eps, fit_intercept=False, solver="svd").fit(A, np.asarray(y))
-    np.testing.assert_allclose(reference.ridge(X, y, eps), fit.coef_, rtol=1e-12)  # measured 6e-15
+    fit = Ridge(alpha=len(y) * l2, fit_intercept=False, solver="svd").fit(A, np.asarray(y))
+    np.testing.assert_allclose(reference.ridge(X, y, l2), fit.coef_, rtol=1e-12)  # measured 6e-15
 
 
 def test_logistic_matches_sklearn_with_c_one_over_2_n_l2(binary):
@@ -72,7 +72,7 @@ def test_ridge_at_eps_zero_is_least_squares(regression):
 
 def test_ridge_tends_to_min_norm_as_eps_vanishes(wide):
     target = reference.min_norm(*wide)
-    errors = [float(jnp.linalg.norm(reference.ridge(*wide, eps) - target)) for eps in (1e-2, 1e-4, 1e-6, 1e-8)]
+    errors = [float(jnp.linalg.norm(reference.ridge(*wide, l2) - target)) for l2 in (1e-2, 1e-4, 1e-6, 1e-8)]
     assert errors == sorted(errors, reverse=True)
     assert errors[-1] <= 1e-6 * float(jnp.linalg.norm(target))
 

@@ -65,16 +65,16 @@ def test_ridge_has_many_exact_interpolants_and_min_norm_is_shortest(ridge_out):
     np.testing.assert_allclose(many["norms"], expected, rtol=1e-12)
 
 
-def test_ridge_path_tends_to_min_norm_linearly_in_eps(ridge_out):
+def test_ridge_path_tends_to_min_norm_linearly_in_l2(ridge_out):
     _, s = ridge_out
     path = s["ridge_path"]
-    eps, distance = np.asarray(path["eps"]), np.asarray(path["distance_to_min_norm"])
-    assert eps[0] == pytest.approx(ridge.EPS_RANGE[0]) and eps[-1] == pytest.approx(ridge.EPS_RANGE[1])
-    assert np.all(np.diff(distance) > 0), "the distance must shrink at every smaller eps"
+    l2, distance = np.asarray(path["l2"]), np.asarray(path["distance_to_min_norm"])
+    assert l2[0] == pytest.approx(ridge.L2_RANGE[0]) and l2[-1] == pytest.approx(ridge.L2_RANGE[1])
+    assert np.all(np.diff(distance) > 0), "the distance must shrink at every smaller l2"
     assert distance[0] < 1e-6
-    assert distance[-1] > 0.5 * s["min_norm"]["norm"]  # large eps: a(eps) near 0, far from a+
-    assert path["fitted_slope_small_eps"] == pytest.approx(1.0, abs=1e-3)
-    assert path["measured_constant_at_smallest_eps"] == pytest.approx(path["predicted_constant"], rel=1e-5)
+    assert distance[-1] > 0.5 * s["min_norm"]["norm"]  # large l2: a(l2) near 0, far from a+
+    assert path["fitted_slope_small_l2"] == pytest.approx(1.0, abs=1e-3)
+    assert path["measured_constant_at_smallest_l2"] == pytest.approx(path["predicted_constant"], rel=1e-5)
     assert path["max_relative_deviation_from_prediction"] <= 1e-5
     norms = np.asarray(path["norm"])
     assert np.all(np.diff(norms) < 0) and norms[0] == pytest.approx(s["min_norm"]["norm"], rel=1e-6)

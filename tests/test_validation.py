@@ -256,7 +256,7 @@ def test_run_rejects_non_finite_data():
 
 # (id, call with the bad value v, regex)
 BAD_SCALARS = [
-    ("ridge eps", lambda v: reference.ridge(_X(), _y(), v), r"^eps must be"),
+    ("ridge l2", lambda v: reference.ridge(_X(), _y(), v), r"^l2 must be"),
     ("logistic l2", lambda v: reference.logistic(_X(), _y(), l2=v), r"^l2 must be"),
     ("make_data l2", lambda v: problems.make_data(_X(), _y(), l2=v), r"^l2 must be"),
     ("regression kappa", lambda v: problems.regression(jax.random.key(0), N, D, v), r"^kappa must be"),
@@ -304,7 +304,7 @@ def test_non_real_scalars_are_rejected(call, match, value):
         lambda: problems.regression(jax.random.key(0), N, D, 1.0),
         lambda: problems.regression(jax.random.key(0), N, D, 1),
     ],
-    ids=["ridge eps=0.0", "ridge eps=0", "make_data l2=0", "regression kappa=1.0", "regression kappa=1"],
+    ids=["ridge l2=0.0", "ridge l2=0", "make_data l2=0", "regression kappa=1.0", "regression kappa=1"],
 )
 def test_boundary_scalars_are_accepted(call):
     leaves = jax.tree_util.tree_leaves(call())
