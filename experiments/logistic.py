@@ -13,7 +13,6 @@
 """
 
 # %%
-import functools
 from pathlib import Path
 
 import jax
@@ -25,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, prepare, save  # noqa: E402
-from lab import criteria, descent, problems, reference, runs, spectrum, sweep  # noqa: E402
+from lab import criteria, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
@@ -41,96 +40,67 @@ def one_feature(dtype):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(-1, 0.8, 30), rng.normal(1, 0.8, 30), rng.uniform(6, 9, 10)])
     y = np.concatenate([np.zeros(30), np.ones(40)])
-    line, newton, (ls_scores, logit_scores) = jax.device_get(_one_feature(jnp.asarray(x[:, None], dtype),
-                                                                          jnp.asarray(y, dtype)))
-    logit = reference.newton_params(newton, L2_SYNTHETIC)
+    X = jnp.asarray(x[:, None], dtype)
+    line = np.asarray(reference.least_squares(X, jnp.asarray(y, dtype)))
+    logit = newton_optimum(problems.make_data(X, jnp.asarray(y, dtype), l2=L2_SYNTHETIC))
     return dict(x=x, y=y.astype(dtype), line=line, logit=logit,
-                least_squares=_scores(*ls_scores), logistic=_scores(*logit_scores))
+                least_squares=scores(line[0] + line[1] * x, y), logistic=scores(1 / (1 + np.exp(-(logit[0] + logit[1] * x))), y))
 
 
-@jax.jit
-def _one_feature(X, y):
-    """The least-squares line, Newton's logistic fit, and (errors, log-likelihood) of each."""
-    A = problems.design(X)
-    line = reference.least_squares(X, y)
-    newton = reference.logistic_newton(A, y, jnp.asarray(L2_SYNTHETIC, X.dtype))
-
-    def scores(probability):
-        p = jnp.clip(probability, 1e-12, 1 - 1e-12)  # a line leaves [0, 1]: clip to score it at all
-        return jnp.sum((probability > 0.5) != (y > 0.5)), jnp.sum(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
-
-    return line, newton, (scores(A @ line), scores(jax.nn.sigmoid(A @ newton.params)))
+def newton_optimum(data):
+    """The logistic criterion's minimiser, by Newton's method (`problems.problem` checks that it converged)."""
+    return np.asarray(problems.problem(criteria.logistic, data, method="newton").reference.params)
 
 
-def _scores(errors, log_likelihood):
-    return dict(errors=int(errors), log_likelihood=float(log_likelihood))
+def scores(probability, y):
+    """Errors at the threshold 1/2 and log-likelihood (a line leaves [0, 1]: clipped to score it at all)."""
+    p = np.clip(probability, 1e-12, 1 - 1e-12)
+    return dict(errors=int(np.sum((probability > 0.5) != (y > 0.5))),
+                log_likelihood=float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
 def two_features(num_steps, dtype):
-    """Gradient descent at several steps against Newton, in one sweep of `runs.LogisticRun`."""
+    """Gradient descent at several steps against Newton, in one sweep of `runs.LogisticRun`; the criterion along
+    three random lines through the optimum, and its curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
     grid = sweep.sweep(run, {"step": STEPS, "l2": np.array([L2_SYNTHETIC]), "separation": np.array([SEPARATION])},
                        progress=False)
-    X, y, newton, s, along, curvature = jax.device_get(_two_features(jnp.dtype(dtype)))
-    return dict(grid=grid, X=X, y=y, a=reference.newton_params(newton, L2_SYNTHETIC), s=s, along=along,
-                curvature=curvature)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _two_features(dtype):
-    """The sweep's data, its Newton optimum, and the criterion along three random lines through it."""
     X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # the run's data
-    data = problems.make_data(X, y, l2=L2_SYNTHETIC)
-    newton = reference.logistic_newton(data.X, y, data.l2)
-    a = newton.params
+    problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
+    a, hessian = problem.reference.params, spectrum.hessian(criteria.logistic, problem.reference.params, problem.data)
     directions = jax.random.normal(jax.random.key(1), (3, 3), a.dtype)
+    directions = directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
     s = jnp.linspace(-3, 3, 121)
-    along = jax.vmap(lambda v: jax.vmap(lambda t: criteria.logistic(a + t * v / jnp.linalg.norm(v), data))(s))(directions)
-    curvature = jax.vmap(lambda v: v @ spectrum.hessian(criteria.logistic, a, data) @ v / (v @ v))(directions)
-    return X, y, newton, s, along, curvature
+    along = jax.vmap(lambda v: jax.vmap(lambda t: criteria.logistic(a + t * v, problem.data))(s))(directions)
+    curvature = jnp.einsum("ki,ij,kj->k", directions, hessian, directions)
+    return jax.device_get(dict(grid=grid, X=X, y=y, a=a, s=s, along=along, curvature=curvature))
 
 
 def real_data(num_steps, dtype):
-    """Breast cancer, standardised: Newton, gradient descent from 0, and scikit-learn if installed."""
+    """Breast cancer, standardised: Newton, gradient descent from 0 at 2/(L(0) + mu*), and scikit-learn if installed."""
     X, y, _ = problems.load_csv(DATA, "malignant", standardize=True, labels=True, dtype=dtype)
-    data = problems.make_data(X, y, l2=L2_REAL)
-    newton, fit = jax.device_get(_real_data(data, num_steps))
-    newton = reference.newton_params(newton, L2_REAL)
-    numbers = dict(n=int(X.shape[0]), d=int(X.shape[1]), l2=L2_REAL, L_start=float(fit["L_start"]),
-                   L_optimum=float(fit["L_optimum"]), mu_optimum=float(fit["mu_optimum"]), step=float(fit["step"]),
-                   num_steps=num_steps, gd_gradient_norm=float(fit["gd_gradient_norm"]),
-                   gd_relative_distance=float(fit["gd_relative_distance"]),
-                   newton_gradient_norm=float(fit["newton_gradient_norm"]),
-                   training_errors=int(fit["training_errors"]))
+    problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_REAL), method="newton")
+    data, newton, at_optimum = problem.data, problem.reference, problem.spectrum
+    L_start = spectrum.spectrum(criteria.logistic, problem.start, data).L  # the largest curvature, at a = 0
+    step = spectrum.best_step(L_start, at_optimum.mu)
+    _, trace = runs.optimize(problem, num_steps, step)
+    gradient = jax.grad(criteria.logistic)
+    numbers = dict(n=int(X.shape[0]), d=int(X.shape[1]), l2=L2_REAL, L_start=float(L_start),
+                   L_optimum=float(at_optimum.L), mu_optimum=float(at_optimum.mu), step=float(step),
+                   num_steps=num_steps, gd_gradient_norm=float(jnp.linalg.norm(gradient(trace.params, data))),
+                   gd_relative_distance=float(jnp.linalg.norm(trace.params - newton.params) / jnp.linalg.norm(newton.params)),
+                   newton_gradient_norm=float(newton.gradient_norm),
+                   training_errors=int(jnp.sum((data.X @ newton.params > 0) != (data.y > 0.5))))
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:
         numbers["sklearn"] = None
     else:
-        y = np.asarray(data.y)
         sk = LogisticRegression(C=1 / (2 * len(y) * L2_REAL), fit_intercept=False, solver="newton-cholesky",
-                                tol=1e-12, max_iter=200).fit(np.asarray(data.X), y)
+                                tol=1e-12, max_iter=200).fit(np.asarray(data.X), np.asarray(data.y))
         theirs = sk.coef_.ravel()
-        numbers["sklearn"] = dict(relative_difference=float(np.linalg.norm(theirs - newton) / np.linalg.norm(theirs)))
-    return numbers, fit["gap"]
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _real_data(data, num_steps):
-    """Newton's optimum, curvatures at 0 and at the optimum, and gradient descent at 2/(L(0) + mu*)."""
-    newton = reference.logistic_newton(data.X, data.y, data.l2)
-    optimum = descent.optimum(criteria.logistic, newton.params, data)
-    start = jnp.zeros_like(newton.params)
-    L_start = spectrum.spectrum(criteria.logistic, start, data).L
-    at_optimum = spectrum.spectrum(criteria.logistic, newton.params, data)
-    step = spectrum.best_step(L_start, at_optimum.mu)
-    trace = descent.gradient_descent(criteria.logistic, data, start, optimum, step, num_steps)
-    gradient_norm = jnp.linalg.norm(jax.grad(criteria.logistic)(trace.params, data))
-    return newton, dict(L_start=L_start, L_optimum=at_optimum.L, mu_optimum=at_optimum.mu, step=step,
-                        gd_gradient_norm=gradient_norm,
-                        gd_relative_distance=jnp.linalg.norm(trace.params - newton.params) / jnp.linalg.norm(newton.params),
-                        newton_gradient_norm=jnp.linalg.norm(jax.grad(criteria.logistic)(newton.params, data)),
-                        training_errors=jnp.sum((data.X @ newton.params > 0) != (data.y > 0.5)), gap=trace.gap)
+        numbers["sklearn"] = dict(relative_difference=float(np.linalg.norm(theirs - newton.params) / np.linalg.norm(theirs)))
+    return numbers, np.asarray(trace.gap)
 
 
 # %%
@@ -194,9 +164,9 @@ def figure(one, two, real_gap):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write logistic.png and logistic.json in `out`; return the numbers."""
     out = prepare(out, dtype)
-    one = one_feature(jnp.dtype(dtype))
+    one = one_feature(dtype)
     two = two_features(QUICK_NUM_STEPS if quick else NUM_STEPS, dtype)
-    real, real_gap = real_data(QUICK_REAL_NUM_STEPS if quick else REAL_NUM_STEPS, jnp.dtype(dtype))
+    real, real_gap = real_data(QUICK_REAL_NUM_STEPS if quick else REAL_NUM_STEPS, dtype)
     g = two["grid"]
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),

@@ -245,7 +245,7 @@ def _check_criterion(criterion, data, start):
     if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves if np.issubdtype(np.asarray(x).dtype, np.number)):
         raise ValueError("data contains NaN or infinite values: remove them (lab.problems.make_data says where).")
     try:
-        value = criterion(start, data)
+        value = jax.jit(criterion)(start, data)  # one compiled call: eagerly, each operation compiles alone
     except Exception as error:
         raise ValueError(f"{name}(start, data) raised {type(error).__name__}: {error}") from error
     if getattr(value, "shape", None) != () or not jnp.issubdtype(getattr(value, "dtype", None), jnp.floating):

@@ -52,11 +52,13 @@ class Spectrum(NamedTuple):
         return jnp.where(self.mu > 0, self.L / jnp.where(self.mu > 0, self.mu, 1), jnp.inf)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def hessian(criterion, params, data):
     """The (P, P) Hessian of `criterion` at `params`, by forward-over-reverse differentiation."""
     return jax.hessian(criterion)(params, data)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def spectrum(criterion, params, data) -> Spectrum:
     """Eigenvalues and eigenvectors of the Hessian of `criterion` at `params` (exact for a quadratic)."""
     return Spectrum(*jnp.linalg.eigh(hessian(criterion, params, data)))
