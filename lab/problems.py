@@ -131,11 +131,16 @@ def standardize(X):
     (X_new - mean) / scale. A constant column cannot be scaled: ValueError.
     """
     X = _validate.as_float_array("X", X, 2)
-    mean = jnp.mean(X, axis=0)
-    scale = jnp.std(X, axis=0)
-    if _validate.is_concrete(scale) and bool(jnp.any(scale == 0)):
-        columns = [int(j) for j in jnp.flatnonzero(scale == 0)]
+    standardized, mean, scale = _standardized(X)
+    if _validate.is_concrete(scale) and not np.all(np.asarray(scale) > 0):
+        columns = np.flatnonzero(np.asarray(scale) == 0).tolist()
         raise ValueError(f"X has constant column(s) {columns}: drop them before standardizing.")
+    return standardized, mean, scale
+
+
+@jax.jit
+def _standardized(X):
+    mean, scale = jnp.mean(X, axis=0), jnp.std(X, axis=0)
     return (X - mean) / scale, mean, scale
 
 
@@ -146,6 +151,11 @@ def polynomial_features(x, degree: int):
     """Powers x, x^2, ..., x^degree of a 1-D input x (N,) as columns (N, degree); the intercept is separate."""
     x = _validate.as_float_array("x", x, 1)
     degree = _validate.count("degree", degree)
+    return _powers(x, degree)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _powers(x, degree):
     return x[:, None] ** jnp.arange(1, degree + 1, dtype=x.dtype)
 
 
