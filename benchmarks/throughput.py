@@ -77,7 +77,7 @@ SCALING_R = (16, 64, 256, 1024, 4096)
 SCALING_N = (500, 1000, 2000, 4000, 8000)
 SCALING_REPEATS = 3  # warm calls per point, fewer once SCALING_BUDGET_S is spent (R = 4096 takes a minute a call)
 SCALING_BUDGET_S = 20.0
-SCALING_CHAIN_STEPS = 50  # steps of the chained-matmul ceiling in the scaling table
+SCALING_CHAIN_NUM_STEPS = 50  # steps of the chained-matmul ceiling in the scaling table
 AGREEMENT_RTOL = {"float64": 1e-4, "float32": 1e-3}  # final losses against (e), runs with step < 1.0 = 2/L
 REFERENCE = "lab_sweep"
 
@@ -577,13 +577,13 @@ def measure_scaling(spec, repeats, dtype, log):
             steps = step_sizes(work["num_runs"])
             first, _ = timed(lab_sweep, problem, steps)
             lab_sweep_step_axis(problem, steps)
-            warm_ceiling(problem, work["num_runs"], SCALING_CHAIN_STEPS)
+            warm_ceiling(problem, work["num_runs"], SCALING_CHAIN_NUM_STEPS)
             times = {"lab_sweep": [], "lab_sweep_step_axis": []}
             chained = []
             while len(chained) < repeats and (not chained or sum(map(sum, times.values())) < SCALING_BUDGET_S):
                 for name in times:
                     times[name].append(timed(FUNCTIONS[name], problem, steps)[0])
-                chained.append(float(np.median([matmul_ceiling(problem, work["num_runs"], SCALING_CHAIN_STEPS)[
+                chained.append(float(np.median([matmul_ceiling(problem, work["num_runs"], SCALING_CHAIN_NUM_STEPS)[
                     "chained_step_s"] for _ in range(3)])))
             R, T, flops = work["num_runs"], work["num_steps"], flops_per_run_step("data", work["n"], work["d"])
             step_s = float(np.median(chained))
@@ -598,7 +598,7 @@ def measure_scaling(spec, repeats, dtype, log):
         table[axis] = rows
     return dict(dtype=dtype, base=base, variant="lab_sweep (e); step_axis_*: (i), the same runs swept over step alone",
                 repeats=f"up to {repeats} interleaved warm calls, fewer once {SCALING_BUDGET_S} s are spent",
-                ceiling=f"chained matmul pair X^T (X A), JAX jit, {SCALING_CHAIN_STEPS} steps, median of 3 per repeat",
+                ceiling=f"chained matmul pair X^T (X A), JAX jit, {SCALING_CHAIN_NUM_STEPS} steps, median of 3 per repeat",
                 **table)
 
 

@@ -28,7 +28,7 @@ from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
 from lab import runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
-MAP_KAPPA, MAP_STEPS = 100.0, 300
+MAP_KAPPA, MAP_NUM_STEPS = 100.0, 300
 SIZES = dict(  # full, quick
     map_steps=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
     map_betas=(np.linspace(0.0, 0.95, 40), np.linspace(0.0, 0.9, 6)),
@@ -53,7 +53,7 @@ def size(name, quick):
 # %%
 def momentum_map(quick, dtype):
     """Heavy-ball over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured edge per beta."""
-    run = runs.LinearRegressionRun(N, D, MAP_STEPS, dtype=dtype, start="eigen")
+    run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen")
     grid = sweep.sweep(run, {"step": size("map_steps", quick), "momentum": size("map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
@@ -98,7 +98,7 @@ def fewest_iterations(quick, dtype):
 
 def schedules(quick, dtype):
     """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
-    run = runs.LinearRegressionRun(N, D, MAP_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_STEPS), dtype=dtype,
+    run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
     return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step": size("schedule_steps", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
@@ -128,7 +128,7 @@ def map_figure(grid, edges):
     mesh = ax.pcolormesh(c, beta, shown.T, shading="nearest", cmap="viridis", vmin=np.log10(floor), vmax=2)
     ax.pcolormesh(c, beta, np.ma.masked_where(~diverged, diverged).T, shading="nearest",
                   cmap=mcolors.ListedColormap(["#d62728"]))
-    fig.colorbar(mesh, ax=ax, label=f"log₁₀ of final / initial suboptimality after {MAP_STEPS} steps\n(floored at machine ε)")
+    fig.colorbar(mesh, ax=ax, label=f"log₁₀ of final / initial suboptimality after {MAP_NUM_STEPS} steps\n(floored at machine ε)")
     line = np.linspace(0, 1, 100)
     ax.plot(1 + line, line, "w--", lw=2, label="theory: edge step = 2(1+β)/L")
     ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
@@ -174,7 +174,7 @@ def schedules_figure(grid):
     ax.axvline(1.0, color="k", ls="--", lw=1, label="2/L: the edge for a constant step")
     ax.plot([], [], "kx", ms=8, mew=2, label="diverged (drawn at 1)")
     ax.set_xlabel("initial step / (2/L)")
-    ax.set_ylabel(f"final / initial suboptimality after {MAP_STEPS} steps (floored at ε)")
+    ax.set_ylabel(f"final / initial suboptimality after {MAP_NUM_STEPS} steps (floored at ε)")
     ax.set_title(f"Gradient descent with optax learning-rate schedules, κ = {MAP_KAPPA:g}")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, which="major", alpha=0.3)

@@ -41,7 +41,7 @@ STEPS, QUICK_STEPS = np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(
 KAPPAS, QUICK_KAPPAS = np.logspace(0, 4, 17), np.logspace(0, 4, 5)
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
 CURVE_KAPPA, CURVE_STEPS = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
-TOP_STEPS = 20  # iterations of the top-eigenvector panel
+TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
 
 
 # %%
@@ -63,7 +63,7 @@ def curves_theory(run, seed, num_steps):
     spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
     steps = [c * problem.edge_step for c in CURVE_STEPS]
     predicted = [spectrum.predicted_gap(spec, step, problem.start, optimum.params, num_steps) for step in steps]
-    paths = [runs.optimize(problem, TOP_STEPS, step, record_path=True)[1].path for step in steps]
+    paths = [runs.optimize(problem, TOP_NUM_STEPS, step, record_path=True)[1].path for step in steps]
     top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
     return dict(predicted=np.array(predicted), top_component=np.array(top_component), optimal_value=float(optimum.value))
 
@@ -91,7 +91,7 @@ def convergence_figure(result):
     labels = [f"step = {c:g}·2/L ({words.get(c, '')})" for c in CURVE_STEPS]
     floor = float(np.finfo(result["grid"]["gap"].dtype).eps * abs(result["optimal_value"]))
     plots.convergence_curves(result["grid"], ax, select=select, predicted=result["predicted"], labels=labels, floor=floor)
-    t = np.arange(TOP_STEPS + 1)
+    t = np.arange(TOP_NUM_STEPS + 1)
     for n, c in enumerate(CURVE_STEPS):
         if c < 0.9:  # the panel is about the edge; c = 0.5 kills the top mode in one step
             continue

@@ -140,7 +140,7 @@ def _positive_int(text):
     return value
 
 
-def say(args, message):
+def _say(args, message):
     """`message` on stderr unless --quiet."""
     if not getattr(args, "quiet", False):
         print(message, file=sys.stderr, flush=True)
@@ -204,7 +204,7 @@ def _sweep(args) -> int:
     run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
     started = time.perf_counter()
     grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
-    say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
+    _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
     with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
         warnings.filterwarnings("ignore", message="the edge was not bracketed")
         edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k != "step"}, rule=rule)

@@ -117,7 +117,8 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict):
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
-    return num_steps, {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items()}
+    # None means the optimizer's default (optax.sgd(momentum=None)): left out
+    return num_steps, {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items() if value is not None}
 
 
 def _num_params(data, init):

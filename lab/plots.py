@@ -219,8 +219,8 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
                             color=colour, alpha=0.2, lw=0)
         ax.plot(xs, np.maximum(predicted[i][order], 1), "--", color=colour, lw=1.2)
         top = max(top, np.max(mid[reached], initial=1))
-        if plain:
-            best, iterations = _best(L[i], mu[i], tolerance)
+        best, iterations = _best(L[i], mu[i], tolerance) if plain else (np.nan, np.nan)
+        if np.isfinite(iterations):  # not where mu <= 0 or the rate rounds to 1 (no finite prediction)
             ax.plot(best, iterations, "*", ms=15, mfc=colour, mec="k", mew=1.0, zorder=5)
             top = max(top, iterations)
     if "num_steps" in config:
@@ -466,9 +466,13 @@ def _run_label(results, index) -> str:
 
 
 def _best(L, mu, tolerance):
-    """The best step 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1)."""
-    iterations = spectrum.predicted_iterations(spectrum.optimal_rate(L / mu), 1.0, tolerance)
-    return L / (L + mu), max(float(iterations), 1.0)
+    """The best step 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1; inf where
+    mu <= 0 or the rate rounds to 1), in float64 whatever the run's dtype."""
+    L, mu = np.float64(L), np.float64(mu)
+    if not mu > 0:
+        return 1.0, np.inf
+    iterations = spectrum.predicted_iterations(np.float64(spectrum.optimal_rate(L / mu)), 1.0, tolerance)
+    return float(L / (L + mu)), max(float(iterations), 1.0)
 
 
 def _corners(x, y, log):

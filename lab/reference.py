@@ -138,7 +138,8 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
 
 def default_tol(dtype, scale=0.0):
     """The gradient norm a reference must reach: 1e-10 in float64, 1e-5 in float32, or rounding's
-    1e3 l2 * scale where that is larger (scale: ||grad f|| at the start, for data in large units)."""
+    1e3 eps * scale where that is larger, eps the machine epsilon (scale: ||grad f|| at the start, for data in
+    large units)."""
     return jnp.maximum(1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5, 1e3 * jnp.finfo(dtype).eps * scale)
 
 

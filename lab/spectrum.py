@@ -54,7 +54,9 @@ class Spectrum(NamedTuple):
 
 @functools.partial(jax.jit, static_argnums=0)
 def hessian(criterion, params, data):
-    """The (P, P) Hessian of `criterion` at `params`, by forward-over-reverse differentiation."""
+    """The (P, P) Hessian of `criterion` at `params`, by forward-over-reverse differentiation.
+
+    Compiled once per criterion (a static argument: a new lambda on every call recompiles)."""
     return jax.hessian(criterion)(params, data)
 
 

@@ -238,3 +238,10 @@ def test_an_experiment_that_switches_float64_on_does_not_leave_it_on(monkeypatch
         assert jax.config.read("jax_enable_x64") is False
     finally:
         jax.config.update("jax_enable_x64", True)  # the suite's default (conftest)
+
+
+def test_the_library_imports_neither_the_experiments_nor_the_benchmarks():
+    code = ("import sys, lab, lab.cli, lab.sweep, lab.stability, lab.plots, lab.results, lab.atoms; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'experiments', 'benchmarks'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

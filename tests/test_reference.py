@@ -46,7 +46,7 @@ def test_least_squares_matches_sklearn(regression):
 
 
 @pytest.mark.parametrize("data", ["regression", "wide"])
-def test_ridge_matches_sklearn_with_alpha_n_eps_on_the_design(data, request):
+def test_ridge_matches_sklearn_with_alpha_n_l2_on_the_design(data, request):
     # Our (1/N)||y - Aa||^2 + l2||a||^2 times N is sklearn's ||y - Aw||^2 + alpha||w||^2, alpha = N l2,
     # with the intercept a column of ones in A (penalised, like every coefficient).
     X, y = request.getfixturevalue(data)
@@ -66,11 +66,11 @@ def test_logistic_matches_sklearn_with_c_one_over_2_n_l2(binary):
     np.testing.assert_allclose(reference.logistic(X, y, l2), fit.coef_.ravel(), rtol=1e-12)  # measured 1.8e-15
 
 
-def test_ridge_at_eps_zero_is_least_squares(regression):
+def test_ridge_at_l2_zero_is_least_squares(regression):
     np.testing.assert_allclose(reference.ridge(*regression, 0.0), reference.least_squares(*regression), rtol=1e-10)
 
 
-def test_ridge_tends_to_min_norm_as_eps_vanishes(wide):
+def test_ridge_tends_to_min_norm_as_l2_vanishes(wide):
     target = reference.min_norm(*wide)
     errors = [float(jnp.linalg.norm(reference.ridge(*wide, l2) - target)) for l2 in (1e-2, 1e-4, 1e-6, 1e-8)]
     assert errors == sorted(errors, reverse=True)

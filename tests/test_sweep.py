@@ -239,3 +239,13 @@ def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
                            {"gap": np.ones((2, 5)), "sharpness": np.ones((2, 3)), "final_gap": np.ones(2)}, {})
     rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
     assert len(rows) == 2 * 5 and set(rows[0]) == {"step", "iteration", "gap"}
+
+
+def test_lower_gives_the_grids_compiled_call_without_running_it():
+    # Axes of several values are vmapped (first outermost), an axis of one value is passed as a scalar.
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=10)
+    axes = {"step": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]), "seed": np.array([0.0])}
+    outputs = sweep.lower(run, axes).out_info
+    assert outputs.gap.shape == (3, 2, 11) and outputs.final_gap.shape == (3, 2)
+    with pytest.raises(ValueError, match="axis 'kappa' must hold values >= 1"):
+        sweep.lower(run, {"step": np.array([0.5]), "kappa": np.array([0.5])})
