@@ -196,8 +196,8 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         chosen = np.unique(np.round(np.linspace(0, len(row_values) - 1, min(max_curves, len(row_values)))).astype(int))
     else:
         chosen = [_nearest(row_values, k, name) for k in np.atleast_1d(kappas)]
-    config = results.config.get("run_config", {})
-    tolerance = config.get("tolerance", 1e-6)
+    tolerance = _constant(results, "tolerance", 1e-6)
+    num_steps = (results["gap"].shape[-1] - 1) * _constant(results, "record_every", 1)
     x = lift(_median(get("step_over_edge")))
     measured = lift(np.where(get("iterations") >= 0, get("iterations").astype(float), NEVER))
     predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float), np.nan)))
@@ -223,9 +223,8 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         if np.isfinite(iterations):  # not where mu <= 0 or the rate rounds to 1 (no finite prediction)
             ax.plot(best, iterations, "*", ms=15, mfc=colour, mec="k", mew=1.0, zorder=5)
             top = max(top, iterations)
-    if "num_steps" in config:
-        ax.axhline(config["num_steps"], color="grey", ls=":", lw=1.2)
-        top = max(top, config["num_steps"])
+    ax.axhline(num_steps, color="grey", ls=":", lw=1.2)
+    top = max(top, num_steps)
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
@@ -235,8 +234,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
     if plain:
         handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best step 2/(L+μ)"))
-    if "num_steps" in config:
-        handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {config['num_steps']}"))
+    handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {num_steps}"))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     ax.set_xlabel("step / (2/L)")
     ax.set_ylabel(f"iterations t to f(a_t) − f* ≤ {tolerance:g}·[f(a_0) − f*]")
@@ -265,7 +263,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
         raise ValueError("predicted must be None, 'bound', or one curve per selected run.")
     fig, ax = _axes(ax, (9, 5.5))
-    every = results.config.get("run_config", {}).get("record_every", 1)
+    every = _constant(results, "record_every", 1)
     seeds = ("seed" in results.axes and len(results.axes["seed"]) > 1 and "seed" not in (at or {})
              and not any("seed" in point for point in select))
     gaps, starts = [], []
@@ -439,10 +437,17 @@ def _optimizer_name(results) -> str:
 
 
 def _edge_formula(results) -> str:
+    """Which theory the runs' theory_edge_step is: 2/L, heavy ball's 2(1+β)/L (above 2/L) or Nesterov's (below)."""
     if _plain_gradient_descent(results):
         return "2/L"
-    name = str(results.config.get("run_config", {}).get("optimizer", ""))
-    return "(2+2β)/((1+2β)L)" if "nesterov=True" in name else "2(1+β)/L"
+    ratio = np.asarray(results["theory_edge_step"]) * np.asarray(results["L"]) / 2
+    return "(2+2β)/((1+2β)L)" if np.nanmax(ratio) < 1 else "2(1+β)/L"
+
+
+def _constant(results, name, default):
+    """A field that is the same for every run (record_every, tolerance): its value, or `default` where a
+    function run does not report it."""
+    return np.ravel(results[name])[0].item() if name in results.outputs else default
 
 
 def _describe(results, fixed) -> str:
@@ -452,8 +457,8 @@ def _describe(results, fixed) -> str:
     if "criterion" in config:
         parts.append(str(config["criterion"]).replace("_", " "))
     parts += [f"{key} = {config[name]}" for key, name in (("N", "n"), ("D", "d")) if name in config]
-    if "num_steps" in config:
-        parts.append(f"T = {config['num_steps']} steps")
+    if "gap" in results.outputs:
+        parts.append(f"T = {(results['gap'].shape[-1] - 1) * _constant(results, 'record_every', 1)} steps")
     text = ", ".join(parts) + ("; " if parts and fixed else "") + fixed
     return f"\n({text})" if text else ""
 

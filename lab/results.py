@@ -95,7 +95,7 @@ def rows(results: Results, curves: bool = False):
     if curves and names:
         length = results.outputs[names[0]].shape[-1]
         names = [n for n in names if results.outputs[n].shape[-1] == length]
-    every = results.config.get("run_config", {}).get("record_every", 1)
+    every = np.ravel(results["record_every"])[0].item() if "record_every" in results.outputs else 1
     header = [*results.axes, *(["iteration"] if curves else []), *names]
 
     def generate():

@@ -52,6 +52,8 @@ class Outcome(NamedTuple):
     reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
     reference_status: how its search ended, an index into `lab.reference.STATUSES` (0: converged);
         a sweep and the edge search warn when it is not 0, since the gaps then mean nothing.
+    record_every: the curves hold iterations 0, k, 2k, ... (k = record_every).
+    tolerance: `iterations` counts steps to gap <= tolerance * initial_gap.
     """
 
     gap: jax.Array
@@ -73,6 +75,8 @@ class Outcome(NamedTuple):
     predicted_iterations: jax.Array
     reference_gradient_norm: jax.Array
     reference_status: jax.Array
+    record_every: jax.Array
+    tolerance: jax.Array
 
 
 STABILITY_RULES = ("bounded", "converging")
@@ -388,6 +392,8 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
         reference_gradient_norm=problem.reference.gradient_norm,
         reference_status=problem.reference.status,
+        record_every=jnp.asarray(record_every, jnp.int32),
+        tolerance=jnp.asarray(tolerance, gap.dtype),
     )
 
 
