@@ -83,6 +83,9 @@ def command_line(run, doc: str) -> dict:
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    from lab.cli import use_compilation_cache
+
+    use_compilation_cache()  # as the `lab` command: a second run compiles nothing
     if args.quick:  # as `lab run --quick`: compile fast, run slower (read by JAX when its backend starts)
         import os
 

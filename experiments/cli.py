@@ -132,9 +132,10 @@ def _run_parallel(names, jobs, flags, task):
 
 
 def _start_worker(flags):
-    """A worker's first act, before JAX starts: --quick's XLA_FLAGS, as in the parent."""
+    """A worker's first act, before JAX starts: --quick's XLA_FLAGS and the compilation cache, as in the parent."""
     if flags is not None:
         os.environ["XLA_FLAGS"] = flags
+    cli.use_compilation_cache()
 
 
 def usable_cpus() -> int:

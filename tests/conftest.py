@@ -7,7 +7,14 @@ optimisation, XLA's elemental emitters instead of its fusion emitters; set
 before JAX starts; the library and the experiments keep XLA's defaults).
 """
 
+import atexit
 import os
+import shutil
+import tempfile
+
+if "LAB_CACHE_DIR" not in os.environ:  # the `lab` command's compilation cache: a temporary one, not the user's
+    os.environ["LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="lab-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["LAB_CACHE_DIR"], ignore_errors=True)
 
 os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0",
                                     "--xla_cpu_use_fusion_emitters=false"]).strip()

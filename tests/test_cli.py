@@ -245,3 +245,37 @@ def test_the_library_imports_neither_the_experiments_nor_the_benchmarks():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'experiments', 'benchmarks'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_compilation_cache_is_the_users_unless_moved_or_off(tmp_path):
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        assert cli.use_compilation_cache({"LAB_CACHE_DIR": "off"}) is None
+        assert jax.config.jax_compilation_cache_dir == before
+        if sys.platform == "linux":
+            assert cli.use_compilation_cache({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "lab" / "jax"
+        assert cli.use_compilation_cache({"LAB_CACHE_DIR": str(tmp_path / "c")}) == tmp_path / "c"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "c")
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 0  # the lab's compilations are short
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_a_second_lab_sweep_reads_its_compilations_from_the_cache(tmp_path):
+    command = [sys.executable, "-m", "experiments", "sweep", "--n", "20", "--d", "2", "--lr", "0.2:1:3",
+               "--kappa", "1,10", "--steps", "20", "--quiet", "--out", str(tmp_path / "s")]
+    cache = tmp_path / "cache"
+
+    def lab_sweep(setting):
+        done = subprocess.run(command, env={**os.environ, "LAB_CACHE_DIR": setting}, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+
+    lab_sweep("off")
+    assert not cache.exists()
+    lab_sweep(str(cache))
+    first = sorted(p.name for p in cache.iterdir())
+    lab_sweep(str(cache))
+    assert len(first) >= 5 and sorted(p.name for p in cache.iterdir()) == first  # the second compiled nothing new

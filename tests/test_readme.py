@@ -46,3 +46,12 @@ def test_the_numbers_are_those_of_the_experiment():
     low, high = re.search(r"2/L, which ranges over ([\d.]+)–([\d.]+)", SECTION).groups()
     assert [float(low), float(high)] == pytest.approx(numbers["two_over_L_range"], abs=0.005)
     assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)", SECTION).group(1))
+
+
+def test_the_compilation_cache_numbers_are_the_benchmarks():
+    numbers = json.loads((ROOT / "figures" / "compile_cache.json").read_text())["commands"]
+    paragraph = README.split("**A second run compiles nothing.**", 1)[1].split("\n\n", 1)[0]
+    for name in ("lab sweep", "lab run stability --quick"):
+        m, speedup = numbers[name]["median_s"], numbers[name]["second_speedup"]
+        for value in (f"{m['second']:.1f} s", f"{m['off']:.1f} s", f"{m['first']:.1f} s", f"{speedup:.1f}x"):
+            assert value in paragraph, (name, value)
