@@ -17,6 +17,7 @@ since that squares the condition number.
 """
 
 import functools
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -33,8 +34,11 @@ def least_squares(X, y, intercept: bool = True):
 
     Columns are scaled to unit norm before a Householder QR, which keeps
     polynomial designs with condition numbers of 1e10 and beyond accurate in
-    float64. Needs N >= number of columns; for fewer samples use
-    `min_norm` or `ridge`.
+    float64, and data of any finite scale solvable. Needs N >= number of
+    columns; for fewer samples use `min_norm` or `ridge`. A rank-deficient
+    design (a duplicated, constant or zero column) has infinitely many
+    minimisers: the minimum-norm one is returned, as numpy.linalg.lstsq and
+    scikit-learn do, with a warning giving the numerical rank (`rank`).
     """
     X, y = _validate.features_and_targets(X, y)
     A = design(X, intercept)
@@ -43,15 +47,60 @@ def least_squares(X, y, intercept: bool = True):
             f"X has fewer samples ({A.shape[0]}) than parameters ({A.shape[1]}): least squares has "
             "infinitely many minimisers; use lab.reference.min_norm or lab.reference.ridge with l2 > 0."
         )
-    return _scaled_qr_solve(A, y)
+    _warn_if_rank_deficient(A)
+    return _solve(A, y, jnp.zeros((), A.dtype))
+
+
+def rank(A) -> int:
+    """The numerical rank of A, scale-free: singular values of A with unit-norm columns above max(N, P) eps times
+    the largest (numpy.linalg.matrix_rank's rule, after the column scaling a change of units cannot affect)."""
+    return int(_rank(jnp.asarray(A)))
+
+
+def _warn_if_rank_deficient(A):
+    if _validate.is_concrete(A) and (r := rank(A)) < A.shape[1]:
+        warnings.warn(f"the design has numerical rank {r} < {A.shape[1]} columns (a duplicated, constant or zero "
+                      "column): least squares has infinitely many minimisers; returning the minimum-norm one. "
+                      "Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
+
+
+def _column_scales(A):
+    """||column||, computed without overflow or underflow (max |a_ij| times the norm of the column over it); 1 for a
+    zero column."""
+    largest = jnp.max(jnp.abs(A), axis=0)
+    largest = jnp.where(largest > 0, largest, 1.0)
+    norms = largest * jnp.linalg.norm(A / largest, axis=0)
+    return jnp.where(norms > 0, norms, 1.0)
 
 
 @jax.jit
-def _scaled_qr_solve(A, y):
-    norms = jnp.linalg.norm(A, axis=0)
-    norms = jnp.where(norms > 0, norms, 1.0)
-    q, r = jnp.linalg.qr(A / norms)
-    return jax.scipy.linalg.solve_triangular(r, q.T @ y) / norms
+def _rank(A):
+    scaled = A / _column_scales(A)
+    s = jnp.linalg.svd(scaled, compute_uv=False)
+    return jnp.sum(s > max(A.shape) * jnp.finfo(A.dtype).eps * s[0])
+
+
+@jax.jit
+def _solve(A, y, l2):
+    """argmin (1/N) ||y - A a||^2 + l2 ||a||^2, the minimum-norm one when l2 = 0 and A is rank-deficient.
+
+    Full column rank and l2 = 0: Householder QR of A with unit-norm columns (accurate for ill-conditioned
+    designs). Otherwise the SVD: a = V diag(1 / (s + N l2 / s)) U^T y over the kept singular values (all when
+    l2 > 0; the top rank(A) when l2 = 0, the rank measured scale-free), written so that s^2 never overflows.
+    """
+    n, p = A.shape
+    scales = _column_scales(A)
+    numerical_rank = _rank(A)
+    if n >= p:
+        q, r = jnp.linalg.qr(A / scales)
+        by_qr = jax.scipy.linalg.solve_triangular(r, q.T @ y) / scales
+    u, s, vt = jnp.linalg.svd(A, full_matrices=False)
+    keep = (s > 0) & ((l2 > 0) | (jnp.arange(s.size) < numerical_rank))
+    safe = jnp.where(keep, s, 1.0)
+    by_svd = vt.T @ (jnp.where(keep, 1 / (safe + n * l2 / safe), 0.0) * (u.T @ y))
+    if n < p:
+        return by_svd
+    return jnp.where((l2 == 0) & (numerical_rank == p), by_qr, by_svd)
 
 
 def ridge(X, y, l2, intercept: bool = True):
@@ -63,7 +112,7 @@ def ridge(X, y, l2, intercept: bool = True):
     """
     X, y = _validate.features_and_targets(X, y)
     _validate.nonnegative("l2", l2)
-    return _svd_solve(design(X, intercept), y, jnp.asarray(l2, X.dtype))
+    return _solve(design(X, intercept), y, jnp.asarray(l2, X.dtype))
 
 
 def min_norm(X, y, intercept: bool = True):
@@ -71,21 +120,13 @@ def min_norm(X, y, intercept: bool = True):
 
     With N < D there are infinitely many zero-error solutions; this is the one
     of smallest ||a|| (intercept included), which gradient descent started at
-    a = 0 also reaches. Singular values below max(N, P) * machine epsilon *
-    the largest one are treated as zero, as in `numpy.linalg.pinv`.
+    a = 0 also reaches. Only the top `rank(A)` singular values are kept, the
+    rank measured on A with unit-norm columns, so that a column in large units
+    does not push the others below the cut-off (numpy.linalg.pinv's relative
+    cut-off would drop an intercept beside features of 1e15).
     """
     X, y = _validate.features_and_targets(X, y)
-    return _svd_solve(design(X, intercept), y, jnp.zeros((), X.dtype))
-
-
-@jax.jit
-def _svd_solve(A, y, l2):
-    u, s, vt = jnp.linalg.svd(A, full_matrices=False)
-    n = A.shape[0]
-    cutoff = max(A.shape) * jnp.finfo(A.dtype).eps * s[0]
-    keep = (s > cutoff) | (l2 > 0)
-    factor = jnp.where(keep, s / jnp.where(keep, s**2 + n * l2, 1.0), 0.0)
-    return vt.T @ (factor * (u.T @ y))
+    return _solve(design(X, intercept), y, jnp.zeros((), X.dtype))
 
 
 def logistic(X, y, l2=0.0, intercept: bool = True, tol=None, max_iter: int = 100):
@@ -190,11 +231,9 @@ def closed_form(criterion, data, tol=None) -> Reference:
         l2 = data.l2 if criterion is criteria.ridge_gram else 0.0
         params = _gram_solve(data.G, data.b, jnp.asarray(l2, data.G.dtype))
     elif criterion is criteria.ridge:
-        params = _svd_solve(data.X, data.y, jnp.asarray(data.l2, data.X.dtype))
-    elif data.X.shape[0] >= data.X.shape[1]:
-        params = _scaled_qr_solve(data.X, data.y)
-    else:
-        params = _svd_solve(data.X, data.y, jnp.zeros((), data.X.dtype))
+        params = _solve(data.X, data.y, jnp.asarray(data.l2, data.X.dtype))
+    else:  # QR at full rank, else the minimum-norm solution
+        params = _solve(data.X, data.y, jnp.zeros((), data.X.dtype))
     tol = default_tol(params.dtype, _gradient_norm(criterion, jnp.zeros_like(params), data)) if tol is None else tol
     return _found(criterion, data, params, 0, METHODS.index("closed_form"), tol)
 

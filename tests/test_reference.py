@@ -132,3 +132,33 @@ def test_float32_references_are_close_to_float64(regression, binary):
     np.testing.assert_allclose(
         reference.logistic(*f32(*binary), l2=0.01), reference.logistic(*binary, l2=0.01), rtol=1e-4, atol=1e-5
     )
+
+
+def _with_column(X, kind):
+    return np.column_stack([X, {"duplicated": X[:, 0], "constant": np.full(len(X), 3.0), "zero": np.zeros(len(X))}[kind]])
+
+
+@pytest.mark.parametrize("kind", ["duplicated", "constant", "zero"])
+def test_rank_deficient_least_squares_is_the_minimum_norm_solution_with_a_warning(regression, kind):
+    # The defect: +-8.7e12, or NaN and -inf, without a word. Now numpy.linalg.lstsq's answer and the rank.
+    X = _with_column(np.asarray(regression[0]), kind)
+    y = np.asarray(regression[1])
+    with pytest.warns(UserWarning, match=f"numerical rank {X.shape[1]} < {X.shape[1] + 1} columns"):
+        a = reference.least_squares(X, y)
+    expected = np.linalg.lstsq(np.column_stack([np.ones(len(y)), X]), y, rcond=None)[0]
+    np.testing.assert_allclose(a, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(reference.min_norm(X, y), expected, rtol=1e-12, atol=1e-12)
+    assert reference.rank(problems.design(X)) == X.shape[1]
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e15])
+@pytest.mark.parametrize("solver", ["least_squares", "ridge with l2 = 0", "min_norm"])
+def test_features_on_any_finite_scale_are_solved(regression, scale, solver):
+    # The defects: least_squares(X * 1e200) all NaN, ridge(X * 1e200, y, 0) all zeros, min_norm(X * 1e15)
+    # without its intercept. A change of units scales the coefficients by its inverse, nothing else.
+    X, y = np.asarray(regression[0]), np.asarray(regression[1])
+    solve = {"least_squares": reference.least_squares, "ridge with l2 = 0": lambda X, y: reference.ridge(X, y, 0.0),
+             "min_norm": reference.min_norm}[solver]
+    a = np.asarray(solve(X * scale, y))
+    expected = np.asarray(reference.least_squares(X, y))
+    np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], expected, rtol=1e-12)
