@@ -110,6 +110,17 @@ def _scalar(name, value, ok, requirement):
     return value
 
 
+def kappa_within_dtype(kappa, dtype):
+    """ValueError for a (concrete) condition number the dtype cannot resolve: above 1/(100 eps), the Hessian's
+    smallest eigenvalue L/kappa sinks into the rounding of its largest, and L/mu comes out as inf, negative or
+    anything (4.5e13 in float64, 8.4e4 in float32)."""
+    limit = 1 / (100 * float(jnp.finfo(dtype).eps))
+    if is_concrete(kappa) and not np.all(np.asarray(kappa) <= limit):
+        raise ValueError(f"kappa = {np.max(np.asarray(kappa)):g} is beyond what {jnp.dtype(dtype).name} resolves "
+                         f"(at most {limit:.2g}, 1/(100 eps)): lower kappa"
+                         f"{', or use float64' if jnp.dtype(dtype) != jnp.float64 else ''}.")
+
+
 def count(name: str, value, minimum: int = 1) -> int:
     """A Python int >= minimum (a static size: number of steps, features, ...)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

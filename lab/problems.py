@@ -54,7 +54,9 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
     if not intercept and d == 1:
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
-    return _regression(key, kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=jnp.dtype(dtype or jnp.result_type(float)))
+    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    _validate.kappa_within_dtype(kappa, dtype)
+    return _regression(key, kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=dtype)
 
 
 # The generators' bodies are compiled whole: eagerly, their dozens of small operations cost seconds.
@@ -111,7 +113,9 @@ def classification(key, n: int, d: int, separation=2.0, kappa=1.0, dtype=None):
     d = _validate.count("d", d)
     _validate.nonnegative("separation", separation)
     _validate.at_least_one("kappa", kappa)
-    return _classification(key, separation, kappa, n=n, d=d, dtype=jnp.dtype(dtype or jnp.result_type(float)))
+    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    _validate.kappa_within_dtype(kappa, dtype)
+    return _classification(key, separation, kappa, n=n, d=d, dtype=dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))

@@ -285,6 +285,10 @@ def _check_common(run):
         raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {run.tolerance!r}.")
     if run.dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {run.dtype!r}.")
+    if run.dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("dtype='float64' needs JAX's float64 switch, which is off (JAX would compute in float32 "
+                         "while the results say float64): call jax.config.update('jax_enable_x64', True) first, "
+                         "or use dtype='float32'.")
 
 
 @jax.tree_util.register_static
@@ -327,6 +331,8 @@ class LinearRegressionRun(Run):
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
+        if "kappa" in axes:
+            _validate.kappa_within_dtype(axes["kappa"], self.dtype)
         if "l2" in axes and self.criterion == "least_squares" and np.any(axes["l2"] != 0):
             raise ValueError("axis 'l2' is the ridge penalty: least squares ignores it. Use criterion='ridge'.")
 
@@ -461,6 +467,8 @@ class LogisticRun(Run):
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
+        if "kappa" in axes:
+            _validate.kappa_within_dtype(axes["kappa"], self.dtype)
         if "l2" in axes and not np.all(axes["l2"] > 0):
             raise ValueError(f"axis 'l2' must hold values > 0 for logistic regression (separable classes have no "
                              f"finite optimum without a penalty), got {axes['l2']}.")

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import criteria, descent, problems, reference
+from lab import criteria, descent, problems, reference, runs, sweep
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -361,3 +361,25 @@ def test_logistic_accepts_overlapping_data_without_l2():
     a = reference.logistic(X, y)
     gradient = jax.grad(criteria.logistic)(a, problems.make_data(X, y))
     assert float(jnp.linalg.norm(gradient)) < 1e-8
+
+
+@pytest.mark.parametrize("dtype, kappa", [("float64", 1e16), ("float64", 1e300), ("float32", 1e8)])
+def test_kappa_beyond_what_the_dtype_resolves_is_refused(dtype, kappa):
+    # The defect: kappa = 1e16 gave condition_number inf, 1e17 gave 9e15, 1e300 a negative gap.
+    with pytest.raises(ValueError, match=re.escape(f"kappa = {kappa:g} is beyond what {dtype} resolves")):
+        problems.regression(jax.random.key(0), 50, 3, kappa, dtype=dtype)
+    with pytest.raises(ValueError, match="beyond what"):
+        problems.classification(jax.random.key(0), 50, 3, kappa=kappa, dtype=dtype)
+    run = runs.LinearRegressionRun(n=50, d=3, num_steps=10, dtype=dtype)
+    with pytest.raises(ValueError, match="beyond what"):
+        sweep.sweep(run, {"step": [0.5], "kappa": [10.0, kappa]}, progress=False)
+
+
+def test_float64_runs_are_refused_when_the_float64_switch_is_off():
+    # The defect: with x64 off, runs computed in float32 while their configuration said float64.
+    with jax.enable_x64(False):
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            runs.LinearRegressionRun(n=20, d=2, num_steps=10)
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            runs.LogisticRun(n=20, d=2, num_steps=10)
+        assert runs.LinearRegressionRun(n=20, d=2, num_steps=10, dtype="float32").dtype == "float32"
