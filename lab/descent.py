@@ -107,6 +107,9 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict):
                              f"got {type(optimum).__name__}.")
     if optimum.params.shape != init.shape:
         raise ValueError(f"optimum.params has shape {optimum.params.shape}, init {init.shape}: they must match.")
+    for name, value in (("init", init), ("optimum.params", optimum.params), ("optimum.value", optimum.value)):
+        if _validate.is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+            raise ValueError(f"{name} contains NaN or infinite values: every gap would be NaN; give finite values.")
     if any(callable(value) for value in hyperparams.values()):
         raise ValueError(
             "hyper-parameters must be numbers (they are traced, so new values never recompile), not functions: "

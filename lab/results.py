@@ -9,6 +9,7 @@ file without its sidecar is an interrupted save and `load` says so.
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,10 +55,12 @@ def save(results: Results, path) -> Path:
     """Write `results` to PATH.npz and its sidecar PATH.json; returns the .npz path."""
     arrays_path, sidecar_path = _paths(path)
     files.writable_directory(arrays_path.parent)
+    token = uuid.uuid4().hex  # in both files: load refuses a pair from two different saves
     arrays = {f"axis/{k}": v for k, v in results.axes.items()} | {f"output/{k}": v for k, v in results.outputs.items()}
-    files.write_atomic(arrays_path, lambda file: np.savez(file, **arrays))
+    files.write_atomic(arrays_path, lambda file: np.savez(file, token=np.array(token), **arrays))
     sidecar = {
         "format": FORMAT,
+        "token": token,
         "axes": list(results.axes),
         "dims": {name: list(results.dims(name)) for name in results.outputs},
         "dtypes": {name: str(v.dtype) for name, v in results.outputs.items()},
@@ -78,8 +81,17 @@ def load(path) -> Results:
     if sidecar.get("format") != FORMAT:
         raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar (format {sidecar.get('format')!r}).")
     with np.load(arrays_path) as arrays:
+        token = str(arrays["token"]) if "token" in arrays.files else None
+        if token != sidecar.get("token"):
+            raise ValueError(f"{str(arrays_path)!r} and {sidecar_path.name!r} come from two different saves (an "
+                             "interrupted save left one of an earlier pair): run the sweep again.")
         axes = {name: arrays[f"axis/{name}"] for name in sidecar["axes"]}
         outputs = {name: arrays[f"output/{name}"] for name in sidecar["dims"]}
+    shape = tuple(len(values) for values in axes.values())
+    for name, values in outputs.items():
+        if values.shape[:len(shape)] != shape or values.ndim != len(sidecar["dims"][name]):
+            raise ValueError(f"{str(arrays_path)!r}: output {name!r} has shape {values.shape}, but the axes are "
+                             f"{shape} and its dims {sidecar['dims'][name]}: the file is damaged; run the sweep again.")
     return Results(axes, outputs, sidecar["config"])
 
 

@@ -383,3 +383,44 @@ def test_float64_runs_are_refused_when_the_float64_switch_is_off():
         with pytest.raises(ValueError, match="jax_enable_x64"):
             runs.LogisticRun(n=20, d=2, num_steps=10)
         assert runs.LinearRegressionRun(n=20, d=2, num_steps=10, dtype="float32").dtype == "float32"
+
+
+@pytest.mark.parametrize("where", ["init", "optimum.params", "optimum.value"])
+def test_a_nan_start_or_optimum_is_refused_instead_of_recording_nan(where):
+    # The defect: descent.run recorded NaN gaps for a NaN start or a NaN optimum.
+    X, y = problems.regression(jax.random.key(0), 30, 2, 10.0)
+    data = problems.make_data(X, y)
+    optimum = descent.optimum(criteria.least_squares, reference.least_squares(X, y), data)
+    init = jnp.zeros(3)
+    if where == "init":
+        init = init.at[0].set(jnp.nan)
+    elif where == "optimum.params":
+        optimum = optimum._replace(params=optimum.params.at[1].set(jnp.inf))
+    else:
+        optimum = optimum._replace(value=jnp.asarray(jnp.nan))
+    with pytest.raises(ValueError, match=re.escape(f"{where} contains NaN or infinite values")):
+        descent.gradient_descent(criteria.least_squares, data, init, optimum, 0.1, 10)
+
+
+def test_results_load_refuses_a_pair_from_two_saves_and_damaged_shapes(tmp_path):
+    # The defect: load paired a new .npz with the .json an interrupted save left, and never checked shapes.
+    from lab import results
+
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
+    first = sweep.sweep(run, {"step": [0.5, 0.9], "kappa": [10.0]}, progress=False)
+    second = sweep.sweep(run, {"step": [0.5, 0.7, 0.9], "kappa": [10.0]}, progress=False)
+    results.save(first, tmp_path / "a")
+    sidecar = (tmp_path / "a.json").read_text()
+    results.save(second, tmp_path / "a")
+    (tmp_path / "a.json").write_text(sidecar)  # the first save's sidecar beside the second's arrays
+    with pytest.raises(ValueError, match="two different saves"):
+        results.load(tmp_path / "a")
+    results.save(first, tmp_path / "b")
+    loaded = results.load(tmp_path / "b")
+    np.testing.assert_array_equal(loaded["final_gap"], first["final_gap"])
+    with np.load(tmp_path / "b.npz") as arrays:
+        damaged = {name: arrays[name] for name in arrays.files}
+    damaged["output/final_gap"] = damaged["output/final_gap"][:1]  # one run's summary lost
+    np.savez(tmp_path / "b.npz", **damaged)
+    with pytest.raises(ValueError, match="output 'final_gap' has shape"):
+        results.load(tmp_path / "b")
