@@ -92,7 +92,21 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams)
+    _check_start_value(criterion, data, init, optimum)
     return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
+
+
+def _check_start_value(criterion, data, init, optimum):
+    """f(init) finite and not below optimum.value (when concrete): else every gap is inf, or the run counts as
+    diverged at t = 0 (its gap starts negative)."""
+    if not _validate.is_concrete(data, init, optimum.value):
+        return
+    start, best = float(jax.jit(criterion)(init, data)), float(optimum.value)
+    if not np.isfinite(start):
+        raise ValueError(f"f(init) is {start}: choose a start where the criterion is finite.")
+    if start < best - 1e3 * float(jnp.finfo(init.dtype).eps) * (1 + abs(best)):
+        raise ValueError(f"optimum.value = {best:.6g} is above f(init) = {start:.6g}: it is not the minimum value (the "
+                         "run would count as diverged at t = 0). Pass descent.optimum(...) or a lab.reference.Reference.")
 
 
 def checked(data, init, optimum, num_steps, growth, hyperparams: dict):

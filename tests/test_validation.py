@@ -424,3 +424,18 @@ def test_results_load_refuses_a_pair_from_two_saves_and_damaged_shapes(tmp_path)
     np.savez(tmp_path / "b.npz", **damaged)
     with pytest.raises(ValueError, match="output 'final_gap' has shape"):
         results.load(tmp_path / "b")
+
+
+def test_an_optimum_value_above_the_start_or_an_overflowing_start_is_refused():
+    # The defects: an optimum value set too high showed a healthy run as diverged at t = 0; an
+    # overflowing f(a_0) recorded inf gaps.
+    X, y = problems.regression(jax.random.key(0), 30, 2, 10.0)
+    data = problems.make_data(X, y)
+    optimum = descent.optimum(criteria.least_squares, reference.least_squares(X, y), data)
+    too_high = optimum._replace(value=criteria.least_squares(jnp.zeros(3), data) + 1.0)
+    with pytest.raises(ValueError, match="is above f\\(init\\)"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros(3), too_high, 0.1, 10)
+    with pytest.raises(ValueError, match="f\\(init\\) is inf"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.full(3, 1e300), optimum, 0.1, 10)
+    trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(3), optimum, 0.1, 10)
+    assert not trace.diverged
