@@ -196,8 +196,8 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         chosen = np.unique(np.round(np.linspace(0, len(row_values) - 1, min(max_curves, len(row_values)))).astype(int))
     else:
         chosen = [_nearest(row_values, k, name) for k in np.atleast_1d(kappas)]
-    tolerance = _constant(results, "tolerance", 1e-6)
-    num_steps = (results["gap"].shape[-1] - 1) * _constant(results, "record_every", 1)
+    tolerance = results.constant("tolerance", 1e-6)
+    num_steps = (results["gap"].shape[-1] - 1) * results.constant("record_every", 1)
     x = lift(_median(get("step_over_edge")))
     measured = lift(np.where(get("iterations") >= 0, get("iterations").astype(float), NEVER))
     predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float), np.nan)))
@@ -263,7 +263,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
         raise ValueError("predicted must be None, 'bound', or one curve per selected run.")
     fig, ax = _axes(ax, (9, 5.5))
-    every = _constant(results, "record_every", 1)
+    every = results.constant("record_every", 1)
     seeds = ("seed" in results.axes and len(results.axes["seed"]) > 1 and "seed" not in (at or {})
              and not any("seed" in point for point in select))
     gaps, starts = [], []
@@ -444,11 +444,6 @@ def _edge_formula(results) -> str:
     return "(2+2β)/((1+2β)L)" if np.nanmax(ratio) < 1 else "2(1+β)/L"
 
 
-def _constant(results, name, default):
-    """A field that is the same for every run (record_every, tolerance): its value, or `default` where a
-    function run does not report it."""
-    return np.ravel(results[name])[0].item() if name in results.outputs else default
-
 
 def _describe(results, fixed) -> str:
     """'\\n(least squares, N = 100, D = 10, T = 1000 steps; seed = 0)' from the run's configuration."""
@@ -458,7 +453,7 @@ def _describe(results, fixed) -> str:
         parts.append(str(config["criterion"]).replace("_", " "))
     parts += [f"{key} = {config[name]}" for key, name in (("N", "n"), ("D", "d")) if name in config]
     if "gap" in results.outputs:
-        parts.append(f"T = {(results['gap'].shape[-1] - 1) * _constant(results, 'record_every', 1)} steps")
+        parts.append(f"T = {(results['gap'].shape[-1] - 1) * results.constant('record_every', 1)} steps")
     text = ", ".join(parts) + ("; " if parts and fixed else "") + fixed
     return f"\n({text})" if text else ""
 

@@ -44,6 +44,11 @@ class Results(NamedTuple):
     def __getitem__(self, name):
         return self.outputs[name]
 
+    def constant(self, name: str, default):
+        """An output that is the same for every run (record_every, tolerance) as a Python scalar, or `default`
+        where the runs do not report it (a function run)."""
+        return np.ravel(self.outputs[name])[0].item() if name in self.outputs else default
+
 
 def _paths(path):
     path = Path(path)
@@ -107,7 +112,7 @@ def rows(results: Results, curves: bool = False):
     if curves and names:
         length = results.outputs[names[0]].shape[-1]
         names = [n for n in names if results.outputs[n].shape[-1] == length]
-    every = np.ravel(results["record_every"])[0].item() if "record_every" in results.outputs else 1
+    every = results.constant("record_every", 1)
     header = [*results.axes, *(["iteration"] if curves else []), *names]
 
     def generate():
