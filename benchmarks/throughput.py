@@ -230,11 +230,11 @@ def optax_loop_step(problem: Problem, steps):
 
 def lab_run(problem: Problem, gram=False, num_steps=None) -> runs.LinearRegressionRun:
     return runs.LinearRegressionRun(n=problem.n, d=problem.d, num_steps=num_steps or problem.num_steps,
-                                    relative_step=False, dtype=problem.dtype, gram=gram)
+                                    dtype=problem.dtype, gram=gram)
 
 
 def lab_axes(steps):
-    return {"step": np.asarray(steps, np.float64), "kappa": np.array([KAPPA])}
+    return {"learning_rate": np.asarray(steps, np.float64), "kappa": np.array([KAPPA])}
 
 
 def lab_sweep(problem: Problem, steps, gram=False):
@@ -250,13 +250,13 @@ def lab_sweep_gram(problem: Problem, steps):
 
 @dataclasses.dataclass(frozen=True)
 class FixedKappa:
-    """A lab run with kappa bound: a sweep over `step` alone (hashable, so the sweep compiles once)."""
+    """A lab run with kappa bound: a sweep over `learning_rate` alone (hashable, so the sweep compiles once)."""
 
     run: runs.LinearRegressionRun
     kappa: float
 
-    def __call__(self, step):
-        return self.run(step, kappa=self.kappa)
+    def __call__(self, learning_rate):
+        return self.run(learning_rate=learning_rate, kappa=self.kappa)
 
     def bytes_per_run(self) -> int:
         return self.run.bytes_per_run()
@@ -264,7 +264,8 @@ class FixedKappa:
 
 def lab_sweep_step_axis(problem: Problem, steps):
     """(i, diagnostic) the lab's sweep of the same runs with kappa bound, not an axis of length one."""
-    result = sweep.sweep(FixedKappa(lab_run(problem), KAPPA), {"step": np.asarray(steps, np.float64)}, progress=False)
+    result = sweep.sweep(FixedKappa(lab_run(problem), KAPPA), {"learning_rate": np.asarray(steps, np.float64)},
+                         progress=False)
     return result["gap"].astype(np.float64) + problem.fstar
 
 

@@ -30,7 +30,7 @@ NUM_STEPS, QUICK_NUM_STEPS, EVERY = 400, 200, 2
 # %%
 def compute(quick, dtype, seed):
     run = runs.LogisticRun(N, D, QUICK_NUM_STEPS if quick else NUM_STEPS, dtype=dtype, sharpness_every=EVERY)
-    grid = sweep.sweep(run, {"step": STEPS, "l2": np.array([L2]), "seed": np.array([seed]),
+    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2]), "seed": np.array([seed]),
                              "separation": np.array([SEPARATION])}, progress=False)
     return {name: np.asarray(value).reshape(len(STEPS), *value.shape[4:]) for name, value in grid.outputs.items()}
 

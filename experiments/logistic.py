@@ -63,7 +63,7 @@ def two_features(num_steps, dtype):
     """Gradient descent at several steps against Newton, in one sweep of `runs.LogisticRun`; the criterion along
     three random lines through the optimum, and its curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
-    grid = sweep.sweep(run, {"step": STEPS, "l2": np.array([L2_SYNTHETIC]), "separation": np.array([SEPARATION])},
+    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2_SYNTHETIC]), "separation": np.array([SEPARATION])},
                        progress=False)
     X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # the run's data
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
@@ -136,7 +136,7 @@ def figure(one, two, real_gap):
     ax2.legend(fontsize=8, loc="upper left")
 
     g = two["grid"]
-    for i, c in enumerate(g.axes["step"]):
+    for i, c in enumerate(g.axes["step_over_edge"]):
         gap = g["gap"][i].ravel()
         state = "diverged" if g["diverged"][i].ravel()[0] else f"{int(g['iterations'][i].ravel()[0])} it. to 1e-6"
         ax3.loglog(1 + np.arange(len(gap)), np.where(gap > 0, gap, np.nan), lw=2,

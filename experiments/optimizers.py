@@ -54,7 +54,7 @@ def size(name, quick):
 def momentum_map(quick, dtype):
     """Heavy-ball over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen")
-    grid = sweep.sweep(run, {"step": size("map_steps", quick), "momentum": size("map_betas", quick),
+    grid = sweep.sweep(run, {"step_over_edge": size("map_steps", quick), "momentum": size("map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size("edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
@@ -69,7 +69,7 @@ def rate_at_optimum(quick, dtype):
 
     def at_optimum(kappa):
         step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
-        outcome = run(step / 2, kappa=kappa, momentum=beta)  # the run's steps are in units of 2/L
+        outcome = run(step_over_edge=step / 2, kappa=kappa, momentum=beta)
         return dict(measured=outcome.measured_rate, theory=spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2])
 
     rates = sweep.sweep(at_optimum, {"kappa": kappas}, progress=False)
@@ -82,12 +82,11 @@ def fewest_iterations(quick, dtype):
     record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
     fewest = {}
     for name, optimizer, axes in (
-        ("heavy ball", optax.sgd, {"step": size("steps", quick), "momentum": size("betas", quick)}),
-        ("Nesterov", NESTEROV, {"step": size("steps", quick), "momentum": size("betas", quick)}),
-        ("Adam", optax.adam, {"step": size("adam_rates", quick)}),
+        ("heavy ball", optax.sgd, {"step_over_edge": size("steps", quick), "momentum": size("betas", quick)}),
+        ("Nesterov", NESTEROV, {"step_over_edge": size("steps", quick), "momentum": size("betas", quick)}),
+        ("Adam", optax.adam, {"learning_rate": size("adam_rates", quick)}),
     ):
-        run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, relative_step=optimizer is not optax.adam,
-                                       **record)
+        run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)
         grid = sweep.sweep(run, {"kappa": kappas, **axes}, progress=False)
         iterations = np.where(grid["iterations"] >= 0, grid["iterations"], np.iinfo(np.int32).max)
         fewest[name] = iterations.reshape(len(kappas), -1).min(axis=1)
@@ -100,7 +99,7 @@ def schedules(quick, dtype):
     """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
-    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step": size("schedule_steps", quick),
+    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step_over_edge": size("schedule_steps", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
@@ -119,7 +118,7 @@ def slope(kappas, iterations):
 
 # %%
 def map_figure(grid, edges):
-    c, beta = grid.axes["step"], grid.axes["momentum"]
+    c, beta = grid.axes["step_over_edge"], grid.axes["momentum"]
     ratio = (grid["final_gap"] / grid["initial_gap"])[:, :, 0]
     diverged = grid["diverged"][:, :, 0]
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -164,7 +163,7 @@ def iterations_figure(kappas, fewest, theory):
 
 def schedules_figure(grid):
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    c = grid.axes["step"]
+    c = grid.axes["step_over_edge"]
     for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
         ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
         diverged = grid["diverged"][i, :, 0]
@@ -201,10 +200,10 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         kappas=kappas.tolist(), tolerance=TOLERANCE, fewest_iterations={k: v.tolist() for k, v in fewest.items()},
         theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
         slopes={name: slope(kappas, v) for name, v in fewest.items()},
-        schedules=list(runs.SCHEDULES), schedule_steps=scheduled.axes["step"].tolist(),
+        schedules=list(runs.SCHEDULES), schedule_steps=scheduled.axes["step_over_edge"].tolist(),
         schedule_final_gap=scheduled["final_gap"][:, :, 0].tolist(),
         schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),
-        schedule_last_stable_step=[float(scheduled.axes["step"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
+        schedule_last_stable_step=[float(scheduled.axes["step_over_edge"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
     )
     figures = {"momentum_map": map_figure(grid, edges), "iterations": iterations_figure(kappas, fewest, theory),
                "schedules": schedules_figure(scheduled)}

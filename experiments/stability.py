@@ -50,7 +50,7 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
     kappas = QUICK_KAPPAS if quick else KAPPAS
-    grid = sweep.sweep(run, {"step": QUICK_STEPS if quick else STEPS, "kappa": kappas, "seed": np.array([seed])},
+    grid = sweep.sweep(run, {"step_over_edge": QUICK_STEPS if quick else STEPS, "kappa": kappas, "seed": np.array([seed])},
                        progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappas, "seed": np.array([seed])})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
@@ -85,7 +85,7 @@ def convergence_figure(result):
     """Measured gaps with exact predictions; the top-eigenvector component flipping sign near the edge."""
     fig = plt.figure(figsize=(13, 5.2), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
-    select = [{"step": c, "kappa": CURVE_KAPPA} for c in CURVE_STEPS]
+    select = [{"step_over_edge": c, "kappa": CURVE_KAPPA} for c in CURVE_STEPS]
     words = {0.5: "well below the edge: slow", 0.95: "just below: converges", 1.0: "at the edge: no progress",
              1.05: "above: explodes"}
     labels = [f"step = {c:g}·2/L ({words.get(c, '')})" for c in CURVE_STEPS]
@@ -129,7 +129,7 @@ def numbers(result, seed, dtype):
                  for j, k in enumerate(kappas)]
     curves = []
     for n, step in enumerate(CURVE_STEPS):
-        index = (np.argmin(np.abs(grid.axes["step"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
+        index = (np.argmin(np.abs(grid.axes["step_over_edge"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
         deviation = max_relative_deviation(gap[:stop], predicted[:stop], predicted[:stop] > 1e-6 * predicted[0])  # above rounding
@@ -138,7 +138,7 @@ def numbers(result, seed, dtype):
                            diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
                            max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed, dtype=dtype,
-                steps=grid.axes["step"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
+                steps=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
                 runs=int(diverged.size), diverged_runs=int(diverged.sum()),

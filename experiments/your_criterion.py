@@ -45,7 +45,7 @@ def compute(quick, dtype, seed):
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     run = runs.CriterionRun(huber, data, size("num_steps", quick), stability_rule="converging")
     seeds = seed + size("seeds", quick)
-    grid = sweep.sweep(run, {"step": size("steps", quick), "seed": seeds}, progress=False)
+    grid = sweep.sweep(run, {"step_over_edge": size("steps", quick), "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
 

@@ -114,11 +114,12 @@ def parser(extensions=()):
                             "from there)")
     sweep.add_argument("--optimizer", default="gd", choices=OPTIMIZERS)
     sweep.add_argument("--momentum", type=float, default=0.9, help="beta for momentum and nesterov (default 0.9)")
-    sweep.add_argument("--lr", type=_lr_range, default=_lr_range("0.05:1.2:64"), metavar="START:STOP:COUNT",
-                       help="learning rates, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
-    sweep.add_argument("--lr-relative", action="store_true",
-                       help="--lr in units of each run's 2/L (at the optimum; synthetic logistic from a = 0: L at "
-                            "a = 0, its largest curvature)")
+    step_size = sweep.add_mutually_exclusive_group()
+    step_size.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
+                           help="step sizes, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
+    step_size.add_argument("--step-over-edge", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
+                           help="step sizes in units of each run's 2/L instead (at the optimum; synthetic logistic "
+                                "from a = 0: L at a = 0, its largest curvature)")
     sweep.add_argument("--kappa", type=_float_list, default=None, metavar="LIST",
                        help="synthetic data only: condition numbers, comma-separated, each >= 1 (default 1,10,100): "
                             "of the Hessian for least squares; for logistic, of the features' within-class "
@@ -146,7 +147,7 @@ def parser(extensions=()):
     return command_line
 
 
-def _lr_range(text):
+def _geometric_range(text):
     try:
         start, stop, count = text.split(":")
         start, stop, count = float(start), float(stop), int(count)
@@ -231,7 +232,7 @@ def _sweep(args) -> int:
             raise ValueError("--gram applies to synthetic least squares only.")
     if not args.delta > 0:
         raise ValueError(f"--delta must be > 0, got {args.delta}")
-    from lab import files, results, stability, sweep
+    from lab import files, results, runs, stability, sweep
 
     out = Path(args.out)
     stem = out.with_suffix("") if out.suffix == ".npz" else out
@@ -244,7 +245,7 @@ def _sweep(args) -> int:
     _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
     with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
         warnings.filterwarnings("ignore", message="the edge was not bracketed")
-        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k != "step"}, rule=rule)
+        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
     results.save(grid, stem)
     edges_stem = stem.with_name(stem.name + "_edges")
     results.save(edges, edges_stem)
@@ -262,7 +263,7 @@ def _sweep(args) -> int:
 def _synthetic_run(args, l2):
     from lab import runs
 
-    common = dict(num_steps=args.steps, relative_step=args.lr_relative, optimizer=_optimizer(args),
+    common = dict(num_steps=args.steps, optimizer=_optimizer(args),
                   tolerance=args.tolerance, dtype=args.dtype, start="zero" if args.start == "zero" else "eigen")
     if args.start == "random":
         raise ValueError("--start random applies to --data; synthetic runs start at zero or eigen.")
@@ -270,7 +271,7 @@ def _synthetic_run(args, l2):
         run = runs.LogisticRun(n=args.n, d=args.d, **common)
     else:
         run = runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
-    axes = {"step": args.lr, "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
+    axes = {**_step_size(args), "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
     if args.criterion != "least_squares":
         axes["l2"] = np.array([l2])
     return run, axes
@@ -295,12 +296,19 @@ def _data_run(args, l2, rule):
     data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2)
     try:
         run = runs.CriterionRun(criterion, data, args.steps, start=args.start,
-                                init_scale=0.5 if args.start == "random" else 0.0, relative_step=args.lr_relative,
+                                init_scale=0.5 if args.start == "random" else 0.0,
                                 optimizer=_optimizer(args), tolerance=args.tolerance,
                                 stability_rule=rule)
     except ValueError as error:
         raise ValueError(f"--criterion {args.criterion}: {error}") from None
-    return run, {"step": args.lr, "seed": np.arange(args.seeds)}
+    return run, {**_step_size(args), "seed": np.arange(args.seeds)}
+
+
+def _step_size(args) -> dict:
+    """The step-size axis, named for its unit: {'learning_rate': ...} or {'step_over_edge': ...}."""
+    if args.step_over_edge is not None:
+        return {"step_over_edge": args.step_over_edge}
+    return {"learning_rate": _geometric_range("0.05:1.2:64") if args.learning_rate is None else args.learning_rate}
 
 
 def _criterion(args):

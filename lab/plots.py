@@ -8,8 +8,8 @@ new `matplotlib.figure.Figure` when `ax` is None, and returns the Figure.
 Nothing here touches pyplot's global state, shows or writes anything: the
 caller saves (`lab.files.save_figure`).
 
-Steps are read from the `step_over_edge` output, step / (2/L), so absolute
-and relative step axes draw alike. The theory drawn is the optimizer's, as
+The results' step-size axis is `learning_rate` or `step_over_edge`; both
+draw alike, read from the `step_over_edge` output (learning rate over 2/L). The theory drawn is the optimizer's, as
 the run computes it (`theory_edge_step`, `predicted_iterations`,
 `predicted_rate`: gradient descent's, heavy ball's, Nesterov's; none for
 Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from lab import spectrum
+from lab import runs, spectrum
 
 DIVERGED_COLOUR = "black"
 EDGE_COLOUR = "#00c000"  # theory 2/L: green, visible on blue, white, red and black
@@ -37,7 +37,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     """log10(final_gap / initial_gap) over step / (2/L) (x) and one more axis (y), the edges beside theory.
 
     rows: the axis drawn as rows; default 'kappa' when there is one, else the
-        first other axis with several values (not 'step' or 'seed'). Without
+        first other axis with several values (not the step size or 'seed'). Without
         any, the map is one profile: the ratio against the step, the median
         over seeds with a 10-90 % band.
     Converged runs are blue, runs that ended above their start red (the
@@ -52,7 +52,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     _require(results, ("step_over_edge", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step"))
     if rows is None:
         return _stability_profile(results, ax, edges, at)
-    get, fixed = _slicer(results, (rows, "step"), at)
+    get, fixed = _slicer(results, (rows, _step_axis(results)), at)
     fig, ax = _axes(ax, (9, 6))
     order = np.argsort(np.asarray(results.axes[rows], dtype=float))
     x_all = _median(get("step_over_edge"))
@@ -124,7 +124,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
 
 def _stability_profile(results, ax, edges, at):
     """The stability map of results without a row axis: final / initial gap against the step, seeds as a band."""
-    get, fixed = _slicer(results, ("step",), at)
+    get, fixed = _slicer(results, (_step_axis(results),), at)
     fig, ax = _axes(ax, (9, 5))
     x = _median(get("step_over_edge"))
     order = np.argsort(x)
@@ -187,7 +187,8 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     rows = _row_axis(results, rows)
     _require(results, ("step_over_edge", "iterations", "predicted_iterations", "condition_number", "L", "mu",
                        "theory_edge_step"))
-    get, fixed = _slicer(results, (rows, "step") if rows else ("step",), at)
+    step = _step_axis(results)
+    get, fixed = _slicer(results, (rows, step) if rows else (step,), at)
     fig, ax = _axes(ax, (9, 5.5))
     lift = (lambda values: values) if rows else (lambda values: values[None])
     name = rows or "kappa"
@@ -246,7 +247,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
 def convergence_curves(results, ax=None, *, select, predicted=None, at=None, labels=None, floor=None):
     """f(a_t) − f* against iteration t (log y) for the runs nearest to each point of `select`.
 
-    select: a list of {axis: value}, e.g. [{"step": 0.5, "kappa": 100}, ...];
+    select: a list of {axis: value}, e.g. [{"step_over_edge": 0.5, "kappa": 100}, ...];
         axes a point leaves out are fixed as in the module docstring.
     predicted: None; "bound", the worst case (f(a_0) − f*)·ρ^{2t} with ρ the
         run's predicted_rate; or one curve per selected run (over t = 0, 1, ...),
@@ -257,7 +258,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     marked with a cross. Returns the Figure.
     """
     if not select:
-        raise ValueError("select must list at least one run, e.g. [{'step': 0.5, 'kappa': 100.0}].")
+        raise ValueError("select must list at least one run, e.g. [{'step_over_edge': 0.5, 'kappa': 100.0}].")
     if labels is not None and len(labels) != len(select):
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
@@ -395,22 +396,30 @@ def _median(values):
 
 
 def _require(results, outputs):
-    """ValueError naming the axis 'step' or the outputs a figure needs that the results lack."""
-    if "step" not in results.axes:
-        raise ValueError(f"this figure needs the axes ['step']; the results have {list(results.axes)}: sweep over step.")
+    """ValueError naming the step-size axis or the outputs a figure needs that the results lack."""
+    _step_axis(results)
     missing = [name for name in outputs if name not in results.outputs]
     if missing:
         raise ValueError(f"this figure needs the outputs {missing}: sweep a lab.runs.Run, whose runs return a "
                          "lab.runs.Outcome.")
 
 
+def _step_axis(results) -> str:
+    """The name of the results' step-size axis, 'learning_rate' or 'step_over_edge' (ValueError without one)."""
+    names = [name for name in runs.STEP_SIZES if name in results.axes]
+    if len(names) != 1:
+        raise ValueError(f"this figure needs one step-size axis, learning_rate or step_over_edge; the results have "
+                         f"{list(results.axes)}: sweep over one of them.")
+    return names[0]
+
+
 def _row_axis(results, rows):
     """The axis drawn as rows: `rows`, else 'kappa', else the first other axis of several values, else None."""
     if rows is not None:
-        if rows not in results.axes or rows == "step":
-            raise ValueError(f"rows must name an axis other than 'step'; the results have {list(results.axes)}.")
+        if rows not in results.axes or rows == _step_axis(results):
+            raise ValueError(f"rows must name an axis other than the step size; the results have {list(results.axes)}.")
         return rows
-    others = [name for name in results.axes if name not in ("step", "seed")]
+    others = [name for name in results.axes if name not in (_step_axis(results), "seed")]
     if "kappa" in others:
         return "kappa"
     several = [name for name in others if len(results.axes[name]) > 1]

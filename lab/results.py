@@ -105,10 +105,11 @@ def rows(results: Results, curves: bool = False):
     `curves` one row per run and recorded iteration (axis values, iteration, then every curve).
 
     Curves of another length than the first (a `sharpness` recorded every k steps beside
-    `gap`) do not share its iterations, so `curves` leaves them out of the rows.
+    `gap`) do not share its iterations, so `curves` leaves them out of the rows. An output named as an
+    axis (the `step_over_edge` a run reports back) is the axis column, written as swept.
     """
     grid = len(results.axes)
-    names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves]
+    names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves and n not in results.axes]
     if curves and names:
         length = results.outputs[names[0]].shape[-1]
         names = [n for n in names if results.outputs[n].shape[-1] == length]

@@ -1,20 +1,24 @@
 """Runs: one pure function from hyper-parameters to an `Outcome`, the unit a sweep vectorises.
 
 The contract between a run and `lab.sweep` / `lab.stability` is the `Run`
-base class: a run is a hashable callable `run(step, **axes) -> Outcome` (or
-a dict holding at least the Outcome's fields) that declares
+base class: a run is a hashable callable `run(learning_rate=... or
+step_over_edge=..., **axes) -> Outcome` (or a dict holding at least the
+Outcome's fields) that declares
 
-* `axis_names`: the names it accepts ('step' first);
+* `axis_names`: the names it accepts;
 * `check_axes(axes)`: a ValueError for values it cannot run (before any computation);
 * `bytes_per_run()`: the memory one run's results hold, for chunking;
-* `relative_step`: whether `step` is a fraction of the problem's 2/L or an absolute learning rate;
+* `at(**setting)`: the runs of one setting as a function of the step size alone (the edge search's loop);
+* `near_optimum()`: the same run started next to a*, where the edge search measures;
 * `stability_rule`: 'bounded' (losses that blow up past the edge) or
   'converging' (bounded gradients: logistic, Huber), see `lab.stability`.
 
-A run builds its `lab.problems.Problem` (data, reference optimum,
-spectrum), converts the step once (`learning_rate = step * problem.edge_step`
-when relative), optimizes with `optimize` and returns the `Outcome`, all in
-one traced function: data that depends only on (kappa, seed) is computed
+The step size has two names, one per unit, and a run takes exactly one:
+`learning_rate`, absolute (optax's name), or `step_over_edge`, a fraction
+of the run's 2/L (its `edge_step`). A run builds its `lab.problems.Problem`
+(data, reference optimum, spectrum), converts the step size once
+(`learning_rate = step_over_edge * edge_step`), optimizes with `optimize`
+and returns the `Outcome`, which reports both; all in one traced function: data that depends only on (kappa, seed) is computed
 once per setting and shared by every step size of a sweep. Runs are
 registered pytrees: a `CriterionRun`'s data travels as an array argument of
 the compiled sweep, the rest as its static configuration.
@@ -43,7 +47,7 @@ class Outcome(NamedTuple):
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
     L, mu, condition_number: the Hessian's extreme eigenvalues at a* and their ratio.
-    learning_rate, step_over_edge: the absolute step and step / (2 / L).
+    learning_rate, step_over_edge: the absolute step size and it over the run's unit 2/L.
     theory_edge_step: the optimizer's edge on the quadratic model at a*:
         2/L (gradient descent), 2(1 + beta)/L (heavy ball), (2 + 2 beta)/((1 + 2 beta) L)
         (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
@@ -82,10 +86,23 @@ class Outcome(NamedTuple):
 STABILITY_RULES = ("bounded", "converging")
 
 
+STEP_SIZES = ("learning_rate", "step_over_edge")
+
+
+def absolute_learning_rate(learning_rate, step_over_edge, edge_step, dtype):
+    """The learning rate from exactly one of `learning_rate` (absolute) and `step_over_edge` (units of `edge_step`)."""
+    if (learning_rate is None) == (step_over_edge is None):
+        raise ValueError("give the step size as exactly one of learning_rate (absolute) and step_over_edge "
+                         f"(a fraction of the run's 2/L), got learning_rate={learning_rate}, "
+                         f"step_over_edge={step_over_edge}.")
+    if learning_rate is None:
+        return jnp.asarray(step_over_edge, dtype) * edge_step
+    return jnp.asarray(learning_rate, dtype)
+
+
 class Run:
     """The contract of a run (module docstring); subclasses are frozen dataclasses registered as pytrees."""
 
-    relative_step: bool = True
     stability_rule: str = "bounded"
     optimizer: Callable | None = None  # an optax factory, whose hyper-parameters are axes too
 
@@ -97,9 +114,12 @@ class Run:
         return (*names, *_optimizer_axes(self.optimizer))
 
     def check_axes(self, axes: dict):
-        """ValueError for values no run can take: steps <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
+        """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
+        if all(name in axes for name in STEP_SIZES):
+            raise ValueError("axes 'learning_rate' and 'step_over_edge' are one step size in two units: give one.")
         in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
-        rules = {"step": (lambda v: v > 0, "> 0"), "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
+        positive = (lambda v: v > 0, "> 0")
+        rules = {"learning_rate": positive, "step_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
                  "separation": (lambda v: v >= 0, ">= 0"), "momentum": in_unit, "b1": in_unit, "b2": in_unit}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
@@ -113,16 +133,27 @@ class Run:
                 raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
 
     def at(self, **setting):
-        """The runs of one setting of the other axes as a function of the step alone.
+        """The runs of one setting of the other axes as a function of the step size alone (`learning_rate=`
+        or `step_over_edge=`).
 
-        The edge search calls it once per setting and the result at many steps, so a run that
+        The edge search calls it once per setting and the result at many step sizes, so a run that
         builds an expensive problem (a reference by Newton or L-BFGS) overrides it to build it once.
         """
-        return lambda step: self(step=step, **setting)
+        return lambda **step_size: self(**step_size, **setting)
+
+    def near_optimum(self):
+        """The run the edge search measures: started next to a*, where the Hessian there sets the edge.
+
+        Runs with a `start` option return a copy with `start='eigen'`; others are returned as they are.
+        """
+        return self
 
     def bytes_per_run(self, point=None) -> int:
         """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
-        shapes = jax.eval_shape(lambda: self(**{"step": 1.0, **(point or {})}))
+        point = dict(point or {})
+        if not any(name in point for name in STEP_SIZES):
+            point["step_over_edge"] = 1.0
+        shapes = jax.eval_shape(lambda: self(**point))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
 
 
@@ -154,8 +185,8 @@ class FunctionRun(Run):
         shapes = jax.eval_shape(lambda: self.function(**(point or {})))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
 
-    def __call__(self, *step, **point):
-        return self.function(*step, **point)
+    def __call__(self, **point):
+        return self.function(**point)
 
 
 def as_run(run) -> Run:
@@ -190,8 +221,8 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
              tolerance=1e-6, record_every: int = 1, record_path: bool = False, **hyper):
     """One run of `optimizer(learning_rate, **hyper)` on `problem` from `start` (default `problem.start`).
 
-    learning_rate is absolute; for a fraction c of the problem's 2/L pass
-    `c * problem.edge_step`. Returns (Outcome, Trace): the summaries with the
+    learning_rate is absolute (a fraction c of the problem's 2/L is
+    `c * problem.edge_step`). Returns (Outcome, Trace): the summaries with the
     optimizer's theory beside them, and the raw trace (for `record_path`).
     """
     start = problem.start if start is None else start
@@ -266,7 +297,7 @@ class Scheduled:
 
 
 def _optimizer_axes(optimizer) -> list:
-    """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is `step`)."""
+    """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is the run's own axis)."""
     if optimizer is None:
         return []
     names = optimizer.axis_names if isinstance(optimizer, Scheduled) else tuple(inspect.signature(optimizer).parameters)
@@ -296,9 +327,9 @@ def _check_common(run):
 class LinearRegressionRun(Run):
     """Least squares or ridge on `problems.regression_problem(key(seed), n, d, kappa)`, optimized from a = 0.
 
-    Call it as run(step, kappa=10.0, seed=0, l2=0.0, **hyper): `step` is the
-    learning rate, or the fraction c of the run's own 2/L when
-    `relative_step` (step = c * 2/L); `l2` is ridge's penalty weight
+    Call it as run(learning_rate= or step_over_edge=, kappa=10.0, seed=0,
+    l2=0.0, **hyper): the step size absolute, or as the fraction c of the
+    run's own 2/L (learning_rate = c * 2/L); `l2` is ridge's penalty weight
     (`Data.l2`); `hyper` goes to the optimizer (momentum, b1, ...).
     With `gram`, the criterion is written on X^T X / N and X^T y / N: same
     iterates, a cost per step of P^2 instead of N P. `start="eigen"` starts
@@ -312,7 +343,6 @@ class LinearRegressionRun(Run):
     num_steps: int
     criterion: str = "least_squares"
     gram: bool = False
-    relative_step: bool = True
     optimizer: Callable = optax.sgd
     tolerance: float = 1e-6
     noise: float = 0.1
@@ -341,19 +371,22 @@ class LinearRegressionRun(Run):
         itemsize = np.dtype(self.dtype).itemsize
         return 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
 
-    def __call__(self, step, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
-        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(step)
+    def __call__(self, *, learning_rate=None, step_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
+        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+
+    def near_optimum(self):
+        return dataclasses.replace(self, start="eigen")
 
     def at(self, kappa=10.0, seed=0, l2=0.0, **hyper):
-        """The runs of one setting as a function of the step, its problem built once."""
+        """The runs of one setting as a function of the step size, its problem built once."""
         dtype = jnp.dtype(self.dtype)
         problem = problems.regression_problem(_key(seed), self.n, self.d, kappa, self.noise, l2=l2, gram=self.gram,
                                               criterion=getattr(criteria, self.criterion), dtype=dtype)
         start = problem.start if self.start == "zero" else probe_start(problem)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(step):
-            learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+        def at_step(*, learning_rate=None, step_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, problem.edge_step, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
 
@@ -426,18 +459,19 @@ PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessia
 class LogisticRun(Run):
     """Logistic regression on `problems.classification_problem(key(seed), n, d, separation, kappa, l2)` from a = 0.
 
-    Call it as run(step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper);
+    Call it as run(learning_rate= or step_over_edge=, l2=1e-2, seed=0,
+    separation=1.0, kappa=1.0, **hyper);
     `kappa` is the condition number of the features' within-class covariance
     (features of different scales). Logistic regression has no closed form:
     the reference is Newton's method inside the same compiled call. Its
     Hessian changes along the path and is largest at a = 0 (s'(z) <= 1/4 is
     reached at z = 0), so `L_start`, the top eigenvalue there, bounds the
-    curvature everywhere: with `relative_step` the step is c * 2 / L_start,
-    stable from anywhere for c < 1. The theory fields of the `Outcome` (L, mu,
+    curvature everywhere: from a = 0 the unit of `step_over_edge` (in and
+    out) is 2 / L_start, and c < 1 is stable from anywhere. The theory fields of the `Outcome` (L, mu,
     predicted rate) are those of the Hessian at the optimum, which governs
     the final linear rate and the local edge 2/L. `start="eigen"` probes that
     neighbourhood: it starts at a* + PROBE * (every unit eigenvector of the
-    Hessian at a*), and relative steps are then in units of 2/L at a*. With
+    Hessian at a*), and `step_over_edge` is then in units of 2/L at a*. With
     `sharpness_every = k > 0` the top Hessian eigenvalue is also measured
     (power iteration on Hessian-vector products) at every k-th iterate.
     Returns a dict: the `Outcome`'s fields, `L_start` and `sharpness`.
@@ -446,7 +480,6 @@ class LogisticRun(Run):
     n: int
     d: int
     num_steps: int
-    relative_step: bool = True
     optimizer: Callable = optax.sgd
     tolerance: float = 1e-6
     dtype: str = "float64"
@@ -478,11 +511,15 @@ class LogisticRun(Run):
         curves = 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
         return curves + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
 
-    def __call__(self, step, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper) -> dict:
-        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(step)
+    def __call__(self, *, learning_rate=None, step_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
+                 **hyper) -> dict:
+        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+
+    def near_optimum(self):
+        return dataclasses.replace(self, start="eigen")
 
     def at(self, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper):
-        """The runs of one setting as a function of the step, its problem (Newton) built once."""
+        """The runs of one setting as a function of the step size, its problem (Newton) built once."""
         dtype = jnp.dtype(self.dtype)
         problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2, dtype=dtype)
         L_start = spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
@@ -492,8 +529,8 @@ class LogisticRun(Run):
             start, unit = probe_start(problem, PROBE), problem.edge_step
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(step):
-            learning_rate = jnp.asarray(step, dtype) * (unit if self.relative_step else 1)
+        def at_step(*, learning_rate=None, step_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, unit, dtype)
             outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                                       tolerance=self.tolerance, record_every=self.record_every,
                                       record_path=self.sharpness_every > 0, **hyper)
@@ -503,7 +540,7 @@ class LogisticRun(Run):
                 top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key,
                                                                      self.power_iterations))
                 outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
-            return outcome | {"L_start": L_start}
+            return outcome | {"step_over_edge": learning_rate / unit, "L_start": L_start}
 
         return at_step
 
@@ -512,11 +549,12 @@ STARTS = ("zero", "random", "eigen")
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
-                   meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample", "relative_step",
+                   meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample",
                                 "optimizer", "tolerance", "method", "stability_rule", "record_every"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class CriterionRun(Run):
-    """Your criterion on your data: run(step, seed=0, **hyper), its problem built per seed inside the sweep.
+    """Your criterion on your data: run(learning_rate= or step_over_edge=, seed=0, **hyper), its problem built
+    per seed inside the sweep.
 
     criterion: pure `f(a, data) -> scalar`; data: `lab.criteria.Data`, or any
         pytree of arrays with `resample=False` and `size` given.
@@ -544,7 +582,6 @@ class CriterionRun(Run):
     init_scale: float = 0.0
     size: int | None = None
     resample: bool = True
-    relative_step: bool = True
     optimizer: Callable = optax.sgd
     tolerance: float = 1e-6
     method: str = "auto"
@@ -598,11 +635,14 @@ class CriterionRun(Run):
             return self.init_scale * jax.random.normal(key, (size,), dtype)
         return jnp.zeros(size, dtype)
 
-    def __call__(self, step, seed=0, **hyper) -> Outcome:
-        return self.at(seed=seed, **hyper)(step)
+    def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, **hyper) -> Outcome:
+        return self.at(seed=seed, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+
+    def near_optimum(self):
+        return dataclasses.replace(self, start="eigen")
 
     def at(self, seed=0, **hyper):
-        """The runs of one setting as a function of the step, its problem built once (the edge search's loop)."""
+        """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""
         key = _key(seed)
         data = self.data
         if self.resample:
@@ -616,8 +656,8 @@ class CriterionRun(Run):
         start = probe_start(problem, PROBE) if start is None else start
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(step):
-            learning_rate = jnp.asarray(step, dtype) * (problem.edge_step if self.relative_step else 1)
+        def at_step(*, learning_rate=None, step_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, problem.edge_step, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
 

@@ -11,10 +11,10 @@ per lane, all lanes at once, inside one compiled call:
   (`Outcome.measured_rate`), by golden-section search (the contraction is
   unimodal in the step for gradient descent on a quadratic).
 
-Runs with a `start` field start at a* plus every unit eigenvector (times
-`runs.PROBE` off the quadratics), so every mode is excited
-and the measured contraction is the worst case rather than that of a lucky
-start.
+The search runs `run.near_optimum()`: the lab's runs start there at a* plus
+every unit eigenvector (times `runs.PROBE` off the quadratics), so every
+mode is excited and the measured contraction is the worst case rather than
+that of a lucky start.
 
 Two rules for stable:
 
@@ -29,11 +29,10 @@ Two rules for stable:
   Just below 2/L the gap halves over T/2 steps once the rate is below
   2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
 
-Steps are fractions of each run's 2/L: runs with a `relative_step` field are
-searched with it on (a run without one takes its own units).
+The search varies `step_over_edge`, the step size as a fraction of each
+run's 2/L, and reports the absolute `edge_step` and `best_step` beside it.
 """
 
-import dataclasses
 import functools
 import math
 import warnings
@@ -52,11 +51,11 @@ NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
                   rtol: float = 1e-3, best_iterations: int = 24) -> Results:
-    """Measured largest stable step and best step for every point of the grid of `axes` (without 'step').
+    """Measured largest stable step size and best one for every point of the grid of `axes` (no step size axis).
 
-    run: a `lab.runs.Run` returning an `Outcome`. Runs with a `start` field
-        are started next to a* ('eigen') and runs with `relative_step` take
-        steps in units of 2/L, so the brackets are fractions of 2/L.
+    run: a `lab.runs.Run` returning an `Outcome`, taking `step_over_edge`;
+        `run.near_optimum()` is searched (started next to a*), and the
+        brackets are fractions of its 2/L.
     rule: 'bounded', 'converging', or a function outcome -> bool; default
         the run's `stability_rule`. Recorded in the results' config.
     edge_bracket: where the edge is searched, (0.5, 8) x 2/L by default,
@@ -66,8 +65,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         end and an unstable high end the edge is not measured: `edge` and
         `edge_step` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
-    Returns `Results` over `axes` with outputs: edge, best (in the run's step
-    units), edge_step and best_step (absolute), best_rate (measured
+    Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
+    as step_over_edge), edge_step and best_step (absolute), best_rate (measured
     contraction at the best step), bracketed, edge_above, and theory:
     theory_edge_step (the optimizer's edge, NaN without theory),
     gd_edge_step = 2/L, theory_best_step = 2/(L + mu) and theory_rate =
@@ -75,8 +74,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     L, mu, condition_number.
     """
     run = runs.as_run(run)
-    if "step" in axes:
-        raise ValueError("axes must not contain 'step': the step is what edge_and_best searches.")
+    if any(name in axes for name in runs.STEP_SIZES):
+        raise ValueError("axes must not contain a step size (learning_rate, step_over_edge): it is what "
+                         "edge_and_best searches.")
     lo, hi = edge_bracket
     if not 0 < lo < hi or not 0 < best_bracket[0] < best_bracket[1]:
         raise ValueError(f"brackets must be increasing positive pairs, got edge {edge_bracket}, best {best_bracket}.")
@@ -84,10 +84,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
     rule_name, stable = _rule(run, rule)
     axes = checked_axes(run, axes)
-    fields = {f.name for f in dataclasses.fields(run)} if dataclasses.is_dataclass(run) else set()
-    run = dataclasses.replace(run, **{name: value for name, value in (("start", "eigen"), ("relative_step", True))
-                                      if name in fields})
-    runs.require_outcome(run, {"step": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
+    run = run.near_optimum()
+    runs.require_outcome(run, {"step_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
     outputs = _search(run, stable, mapped, max(bisections, best_iterations), jnp.asarray(edge_bracket),
@@ -153,7 +151,7 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
 
     def per_point(*point):
         at_step = run.at(**dict(zip(names, point)), **fixed)  # the setting's problem, built once
-        evaluate = jax.vmap(lambda step: runs.outputs_of(at_step(step)))
+        evaluate = jax.vmap(lambda c: runs.outputs_of(at_step(step_over_edge=c)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
@@ -179,11 +177,10 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
-        # the absolute step of one unit of the run's step (2/L, or 1), in the search's precision
-        absolute = at_best["learning_rate"].astype(best.dtype) / best
+        unit = (at_best["learning_rate"] / at_best["step_over_edge"]).astype(best.dtype)  # the run's 2/L
         plain = jnp.abs(at_best["theory_edge_step"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
         return dict(
-            edge=edge, best=best, edge_step=edge * absolute, best_step=at_best["learning_rate"],
+            edge=edge, best=best, edge_step=edge * unit, best_step=at_best["learning_rate"],
             best_rate=at_best["measured_rate"], bracketed=bracketed, edge_above=stable_first[1],
             theory_edge_step=at_best["theory_edge_step"], gd_edge_step=spectrum.stability_threshold(L),
             theory_best_step=jnp.where(plain, spectrum.best_step(L, mu), jnp.nan),

@@ -33,7 +33,7 @@ def test_list_names_every_experiment_with_what_it_shows(capsys):
 
 def test_python_dash_m_experiments_is_the_command():
     done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "--lr-relative" in done.stdout
+    assert done.returncode == 0 and "--step-over-edge" in done.stdout
 
 
 def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
@@ -71,9 +71,9 @@ def test_unwritable_output_fails_before_computing(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, flag",
     [
-        (["--lr", "0.1:1"], "--lr"),
-        (["--lr", "a:b:c"], "--lr"),
-        (["--lr", "-1:1:5"], "--lr"),
+        (["--learning-rate", "0.1:1"], "--learning-rate"),
+        (["--learning-rate", "a:b:c"], "--learning-rate"),
+        (["--learning-rate", "-1:1:5"], "--learning-rate"),
         (["--kappa", "-3"], "--kappa"),
         (["--kappa", "0.5,10"], "--kappa"),
         (["--kappa", "ten"], "--kappa"),
@@ -93,7 +93,7 @@ def test_bad_sweep_values_name_their_flag(capsys, tmp_path, argv, flag):
 def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
     out = tmp_path / "ls.npz"
     code, stdout, err = lab(capsys, "sweep", "--kappa", "1,10,100,1000", "--steps", "400", "--n", "30", "--d", "3",
-                            "--lr", "0.1:1.2:8", "--lr-relative", "--out", str(out), "--csv", "--quiet")
+                            "--step-over-edge", "0.1:1.2:8", "--out", str(out), "--csv", "--quiet")
     assert code == 0, err
     assert err == ""  # --quiet
     grid = results.load(out)
@@ -107,7 +107,7 @@ def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
 def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsys, tmp_path):
     out = tmp_path / "lg.npz"
     code, stdout, err = lab(capsys, "sweep", "--criterion", "logistic", "--kappa", "1,10,100", "--steps", "400",
-                            "--n", "60", "--d", "3", "--lr", "0.1:2:8", "--lr-relative", "--out", str(out), "--quiet")
+                            "--n", "60", "--d", "3", "--step-over-edge", "0.1:2:8", "--out", str(out), "--quiet")
     assert code == 0, err
     grid = results.load(out)
     assert grid.shape == (8, 3, 1, 1) and grid.axes["l2"].tolist() == [cli.LOGISTIC_L2]
@@ -123,7 +123,7 @@ def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsy
 
 def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracket(capsys, tmp_path):
     code, stdout, err = lab(capsys, "sweep", "--optimizer", "momentum", "--momentum", "0.5", "--kappa", "10",
-                            "--steps", "400", "--n", "30", "--d", "3", "--lr", "0.1:1:4", "--lr-relative",
+                            "--steps", "400", "--n", "30", "--d", "3", "--step-over-edge", "0.1:1:4",
                             "--out", str(tmp_path / "m.npz"), "--quiet", "--csv")
     assert code == 0, err
     edges = results.load(tmp_path / "m_edges")
@@ -164,7 +164,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     out = user_files / "out" / "lc.npz"
     code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
                             "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
-                            "--lr", "0.2:1.4:6", "--lr-relative", "--steps", "300", "--seeds", "2", "--out", str(out),
+                            "--step-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2", "--out", str(out),
                             "--csv", "--plot", "--quiet")
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
@@ -264,7 +264,7 @@ def test_the_compilation_cache_is_the_users_unless_moved_or_off(tmp_path):
 
 
 def test_a_second_lab_sweep_reads_its_compilations_from_the_cache(tmp_path):
-    command = [sys.executable, "-m", "experiments", "sweep", "--n", "20", "--d", "2", "--lr", "0.2:1:3",
+    command = [sys.executable, "-m", "experiments", "sweep", "--n", "20", "--d", "2", "--learning-rate", "0.2:1:3",
                "--kappa", "1,10", "--steps", "20", "--quiet", "--out", str(tmp_path / "s")]
     cache = tmp_path / "cache"
 

@@ -40,9 +40,9 @@ def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
 
 
 def test_a_step_past_the_local_edge_oscillates_without_growing_and_is_not_stable():
-    run = runs.LogisticRun(60, 3, 400, relative_step=False)
-    edge = 2 / float(run(1.0, l2=1e-3, kappa=10.0)["L"])  # 2/L of the Hessian at the optimum
-    below, past = run(0.9 * edge, l2=1e-3, kappa=10.0), run(1.05 * edge, l2=1e-3, kappa=10.0)
+    run = runs.LogisticRun(60, 3, 400)
+    edge = 2 / float(run(learning_rate=1.0, l2=1e-3, kappa=10.0)["L"])  # 2/L of the Hessian at the optimum
+    below, past = run(learning_rate=0.9 * edge, l2=1e-3, kappa=10.0), run(learning_rate=1.05 * edge, l2=1e-3, kappa=10.0)
     gap = np.asarray(past["gap"])
     np.testing.assert_allclose(gap[-4:-2], gap[-2:], rtol=1e-9)  # a period-two oscillation that stays
     assert not past["diverged"] and past["final_gap"] < past["initial_gap"] and gap[-1] != gap[-2]

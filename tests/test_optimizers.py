@@ -46,7 +46,7 @@ def test_momentum_and_betas_outside_0_1_are_refused(axis):
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=optax.sgd if axis == "momentum" else optax.adam)
     with pytest.raises(ValueError, match=f"axis '{axis}' must hold values in \\[0, 1\\)"):
-        sweep.sweep(run, {"step": [0.5], axis: [0.5, 1.0]}, progress=False)
+        sweep.sweep(run, {"step_over_edge": [0.5], axis: [0.5, 1.0]}, progress=False)
 
 
 def test_schedules_are_a_sweep_axis(quick):
@@ -62,4 +62,4 @@ def test_an_unknown_schedule_index_is_refused():
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=runs.Scheduled(optax.sgd, 10))
     with pytest.raises(ValueError, match="axis 'schedule' must hold indices 0..3"):
-        sweep.sweep(run, {"step": [0.5], "schedule": [0, 4]}, progress=False)
+        sweep.sweep(run, {"step_over_edge": [0.5], "schedule": [0, 4]}, progress=False)

@@ -71,7 +71,7 @@ def test_runs_diverge_above_the_edge_only(quick):
 @pytest.fixture(scope="module")
 def tiny():
     run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.QUICK_NUM_STEPS)
-    axes = {"step": experiment.QUICK_STEPS, "kappa": experiment.QUICK_KAPPAS, "seed": np.array([1])}
+    axes = {"step_over_edge": experiment.QUICK_STEPS, "kappa": experiment.QUICK_KAPPAS, "seed": np.array([1])}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["diverged"].any() and not grid["diverged"].all()
     return grid
@@ -105,7 +105,7 @@ def test_iterations_vs_step(tiny):
 
 
 def test_convergence_curves_with_a_diverged_run(tiny):
-    select = [{"step": 0.5}, {"step": 1.0}, {"step": 1.2}]
+    select = [{"step_over_edge": 0.5}, {"step_over_edge": 1.0}, {"step_over_edge": 1.2}]
     fig = plots.convergence_curves(tiny, select=select, at={"kappa": 10.0}, predicted="bound", floor=1e-18)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "iteration t" and ax.get_ylabel() == "f(a_t) − f*" and ax.get_yscale() == "log"
@@ -115,8 +115,8 @@ def test_convergence_curves_with_a_diverged_run(tiny):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda r: plots.stability_map(sweep.Results({"kappa": r.axes["kappa"]}, {}, {})), "needs the axes"),
-    (lambda r: plots.stability_map(sweep.Results({"step": r.axes["step"]}, {}, {})), "needs the outputs"),
+    (lambda r: plots.stability_map(sweep.Results({"kappa": r.axes["kappa"]}, {}, {})), "needs one step-size axis"),
+    (lambda r: plots.stability_map(sweep.Results({"step_over_edge": r.axes["step_over_edge"]}, {}, {})), "needs the outputs"),
     (lambda r: plots.stability_map(r, at={"kappa": 10.0}), "axes not drawn"),
     (lambda r: plots.convergence_curves(r, select=[]), "at least one run"),
     (lambda r: plots.convergence_curves(r, select=[{"lr": 0.1}]), "unknown axes"),

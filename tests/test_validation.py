@@ -218,11 +218,11 @@ def test_runs_accept_float_init(runner):
 BAD_STEPS = [0.0, -0.1, -1e-12, NAN, INF, -INF]
 
 
-@pytest.mark.parametrize("step", BAD_STEPS)
-def test_gradient_descent_rejects_bad_step_by_name(step):
+@pytest.mark.parametrize("learning_rate", BAD_STEPS)
+def test_gradient_descent_rejects_bad_learning_rate_by_name(learning_rate):
     data, opt = _run_setup()
-    with pytest.raises(ValueError, match=r"^step must be > 0"):
-        descent.gradient_descent(criteria.least_squares, data, jnp.zeros(P), opt, step, 5)
+    with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros(P), opt, learning_rate, 5)
 
 
 @pytest.mark.parametrize("init", [[0.0] * P, jnp.zeros(())], ids=["list", "0-d"])
@@ -372,7 +372,7 @@ def test_kappa_beyond_what_the_dtype_resolves_is_refused(dtype, kappa):
         problems.classification(jax.random.key(0), 50, 3, kappa=kappa, dtype=dtype)
     run = runs.LinearRegressionRun(n=50, d=3, num_steps=10, dtype=dtype)
     with pytest.raises(ValueError, match="beyond what"):
-        sweep.sweep(run, {"step": [0.5], "kappa": [10.0, kappa]}, progress=False)
+        sweep.sweep(run, {"step_over_edge": [0.5], "kappa": [10.0, kappa]}, progress=False)
 
 
 def test_float64_runs_are_refused_when_the_float64_switch_is_off():
@@ -407,8 +407,8 @@ def test_results_load_refuses_a_pair_from_two_saves_and_damaged_shapes(tmp_path)
     from lab import results
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
-    first = sweep.sweep(run, {"step": [0.5, 0.9], "kappa": [10.0]}, progress=False)
-    second = sweep.sweep(run, {"step": [0.5, 0.7, 0.9], "kappa": [10.0]}, progress=False)
+    first = sweep.sweep(run, {"step_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False)
+    second = sweep.sweep(run, {"step_over_edge": [0.5, 0.7, 0.9], "kappa": [10.0]}, progress=False)
     results.save(first, tmp_path / "a")
     sidecar = (tmp_path / "a.json").read_text()
     results.save(second, tmp_path / "a")

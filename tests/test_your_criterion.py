@@ -170,11 +170,11 @@ def test_bootstrap_seeds_build_their_own_problems_inside_one_compiled_sweep():
     from lab import sweep
 
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 200, method="newton")
-    grid = sweep.sweep(run, {"step": np.array([0.5, 0.9]), "seed": np.arange(3)}, progress=False)
+    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 0.9]), "seed": np.arange(3)}, progress=False)
     L = grid["L"][0]
     assert len(set(np.round(L, 12))) == 3  # three samples, three Hessians
     for seed in range(3):  # each the problem of its own resample, as a plain call builds it
-        alone = run(0.9, seed=seed)
+        alone = run(step_over_edge=0.9, seed=seed)
         assert float(alone.L) == pytest.approx(float(grid["L"][1, seed]), rel=1e-12)
         np.testing.assert_allclose(grid["gap"][1, seed], alone.gap, rtol=1e-9, atol=1e-15)
 
@@ -225,10 +225,10 @@ def test_load_csv_refuses_what_it_cannot_read_naming_line_and_column(tmp_path):
 def test_results_convert_to_a_long_dataframe_like_the_csv(tmp_path):
     from lab import results, sweep
 
-    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"step": [0.5, 0.9], "seed": [0, 1, 2]},
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"step_over_edge": [0.5, 0.9], "seed": [0, 1, 2]},
                        progress=False)
     frame = results.to_dataframe(grid)
-    assert len(frame) == 6 and list(frame.columns[:2]) == ["step", "seed"]
+    assert len(frame) == 6 and list(frame.columns[:2]) == ["step_over_edge", "seed"]
     np.testing.assert_allclose(frame["final_gap"], grid["final_gap"].ravel())
     import pandas
 
