@@ -12,17 +12,22 @@ test. From then on the run is frozen at its last accepted iterate a_{t-1}
 (masked with `where`), its recorded curves repeat the last finite values,
 and `diverged_at` holds t. No NaN or inf is ever recorded, and a frozen run
 costs the other lanes of a sweep nothing but its own arithmetic.
+
+Mini-batches. With `batches`, each step's gradient is that of the criterion
+on B rows of the data drawn inside the scan (`Minibatches`), while the gaps
+stay those of the whole criterion.
 """
 
+import dataclasses
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, problems
+from lab import _validate, criteria, problems
 
 
 class Optimum(NamedTuple):
@@ -75,8 +80,42 @@ class Trace(NamedTuple):
 DEFAULT_GROWTH = 1e4
 
 
+@functools.partial(jax.tree_util.register_dataclass, data_fields=("size", "key"), meta_fields=("largest", "replacement"))
+@dataclasses.dataclass(frozen=True)
+class Minibatches:
+    """B rows of `Data` per step, drawn inside the scan: step t draws from `jax.random.fold_in(key, t)`.
+
+    size: B, traced (a sweep axis), 1 <= B <= largest.
+    key: a PRNG key (`jax.random.key(seed)`).
+    largest: the largest B of a sweep, static: every step draws `largest` rows and weighs the first B by
+        1/B and the others by 0, so that all batch sizes share one shape and one compilation; a step
+        then costs `largest` per-row gradients whatever B.
+    replacement: rows drawn independently (True) or B distinct rows per step (False, largest <= N).
+    The gradient is the mean of the per-row gradients grad f(a, row i), which is the criterion's
+    mini-batch gradient for any criterion that is a mean over rows plus a penalty.
+    """
+
+    size: Any
+    key: Any
+    largest: int
+    replacement: bool = True
+
+
+def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
+    """The gradient of `criterion` at `params` on the mini-batch of step `step` (`Minibatches`)."""
+    n, key = data.X.shape[0], jax.random.fold_in(batches.key, step)
+    if batches.replacement:
+        rows = jax.random.randint(key, (batches.largest,), 0, n)
+    else:
+        rows = jax.random.permutation(key, n)[: batches.largest]
+    size = jnp.asarray(batches.size, params.dtype)
+    weights = jnp.where(jnp.arange(batches.largest, dtype=params.dtype) < size, 1 / size, 0).astype(params.dtype)
+    per_row = jax.vmap(lambda x, y: jax.grad(criterion)(params, data._replace(X=x[None], y=y[None])))
+    return weights @ per_row(data.X[rows], data.y[rows])
+
+
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
-        record_path: bool = False, **hyperparams) -> Trace:
+        record_path: bool = False, batches: Minibatches | None = None, **hyperparams) -> Trace:
     """Run `optimizer(**hyperparams)` from `init` for `num_steps` steps on `criterion(a, data)`.
 
     criterion: pure function (a, data) -> scalar, differentiated by `jax.grad`.
@@ -89,11 +128,12 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     optimum: what the gaps are measured from: an `Optimum` or a `lab.reference.Reference`.
     growth: factor on the initial gap beyond which the run counts as diverged.
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
+    batches: `Minibatches` for stochastic gradients on `Data` (None: the full gradient).
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
-    num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams)
+    num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
     _check_start_value(criterion, data, init, optimum)
-    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams)
+    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams, batches)
 
 
 def _check_start_value(criterion, data, init, optimum):
@@ -109,7 +149,7 @@ def _check_start_value(criterion, data, init, optimum):
                          "run would count as diverged at t = 0). Pass descent.optimum(...) or a lab.reference.Reference.")
 
 
-def checked(data, init, optimum, num_steps, growth, hyperparams: dict):
+def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=None):
     """`run`'s checks (ValueError naming the argument; values only when concrete): (num_steps as an int,
     the hyper-parameters as arrays of init's dtype, the run's precision)."""
     num_steps = _validate.count("num_steps", num_steps)
@@ -134,8 +174,27 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict):
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
+    if batches is not None:
+        _check_batches(data, batches)
     # None means the optimizer's default (optax.sgd(momentum=None)): left out
     return num_steps, {name: jnp.asarray(value, init.dtype) for name, value in hyperparams.items() if value is not None}
+
+
+def _check_batches(data, batches):
+    """Mini-batches need `Data` rows, a largest batch that the data hold (without replacement), and 1 <= B <= it."""
+    if not isinstance(batches, Minibatches):
+        raise ValueError(f"batches must be a lab.descent.Minibatches, got {type(batches).__name__}.")
+    if not isinstance(data, criteria.Data):
+        raise ValueError("batches draw rows of the data: pass data as lab.criteria.Data (lab.problems.make_data).")
+    n = data.X.shape[0]
+    largest = _validate.count("batches.largest", batches.largest)
+    if not batches.replacement and largest > n:
+        raise ValueError(f"batches.largest = {largest} distinct rows per step, but the data have {n}: "
+                         f"use largest <= {n}, or replacement=True.")
+    if _validate.is_concrete(batches.size):
+        size = np.asarray(batches.size)
+        if not (np.all(size >= 1) and np.all(size <= largest) and np.all(np.mod(size, 1) == 0)):
+            raise ValueError(f"batches.size must hold integers in [1, largest = {largest}], got {size}.")
 
 
 def _num_params(data, init):
@@ -146,17 +205,16 @@ def _num_params(data, init):
     return size
 
 
-def gradient_descent(criterion, data, init, optimum: Optimum, step, num_steps: int, **kwargs) -> Trace:
-    """Plain gradient descent a <- a - step * grad f(a): `run` with `optax.sgd(learning_rate=step)`."""
-    _validate.positive("step", step)
-    return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=step, **kwargs)
+def gradient_descent(criterion, data, init, optimum: Optimum, learning_rate, num_steps: int, **kwargs) -> Trace:
+    """Plain gradient descent a <- a - learning_rate * grad f(a): `run` with `optax.sgd`."""
+    return run(criterion, data, init, optimum, num_steps, optax.sgd, learning_rate=learning_rate, **kwargs)
 
 
 # OPTAX_PROMOTION: optax's Adam and L-BFGS mix int32 with int64 and float32 with float64 internally when JAX's
 # float64 switch is on; their updates are traced with JAX's standard promotion whatever the caller's setting, so
 # that the lab runs under `jax_numpy_dtype_promotion="strict"` (as its test suite does) and checks its own code.
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams):
+def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams, batches=None):
     transform = optax.with_extra_args_support(optimizer(**hyperparams))
     value_and_grad = jax.value_and_grad(criterion)
     value_fn = lambda a: criterion(a, data)  # noqa: E731
@@ -178,6 +236,8 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
     def step(state, _):
         params, opt_state, carry = state
         value, grad = value_and_grad(params, data)
+        if batches is not None:
+            grad = minibatch_gradient(criterion, params, data, batches, carry[4])
         carry, record = observe(carry, params, value - optimum.value)
         with jax.numpy_dtype_promotion("standard"):  # see OPTAX_PROMOTION
             updates, new_state = transform.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)

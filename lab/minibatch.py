@@ -1,0 +1,84 @@
+"""Mini-batch SGD on least squares: the exact mean-square map, its rate and its stability edge.
+
+For f(a) = (1/N) ||X a - y||^2 the per-sample Hessians are H_i = 2 x_i x_i^T
+and H is their mean. On interpolating data (y = X a*) one step of SGD on a
+batch of B samples maps the error e = a - a* to (I - eta H_B) e, H_B the
+batch's mean Hessian, so the second moment M = E[e e^T] evolves by the
+linear map
+
+    T_B(M) = M - eta (H M + M H) + eta^2 [(1 - c_B) H M H + c_B S(M)],
+    S(M) = (1/N) sum_i H_i M H_i,
+
+with c_B = 1/B for batches drawn with replacement and (N - B) / (B (N - 1))
+without (c_N = 0: full-batch gradient descent, whose edge is 2/L). As a
+matrix on vec(M) T_B is symmetric, I - eta A + eta^2 C with A = H (+) H (the
+Kronecker sum) and C = (1 - c_B) H (x) H + c_B (1/N) sum_i H_i (x) H_i
+positive semi-definite, so E||e_t||^2 = tr(M_t) contracts by the spectral
+radius rho(T_B) per step.
+
+The edge, the largest eta with rho(T_B) < 1, is exact: T_B preserves
+positive semi-definite matrices, so its spectral radius is its largest
+eigenvalue, below 1 iff eta v^T C v < v^T A v for every v, that is
+eta < eta_c = 1 / lambda_max(A^-1/2 C A^-1/2). Everything is computed in
+the eigenbasis of H, where A is diagonal, with P^2 x P^2 matrices: small P.
+"""
+
+import jax.numpy as jnp
+
+
+def noise_weight(batch_size, num_samples: int, replacement: bool = True):
+    """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
+    batch_size = jnp.asarray(batch_size, float)
+    if replacement:
+        return 1.0 / batch_size
+    return (num_samples - batch_size) / (batch_size * max(num_samples - 1, 1))
+
+
+def _operators(X, batch_size, replacement):
+    """(A, C) of T_B = I - eta A + eta^2 C on vec(M), in the eigenbasis of H: A diagonal (as a vector)."""
+    n = X.shape[0]
+    eigenvalues, vectors = jnp.linalg.eigh(2 / n * X.T @ X)
+    rotated = X @ vectors  # x_i in the eigenbasis of H
+    p = X.shape[1]
+    outer = 2 * (rotated[:, :, None] * rotated[:, None, :]).reshape(n, p * p)  # vec(H_i)
+    c = noise_weight(batch_size, n, replacement).astype(X.dtype)
+    A = (eigenvalues[:, None] + eigenvalues[None, :]).ravel()
+    C = (1 - c) * jnp.diag(jnp.outer(eigenvalues, eigenvalues).ravel()) + c * outer.T @ outer / n
+    return A, C
+
+
+def second_moment_map(X, learning_rate, batch_size, replacement: bool = True):
+    """T_B as a (P^2, P^2) matrix on vec(M), M in the eigenbasis of H = (2/N) X^T X (module docstring).
+
+    Returns (T, eigenvectors of H): M in the original basis is V M V^T.
+    """
+    A, C = _operators(X, batch_size, replacement)
+    _, vectors = jnp.linalg.eigh(2 / X.shape[0] * X.T @ X)
+    learning_rate = jnp.asarray(learning_rate, X.dtype)
+    return jnp.eye(A.size, dtype=X.dtype) - learning_rate * jnp.diag(A) + learning_rate**2 * C, vectors
+
+
+def mean_square_rate(X, learning_rate, batch_size, replacement: bool = True):
+    """(rho, M): the spectral radius of T_B, the per-step factor of E||a_t - a*||^2, and its top eigenvector
+    M (P, P) in the original basis, positive semi-definite with trace 1: the covariance of the start that
+    contracts exactly by rho."""
+    T, vectors = second_moment_map(X, learning_rate, batch_size, replacement)
+    values, eigenvectors = jnp.linalg.eigh(T)
+    top = jnp.argmax(jnp.abs(values))
+    p = X.shape[1]
+    M = eigenvectors[:, top].reshape(p, p)
+    M = vectors @ ((M + M.T) / 2) @ vectors.T
+    return jnp.abs(values[top]), M / jnp.trace(M)
+
+
+def mean_square_edge(X, batch_size, replacement: bool = True):
+    """eta_c(B) = 1 / lambda_max(A^-1/2 C A^-1/2): the largest learning rate at which the mean square of
+    mini-batch SGD's error contracts on interpolating least squares (module docstring).
+
+    Directions of M with A = 0 (features without variance: H singular) never move and are left out.
+    """
+    A, C = _operators(X, batch_size, replacement)
+    floor = A.max() * X.shape[1] * jnp.finfo(X.dtype).eps
+    scale = jnp.where(A > floor, 1 / jnp.sqrt(jnp.where(A > floor, A, 1)), 0)
+    return 1 / jnp.linalg.eigvalsh(scale[:, None] * C * scale[None, :])[-1]
+

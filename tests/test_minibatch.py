@@ -1,0 +1,143 @@
+"""Mini-batch SGD: the exact mean-square map against every batch, its edge against rho = 1 and 2/L, and the
+ensemble of stochastic runs against its predicted contraction."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import criteria, descent, minibatch
+
+N, P = 5, 3
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.default_rng(0)
+    return jnp.asarray(rng.normal(size=(N, P)) * np.array([1.0, 2.0, 0.5]))
+
+
+def top_eigenvalue(X):
+    return float(np.linalg.eigvalsh(2 / X.shape[0] * np.asarray(X).T @ np.asarray(X))[-1])
+
+
+@pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+def test_the_map_is_the_mean_over_every_batch(X, replacement, batch_size):
+    """T_B(M) = E[(I - eta H_B) M (I - eta H_B)], the mean taken exactly over every possible batch."""
+    learning_rate, rng = 0.3, np.random.default_rng(1)
+    M = rng.normal(size=(P, P))
+    M = M @ M.T
+    draws = (itertools.product(range(N), repeat=batch_size) if replacement
+             else itertools.combinations(range(N), batch_size))
+    steps = [np.eye(P) - learning_rate * np.mean([2 * np.outer(X[i], X[i]) for i in rows], axis=0) for rows in draws]
+    expected = np.mean([Q @ M @ Q for Q in steps], axis=0)
+    T, V = minibatch.second_moment_map(X, learning_rate, batch_size, replacement)
+    mapped = V @ (T @ (V.T @ M @ V).ravel()).reshape(P, P) @ V.T
+    np.testing.assert_allclose(mapped, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+def test_one_feature_by_hand():
+    """P = 1: T_B(m) = m (1 - 2 eta h + eta^2 ((1 - c) h^2 + c mean h_i^2)), edge 2 h / ((1 - c) h^2 + c mean h_i^2)."""
+    x = jnp.asarray(np.random.default_rng(2).normal(size=(7, 1)))
+    h_i = 2 * np.asarray(x[:, 0]) ** 2
+    h = h_i.mean()
+    for replacement, c in ((True, 1 / 3), (False, (7 - 3) / (3 * 6))):
+        assert float(minibatch.noise_weight(3, 7, replacement)) == pytest.approx(c, rel=1e-15)
+        edge = 2 * h / ((1 - c) * h**2 + c * np.mean(h_i**2))
+        assert float(minibatch.mean_square_edge(x, 3, replacement)) == pytest.approx(edge, rel=1e-13)
+        rho, _ = minibatch.mean_square_rate(x, 0.1, 3, replacement)
+        assert float(rho) == pytest.approx(1 - 0.2 * h + 0.01 * ((1 - c) * h**2 + c * np.mean(h_i**2)), rel=1e-13)
+
+
+def test_the_full_batch_without_replacement_is_gradient_descent(X):
+    assert float(minibatch.mean_square_edge(X, N, replacement=False)) == pytest.approx(2 / top_eigenvalue(X), rel=1e-12)
+    assert float(minibatch.mean_square_edge(X, N, replacement=True)) < 0.99 * 2 / top_eigenvalue(X)
+
+
+@pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
+def test_the_edge_is_where_the_spectral_radius_crosses_one(X, replacement):
+    edges = [float(minibatch.mean_square_edge(X, b, replacement)) for b in range(1, N + 1)]
+    assert np.all(np.diff(edges) > 0) and edges[-1] <= 2 / top_eigenvalue(X) * (1 + 1e-12)
+    for b, edge in zip(range(1, N + 1), edges):
+        below, _ = minibatch.mean_square_rate(X, edge * (1 - 1e-6), b, replacement)
+        above, _ = minibatch.mean_square_rate(X, edge * (1 + 1e-6), b, replacement)
+        assert float(below) < 1 < float(above)
+        for fraction in (0.1, 0.5, 0.9):  # stable all the way below the edge
+            assert float(minibatch.mean_square_rate(X, fraction * edge, b, replacement)[0]) < 1
+
+
+@pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
+def test_the_ensemble_mean_square_contracts_by_rho(replacement):
+    """4096 runs of mini-batch SGD started with covariance M, T_B's top eigenvector: E||a_t - a*||^2 falls by rho
+    per step, within 1e-3 relative."""
+    rng = np.random.default_rng(0)
+    n, p, batch_size, num_steps = 20, 3, 4, 100
+    X = jnp.asarray(rng.normal(size=(n, p)) * np.array([1.0, 2.0, 0.5]))
+    optimum = jnp.asarray(rng.normal(size=p))
+    data = criteria.Data(X, X @ optimum)  # interpolating: y = X a*
+    reference = descent.optimum(criteria.least_squares, optimum, data)
+    learning_rate = 0.5 * minibatch.mean_square_edge(X, batch_size, replacement)
+    rho, M = minibatch.mean_square_rate(X, learning_rate, batch_size, replacement)
+    values, vectors = np.linalg.eigh(np.asarray(M))
+    root = jnp.asarray(vectors * np.sqrt(np.maximum(values, 0)))
+
+    def one(seed):
+        key = jax.random.key(seed)
+        start = optimum + root @ jax.random.normal(key, (p,))
+        batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), n, replacement)
+        trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=learning_rate,
+                            batches=batches)
+        return trace.distance**2
+
+    mean = jax.vmap(one)(jnp.arange(4096)).mean(axis=0)
+    slope = np.polyfit(np.arange(num_steps + 1), np.log(np.asarray(mean)), 1)[0]
+    assert np.exp(slope) == pytest.approx(float(rho), rel=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_all_rows_without_replacement_is_the_full_gradient(X, dtype):
+    X = X.astype(dtype)
+    data = criteria.Data(X, X @ jnp.ones(P, dtype))
+    reference = descent.optimum(criteria.least_squares, jnp.ones(P, dtype), data)
+    full = descent.run(criteria.least_squares, data, jnp.zeros(P, dtype), reference, 50, learning_rate=0.05)
+    batches = descent.Minibatches(N, jax.random.key(3), N, replacement=False)
+    batched = descent.run(criteria.least_squares, data, jnp.zeros(P, dtype), reference, 50, learning_rate=0.05,
+                          batches=batches)
+    np.testing.assert_allclose(batched.distance, full.distance, rtol=100 * float(jnp.finfo(dtype).eps))
+
+
+def test_a_smaller_batch_is_masked_not_resized(X):
+    """B rows out of `largest` drawn: the same run as largest = B when the draw's first B rows agree (with
+    replacement, rows are independent, so the first B of a larger draw are not those of a smaller one: compare
+    against the mean over those rows directly)."""
+    data = criteria.Data(X, X @ jnp.ones(P))
+    a = jnp.zeros(P)
+    batches = descent.Minibatches(2, jax.random.key(0), 4, replacement=False)
+    rows = jax.random.permutation(jax.random.fold_in(jax.random.key(0), 7), N)[:2]
+    expected = jax.grad(criteria.least_squares)(a, criteria.Data(X[rows], data.y[rows]))
+    got = descent.minibatch_gradient(criteria.least_squares, a, data, batches, 7)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("batches, data, match", [
+    (descent.Minibatches(0, jax.random.key(0), 4), None, r"batches.size must hold integers in \[1, largest = 4\]"),
+    (descent.Minibatches(5, jax.random.key(0), 4), None, r"batches.size must hold integers in \[1, largest = 4\]"),
+    (descent.Minibatches(2.5, jax.random.key(0), 4), None, r"batches.size must hold integers"),
+    (descent.Minibatches(2, jax.random.key(0), N + 1, replacement=False), None, "distinct rows per step"),
+    (descent.Minibatches(2, jax.random.key(0), 0), None, "batches.largest must be"),
+    (descent.Minibatches(2, jax.random.key(0), 4), "gram", "pass data as lab.criteria.Data"),
+    ((2, 4), None, "batches must be a lab.descent.Minibatches"),
+])
+def test_bad_batches_are_refused_by_name(X, batches, data, match):
+    data_ = criteria.Data(X, X @ jnp.ones(P))
+    reference = descent.optimum(criteria.least_squares, jnp.ones(P), data_)
+    if data == "gram":
+        data_ = criteria.Gram(X.T @ X / N, X.T @ data_.y / N, data_.y @ data_.y / N)
+        criterion = criteria.least_squares_gram
+    else:
+        criterion = criteria.least_squares
+    with pytest.raises(ValueError, match=match):
+        descent.run(criterion, data_, jnp.zeros(P), reference, 5, learning_rate=0.1, batches=batches)
