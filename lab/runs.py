@@ -218,30 +218,33 @@ def require_outcome(run: Run, point: dict, needed=Outcome._fields):
 
 
 def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer=optax.sgd, *, start=None,
-             tolerance=1e-6, record_every: int = 1, record_path: bool = False, **hyper):
+             tolerance=1e-6, record_every: int = 1, record_path: bool = False, batches=None, **hyper):
     """One run of `optimizer(learning_rate, **hyper)` on `problem` from `start` (default `problem.start`).
 
     learning_rate is absolute (a fraction c of the problem's 2/L is
-    `c * problem.edge_step`). Returns (Outcome, Trace): the summaries with the
+    `c * problem.edge_step`). batches: `descent.Minibatches` for stochastic
+    gradients (the Outcome then has no theory: its edge is not 2/L, see
+    `lab.minibatch`). Returns (Outcome, Trace): the summaries with the
     optimizer's theory beside them, and the raw trace (for `record_path`).
     """
     start = problem.start if start is None else start
     num_steps, hyper = descent.checked(problem.data, start, problem.reference, num_steps, descent.DEFAULT_GROWTH,
-                                       dict(hyper, learning_rate=learning_rate))
+                                       dict(hyper, learning_rate=learning_rate), batches)
     record_every = _validate.count("record_every", record_every)
-    return _optimize(problem, start, tolerance, hyper, optimizer=optimizer, num_steps=num_steps,
+    return _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
                      record_every=record_every, record_path=bool(record_path))
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "num_steps", "record_every", "record_path"))
-def _optimize(problem, start, tolerance, hyper, *, optimizer, num_steps, record_every, record_path):
+def _optimize(problem, start, tolerance, hyper, batches, *, optimizer, num_steps, record_every, record_path):
     """`optimize` as one compiled call: the run and its summaries (eagerly, the summaries' small operations
     would cost more than the run)."""
     trace = descent.run(problem.criterion, problem.data, start, problem.reference, num_steps, optimizer,
-                        record_path=record_path, **hyper)
+                        record_path=record_path, batches=batches, **hyper)
     hyper = dict(hyper)
     learning_rate = hyper.pop("learning_rate")
-    return summarise(trace, problem, learning_rate, tolerance, record_every, theory(optimizer, hyper)), trace
+    known = None if batches is not None else theory(optimizer, hyper)
+    return summarise(trace, problem, learning_rate, tolerance, record_every, known), trace
 
 
 def theory(optimizer, hyper: dict):
@@ -550,7 +553,8 @@ STARTS = ("zero", "random", "eigen")
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
                    meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample",
-                                "optimizer", "tolerance", "method", "stability_rule", "record_every"))
+                                "optimizer", "tolerance", "method", "stability_rule", "record_every",
+                                "largest_batch", "replacement"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class CriterionRun(Run):
     """Your criterion on your data: run(learning_rate= or step_over_edge=, seed=0, **hyper), its problem built
@@ -573,6 +577,11 @@ class CriterionRun(Run):
     method: how the reference optimum is found (`lab.reference.solve`); 'auto'
         becomes 'newton' at construction when Newton alone converges on seed 0
         (the sweep then compiles Newton only).
+    largest_batch: > 0 for mini-batch gradients: the axis `batch_size` (B, 1 to
+        largest_batch, default largest_batch) draws B rows per step from the
+        seed (`lab.descent.Minibatches`, all B masked to one shape); 0 for
+        the full gradient. replacement: rows drawn independently, or B
+        distinct rows per step.
     """
 
     criterion: Callable
@@ -587,9 +596,17 @@ class CriterionRun(Run):
     method: str = "auto"
     stability_rule: str = "bounded"
     record_every: int = 1
+    largest_batch: int = 0
+    replacement: bool = True
 
     def __post_init__(self):
         _validate.count("num_steps", self.num_steps)
+        _validate.count("largest_batch", self.largest_batch, 0)
+        if self.largest_batch and not isinstance(self.data, criteria.Data):
+            raise ValueError("largest_batch > 0 draws rows of the data: pass data as lab.criteria.Data.")
+        if self.largest_batch and not self.replacement and self.largest_batch > self.data.X.shape[0]:
+            raise ValueError(f"largest_batch = {self.largest_batch} distinct rows per step, but the data have "
+                             f"{self.data.X.shape[0]}: lower it, or use replacement=True.")
         _validate.count("record_every", self.record_every)
         if not callable(self.criterion):
             raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(self.criterion).__name__}.")
@@ -635,15 +652,30 @@ class CriterionRun(Run):
             return self.init_scale * jax.random.normal(key, (size,), dtype)
         return jnp.zeros(size, dtype)
 
-    def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, **hyper) -> Outcome:
-        return self.at(seed=seed, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+    def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
+        return self.at(seed=seed, batch_size=batch_size, **hyper)(learning_rate=learning_rate,
+                                                                  step_over_edge=step_over_edge)
+
+    def check_axes(self, axes: dict):
+        super().check_axes(axes)
+        if "batch_size" in axes:
+            values = axes["batch_size"]
+            if not self.largest_batch:
+                raise ValueError("axis 'batch_size' needs mini-batches: give the run largest_batch > 0.")
+            if not np.all((values >= 1) & (values <= self.largest_batch) & (np.mod(values, 1) == 0)):
+                raise ValueError(f"axis 'batch_size' must hold integers in [1, largest_batch = {self.largest_batch}], "
+                                 f"got {values}.")
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
 
-    def at(self, seed=0, **hyper):
+    def at(self, seed=0, batch_size=None, **hyper):
         """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""
         key = _key(seed)
+        batches = None
+        if self.largest_batch:
+            size = self.largest_batch if batch_size is None else batch_size
+            batches = descent.Minibatches(size, jax.random.fold_in(key, 2), self.largest_batch, self.replacement)
         data = self.data
         if self.resample:
             n = data.X.shape[0]
@@ -659,6 +691,7 @@ class CriterionRun(Run):
         def at_step(*, learning_rate=None, step_over_edge=None):
             learning_rate = absolute_learning_rate(learning_rate, step_over_edge, problem.edge_step, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
-                            tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
+                            tolerance=self.tolerance, record_every=self.record_every, batches=batches,
+                            **hyper)[0]
 
         return at_step

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import criteria, descent, minibatch
+from lab import criteria, descent, minibatch, runs, sweep
 
 N, P = 5, 3
 
@@ -141,3 +141,41 @@ def test_bad_batches_are_refused_by_name(X, batches, data, match):
         criterion = criteria.least_squares
     with pytest.raises(ValueError, match=match):
         descent.run(criterion, data_, jnp.zeros(P), reference, 5, learning_rate=0.1, batches=batches)
+
+
+def interpolating_run(X, **options):
+    data = criteria.Data(X, X @ jnp.ones(X.shape[1]))
+    return runs.CriterionRun(criteria.least_squares, data, 60, resample=False, largest_batch=X.shape[0], **options)
+
+
+def test_batch_size_step_and_seed_are_one_sweep_equal_to_plain_calls(X):
+    run = interpolating_run(X, replacement=False)
+    axes = {"batch_size": np.array([1, 3, N]), "step_over_edge": np.array([0.3, 0.8]), "seed": np.arange(3)}
+    grid = sweep.sweep(run, axes, progress=False)
+    assert grid["gap"].shape == (3, 2, 3, 61)
+    for i, b in enumerate(axes["batch_size"]):
+        for k, seed in enumerate(axes["seed"]):
+            alone = run(step_over_edge=0.8, batch_size=b, seed=seed)
+            np.testing.assert_allclose(grid["gap"][i, 1, k], alone.gap, rtol=1e-10, atol=1e-300)
+    full = runs.CriterionRun(criteria.least_squares, run.data, 60, resample=False)(step_over_edge=0.8)
+    np.testing.assert_allclose(grid["gap"][2, 1, 0], full.gap, rtol=1e-10)  # B = N distinct rows: the full gradient
+    assert np.all(grid["gap"][0, :, 0, 1:] != grid["gap"][0, :, 1, 1:])  # seeds draw different batches
+    assert np.all(np.isnan(grid["theory_edge_step"]))  # no 2/L theory for stochastic runs: lab.minibatch has it
+
+
+@pytest.mark.parametrize("options, axes, match", [
+    ({}, {"batch_size": [0]}, r"axis 'batch_size' must hold integers in \[1, largest_batch"),
+    ({}, {"batch_size": [N + 1]}, r"axis 'batch_size' must hold integers in \[1, largest_batch"),
+    ({"largest_batch": 0}, {"batch_size": [2]}, "needs mini-batches"),
+])
+def test_bad_batch_axes_are_refused_by_name(X, options, axes, match):
+    data = criteria.Data(X, X @ jnp.ones(P))
+    run = runs.CriterionRun(criteria.least_squares, data, 10, resample=False, **({"largest_batch": N} | options))
+    with pytest.raises(ValueError, match=match):
+        sweep.sweep(run, {"step_over_edge": [0.5], **axes}, progress=False)
+
+
+def test_a_run_refuses_more_distinct_rows_than_the_data_hold(X):
+    with pytest.raises(ValueError, match="distinct rows per step"):
+        runs.CriterionRun(criteria.least_squares, criteria.Data(X, X @ jnp.ones(P)), 10, resample=False,
+                          largest_batch=N + 1, replacement=False)
