@@ -88,8 +88,7 @@ class Minibatches:
     size: B, traced (a sweep axis), 1 <= B <= largest.
     key: a PRNG key (`jax.random.key(seed)`).
     largest: the largest B of a sweep, static: every step draws `largest` rows and weighs the first B by
-        1/B and the others by 0, so that all batch sizes share one shape and one compilation; a step
-        then costs `largest` per-row gradients whatever B.
+        1/B and the others by 0, so that all batch sizes share one shape and one compilation.
     replacement: rows drawn independently (True) or B distinct rows per step (False, largest <= N).
     The gradient is the mean of the per-row gradients grad f(a, row i), which is the criterion's
     mini-batch gradient for any criterion that is a mean over rows plus a penalty.
@@ -102,16 +101,26 @@ class Minibatches:
 
 
 def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
-    """The gradient of `criterion` at `params` on the mini-batch of step `step` (`Minibatches`)."""
+    """The gradient of `criterion` at `params` on the mini-batch of step `step` (`Minibatches`).
+
+    The batch is a weight per row (how often it was drawn, over B) and the gradient that of the weighted
+    sum of the per-row criteria: one pass over the data as a matrix product, never a gathered copy of the
+    batch per run, so a sweep over runs costs what full-batch descent costs.
+    """
     n, key = data.X.shape[0], jax.random.fold_in(batches.key, step)
     if batches.replacement:
         rows = jax.random.randint(key, (batches.largest,), 0, n)
     else:
         rows = jax.random.permutation(key, n)[: batches.largest]
     size = jnp.asarray(batches.size, params.dtype)
-    weights = jnp.where(jnp.arange(batches.largest, dtype=params.dtype) < size, 1 / size, 0).astype(params.dtype)
-    per_row = jax.vmap(lambda x, y: jax.grad(criterion)(params, data._replace(X=x[None], y=y[None])))
-    return weights @ per_row(data.X[rows], data.y[rows])
+    drawn = jnp.where(jnp.arange(batches.largest, dtype=params.dtype) < size, 1 / size, 0).astype(params.dtype)
+    weights = jnp.zeros(n, params.dtype).at[rows].add(drawn)
+
+    def weighted(a):
+        per_row = jax.vmap(lambda x, y: criterion(a, data._replace(X=x[None], y=y[None])))(data.X, data.y)
+        return weights @ per_row
+
+    return jax.grad(weighted)(params)
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
