@@ -1,0 +1,163 @@
+"""Mini-batch SGD: the exact mean-square edge against batch size on the diabetes data, beside 2/L, the ensemble of 4096 runs and the median run.
+
+Least squares on the diabetes data (features standardised, intercept
+column), its target replaced by X a* so that the data interpolate. The
+library computes the mean-square map T_B of SGD with batches of B rows,
+with and without replacement, and its edge eta_c(B), the largest learning
+rate at which E||a_t - a*||^2 contracts (`lab.minibatch`). Measured:
+4096 runs per batch size, started with covariance T_B's top eigenvector:
+at half the edge their mean square falls by rho(T_B) per step, at 1.1 times
+the edge it grows; and the edge of the median run, by bisection per seed
+(`lab.stability`), which lies above eta_c(B) for small B: the mean-square
+divergence is carried by rare runs while the typical one converges.
+"""
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from experiments.conditioning import DIABETES  # noqa: E402
+from lab import criteria, descent, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
+
+TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
+FACTORS = (0.5, 1.1)  # ensembles at these multiples of eta_c(B)
+SIZES = dict(  # full, quick
+    ensemble_batches=((1, 4, 16, 64, 256, None), (1, None)),  # None: B = N
+    seeds=(4096, 512),
+    ensemble_steps=(100, 50),
+    median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, None)),
+    median_seeds=(16, 4),
+    median_steps=(200, 60),
+)
+
+
+def size(name, quick):
+    return SIZES[name][1 if quick else 0]
+
+
+def interpolating_diabetes(dtype):
+    """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target."""
+    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    data = problems.make_data(X.astype(dtype), y.astype(dtype))
+    fit = problems.problem(criteria.least_squares, data).reference.params
+    return criteria.Data(data.X, data.X @ fit), fit
+
+
+def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
+    """The mean and the median over `seeds` runs of ||a_t - a*||^2 / E||a_0 - a*||^2 at each factor x eta_c(B),
+    started with covariance M, T_B's top eigenvector; and rho(T_B) there. One sweep per batch size (the
+    batch's shape is static)."""
+    X = data.X
+    reference = descent.optimum(criteria.least_squares, optimum, data)
+    edge = minibatch.mean_square_edge(X, batch_size, True)
+
+    def one(factor, seed):
+        rho, M = minibatch.mean_square_rate(X, factor * edge, batch_size, True)
+        values, vectors = jnp.linalg.eigh(M)
+        key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
+        start = optimum + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, optimum.shape, X.dtype)
+        batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
+        trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=factor * edge,
+                            growth=jnp.finfo(X.dtype).max, batches=batches)
+        return {"square": trace.distance**2, "rho": rho}
+
+    grid = sweep.sweep(one, {"factor": np.asarray(factors), "seed": np.arange(seeds)}, progress=False)
+    start = grid["square"][:, :, :1].mean(axis=1)
+    return dict(mean=grid["square"].mean(axis=1) / start, median=np.median(grid["square"], axis=1) / start,
+                rho=grid["rho"][:, 0])
+
+
+def compute(quick, dtype, seed):
+    data, optimum = interpolating_diabetes(dtype)
+    n = data.X.shape[0]
+    every = np.arange(1, n + 1)
+    exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
+             for mode, replace in (("with_replacement", True), ("without_replacement", False))}
+    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, size("seeds", quick), size("ensemble_steps", quick))
+                 for b in size("ensemble_batches", quick)}
+    run = runs.CriterionRun(criteria.least_squares, data, size("median_steps", quick), resample=False, largest_batch=n)
+    batches = np.array([b or n for b in size("median_batches", quick)])
+    per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size("median_seeds", quick))},
+                                       edge_bracket=(0.05, 2.0))
+    return data, every, exact, ensembles, batches, per_seed
+
+
+def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, band):
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13.2, 4.6), width_ratios=(1.25, 1, 1))
+    for mode, style in (("with_replacement", "-"), ("without_replacement", "--")):
+        left.loglog(every, exact[mode], style, color="k", lw=1.8, label=f"exact ηc(B), {mode.replace('_', ' ')}")
+    left.axhline(two_over_L, color=plots.EDGE_COLOUR, lw=2, label="2/L (full-batch gradient descent)")
+    left.axvline(b90, color="grey", ls=":", lw=1.5, label=f"B = {b90}: ηc reaches 90 % of 2/L")
+    left.errorbar(batches, median, yerr=[median - band[0], band[1] - median], fmt="o", color="C1", mec="k",
+                  capsize=3, label="measured edge of the median run\n(bar: 10–90 % of the seeds' edges)")
+    left.set_xlabel("batch size B (rows per step)")
+    left.set_ylabel("learning rate")
+    left.set_title("Mean-square edge ηc(B) against batch size", fontsize=11)
+    left.legend(fontsize=8, loc="lower right")
+    left.grid(True, which="both", alpha=0.3)
+    colours = dict(zip(ensembles, ("C0", "C2", "C3", "C4", "C5", "C6")))
+    for ax, k in ((middle, 0), (right, 1)):
+        for b, found in ensembles.items():
+            t = np.arange(found["mean"].shape[1])
+            ax.semilogy(t, found["mean"][k], color=colours[b], lw=2, label=f"B = {b}: mean")
+            ax.semilogy(t, found["rho"][k] ** t, ":", color="k", lw=1.2)
+            if k == 1:
+                ax.semilogy(t, found["median"][k], "--", color=colours[b], lw=1.2)
+        ax.plot([], [], ":", color="k", label="exact: ρ(T_B)ᵗ")
+        ax.set_xlabel("iteration t")
+        ax.grid(True, alpha=0.3)
+    right.plot([], [], "--", color="grey", label="median run")
+    middle.set_ylabel(f"‖a_t − a*‖² / E‖a_0 − a*‖², {seeds} runs")
+    middle.set_title("At 0.5·ηc(B): the mean contracts by ρ", fontsize=11)
+    right.set_title("At 1.1·ηc(B): the mean grows; for small B\nthe median run still converges", fontsize=11)
+    right.set_ylabel("same ratio")
+    middle.legend(fontsize=8, loc="lower left")
+    right.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write sgd.png and sgd.json in `out`; return the numbers."""
+    out = prepare(out, dtype)
+    data, every, exact, ensembles, batches, per_seed = compute(quick, jnp.dtype(dtype), seed)
+    n = data.X.shape[0]
+    two_over_L = 2 / float(np.linalg.eigvalsh(2 / n * np.asarray(data.X).T @ np.asarray(data.X))[-1])
+    b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
+    edge_step = np.asarray(per_seed["edge_step"])
+    median, band = np.nanmedian(edge_step, axis=1), np.nanpercentile(edge_step, [10, 90], axis=1)
+    contraction = {str(b): dict(rho=float(found["rho"][0]),
+                                measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
+                   for b, found in ensembles.items()}
+    numbers = dict(
+        num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
+        exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},
+        batch_size_at_90_percent=b90,
+        ensemble=dict(seeds=size("seeds", quick), num_steps=size("ensemble_steps", quick), factors=list(FACTORS),
+                      below_edge=contraction,
+                      max_relative_deviation_below=max_relative_deviation(
+                          [v["measured"] for v in contraction.values()], [v["rho"] for v in contraction.values()]),
+                      mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in ensembles.items()},
+                      median_growth_above={str(b): float(found["median"][1, -1]) for b, found in ensembles.items()},
+                      rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()}),
+        median_run=dict(batch_sizes=batches.tolist(), seeds=size("median_seeds", quick),
+                        num_steps=size("median_steps", quick), edge=median.tolist(),
+                        edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
+                        exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
+                        over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),
+    )
+    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size("seeds", quick), batches, median,
+                 band)
+    return save(out, "sgd", numbers, {"": fig})
+
+
+# %%
+if __name__ == "__main__":
+    result = command_line(run, __doc__)
+    print({k: result[k] for k in ("two_over_L", "batch_size_at_90_percent")}, result["median_run"]["over_exact"])

@@ -1,0 +1,83 @@
+"""The sgd experiment in quick mode: exact edges against batch size, ensembles against rho, the median run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import sgd
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sgd")
+    return out, sgd.run(out, quick=True)
+
+
+def test_writes_its_figure_and_numbers(quick):
+    out, numbers = quick
+    assert (out / "sgd.png").stat().st_size > 10_000
+    assert json.loads((out / "sgd.json").read_text()) == numbers
+
+
+def test_exact_edges_rise_with_the_batch_to_two_over_L(quick):
+    _, numbers = quick
+    n, two_over_L = numbers["num_samples"], numbers["two_over_L"]
+    assert (n, numbers["num_params"]) == (442, 11)
+    for mode, edges in numbers["exact_edge"].items():
+        assert list(edges) == [*map(str, sgd.TABLE), str(n)]
+        values = np.array(list(edges.values()))
+        assert np.all(np.diff(values) > 0) and values[0] < 0.3 * two_over_L, mode
+    without, with_ = numbers["exact_edge"]["without_replacement"], numbers["exact_edge"]["with_replacement"]
+    assert without[str(n)] == pytest.approx(two_over_L, rel=1e-12)  # every row once: gradient descent
+    assert with_[str(n)] < without[str(n)] and with_["1"] == pytest.approx(without["1"], rel=1e-12)  # one row: same
+    assert 5 < numbers["batch_size_at_90_percent"]["with_replacement"] < 50
+
+
+def test_ensembles_contract_by_rho_below_the_edge_and_grow_above(quick):
+    _, numbers = quick
+    ensemble = numbers["ensemble"]
+    assert ensemble["max_relative_deviation_below"] <= 1e-3
+    for b, found in ensemble["below_edge"].items():
+        assert found["measured"] == pytest.approx(found["rho"], rel=1e-3), b
+    assert all(growth > 1 for growth in ensemble["mean_growth_above"].values())
+    assert all(rho > 1 for rho in ensemble["rho_above"].values())
+    assert ensemble["median_growth_above"]["1"] < 1  # one row per step: the typical run converges, the mean does not
+
+
+def test_the_median_run_converges_beyond_the_mean_square_edge_for_small_batches(quick):
+    _, numbers = quick
+    median = numbers["median_run"]
+    assert median["bracketed"] and median["batch_sizes"][0] == 1
+    assert median["over_exact"][0] > 1.05
+    assert median["over_exact"][-1] == pytest.approx(1.0, abs=0.05)  # B = N: the edge is 2/L's neighbourhood
+
+
+def test_the_readme_states_the_numbers_of_figures_sgd_json():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    numbers = json.loads((root / "figures" / "sgd.json").read_text())
+    section = (root / "README.md").read_text().split("## Stochastic gradients", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(section.split())
+    exact = numbers["exact_edge"]["with_replacement"]
+    assert f"2/L = {numbers['two_over_L']:.4f}" in text
+    assert f"ηc(1) = {exact['1']:.4f}, {100 * exact['1'] / numbers['two_over_L']:.0f} % of it" in text
+    b90 = numbers["batch_size_at_90_percent"]
+    assert f"B = {b90['with_replacement']} with replacement and B = {b90['without_replacement']} without" in text
+    assert f"{numbers['ensemble']['seeds']} runs" in text and f"{numbers['ensemble']['num_steps']} steps" in text
+    assert f"within {numbers['ensemble']['max_relative_deviation_below']:.1e} relative".replace("e-0", "e-") in text
+    growth = min(numbers["ensemble"]["mean_growth_above"].values())
+    assert f"at least {np.floor(growth * 10) / 10:.1f}" in text
+    median = numbers["median_run"]
+    over = dict(zip(median["batch_sizes"], median["over_exact"]))
+    assert f"{over[1]:.2f} times above ηc at B = 1" in text
+    peak = max(over, key=over.get)
+    assert f"up to {over[peak]:.2f} times at B = {peak}" in text
+    above = [b for b, e in zip(median["batch_sizes"], median["edge"]) if e > numbers["two_over_L"]]
+    assert f"for every B from {min(above)} on even above 2/L" in text
+    assert above == [b for b in median["batch_sizes"] if b >= min(above)]
+    excess = max(median["edge"]) / numbers["two_over_L"] - 1
+    assert f"by up to {100 * excess:.1f} %" in text
+    assert f"{median['seeds']} seeds, {median['num_steps']} steps" in text
