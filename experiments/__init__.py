@@ -15,10 +15,10 @@ import importlib
 import numpy as np
 
 NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature",
-         "autodiff", "entropy", "your_criterion", "sgd")
+         "autodiff", "entropy", "your_criterion", "sgd", "adam")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
 LONGEST_FIRST = ("entropy", "sgd", "logistic", "optimizers", "your_criterion", "conditioning", "model_selection", "stability",
-                 "least_squares", "ridge", "autodiff", "curvature")
+                 "least_squares", "ridge", "autodiff", "curvature", "adam")
 
 
 def load(name: str):

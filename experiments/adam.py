@@ -1,0 +1,120 @@
+"""Adam's edge: with its preconditioner frozen, Adam is heavy ball on P^-1 H, stable below (2 + 2 b1)/((1 - b1) lambda_max(P^-1 H)); bias correction lowers the edge a growth rule sees.
+
+A quadratic with Hessian eigenvalues 1 to 100 in a random basis and a fixed
+diagonal preconditioner P = (0.5, 1, 2, 4, 8). Without bias correction the
+measured edge (bisection, `lab.stability`) sits on the formula for every b1
+(38 / lambda_max(P^-1 H) at b1 = 0.9). optax's bias correction divides the
+first moment by 1 - b1^t: the first steps are up to 1/(1 - b1) times larger,
+and near the formula's edge a transient grows by orders of magnitude before
+the asymptotic rate wins, so the divergence rule (growth 1e4) fires lower.
+"""
+
+# %%
+import functools
+
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from lab import adam, descent, plots, problems, runs, stability  # noqa: E402
+
+EIGENVALUES = (1.0, 3.0, 10.0, 30.0, 100.0)
+PRECONDITIONER = (0.5, 1.0, 2.0, 4.0, 8.0)
+SIZES = dict(  # full, quick
+    betas=(np.array([0.0, 0.5, 0.8, 0.9, 0.95, 0.98]), np.array([0.0, 0.9])),
+    num_steps=(3000, 1000),
+)
+TRANSIENT = (0.9, 0.9)  # (b1, learning rate as a fraction of the formula's edge) of the drawn transient
+
+
+def size(name, quick):
+    return SIZES[name][1 if quick else 0]
+
+
+def quadratic(a, data):
+    """f(a) = 1/2 (a - a*)^T H (a - a*); data = (H, a*)."""
+    hessian, minimiser = data
+    return 0.5 * (a - minimiser) @ hessian @ (a - minimiser)
+
+
+def quadratic_data(dtype, seed):
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.normal(size=(len(EIGENVALUES),) * 2))
+    return jnp.asarray((basis * np.asarray(EIGENVALUES)) @ basis.T, dtype), jnp.asarray(rng.normal(size=len(EIGENVALUES)), dtype)
+
+
+def compute(quick, dtype, seed):
+    data = quadratic_data(dtype, seed)
+    P = jnp.asarray(PRECONDITIONER, dtype)
+    sharpness = float(adam.preconditioned_sharpness(data[0], P))
+    edges = {}
+    for debias in (False, True):
+        optimizer = functools.partial(adam.frozen_adam, preconditioner=P, debias=debias)
+        run = runs.CriterionRun(quadratic, data, size("num_steps", quick), resample=False, size=len(EIGENVALUES),
+                                optimizer=optimizer)
+        edges[debias] = stability.edge_and_best(run, {"b1": size("betas", quick)}, edge_bracket=(0.01, 256.0),
+                                                rtol=2e-4)["edge_step"].ravel()
+    b1, fraction = TRANSIENT
+    problem = problems.problem(quadratic, data, start=jnp.zeros(len(EIGENVALUES), dtype))
+    curves = {debias: descent.run(quadratic, data, problem.start, problem.reference, 400,
+                                  functools.partial(adam.frozen_adam, preconditioner=P, debias=debias),
+                                  growth=jnp.finfo(dtype).max, learning_rate=fraction * adam.threshold(sharpness, b1),
+                                  b1=b1).gap
+              for debias in (False, True)}
+    return sharpness, edges, {k: np.asarray(v) for k, v in curves.items()}
+
+
+def figure(betas, sharpness, edges, curves):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    formula = adam.threshold(sharpness, betas)
+    left.semilogy(betas, formula, "-", color=plots.EDGE_COLOUR, lw=2.5, label="formula (2+2β₁)/((1−β₁)·λmax(P⁻¹H))")
+    left.semilogy(betas, edges[False], "o", mfc="white", mec="k", ms=8, label="measured, no bias correction")
+    left.semilogy(betas, edges[True], "s", color="C3", ms=6, label="measured, with bias correction (optax's Adam)")
+    left.set_xlabel("β₁")
+    left.set_ylabel("edge: largest stable learning rate")
+    left.set_title("Frozen-preconditioner Adam: measured edge against the formula", fontsize=11)
+    left.legend(fontsize=8)
+    left.grid(True, which="both", alpha=0.3)
+    b1, fraction = TRANSIENT
+    for debias, style in ((False, "-"), (True, "-")):
+        gap = curves[debias]
+        right.semilogy(np.arange(gap.size), gap / gap[0], style, lw=2, color="C3" if debias else "k",
+                       label="with bias correction" if debias else "no bias correction")
+    right.axhline(1e4, color="grey", ls="--", lw=1, label="divergence rule: 10⁴ × initial gap")
+    right.set_xlabel("iteration t")
+    right.set_ylabel("(f(a_t) − f*) / (f(a_0) − f*)")
+    right.set_title(f"β₁ = {b1:g}, learning rate {fraction:g} × the formula's edge", fontsize=11)
+    right.legend(fontsize=8)
+    right.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write adam.png and adam.json in `out`; return the numbers."""
+    out = prepare(out, dtype)
+    sharpness, edges, curves = compute(quick, jnp.dtype(dtype), seed)
+    betas = size("betas", quick)
+    formula = adam.threshold(sharpness, betas)
+    numbers = dict(
+        eigenvalues=list(EIGENVALUES), preconditioner=list(PRECONDITIONER), preconditioned_sharpness=sharpness,
+        num_steps=size("num_steps", quick), betas=betas.tolist(), formula_edge=formula.tolist(),
+        measured_edge=edges[False].tolist(), measured_edge_bias_corrected=edges[True].tolist(),
+        max_relative_deviation=max_relative_deviation(edges[False], formula),
+        bias_corrected_over_formula=(edges[True] / formula).tolist(),
+        transient=dict(b1=TRANSIENT[0], fraction_of_edge=TRANSIENT[1],
+                       peak_growth_bias_corrected=float(curves[True].max() / curves[True][0]),
+                       peak_growth=float(curves[False].max() / curves[False][0]),
+                       final_gap_ratio_bias_corrected=float(curves[True][-1] / curves[True][0])),
+    )
+    return save(out, "adam", numbers, {"": figure(betas, sharpness, edges, curves)})
+
+
+# %%
+if __name__ == "__main__":
+    result = command_line(run, __doc__)
+    print(result["max_relative_deviation"], result["bias_corrected_over_formula"], result["transient"])

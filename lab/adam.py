@@ -1,0 +1,43 @@
+"""Adam at its edge: Adam with a frozen preconditioner, which is heavy ball on P^-1 H, and its threshold.
+
+With its preconditioner P (a positive vector, Adam's sqrt(nu) + eps) frozen and
+without bias correction, Adam's momentum m <- b1 m + (1 - b1) g with
+a <- a - eta m / P is heavy ball with step eta (1 - b1) and momentum b1 on the
+preconditioned Hessian P^-1 H: on a quadratic it converges iff
+
+    lambda_max(P^-1 H) < (2 + 2 b1) / ((1 - b1) eta)    (38 / eta at b1 = 0.9)
+
+(Cohen et al., "Adaptive gradient methods at the edge of stability", 2022).
+optax's Adam divides m by 1 - b1^t (bias correction): its first steps are up
+to 1 / (1 - b1) times larger than the asymptotic ones, a transient that the
+threshold above does not see.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False) -> optax.GradientTransformation:
+    """Adam's update with P = `preconditioner` frozen: m <- b1 m + (1 - b1) g, a <- a - learning_rate m / P.
+
+    debias: divide m by 1 - b1^t as optax's Adam does. `preconditioner` is a
+    scalar or a (P,) array, positive.
+    """
+
+    def scale(updates, params=None):
+        return jax.tree_util.tree_map(lambda u: -learning_rate * u / preconditioner, updates)
+
+    return optax.chain(optax.ema(b1, debias=debias), optax.stateless(scale))
+
+
+def threshold(preconditioned_sharpness, b1):
+    """(2 + 2 b1) / ((1 - b1) lambda_max(P^-1 H)): the largest learning rate at which frozen-preconditioner Adam
+    (without bias correction) converges on a quadratic with that preconditioned sharpness."""
+    return (2.0 + 2.0 * b1) / ((1.0 - b1) * preconditioned_sharpness)
+
+
+def preconditioned_sharpness(hessian, preconditioner):
+    """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a (P, P) Hessian and a positive (P,) preconditioner."""
+    scale = 1 / jnp.sqrt(preconditioner)
+    return jnp.linalg.eigvalsh(scale[:, None] * hessian * scale[None, :])[-1]

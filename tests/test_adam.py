@@ -1,0 +1,70 @@
+"""Adam with a frozen preconditioner: heavy ball on P^-1 H, its edge (2 + 2 b1) / ((1 - b1) lambda_max(P^-1 H))."""
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import adam, descent, runs, stability
+
+from . import helpers
+
+PRECONDITIONER = jnp.array([0.5, 1.0, 2.0, 4.0, 8.0])
+
+
+def frozen_run(debias, num_steps=3000):
+    known = helpers.chosen_spectrum()
+    optimizer = functools.partial(adam.frozen_adam, preconditioner=PRECONDITIONER, debias=debias)
+    run = runs.CriterionRun(helpers.quadratic, known.problem.data, num_steps, resample=False, size=5, optimizer=optimizer)
+    sharpness = float(adam.preconditioned_sharpness(known.problem.data.hessian, PRECONDITIONER))
+    return run, sharpness
+
+
+def test_the_update_is_heavy_ball_on_the_preconditioned_gradient():
+    """a_{t+1} - a_t = b1 (a_t - a_{t-1}) - lr (1 - b1) g_t / P, step by step."""
+    known = helpers.chosen_spectrum()
+    problem, lr, b1 = known.problem, 0.01, 0.9
+    optimizer = functools.partial(adam.frozen_adam, preconditioner=PRECONDITIONER)
+    trace = descent.run(problem.criterion, problem.data, problem.start, problem.reference, 20, optimizer,
+                        record_path=True, learning_rate=lr, b1=b1)
+    path = np.asarray(trace.path)
+    H, a_star = np.asarray(problem.data.hessian), np.asarray(problem.data.minimiser)
+    for t in range(1, 20):
+        gradient = H @ (path[t] - a_star)
+        expected = path[t] + b1 * (path[t] - path[t - 1]) - lr * (1 - b1) * gradient / np.asarray(PRECONDITIONER)
+        np.testing.assert_allclose(path[t + 1], expected, rtol=1e-12, atol=1e-14)
+
+
+def test_the_frozen_preconditioner_edge_is_measured_on_its_formula_within_0_1_percent():
+    run, sharpness = frozen_run(debias=False)
+    betas = np.array([0.0, 0.5, 0.9])
+    edges = stability.edge_and_best(run, {"b1": betas}, edge_bracket=(0.05, 64.0), rtol=2e-4)
+    np.testing.assert_allclose(edges["edge_step"].ravel(), adam.threshold(sharpness, betas), rtol=1e-3)
+    assert adam.threshold(sharpness, 0.9) * sharpness == pytest.approx(38.0)
+
+
+def test_bias_correction_lowers_the_edge_that_a_growth_rule_sees():
+    """The first steps divided by 1 - b1^t are larger: near the edge a transient grows past the divergence rule."""
+    frozen, sharpness = frozen_run(debias=False)
+    corrected, _ = frozen_run(debias=True)
+    axes = {"b1": np.array([0.9])}
+    edge = float(stability.edge_and_best(frozen, axes, edge_bracket=(0.05, 64.0))["edge_step"].ravel()[0])
+    lower = float(stability.edge_and_best(corrected, axes, edge_bracket=(0.05, 64.0))["edge_step"].ravel()[0])
+    assert edge == pytest.approx(adam.threshold(sharpness, 0.9), rel=1e-3)
+    assert lower < 0.95 * edge
+
+
+def test_bias_correction_is_adams_first_moment_written_out():
+    """Adam's update with nu frozen (P = sqrt(nu) + eps): m_hat = m / (1 - b1^t), a <- a - lr m_hat / P."""
+    known = helpers.chosen_spectrum()
+    problem = known.problem
+    frozen = functools.partial(adam.frozen_adam, preconditioner=PRECONDITIONER, debias=True)
+    ours = descent.run(problem.criterion, problem.data, problem.start, problem.reference, 30, frozen,
+                       record_path=True, learning_rate=0.01, b1=0.9)
+    H, a_star, P = (np.asarray(x) for x in (problem.data.hessian, problem.data.minimiser, PRECONDITIONER))
+    a, m = np.asarray(problem.start, float), np.zeros(5)
+    for t in range(1, 31):
+        m = 0.9 * m + 0.1 * (H @ (a - a_star))
+        a = a - 0.01 * m / (1 - 0.9**t) / P
+        np.testing.assert_allclose(ours.path[t], a, rtol=1e-12, atol=1e-14)
