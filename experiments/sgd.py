@@ -28,10 +28,10 @@ from lab import criteria, descent, minibatch, plots, problems, runs, stability, 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 FACTORS = (0.5, 1.1)  # ensembles at these multiples of eta_c(B)
 SIZES = dict(  # full, quick
-    ensemble_batches=((1, 4, 16, 64, 256, None), (1, None)),  # None: B = N
+    ensemble_batches=((1, 4, 16, 64, 256, None), (1, 16)),  # None: B = N
     seeds=(4096, 512),
     ensemble_steps=(100, 50),
-    median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, None)),
+    median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, 16)),
     median_seeds=(16, 4),
     median_steps=(200, 60),
 )
@@ -81,8 +81,9 @@ def compute(quick, dtype, seed):
              for mode, replace in (("with_replacement", True), ("without_replacement", False))}
     ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, size("seeds", quick), size("ensemble_steps", quick))
                  for b in size("ensemble_batches", quick)}
-    run = runs.CriterionRun(criteria.least_squares, data, size("median_steps", quick), resample=False, largest_batch=n)
     batches = np.array([b or n for b in size("median_batches", quick)])
+    run = runs.CriterionRun(criteria.least_squares, data, size("median_steps", quick), resample=False,
+                            largest_batch=int(batches.max()))
     per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size("median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0))
     return data, every, exact, ensembles, batches, per_seed
