@@ -15,9 +15,9 @@ import importlib
 import numpy as np
 
 NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature",
-         "autodiff", "entropy", "your_criterion", "sgd", "adam")
+         "autodiff", "entropy", "your_criterion", "sgd", "adam", "edge_of_stability")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
-LONGEST_FIRST = ("entropy", "sgd", "logistic", "optimizers", "your_criterion", "conditioning", "model_selection", "stability",
+LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "logistic", "optimizers", "your_criterion", "conditioning", "model_selection", "stability",
                  "least_squares", "ridge", "autodiff", "curvature", "adam")
 
 

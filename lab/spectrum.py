@@ -77,14 +77,21 @@ def largest_eigenvalue(criterion, params, data, key, iterations: int = 100):
     Assumes the top eigenvalue is also largest in magnitude (true for convex
     criteria). Accuracy improves as (h_{P-1} / h_P)^iterations.
     """
-    v = jax.random.normal(key, params.shape, params.dtype)
+    return power_iteration(criterion, params, data, jax.random.normal(key, params.shape, params.dtype), iterations)[0]
+
+
+def power_iteration(criterion, params, data, vector, iterations: int):
+    """(v^T H v, v): `iterations` power steps on Hessian-vector products from `vector`, v of unit norm.
+
+    Warm-started from the last vector, a few steps follow the top eigenvalue along an optimization path.
+    """
 
     def power_step(v, _):
         w = hvp(criterion, params, data, v)
         return w / jnp.linalg.norm(w), None
 
-    v, _ = jax.lax.scan(power_step, v / jnp.linalg.norm(v), None, length=iterations)
-    return jnp.dot(v, hvp(criterion, params, data, v))
+    v, _ = jax.lax.scan(power_step, vector / jnp.linalg.norm(vector), None, length=iterations)
+    return jnp.dot(v, hvp(criterion, params, data, v)), v
 
 
 def stability_threshold(L):
