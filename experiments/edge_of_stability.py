@@ -10,7 +10,9 @@ iteration on Hessian-vector products (`lab.spectrum.power_iteration`, warm
 started). Theory says gradient descent on a quadratic diverges above 2/eta;
 on the network the sharpness rises (progressive sharpening) until it meets
 2/eta and then stays at it (eta x sharpness / 2 about 1), the loss falling
-non-monotonically.
+non-monotonically. Full-batch Adam does the same with its preconditioned
+sharpness lambda_max(P^-1 H) against its own edge 38/eta (Cohen et al. 2022,
+`lab.adam`).
 """
 
 # %%
@@ -26,15 +28,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, prepare, save  # noqa: E402
-from lab import descent, problems, spectrum, sweep  # noqa: E402
+import optax  # noqa: E402
+
+from lab import adam, descent, problems, spectrum, sweep  # noqa: E402
 
 DIGITS = Path(__file__).parent / "data" / "digits.csv"
 WIDTHS = (32, 32, 10)  # the hidden layers and the output; the input is the pixels that vary
 INIT_SCALE = 0.5  # times the usual 1/sqrt(fan-in)
 EVERY, POWER_STEPS = 20, 20  # sharpness every EVERY steps, by POWER_STEPS warm-started power steps
+ADAM = dict(b1=0.9, b2=0.999, eps=1e-7)  # full-batch Adam, its sharpness preconditioned by P = sqrt(nu_hat) + eps
 SIZES = dict(  # full, quick
     learning_rates=(np.array([0.05, 0.3, 0.4, 0.5, 0.7]), np.array([0.05, 0.5, 0.7])),
     num_steps=(6000, 1500),
+    adam_learning_rates=(np.array([1e-3, 2e-3, 4e-3, 8e-3]), np.array([8e-3])),
+    adam_num_steps=(3000, 500),
 )
 
 
@@ -81,21 +88,26 @@ def load(dtype):
     return Digits(X.astype(dtype), jnp.asarray(np.eye(10)[np.asarray(labels, int)], dtype))
 
 
-def train(data, init, num_steps):
-    """A run of the sweep: full-batch gradient descent at `learning_rate`, the loss every step and the sharpness
-    every EVERY steps (the run in segments of EVERY steps, each ending with a few warm-started power steps)."""
+def train(data, init, num_steps, with_adam):
+    """A run of the sweep: full-batch gradient descent (or Adam) at `learning_rate`, the loss every step and the
+    sharpness (Adam's: preconditioned) every EVERY steps: the run in segments of EVERY steps, each continued
+    from the last one's parameters and optimizer state and ending with a few warm-started power steps."""
     zero = descent.Optimum(jnp.zeros_like(init), jnp.zeros((), init.dtype))  # the gaps are then the losses
+    optimizer, hyper = (optax.adam, ADAM) if with_adam else (optax.sgd, {})
 
     def run(learning_rate):
         def segment(carry, _):
-            params, vector = carry
-            trace = descent.run(mean_squared_error, data, params, zero, EVERY, learning_rate=learning_rate,
-                                growth=jnp.finfo(init.dtype).max)
-            sharpness, vector = spectrum.power_iteration(mean_squared_error, trace.params, data, vector, POWER_STEPS)
-            return (trace.params, vector), (trace.gap[:-1], sharpness)
+            params, state, vector = carry
+            trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, opt_state=state,
+                                learning_rate=learning_rate, growth=jnp.finfo(init.dtype).max, **hyper)
+            scale = (1 / jnp.sqrt(adam.preconditioner(trace.opt_state, ADAM["b2"], ADAM["eps"])) if with_adam
+                     else None)
+            sharpness, vector = spectrum.power_iteration(mean_squared_error, trace.params, data, vector, POWER_STEPS,
+                                                         scale)
+            return (trace.params, trace.opt_state, vector), (trace.gap[:-1], sharpness)
 
-        start = jnp.ones_like(init) / np.sqrt(init.size)
-        _, (loss, sharpness) = jax.lax.scan(segment, (init, start), None, length=num_steps // EVERY)
+        start = (init, optimizer(learning_rate, **hyper).init(init), jnp.ones_like(init) / np.sqrt(init.size))
+        _, (loss, sharpness) = jax.lax.scan(segment, start, None, length=num_steps // EVERY)
         return {"loss": loss.reshape(-1), "sharpness": sharpness}
 
     return run
@@ -104,32 +116,42 @@ def train(data, init, num_steps):
 def compute(quick, dtype, seed):
     data = load(dtype)
     init = initial_parameters(jax.random.key(seed), data.X.shape[1], dtype)
-    grid = sweep.sweep(train(data, init, size("num_steps", quick)), {"learning_rate": size("learning_rates", quick)},
-                       progress=False)
+    curves = {}
+    for name, prefix in (("gradient descent", ""), ("Adam", "adam_")):
+        grid = sweep.sweep(train(data, init, size(prefix + "num_steps", quick), name == "Adam"),
+                           {"learning_rate": size(prefix + "learning_rates", quick)}, progress=False)
+        curves[name] = np.asarray(grid["loss"]), np.asarray(grid["sharpness"])
     initial = spectrum.power_iteration(mean_squared_error, init, data, jnp.ones_like(init), 200)[0]
-    return data, np.asarray(grid["loss"]), np.asarray(grid["sharpness"]), float(initial)
+    return data, curves, float(initial)
 
 
-def crossing(sharpness, learning_rate):
-    """(first iteration whose sharpness reaches 2/eta or -1, eta x sharpness / 2 at the measurements after it)."""
-    reached = np.nonzero(sharpness >= 2 / learning_rate)[0]
+def threshold(name, learning_rate):
+    """Where the sharpness sits at the edge: 2/eta for gradient descent, (2 + 2 b1)/((1 - b1) eta) for Adam."""
+    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else 2 / learning_rate
+
+
+def crossing(sharpness, edge):
+    """(first iteration whose sharpness reaches `edge` or -1, sharpness / edge at the measurements after it)."""
+    reached = np.nonzero(sharpness >= edge)[0]
     if reached.size == 0:
         return -1, np.array([])
-    return int((reached[0] + 1) * EVERY), sharpness[reached[0]:] * learning_rate / 2
+    return int((reached[0] + 1) * EVERY), sharpness[reached[0]:] / edge
 
 
-def figure(learning_rates, loss, sharpness, inputs):
+def figure(name, learning_rates, loss, sharpness, inputs):
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
     t = np.arange(loss.shape[1])
     measured = (np.arange(sharpness.shape[1]) + 1) * EVERY
-    top = 1.25 * max(2 / learning_rates[1:].min(), np.nanmax(sharpness))
+    edges = threshold(name, learning_rates)
+    symbol = "2/η" if name != "Adam" else "38/η"
+    top = 1.25 * max(edges[edges <= 3 * np.nanmax(sharpness)].max(initial=0), np.nanmax(sharpness))
     for k, eta in enumerate(learning_rates):
         colour = f"C{k}"
         left.semilogy(t, loss[k], color=colour, lw=1.2, label=f"η = {eta:g}")
-        above = f" (2/η = {2 / eta:g}, above)" if 2 / eta > top else ""
+        above = f" ({symbol} = {edges[k]:.3g}, above)" if edges[k] > top else ""
         right.plot(measured, sharpness[k], color=colour, lw=1.8, label=f"η = {eta:g}{above}")
-        right.axhline(2 / eta, color=colour, ls="--", lw=1)
-    right.plot([], [], "k--", lw=1, label="2/η (same colour)")
+        right.axhline(edges[k], color=colour, ls="--", lw=1)
+    right.plot([], [], "k--", lw=1, label=f"{symbol} (same colour)")
     left.set_xlabel("iteration t")
     left.set_ylabel("training loss (mean squared error)")
     left.set_title("Loss: falls over long windows, not monotonically", fontsize=11)
@@ -137,25 +159,27 @@ def figure(learning_rates, loss, sharpness, inputs):
     left.grid(True, alpha=0.3)
     right.set_ylim(0, top)
     right.set_xlabel("iteration t")
-    right.set_ylabel("sharpness: top eigenvalue of the Hessian")
-    right.set_title("Sharpness rises to 2/η and stays there", fontsize=11)
+    if name == "Adam":
+        right.set_ylabel("preconditioned sharpness λmax(P⁻¹H)")
+        right.set_title("Preconditioned sharpness rises to 38/η and stays there", fontsize=11)
+    else:
+        right.set_ylabel("sharpness: top eigenvalue of the Hessian")
+        right.set_title("Sharpness rises to 2/η and stays there", fontsize=11)
     right.legend(fontsize=8, loc="upper right", ncol=2)
     right.grid(True, alpha=0.3)
     widths = "–".join(map(str, (inputs, *WIDTHS)))
-    fig.suptitle(f"Tanh network {widths} on 500 digits, full-batch gradient descent, mean squared error", fontsize=12)
+    method = "full-batch Adam (β₁ = 0.9)" if name == "Adam" else "full-batch gradient descent"
+    fig.suptitle(f"Tanh network {widths} on 500 digits, {method}, mean squared error", fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
-    """Write edge_of_stability.png and edge_of_stability.json in `out`; return the numbers."""
-    out = prepare(out, dtype)
-    data, loss, sharpness, initial = compute(quick, jnp.dtype(dtype), seed)
-    inputs = data.X.shape[1]
-    learning_rates = size("learning_rates", quick)
+def summary(name, learning_rates, loss, sharpness):
+    """Per learning rate: the first crossing, sharpness / edge after it (median, 10-90 %), how the loss fell."""
     per_rate = {}
     for k, eta in enumerate(learning_rates):
-        first, ratios = crossing(sharpness[k], eta)
+        edge = threshold(name, eta)
+        first, ratios = crossing(sharpness[k], edge)
         half = loss.shape[1] // 2
         per_rate[f"{eta:g}"] = dict(
             first_crossing=first,
@@ -163,18 +187,35 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
             sharpness_ratio_10_90=np.percentile(ratios, [10, 90]).tolist() if ratios.size else None,
             loss_increases=int(np.sum(np.diff(loss[k]) > 0)),
             loss_halves=[float(loss[k][half - 1]), float(loss[k][-1])],
-            final_sharpness=float(sharpness[k, -1]), two_over_eta=float(2 / eta))
+            final_sharpness=float(sharpness[k, -1]), edge=float(edge))
+    return per_rate
+
+
+def run(out="figures", quick=False, dtype="float64", seed=0):
+    """Write edge_of_stability.png, edge_of_stability_adam.png and edge_of_stability.json in `out`."""
+    out = prepare(out, dtype)
+    data, curves, initial = compute(quick, jnp.dtype(dtype), seed)
+    inputs = data.X.shape[1]
+    rates = {"gradient descent": size("learning_rates", quick), "Adam": size("adam_learning_rates", quick)}
+    loss, sharpness = curves["gradient descent"]
     numbers = dict(
         widths=[inputs, *WIDTHS], num_params=int(sum(m * n + n for m, n in shapes(inputs))),
         num_samples=500, num_steps=size("num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
-        initial_sharpness=initial, learning_rates=learning_rates.tolist(),
-        progressive_sharpening=float(sharpness[0].max() / initial), per_learning_rate=per_rate,
+        initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
+        progressive_sharpening=float(sharpness[0].max() / initial),
+        per_learning_rate=summary("gradient descent", rates["gradient descent"], loss, sharpness),
+        adam=dict(**ADAM, num_steps=size("adam_num_steps", quick), learning_rates=rates["Adam"].tolist(),
+                  per_learning_rate=summary("Adam", rates["Adam"], *curves["Adam"])),
     )
-    return save(out, "edge_of_stability", numbers, {"": figure(learning_rates, loss, sharpness, inputs)})
+    figures = {"": figure("gradient descent", rates["gradient descent"], loss, sharpness, inputs),
+               "adam": figure("Adam", rates["Adam"], *curves["Adam"], inputs)}
+    return save(out, "edge_of_stability", numbers, figures)
 
 
 # %%
 if __name__ == "__main__":
     result = command_line(run, __doc__)
     print(result["progressive_sharpening"], {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])
-                                             for k, v in result["per_learning_rate"].items()})
+                                             for k, v in result["per_learning_rate"].items()},
+          {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])
+           for k, v in result["adam"]["per_learning_rate"].items()})

@@ -37,6 +37,19 @@ def threshold(preconditioned_sharpness, b1):
     return (2.0 + 2.0 * b1) / ((1.0 - b1) * preconditioned_sharpness)
 
 
+def sharpness_threshold(learning_rate, b1):
+    """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
+    sits on its edge (38 / learning_rate at b1 = 0.9)."""
+    return (2.0 + 2.0 * b1) / ((1.0 - b1) * learning_rate)
+
+
+def preconditioner(opt_state, b2, eps):
+    """P = sqrt(nu_hat) + eps from the state of `optax.adam(..., b2=b2, eps=eps)` (nu_hat = nu / (1 - b2^count))."""
+    adam_state = opt_state[0]  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
+    count = adam_state.count.astype(adam_state.nu.dtype)
+    return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
+
+
 def preconditioned_sharpness(hessian, preconditioner):
     """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a (P, P) Hessian and a positive (P,) preconditioner."""
     scale = 1 / jnp.sqrt(preconditioner)

@@ -67,6 +67,8 @@ class Trace(NamedTuple):
     diverged: bool, whether the divergence rule fired.
     diverged_at: int, the step t at which it fired, -1 if never.
     path: (T + 1, P) the iterates a_t when asked for (`record_path=True`), else (0, P).
+    opt_state: the optimizer's state after the last step (Adam's moments, ...): pass it back
+        as `run(..., opt_state=)` with `init=params` to continue the same run.
     """
 
     gap: jax.Array
@@ -75,6 +77,7 @@ class Trace(NamedTuple):
     diverged: jax.Array
     diverged_at: jax.Array
     path: jax.Array
+    opt_state: Any = None
 
 
 DEFAULT_GROWTH = 1e4
@@ -124,7 +127,7 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
-        record_path: bool = False, batches: Minibatches | None = None, **hyperparams) -> Trace:
+        record_path: bool = False, batches: Minibatches | None = None, opt_state=None, **hyperparams) -> Trace:
     """Run `optimizer(**hyperparams)` from `init` for `num_steps` steps on `criterion(a, data)`.
 
     criterion: pure function (a, data) -> scalar, differentiated by `jax.grad`.
@@ -138,11 +141,13 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     growth: factor on the initial gap beyond which the run counts as diverged.
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
     batches: `Minibatches` for stochastic gradients on `Data` (None: the full gradient).
+    opt_state: where the optimizer's state starts (a previous `Trace.opt_state`; default its init).
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
     _check_start_value(criterion, data, init, optimum)
-    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams, batches)
+    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams, batches,
+                opt_state)
 
 
 def _check_start_value(criterion, data, init, optimum):
@@ -223,7 +228,8 @@ def gradient_descent(criterion, data, init, optimum: Optimum, learning_rate, num
 # float64 switch is on; their updates are traced with JAX's standard promotion whatever the caller's setting, so
 # that the lab runs under `jax_numpy_dtype_promotion="strict"` (as its test suite does) and checks its own code.
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams, batches=None):
+def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams, batches=None,
+         opt_state=None):
     transform = optax.with_extra_args_support(optimizer(**hyperparams))
     value_and_grad = jax.value_and_grad(criterion)
     value_fn = lambda a: criterion(a, data)  # noqa: E731
@@ -256,7 +262,8 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
         return (params, opt_state, carry), record
 
     carry = (init, gap0, jnp.array(False), jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
-    (params, _, carry), (gaps, distances, path) = jax.lax.scan(step, (init, transform.init(init), carry), length=num_steps)
+    state = transform.init(init) if opt_state is None else opt_state
+    (params, state, carry), (gaps, distances, path) = jax.lax.scan(step, (init, state, carry), length=num_steps)
     carry, (last_gap, last_distance, last) = observe(carry, params, criterion(params, data) - optimum.value)
     return Trace(
         gap=jnp.append(gaps, last_gap),
@@ -265,4 +272,5 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
         diverged=carry[2],
         diverged_at=carry[3],
         path=jnp.concatenate([path, last[None]]) if record_path else jnp.zeros((0, init.shape[0]), init.dtype),
+        opt_state=state,
     )

@@ -80,18 +80,24 @@ def largest_eigenvalue(criterion, params, data, key, iterations: int = 100):
     return power_iteration(criterion, params, data, jax.random.normal(key, params.shape, params.dtype), iterations)[0]
 
 
-def power_iteration(criterion, params, data, vector, iterations: int):
-    """(v^T H v, v): `iterations` power steps on Hessian-vector products from `vector`, v of unit norm.
+def power_iteration(criterion, params, data, vector, iterations: int, scale=None):
+    """(v^T S H S v, v): `iterations` power steps on Hessian-vector products from `vector`, v of unit norm.
 
-    Warm-started from the last vector, a few steps follow the top eigenvalue along an optimization path.
+    scale: a (P,) vector s, S = diag(s) (default 1); s = P^-1/2 measures Adam's preconditioned sharpness
+    lambda_max(P^-1 H). Warm-started from the last vector, a few steps follow the top eigenvalue along an
+    optimization path.
     """
+    s = jnp.ones_like(params) if scale is None else scale
+
+    def product(v):
+        return s * hvp(criterion, params, data, s * v)
 
     def power_step(v, _):
-        w = hvp(criterion, params, data, v)
+        w = product(v)
         return w / jnp.linalg.norm(w), None
 
     v, _ = jax.lax.scan(power_step, vector / jnp.linalg.norm(vector), None, length=iterations)
-    return jnp.dot(v, hvp(criterion, params, data, v)), v
+    return jnp.dot(v, product(v)), v
 
 
 def stability_threshold(L):

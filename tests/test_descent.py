@@ -8,6 +8,8 @@ import pytest
 
 from lab import criteria, descent, problems, reference, spectrum
 
+from . import helpers
+
 KAPPA = 100.0
 STEPS = 1000
 
@@ -132,3 +134,18 @@ def test_a_schedule_function_is_refused_with_the_way_to_sweep_schedules(problem)
     with pytest.raises(ValueError, match="runs.Scheduled"):
         descent.run(criteria.least_squares, data, start, optimum, 5, optax.sgd,
                     learning_rate=optax.exponential_decay(0.5, 5, 0.1))
+
+
+def test_a_run_continued_from_its_optimizer_state_is_the_same_run():
+    """Adam for 30 steps = 12 steps, then 18 more from Trace.params and Trace.opt_state (moments and count)."""
+    known = helpers.chosen_spectrum()
+    problem = known.problem
+    args = (problem.criterion, problem.data)
+    whole = descent.run(*args, problem.start, problem.reference, 30, optax.adam, learning_rate=0.05)
+    first = descent.run(*args, problem.start, problem.reference, 12, optax.adam, learning_rate=0.05)
+    second = descent.run(*args, first.params, problem.reference, 18, optax.adam, learning_rate=0.05,
+                         opt_state=first.opt_state)
+    np.testing.assert_allclose(second.params, whole.params, rtol=1e-13)
+    np.testing.assert_allclose(np.concatenate([first.gap[:-1], second.gap]), whole.gap, rtol=1e-13)
+    restarted = descent.run(*args, first.params, problem.reference, 18, optax.adam, learning_rate=0.05)
+    assert not np.allclose(restarted.params, whole.params, rtol=1e-6)  # a fresh state is another run

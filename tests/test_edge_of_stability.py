@@ -38,6 +38,7 @@ def quick(tmp_path_factory):
 def test_writes_its_figure_and_numbers(quick):
     out, numbers = quick
     assert (out / "edge_of_stability.png").stat().st_size > 10_000
+    assert (out / "edge_of_stability_adam.png").stat().st_size > 10_000
     assert json.loads((out / "edge_of_stability.json").read_text()) == numbers
 
 
@@ -46,12 +47,20 @@ def test_sharpness_rises_to_two_over_eta_and_stays_there(quick):
     assert numbers["progressive_sharpening"] >= 2.0
     rates = numbers["per_learning_rate"]
     smallest = rates[f"{min(numbers['learning_rates']):g}"]
-    assert smallest["first_crossing"] == -1 and smallest["final_sharpness"] < smallest["two_over_eta"]
+    assert smallest["first_crossing"] == -1 and smallest["final_sharpness"] < smallest["edge"]
     crossed = [r for r in rates.values() if r["first_crossing"] >= 0]
     assert len(crossed) == len(rates) - 1
     for r in crossed:
         assert 0.97 <= r["median_sharpness_ratio_after_crossing"] <= 1.07
         assert r["loss_halves"][1] < r["loss_halves"][0] and r["loss_increases"] > 0  # falls, not monotonically
+
+
+def test_adams_preconditioned_sharpness_rises_to_38_over_eta_and_stays_there(quick):
+    _, numbers = quick
+    assert (numbers["adam"]["b1"], numbers["adam"]["b2"]) == (0.9, 0.999)
+    for eta, r in numbers["adam"]["per_learning_rate"].items():
+        assert r["edge"] == pytest.approx(38 / float(eta))
+        assert r["first_crossing"] > 0 and 0.90 <= r["median_sharpness_ratio_after_crossing"] <= 1.10
 
 
 def test_the_readme_states_the_numbers_of_figures_edge_of_stability_json():
@@ -63,3 +72,6 @@ def test_the_readme_states_the_numbers_of_figures_edge_of_stability_json():
               if r["first_crossing"] >= 0]
     assert f"between {min(ratios):.3f} and {max(ratios):.3f}" in text
     assert f"{len(ratios)} of the {len(numbers['learning_rates'])} learning rates" in text
+    adam = [r["median_sharpness_ratio_after_crossing"] for r in numbers["adam"]["per_learning_rate"].values()]
+    assert None not in adam and f"all {len(adam)} of Adam's" in text
+    assert f"between {min(adam):.2f} and {max(adam):.2f}" in text
