@@ -155,7 +155,10 @@ def _check_start_value(criterion, data, init, optimum):
     diverged at t = 0 (its gap starts negative)."""
     if not _validate.is_concrete(data, init, optimum.value):
         return
-    start, best = float(jax.jit(criterion)(init, data)), float(optimum.value)
+    start = jax.jit(criterion)(init, data)  # a tracer when called inside jit, vmap or eval_shape on constants
+    if not _validate.is_concrete(start):
+        return
+    start, best = float(start), float(optimum.value)
     if not np.isfinite(start):
         raise ValueError(f"f(init) is {start}: choose a start where the criterion is finite.")
     if start < best - 1e3 * float(jnp.finfo(init.dtype).eps) * (1 + abs(best)):

@@ -149,3 +149,18 @@ def test_a_run_continued_from_its_optimizer_state_is_the_same_run():
     np.testing.assert_allclose(np.concatenate([first.gap[:-1], second.gap]), whole.gap, rtol=1e-13)
     restarted = descent.run(*args, first.params, problem.reference, 18, optax.adam, learning_rate=0.05)
     assert not np.allclose(restarted.params, whole.params, rtol=1e-6)  # a fresh state is another run
+
+
+def test_a_run_on_constants_composes_under_jit_vmap_and_eval_shape():
+    """Closed-over concrete data and start inside a trace: the eager checks step aside instead of failing."""
+    known = helpers.chosen_spectrum()
+    problem = known.problem
+
+    def final_gap(learning_rate):
+        return descent.run(problem.criterion, problem.data, problem.start, problem.reference, 20,
+                           learning_rate=learning_rate).gap[-1]
+
+    eager = [float(final_gap(rate)) for rate in (0.001, 0.01)]
+    np.testing.assert_allclose(jax.vmap(final_gap)(jnp.array([0.001, 0.01])), eager, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(final_gap)(0.01), eager[1], rtol=1e-12)
+    assert jax.eval_shape(final_gap, 0.01).shape == ()

@@ -1,0 +1,27 @@
+"""benchmarks/sweeps.py: the sweep and the loop compute the same runs; the README states figures/sweeps.json."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import sweeps
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_sweep_and_the_loop_of_jitted_runs_agree():
+    axes = {"batch_size": np.array([1.0, 8.0]), "learning_rate": np.array([0.05, 0.1]), "seed": np.arange(2)}
+    _, _, difference = sweeps.compare(sweeps.minibatch_run(20), axes, repeats=1)
+    assert difference.shape == (8,) and difference.max() <= 1e-12
+
+
+def test_the_readme_states_the_numbers_of_figures_sweeps_json():
+    numbers = json.loads((ROOT / "figures" / "sweeps.json").read_text())["workloads"]
+    text = " ".join((ROOT / "README.md").read_text().split("**Speed** (`python -m benchmarks.sweeps`", 1)[1]
+                    .split("\n\n", 1)[0].split())
+    sgd, network = numbers["minibatch_sgd"], numbers["network_gradient_descent"]
+    assert f"{sgd['runs']:,} mini-batch SGD runs" in text and f"takes {sgd['sweep_s']:.2f} s" in text
+    assert f"{sgd['loop_s']:.1f} s: {sgd['loop_over_sweep']:.1f}×" in text
+    assert f"({network['loop_over_sweep']:.1f}×)" in text
+    assert network["relative_differences"][0] == 0.0 and max(network["relative_differences"]) < 0.1
