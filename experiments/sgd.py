@@ -26,9 +26,11 @@ from experiments.conditioning import DIABETES  # noqa: E402
 from lab import criteria, descent, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
+SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
 FACTORS = (0.5, 1.1)  # ensembles at these multiples of eta_c(B)
 SIZES = dict(  # full, quick
     ensemble_batches=((1, 4, 16, 64, 256, None), (1, 16)),  # None: B = N
+    synthetic_batches=((1, 8, 64), (1, 8)),  # on SYNTHETIC's 64 rows
     seeds=(4096, 512),
     ensemble_steps=(100, 50),
     median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, 16)),
@@ -41,12 +43,17 @@ def size(name, quick):
     return SIZES[name][1 if quick else 0]
 
 
-def interpolating_diabetes(dtype):
-    """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target."""
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+def interpolating(X, y, dtype):
+    """Features X (intercept column added) with y replaced by X a*, a* the least-squares fit of y: (Data, a*)."""
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     fit = problems.problem(criteria.least_squares, data).reference.params
     return criteria.Data(data.X, data.X @ fit), fit
+
+
+def interpolating_diabetes(dtype):
+    """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target."""
+    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    return interpolating(X, y, dtype)
 
 
 def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
@@ -86,7 +93,11 @@ def compute(quick, dtype, seed):
                             largest_batch=int(batches.max()))
     per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size("median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0))
-    return data, every, exact, ensembles, batches, per_seed
+    X, y = problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)
+    synthetic, fit = interpolating(X, y, dtype)
+    checks = {b: ensemble(synthetic, fit, b, FACTORS, size("seeds", quick), size("ensemble_steps", quick))
+              for b in size("synthetic_batches", quick)}
+    return data, every, exact, ensembles, batches, per_seed, (synthetic, checks)
 
 
 def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, band):
@@ -127,7 +138,7 @@ def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, ban
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
-    data, every, exact, ensembles, batches, per_seed = compute(quick, jnp.dtype(dtype), seed)
+    data, every, exact, ensembles, batches, per_seed, (synthetic, checks) = compute(quick, jnp.dtype(dtype), seed)
     n = data.X.shape[0]
     two_over_L = 2 / float(np.linalg.eigvalsh(2 / n * np.asarray(data.X).T @ np.asarray(data.X))[-1])
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
@@ -136,6 +147,9 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     contraction = {str(b): dict(rho=float(found["rho"][0]),
                                 measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
                    for b, found in ensembles.items()}
+    synthetic_rates = {str(b): dict(rho=float(found["rho"][0]),
+                                    measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
+                       for b, found in checks.items()}
     numbers = dict(
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},
@@ -145,6 +159,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                       max_relative_deviation_below=max_relative_deviation(
                           [v["measured"] for v in contraction.values()], [v["rho"] for v in contraction.values()]),
                       mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in ensembles.items()},
+                      mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in ensembles.items()},
                       median_growth_above={str(b): float(found["median"][1, -1]) for b, found in ensembles.items()},
                       rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()}),
         median_run=dict(batch_sizes=batches.tolist(), seeds=size("median_seeds", quick),
@@ -152,6 +167,13 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                         edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
                         exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
                         over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),
+        synthetic=dict(**SYNTHETIC, num_params=int(synthetic.X.shape[1]), below_edge=synthetic_rates,
+                       exact_edge={str(b): float(minibatch.mean_square_edge(synthetic.X, b, True)) for b in checks},
+                       max_relative_deviation_below=max_relative_deviation(
+                           [v["measured"] for v in synthetic_rates.values()], [v["rho"] for v in synthetic_rates.values()]),
+                       rho_above={str(b): float(found["rho"][1]) for b, found in checks.items()},
+                       mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in checks.items()},
+                       mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in checks.items()}),
     )
     fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size("seeds", quick), batches, median,
                  band)

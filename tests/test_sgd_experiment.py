@@ -45,6 +45,14 @@ def test_ensembles_contract_by_rho_below_the_edge_and_grow_above(quick):
     assert ensemble["median_growth_above"]["1"] < 1  # one row per step: the typical run converges, the mean does not
 
 
+def test_on_a_synthetic_problem_too(quick):
+    _, numbers = quick
+    synthetic = numbers["synthetic"]
+    assert synthetic["max_relative_deviation_below"] <= 1e-3 and synthetic["num_params"] == synthetic["d"] + 1
+    for b, growth in synthetic["mean_growth_above_5_steps"].items():  # the first steps, before the tail rules
+        assert growth > 1 and synthetic["rho_above"][b] > 1, b
+
+
 def test_the_median_run_converges_beyond_the_mean_square_edge_for_small_batches(quick):
     _, numbers = quick
     median = numbers["median_run"]
@@ -82,3 +90,9 @@ def test_the_readme_states_the_numbers_of_figures_sgd_json():
     excess = max(median["edge"]) / numbers["two_over_L"] - 1
     assert f"by up to {100 * excess:.1f} %" in text
     assert f"{median['seeds']} seeds, {median['num_steps']} steps" in text
+    synthetic = numbers["synthetic"]
+    assert f"within {synthetic['max_relative_deviation_below']:.1e}".replace("e-0", "e-") in text
+    first = synthetic["mean_growth_above_5_steps"].values()
+    assert f"(×{min(first):.1f} to ×{max(first):.1f})" in text
+    fallen = [b for b, growth in synthetic["mean_growth_above"].items() if growth < 1]
+    assert fallen == ["1", "8"] and "at B = 1 and 8: 4096 runs no longer hold" in text
