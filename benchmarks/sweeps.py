@@ -31,10 +31,12 @@ from experiments import edge_of_stability, sgd
 from lab import criteria, descent, files, sweep
 
 
-def minibatch_run(num_steps):
+def minibatch_run(num_steps, largest=None):
+    """Mini-batch SGD on the interpolating diabetes data; every step draws `largest` rows (default N) and
+    weighs the first batch_size of them."""
     data, optimum = sgd.interpolating_diabetes(jnp.float64)
     reference = descent.optimum(criteria.least_squares, optimum, data)
-    largest = data.X.shape[0]
+    largest = largest or data.X.shape[0]
 
     def run(batch_size, learning_rate, seed):
         key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
@@ -89,6 +91,15 @@ def compare(run, axes, repeats):
     return sweep_s, loop_s, np.abs(swept_values - looped_values) / np.maximum(np.abs(swept_values), 1e-300)
 
 
+def masking_cost(num_steps, seeds, repeats):
+    """Seconds of a sweep of B = 1 runs drawing 1 row per step, and of the same runs masked to B = N rows
+    (as when B = 1 shares a sweep with B = N): what one shape for every batch size costs the smallest."""
+    axes = {"batch_size": np.array([1.0]), "learning_rate": np.array([0.05]), "seed": np.arange(seeds)}
+    own, masked = (minibatch_run(num_steps, largest) for largest in (1, None))
+    return {name: median_seconds(lambda run=run: sweep.sweep(run, axes, progress=False), repeats)
+            for name, run in (("largest_1", own), ("largest_N", masked))}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--out", default="figures")
@@ -118,7 +129,10 @@ def main(argv=None):
             results[name]["relative_differences"] = difference.tolist()
         print(f"{name}: {runs} runs, sweep {sweep_s:.2f} s, loop of jitted runs {loop_s:.2f} s: "
               f"{loop_s / sweep_s:.1f}x, outputs differ by at most {difference.max():.1e} relative")
-    numbers = dict(workloads=results, repeats=args.repeats, quick=quick, machine=platform.processor() or platform.machine(),
+    masking = masking_cost(50 if quick else 200, 64 if quick else 1024, args.repeats)
+    masking["ratio"] = masking["largest_N"] / masking["largest_1"]
+    print(f"B = 1 runs masked to N rows per step: {masking['ratio']:.1f}x the time of drawing one row")
+    numbers = dict(workloads=results, masking=masking, repeats=args.repeats, quick=quick, machine=platform.processor() or platform.machine(),
                    devices=[str(d) for d in jax.devices()], jax=jax.__version__)
     files.save_json(out / "sweeps.json", numbers)
     return numbers

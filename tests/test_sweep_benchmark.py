@@ -25,3 +25,5 @@ def test_the_readme_states_the_numbers_of_figures_sweeps_json():
     assert f"{sgd['loop_s']:.1f} s: {sgd['loop_over_sweep']:.1f}×" in text
     assert f"({network['loop_over_sweep']:.1f}×)" in text
     assert network["relative_differences"][0] == 0.0 and max(network["relative_differences"]) < 0.1
+    masking = json.loads((ROOT / "figures" / "sweeps.json").read_text())["masking"]
+    assert f"take {masking['ratio']:.1f}× the time" in text and masking["ratio"] > 1
