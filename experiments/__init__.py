@@ -48,6 +48,11 @@ def prepare(out, dtype: str):
     return out
 
 
+def size(table: dict, name: str, quick: bool):
+    """An experiment's size in its mode: `table[name]` is a (full, quick) pair, so both sit side by side."""
+    return table[name][1 if quick else 0]
+
+
 def loglog_slope(x, y) -> float:
     """The exponent p of a power law y ~ x^p, fitted by least squares on log-log axes (NaN with fewer than two points)."""
     x, y = np.asarray(x, float), np.asarray(y, float)

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import adam, descent, plots, problems, runs, stability  # noqa: E402
 
 EIGENVALUES = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -29,10 +29,6 @@ SIZES = dict(  # full, quick
     num_steps=(3000, 1000),
 )
 TRANSIENT = (0.9, 0.9)  # (b1, learning rate as a fraction of the formula's edge) of the drawn transient
-
-
-def size(name, quick):
-    return SIZES[name][1 if quick else 0]
 
 
 def quadratic(a, data):
@@ -54,9 +50,9 @@ def compute(quick, dtype, seed):
     edges = {}
     for debias in (False, True):
         optimizer = functools.partial(adam.frozen_adam, preconditioner=P, debias=debias)
-        run = runs.CriterionRun(quadratic, data, size("num_steps", quick), resample=False, size=len(EIGENVALUES),
+        run = runs.CriterionRun(quadratic, data, size(SIZES, "num_steps", quick), resample=False, size=len(EIGENVALUES),
                                 optimizer=optimizer)
-        edges[debias] = stability.edge_and_best(run, {"b1": size("betas", quick)}, edge_bracket=(0.01, 256.0),
+        edges[debias] = stability.edge_and_best(run, {"b1": size(SIZES, "betas", quick)}, edge_bracket=(0.01, 256.0),
                                                 rtol=2e-4)["edge_step"].ravel()
     b1, fraction = TRANSIENT
     problem = problems.problem(quadratic, data, start=jnp.zeros(len(EIGENVALUES), dtype))
@@ -98,11 +94,11 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write adam.png and adam.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     sharpness, edges, curves = compute(quick, jnp.dtype(dtype), seed)
-    betas = size("betas", quick)
+    betas = size(SIZES, "betas", quick)
     formula = adam.threshold(sharpness, betas)
     numbers = dict(
         eigenvalues=list(EIGENVALUES), preconditioner=list(PRECONDITIONER), preconditioned_sharpness=sharpness,
-        num_steps=size("num_steps", quick), betas=betas.tolist(), formula_edge=formula.tolist(),
+        num_steps=size(SIZES, "num_steps", quick), betas=betas.tolist(), formula_edge=formula.tolist(),
         measured_edge=edges[False].tolist(), measured_edge_bias_corrected=edges[True].tolist(),
         max_relative_deviation=max_relative_deviation(edges[False], formula),
         bias_corrected_over_formula=(edges[True] / formula).tolist(),

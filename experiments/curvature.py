@@ -18,18 +18,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 from lab import runs, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
 STEPS = np.array([0.5, 1.1, 1.5, 3.0])
-NUM_STEPS, QUICK_NUM_STEPS, EVERY = 400, 200, 2
+EVERY = 2  # sharpness at every EVERY-th iterate
+SIZES = dict(num_steps=(400, 200))  # full, quick
 
 
 # %%
 def compute(quick, dtype, seed):
-    run = runs.LogisticRun(N, D, QUICK_NUM_STEPS if quick else NUM_STEPS, dtype=dtype, sharpness_every=EVERY)
+    run = runs.LogisticRun(N, D, size(SIZES, "num_steps", quick), dtype=dtype, sharpness_every=EVERY)
     grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2]), "seed": np.array([seed]),
                              "separation": np.array([SEPARATION])}, progress=False)
     return {name: np.asarray(value).reshape(len(STEPS), *value.shape[4:]) for name, value in grid.outputs.items()}
@@ -68,7 +69,7 @@ def figure(out, num_steps):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write curvature.png and curvature.json in `out`; return the numbers."""
     out = prepare(out, dtype)
-    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
+    num_steps = size(SIZES, "num_steps", quick)
     result = compute(quick, dtype, seed)
     converged = result["iterations"] >= 0
     numbers = dict(

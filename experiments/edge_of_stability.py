@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 import optax  # noqa: E402
 
 from lab import adam, descent, problems, spectrum, sweep  # noqa: E402
@@ -43,10 +43,6 @@ SIZES = dict(  # full, quick
     adam_learning_rates=(np.array([1e-3, 2e-3, 4e-3, 8e-3]), np.array([8e-3])),
     adam_num_steps=(3000, 500),
 )
-
-
-def size(name, quick):
-    return SIZES[name][1 if quick else 0]
 
 
 class Digits(NamedTuple):
@@ -196,15 +192,15 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     data, curves, initial = compute(quick, jnp.dtype(dtype), seed)
     inputs = data.X.shape[1]
-    rates = {"gradient descent": size("learning_rates", quick), "Adam": size("adam_learning_rates", quick)}
+    rates = {"gradient descent": size(SIZES, "learning_rates", quick), "Adam": size(SIZES, "adam_learning_rates", quick)}
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
         widths=[inputs, *WIDTHS], num_params=int(sum(m * n + n for m, n in shapes(inputs))),
-        num_samples=500, num_steps=size("num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
+        num_samples=500, num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
         initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
         progressive_sharpening=float(sharpness[0].max() / initial),
         per_learning_rate=summary("gradient descent", rates["gradient descent"], loss, sharpness),
-        adam=dict(**ADAM, num_steps=size("adam_num_steps", quick), learning_rates=rates["Adam"].tolist(),
+        adam=dict(**ADAM, num_steps=size(SIZES, "adam_num_steps", quick), learning_rates=rates["Adam"].tolist(),
                   per_learning_rate=summary("Adam", rates["Adam"], *curves["Adam"])),
     )
     figures = {"": figure("gradient descent", rates["gradient descent"], loss, sharpness, inputs),

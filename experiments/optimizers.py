@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
 from lab import runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
@@ -46,18 +46,14 @@ NESTEROV = functools.partial(optax.sgd, nesterov=True)
 OPTIMUM_KAPPAS = np.array([100.0, 300.0, 1000.0])
 
 
-def size(name, quick):
-    return SIZES[name][1 if quick else 0]
-
-
 # %%
 def momentum_map(quick, dtype):
     """Heavy-ball over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen")
-    grid = sweep.sweep(run, {"step_over_edge": size("map_steps", quick), "momentum": size("map_betas", quick),
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "map_steps", quick), "momentum": size(SIZES, "map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
-                                    {"momentum": size("edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
+                                    {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
                                     edge_bracket=(0.5, 2.5))
     return grid, edges
 
@@ -65,7 +61,7 @@ def momentum_map(quick, dtype):
 def rate_at_optimum(quick, dtype):
     """Heavy-ball at Polyak's optimal (step, beta) for each kappa: measured contraction beside theory."""
     kappas = OPTIMUM_KAPPAS
-    run = runs.LinearRegressionRun(N, D, size("horizon", quick), dtype=dtype, start="eigen")
+    run = runs.LinearRegressionRun(N, D, size(SIZES, "horizon", quick), dtype=dtype, start="eigen")
 
     def at_optimum(kappa):
         step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
@@ -78,13 +74,13 @@ def rate_at_optimum(quick, dtype):
 
 def fewest_iterations(quick, dtype):
     """Each method's fewest iterations to the tolerance over its hyper-parameter grid, per kappa."""
-    horizon, kappas = size("horizon", quick), size("kappas", quick)
+    horizon, kappas = size(SIZES, "horizon", quick), size(SIZES, "kappas", quick)
     record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
     fewest = {}
     for name, optimizer, axes in (
-        ("heavy ball", optax.sgd, {"step_over_edge": size("steps", quick), "momentum": size("betas", quick)}),
-        ("Nesterov", NESTEROV, {"step_over_edge": size("steps", quick), "momentum": size("betas", quick)}),
-        ("Adam", optax.adam, {"learning_rate": size("adam_rates", quick)}),
+        ("heavy ball", optax.sgd, {"step_over_edge": size(SIZES, "steps", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("Nesterov", NESTEROV, {"step_over_edge": size(SIZES, "steps", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)}),
     ):
         run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)
         grid = sweep.sweep(run, {"kappa": kappas, **axes}, progress=False)
@@ -99,7 +95,7 @@ def schedules(quick, dtype):
     """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
-    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step_over_edge": size("schedule_steps", quick),
+    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step_over_edge": size(SIZES, "schedule_steps", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 

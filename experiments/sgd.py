@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from experiments.conditioning import DIABETES  # noqa: E402
 from lab import criteria, descent, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
 
@@ -37,10 +37,6 @@ SIZES = dict(  # full, quick
     median_seeds=(16, 4),
     median_steps=(200, 60),
 )
-
-
-def size(name, quick):
-    return SIZES[name][1 if quick else 0]
 
 
 def interpolating(X, y, dtype):
@@ -86,17 +82,17 @@ def compute(quick, dtype, seed):
     every = np.arange(1, n + 1)
     exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
              for mode, replace in (("with_replacement", True), ("without_replacement", False))}
-    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, size("seeds", quick), size("ensemble_steps", quick))
-                 for b in size("ensemble_batches", quick)}
-    batches = np.array([b or n for b in size("median_batches", quick)])
-    run = runs.CriterionRun(criteria.least_squares, data, size("median_steps", quick), resample=False,
+    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
+                 for b in size(SIZES, "ensemble_batches", quick)}
+    batches = np.array([b or n for b in size(SIZES, "median_batches", quick)])
+    run = runs.CriterionRun(criteria.least_squares, data, size(SIZES, "median_steps", quick), resample=False,
                             largest_batch=int(batches.max()))
-    per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size("median_seeds", quick))},
+    per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0))
     X, y = problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)
     synthetic, fit = interpolating(X, y, dtype)
-    checks = {b: ensemble(synthetic, fit, b, FACTORS, size("seeds", quick), size("ensemble_steps", quick))
-              for b in size("synthetic_batches", quick)}
+    checks = {b: ensemble(synthetic, fit, b, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
+              for b in size(SIZES, "synthetic_batches", quick)}
     return data, every, exact, ensembles, batches, per_seed, (synthetic, checks)
 
 
@@ -154,7 +150,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},
         batch_size_at_90_percent=b90,
-        ensemble=dict(seeds=size("seeds", quick), num_steps=size("ensemble_steps", quick), factors=list(FACTORS),
+        ensemble=dict(seeds=size(SIZES, "seeds", quick), num_steps=size(SIZES, "ensemble_steps", quick), factors=list(FACTORS),
                       below_edge=contraction,
                       max_relative_deviation_below=max_relative_deviation(
                           [v["measured"] for v in contraction.values()], [v["rho"] for v in contraction.values()]),
@@ -162,8 +158,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                       mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in ensembles.items()},
                       median_growth_above={str(b): float(found["median"][1, -1]) for b, found in ensembles.items()},
                       rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()}),
-        median_run=dict(batch_sizes=batches.tolist(), seeds=size("median_seeds", quick),
-                        num_steps=size("median_steps", quick), edge=median.tolist(),
+        median_run=dict(batch_sizes=batches.tolist(), seeds=size(SIZES, "median_seeds", quick),
+                        num_steps=size(SIZES, "median_steps", quick), edge=median.tolist(),
                         edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
                         exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
                         over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),
@@ -175,7 +171,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                        mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in checks.items()},
                        mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in checks.items()}),
     )
-    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size("seeds", quick), batches, median,
+    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size(SIZES, "seeds", quick), batches, median,
                  band)
     return save(out, "sgd", numbers, {"": fig})
 

@@ -1,9 +1,9 @@
 """Stability of gradient descent: a map of step/(2/L) against condition number, with the edge 2/L and best step 2/(L+μ) measured.
 
 One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
-a = 0 on least-squares problems with condition numbers KAPPAS (1 to 1e4) at
-every step of STEPS, given as fractions c of each problem's own 2/L, for
-NUM_STEPS iterations. `lab.stability.edge_and_best` then measures, for every
+a = 0 on least-squares problems with condition numbers SIZES["kappas"] (1 to
+1e4) at every step size of SIZES["steps"], given as fractions c of each
+problem's own 2/L, for SIZES["num_steps"] iterations. `lab.stability.edge_and_best` then measures, for every
 kappa, the largest stable step (bisection to 0.1 %) and the best step (golden
 section on the measured contraction), which are drawn on the map beside the
 theory 2/L and 2/(L + mu).
@@ -31,14 +31,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import plots, problems, runs, spectrum, stability, sweep  # noqa: E402
 
 N, D = 100, 10
-NUM_STEPS, QUICK_NUM_STEPS = 1000, 500
-# Steps as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4.
-STEPS, QUICK_STEPS = np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)
-KAPPAS, QUICK_KAPPAS = np.logspace(0, 4, 17), np.logspace(0, 4, 5)
+SIZES = dict(  # full, quick
+    num_steps=(1000, 500),
+    # step sizes as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
+    steps=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
+    kappas=(np.logspace(0, 4, 17), np.logspace(0, 4, 5)),
+)
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
 CURVE_KAPPA, CURVE_STEPS = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
 TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
@@ -47,10 +49,10 @@ TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
 # %%
 def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     """The sweep, the measured edges and best steps, and the convergence runs' theory: arrays only."""
-    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
+    num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
-    kappas = QUICK_KAPPAS if quick else KAPPAS
-    grid = sweep.sweep(run, {"step_over_edge": QUICK_STEPS if quick else STEPS, "kappa": kappas, "seed": np.array([seed])},
+    kappas = size(SIZES, "kappas", quick)
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "kappa": kappas, "seed": np.array([seed])},
                        progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappas, "seed": np.array([seed])})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 from experiments.conditioning import DIABETES  # noqa: E402
 from lab import plots, problems, runs, stability, sweep  # noqa: E402
 
@@ -35,17 +35,13 @@ def huber(a, data, delta=DELTA):
     return jnp.mean(jnp.where(jnp.abs(r) <= delta, 0.5 * r**2, delta * (jnp.abs(r) - delta / 2)))
 
 
-def size(name, quick):
-    return SIZES[name][1 if quick else 0]
-
-
 # %%
 def compute(quick, dtype, seed):
     X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
-    run = runs.CriterionRun(huber, data, size("num_steps", quick), stability_rule="converging")
-    seeds = seed + size("seeds", quick)
-    grid = sweep.sweep(run, {"step_over_edge": size("steps", quick), "seed": seeds}, progress=False)
+    run = runs.CriterionRun(huber, data, size(SIZES, "num_steps", quick), stability_rule="converging")
+    seeds = seed + size(SIZES, "seeds", quick)
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
 
@@ -74,7 +70,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     grid, edges = compute(quick, jnp.dtype(dtype), seed)
     ratio = np.asarray(edges["edge_step"]) / np.asarray(edges["gd_edge_step"])
     numbers = dict(
-        delta=DELTA, num_steps=size("num_steps", quick), seeds=edges.axes["seed"].tolist(),
+        delta=DELTA, num_steps=size(SIZES, "num_steps", quick), seeds=edges.axes["seed"].tolist(),
         edge_step=edges["edge_step"].tolist(), two_over_L=edges["gd_edge_step"].tolist(),
         edge_over_two_over_L=ratio.tolist(), max_relative_deviation=float(np.max(np.abs(ratio - 1))),
         best_step=edges["best_step"].tolist(), theory_best_step=edges["theory_best_step"].tolist(),

@@ -62,7 +62,6 @@ def test_the_median_run_converges_beyond_the_mean_square_edge_for_small_batches(
 
 
 def test_the_readme_states_the_numbers_of_figures_sgd_json():
-    import re
     from pathlib import Path
 
     root = Path(__file__).parent.parent

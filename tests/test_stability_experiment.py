@@ -35,7 +35,7 @@ def test_writes_three_images_and_its_numbers(quick):
 def test_numbers_have_the_documented_keys(quick):
     _, summary = quick
     assert set(summary) == KEYS
-    assert len(summary["per_kappa"]) == len(summary["kappas"]) == len(experiment.QUICK_KAPPAS)
+    assert len(summary["per_kappa"]) == len(summary["kappas"]) == len(experiment.SIZES["kappas"][1])
     for entry in summary["per_kappa"]:
         assert set(entry) == PER_KAPPA
     for key in KEYS - {"dtype", "per_kappa", "curves", "steps", "kappas"}:
@@ -70,8 +70,8 @@ def test_runs_diverge_above_the_edge_only(quick):
 
 @pytest.fixture(scope="module")
 def tiny():
-    run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.QUICK_NUM_STEPS)
-    axes = {"step_over_edge": experiment.QUICK_STEPS, "kappa": experiment.QUICK_KAPPAS, "seed": np.array([1])}
+    run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.SIZES["num_steps"][1])
+    axes = {"step_over_edge": experiment.SIZES["steps"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["diverged"].any() and not grid["diverged"].all()
     return grid
