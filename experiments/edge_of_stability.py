@@ -94,7 +94,7 @@ def train(data, init, num_steps, with_adam):
     def run(learning_rate):
         def segment(carry, _):
             params, state, vector = carry
-            trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, opt_state=state,
+            trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, opt_state=state, return_state=True,
                                 learning_rate=learning_rate, growth=jnp.finfo(init.dtype).max, **hyper)
             scale = (1 / jnp.sqrt(adam.preconditioner(trace.opt_state, ADAM["b2"], ADAM["eps"])) if with_adam
                      else None)
@@ -114,8 +114,8 @@ def compute(quick, dtype, seed):
     init = initial_parameters(jax.random.key(seed), data.X.shape[1], dtype)
     curves = {}
     for name, prefix in (("gradient descent", ""), ("Adam", "adam_")):
-        grid = sweep.sweep(train(data, init, size(prefix + "num_steps", quick), name == "Adam"),
-                           {"learning_rate": size(prefix + "learning_rates", quick)}, progress=False)
+        grid = sweep.sweep(train(data, init, size(SIZES, prefix + "num_steps", quick), name == "Adam"),
+                           {"learning_rate": size(SIZES, prefix + "learning_rates", quick)}, progress=False)
         curves[name] = np.asarray(grid["loss"]), np.asarray(grid["sharpness"])
     initial = spectrum.power_iteration(mean_squared_error, init, data, jnp.ones_like(init), 200)[0]
     return data, curves, float(initial)

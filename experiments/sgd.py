@@ -28,8 +28,9 @@ from lab import criteria, descent, minibatch, plots, problems, runs, stability, 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
 FACTORS = (0.5, 1.1)  # ensembles at these multiples of eta_c(B)
+DRAWN = (1, 4, 16, 64, 256, 442)  # the ensembles drawn (all are in the JSON)
 SIZES = dict(  # full, quick
-    ensemble_batches=((1, 4, 16, 64, 256, None), (1, 16)),  # None: B = N
+    ensemble_batches=((1, 2, 4, 8, 16, 32, 64, 128, 256, None), (1, 16)),  # None: B = N
     synthetic_batches=((1, 8, 64), (1, 8)),  # on SYNTHETIC's 64 rows
     seeds=(4096, 512),
     ensemble_steps=(100, 50),
@@ -109,9 +110,10 @@ def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, ban
     left.set_title("Mean-square edge ηc(B) against batch size", fontsize=11)
     left.legend(fontsize=8, loc="lower right")
     left.grid(True, which="both", alpha=0.3)
-    colours = dict(zip(ensembles, ("C0", "C2", "C3", "C4", "C5", "C6")))
+    drawn = {b: found for b, found in ensembles.items() if b in DRAWN}
+    colours = dict(zip(drawn, ("C0", "C2", "C3", "C4", "C5", "C6")))
     for ax, k in ((middle, 0), (right, 1)):
-        for b, found in ensembles.items():
+        for b, found in drawn.items():
             t = np.arange(found["mean"].shape[1])
             ax.semilogy(t, found["mean"][k], color=colours[b], lw=2, label=f"B = {b}: mean")
             ax.semilogy(t, found["rho"][k] ** t, ":", color="k", lw=1.2)

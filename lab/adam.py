@@ -44,9 +44,10 @@ def sharpness_threshold(learning_rate, b1):
 
 
 def preconditioner(opt_state, b2, eps):
-    """P = sqrt(nu_hat) + eps from the state of `optax.adam(..., b2=b2, eps=eps)` (nu_hat = nu / (1 - b2^count))."""
+    """P = sqrt(nu_hat) + eps from the state of `optax.adam(..., b2=b2, eps=eps)` (nu_hat = nu / (1 - b2^count);
+    before the first step, count = 0 and nu = 0: P = eps)."""
     adam_state = opt_state[0]  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
-    count = adam_state.count.astype(adam_state.nu.dtype)
+    count = jnp.maximum(adam_state.count, 1).astype(adam_state.nu.dtype)
     return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
 
 

@@ -67,8 +67,10 @@ class Trace(NamedTuple):
     diverged: bool, whether the divergence rule fired.
     diverged_at: int, the step t at which it fired, -1 if never.
     path: (T + 1, P) the iterates a_t when asked for (`record_path=True`), else (0, P).
-    opt_state: the optimizer's state after the last step (Adam's moments, ...): pass it back
-        as `run(..., opt_state=)` with `init=params` to continue the same run.
+    opt_state: with `return_state=True`, the optimizer's state after the last step (Adam's moments,
+        ...): pass it back as `run(..., opt_state=)` with `init=params` to continue the same run
+        (the step count t of the divergence rule and of `Minibatches` restarts at 0: give a
+        continued stochastic run a new key). None otherwise.
     """
 
     gap: jax.Array
@@ -127,7 +129,8 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
-        record_path: bool = False, batches: Minibatches | None = None, opt_state=None, **hyperparams) -> Trace:
+        record_path: bool = False, batches: Minibatches | None = None, opt_state=None, return_state: bool = False,
+        **hyperparams) -> Trace:
     """Run `optimizer(**hyperparams)` from `init` for `num_steps` steps on `criterion(a, data)`.
 
     criterion: pure function (a, data) -> scalar, differentiated by `jax.grad`.
@@ -141,13 +144,14 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     growth: factor on the initial gap beyond which the run counts as diverged.
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
     batches: `Minibatches` for stochastic gradients on `Data` (None: the full gradient).
-    opt_state: where the optimizer's state starts (a previous `Trace.opt_state`; default its init).
+    opt_state: where the optimizer's state starts (a previous `Trace.opt_state`; default its init);
+    return_state: keep the final state in `Trace.opt_state`.
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
     _check_start_value(criterion, data, init, optimum)
-    return _run(criterion, optimizer, num_steps, bool(record_path), data, init, optimum, growth, hyperparams, batches,
-                opt_state)
+    return _run(criterion, optimizer, num_steps, bool(record_path), bool(return_state), data, init, optimum, growth,
+                hyperparams, batches, opt_state)
 
 
 def _check_start_value(criterion, data, init, optimum):
@@ -230,9 +234,9 @@ def gradient_descent(criterion, data, init, optimum: Optimum, learning_rate, num
 # OPTAX_PROMOTION: optax's Adam and L-BFGS mix int32 with int64 and float32 with float64 internally when JAX's
 # float64 switch is on; their updates are traced with JAX's standard promotion whatever the caller's setting, so
 # that the lab runs under `jax_numpy_dtype_promotion="strict"` (as its test suite does) and checks its own code.
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, growth, hyperparams, batches=None,
-         opt_state=None):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _run(criterion, optimizer, num_steps, record_path, return_state, data, init, optimum, growth, hyperparams,
+         batches=None, opt_state=None):
     transform = optax.with_extra_args_support(optimizer(**hyperparams))
     value_and_grad = jax.value_and_grad(criterion)
     value_fn = lambda a: criterion(a, data)  # noqa: E731
@@ -275,5 +279,5 @@ def _run(criterion, optimizer, num_steps, record_path, data, init, optimum, grow
         diverged=carry[2],
         diverged_at=carry[3],
         path=jnp.concatenate([path, last[None]]) if record_path else jnp.zeros((0, init.shape[0]), init.dtype),
-        opt_state=state,
+        opt_state=state if return_state else None,
     )

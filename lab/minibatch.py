@@ -24,10 +24,19 @@ the eigenbasis of H, where A is diagonal, with P^2 x P^2 matrices: small P.
 """
 
 import jax.numpy as jnp
+import numpy as np
+
+from lab import _validate
 
 
 def noise_weight(batch_size, num_samples: int, replacement: bool = True):
     """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
+    if _validate.is_concrete(batch_size):
+        b = np.asarray(batch_size)
+        most = np.inf if replacement else num_samples
+        if not (np.all(b >= 1) and np.all(b <= most) and np.all(np.mod(b, 1) == 0)):
+            bound = ">= 1" if replacement else f"from 1 to N = {num_samples} (rows drawn without replacement)"
+            raise ValueError(f"batch_size must hold integers {bound}, got {batch_size}.")
     batch_size = jnp.asarray(batch_size, float)
     if replacement:
         return 1.0 / batch_size

@@ -2,14 +2,15 @@
 
 Every function takes a `lab.results.Results` of a `lab.runs.LinearRegressionRun`
 sweep (or any run with the same outputs: gap, initial_gap, final_gap,
-diverged, diverged_at, iterations, step_over_edge, L, mu,
+diverged, diverged_at, iterations, learning_rate, L, mu,
 predicted_iterations, predicted_rate), draws on the `ax` it is given, or on a
 new `matplotlib.figure.Figure` when `ax` is None, and returns the Figure.
 Nothing here touches pyplot's global state, shows or writes anything: the
 caller saves (`lab.files.save_figure`).
 
 The results' step-size axis is `learning_rate` or `step_over_edge`; both
-draw alike, read from the `step_over_edge` output (learning rate over 2/L). The theory drawn is the optimizer's, as
+draw alike, as learning_rate / (2/L) = learning_rate * L / 2 with L the
+Hessian's at a*, the units of the theory lines drawn beside them. The theory drawn is the optimizer's, as
 the run computes it (`theory_edge_step`, `predicted_iterations`,
 `predicted_rate`: gradient descent's, heavy ball's, Nesterov's; none for
 Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
@@ -49,13 +50,13 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     Returns the Figure.
     """
     rows = _row_axis(results, rows)
-    _require(results, ("step_over_edge", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step"))
+    _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step"))
     if rows is None:
         return _stability_profile(results, ax, edges, at)
     get, fixed = _slicer(results, (rows, _step_axis(results)), at)
     fig, ax = _axes(ax, (9, 6))
     order = np.argsort(np.asarray(results.axes[rows], dtype=float))
-    x_all = _median(get("step_over_edge"))
+    x_all = _median(_over_edge(get))
     cols = np.argsort(x_all[order[0]])
 
     def sort(values):  # cells need increasing coordinates
@@ -126,7 +127,7 @@ def _stability_profile(results, ax, edges, at):
     """The stability map of results without a row axis: final / initial gap against the step, seeds as a band."""
     get, fixed = _slicer(results, (_step_axis(results),), at)
     fig, ax = _axes(ax, (9, 5))
-    x = _median(get("step_over_edge"))
+    x = _median(_over_edge(get))
     order = np.argsort(x)
     floor = np.finfo(np.asarray(results["final_gap"]).dtype).eps
     initial = get("initial_gap")
@@ -185,7 +186,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     default up to `max_curves` spread over the axis. Returns the Figure.
     """
     rows = _row_axis(results, rows)
-    _require(results, ("step_over_edge", "iterations", "predicted_iterations", "condition_number", "L", "mu",
+    _require(results, ("learning_rate", "iterations", "predicted_iterations", "condition_number", "L", "mu",
                        "theory_edge_step"))
     step = _step_axis(results)
     get, fixed = _slicer(results, (rows, step) if rows else (step,), at)
@@ -199,7 +200,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         chosen = [_nearest(row_values, k, name) for k in np.atleast_1d(kappas)]
     tolerance = results.constant("tolerance", 1e-6)
     num_steps = (results["gap"].shape[-1] - 1) * results.constant("record_every", 1)
-    x = lift(_median(get("step_over_edge")))
+    x = lift(_median(_over_edge(get)))
     measured = lift(np.where(get("iterations") >= 0, get("iterations").astype(float), NEVER))
     predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float), np.nan)))
     L, mu = lift(_median(get("L")))[:, 0], lift(_median(get("mu")))[:, 0]
@@ -404,6 +405,12 @@ def _require(results, outputs):
                          "lab.runs.Outcome.")
 
 
+def _over_edge(get):
+    """learning_rate / (2/L), L at a*: the x of every figure (a LogisticRun from a = 0 reports its own
+    step_over_edge in units of 2/L at the start; the theory lines are in units of 2/L at a*)."""
+    return get("learning_rate") * get("L") / 2
+
+
 def _step_axis(results) -> str:
     """The name of the results' step-size axis, 'learning_rate' or 'step_over_edge' (ValueError without one)."""
     names = [name for name in runs.STEP_SIZES if name in results.axes]
@@ -468,7 +475,7 @@ def _describe(results, fixed) -> str:
 
 
 def _run_label(results, index) -> str:
-    c = float(results["step_over_edge"][index])
+    c = float(results["learning_rate"][index] * results["L"][index] / 2)
     word = "below" if c < 1 - 1e-9 else ("at" if c <= 1 + 1e-9 else "above")
     kappa = float(results["condition_number"][index])
     return f"step = {c:.3g}·2/L ({word} the edge), κ = {kappa:.3g}"

@@ -47,7 +47,8 @@ class Outcome(NamedTuple):
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
     L, mu, condition_number: the Hessian's extreme eigenvalues at a* and their ratio.
-    learning_rate, step_over_edge: the absolute step size and it over the run's unit 2/L.
+    learning_rate, step_over_edge: the absolute step size and it over the run's unit 2/L (L at a*,
+        or at the start for a `LogisticRun` from a = 0: the unit of its step_over_edge axis).
     theory_edge_step: the optimizer's edge on the quadratic model at a*:
         2/L (gradient descent), 2(1 + beta)/L (heavy ball), (2 + 2 beta)/((1 + 2 beta) L)
         (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
@@ -199,11 +200,11 @@ def as_run(run) -> Run:
 
 
 def outputs_of(out) -> dict:
-    """A run's return value as {name: array}: a NamedTuple's fields or a dict's items."""
+    """A run's return value as {name: array}: a NamedTuple's fields or a dict's items (None values left out)."""
     if isinstance(out, tuple) and hasattr(out, "_fields"):
-        return dict(out._asdict())
+        return {name: value for name, value in out._asdict().items() if value is not None}
     if isinstance(out, dict):
-        return dict(out)
+        return {name: value for name, value in out.items() if value is not None}
     raise ValueError(f"run must return a NamedTuple (such as lab.runs.Outcome) or a dict of arrays, "
                      f"got {type(out).__name__}.")
 
@@ -549,6 +550,7 @@ class LogisticRun(Run):
 
 
 STARTS = ("zero", "random", "eigen")
+BATCH_NEEDS_LARGEST = "batch_size needs mini-batches: give the run largest_batch > 0 (0 is the full gradient)."
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
@@ -661,7 +663,7 @@ class CriterionRun(Run):
         if "batch_size" in axes:
             values = axes["batch_size"]
             if not self.largest_batch:
-                raise ValueError("axis 'batch_size' needs mini-batches: give the run largest_batch > 0.")
+                raise ValueError(BATCH_NEEDS_LARGEST)
             if not np.all((values >= 1) & (values <= self.largest_batch) & (np.mod(values, 1) == 0)):
                 raise ValueError(f"axis 'batch_size' must hold integers in [1, largest_batch = {self.largest_batch}], "
                                  f"got {values}.")
@@ -673,6 +675,8 @@ class CriterionRun(Run):
         """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""
         key = _key(seed)
         batches = None
+        if batch_size is not None and not self.largest_batch:
+            raise ValueError(BATCH_NEEDS_LARGEST)
         if self.largest_batch:
             size = self.largest_batch if batch_size is None else batch_size
             batches = descent.Minibatches(size, jax.random.fold_in(key, 2), self.largest_batch, self.replacement)

@@ -85,7 +85,8 @@ def power_iteration(criterion, params, data, vector, iterations: int, scale=None
 
     scale: a (P,) vector s, S = diag(s) (default 1); s = P^-1/2 measures Adam's preconditioned sharpness
     lambda_max(P^-1 H). Warm-started from the last vector, a few steps follow the top eigenvalue along an
-    optimization path.
+    optimization path. Power iteration finds the eigenvalue largest in magnitude: the top one where the
+    curvature is mostly positive (a network near a minimum), a negative one where it is not.
     """
     s = jnp.ones_like(params) if scale is None else scale
 

@@ -46,7 +46,7 @@ from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, wa
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
-          "condition_number", "learning_rate", "theory_edge_step", "reference_status")
+          "condition_number", "learning_rate", "step_over_edge", "theory_edge_step", "reference_status")
 
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),

@@ -4,9 +4,10 @@ import functools
 
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from lab import adam, descent, runs, stability
+from lab import adam, descent, runs, spectrum, stability
 
 from . import helpers
 
@@ -68,3 +69,26 @@ def test_bias_correction_is_adams_first_moment_written_out():
         m = 0.9 * m + 0.1 * (H @ (a - a_star))
         a = a - 0.01 * m / (1 - 0.9**t) / P
         np.testing.assert_allclose(ours.path[t], a, rtol=1e-12, atol=1e-14)
+
+
+def test_the_preconditioned_sharpness_by_power_steps_is_the_dense_one_with_adams_own_preconditioner():
+    """adam.preconditioner reads optax.adam's nu_hat; power steps on P^-1/2 H P^-1/2 give lambda_max(P^-1 H)."""
+    known = helpers.chosen_spectrum()
+    problem = known.problem
+    trace = descent.run(problem.criterion, problem.data, problem.start, problem.reference, 7, optax.adam,
+                        learning_rate=0.01, b2=0.99, eps=1e-3, return_state=True)
+    # Adam's second moment written out along the same path: nu_t = b2 nu + (1 - b2) g^2, nu_hat = nu / (1 - b2^t)
+    again = descent.run(problem.criterion, problem.data, problem.start, problem.reference, 7, optax.adam,
+                        learning_rate=0.01, b2=0.99, eps=1e-3, record_path=True)
+    H, a_star = np.asarray(problem.data.hessian), np.asarray(problem.data.minimiser)
+    nu = np.zeros(5)
+    for t in range(7):
+        nu = 0.99 * nu + 0.01 * (H @ (np.asarray(again.path[t]) - a_star)) ** 2
+    expected = np.sqrt(nu / (1 - 0.99**7)) + 1e-3
+    P = adam.preconditioner(trace.opt_state, 0.99, 1e-3)
+    np.testing.assert_allclose(P, expected, rtol=1e-12)
+    value, _ = spectrum.power_iteration(problem.criterion, trace.params, problem.data, jnp.ones(5), 500,
+                                        scale=1 / jnp.sqrt(P))
+    assert float(value) == pytest.approx(float(adam.preconditioned_sharpness(problem.data.hessian, P)), rel=1e-9)
+    fresh = optax.adam(0.01, eps=1e-3).init(problem.start)
+    np.testing.assert_allclose(adam.preconditioner(fresh, 0.999, 1e-3), 1e-3)  # before any step: P = eps

@@ -142,7 +142,8 @@ def test_a_run_continued_from_its_optimizer_state_is_the_same_run():
     problem = known.problem
     args = (problem.criterion, problem.data)
     whole = descent.run(*args, problem.start, problem.reference, 30, optax.adam, learning_rate=0.05)
-    first = descent.run(*args, problem.start, problem.reference, 12, optax.adam, learning_rate=0.05)
+    first = descent.run(*args, problem.start, problem.reference, 12, optax.adam, learning_rate=0.05, return_state=True)
+    assert whole.opt_state is None  # kept only when asked: a Trace stays arrays, sweepable
     second = descent.run(*args, first.params, problem.reference, 18, optax.adam, learning_rate=0.05,
                          opt_state=first.opt_state)
     np.testing.assert_allclose(second.params, whole.params, rtol=1e-13)

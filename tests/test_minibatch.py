@@ -179,3 +179,19 @@ def test_a_run_refuses_more_distinct_rows_than_the_data_hold(X):
     with pytest.raises(ValueError, match="distinct rows per step"):
         runs.CriterionRun(criteria.least_squares, criteria.Data(X, X @ jnp.ones(P)), 10, resample=False,
                           largest_batch=N + 1, replacement=False)
+
+
+@pytest.mark.parametrize("batch_size, replacement, match", [
+    (0, True, "integers >= 1"), (2.5, True, "integers >= 1"), (N + 1, False, f"from 1 to N = {N}"),
+])
+def test_the_theory_refuses_batch_sizes_no_sampler_has(X, batch_size, replacement, match):
+    for call in (lambda: minibatch.mean_square_edge(X, batch_size, replacement),
+                 lambda: minibatch.mean_square_rate(X, 0.1, batch_size, replacement)):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_a_direct_call_with_a_batch_size_needs_mini_batches(X):
+    run = runs.CriterionRun(criteria.least_squares, criteria.Data(X, X @ jnp.ones(P)), 10, resample=False)
+    with pytest.raises(ValueError, match="batch_size needs mini-batches"):
+        run(step_over_edge=0.5, batch_size=2)

@@ -1,6 +1,7 @@
 """The sgd experiment in quick mode: exact edges against batch size, ensembles against rho, the median run."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -75,9 +76,17 @@ def test_the_readme_states_the_numbers_of_figures_sgd_json():
     b90 = numbers["batch_size_at_90_percent"]
     assert f"B = {b90['with_replacement']} with replacement and B = {b90['without_replacement']} without" in text
     assert f"{numbers['ensemble']['seeds']} runs" in text and f"{numbers['ensemble']['num_steps']} steps" in text
-    assert f"within {numbers['ensemble']['max_relative_deviation_below']:.1e} relative".replace("e-0", "e-") in text
-    growth = min(numbers["ensemble"]["mean_growth_above"].values())
-    assert f"at least {np.floor(growth * 10) / 10:.1f}" in text
+    ensemble = numbers["ensemble"]
+    stated = float(re.search(r"per step within ([\d.e-]+) relative", text).group(1))
+    assert ensemble["max_relative_deviation_below"] <= stated <= 1.1 * ensemble["max_relative_deviation_below"]
+    assert f"for all {len(ensemble['below_edge'])} batch sizes" in text
+    first, exact = ensemble["mean_growth_above_5_steps"], {b: r**5 for b, r in ensemble["rho_above"].items()}
+    assert f"by ×{min(first.values()):.2f} to ×{max(first.values()):.1f} (exact ρ⁵:" in text
+    assert f"×{min(exact.values()):.2f} to ×{max(exact.values()):.1f})" in text
+    growth = min(ensemble["mean_growth_above"].values())
+    assert growth > 1 and f"by at least ×{np.floor(growth * 10) / 10:.1f}" in text
+    assert f"at B = 2 it is ×{ensemble['mean_growth_above']['2']:.0f} against ×{ensemble['rho_above']['2']**100:.1e}".replace(
+        "e+0", "e") in text
     median = numbers["median_run"]
     over = dict(zip(median["batch_sizes"], median["over_exact"]))
     assert f"{over[1]:.2f} times above ηc at B = 1" in text
@@ -90,7 +99,8 @@ def test_the_readme_states_the_numbers_of_figures_sgd_json():
     assert f"by up to {100 * excess:.1f} %" in text
     assert f"{median['seeds']} seeds, {median['num_steps']} steps" in text
     synthetic = numbers["synthetic"]
-    assert f"within {synthetic['max_relative_deviation_below']:.1e}".replace("e-0", "e-") in text
+    stated = float(re.search(r"contract by ρ within ([\d.e-]+) at", text).group(1))
+    assert synthetic["max_relative_deviation_below"] <= stated <= 1.1 * synthetic["max_relative_deviation_below"]
     first = synthetic["mean_growth_above_5_steps"].values()
     assert f"(×{min(first):.1f} to ×{max(first):.1f})" in text
     fallen = [b for b, growth in synthetic["mean_growth_above"].items() if growth < 1]

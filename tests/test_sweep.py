@@ -9,6 +9,7 @@ import textwrap
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from lab import criteria, descent, problems, reference, results, runs, stability, sweep
@@ -264,3 +265,16 @@ def test_lower_gives_the_grids_compiled_call_without_running_it():
     assert outputs.gap.shape == (3, 2, 11) and outputs.final_gap.shape == (3, 2)
     with pytest.raises(ValueError, match="axis 'kappa' must hold values >= 1"):
         sweep.lower(run, {"step_over_edge": np.array([0.5]), "kappa": np.array([0.5])})
+
+
+def test_a_function_returning_descent_traces_of_adam_sweeps_like_any_other():
+    """A Trace holds arrays only (its optimizer state only when asked), so it sweeps, with Adam too."""
+    problem = problems.regression_problem(jax.random.key(0), 30, 3, 10.0)
+
+    def adam_run(learning_rate):
+        return descent.run(problem.criterion, problem.data, problem.start, problem.reference, 20, optax.adam,
+                           learning_rate=learning_rate)
+
+    grid = sweep.sweep(adam_run, {"learning_rate": [0.01, 0.1]}, progress=False)
+    assert "opt_state" not in grid.outputs and grid["gap"].shape == (2, 21)
+    np.testing.assert_allclose(grid["gap"][1], adam_run(0.1).gap, rtol=1e-12)
