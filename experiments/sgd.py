@@ -30,8 +30,8 @@ SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this co
 FACTORS = (0.5, 1.1)  # ensembles at these multiples of eta_c(B)
 DRAWN = (1, 4, 16, 64, 256, 442)  # the ensembles drawn (all are in the JSON)
 SIZES = dict(  # full, quick
-    ensemble_batches=((1, 2, 4, 8, 16, 32, 64, 128, 256, None), (1, 16)),  # None: B = N
-    synthetic_batches=((1, 8, 64), (1, 8)),  # on SYNTHETIC's 64 rows
+    ensemble_batches=((1, 2, 4, 8, 16, 32, 64, 128, 256, None), (1,)),  # None: B = N
+    synthetic_batches=((1, 8, 64), (8,)),  # on SYNTHETIC's 64 rows
     seeds=(4096, 512),
     ensemble_steps=(100, 50),
     median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, 16)),

@@ -109,8 +109,8 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
     """The gradient of `criterion` at `params` on the mini-batch of step `step` (`Minibatches`).
 
     The batch is a weight per row (how often it was drawn, over B) and the gradient that of the weighted
-    sum of the per-row criteria: one pass over the data as a matrix product, never a gathered copy of the
-    batch per run, so a sweep over runs costs what full-batch descent costs.
+    sum of the per-row criteria: one pass over the data as a matrix product per step, never a gathered copy
+    of the batch per run (plus the draws of `largest` rows).
     """
     n, key = data.X.shape[0], jax.random.fold_in(batches.key, step)
     if batches.replacement:

@@ -15,7 +15,8 @@ from lab import spectrum
 ROOT = Path(__file__).parent.parent
 
 
-def test_power_iteration_finds_the_top_eigenvalue_of_a_small_networks_hessian():
+def test_power_iteration_finds_the_top_eigenvalue_of_a_small_networks_hessian(monkeypatch):
+    monkeypatch.setattr(experiment, "WIDTHS", (4, 4, 10))  # the experiment's network, narrow: P = 86
     key = jax.random.key(1)
     X = jax.random.normal(key, (20, 3))
     data = experiment.Digits(X, jax.nn.one_hot(jnp.arange(20) % 10, 10))

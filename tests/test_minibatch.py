@@ -71,10 +71,10 @@ def test_the_edge_is_where_the_spectral_radius_crosses_one(X, replacement):
 
 @pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
 def test_the_ensemble_mean_square_contracts_by_rho(replacement):
-    """4096 runs of mini-batch SGD started with covariance M, T_B's top eigenvector: E||a_t - a*||^2 falls by rho
-    per step, within 1e-3 relative."""
+    """2048 runs of mini-batch SGD started with covariance M, T_B's top eigenvector: E||a_t - a*||^2 falls by rho
+    per step, within 1e-3 relative (the experiment uses 4096 and finds 3e-5)."""
     rng = np.random.default_rng(0)
-    n, p, batch_size, num_steps = 20, 3, 4, 100
+    n, p, batch_size, num_steps = 20, 3, 4, 60
     X = jnp.asarray(rng.normal(size=(n, p)) * np.array([1.0, 2.0, 0.5]))
     optimum = jnp.asarray(rng.normal(size=p))
     data = criteria.Data(X, X @ optimum)  # interpolating: y = X a*
@@ -92,7 +92,7 @@ def test_the_ensemble_mean_square_contracts_by_rho(replacement):
                             batches=batches)
         return trace.distance**2
 
-    mean = jax.vmap(one)(jnp.arange(4096)).mean(axis=0)
+    mean = jax.vmap(one)(jnp.arange(2048)).mean(axis=0)
     slope = np.polyfit(np.arange(num_steps + 1), np.log(np.asarray(mean)), 1)[0]
     assert np.exp(slope) == pytest.approx(float(rho), rel=1e-3)
 
