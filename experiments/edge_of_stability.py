@@ -38,7 +38,7 @@ INIT_SCALE = 0.5  # times the usual 1/sqrt(fan-in)
 EVERY, POWER_STEPS = 20, 20  # sharpness every EVERY steps, by POWER_STEPS warm-started power steps
 ADAM = dict(b1=0.9, b2=0.999, eps=1e-7)  # full-batch Adam, its sharpness preconditioned by P = sqrt(nu_hat) + eps
 SIZES = dict(  # full, quick
-    learning_rates=(np.array([0.05, 0.3, 0.4, 0.5, 0.7]), np.array([0.05, 0.5, 0.7])),
+    learning_rates=(np.array([0.05, 0.3, 0.4, 0.5, 0.7]), np.array([0.05, 0.7])),
     num_steps=(6000, 1500),
     adam_learning_rates=(np.array([1e-3, 2e-3, 4e-3, 8e-3]), np.array([8e-3])),
     adam_num_steps=(3000, 500),

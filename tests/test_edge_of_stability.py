@@ -21,7 +21,7 @@ def test_power_iteration_finds_the_top_eigenvalue_of_a_small_networks_hessian(mo
     X = jax.random.normal(key, (20, 3))
     data = experiment.Digits(X, jax.nn.one_hot(jnp.arange(20) % 10, 10))
     params = experiment.initial_parameters(jax.random.key(2), 3, jnp.float64)
-    eigenvalues = np.linalg.eigvalsh(np.asarray(jax.hessian(experiment.mean_squared_error)(params, data)))
+    eigenvalues = np.linalg.eigvalsh(np.asarray(spectrum.hessian(experiment.mean_squared_error, params, data)))
     top = eigenvalues[np.argmax(np.abs(eigenvalues))]
     value, vector = spectrum.power_iteration(experiment.mean_squared_error, params, data, jnp.ones_like(params), 300)
     assert float(value) == pytest.approx(top, rel=1e-8) and top == eigenvalues[-1]
