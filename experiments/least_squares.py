@@ -14,17 +14,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, max_relative_deviation, prepare, save  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import problems, runs, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
-NUM_STEPS, QUICK_NUM_STEPS = 400, 300
+SIZES = dict(num_steps=(400, 300))  # full, quick
 # Steps as fractions of 2/L; None stands for the best step 2/(L + mu).
 FRACTIONS = (0.2, None, 1.0, 1.03)
 
 
 # %%
-def compute(seed: int = 0, num_steps: int = NUM_STEPS, dtype="float64"):
+def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float64"):
     """The problem (closed form and spectrum), and gradient descent at each step beside its predicted curve."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
     spec, optimum = problem.spectrum, problem.reference
@@ -105,7 +105,7 @@ def numbers(result):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
     out = prepare(out, dtype)
-    result = compute(seed, QUICK_NUM_STEPS if quick else NUM_STEPS, dtype)
+    result = compute(seed, size(SIZES, "num_steps", quick), dtype)
     summary = numbers(result)
     return save(out, "least_squares", summary, {"convergence": figure(result)})
 

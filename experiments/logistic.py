@@ -23,15 +23,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 from lab import criteria, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
 N2, SEPARATION = 200, 2.0
 STEPS = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
-NUM_STEPS, QUICK_NUM_STEPS = 600, 300
-REAL_NUM_STEPS, QUICK_REAL_NUM_STEPS = 20000, 10000
+SIZES = dict(num_steps=(600, 300), real_num_steps=(20000, 10000))  # full, quick
 
 
 # %%
@@ -165,8 +164,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write logistic.png and logistic.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     one = one_feature(dtype)
-    two = two_features(QUICK_NUM_STEPS if quick else NUM_STEPS, dtype)
-    real, real_gap = real_data(QUICK_REAL_NUM_STEPS if quick else REAL_NUM_STEPS, dtype)
+    two = two_features(size(SIZES, "num_steps", quick), dtype)
+    real, real_gap = real_data(size(SIZES, "real_num_steps", quick), dtype)
     g = two["grid"]
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),

@@ -21,15 +21,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 from lab import criteria, model_selection, problems, reference  # noqa: E402
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 DEGREES = tuple(range(1, 16))
 SHOWN = (1, 4, 15)
 CV_DEGREE, FOLDS = 12, 5
-L2_GRID = np.geomspace(1e-9, 1e1, 41)
-QUICK_L2_GRID = np.geomspace(1e-9, 1e1, 11)
+SIZES = dict(l2_grid=(np.geomspace(1e-9, 1e1, 41), np.geomspace(1e-9, 1e1, 11)))  # full, quick
 
 
 GRID = np.linspace(-1, 1, 400)  # where the fits are drawn
@@ -153,7 +152,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     dtype = jnp.dtype(dtype)
     train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
     curve, fitted = degree_curve(train, test)
-    l2 = QUICK_L2_GRID if quick else L2_GRID
+    l2 = size(SIZES, "l2_grid", quick)
     cv, lab_seconds, X = cross_validate(train, l2)
     reference_cv = sklearn_cv(X, train[1], l2)
     numbers = dict(
