@@ -21,14 +21,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
 from lab import autodiff, criteria  # noqa: E402
 
 SAMPLES = 64
-DIMENSIONS = (10, 30, 100, 300, 1000, 3000, 10000)
-TIMED_UP_TO = 3000
-QUICK_DIMENSIONS = (10, 100, 1000, 10000)
-QUICK_TIMED_UP_TO = 100
+SIZES = dict(  # full, quick
+    dimensions=((10, 30, 100, 300, 1000, 3000, 10000), (10, 100, 1000, 10000)),
+    timed_up_to=(3000, 100),
+)
 REPEATS = 20
 
 
@@ -138,8 +138,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write autodiff.png and autodiff.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
-    dimensions = QUICK_DIMENSIONS if quick else DIMENSIONS
-    rows, timings = costs(dimensions, QUICK_TIMED_UP_TO if quick else TIMED_UP_TO, dtype)
+    dimensions = size(SIZES, "dimensions", quick)
+    rows, timings = costs(dimensions, size(SIZES, "timed_up_to", quick), dtype)
     d = np.asarray(dimensions, float)
     numbers = dict(
         chain=chain_check(seed, dtype), dimensions=list(dimensions), flops=rows, seconds=timings,

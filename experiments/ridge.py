@@ -31,14 +31,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, loglog_slope, max_relative_deviation, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 N, D = 20, 50                           # fewer samples than features
-L2_RANGE, L2_POINTS, QUICK_L2_POINTS = (1e-8, 1e2), 41, 21
+L2_RANGE = (1e-8, 1e2)
 SMALL_L2 = 1e-4                        # the slope of the path is fitted on l2 <= SMALL_L2
-NUM_STEPS, QUICK_NUM_STEPS = 300, 250           # gradient-descent steps from each start
-INTERPOLANTS, QUICK_INTERPOLANTS = 200, 50  # random zero-error solutions a+ + z drawn in (a)
+SIZES = dict(  # full, quick
+    l2_points=(41, 21),
+    num_steps=(300, 250),              # gradient-descent steps from each start
+    interpolants=(200, 50),            # random zero-error solutions a+ + z drawn in (a)
+)
 NULL_NORMS = (3.0, 6.0, 12.0)           # ||z|| of the interpolants whose coefficients are drawn
 MAX_NULL_NORM = 15.0                    # the random interpolants have ||z|| uniform in [0, MAX_NULL_NORM]
 
@@ -64,7 +67,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
         return v - reference.min_norm(X, A @ v)
 
     # (a) interpolants a+ + z: z a random null-space direction scaled to a chosen norm.
-    count = QUICK_INTERPOLANTS if quick else INTERPOLANTS
+    count = size(SIZES, "interpolants", quick)
     directions = jax.vmap(null_part)(jax.random.normal(key_null, (count, P), dtype))
     directions = directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
     null_norms = jnp.concatenate([jnp.asarray(NULL_NORMS, dtype),
@@ -73,7 +76,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     interpolant_mse = jax.vmap(criteria.least_squares, (0, None))(interpolants, data)
 
     # (b) the ridge path, measured by the SVD closed form, beside its exact value from the spectrum.
-    l2 = jnp.logspace(*np.log10(L2_RANGE), QUICK_L2_POINTS if quick else L2_POINTS, dtype=dtype)
+    l2 = jnp.logspace(*np.log10(L2_RANGE), size(SIZES, "l2_points", quick), dtype=dtype)
     path = jax.vmap(lambda e: reference.ridge(X, y, e))(l2)
     c = spec.eigenvectors.T @ a_plus
     shrink = jnp.where(nonzero, 2 * l2[:, None] / (spec.eigenvalues + 2 * l2[:, None]), 0.0)
@@ -83,7 +86,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
     step = 2.0 / (spec.L + mu_plus)
-    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
+    num_steps = size(SIZES, "num_steps", quick)
     random_start = jax.random.normal(key_start, (P,), dtype)
     start_null = null_part(random_start)
     limit = a_plus + start_null
