@@ -15,13 +15,13 @@ and offsets, raw and standardised (`problems.standardize`: columns centred,
 scaled to unit standard deviation): the condition number kappa = L/mu of the
 Hessian (2/N) A^T A before and after, and the iterations gradient descent
 needs at its best step 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*),
-measured by running it (at most NUM_STEPS iterations) beside the number predicted
+measured by running it (at most SIZES["num_steps"] iterations) beside the number predicted
 from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at
 least by ((kappa - 1)/(kappa + 1))^2 per step). Both share f*: standardising is
 an affine change of variables that the intercept absorbs. On two synthetic
 data sets and on the diabetes data (Efron et al. 2004, experiments/data/).
 The "extreme" synthetic set and the raw diabetes data would need 1e8 to 1e11
-iterations: they are run for NUM_STEPS and drawn as not reached, beside the
+iterations: they are run for SIZES["num_steps"] and drawn as not reached, beside the
 prediction. Standardised diabetes keeps kappa = 470: total cholesterol s1 is
 nearly a sum of s2, s3 and s5 (correlation-matrix eigenvalue 0.009), and no
 per-column scaling removes a correlation.
@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from experiments import command_line, prepare, save  # noqa: E402
+from experiments import command_line, prepare, save, size  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 # Part 1: two quadratics in 2-D.
@@ -50,7 +50,7 @@ START = (-4.0, 2.0)
 PATH_NUM_STEPS = 100
 # Part 2: features with different scales and offsets, raw against standardised.
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
-NUM_STEPS, QUICK_NUM_STEPS = 200_000, 60_000                # gradient-descent iterations per run, at most
+SIZES = dict(num_steps=(200_000, 60_000))                  # full, quick: gradient-descent iterations per run, at most
 SYNTHETIC_N = 200
 # name: (offset of x1, scale of x1, scale of x2); x1 = offset + scale N(0, 1), x2 = scale N(0, 1).
 SYNTHETIC = {"mild": (10.0, 1.0, 0.1), "extreme": (1000.0, 100.0, 0.01)}
@@ -141,7 +141,7 @@ def compute_features(X, y, num_steps: int):
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     """Both parts: numpy arrays only (two or three compiled calls, then no JAX operation in the figures)."""
-    num_steps = QUICK_NUM_STEPS if quick else NUM_STEPS
+    num_steps = size(SIZES, "num_steps", quick)
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
     X, y, names = load_diabetes(dtype)
     sets["diabetes"] = (X, y)
