@@ -97,6 +97,13 @@ def compute(quick, dtype, seed):
     return data, every, exact, ensembles, batches, per_seed, (synthetic, checks)
 
 
+def below_edge(ensembles):
+    """{B: exact rho(T_B) and the measured per-step factor of the mean square} at the first factor (0.5)."""
+    return {str(b): dict(rho=float(found["rho"][0]),
+                         measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
+            for b, found in ensembles.items()}
+
+
 def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, band):
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13.2, 4.6), width_ratios=(1.25, 1, 1))
     for mode, style in (("with_replacement", "-"), ("without_replacement", "--")):
@@ -142,12 +149,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
     edge_step = np.asarray(per_seed["edge_step"])
     median, band = np.nanmedian(edge_step, axis=1), np.nanpercentile(edge_step, [10, 90], axis=1)
-    contraction = {str(b): dict(rho=float(found["rho"][0]),
-                                measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
-                   for b, found in ensembles.items()}
-    synthetic_rates = {str(b): dict(rho=float(found["rho"][0]),
-                                    measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
-                       for b, found in checks.items()}
+    contraction, synthetic_rates = below_edge(ensembles), below_edge(checks)
     numbers = dict(
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},

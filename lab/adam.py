@@ -39,8 +39,8 @@ def threshold(preconditioned_sharpness, b1):
 
 def sharpness_threshold(learning_rate, b1):
     """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
-    sits on its edge (38 / learning_rate at b1 = 0.9)."""
-    return (2.0 + 2.0 * b1) / ((1.0 - b1) * learning_rate)
+    sits on its edge (38 / learning_rate at b1 = 0.9): the same formula, read the other way."""
+    return threshold(learning_rate, b1)
 
 
 def preconditioner(opt_state, b2, eps):

@@ -44,7 +44,7 @@ def noise_weight(batch_size, num_samples: int, replacement: bool = True):
 
 
 def _operators(X, batch_size, replacement):
-    """(A, C) of T_B = I - eta A + eta^2 C on vec(M), in the eigenbasis of H: A diagonal (as a vector)."""
+    """(A, C, V) of T_B = I - eta A + eta^2 C on vec(M), in the eigenbasis V of H: A diagonal (as a vector)."""
     n = X.shape[0]
     eigenvalues, vectors = jnp.linalg.eigh(2 / n * X.T @ X)
     rotated = X @ vectors  # x_i in the eigenbasis of H
@@ -53,7 +53,7 @@ def _operators(X, batch_size, replacement):
     c = noise_weight(batch_size, n, replacement).astype(X.dtype)
     A = (eigenvalues[:, None] + eigenvalues[None, :]).ravel()
     C = (1 - c) * jnp.diag(jnp.outer(eigenvalues, eigenvalues).ravel()) + c * outer.T @ outer / n
-    return A, C
+    return A, C, vectors
 
 
 def second_moment_map(X, learning_rate, batch_size, replacement: bool = True):
@@ -61,8 +61,7 @@ def second_moment_map(X, learning_rate, batch_size, replacement: bool = True):
 
     Returns (T, eigenvectors of H): M in the original basis is V M V^T.
     """
-    A, C = _operators(X, batch_size, replacement)
-    _, vectors = jnp.linalg.eigh(2 / X.shape[0] * X.T @ X)
+    A, C, vectors = _operators(X, batch_size, replacement)
     learning_rate = jnp.asarray(learning_rate, X.dtype)
     return jnp.eye(A.size, dtype=X.dtype) - learning_rate * jnp.diag(A) + learning_rate**2 * C, vectors
 
@@ -86,7 +85,7 @@ def mean_square_edge(X, batch_size, replacement: bool = True):
 
     Directions of M with A = 0 (features without variance: H singular) never move and are left out.
     """
-    A, C = _operators(X, batch_size, replacement)
+    A, C, _ = _operators(X, batch_size, replacement)
     floor = A.max() * X.shape[1] * jnp.finfo(X.dtype).eps
     scale = jnp.where(A > floor, 1 / jnp.sqrt(jnp.where(A > floor, A, 1)), 0)
     return 1 / jnp.linalg.eigvalsh(scale[:, None] * C * scale[None, :])[-1]

@@ -110,9 +110,8 @@ def test_all_rows_without_replacement_is_the_full_gradient(X, dtype):
 
 
 def test_a_smaller_batch_is_masked_not_resized(X):
-    """B rows out of `largest` drawn: the same run as largest = B when the draw's first B rows agree (with
-    replacement, rows are independent, so the first B of a larger draw are not those of a smaller one: compare
-    against the mean over those rows directly)."""
+    """B = 2 of `largest` = 4 rows drawn: the gradient is the criterion's on exactly the first 2 rows of the
+    step's draw (the other 2 weigh 0), compared with the gradient on those rows taken directly."""
     data = criteria.Data(X, X @ jnp.ones(P))
     a = jnp.zeros(P)
     batches = descent.Minibatches(2, jax.random.key(0), 4, replacement=False)
