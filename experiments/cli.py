@@ -58,7 +58,7 @@ def list_experiments(args) -> int:
 
 
 def run_experiments(args) -> int:
-    names = list(experiments.NAMES) if args.names == ["all"] else args.names
+    names = list(experiments.NAMES) if args.names == ["all"] else list(dict.fromkeys(args.names))  # each once
     unknown = [n for n in names if n not in experiments.NAMES]
     if unknown:
         raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; the experiments are: {', '.join(experiments.NAMES)}")

@@ -11,8 +11,10 @@ import numpy as np
 
 
 def is_concrete(*values) -> bool:
-    """True when no value is a JAX tracer, so its numbers can be inspected."""
-    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
+    """True when every leaf holds numbers to inspect: no JAX tracer, and no stand-in that JAX rebuilds pytrees
+    with (the shape-only leaves of a lowered or compiled call)."""
+    return all(isinstance(v, (np.ndarray, np.generic, jax.Array, int, float, complex, bool, str))
+               and not isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
 
 
 def as_float_array(name: str, value, ndim: int):
@@ -32,6 +34,10 @@ def as_float_array(name: str, value, ndim: int):
         raise ValueError(f"{name} is complex ({dtype}); the lab works on real data: pass its real part.")
     if not jnp.issubdtype(dtype, jnp.floating):
         value = jnp.asarray(value, dtype=jnp.result_type(float))
+    elif jnp.dtype(dtype).itemsize < 4:
+        raise ValueError(f"{name} has dtype {dtype}: the lab computes in float32 or float64 (LAPACK, which finds the "
+                         f"optimum, has no {dtype}; its 3 digits would drown the measurements): pass "
+                         f"{name}.astype(np.float32).")
     value = jnp.asarray(value)
     if value.ndim != ndim:
         hint = {1: "flatten it (y.ravel()) if it is a column", 2: "reshape it to (N, D), e.g. X[:, None] for one feature"}
@@ -83,9 +89,9 @@ def binary_labels(y):
     return y
 
 
-def nonnegative(name: str, value):
-    """A real scalar >= 0 (when concrete), e.g. a penalty weight."""
-    return _scalar(name, value, lambda v: v >= 0, "must be >= 0 (0 means no penalty)")
+def nonnegative(name: str, value, zero: str = "no penalty"):
+    """A real scalar >= 0 (when concrete), e.g. a penalty weight; `zero` says what 0 means."""
+    return _scalar(name, value, lambda v: v >= 0, f"must be >= 0 (0 means {zero})")
 
 
 def positive(name: str, value):
@@ -96,6 +102,23 @@ def positive(name: str, value):
 def at_least_one(name: str, value):
     """A real scalar >= 1 (when concrete), e.g. a condition number."""
     return _scalar(name, value, lambda v: v >= 1, "must be >= 1 (1 is a perfectly conditioned problem)")
+
+
+def real_values(name: str, value, ok, requirement: str, nan_ok: bool = False):
+    """Real numbers of any shape, all finite and `ok` (when concrete; traced values pass): a ValueError
+    naming `name` and `requirement` otherwise (NaN passes with `nan_ok`). E.g. the curvatures and momenta of
+    `lab.spectrum`'s formulas."""
+    if is_concrete(value):
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            array = np.asarray(None)
+        if not _is_numeric(array.dtype) or jnp.issubdtype(array.dtype, jnp.complexfloating):
+            raise ValueError(f"{name} must be a real number or an array of them, got {value!r}.")
+        array = array.astype(float)
+        if not np.all((np.isfinite(array) & ok(array)) | (nan_ok & np.isnan(array))):
+            raise ValueError(f"{name} {requirement}, got {value!r}.")
+    return value
 
 
 def _scalar(name, value, ok, requirement):
@@ -139,3 +162,24 @@ def float_params(name: str, params, size: int):
     if params.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},) to match the design matrix, got {params.shape}.")
     return params
+
+
+# Optimizer hyper-parameters the lab knows the range of (optax's names).
+HYPER_PARAMETERS = {
+    "momentum": (lambda v: (v >= 0) & (v < 1), "in [0, 1) (1 never forgets a step: it diverges)"),
+    "b1": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
+    "b2": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
+    "eps": (lambda v: v >= 0, ">= 0 (it keeps Adam's denominator positive)"),
+    "eps_root": (lambda v: v >= 0, ">= 0"),
+}
+
+
+def hyper_parameters(values: dict):
+    """ValueError for a concrete optimizer hyper-parameter outside its range (momentum 1.5, b1 = 2, eps < 0),
+    arrays of values (a sweep's axis) included; traced values pass (they were checked as axes)."""
+    for name, value in values.items():
+        if name in HYPER_PARAMETERS and value is not None and is_concrete(value):
+            ok, requirement = HYPER_PARAMETERS[name]
+            array = np.asarray(value, dtype=float)
+            if not np.all(np.isfinite(array) & ok(array)):
+                raise ValueError(f"{name} must be {requirement}, got {value}.")

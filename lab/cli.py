@@ -3,12 +3,15 @@
 The `lab` command is this parser with the experiments' commands added (`experiments.cli`: list, run,
 bench); the library itself never imports the experiments. Side effects live here (printing, files,
 jax.config); the library computes. A user's mistake prints one line `lab: error: ...` and exits 2,
-never a traceback.
+never a traceback; Ctrl-C (or SIGTERM) prints what was saved and how to resume, and exits 130 (143).
 """
 
 import argparse
+import contextlib
 import functools
 import os
+import shutil
+import signal
 import sys
 import time
 import warnings
@@ -82,6 +85,15 @@ def main(argv=None, extensions=()) -> int:
     except ValueError as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as interruption:
+        print(f"lab: interrupted: {interruption.saved}.", file=sys.stderr)
+        return 128 + interruption.signal_number
+    except KeyboardInterrupt:
+        print("lab: interrupted.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("lab: error: out of memory: sweep fewer runs (shorter axes) or smaller data.", file=sys.stderr)
+        return 2
 
 
 def parser(extensions=()):
@@ -136,7 +148,12 @@ def parser(extensions=()):
     sweep.add_argument("--tolerance", type=float, default=1e-6, help="iterations to reach gap <= tolerance * initial gap")
     sweep.add_argument("--gram", action="store_true", help="least squares on X^T X / N: P^2 per step instead of N P")
     sweep.add_argument("--dtype", default="float64", choices=("float32", "float64"))
-    sweep.add_argument("--out", default="sweep.npz", help="results file: OUT.npz plus OUT.json (default sweep.npz)")
+    sweep.add_argument("--out", default="sweep.npz", help="results file: OUT.npz plus OUT.json (default sweep.npz); "
+                                                          "finished chunks are kept in OUT.chunks/ until the end")
+    sweep.add_argument("--resume", action="store_true",
+                       help="finish an interrupted sweep: read the chunks OUT.chunks/ holds, compute only the others")
+    sweep.add_argument("--max-mb", type=float, default=None, metavar="M",
+                       help="memory bound for one chunk of runs, in MiB (default: 1 GiB, at most half the free memory)")
     sweep.add_argument("--csv", action="store_true", help="also write OUT.csv (one row per run) and OUT_edges.csv")
     sweep.add_argument("--plot", action="store_true", help="also draw OUT.png: stability map and iterations")
     sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -232,23 +249,35 @@ def _sweep(args) -> int:
             raise ValueError("--gram applies to synthetic least squares only.")
     if not args.delta > 0:
         raise ValueError(f"--delta must be > 0, got {args.delta}")
+    if args.max_mb is not None and not 0 < args.max_mb < np.inf:
+        raise ValueError(f"--max-mb must be a positive number of MiB, got {args.max_mb}.")
     from lab import files, results, runs, stability, sweep
 
-    out = Path(args.out)
-    stem = out.with_suffix("") if out.suffix == ".npz" else out
+    stem = _stem(args.out)
     files.writable_directory(stem.parent)
+    chunks = stem.with_name(stem.name + ".chunks")
+    if chunks.is_dir() and any(chunks.iterdir()) and not args.resume:
+        raise ValueError(f"{chunks} holds the finished chunks of an interrupted sweep: add --resume to finish it "
+                         f"(the same arguments), or delete {chunks} to start again.")
     _enable_x64(args.dtype)
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
     run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
     started = time.perf_counter()
-    grid = sweep.sweep(run, axes, progress=not args.quiet, config={"stability_rule": rule})
-    _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s; measuring the edge ...")
-    with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
-        warnings.filterwarnings("ignore", message="the edge was not bracketed")
-        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
-    results.save(grid, stem)
+    max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
+    with _interrupts(f"the finished chunks are in {chunks}/: run the same command with --resume to finish"):
+        grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet, config={"stability_rule": rule},
+                           checkpoint=chunks)
+        results.save(grid, stem)  # before the edge search: an interruption there loses no run
+    _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in {stem}.npz; "
+               "measuring the edge ...")
     edges_stem = stem.with_name(stem.name + "_edges")
-    results.save(edges, edges_stem)
+    with _interrupts(f"the grid is saved in {stem}.npz; the edge search was not finished: run the same command with "
+                     "--resume to measure it"):
+        with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
+            warnings.filterwarnings("ignore", message="the edge was not bracketed")
+            edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
+        results.save(edges, edges_stem)
+    shutil.rmtree(chunks, ignore_errors=True)
     written = [f"{stem}.npz", f"{stem}.json", f"{edges_stem}.npz", f"{edges_stem}.json"]
     if args.csv:
         written.append(str(results.to_csv(grid, stem.with_suffix(".csv"))))
@@ -258,6 +287,44 @@ def _sweep(args) -> int:
     _print_edges(grid, edges, args, rule)
     print("wrote " + ", ".join(written))
     return 0
+
+
+def _stem(out) -> Path:
+    """The results' path without suffix: --out OUT, OUT.npz or OUT.json all name OUT.npz and OUT.json."""
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix in (".npz", ".json") else out
+    for taken in (stem, stem.with_name(stem.name + ".npz"), stem.with_name(stem.name + ".json")):
+        if taken.is_dir():
+            raise ValueError(f"--out {out} would write over the directory {taken}: name a file, e.g. "
+                             f"--out {taken / 'sweep.npz'}.")
+    return stem
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM, with what was saved and how to go on (`main` prints it and exits 128 + signal)."""
+
+    def __init__(self, signal_number, saved=""):
+        super().__init__(signal_number, saved)
+        self.signal_number, self.saved = signal_number, saved
+
+
+@contextlib.contextmanager
+def _interrupts(saved):
+    """Turn Ctrl-C and SIGTERM into `Interrupted(saved)`: files being written are removed whole (their
+    temporary files with them), and `main` prints one line instead of a traceback."""
+    def stop(signal_number, frame):
+        raise Interrupted(signal_number, saved)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(signal.SIGINT, saved) from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _synthetic_run(args, l2):

@@ -192,6 +192,7 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
         )
     if "learning_rate" in hyperparams:
         _validate.positive("learning_rate", hyperparams["learning_rate"])
+    _validate.hyper_parameters(hyperparams)
     _validate.positive("growth", growth)
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")

@@ -54,6 +54,7 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
     if not intercept and d == 1:
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
+    _validate.nonnegative("noise", noise, zero="exact targets")
     dtype = jnp.dtype(dtype or jnp.result_type(float))
     _validate.kappa_within_dtype(kappa, dtype)
     return _regression(key, kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=dtype)
@@ -88,6 +89,7 @@ def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
     """Gaussian features X (n, d) and y = 1 + X w + noise: any n and d, including n < d."""
     n = _validate.count("n", n)
     d = _validate.count("d", d)
+    _validate.nonnegative("noise", noise, zero="exact targets")
     return _random_regression(key, noise, n=n, d=d, dtype=jnp.dtype(dtype or jnp.result_type(float)))
 
 
@@ -111,7 +113,7 @@ def classification(key, n: int, d: int, separation=2.0, kappa=1.0, dtype=None):
     """
     n = _validate.count("n", n, 2)
     d = _validate.count("d", d)
-    _validate.nonnegative("separation", separation)
+    _validate.nonnegative("separation", separation, zero="one class")
     _validate.at_least_one("kappa", kappa)
     dtype = jnp.dtype(dtype or jnp.result_type(float))
     _validate.kappa_within_dtype(kappa, dtype)

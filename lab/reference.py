@@ -76,7 +76,10 @@ def _column_scales(A):
 @jax.jit
 def _rank(A):
     scaled = A / _column_scales(A)
-    s = jnp.linalg.svd(scaled, compute_uv=False)
+    tall = scaled if A.shape[0] >= A.shape[1] else scaled.T
+    # The singular values of R (QR of the tall side) are A's: an SVD of a P x P matrix, not of an N x P one (whose
+    # values-only SVD takes an N x N workspace on the CPU: 80 GB for N = 1e5).
+    s = jnp.linalg.svd(jnp.linalg.qr(tall, mode="r"), compute_uv=False)
     return jnp.sum(s > max(A.shape) * jnp.finfo(A.dtype).eps * s[0])
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import uuid
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -82,16 +83,35 @@ def load(path) -> Results:
         raise ValueError(f"no results at {str(arrays_path)!r}: check the path (save writes NAME.npz and NAME.json).")
     if not sidecar_path.exists():
         raise ValueError(f"{str(arrays_path)!r} has no sidecar {sidecar_path.name!r}: the save was interrupted; run the sweep again.")
-    sidecar = json.loads(sidecar_path.read_text())
-    if sidecar.get("format") != FORMAT:
-        raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar (format {sidecar.get('format')!r}).")
-    with np.load(arrays_path) as arrays:
-        token = str(arrays["token"]) if "token" in arrays.files else None
-        if token != sidecar.get("token"):
-            raise ValueError(f"{str(arrays_path)!r} and {sidecar_path.name!r} come from two different saves (an "
-                             "interrupted save left one of an earlier pair): run the sweep again.")
-        axes = {name: arrays[f"axis/{name}"] for name in sidecar["axes"]}
-        outputs = {name: arrays[f"output/{name}"] for name in sidecar["dims"]}
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{str(sidecar_path)!r} is not JSON ({error}): the file is damaged; run the sweep again.") from None
+    if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
+        found = sidecar.get("format") if isinstance(sidecar, dict) else type(sidecar).__name__
+        raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar (format {found!r}).")
+    if not all(isinstance(sidecar.get(key), kind) for key, kind in (("axes", list), ("dims", dict), ("config", dict))):
+        raise ValueError(f"{str(sidecar_path)!r} lacks its axes, dims or config: the file is damaged; run the sweep again.")
+    try:
+        with np.load(arrays_path, allow_pickle=False) as arrays:
+            token = str(arrays["token"]) if "token" in arrays.files else None
+            if token != sidecar.get("token"):
+                raise ValueError(f"{str(arrays_path)!r} and {sidecar_path.name!r} come from two different saves (an "
+                                 "interrupted save left one of an earlier pair): run the sweep again.")
+            missing = [key for key in [f"axis/{n}" for n in sidecar["axes"]] + [f"output/{n}" for n in sidecar["dims"]]
+                       if key not in arrays.files]
+            if missing:
+                raise ValueError(f"{str(arrays_path)!r} lacks {', '.join(missing)} that its sidecar names: the file "
+                                 "is damaged; run the sweep again.")
+            axes = {name: arrays[f"axis/{name}"] for name in sidecar["axes"]}
+            outputs = {name: arrays[f"output/{name}"] for name in sidecar["dims"]}
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{str(arrays_path)!r} cannot be read ({type(error).__name__}: {error}): the file is truncated "
+                         "or damaged; run the sweep again.") from None
+    except ValueError as error:
+        if "pickle" in str(error):  # numpy's words for bytes that are not an .npz
+            raise ValueError(f"{str(arrays_path)!r} is not an .npz file: the file is damaged; run the sweep again.") from None
+        raise
     shape = tuple(len(values) for values in axes.values())
     for name, values in outputs.items():
         if values.shape[:len(shape)] != shape or values.ndim != len(sidecar["dims"][name]):

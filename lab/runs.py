@@ -7,7 +7,8 @@ Outcome's fields) that declares
 
 * `axis_names`: the names it accepts;
 * `check_axes(axes)`: a ValueError for values it cannot run (before any computation);
-* `bytes_per_run()`: the memory one run's results hold, for chunking;
+* `bytes_per_run()`: the memory one run's results hold, and `bytes_per_setting()` the memory
+  of the data one setting builds (shared by its step sizes), for chunking;
 * `at(**setting)`: the runs of one setting as a function of the step size alone (the edge search's loop);
 * `near_optimum()`: the same run started next to a*, where the edge search measures;
 * `stability_rule`: 'bounded' (losses that blow up past the edge) or
@@ -118,10 +119,10 @@ class Run:
         """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
         if all(name in axes for name in STEP_SIZES):
             raise ValueError("axes 'learning_rate' and 'step_over_edge' are one step size in two units: give one.")
-        in_unit = (lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+        _validate.hyper_parameters(axes)
         positive = (lambda v: v > 0, "> 0")
         rules = {"learning_rate": positive, "step_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
-                 "separation": (lambda v: v >= 0, ">= 0"), "momentum": in_unit, "b1": in_unit, "b2": in_unit}
+                 "separation": (lambda v: v >= 0, ">= 0")}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")
@@ -132,6 +133,13 @@ class Run:
                                  f"seeds, and larger ones would alias smaller ones), got {values}.")
             if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
                 raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
+
+    def check_point(self, **point):
+        """`check_axes` on the concrete values of one direct call (a sweep's traced values were checked as axes)."""
+        concrete = {name: np.atleast_1d(np.asarray(value)) for name, value in point.items()
+                    if value is not None and _validate.is_concrete(value)}
+        if concrete:
+            self.check_axes(concrete)
 
     def at(self, **setting):
         """The runs of one setting of the other axes as a function of the step size alone (`learning_rate=`
@@ -156,6 +164,20 @@ class Run:
             point["step_over_edge"] = 1.0
         shapes = jax.eval_shape(lambda: self(**point))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+
+    def bytes_per_setting(self, point=None) -> int:
+        """Memory of the problem one setting builds (data, reference, spectrum), shared by its step sizes; 0
+        for a run that builds none."""
+        return 0
+
+
+# Building a problem from data of B bytes (generating it, its reference by QR, SVD or Newton, the spectrum)
+# takes up to about 9 B at once (XLA's memory_analysis of the compiled call, least squares and logistic).
+PROBLEM_WORKSPACE = 10
+
+
+def _data_bytes(n, p, dtype) -> int:
+    return PROBLEM_WORKSPACE * n * p * np.dtype(dtype).itemsize
 
 
 @jax.tree_util.register_static
@@ -313,7 +335,14 @@ def _key(seed):
     return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
 
 
+def _check_optimizer(optimizer):
+    """The hyper-parameters bound in an optimizer factory (functools.partial(optax.sgd, momentum=1.5)) checked."""
+    if isinstance(optimizer, functools.partial):
+        _validate.hyper_parameters(optimizer.keywords)
+
+
 def _check_common(run):
+    _check_optimizer(run.optimizer)
     _validate.count("num_steps", run.num_steps)
     _validate.count("record_every", run.record_every)
     if not 0 < run.tolerance < 1:
@@ -358,6 +387,7 @@ class LinearRegressionRun(Run):
         _validate.count("n", self.n)
         _validate.count("d", self.d)
         _check_common(self)
+        _validate.nonnegative("noise", self.noise, zero="exact targets")
         if self.criterion not in ("least_squares", "ridge"):
             raise ValueError(f"criterion must be 'least_squares' or 'ridge', got {self.criterion!r}.")
         if self.start not in ("zero", "eigen"):
@@ -375,7 +405,11 @@ class LinearRegressionRun(Run):
         itemsize = np.dtype(self.dtype).itemsize
         return 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
 
+    def bytes_per_setting(self, point=None) -> int:
+        return _data_bytes(self.n, self.d + 1, self.dtype)
+
     def __call__(self, *, learning_rate=None, step_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, kappa=kappa, seed=seed, l2=l2, **hyper)
         return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
 
     def near_optimum(self):
@@ -515,8 +549,13 @@ class LogisticRun(Run):
         curves = 2 * (self.num_steps + 1) * itemsize * 2 + 32 * itemsize
         return curves + 8 * (self.d + 1) * (self.num_steps + 1) * bool(self.sharpness_every)
 
+    def bytes_per_setting(self, point=None) -> int:
+        return _data_bytes(self.n, self.d + 1, self.dtype)
+
     def __call__(self, *, learning_rate=None, step_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
                  **hyper) -> dict:
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, l2=l2, seed=seed,
+                         separation=separation, kappa=kappa, **hyper)
         return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
 
     def near_optimum(self):
@@ -603,6 +642,7 @@ class CriterionRun(Run):
 
     def __post_init__(self):
         _validate.count("num_steps", self.num_steps)
+        _check_optimizer(self.optimizer)
         _validate.count("largest_batch", self.largest_batch, 0)
         if self.largest_batch and not isinstance(self.data, criteria.Data):
             raise ValueError("largest_batch > 0 draws rows of the data: pass data as lab.criteria.Data.")
@@ -655,6 +695,8 @@ class CriterionRun(Run):
         return jnp.zeros(size, dtype)
 
     def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, seed=seed, batch_size=batch_size,
+                         **hyper)
         return self.at(seed=seed, batch_size=batch_size, **hyper)(learning_rate=learning_rate,
                                                                   step_over_edge=step_over_edge)
 
@@ -667,6 +709,9 @@ class CriterionRun(Run):
             if not np.all((values >= 1) & (values <= self.largest_batch) & (np.mod(values, 1) == 0)):
                 raise ValueError(f"axis 'batch_size' must hold integers in [1, largest_batch = {self.largest_batch}], "
                                  f"got {values}.")
+
+    def bytes_per_setting(self, point=None) -> int:
+        return PROBLEM_WORKSPACE * sum(np.asarray(x).nbytes for x in jax.tree_util.tree_leaves(self.data))
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")

@@ -28,6 +28,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from lab import _validate
 
 
 class Spectrum(NamedTuple):
@@ -88,6 +91,10 @@ def power_iteration(criterion, params, data, vector, iterations: int, scale=None
     optimization path. Power iteration finds the eigenvalue largest in magnitude: the top one where the
     curvature is mostly positive (a network near a minimum), a negative one where it is not.
     """
+    _validate.count("iterations", iterations)
+    if _validate.is_concrete(vector) and not np.linalg.norm(np.asarray(vector)) > 0:
+        raise ValueError("vector must be non-zero (a zero start has no direction to iterate): pass a random one, "
+                         "e.g. jax.random.normal(key, params.shape).")
     s = jnp.ones_like(params) if scale is None else scale
 
     def product(v):
@@ -103,11 +110,13 @@ def power_iteration(criterion, params, data, vector, iterations: int, scale=None
 
 def stability_threshold(L):
     """2 / L: gradient descent on a quadratic converges iff 0 < step < 2 / L."""
+    _curvature(L)
     return 2.0 / L
 
 
 def best_step(L, mu):
     """2 / (L + mu): the constant step that minimises the worst-case contraction."""
+    _curvatures(L, mu)
     return 2.0 / (L + mu)
 
 
@@ -118,16 +127,21 @@ def contraction(step, L, mu):
 
 def optimal_rate(kappa):
     """(kappa - 1) / (kappa + 1): the contraction at the best step."""
+    _validate.real_values("kappa", kappa, lambda v: v >= 1, "must be >= 1 (L / mu)")
     return (kappa - 1) / (kappa + 1)
 
 
 def heavy_ball_threshold(L, beta):
     """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < step < this, 0 <= beta < 1."""
+    _curvature(L)
+    _momentum(beta)
     return 2.0 * (1 + beta) / L
 
 
 def nesterov_threshold(L, beta):
     """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff step < this."""
+    _curvature(L)
+    _momentum(beta)
     return (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L)
 
 
@@ -137,6 +151,10 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0, T and D as in the
     module docstring. eigenvalues: (..., P).
     """
+    _momentum(beta)
+    if jnp.ndim(eigenvalues) < 1:
+        raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
+                         f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
     x = 1 - step * eigenvalues
     trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - step * eigenvalues)
     det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
@@ -153,6 +171,7 @@ def heavy_ball_optimal(L, mu):
     and the error then contracts by sqrt(beta) = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)
     per step: iterations grow like sqrt(kappa) instead of kappa.
     """
+    _curvatures(L, mu, strongly_convex=True)
     root_kappa = jnp.sqrt(L / mu)
     rate = (root_kappa - 1) / (root_kappa + 1)
     return 4.0 / (jnp.sqrt(L) + jnp.sqrt(mu)) ** 2, rate**2, rate
@@ -161,9 +180,13 @@ def heavy_ball_optimal(L, mu):
 def predicted_iterations(rate, initial_gap, tolerance):
     """Steps for f - f* to fall from `initial_gap` to `tolerance` when it shrinks by rate^2 per step.
 
-    Infinite when rate >= 1; 0 when the gap already meets the tolerance; 1
+    Infinite when rate >= 1 or NaN (no theory); 0 when the gap already meets the tolerance; 1
     when the rate is 0 (one step lands on the optimum).
     """
+    _validate.real_values("rate", rate, lambda v: v >= 0, "must be >= 0 (a contraction factor |z|)",
+                          nan_ok=True)  # NaN: no theory (not plain GD), no prediction
+    _validate.real_values("initial_gap", initial_gap, lambda v: v >= 0, "must be >= 0 (f(a_0) - f*)")
+    _validate.real_values("tolerance", tolerance, lambda v: v > 0, "must be > 0")
     steps = jnp.log(tolerance / initial_gap) / (2 * jnp.log(rate))
     done = initial_gap <= tolerance
     return jnp.where(done, 0, jnp.where(rate == 0, 1, jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 1), jnp.inf)))
@@ -173,23 +196,65 @@ def _components(spec: Spectrum, start, optimum_params):
     return spec.eigenvectors.T @ (start - optimum_params)
 
 
-@functools.partial(jax.jit, static_argnames="num_steps")
 def predicted_gap(spec: Spectrum, step, start, optimum_params, num_steps: int):
     """Exact f(a_t) - f* for t = 0..num_steps of gradient descent on a quadratic with spectrum `spec`.
 
     Returns (num_steps + 1,): 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c the
     coordinates of start - a* in the eigenbasis.
     """
-    c = _components(spec, start, optimum_params)
-    factors = _squared_factors(spec, step, num_steps)
-    return 0.5 * factors @ (spec.eigenvalues * c**2)
+    num_steps = _check_prediction(spec, start, optimum_params, num_steps)
+    return _predicted_gap(spec, step, start, optimum_params, num_steps)
+
+
+def predicted_distance(spec: Spectrum, step, start, optimum_params, num_steps: int):
+    """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
+    num_steps = _check_prediction(spec, start, optimum_params, num_steps)
+    return _predicted_distance(spec, step, start, optimum_params, num_steps)
 
 
 @functools.partial(jax.jit, static_argnames="num_steps")
-def predicted_distance(spec: Spectrum, step, start, optimum_params, num_steps: int):
-    """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
+def _predicted_gap(spec, step, start, optimum_params, num_steps):
+    c = _components(spec, start, optimum_params)
+    return 0.5 * _squared_factors(spec, step, num_steps) @ (spec.eigenvalues * c**2)
+
+
+@functools.partial(jax.jit, static_argnames="num_steps")
+def _predicted_distance(spec, step, start, optimum_params, num_steps):
     c = _components(spec, start, optimum_params)
     return jnp.sqrt(_squared_factors(spec, step, num_steps) @ c**2)
+
+
+def _check_prediction(spec, start, optimum_params, num_steps) -> int:
+    """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* of shape (P,)."""
+    if not isinstance(spec, Spectrum):
+        raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
+    size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
+    if jnp.ndim(spec.eigenvalues) != 1 or jnp.shape(spec.eigenvectors) != size * 2:
+        raise ValueError(f"spec must hold P eigenvalues (P,) and eigenvectors (P, P), got shapes "
+                         f"{jnp.shape(spec.eigenvalues)} and {jnp.shape(spec.eigenvectors)}.")
+    for name, value in (("start", start), ("optimum_params", optimum_params)):
+        if jnp.shape(value) != size:
+            raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
+    _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -1e-8 * np.max(np.abs(v)),
+                          "must be >= 0 (up to rounding): the predictions are those of a convex quadratic")
+    return _validate.count("num_steps", num_steps, 0)
+
+
+def _curvature(L):
+    _validate.real_values("L", L, lambda v: v > 0, "must be > 0 (the largest curvature of a convex problem)")
+
+
+def _curvatures(L, mu, strongly_convex=False):
+    _curvature(L)
+    _validate.real_values("mu", mu, (lambda v: v > 0) if strongly_convex else (lambda v: v >= 0),
+                          "must be > 0 (the smallest curvature)" if strongly_convex else "must be >= 0 (the smallest curvature)")
+    if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
+        raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
+                         "are they swapped?")
+
+
+def _momentum(beta):
+    _validate.real_values("beta", beta, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (the momentum)")
 
 
 def _squared_factors(spec, step, num_steps):

@@ -17,23 +17,30 @@ is padded), so a sweep compiles once, and a second sweep with new values of
 the same shapes does not compile at all.
 """
 
+import dataclasses
 import functools
+import hashlib
+import json
+import os
 import sys
 import time
+import types
 import warnings
+import zipfile
+from pathlib import Path
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lab import reference, runs
+from lab import files, reference, runs
 from lab.results import Results
 
 DEFAULT_MAX_BYTES = 2**30
 
 
-def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = True, devices=None,
-          progress: bool = True, config: dict | None = None) -> Results:
+def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, devices=None,
+          progress: bool = True, config: dict | None = None, checkpoint=None) -> Results:
     """Evaluate `run(**point)` on every point of the grid of `axes`, in one compiled call per chunk.
 
     run: a `lab.runs.Run` (its contract: the names it accepts, its checks,
@@ -42,28 +49,51 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
         hyper-parameters returning a NamedTuple or dict of arrays (scalars or
         curves), taken as a `lab.runs.FunctionRun`.
     axes: {name: 1-D values}; axes not given take the run's defaults.
-    max_bytes: memory bound for one chunk; `chunk=False` refuses to split.
+    max_bytes: memory bound for one chunk (its results, curves and data, as the run estimates them;
+        default: half the memory free on the device); `chunk=False` refuses to split.
     devices: where to shard the runs (default `jax.devices()`).
     progress: report runs done, runs/s and time left on stderr between chunks.
+    checkpoint: a directory: each finished chunk is written there at once (atomically, under a key of
+        the run, its data and the axes), and chunks found there under the same key are read instead of
+        computed, so a sweep interrupted in any way resumes where it stopped, with equal results.
+
+    Before running, the compiled chunk's memory (XLA's own account) is checked against the memory
+    free on the device, and the whole grid's results against the host's: a sweep that cannot fit is
+    refused with the numbers, not started.
     """
     run = runs.as_run(run)
     axes = checked_axes(run, axes)
     devices = list(devices or jax.devices())
+    free = available_bytes(devices[0])
     mapped, fixed = split_axes(axes)
     shape = tuple(len(axes[name]) for name in mapped)
-    per_slice = _bytes_per_run(run, axes) * int(np.prod(shape[1:]))
-    chunk_len = _chunk_length(shape[0], per_slice, max_bytes, chunk, len(devices), mapped[0])
+    bound = max_bytes if max_bytes is not None else min(DEFAULT_MAX_BYTES, free // 2 if free else DEFAULT_MAX_BYTES)
+    chunk_len = _chunk_length(shape[0], _slice_bytes(run, axes, mapped), bound, chunk, len(devices), mapped[0],
+                              strict=max_bytes is not None)
     mesh = Mesh(np.array(devices), ("runs",))
     replicated = NamedSharding(mesh, PartitionSpec())
     first = axes[mapped[0]]
     rest = [jax.device_put(axes[name], replicated) for name in mapped[1:]]
     pinned = {name: jax.device_put(value, replicated) for name, value in fixed.items()}
+    starts = range(0, shape[0], chunk_len)
+    key = checkpoint_key(run, axes, chunk_len, devices, config) if checkpoint is not None else None
+    stored = [_read_chunk(checkpoint, key, index) for index in range(len(starts))] if key else [None] * len(starts)
+    compiled = None
     pieces, started = [], time.perf_counter()
-    for start in range(0, shape[0], chunk_len):
+    for index, start in enumerate(starts):
         values = first[start:start + chunk_len]
-        padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
-        out = _grid(run, mapped, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
-        pieces.append({name: _gather(x)[:len(values)] for name, x in runs.outputs_of(out).items()})
+        piece = stored[index]
+        if piece is None:
+            padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
+            arguments = (run, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
+            if compiled is None:
+                compiled = _grid.lower(arguments[0], mapped, *arguments[1:]).compile()
+                _check_memory(compiled, free, len(starts), devices)
+            out = compiled(*arguments)
+            piece = {name: _gather(x)[:len(values)] for name, x in runs.outputs_of(out).items()}
+            if key and jax.process_index() == 0:
+                _write_chunk(checkpoint, key, index, piece)
+        pieces.append(piece)
         if progress and shape[0] > chunk_len:
             _report(min(start + chunk_len, shape[0]), shape, started)
     grid_shape = tuple(len(values) for values in axes.values())
@@ -71,6 +101,100 @@ def sweep(run, axes: dict, *, max_bytes: int = DEFAULT_MAX_BYTES, chunk: bool = 
     outputs = {name: x.reshape(grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
     warn_unconverged(outputs)
     return Results(axes, outputs, describe(run, axes, devices, config))
+
+
+def available_bytes(device=None) -> int | None:
+    """Memory free on `device` (default the first of `jax.devices()`): an accelerator's limit less what is
+    in use, for the CPU the host's available memory; None where neither can be read."""
+    device = device or jax.devices()[0]
+    stats = device.memory_stats()
+    if stats and "bytes_limit" in stats:
+        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    return host_available_bytes()
+
+
+def host_available_bytes() -> int | None:
+    """The host memory available to a new allocation (Linux: MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(compiled, free, num_chunks, devices):
+    """ValueError when one compiled chunk needs more than the device's free memory, or all the results more than
+    the host's (on the CPU both are the host's): the numbers and the remedy, before anything runs."""
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return
+    need = stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes - stats.alias_size_in_bytes
+    results = stats.output_size_in_bytes * len(devices) * num_chunks
+    host = host_available_bytes()
+    on_cpu = devices[0].platform == "cpu"
+    if free is not None and need > free:
+        raise ValueError(
+            f"one chunk of this sweep needs {_mib(need)} per device (XLA's count for the compiled call: "
+            f"data, working arrays and results), more than the {_mib(free)} free: use smaller data, "
+            "put a longer axis first so that chunks can be smaller, or record fewer iterations (record_every).")
+    if host is not None and results + (need if on_cpu else 0) > host:
+        raise ValueError(
+            f"the results of this sweep need {results / 2**30:,.3g} GiB in all, more than the {host / 2**30:,.3g} GiB "
+            f"of memory available: sweep fewer runs (shorter axes), record fewer iterations (record_every), or "
+            "sweep the grid in parts.")
+
+
+def checkpoint_key(run, axes, chunk_len, devices, config) -> str:
+    """A hash of everything a chunk's results depend on: the run (its configuration, functions' code and
+    arrays), the axes, the chunk length, the devices and the versions."""
+    digest = hashlib.sha256()
+    description = describe(run, axes, devices, config)
+    digest.update(json.dumps({**description, "chunk": chunk_len}, sort_keys=True, default=str).encode())
+    for leaf in jax.tree_util.tree_leaves(dataclasses.astuple(run) if dataclasses.is_dataclass(run) else run):
+        code = getattr(getattr(leaf, "func", leaf), "__code__", None)
+        if code is not None:
+            _digest_code(digest, code)
+        elif isinstance(leaf, (np.ndarray, jax.Array)):
+            array = np.asarray(leaf)
+            digest.update(f"{array.dtype}{array.shape}".encode() + array.tobytes())
+    return digest.hexdigest()[:20]
+
+
+def _digest_code(digest, code):
+    """A function's bytecode and constants, nested functions' code included (their repr holds an address)."""
+    digest.update(code.co_code)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            _digest_code(digest, constant)
+        else:
+            digest.update(repr(constant).encode())
+
+
+def _chunk_path(directory, key, index) -> Path:
+    return Path(directory) / f"{key}-{index:05d}.npz"
+
+
+def _write_chunk(directory, key, index, piece):
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    files.write_atomic(_chunk_path(directory, key, index), lambda file: np.savez(file, **piece))
+
+
+def _read_chunk(directory, key, index):
+    """The stored outputs of chunk `index`, or None where there are none (or a damaged file: recomputed)."""
+    path = _chunk_path(directory, key, index)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
 
 
 def lower(run, axes: dict):
@@ -148,26 +272,38 @@ def checked_axes(run, axes) -> dict:
     return checked
 
 
-def _bytes_per_run(run, axes) -> int:
-    return run.bytes_per_run({name: values[0] for name, values in axes.items()})
+def _slice_bytes(run, axes, mapped) -> int:
+    """The run's estimate of one value of the first axis: its runs' results and curves, and the data of its
+    settings (shared by the step sizes of a setting)."""
+    point = {name: values[0] for name, values in axes.items()}
+    counts = [1] + [len(axes[name]) for name in mapped[1:]]
+    settings = int(np.prod([c for c, name in zip(counts, mapped) if name not in runs.STEP_SIZES]))
+    return run.bytes_per_run(point) * int(np.prod(counts)) + run.bytes_per_setting(point) * settings
 
 
-def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_name) -> int:
-    """How many values of the first axis one chunk takes: a multiple of the device count."""
+def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_name, strict=True) -> int:
+    """How many values of the first axis one chunk takes: a multiple of the device count. Beyond a bound the
+    user did not set (`strict` False), the smallest chunk; the compiled call's memory is checked later."""
     fits = max_bytes // max(bytes_per_slice, 1)
     if not chunk and fits < length:
         raise ValueError(
-            f"the grid needs {length * bytes_per_slice / 2**20:.0f} MiB, more than max_bytes = "
-            f"{max_bytes / 2**20:.0f} MiB: allow chunking (chunk=True), raise max_bytes or record fewer iterations."
+            f"the grid needs {_mib(length * bytes_per_slice)}, more than max_bytes = "
+            f"{_mib(max_bytes)}: allow chunking (chunk=True), raise max_bytes (lab sweep --max-mb) or record fewer iterations."
         )
+    if fits < num_devices and not strict:
+        return num_devices
     if fits < num_devices:
         raise ValueError(
-            f"one value of the first axis {first_name!r} needs {bytes_per_slice / 2**20:.0f} MiB on each of "
-            f"{num_devices} device(s), more than max_bytes = {max_bytes / 2**20:.0f} MiB: put a longer axis first, "
-            "raise max_bytes or record fewer iterations."
+            f"one value of the first axis {first_name!r} needs {_mib(bytes_per_slice)} on each of "
+            f"{num_devices} device(s), more than max_bytes = {_mib(max_bytes)}: put a longer axis first, "
+            "raise max_bytes (lab sweep --max-mb) or record fewer iterations."
         )
     wanted = min(fits, length)
     return -(-wanted // num_devices) * num_devices if wanted == length else wanted // num_devices * num_devices
+
+
+def _mib(size) -> str:
+    return f"{size / 2**20:,.4g} MiB"
 
 
 def _report(done_slices, shape, started):
@@ -194,8 +330,6 @@ def _plain_name(value):
 
 def describe(run, axes, devices, config) -> dict:
     """The JSON-ready provenance of a grid: the run and its configuration, axes, devices, versions."""
-    import dataclasses
-
     import optax
 
     description = {

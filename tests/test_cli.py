@@ -277,3 +277,13 @@ def test_a_second_lab_sweep_reads_its_compilations_from_the_cache(tmp_path):
     first = sorted(p.name for p in cache.iterdir())
     lab_sweep(str(cache))
     assert len(first) >= 5 and sorted(p.name for p in cache.iterdir()) == first  # the second compiled nothing new
+
+
+def test_lab_run_names_each_experiment_once(monkeypatch, tmp_path, capsys):
+    # The defect: `lab run NAME NAME` ran it twice (in parallel under --jobs 2), both writing the same files.
+    from experiments import cli as commands
+
+    ran = []
+    monkeypatch.setattr(commands, "run_one", lambda name, *task: ran.append(name) or (name, 0.0, "ok"))
+    assert commands.main(["run", "least_squares", "ridge", "least_squares", "--out", str(tmp_path), "--jobs", "1"]) == 0
+    assert ran == ["least_squares", "ridge"]

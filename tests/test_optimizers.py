@@ -45,7 +45,7 @@ def test_momentum_and_betas_outside_0_1_are_refused(axis):
     import optax
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=optax.sgd if axis == "momentum" else optax.adam)
-    with pytest.raises(ValueError, match=f"axis '{axis}' must hold values in \\[0, 1\\)"):
+    with pytest.raises(ValueError, match=f"{axis} must be in \\[0, 1\\)"):
         sweep.sweep(run, {"step_over_edge": [0.5], axis: [0.5, 1.0]}, progress=False)
 
 

@@ -60,3 +60,45 @@ def test_predicted_iterations_follow_the_rate():
     assert spectrum.predicted_iterations(1.0, 1.0, 1e-6) == np.inf
     assert spectrum.predicted_iterations(0.5, 1e-9, 1e-6) == 0
     assert spectrum.predicted_iterations(0.0, 1.0, 1e-6) == 1
+
+
+MISUSES = [
+    (lambda: spectrum.stability_threshold(0.0), "L must be > 0"),
+    (lambda: spectrum.stability_threshold(-2.0), "L must be > 0"),
+    (lambda: spectrum.stability_threshold("a"), "L must be a real number"),
+    (lambda: spectrum.best_step(1.0, 2.0), "mu must be at most L"),
+    (lambda: spectrum.best_step(-1.0, 1.0), "L must be > 0"),
+    (lambda: spectrum.optimal_rate(0.5), "kappa must be >= 1"),
+    (lambda: spectrum.heavy_ball_threshold(1.0, 1.0), r"beta must be in \[0, 1\)"),
+    (lambda: spectrum.nesterov_threshold(1.0, -0.5), r"beta must be in \[0, 1\)"),
+    (lambda: spectrum.heavy_ball_optimal(1.0, 0.0), "mu must be > 0"),
+    (lambda: spectrum.heavy_ball_optimal(-1.0, 0.1), "L must be > 0"),
+    (lambda: spectrum.momentum_rate(0.1, 0.5, 1.0), r"eigenvalues must hold .* \(\.\.\., P\)"),
+    (lambda: spectrum.predicted_iterations(-0.5, 1.0, 1e-6), "rate must be >= 0"),
+    (lambda: spectrum.predicted_iterations(0.5, 1.0, 0.0), "tolerance must be > 0"),
+    (lambda: spectrum.predicted_gap(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.ones((2, 3))), 0.1, jnp.ones(2),
+                                    jnp.zeros(2), 3), r"eigenvectors \(P, P\)"),
+    (lambda: spectrum.predicted_gap(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), 0.1, jnp.ones(3),
+                                    jnp.zeros(2), 3), r"start must have shape \(2,\)"),
+    (lambda: spectrum.predicted_gap(spectrum.Spectrum(jnp.array([-1.0, 2.0]), jnp.eye(2)), 0.1, jnp.ones(2),
+                                    jnp.zeros(2), 3), "convex quadratic"),
+    (lambda: spectrum.predicted_gap(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), 0.1, jnp.ones(2),
+                                    jnp.zeros(2), -1), "num_steps"),
+    (lambda: spectrum.predicted_distance(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), 0.1, jnp.ones(2),
+                                         jnp.zeros(2), 2.5), "num_steps"),
+    (lambda: spectrum.power_iteration(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jnp.zeros(2), 5), "non-zero"),
+    (lambda: spectrum.largest_eigenvalue(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jax.random.key(0), -3),
+     "iterations"),
+]
+
+
+@pytest.mark.parametrize("misuse, message", MISUSES, ids=[m for _, m in MISUSES])
+def test_misused_spectrum_helpers_raise_a_clear_error(misuse, message):
+    with pytest.raises(ValueError, match=message):
+        misuse()
+
+
+def test_spectrum_helpers_still_compose_under_jit_and_vmap():
+    rates = jax.jit(jax.vmap(lambda L, mu: spectrum.contraction(spectrum.best_step(L, mu), L, mu)))(
+        jnp.array([2.0, 4.0]), jnp.array([1.0, 1.0]))
+    np.testing.assert_allclose(rates, [1 / 3, 3 / 5], rtol=1e-6)

@@ -83,7 +83,7 @@ def test_a_second_sweep_with_new_values_does_not_recompile(swept):
 
 
 def test_chunks_equal_one_call_and_report_progress(swept, capsys):
-    per_slice = RUN.bytes_per_run() * 4
+    per_slice = (RUN.bytes_per_run() + RUN.bytes_per_setting()) * 4  # 2 kappas x 2 seeds, each its own data
     chunked = sweep.sweep(RUN, AXES, max_bytes=2 * per_slice)
     for name, value in swept.outputs.items():
         close_to(chunked[name], value, np.max(np.abs(swept["gap"])), name)

@@ -439,3 +439,72 @@ def test_an_optimum_value_above_the_start_or_an_overflowing_start_is_refused():
         descent.gradient_descent(criteria.least_squares, data, jnp.full(3, 1e300), optimum, 0.1, 10)
     trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(3), optimum, 0.1, 10)
     assert not trace.diverged
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a, s: a.write_bytes(a.read_bytes()[:100]), "truncated or damaged"),
+    (lambda a, s: a.write_bytes(b""), "truncated or damaged"),
+    (lambda a, s: a.write_bytes(np.random.default_rng(0).bytes(500)), "truncated or damaged|not an .npz"),
+    (lambda a, s: s.write_text("{not json"), "is not JSON"),
+    (lambda a, s: s.write_bytes(b"\xff\xfe\x00"), "is not JSON"),
+    (lambda a, s: s.write_text("[1, 2]"), "not a lab results sidecar"),
+    (lambda a, s: s.write_text(s.read_text().replace('"dims"', '"dimz"')), "lacks its axes, dims or config"),
+    (lambda a, s: s.write_text(s.read_text().replace('"axes": [', '"axes": ["zzz", ')), "lacks axis/zzz"),
+], ids=["truncated npz", "empty npz", "random npz", "non-JSON sidecar", "binary sidecar", "a list",
+        "no dims", "an extra axis"])
+def test_results_load_on_a_truncated_or_corrupt_file_says_so(tmp_path, damage, message):
+    # The defect: BadZipFile, EOFError, JSONDecodeError, AttributeError or KeyError tracebacks.
+    from lab import results
+
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
+    results.save(sweep.sweep(run, {"step_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False), tmp_path / "a")
+    damage(tmp_path / "a.npz", tmp_path / "a.json")
+    with pytest.raises(ValueError, match=message):
+        results.load(tmp_path / "a")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, jnp.bfloat16])
+def test_half_precision_data_is_refused_naming_the_dtypes_that_work(dtype):
+    # The defect: make_data accepted float16, then LAPACK raised NotImplementedError.
+    with pytest.raises(ValueError, match="X has dtype .*16: the lab computes in float32 or float64"):
+        problems.make_data(_X().astype(dtype), _y())
+
+
+@pytest.mark.parametrize("noise", [NAN, INF, -1.0])
+def test_a_nan_or_negative_noise_is_refused(noise):
+    # The defect: a NaN noise gave all-NaN targets in silence.
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        problems.regression(jax.random.key(0), 20, 2, 10.0, noise=noise)
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        problems.random_regression(jax.random.key(0), 20, 2, noise=noise)
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        runs.LinearRegressionRun(n=20, d=2, num_steps=5, noise=noise)
+
+
+def test_unchecked_optimizer_hyper_parameters_are_refused_in_every_way_they_are_given():
+    # The defect: momentum -1 or 1.5, b1 = 2 and eps < 0 ran in silence outside the sweep's axes.
+    import functools
+
+    import optax
+
+    data = problems.make_data(_X(), _y())
+    optimum = descent.optimum(criteria.least_squares, reference.least_squares(_X(), _y()), data)
+    for optimizer, hyper, message in [(optax.sgd, {"momentum": 1.5}, r"momentum must be in \[0, 1\)"),
+                                      (optax.adam, {"b1": 2.0}, r"b1 must be in \[0, 1\)"),
+                                      (optax.adam, {"eps": -1.0}, "eps must be >= 0")]:
+        with pytest.raises(ValueError, match=message):
+            descent.run(criteria.least_squares, data, jnp.zeros(P), optimum, 5, optimizer, learning_rate=0.1, **hyper)
+        with pytest.raises(ValueError, match=message):
+            runs.CriterionRun(criteria.least_squares, data, 5, optimizer=functools.partial(optimizer, **hyper))
+        with pytest.raises(ValueError, match=message):
+            runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=optimizer)(learning_rate=0.1, **hyper)
+
+
+def test_a_direct_call_of_a_run_is_checked_as_a_sweep_axis_is():
+    # The defect: seed 2**31, l2 = 0 for logistic and l2 on least squares ran when called directly.
+    with pytest.raises(ValueError, match="magnitude below 2\\*\\*31"):
+        runs.LinearRegressionRun(n=20, d=2, num_steps=5)(learning_rate=0.1, seed=2**31)
+    with pytest.raises(ValueError, match="Use criterion='ridge'"):
+        runs.LinearRegressionRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.1)
+    with pytest.raises(ValueError, match="must hold values > 0 for logistic"):
+        runs.LogisticRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.0)

@@ -1,0 +1,199 @@
+"""No lost sweep: memory bounded before a sweep starts, chunks checkpointed, interruptions resumed.
+
+Each test is named after a defect it guards against.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import cli, criteria, problems, results, runs, stability, sweep
+
+jax.config.update("jax_enable_x64", True)
+
+RUN = runs.LinearRegressionRun(n=40, d=3, num_steps=100)
+AXES = {"step_over_edge": np.linspace(0.2, 1.2, 6), "kappa": np.array([1.0, 30.0]), "seed": np.array([0])}
+SWEEP_ARGUMENTS = ["sweep", "--n", "40", "--d", "3", "--steps", "100", "--learning-rate", "0.05:1:8", "--kappa", "1,30",
+                   "--quiet", "--max-mb", "0.04"]  # one step size per chunk: 8 chunks
+
+
+def test_the_memory_estimate_counts_the_data_of_each_setting():
+    big = runs.LinearRegressionRun(n=100_000, d=5_000, num_steps=10)
+    assert big.bytes_per_setting() >= 100_000 * 5_001 * 8 > 1000 * RUN.bytes_per_setting()
+    data = problems.make_data(np.ones((500, 4)) + np.arange(4), np.arange(500.0))
+    assert runs.CriterionRun(criteria.least_squares, data, 10).bytes_per_setting() >= data.X.nbytes + data.y.nbytes
+
+
+def test_the_exact_optimum_takes_no_n_by_n_workspace():
+    """The numerical rank's SVD once took an N x N workspace (80 GB at N = 1e5): now that of R, P x P."""
+    n, p = 4000, 21
+    X, y = jnp.ones((n, p)), jnp.ones(n)
+    build = jax.jit(lambda X, y: problems.problem(criteria.least_squares, problems.Data(X, y, jnp.zeros(()))))
+    temporary = build.lower(X, y).compile().memory_analysis().temp_size_in_bytes
+    assert temporary < 8 * X.nbytes < n * n * 8 / 20
+
+
+def test_a_sweep_larger_than_the_free_memory_is_refused_before_it_runs(monkeypatch):
+    monkeypatch.setattr(sweep, "available_bytes", lambda device=None: 10_000)
+    with pytest.raises(ValueError, match=r"one chunk of this sweep needs [\d.,]+ MiB per device .* more than the "
+                                         r"0.009537 MiB free"):
+        sweep.sweep(RUN, AXES, progress=False)
+
+
+def test_results_larger_than_the_host_memory_are_refused_before_the_sweep_runs(monkeypatch):
+    monkeypatch.setattr(sweep, "available_bytes", lambda device=None: 2**40)
+    monkeypatch.setattr(sweep, "host_available_bytes", lambda: 50_000)
+    with pytest.raises(ValueError, match=r"the results of this sweep need .* GiB in all, more than .*record_every"):
+        sweep.sweep(lambda x: counted(jnp.zeros(10_000) + x), {"x": np.arange(8.0)}, progress=False)
+    assert calls == []  # nothing ran
+    monkeypatch.setattr(sweep, "host_available_bytes", lambda: 2**40)
+    assert sweep.sweep(lambda x: counted(jnp.zeros(3) + x), {"x": np.arange(8.0)}, progress=False)["y"].shape == (8, 3)
+    assert calls
+
+
+def counted(y):
+    """{'y': y}, counting in `calls` each time the compiled run executes (not when it is traced)."""
+    jax.debug.callback(lambda: calls.append(1))
+    return {"y": y}
+
+
+calls = []
+
+
+def test_a_checkpointed_sweep_reads_its_chunks_and_recomputes_only_the_missing_ones(tmp_path):
+    whole = sweep.sweep(RUN, AXES, progress=False)
+    chunk = (RUN.bytes_per_run() + RUN.bytes_per_setting()) * 2  # one step size (2 kappas) per chunk
+    first = sweep.sweep(RUN, AXES, max_bytes=chunk, progress=False, checkpoint=tmp_path)
+    stored = sorted(tmp_path.iterdir())
+    assert len(stored) == 6
+    for path in stored[::2]:
+        path.unlink()
+    kept = {path: path.stat().st_mtime_ns for path in stored[1::2]}
+    resumed = sweep.sweep(RUN, AXES, max_bytes=chunk, progress=False, checkpoint=tmp_path)
+    assert {path: path.stat().st_mtime_ns for path in stored[1::2]} == kept  # read, not written again
+    for name in whole.outputs:
+        np.testing.assert_array_equal(first[name], resumed[name], err_msg=name)
+    # Chunks round apart from one call (test_sweep compares them): gaps within 1e-12 of the largest.
+    np.testing.assert_allclose(resumed["gap"], whole["gap"], rtol=0, atol=1e-12 * np.max(whole["gap"]))
+
+
+def test_chunks_of_another_run_or_grid_are_never_read(tmp_path):
+    sweep.sweep(RUN, AXES, progress=False, checkpoint=tmp_path)
+    other = sweep.sweep(RUN, AXES | {"kappa": np.array([1.0, 31.0])}, progress=False, checkpoint=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2
+    noisier = runs.LinearRegressionRun(n=40, d=3, num_steps=100, noise=0.2)
+    assert sweep.checkpoint_key(noisier, AXES, 6, jax.devices(), None) != sweep.checkpoint_key(RUN, AXES, 6, jax.devices(), None)
+    np.testing.assert_allclose(other["condition_number"][0, :, 0], [1.0, 31.0], rtol=1e-9)
+
+
+def test_a_damaged_chunk_is_computed_again(tmp_path):
+    whole = sweep.sweep(RUN, AXES, progress=False, checkpoint=tmp_path)
+    (stored,) = tmp_path.iterdir()
+    stored.write_bytes(b"not an npz")
+    again = sweep.sweep(RUN, AXES, progress=False, checkpoint=tmp_path)
+    np.testing.assert_array_equal(again["gap"], whole["gap"])
+
+
+def _interrupt_on(monkeypatch, module, name, after):
+    """Make module.name raise KeyboardInterrupt on its call number `after` (after doing its work)."""
+    original, calls = getattr(module, name), []
+
+    def interrupted(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == after:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(module, name, interrupted)
+
+
+def test_ctrl_c_in_lab_sweep_prints_one_line_exits_130_and_resume_gives_equal_results(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "grid"
+    assert cli.main([*SWEEP_ARGUMENTS, "--out", str(tmp_path / "whole")]) == 0
+    with monkeypatch.context() as patch:
+        _interrupt_on(patch, sweep, "_write_chunk", after=3)
+        assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out)]) == 130
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert f"the finished chunks are in {out}.chunks/: run the same command with --resume" in error
+    assert len(list((tmp_path / "grid.chunks").iterdir())) == 3 and not (tmp_path / "grid.npz").exists()
+    assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out)]) == 2
+    assert "add --resume to finish it" in capsys.readouterr().err
+    assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out), "--resume"]) == 0
+    assert not (tmp_path / "grid.chunks").exists()
+    whole, resumed = results.load(tmp_path / "whole"), results.load(out)
+    for name, value in whole.outputs.items():
+        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+def test_the_grid_is_saved_before_the_edge_search(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "grid"
+    with monkeypatch.context() as patch:
+        _interrupt_on(patch, stability, "edge_and_best", after=1)
+        assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out)]) == 130
+    assert f"the grid is saved in {out}.npz" in capsys.readouterr().err
+    assert results.load(out)["gap"].shape[:2] == (8, 2)
+    assert not (tmp_path / "grid_edges.npz").exists()
+    assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out), "--resume"]) == 0  # the grid from its chunks, then the edge
+    assert results.load(tmp_path / "grid_edges")["edge_step"].shape == (2, 1)
+
+
+def test_out_naming_a_directory_is_refused_before_any_computation(tmp_path, capsys):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "grid.npz").mkdir()
+    for out in ("taken", "grid.npz", "grid"):
+        assert cli.main([*SWEEP_ARGUMENTS, "--out", str(tmp_path / out)]) == 2
+        assert "would write over the directory" in capsys.readouterr().err
+
+
+def test_out_with_a_json_suffix_writes_the_files_it_names(tmp_path, capsys):
+    assert cli.main([*SWEEP_ARGUMENTS, "--out", str(tmp_path / "x.json"), "--csv"]) == 0
+    written = capsys.readouterr().out.splitlines()[-1].removeprefix("wrote ").split(", ")
+    assert sorted(written) == sorted(str(tmp_path / name) for name in
+                                     ("x.npz", "x.json", "x_edges.npz", "x_edges.json", "x.csv", "x_edges.csv"))
+    assert all(os.path.isfile(path) for path in written)
+
+
+KILLED_SWEEP = """
+import sys, time
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax, jax.numpy as jnp, numpy as np
+from lab import results, sweep
+
+def slow(x):  # a run whose chunks take 0.2 s each: 12 chunks
+    def wait(v):
+        time.sleep(0.2)
+        return v
+    return {"y": jax.pure_callback(wait, jax.ShapeDtypeStruct(x.shape, x.dtype), x * x, vmap_method="broadcast_all") + 1.0}
+
+out = results.save(sweep.sweep(slow, {"x": np.arange(12.0)}, max_bytes=8, progress=False, checkpoint=sys.argv[1]),
+                   sys.argv[2])
+"""
+
+
+def test_a_sweep_killed_with_sigkill_resumes_only_the_missing_chunks(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(textwrap.dedent(KILLED_SWEEP))
+    chunks = tmp_path / "chunks"
+    process = subprocess.Popen([sys.executable, str(script), str(chunks), str(tmp_path / "resumed")])
+    deadline = time.monotonic() + 120
+    while len(list(chunks.glob("*.npz"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {path: path.stat().st_mtime_ns for path in chunks.glob("*.npz")}
+    assert 3 <= len(before) < 12, "the sweep was not killed mid-way"
+    subprocess.run([sys.executable, str(script), str(chunks), str(tmp_path / "resumed")], check=True, timeout=120)
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+    assert len(list(chunks.glob("*.npz"))) == 12
+    np.testing.assert_array_equal(results.load(tmp_path / "resumed")["y"], np.arange(12.0) ** 2 + 1)
