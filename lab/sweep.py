@@ -64,7 +64,7 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     run = runs.as_run(run)
     axes = checked_axes(run, axes)
     devices = list(devices or jax.devices())
-    free = available_bytes(devices[0])
+    free = available_bytes(next(d for d in devices if d.process_index == jax.process_index()))  # one of this host's
     mapped, fixed = split_axes(axes)
     shape = tuple(len(axes[name]) for name in mapped)
     bound = max_bytes if max_bytes is not None else min(DEFAULT_MAX_BYTES, free // 2 if free else DEFAULT_MAX_BYTES)

@@ -237,6 +237,46 @@ def test_sharded_over_four_devices_equals_one_device(swept, tmp_path):
         close_to(sharded[name], value, np.max(np.abs(swept["gap"])), name)
 
 
+TWO_PROCESSES = """
+import sys
+import jax
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU collectives across processes
+process, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2, process_id=process)
+assert jax.process_count() == 2 and len(jax.devices()) == 2 and len(jax.local_devices()) == 1
+import numpy as np
+from lab import results, runs, sweep
+run = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
+axes = {k: np.array(v) for k, v in AXES.items()}
+grid = sweep.sweep(run, axes, progress=False)  # sharded over both processes' devices, gathered on both
+np.save(f"{out}-gap-{process}.npy", grid["gap"])
+if jax.process_index() == 0:
+    results.save(grid, out)
+"""
+
+
+def test_one_sweep_in_two_processes_equals_one_process_and_only_process_0_writes(swept, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a free port for the coordinator
+        probe.bind(("localhost", 0))
+        port = str(probe.getsockname()[1])
+    script = TWO_PROCESSES.replace("AXES.items()", repr({k: v.tolist() for k, v in AXES.items()}) + ".items()")
+    env = os.environ | {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+    command = [sys.executable, "-c", script]
+    workers = [subprocess.Popen([*command, str(i), port, str(tmp_path / "grid")], env=env, stderr=subprocess.PIPE,
+                                text=True) for i in range(2)]
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid-gap-0.npy", "grid-gap-1.npy", "grid.json", "grid.npz"]
+    grid = results.load(tmp_path / "grid")
+    assert len(grid.config["devices"]) == 2
+    np.testing.assert_array_equal(np.load(tmp_path / "grid-gap-1.npy"), grid["gap"])  # both hold all the results
+    for name, value in swept.outputs.items():
+        close_to(grid[name], value, np.max(np.abs(swept["gap"])), name)
+
+
 def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
     import functools
 
