@@ -43,9 +43,14 @@ def _umask() -> int:
     return mask
 
 
+def json_text(numbers: dict) -> str:
+    """`numbers` as indented JSON (numpy and JAX arrays as lists); TypeError for what JSON cannot hold."""
+    return json.dumps(numbers, indent=2, sort_keys=False, default=_plain) + "\n"
+
+
 def save_json(path, numbers: dict):
     """Write `numbers` as indented JSON, atomically."""
-    text = json.dumps(numbers, indent=2, sort_keys=False, default=_plain) + "\n"
+    text = json_text(numbers)
     return write_atomic(path, lambda file: file.write(text.encode()))
 
 

@@ -62,8 +62,6 @@ def save(results: Results, path) -> Path:
     arrays_path, sidecar_path = _paths(path)
     files.writable_directory(arrays_path.parent)
     token = uuid.uuid4().hex  # in both files: load refuses a pair from two different saves
-    arrays = {f"axis/{k}": v for k, v in results.axes.items()} | {f"output/{k}": v for k, v in results.outputs.items()}
-    files.write_atomic(arrays_path, lambda file: np.savez(file, token=np.array(token), **arrays))
     sidecar = {
         "format": FORMAT,
         "token": token,
@@ -72,7 +70,13 @@ def save(results: Results, path) -> Path:
         "dtypes": {name: str(v.dtype) for name, v in results.outputs.items()},
         "config": results.config,
     }
-    files.save_json(sidecar_path, sidecar)
+    try:
+        text = files.json_text(sidecar)  # before any file: a config JSON cannot hold leaves no half pair
+    except TypeError as error:
+        raise ValueError(f"the results' config must hold JSON values (numbers, strings, lists, dicts): {error}.") from None
+    arrays = {f"axis/{k}": v for k, v in results.axes.items()} | {f"output/{k}": v for k, v in results.outputs.items()}
+    files.write_atomic(arrays_path, lambda file: np.savez(file, token=np.array(token), **arrays))
+    files.write_atomic(sidecar_path, lambda file: file.write(text.encode()))
     return arrays_path
 
 

@@ -508,3 +508,14 @@ def test_a_direct_call_of_a_run_is_checked_as_a_sweep_axis_is():
         runs.LinearRegressionRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.1)
     with pytest.raises(ValueError, match="must hold values > 0 for logistic"):
         runs.LogisticRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.0)
+
+
+def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_path):
+    # The defect: a non-JSON config wrote the .npz and then failed, leaving half a pair.
+    from lab import results
+
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5), {"step_over_edge": [0.5]}, progress=False,
+                       config={"note": object()})
+    with pytest.raises(ValueError, match="config must hold JSON values"):
+        results.save(grid, tmp_path / "a")
+    assert list(tmp_path.iterdir()) == []
