@@ -107,7 +107,7 @@ def slope(x, y):
 # %%
 def figure(dimensions, rows, timings):
     d = np.asarray(dimensions, float)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.6))
     left, middle, right = axes
     for name, label, style in (("f", "f(a) itself", "k.-"), ("grad", "reverse mode: grad", "o-"),
                                ("jacfwd", "forward mode: jacfwd", "s-")):
@@ -115,20 +115,20 @@ def figure(dimensions, rows, timings):
         left.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
         t = np.asarray(timings[name])
         middle.loglog(d[:len(t)], t * 1e3, style, label=f"{label} (slope {slope(d[:len(t)], t):.2f})")
-    left.set_title(f"∇ of least squares, {SAMPLES} samples: counted operations")
-    left.set_ylabel("floating-point operations (XLA cost analysis)")
-    middle.set_title(f"… and measured time (best of {REPEATS}, CPU)")
+    left.set_title(f"∇ of least squares, N = {SAMPLES}: operations", fontsize=10)
+    left.set_ylabel("floating-point operations (XLA count)")
+    middle.set_title(f"… and time (best of {REPEATS}, CPU)", fontsize=10)
     middle.axhspan(middle.get_ylim()[0], 0.3, color="grey", alpha=0.1, label="≈ call overhead, not arithmetic")
     middle.set_ylabel("time per call (ms)")
     for name, label, style in (("g", "g(t) itself", "k.-"), ("g_jacrev", "reverse mode: jacrev", "o-"),
                                ("g_jacfwd", "forward mode: jacfwd", "s-")):
         y = np.asarray(rows[name])
         right.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
-    right.set_title("Jacobian of t ↦ tanh(t·w + b) ∈ ℝᴰ (one input)")
-    right.set_ylabel("floating-point operations (XLA cost analysis)")
+    right.set_title("Jacobian of t ↦ tanh(t·w + b) ∈ ℝᴰ", fontsize=10)
+    right.set_ylabel("floating-point operations (XLA count)")
     for ax in axes:
         ax.set_xlabel("dimension D")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7.5)
         ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
     return fig

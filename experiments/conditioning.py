@@ -168,7 +168,7 @@ def plural(count, word):
 def figure_2d(result):
     """Contour lines with the four trajectories; f(a_t) - f* measured and predicted."""
     q = result["quadratics"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
     grid = np.meshgrid(np.linspace(-4.6, 1.6, 300), np.linspace(-2.6, 2.6, 300))
     levels = np.geomspace(0.02, 40, 12)
     for k, (h, ax) in enumerate(zip((ISOTROPIC, ANISOTROPIC), axes[:2])):
@@ -197,7 +197,7 @@ def figure_2d(result):
         ax.set_xlabel("a₁")
         ax.set_ylabel("a₂")
         kind = "isotropic" if h[0] == h[1] else "anisotropic"
-        ax.set_title(f"{kind}: H = diag{tuple(h)}, κ = {float(q['kappas'][k]):g}, stable iff step < 2/L = {2 / float(spec.L):g}",
+        ax.set_title(f"{kind}: H = diag({h[0]:g}, {h[1]:g}), κ = {float(q['kappas'][k]):g}, 2/L = {2 / float(spec.L):g}",
                      fontsize=10)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
 
@@ -220,7 +220,7 @@ def figure_2d(result):
     ax.set_xlim(0, PATH_NUM_STEPS)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
-    ax.set_title("Convergence: measured (colour) and predicted (dashed)", fontsize=10)
+    ax.set_title("Measured (colour) and predicted (dashed)", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
@@ -243,7 +243,11 @@ def figure_features(result, summary):
     """Condition numbers before and after; measured and predicted convergence; iterations against kappa."""
     features = result["features"]
     names = list(features)
-    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(17, 5.2), gridspec_kw=dict(width_ratios=(0.9, 1.2, 1.1)))
+    fig = plt.figure(figsize=(13, 10.5), layout="constrained")
+    panels = fig.add_gridspec(2, 2, width_ratios=(0.85, 1.15))
+    ax, bx, cx = fig.add_subplot(panels[0, 0]), fig.add_subplot(panels[0, 1]), fig.add_subplot(panels[1, 0])
+    key = fig.add_subplot(panels[1, 1])  # the iterations panel's legend: its entries are sentences
+    key.axis("off")
     width = 0.38
     for j, name in enumerate(names):
         kappas = [summary["features"][name][which]["condition_number"] for which in ("raw", "standardized")]
@@ -256,9 +260,9 @@ def figure_features(result, summary):
             ax.text(bar[0].get_x() + width / 2, kappa * 1.5, f"{kappa:.3g}", ha="center", fontsize=8)
     ax.legend(handles=[Patch(facecolor="white", edgecolor="k", label="raw features"),
                        Patch(facecolor="white", edgecolor="k", hatch="//", label="standardised (centred, unit variance)")],
-              fontsize=8, loc="upper right")
+              fontsize=8, loc="upper left")
     ax.set_yscale("log")
-    ax.set_ylim(0.5, 1e13)
+    ax.set_ylim(0.5, 1e15)  # room above the bars' labels for the legend
     ax.set_xticks(range(len(names)), [describe(name) for name in names], fontsize=8)
     ax.set_ylabel("condition number κ = L/μ of the Hessian, log scale")
     ax.set_title("Condition number before and after", fontsize=10)
@@ -292,7 +296,7 @@ def figure_features(result, summary):
     bx.set_xlabel("iteration t, log scale")
     bx.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
     bx.set_title(f"Gradient descent at each problem's step 2/(L+μ), {num_steps:,} iterations", fontsize=10)
-    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
+    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     bx.grid(True, which="major", alpha=0.3)
 
     kappa_grid = np.geomspace(1.0001, 1e11, 200)
@@ -324,9 +328,9 @@ def figure_features(result, summary):
     cx.set_xlabel("condition number κ, log scale")
     cx.set_ylabel(f"iterations to f − f* ≤ {TOLERANCE:g}·(f(a₀) − f*), log scale")
     cx.set_title("Iterations to tolerance at the best step against κ", fontsize=10)
-    cx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
+    key.legend(*cx.get_legend_handles_labels(), fontsize=8.5, loc="center left", title="iterations to tolerance",
+               title_fontsize=9)
     cx.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 

@@ -37,25 +37,26 @@ def compute(quick, dtype, seed):
 
 
 def figure(out, num_steps):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8))
     t = np.arange(out["sharpness"].shape[1]) * EVERY
     L_start, L_opt = out["L_start"][0], out["L"][0]
     for i, c in enumerate(STEPS):
-        line, = left.plot(t, out["sharpness"][i], lw=2, label=f"step = {c:g}·2/L_start")
+        width = 4.5 - 0.8 * i  # wider first: the paths that end at the same L stay visible
+        line, = left.plot(t, out["sharpness"][i], lw=width, alpha=0.85, label=f"step = {c:g}·2/L_start")
         left.axhline(2 / out["learning_rate"][i], color=line.get_color(), ls="--", lw=1)
         gap = out["gap"][i]
-        right.semilogy(np.arange(len(gap)), np.where(gap > 0, gap, np.nan), color=line.get_color(), lw=2,
+        right.semilogy(np.arange(len(gap)), np.where(gap > 0, gap, np.nan), color=line.get_color(), lw=width, alpha=0.85,
                        label=f"step = {c:g}·2/L_start")
     left.axhline(L_start, color="k", ls=":", lw=1)
     left.axhline(L_opt, color="grey", ls=":", lw=1)
-    left.text(t[-1], L_start, " L at a = 0", va="center", fontsize=8)
-    left.text(t[-1], L_opt, " L at a*", va="center", fontsize=8)
+    left.text(t[-1], L_start, "L at a = 0", ha="right", va="bottom", fontsize=8)
+    left.text(t[-1] * 0.75, L_opt, "L at a*", ha="right", va="bottom", fontsize=8)
     left.plot([], [], "k--", lw=1, label="2/step (same colour): stable below it")
     left.set_ylim(0, 2.1 * L_start)
     left.set_xlabel("iteration t")
     left.set_ylabel("sharpness: top Hessian eigenvalue at a_t")
-    left.set_title(f"Sharpness along gradient descent (logistic, N = {N}, D = {D}, l2 = {L2:g})")
-    left.legend(fontsize=8, loc="lower left")
+    left.set_title(f"Sharpness along GD (logistic, N = {N}, D = {D}, l2 = {L2:g})")
+    left.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1, 0.93))  # below the top dashed line
     left.grid(True, alpha=0.3)
     right.set_xlabel("iteration t")
     right.set_ylabel("f(a_t) − f*  (Newton reference)")

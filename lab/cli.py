@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -264,15 +265,16 @@ def _sweep(args) -> int:
     run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
     started = time.perf_counter()
     max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
-    with _interrupts(f"the finished chunks are in {chunks}/: run the same command with --resume to finish"):
+    edges_stem = stem.with_name(stem.name + "_edges")
+    with _interrupts() as interrupted:
+        interrupted.saved = f"the finished chunks are in {chunks}/: run the same command with --resume to finish"
         grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet, config={"stability_rule": rule},
                            checkpoint=chunks)
         results.save(grid, stem)  # before the edge search: an interruption there loses no run
-    _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in {stem}.npz; "
-               "measuring the edge ...")
-    edges_stem = stem.with_name(stem.name + "_edges")
-    with _interrupts(f"the grid is saved in {stem}.npz; the edge search was not finished: run the same command with "
-                     "--resume to measure it"):
+        interrupted.saved = (f"the grid is saved in {stem}.npz; the edge search was not finished: run the same "
+                             "command with --resume to measure it")
+        _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
+                   f"{stem}.npz; measuring the edge ...")
         with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
             warnings.filterwarnings("ignore", message="the edge was not bracketed")
             edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
@@ -309,19 +311,22 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _interrupts(saved):
-    """Turn Ctrl-C and SIGTERM into `Interrupted(saved)`: files being written are removed whole (their
-    temporary files with them), and `main` prints one line instead of a traceback."""
+def _interrupts():
+    """Turn Ctrl-C and SIGTERM into `Interrupted(state.saved)`, `state` the yielded namespace whose `saved`
+    says what is on disk so far: files being written are removed whole (their temporary files with them),
+    and `main` prints one line instead of a traceback."""
+    state = types.SimpleNamespace(saved="nothing was saved")
+
     def stop(signal_number, frame):
-        raise Interrupted(signal_number, saved)
+        raise Interrupted(signal_number, state.saved)
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield state
     except Interrupted:
         raise
     except KeyboardInterrupt:
-        raise Interrupted(signal.SIGINT, saved) from None
+        raise Interrupted(signal.SIGINT, state.saved) from None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
