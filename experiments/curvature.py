@@ -75,6 +75,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     converged = result["iterations"] >= 0
     numbers = dict(
         L_start=float(result["L_start"][0]), L_optimum=float(result["L"][0]),
+        L_start_over_L_optimum=float(result["L_start"][0] / result["L"][0]),
         steps_over_edge_at_start=STEPS.tolist(), steps=result["learning_rate"].tolist(),
         two_over_step=(2 / result["learning_rate"]).tolist(), converged=converged.tolist(),
         iterations=result["iterations"].tolist(), final_gap=result["final_gap"].tolist(),

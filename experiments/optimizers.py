@@ -185,14 +185,16 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     kappas, fewest = fewest_iterations(quick, dtype)
     scheduled = schedules(quick, dtype)
     theory = jax.device_get(theory_iterations(kappas))
-    edge_theory = 1 + edges.axes["momentum"]
+    edge_theory = np.asarray(spectrum.heavy_ball_threshold(1.0, edges.axes["momentum"]) / spectrum.stability_threshold(1.0))
     numbers = dict(
         map_kappa=MAP_KAPPA, edge_betas=edges.axes["momentum"].tolist(),
         measured_edge=edges["edge"][:, 0].tolist(), theory_edge=edge_theory.tolist(),
         edge_relative_error=(edges["edge"][:, 0] / edge_theory - 1).tolist(),
+        edge_max_relative_error=float(np.max(np.abs(edges["edge"][:, 0] / edge_theory - 1))),
         diverged_runs=int(grid["diverged"].sum()), map_runs=int(grid["diverged"].size),
         optimum_kappas=kappas_rate.tolist(), optimum_measured_rate=measured_rate.tolist(),
         optimum_theory_rate=theory_rate.tolist(),
+        optimum_rate_max_relative_error=float(np.max(np.abs(np.asarray(measured_rate) / np.asarray(theory_rate) - 1))),
         kappas=kappas.tolist(), tolerance=TOLERANCE, fewest_iterations={k: v.tolist() for k, v in fewest.items()},
         theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
         slopes={name: slope(kappas, v) for name, v in fewest.items()},

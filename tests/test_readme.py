@@ -55,3 +55,25 @@ def test_the_compilation_cache_numbers_are_the_benchmarks():
         m, speedup = numbers[name]["median_s"], numbers[name]["second_speedup"]
         for value in (f"{m['second']:.1f} s", f"{m['off']:.1f} s", f"{m['first']:.1f} s", f"{speedup:.1f}x"):
             assert value in paragraph, (name, value)
+
+
+# A number the README states, followed by the JSON value it comes from:
+#   0.33<!-- entropy.json: models/radial only/test_mae {:.2f} -->
+# (path keys separated by "/", list indices as integers; the format is Python's, a trailing % dropped as the
+# README writes "0.8 %"). GitHub hides the comment.
+SOURCED = re.compile(r"([-−]?\d[\d,]*(?:\.\d+)?(?:e[-−]?\d+)?)<!-- (\w+\.json): (.+?) (\{[^}]*\}) -->")
+
+
+def _json_value(file, path):
+    value = json.loads((ROOT / "figures" / file).read_text())
+    for key in path.split("/"):
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    return value
+
+
+def test_every_sourced_readme_number_is_its_json_value():
+    found = SOURCED.findall(README)
+    assert len(found) >= 10 and README.count("<!--") == len(found), "a README comment that is not a source annotation"
+    wrong = [(stated, file, path, spec.format(_json_value(file, path))) for stated, file, path, spec in found
+             if spec.format(_json_value(file, path)).rstrip("%") != stated.replace("−", "-")]
+    assert not wrong, wrong
