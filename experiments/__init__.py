@@ -21,6 +21,10 @@ LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "logistic", "optimizers"
                  "least_squares", "ridge", "autodiff", "curvature", "adam")
 
 
+SKLEARN_MISSING = ("scikit-learn is not installed: {what} is skipped (its numbers are null in the JSON and its curve "
+                   "is missing from the figure). Install it with: pip install -e '.[compare]'")
+
+
 def load(name: str):
     """The experiment module `name` (ValueError listing the names when unknown)."""
     if name not in NAMES:

@@ -13,6 +13,7 @@
 """
 
 # %%
+import warnings
 from pathlib import Path
 
 import jax
@@ -23,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save, size  # noqa: E402
+from experiments import SKLEARN_MISSING, command_line, prepare, save, size  # noqa: E402
 from lab import criteria, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
@@ -93,6 +94,7 @@ def real_data(num_steps, dtype):
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:
+        warnings.warn(SKLEARN_MISSING.format(what="the comparison with LogisticRegression"), stacklevel=2)
         numbers["sklearn"] = None
     else:
         sk = LogisticRegression(C=1 / (2 * len(y) * L2_REAL), fit_intercept=False, solver="newton-cholesky",

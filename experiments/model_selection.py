@@ -10,6 +10,7 @@ the time of both.
 """
 
 # %%
+import warnings
 import functools
 import time
 
@@ -21,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save, size  # noqa: E402
+from experiments import SKLEARN_MISSING, command_line, prepare, save, size  # noqa: E402
 from lab import criteria, model_selection, problems, reference  # noqa: E402
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
@@ -94,6 +95,7 @@ def sklearn_cv(X, y, l2):
         from sklearn.linear_model import Ridge
         from sklearn.model_selection import GridSearchCV, KFold
     except ImportError:
+        warnings.warn(SKLEARN_MISSING.format(what="the comparison with GridSearchCV"), stacklevel=2)
         return None
     A = np.asarray(problems.design(X))
     n_train = len(y) - len(y) // FOLDS

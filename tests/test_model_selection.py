@@ -70,3 +70,16 @@ def test_model_selection_experiment(tmp_path):
     assert test_mse[-1] > 10 * min(test_mse) and test_mse[0] > 2 * min(test_mse)  # over- and under-fitting
     assert numbers["sklearn"]["best_l2"] == pytest.approx(numbers["best_l2"], rel=1e-12)
     assert numbers["max_relative_difference_to_sklearn"] <= 1e-6
+
+
+def test_without_scikit_learn_the_comparison_is_skipped_loudly(monkeypatch):
+    # Issue 15: `pip install -e .` had no scikit-learn, and the comparisons vanished in silence.
+    import sys
+
+    from experiments import model_selection as experiment
+
+    for name in ("sklearn", "sklearn.linear_model", "sklearn.model_selection"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing them raises ImportError
+    with pytest.warns(UserWarning, match=r"scikit-learn is not installed: the comparison with GridSearchCV is skipped.*"
+                                         r"pip install -e '\.\[compare\]'"):
+        assert experiment.sklearn_cv(np.ones((10, 2)), np.ones(10), np.array([1e-3])) is None
