@@ -190,7 +190,8 @@ def with_interstitials(train, test, s_1, quick, rng):
         predictions[name] = (predict(table(train, "descriptor")[:, columns]), predict(table(test, "descriptor")[:, columns]))
     errors = {name: {"train_mae": mean_absolute_error(p_train, s_train),
                      "test_mae_vacancies": mean_absolute_error(p_test[~interstitial_test], s_test[~interstitial_test]),
-                     "test_mae_interstitials": mean_absolute_error(p_test[interstitial_test], s_test[interstitial_test])}
+                     "test_mae_interstitials": mean_absolute_error(p_test[interstitial_test], s_test[interstitial_test]),
+                     "lowest_test_prediction": float(np.min(p_test))}  # below 0: a negative entropy
               for name, (p_train, p_test) in predictions.items()}
     numbers = {
         "interstitials_train": {"configurations": len(extra_train), "sizes": sorted(set(size(extra_train).astype(int).tolist())),
@@ -217,8 +218,17 @@ def cost_by_size(defects):
 
 
 # %%
+def panels(count):
+    """A figure of `count` square panels, two per row (readable at the README's width), spare ones hidden."""
+    rows = -(-count // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 4.6 * rows + 0.6), constrained_layout=True, squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    return fig, axes.flat[:count]
+
+
 def parity_figure(models, s_train, s_test, numbers):
-    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 4.8), constrained_layout=True)
+    fig, axes = panels(len(models))
     top = 1.1 * max(s_test.max(), max(p.max() for _, p, _ in models.values()))
     k_train, k_test = numbers["train"]["vacancies"], numbers["test"]["vacancies"]
     for ax, (name, (p_train, p_test, _)) in zip(axes, models.items()):
@@ -230,19 +240,25 @@ def parity_figure(models, s_train, s_test, numbers):
         ax.scatter(s_test, p_test, s=14, color="tab:orange", label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
         ax.set(xlim=(0, top), ylim=(0, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
         ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
-    axes[0].set_ylabel("predicted $S_f$ ($k_B$)")
-    fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies): extrapolation from small to large vacancy clusters")
+    for ax in axes[::2]:
+        ax.set_ylabel("predicted $S_f$ ($k_B$)")
+    fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies):\nextrapolation from small to large vacancy clusters")
     return fig
 
 
 def error_figure(models, k_test, s_test, k_train):
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(9.5, 4.5), constrained_layout=True)
     for (name, (_, p_test, _)), marker in zip(models.items(), "osD^"):
-        ax.scatter(k_test, np.abs(p_test - s_test), marker=marker, s=22, label=name)
-    ax.axhline(0.4, color="0.4", ls="--", lw=1, label="issue's target, 0.4 $k_B$")
-    ax.set(yscale="log", xlabel="vacancies in the cluster", ylabel="|predicted - exact| $S_f$ ($k_B$)",
-           title=f"Synthetic analogue: test error against cluster size (trained on {k_train[0]}-{k_train[1]} vacancies)")
-    ax.legend(fontsize=8)
+        ax.scatter(k_test, p_test - s_test, marker=marker, s=22, label=name)
+    for sign in (1, -1):
+        ax.axhline(sign * 0.4, color="0.4", ls="--", lw=1, label="issue's target, ±0.4 $k_B$" if sign > 0 else None)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_yscale("symlog", linthresh=0.1)  # both signs, over decades: linear within ±0.1 k_B
+    ax.set(xlabel="vacancies in the cluster", ylabel="predicted − exact $S_f$ ($k_B$), symmetric log",
+           title=f"Synthetic analogue: signed test error against cluster size\n(trained on {k_train[0]}-{k_train[1]} vacancies)")
+    low, high = ax.get_ylim()
+    ax.set_ylim(1.5 * low, 1.5 * high)  # the extreme points off the frame
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: no point hidden
     return fig
 
 
@@ -278,9 +294,10 @@ def finite_size_figure(by_size):
 
 def interstitial_figure(data, predictions, numbers):
     s_train, interstitial_train, s_test, interstitial_test = data
-    fig, axes = plt.subplots(1, len(predictions), figsize=(4.6 * len(predictions), 4.8), constrained_layout=True)
-    top = 1.1 * max(s_test.max(), max(p.max() for _, p in predictions.values()))
-    bottom = min(0.0, 1.1 * min(p.min() for _, p in predictions.values()))  # a failed extrapolation stays in view
+    fig, axes = panels(len(predictions))
+    every = [s_train, s_test, *(p for pair in predictions.values() for p in pair)]  # exact and predicted, train and test
+    top = 1.1 * max(np.max(p) for p in every)
+    bottom = min(0.0, 1.1 * min(np.min(p) for p in every))  # a failed extrapolation (negative entropy) stays in view
     for ax, (name, (p_train, p_test)) in zip(axes, predictions.items()):
         error = numbers["models"][name]
         ax.plot([bottom, top], [bottom, top], color="0.6", lw=1, label="exact = predicted")
@@ -293,8 +310,9 @@ def interstitial_figure(data, predictions, numbers):
             ax.scatter(exact[chosen], predicted[chosen], s=14, color=colour, marker="^" if "inter" in label else "o", label=label)
         ax.set(xlim=(bottom, top), ylim=(bottom, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
         ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
-    axes[0].set_ylabel("predicted $S_f$ ($k_B$)")
-    fig.suptitle("Synthetic analogue, harder case: vacancy and interstitial (<110> dumbbell) clusters together")
+    for ax in axes[::2]:
+        ax.set_ylabel("predicted $S_f$ ($k_B$)")
+    fig.suptitle("Synthetic analogue, harder case:\nvacancy and interstitial (<110> dumbbell) clusters together")
     return fig
 
 

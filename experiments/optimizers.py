@@ -146,8 +146,8 @@ def iterations_figure(kappas, fewest, theory):
     for (name, iterations), marker in zip(fewest.items(), "osd^"):
         keep = iterations > 0
         ax.loglog(kappas[keep], iterations[keep], marker + "-", label=f"{name}, best measured (slope {slope(kappas, iterations):.2f})")
-    ax.loglog(kappas, np.maximum(theory[0], 1), "k--", lw=1, label="theory: GD at 2/(L+μ)")
-    ax.loglog(kappas, np.maximum(theory[1], 1), "k:", lw=1.5, label="theory: heavy ball at its optimum")
+    ax.loglog(kappas, np.maximum(theory[0], 1), "k--", lw=1, label="worst-case bound: GD at 2/(L+μ)")
+    ax.loglog(kappas, np.maximum(theory[1], 1), "k:", lw=1.5, label="from the rate: heavy ball at its optimum")
     ax.set_xlabel("condition number κ")
     ax.set_ylabel(f"iterations to f − f* ≤ {TOLERANCE:g}·(f₀ − f*)")
     ax.set_title("Fewest iterations over each method's hyper-parameter grid")
@@ -163,11 +163,13 @@ def schedules_figure(grid):
     for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
         ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
         diverged = grid["diverged"][i, :, 0]
-        line, = ax.loglog(c[~diverged], np.maximum(ratio[~diverged], np.finfo(ratio.dtype).eps), style, ms=5,
-                          label=f"{name} (last stable step {c[~diverged].max():.2f}·2/L)")
-        ax.plot(c[diverged], np.ones(diverged.sum()), "x", color=line.get_color(), ms=8, mew=2)
+        line, = ax.semilogy(c[~diverged], np.maximum(ratio[~diverged], np.finfo(ratio.dtype).eps), style, ms=5,
+                            label=f"{name} (last stable step {c[~diverged].max():.2f}·2/L)")
+        ax.plot(c[diverged], np.full(diverged.sum(), 4.0**(i + 1)), "x", color=line.get_color(), ms=8, mew=2)
     ax.axvline(1.0, color="k", ls="--", lw=1, label="2/L: the edge for a constant step")
-    ax.plot([], [], "kx", ms=8, mew=2, label="diverged (drawn at 1)")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.plot([], [], "kx", ms=8, mew=2, label="diverged: one row per schedule, above 1")
+    ax.set_xlim(0, c[-1] * 1.03)  # linear: the steps near the edge, where the schedules differ, get the width
     ax.set_xlabel("initial step / (2/L)")
     ax.set_ylabel(f"final / initial suboptimality after {MAP_NUM_STEPS} steps (floored at ε)")
     ax.set_title(f"Gradient descent with optax learning-rate schedules, κ = {MAP_KAPPA:g}")

@@ -20,8 +20,9 @@ a 10-90 % band. The other axes that a figure does not draw (l2, momentum,
 `at={name: value}`; the title says which.
 """
 
+import matplotlib
 import numpy as np
-from matplotlib.colors import ListedColormap, TwoSlopeNorm
+from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -42,7 +43,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         any, the map is one profile: the ratio against the step, the median
         over seeds with a 10-90 % band.
     Converged runs are blue, runs that ended above their start red (the
-    colour scale is centred on 0, no progress), diverged runs black (with
+    colour scale is centred on 0, no progress; blue alone when no run ended
+    above its start), diverged runs black (with
     seeds: where most of them diverged). The optimizer's theoretical edge and,
     for gradient descent, the best step 2/(L + mu) are drawn as lines from the
     results' L and mu. `edges`: optional `lab.stability.edge_and_best` Results
@@ -75,14 +77,20 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     high = max(np.ceil(grown.max()), 1.0) if grown.size else 1.0
     log_rows = bool(np.all(values > 0)) and (len(values) < 2 or values.max() / values.min() >= 10)
     corners_x, corners_y = _corners(x, values, log_rows)
-    mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=cmap,
-                         norm=TwoSlopeNorm(0.0, low, high), rasterized=True)
+    if grown.size and grown.max() > 0:  # some runs ended above their start: the red half, centred on 0
+        colours, norm = cmap, TwoSlopeNorm(0.0, low, high)
+    else:  # none did: the blue half alone, so that no colour stands for what never happened
+        high = 0.0
+        colours, norm = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128))), Normalize(low, 0.0)
+    mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=colours, norm=norm,
+                         rasterized=True)
     if diverged.any():
         ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(~diverged, np.ones_like(logratio)),
                       cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
     bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="min")
     spacing = 2 if low > -10 else (3 if low > -20 else 5)
-    bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *(range(spacing, int(high) + 1, spacing) or [high])])
+    above = (range(spacing, int(high) + 1, spacing) or [high]) if high > 0 else []
+    bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *above])
     bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
