@@ -41,9 +41,11 @@ Run: python -m benchmarks.throughput [--out figures] [--quick]
 import argparse
 import dataclasses
 import functools
+import json
 import os
 import platform
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -611,66 +613,74 @@ COLOURS = {"numpy": "tab:blue", "jax": "tab:orange", "torch": "tab:green"}
 
 
 def figure(numbers):
-    """Bars of runs x steps/s per (workload, dtype), the matmul ceiling as a line; the scaling table below."""
+    """One panel per workload: runs x steps/s of every variant, float64 and float32 side by side, the matmul
+    ceilings as lines. Readable at the README's width (12 in)."""
     workloads, dtypes = list(numbers["workloads"]), numbers["settings"]["dtypes"]
-    scaling = numbers.get("scaling")
-    rows = len(workloads) + (1 if scaling else 0)
-    fig = plt.figure(figsize=(9 * len(dtypes) + 1, 5.4 * len(workloads) + (5.0 if scaling else 0) + 1.2))
-    grid = fig.add_gridspec(rows, len(dtypes), height_ratios=[1.0] * len(workloads) + ([0.9] if scaling else []))
-    for i, wname in enumerate(workloads):
-        for j, dtype in enumerate(dtypes):
-            bars(fig.add_subplot(grid[i, j]), wname, numbers["workloads"][wname], dtype)
-    if scaling:
-        for j, axis in enumerate(("R", "N")):
-            scaling_panel(fig.add_subplot(grid[rows - 1, j if len(dtypes) > 1 else 0]), scaling, axis)
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(12, 6.2 * len(workloads) + 1.0), squeeze=False,
+                             layout="constrained")
+    for ax, wname in zip(axes[:, 0], workloads):
+        bars(ax, wname, numbers["workloads"][wname], dtypes)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.85) for c in COLOURS.values()]
     handles += [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", lw=1.5),
                 plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey", hatch="//"),
+                plt.Rectangle((0, 0), 1, 1, facecolor="grey", alpha=0.35),
                 plt.Line2D([], [], color="black", lw=1, marker="|", ms=8),
                 plt.Line2D([], [], color="crimson", ls="--", lw=2)]
-    labels = ["numpy", "JAX", "PyTorch", "the lab (e, f)", "diagnostic (h, i), not a variant",
-              "range of the repeats (min to max)", "matmul ceiling of the data form: X @ A and X^T @ R, all runs, JAX jit"]
-    fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=10, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    labels = ["numpy", "JAX", "PyTorch", "the lab (e, f)", "diagnostic (h, i), not a variant", "float32 (light)",
+              "range of the repeats", "matmul ceiling of the data form (X @ A, X^T @ R): float64 dashed, float32 dotted"]
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9, frameon=False)
     repeats = numbers["settings"]["repeats"]
-    fig.suptitle(f"Gradient descent on least squares, R step sizes x T steps: throughput per variant "
-                 f"(median of {repeats} interleaved repeat{'s' if repeats > 1 else ''}, "
-                 f"{numbers['machine']['cpu_count']} CPU cores, shared machine)", fontsize=14, y=1.035)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.suptitle(f"Gradient descent on least squares, R step sizes x T steps: throughput per variant\n"
+                 f"(median of {repeats} interleaved repeats, {numbers['machine']['cpu_count']} CPU cores, "
+                 "shared machine)", fontsize=12)
     return fig
 
 
-def bars(ax, wname, w, dtype):
-    block = w[dtype]
-    variants = block["variants"]
-    names = [n for n in MEASURED if n in variants]
-    y = np.arange(len(names))[::-1]
-    values = np.array([variants[n]["run_steps_per_s"] for n in names])
-    ceiling = block["matmul_ceiling"]
-    for yi, name, value in zip(y, names, values):
-        v = variants[name]
-        ax.barh(yi, value, height=0.7, color=COLOURS[v["library"]], alpha=0.85, hatch="//" if v["diagnostic"] else None,
-                edgecolor="black" if name in ("lab_sweep", "lab_sweep_gram") else "grey", lw=1.5 if name in (
-                    "lab_sweep", "lab_sweep_gram") else 0.5)
-        rates = [w["num_runs"] * w["num_steps"] / s for s in v["seconds_all"]]
-        ax.plot([min(rates), max(rates)], [yi, yi], color="black", lw=1, marker="|", ms=8)
-        ratio = "= lab" if name == REFERENCE else f"{v['throughput_ratio_to_lab']:.2g}x lab"
-        note = f"{value:.2g}/s, {v['gflops']:.2g} GFLOP/s, {ratio}"
-        if v["extrapolated"]:
-            note += f" (timed on {v['runs_measured']} runs)"
-        ax.text(max(max(rates), value) * 1.25, yi, note, va="center", fontsize=8.5,
-                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
-    ax.set_yticks(y, [f"({variants[n]['letter']}) {variants[n]['label']}" for n in names], fontsize=9.5)
-    ax.axvline(ceiling["run_steps_per_s"], color="crimson", ls="--", lw=2)
-    ax.text(ceiling["run_steps_per_s"] * 1.1, y[0] + 0.55, f"ceiling {ceiling['run_steps_per_s']:.2g}/s\n"
-            f"= {ceiling['gflops']:.0f} GFLOP/s", color="crimson", fontsize=8.5, va="bottom")
+def scaling_figure(numbers):
+    """The lab's sweep as R and as N grow, beside the matmul ceiling: two panels."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    for ax, axis in zip(axes, ("R", "N")):
+        scaling_panel(ax, numbers["scaling"], axis)
+    return fig
+
+
+def bars(ax, wname, w, dtypes):
+    names = [n for n in MEASURED if n in w[dtypes[0]]["variants"]]
+    height = 0.8 / len(dtypes)
+    y = np.arange(len(names))[::-1].astype(float)
+    high = 0.0
+    for k, dtype in enumerate(dtypes):
+        block = w[dtype]
+        variants = block["variants"]
+        light = dtype == "float32"
+        offset = (len(dtypes) / 2 - k - 0.5) * height
+        for yi, name in zip(y + offset, names):
+            v = variants[name]
+            value = v["run_steps_per_s"]
+            lab = name in ("lab_sweep", "lab_sweep_gram")
+            ax.barh(yi, value, height=height * 0.92, color=COLOURS[v["library"]], alpha=0.35 if light else 0.85,
+                    hatch="//" if v["diagnostic"] else None, edgecolor="black" if lab else "grey", lw=1.5 if lab else 0.5)
+            rates = [w["num_runs"] * w["num_steps"] / sec for sec in v["seconds_all"]]
+            ax.plot([min(rates), max(rates)], [yi, yi], color="black", lw=1, marker="|", ms=5)
+            ratio = "= lab" if name == REFERENCE else f"{v['throughput_ratio_to_lab']:.2g}x lab"
+            ax.text(max(max(rates), value) * 1.2, yi, f"{dtype[-2:]}: {value:.2g}/s, {ratio}", va="center", fontsize=7.5)
+            high = max(high, value, max(rates))
+        ceiling = block["matmul_ceiling"]["run_steps_per_s"]
+        ax.axvline(ceiling, color="crimson", ls="--" if not light else ":", lw=2)
+        ax.text(ceiling * 1.05, len(names) - 0.45 - 0.35 * k, f"ceiling {dtype}: {ceiling:.2g}/s", color="crimson",
+                fontsize=8)
+        high = max(high, ceiling)
+    first = w[dtypes[0]]["variants"]
+    ax.set_yticks(y, [f"({first[n]['letter']}) {first[n]['label']}" for n in names], fontsize=9)
     ax.set_xscale("log")
-    low = min(min(w["num_runs"] * w["num_steps"] / s for s in variants[n]["seconds_all"]) for n in names)
-    ax.set_xlim(low / 2, max(values.max(), ceiling["run_steps_per_s"]) * 200)
-    ax.set_ylim(-0.6, len(names) + 0.4)
+    low = min(w["num_runs"] * w["num_steps"] / sec for dtype in dtypes for n in names
+              for sec in w[dtype]["variants"][n]["seconds_all"])
+    ax.set_xlim(low / 2, high * 60)
+    ax.set_ylim(-0.6, len(names) + 0.2)
     ax.set_xlabel("runs x steps per second (log scale)")
-    compile_s = block["compile"][REFERENCE]["first_minus_warm_s"]
-    ax.set_title(f"{wname}: N={w['n']}, D={w['d']}, T={w['num_steps']}, R={w['num_runs']}, {dtype}; "
-                 f"the lab compiles in {compile_s:.1f} s", fontsize=11)
+    compile_s = w[dtypes[-1]]["compile"][REFERENCE]["first_minus_warm_s"]
+    ax.set_title(f"{wname}: N = {w['n']}, D = {w['d']}, T = {w['num_steps']}, R = {w['num_runs']}; "
+                 f"the lab's first call costs {compile_s:.1f} s more than a warm one ({dtypes[-1]})", fontsize=10.5)
     ax.grid(True, axis="x", which="major", alpha=0.3)
 
 
@@ -778,10 +788,19 @@ def run(out="figures", quick=False, log=print):
         wall_s=time.perf_counter() - started,
     )
     files.save_json(out / "throughput.json", numbers)
-    fig = figure(numbers)
-    files.save_figure(out / "throughput.png", fig)
-    plt.close(fig)
+    draw(numbers, out)
     return numbers
+
+
+def draw(numbers, out):
+    """throughput.png (and throughput_scaling.png in full mode) from the numbers alone: `python -m
+    benchmarks.throughput --draw` redraws them from figures/throughput.json without measuring again."""
+    for name, make in (("throughput", figure), ("throughput_scaling", scaling_figure)):
+        if name == "throughput_scaling" and not numbers.get("scaling"):
+            continue
+        fig = make(numbers)
+        files.save_figure(Path(out) / f"{name}.png", fig)
+        plt.close(fig)
 
 
 # %%
@@ -789,7 +808,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--out", default="figures")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke test in seconds")
+    parser.add_argument("--draw", action="store_true", help="redraw the figures from OUT/throughput.json only")
     args = parser.parse_args()
+    if args.draw:
+        draw(json.loads((Path(args.out) / "throughput.json").read_text()), args.out)
+        raise SystemExit(0)
     numbers = run(args.out, args.quick)
     for key, h in numbers["headline"].items():
         peers = ", ".join(f"{name} x{ratio:.2g}" for name, ratio in h["lab_speedup_over"].items())
