@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchmarks import sweeps
 
@@ -27,3 +28,18 @@ def test_the_readme_states_the_numbers_of_figures_sweeps_json():
     assert network["relative_differences"][0] == 0.0 and max(network["relative_differences"]) < 0.1
     masking = json.loads((ROOT / "figures" / "sweeps.json").read_text())["masking"]
     assert f"take {masking['ratio']:.1f}× the time" in text and masking["ratio"] > 1
+
+
+@pytest.mark.parametrize("gram", [False, True], ids=["data form", "Gram form"])
+def test_the_bookkeeping_variants_compute_the_same_runs(gram):
+    """benchmarks/bookkeeping.py compares like with like: every variant records the same f(a_t) - f*."""
+    from benchmarks import bookkeeping
+
+    found = bookkeeping.variants(n=30, d=3, num_steps=20, num_runs=4, dtype="float64", gram=gram)
+    f = found.pop("hand, batched")().T  # (R, T): f(a_t), t < T
+    fstar = f[:, 0] - found.pop("descent.run, whole trace")().gap[:, 0]
+    gaps = f - fstar[:, None]
+    np.testing.assert_allclose(found.pop("hand, vmap")() - fstar[:, None], gaps, rtol=1e-9, atol=1e-12)
+    for name, function in found.items():  # the lab's gaps (R, T + 1), the sweep's (R, 1, T + 1)
+        np.testing.assert_allclose(np.asarray(function()).reshape(4, -1)[:, :20], gaps, rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
