@@ -14,10 +14,14 @@ Figures (in `out`):
   stability_convergence.png  f(a_t) − f* at kappa = CURVE_KAPPA well below (slow), just below, at (no
                              progress) and just above the edge (exploding), with the exact predicted curves,
                              and the component of a_t − a* along the top eigenvector (oscillating).
-Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, dtype, steps, kappas;
+Every kappa is drawn for SIZES["seeds"] seeds (seed, seed + 1, ...): the map shows the median over seeds,
+the iterations figure the median and a 10-90 % band; the convergence curves are seed `seed`'s problem.
+Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, steps, kappas;
   per_kappa: {kappa, edge_step, theory_edge_step, edge_relative_error, best_step,
   theory_best_step, best_relative_error, best_rate, theory_rate, diverged_runs,
-  smallest_diverged_step} (steps absolute, smallest_diverged_step in units of 2/L, one entry per kappa);
+  smallest_diverged_step} (one entry per kappa: steps absolute, medians over the seeds; the relative
+  errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_step,
+  in units of 2/L, the smallest over the seeds);
   max_edge_relative_error, max_best_relative_error; runs, diverged_runs,
   diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
 """
@@ -40,6 +44,7 @@ SIZES = dict(  # full, quick
     # step sizes as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
     steps=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
     kappas=(np.logspace(0, 4, 17), np.logspace(0, 4, 5)),
+    seeds=(5, 2),  # data drawn anew per seed: the figures show the median (and a 10-90 % band)
 )
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
 CURVE_KAPPA, CURVE_STEPS = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
@@ -51,10 +56,10 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     """The sweep, the measured edges and best steps, and the convergence runs' theory: arrays only."""
     num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
-    kappas = size(SIZES, "kappas", quick)
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "kappa": kappas, "seed": np.array([seed])},
+    kappas, seeds = size(SIZES, "kappas", quick), seed + np.arange(size(SIZES, "seeds", quick))
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "kappa": kappas, "seed": seeds},
                        progress=False)
-    edges = stability.edge_and_best(run, {"kappa": kappas, "seed": np.array([seed])})
+    edges = stability.edge_and_best(run, {"kappa": kappas, "seed": seeds})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
 
 
@@ -87,7 +92,8 @@ def convergence_figure(result):
     """Measured gaps with exact predictions; the top-eigenvector component flipping sign near the edge."""
     fig = plt.figure(figsize=(13, 5.2), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
-    select = [{"step_over_edge": c, "kappa": CURVE_KAPPA} for c in CURVE_STEPS]
+    first_seed = result["grid"].axes["seed"][0]  # the problem the exact predictions are computed for
+    select = [{"step_over_edge": c, "kappa": CURVE_KAPPA, "seed": first_seed} for c in CURVE_STEPS]
     words = {0.5: "well below the edge: slow", 0.95: "just below: converges", 1.0: "at the edge: no progress",
              1.05: "above: explodes"}
     labels = [f"step = {c:g}·2/L ({words.get(c, '')})" for c in CURVE_STEPS]
@@ -116,17 +122,19 @@ def convergence_figure(result):
 def numbers(result, seed, dtype):
     """The key numbers, as plain JSON-ready values."""
     grid, edges, run = result["grid"], result["edges"], result["run"]
-    c, kappas = grid["step_over_edge"][..., 0], grid.axes["kappa"]
-    diverged = grid["diverged"][..., 0]
-    flat = lambda name: np.asarray(edges[name]).ravel()  # noqa: E731 (kappa x one seed)
-    edge_error = flat("edge_step") / flat("theory_edge_step") - 1
-    best_error = flat("best_step") / flat("theory_best_step") - 1
-    smallest = [float(c[diverged[:, j], j].min()) if diverged[:, j].any() else None for j in range(len(kappas))]
-    per_kappa = [dict(kappa=float(k), edge_step=float(flat("edge_step")[j]), theory_edge_step=float(flat("theory_edge_step")[j]),
-                      edge_relative_error=float(edge_error[j]), best_step=float(flat("best_step")[j]),
-                      theory_best_step=float(flat("theory_best_step")[j]), best_relative_error=float(best_error[j]),
-                      best_rate=float(flat("best_rate")[j]), theory_rate=float(flat("theory_rate")[j]),
-                      bracketed=bool(flat("bracketed")[j]), diverged_runs=int(diverged[:, j].sum()),
+    c, kappas = grid["step_over_edge"], grid.axes["kappa"]  # (step, kappa, seed)
+    diverged = grid["diverged"]
+    at = lambda name: np.asarray(edges[name], float)  # noqa: E731 (kappa, seed)
+    edge_error = at("edge_step") / at("theory_edge_step") - 1
+    best_error = at("best_step") / at("theory_best_step") - 1
+    median = lambda values, j: float(np.median(values[j]))  # noqa: E731 (over the seeds)
+    worst = lambda errors, j: float(errors[j][np.argmax(np.abs(errors[j]))])  # noqa: E731 (signed, over the seeds)
+    smallest = [float(c[:, j][diverged[:, j]].min()) if diverged[:, j].any() else None for j in range(len(kappas))]
+    per_kappa = [dict(kappa=float(k), edge_step=median(at("edge_step"), j), theory_edge_step=median(at("theory_edge_step"), j),
+                      edge_relative_error=worst(edge_error, j), best_step=median(at("best_step"), j),
+                      theory_best_step=median(at("theory_best_step"), j), best_relative_error=worst(best_error, j),
+                      best_rate=median(at("best_rate"), j), theory_rate=median(at("theory_rate"), j),
+                      bracketed=bool(np.all(edges["bracketed"][j])), diverged_runs=int(diverged[:, j].sum()),
                       smallest_diverged_step=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
@@ -139,7 +147,8 @@ def numbers(result, seed, dtype):
                            final_gap=float(grid["final_gap"][index]), diverged=bool(grid["diverged"][index]),
                            diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
                            max_relative_deviation_from_prediction=deviation))
-    return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed, dtype=dtype,
+    return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed,
+                seeds=grid.axes["seed"].astype(int).tolist(), dtype=dtype,
                 steps=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),

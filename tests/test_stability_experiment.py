@@ -11,7 +11,7 @@ from experiments import stability as experiment
 from lab import plots, runs, sweep
 
 FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
-KEYS = {"N", "D", "num_steps", "tolerance", "seed", "dtype", "steps", "kappas", "per_kappa", "max_edge_relative_error",
+KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "steps", "kappas", "per_kappa", "max_edge_relative_error",
         "max_best_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
 PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "best_step", "theory_best_step",
              "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_step"}
