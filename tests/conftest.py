@@ -22,6 +22,11 @@ os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), "--xla_back
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# The test processes share one compilation cache (the temporary LAB_CACHE_DIR above) with the `lab` commands the
+# tests start: a program compiled by one worker or subprocess is read, not compiled again, by the others.
+jax.config.update("jax_compilation_cache_dir", os.environ["LAB_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 # Strict dtype promotion, as optimistix's suite does: mixing float32 and float64 (or weak Python scalars into
 # integer arrays) without saying so raises instead of silently computing in a dtype nobody asked for.
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
