@@ -11,7 +11,7 @@ equals a plain call of `run` there.
 
 An axis of a single value is passed to the run as a traced scalar rather
 than vmapped (a batch of one would make shared matmuls batched ones). The
-first axis of several values is chunked so that the results fit in
+first axis of several values is chunked so that a chunk (its results, curves and data) fits in
 `max_bytes`, and each chunk is sharded over `jax.devices()`. Chunks all have one shape (the last
 is padded), so a sweep compiles once, and a second sweep with new values of
 the same shapes does not compile at all.
@@ -50,7 +50,7 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
         curves), taken as a `lab.runs.FunctionRun`.
     axes: {name: 1-D values}; axes not given take the run's defaults.
     max_bytes: memory bound for one chunk (its results, curves and data, as the run estimates them;
-        default: half the memory free on the device); `chunk=False` refuses to split.
+        default 1 GiB, at most half the memory free on the device); `chunk=False` refuses to split.
     devices: where to shard the runs (default `jax.devices()`).
     progress: report runs done, runs/s and time left on stderr between chunks.
     checkpoint: a directory: each finished chunk is written there at once (atomically, under a key of
