@@ -144,7 +144,7 @@ def figure_path(result):
     l2, path = np.asarray(result["l2"]), np.asarray(result["path"])
     a_plus = np.asarray(result["a_plus"])
     distance = np.linalg.norm(path - a_plus, axis=1)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.6))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5.4), layout="constrained")
     colours = plt.cm.viridis(np.linspace(0, 0.9, path.shape[1]))
     for j in range(1, path.shape[1]):
         ax.semilogx(l2, path[:, j], color=colours[j], lw=0.8)
@@ -153,10 +153,10 @@ def figure_path(result):
                 label="minimum-norm a⁺ (SVD pseudo-inverse)")
     ax.plot([], [], color=colours[len(colours) // 2], lw=0.8, label=f"a_1 … a_{D}")
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel("ridge penalty l2 (criterion (1/N)‖y − Aa‖² + l2‖a‖²), log scale")
+    ax.set_xlabel("ridge penalty l2 in (1/N)‖y − Aa‖² + l2‖a‖², log scale")
     ax.set_ylabel("coefficient value")
     ax.set_title("Ridge path: a(l2) → a⁺ as l2 → 0, a(l2) → 0 as l2 → ∞")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # within its panel's width
     ax.grid(True, which="major", alpha=0.3)
 
     constant = float(result["slope_constant"])
@@ -171,10 +171,9 @@ def figure_path(result):
     bx.set_ylim(distance.min() / 10, np.linalg.norm(a_plus) * 10)
     bx.set_xlabel("ridge penalty l2, log scale")
     bx.set_ylabel("distance ‖a(l2) − a⁺‖, log scale")
-    bx.set_title(f"Distance to the minimum-norm solution: fitted slope {slope:.4f} for l2 ≤ {SMALL_L2:g}")
-    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    bx.set_title(f"Distance to the minimum-norm solution:\nfitted slope {slope:.4f} for l2 ≤ {SMALL_L2:g}")
+    bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)  # within its panel's width
     bx.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
