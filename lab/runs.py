@@ -172,7 +172,7 @@ class Run:
 
 
 # Building a problem from data of B bytes (generating it, its reference by QR, SVD or Newton, the spectrum)
-# takes up to about 9 B at once (XLA's memory_analysis of the compiled call, least squares and logistic).
+# takes up to about 9 B at once (XLA's memory_analysis of the compiled call, measured for least squares).
 PROBLEM_WORKSPACE = 10
 
 
