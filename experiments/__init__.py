@@ -63,6 +63,12 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0]) if len(x) >= 2 else float("nan")
 
 
+def first_below(curve, threshold):
+    """First index where curve <= threshold, or None."""
+    hits = np.flatnonzero(np.asarray(curve) <= threshold)
+    return int(hits[0]) if hits.size else None
+
+
 def max_relative_deviation(measured, predicted, trusted=None) -> float:
     """max |measured / predicted - 1| over the `trusted` points (all by default; 0 where none is trusted)."""
     measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)

@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from experiments import command_line, prepare, save, size  # noqa: E402
+from experiments import command_line, first_below, prepare, save, size  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
 # Part 1: two quadratics in 2-D.
@@ -73,12 +73,6 @@ def trajectory(data, start, step, num_steps: int):
 
     last, path = jax.lax.scan(one_step, start, None, length=num_steps)
     return jnp.concatenate([path, last[None]])
-
-
-def first_below(curve, threshold):
-    """First index where curve <= threshold, or None."""
-    hits = np.flatnonzero(np.asarray(curve) <= threshold)
-    return int(hits[0]) if hits.size else None
 
 
 # The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best step 2/(L + mu) rather than COURSE_STEP).

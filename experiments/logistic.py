@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import SKLEARN_MISSING, command_line, prepare, save, size  # noqa: E402
+from experiments import SKLEARN_MISSING, command_line, first_below, prepare, save, size  # noqa: E402
 from lab import criteria, problems, reference, runs, spectrum, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
@@ -109,10 +109,8 @@ def above_rounding(gap):
     """f(a_t) − f* until it first falls to the rounding floor 10 eps (1 + f(a_0) − f*), NaN from there: below it
     the gap is rounding noise (f* <= f(0) = log 2 here), scattered marks on a log axis."""
     gap = np.asarray(gap, float)
-    floor = 10 * np.finfo(gap.dtype).eps * (1 + abs(gap[0]))
-    hits = np.flatnonzero(gap <= floor)
-    stop = hits[0] + 1 if hits.size else len(gap)
-    return np.where((np.arange(len(gap)) < stop) & (gap > 0), gap, np.nan)
+    below = first_below(gap, 10 * np.finfo(gap.dtype).eps * (1 + abs(gap[0])))
+    return np.where((np.arange(len(gap)) <= (len(gap) if below is None else below)) & (gap > 0), gap, np.nan)
 
 
 def figure(one, two, real_gap):

@@ -178,8 +178,6 @@ def hyper_parameters(values: dict):
     """ValueError for a concrete optimizer hyper-parameter outside its range (momentum 1.5, b1 = 2, eps < 0),
     arrays of values (a sweep's axis) included; traced values pass (they were checked as axes)."""
     for name, value in values.items():
-        if name in HYPER_PARAMETERS and value is not None and is_concrete(value):
+        if name in HYPER_PARAMETERS and value is not None:
             ok, requirement = HYPER_PARAMETERS[name]
-            array = np.asarray(value, dtype=float)
-            if not np.all(np.isfinite(array) & ok(array)):
-                raise ValueError(f"{name} must be {requirement}, got {value}.")
+            real_values(name, value, ok, f"must be {requirement}")

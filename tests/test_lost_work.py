@@ -38,7 +38,7 @@ def test_the_exact_optimum_takes_no_n_by_n_workspace():
     X, y = jnp.ones((n, p)), jnp.ones(n)
     build = jax.jit(lambda X, y: problems.problem(criteria.least_squares, problems.Data(X, y, jnp.zeros(()))))
     temporary = build.lower(X, y).compile().memory_analysis().temp_size_in_bytes
-    assert temporary < 8 * X.nbytes < n * n * 8 / 20
+    assert temporary < 8 * X.nbytes  # an N x N workspace would be 190 times X
 
 
 def test_a_sweep_larger_than_the_free_memory_is_refused_before_it_runs(monkeypatch):
