@@ -1,9 +1,10 @@
-"""Optimizers: heavy-ball momentum's stability map (step x beta) against 2(1+beta)/L, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
+"""Optimizers: heavy-ball and Nesterov momentum's stability maps (step x beta) against their edges, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
 
 Every method is run through the same sweep on the same least-squares
-problems. The stability map sweeps heavy-ball momentum (optax.sgd with
-momentum=beta) over step and beta at one condition number; the measured edge
-for each beta is found by bisection and drawn beside 2(1+beta)/L. Then each
+problems. The stability maps sweep heavy-ball momentum (optax.sgd with
+momentum=beta) and Nesterov's (nesterov=True) over step and beta at one
+condition number; the measured edge for each beta is found by bisection and
+drawn beside 2(1+beta)/L and 2(1+beta)/((1+2 beta)L). Then each
 method's fewest iterations to reach the tolerance, over a grid of its
 hyper-parameters, is plotted against the condition number with fitted slopes:
 about kappa for gradient descent, sqrt(kappa) for momentum (Polyak, 1964).
@@ -24,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
+from experiments import command_line, loglog_slope, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import runs, spectrum, stability, sweep  # noqa: E402
 
 N, D, TOLERANCE = 50, 5, 1e-6
@@ -47,14 +48,15 @@ OPTIMUM_KAPPAS = np.array([100.0, 300.0, 1000.0])
 
 
 # %%
-def momentum_map(quick, dtype):
-    """Heavy-ball over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured edge per beta."""
-    run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen")
+def momentum_map(quick, dtype, optimizer=optax.sgd):
+    """`optimizer` (heavy ball or NESTEROV) over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
+    edge per beta."""
+    run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen", optimizer=optimizer)
     grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "map_steps", quick), "momentum": size(SIZES, "map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
-                                    edge_bracket=(0.5, 2.5))
+                                    edge_bracket=(0.4, 2.5))
     return grid, edges
 
 
@@ -113,31 +115,39 @@ def slope(kappas, iterations):
 
 
 # %%
-def map_figure(grid, edges):
-    c, beta = grid.axes["step_over_edge"], grid.axes["momentum"]
-    ratio = (grid["final_gap"] / grid["initial_gap"])[:, :, 0]
-    diverged = grid["diverged"][:, :, 0]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    floor = np.finfo(ratio.dtype).eps  # below this, f - f* is rounding noise
-    shown = np.ma.masked_where(diverged, np.log10(np.maximum(ratio, floor)))
-    mesh = ax.pcolormesh(c, beta, shown.T, shading="nearest", cmap="viridis", vmin=np.log10(floor), vmax=2)
-    ax.pcolormesh(c, beta, np.ma.masked_where(~diverged, diverged).T, shading="nearest",
-                  cmap=mcolors.ListedColormap(["#d62728"]))
-    fig.colorbar(mesh, ax=ax, label=f"log₁₀ of final / initial suboptimality after {MAP_NUM_STEPS} steps\n(floored at machine ε)")
-    line = np.linspace(0, 1, 100)
-    ax.plot(1 + line, line, "w--", lw=2, label="theory: edge step = 2(1+β)/L")
-    ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
-    step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(MAP_KAPPA))  # scalars: a few eager operations
-    ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
-    ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
-    ax.set_xscale("log")
-    ax.set_xlim(c[0], c[-1])
-    ax.set_ylim(beta[0], beta[-1])
-    ax.set_xlabel("step / (2/L)")
-    ax.set_ylabel("momentum β")
-    ax.set_title(f"Heavy-ball momentum on least squares, κ = {MAP_KAPPA:g}")
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    fig.tight_layout()
+def map_figure(maps):
+    """One panel per optimizer of `maps` {name: (grid, edges)}: final/initial suboptimality over step x beta, the
+    measured edges on the theory's."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(12.8, 5.2), sharey=True, layout="constrained")
+    for ax, (name, (grid, edges)) in zip(axes, maps.items()):
+        c, beta = grid.axes["step_over_edge"], grid.axes["momentum"]
+        ratio = (grid["final_gap"] / grid["initial_gap"])[:, :, 0]
+        diverged = grid["diverged"][:, :, 0]
+        floor = np.finfo(ratio.dtype).eps  # below this, f - f* is rounding noise
+        shown = np.ma.masked_where(diverged, np.log10(np.maximum(ratio, floor)))
+        mesh = ax.pcolormesh(c, beta, shown.T, shading="nearest", cmap="viridis", vmin=np.log10(floor), vmax=2)
+        ax.pcolormesh(c, beta, np.ma.masked_where(~diverged, diverged).T, shading="nearest",
+                      cmap=mcolors.ListedColormap(["#d62728"]))
+        line = np.linspace(0, beta[-1], 100)
+        edge = spectrum.heavy_ball_threshold if name == "heavy ball" else spectrum.nesterov_threshold
+        formula = "2(1+β)/L" if name == "heavy ball" else "2(1+β)/((1+2β)L)"
+        ax.plot(np.asarray(edge(1.0, line) / spectrum.stability_threshold(1.0)), line, "w--", lw=2,
+                label=f"theory: edge step = {formula}")
+        ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
+        if name == "heavy ball":
+            step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(MAP_KAPPA))
+            ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
+        ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
+        ax.set_xscale("log")
+        ax.set_xlim(c[0], c[-1])
+        ax.set_ylim(beta[0], beta[-1])
+        ax.set_xlabel("step / (2/L)")
+        ax.set_title(f"{'Heavy-ball' if name == 'heavy ball' else name} momentum, κ = {MAP_KAPPA:g}")
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    axes[0].set_ylabel("momentum β")
+    fig.colorbar(mesh, ax=axes, label=f"log₁₀ of final / initial suboptimality after {MAP_NUM_STEPS} steps\n"
+                                      "(floored at machine ε)")
+    fig.suptitle("Least squares: where momentum converges, and its stability edge")
     return fig
 
 
@@ -182,18 +192,23 @@ def schedules_figure(grid):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_momentum_map.png, optimizers_iterations.png, optimizers_schedules.png and optimizers.json."""
     out = prepare(out, dtype)
-    grid, edges = momentum_map(quick, dtype)
+    maps = {"heavy ball": momentum_map(quick, dtype), "Nesterov": momentum_map(quick, dtype, NESTEROV)}
+    grid, edges = maps["heavy ball"]
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
     scheduled = schedules(quick, dtype)
     theory = jax.device_get(theory_iterations(kappas))
     edge_theory = np.asarray(spectrum.heavy_ball_threshold(1.0, edges.axes["momentum"]) / spectrum.stability_threshold(1.0))
+    nesterov = maps["Nesterov"][1]
+    nesterov_theory = np.asarray(spectrum.nesterov_threshold(1.0, nesterov.axes["momentum"]) / spectrum.stability_threshold(1.0))
     numbers = dict(
         map_kappa=MAP_KAPPA, edge_betas=edges.axes["momentum"].tolist(),
         measured_edge=edges["edge"][:, 0].tolist(), theory_edge=edge_theory.tolist(),
         edge_relative_error=(edges["edge"][:, 0] / edge_theory - 1).tolist(),
         edge_max_relative_error=float(np.max(np.abs(edges["edge"][:, 0] / edge_theory - 1))),
         diverged_runs=int(grid["diverged"].sum()), map_runs=int(grid["diverged"].size),
+        nesterov_measured_edge=nesterov["edge"][:, 0].tolist(), nesterov_theory_edge=nesterov_theory.tolist(),
+        nesterov_edge_max_relative_error=max_relative_deviation(nesterov["edge"][:, 0], nesterov_theory),
         optimum_kappas=kappas_rate.tolist(), optimum_measured_rate=measured_rate.tolist(),
         optimum_theory_rate=theory_rate.tolist(),
         optimum_rate_max_relative_error=float(np.max(np.abs(np.asarray(measured_rate) / np.asarray(theory_rate) - 1))),
@@ -205,7 +220,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),
         schedule_last_stable_step=[float(scheduled.axes["step_over_edge"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
     )
-    figures = {"momentum_map": map_figure(grid, edges), "iterations": iterations_figure(kappas, fewest, theory),
+    figures = {"momentum_map": map_figure(maps), "iterations": iterations_figure(kappas, fewest, theory),
                "schedules": schedules_figure(scheduled)}
     return save(out, "optimizers", numbers, figures)
 

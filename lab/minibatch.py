@@ -23,20 +23,28 @@ eta < eta_c = 1 / lambda_max(A^-1/2 C A^-1/2). Everything is computed in
 the eigenbasis of H, where A is diagonal, with P^2 x P^2 matrices: small P.
 """
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lab import _validate
 
 
-def noise_weight(batch_size, num_samples: int, replacement: bool = True):
-    """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
+def _check_batch_size(batch_size, num_samples: int, replacement: bool):
+    """Concrete batch sizes must be integers >= 1 (at most N without replacement); traced ones pass."""
     if _validate.is_concrete(batch_size):
         b = np.asarray(batch_size)
         most = np.inf if replacement else num_samples
         if not (np.all(b >= 1) and np.all(b <= most) and np.all(np.mod(b, 1) == 0)):
             bound = ">= 1" if replacement else f"from 1 to N = {num_samples} (rows drawn without replacement)"
             raise ValueError(f"batch_size must hold integers {bound}, got {batch_size}.")
+
+
+def noise_weight(batch_size, num_samples: int, replacement: bool = True):
+    """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
+    _check_batch_size(batch_size, num_samples, replacement)
     batch_size = jnp.asarray(batch_size, float)
     if replacement:
         return 1.0 / batch_size
@@ -50,7 +58,7 @@ def _operators(X, batch_size, replacement):
     rotated = X @ vectors  # x_i in the eigenbasis of H
     p = X.shape[1]
     outer = 2 * (rotated[:, :, None] * rotated[:, None, :]).reshape(n, p * p)  # vec(H_i)
-    c = noise_weight(batch_size, n, replacement).astype(X.dtype)
+    c = noise_weight(batch_size, n, replacement).astype(X.dtype)  # checked by the public caller
     A = (eigenvalues[:, None] + eigenvalues[None, :]).ravel()
     C = (1 - c) * jnp.diag(jnp.outer(eigenvalues, eigenvalues).ravel()) + c * outer.T @ outer / n
     return A, C, vectors
@@ -61,6 +69,12 @@ def second_moment_map(X, learning_rate, batch_size, replacement: bool = True):
 
     Returns (T, eigenvectors of H): M in the original basis is V M V^T.
     """
+    _check_batch_size(batch_size, X.shape[0], replacement)
+    return _second_moment_map(X, learning_rate, batch_size, replacement)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _second_moment_map(X, learning_rate, batch_size, replacement):
     A, C, vectors = _operators(X, batch_size, replacement)
     learning_rate = jnp.asarray(learning_rate, X.dtype)
     return jnp.eye(A.size, dtype=X.dtype) - learning_rate * jnp.diag(A) + learning_rate**2 * C, vectors
@@ -70,7 +84,13 @@ def mean_square_rate(X, learning_rate, batch_size, replacement: bool = True):
     """(rho, M): the spectral radius of T_B, the per-step factor of E||a_t - a*||^2, and its top eigenvector
     M (P, P) in the original basis, positive semi-definite with trace 1: the covariance of the start that
     contracts exactly by rho."""
-    T, vectors = second_moment_map(X, learning_rate, batch_size, replacement)
+    _check_batch_size(batch_size, X.shape[0], replacement)
+    return _mean_square_rate(X, learning_rate, batch_size, replacement)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _mean_square_rate(X, learning_rate, batch_size, replacement):
+    T, vectors = _second_moment_map(X, learning_rate, batch_size, replacement)
     values, eigenvectors = jnp.linalg.eigh(T)
     top = jnp.argmax(jnp.abs(values))
     p = X.shape[1]
@@ -85,6 +105,12 @@ def mean_square_edge(X, batch_size, replacement: bool = True):
 
     Directions of M with A = 0 (features without variance: H singular) never move and are left out.
     """
+    _check_batch_size(batch_size, X.shape[0], replacement)
+    return _mean_square_edge(X, batch_size, replacement)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _mean_square_edge(X, batch_size, replacement):
     A, C, _ = _operators(X, batch_size, replacement)
     floor = A.max() * X.shape[1] * jnp.finfo(X.dtype).eps
     scale = jnp.where(A > floor, 1 / jnp.sqrt(jnp.where(A > floor, A, 1)), 0)
