@@ -256,9 +256,11 @@ def _gram_solve(G, b, l2):
 DENSE_LIMIT = 2000  # Newton's system: solved densely up to this many parameters, by conjugate gradients beyond
 
 
-@functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
+@functools.partial(jax.jit, static_argnames="criterion")
 def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
     """Newton's method with backtracking (Armijo) from `start`, until ||grad f|| <= tol; jittable, no checks.
+
+    `max_iter` may be traced: vmapped over k = 0, 1, ..., K it gives Newton's path, one compiled call.
 
     The direction solves H d = g (dense, or conjugate gradients on
     Hessian-vector products above DENSE_LIMIT parameters); the step is halved
@@ -267,6 +269,7 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
     minimum), STALLED when no step decreases f (rounding), MAX_ITER.
     """
     tol = default_tol(start.dtype, _gradient_norm(criterion, start, data)) if tol is None else tol
+    max_iter = jnp.asarray(max_iter).astype(jnp.int32)  # the iteration counter's dtype, whatever integer came
     loss_and_grad = jax.value_and_grad(criterion)
     slack = 16 * jnp.finfo(start.dtype).eps  # near the optimum, loss differences fall below rounding
 

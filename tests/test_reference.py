@@ -162,3 +162,16 @@ def test_features_on_any_finite_scale_are_solved(regression, scale, solver):
     a = np.asarray(solve(X * scale, y))
     expected = np.asarray(reference.least_squares(X, y))
     np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], expected, rtol=1e-12)
+
+
+def test_newtons_path_vmapped_over_its_iteration_limit_equals_plain_calls_and_converges_quadratically(binary):
+    X, y = binary
+    data = problems.make_data(X, y, l2=1e-2)
+    start = jnp.zeros(X.shape[1] + 1)
+    path = jax.vmap(lambda k: reference.newton(criteria.logistic, data, start, 0.0, k).params)(jnp.arange(8))
+    for k in (0, 1, 3, 7):  # one compiled call: the iterates of plain calls (batched solves: last-bit differences)
+        np.testing.assert_allclose(path[k], reference.newton(criteria.logistic, data, start, 0.0, k).params, rtol=1e-12)
+    norms = np.array([float(jnp.linalg.norm(jax.grad(criteria.logistic)(a, data))) for a in path])
+    assert norms[0] > 0.1 and norms[6] < 1e-15
+    quadratic = [k for k in range(1, 5) if norms[k] < 1e-3]  # once close: ||g_k+1|| <= C ||g_k||^2 with C ~ 1
+    assert quadratic and all(norms[k + 1] <= 10 * norms[k] ** 2 for k in quadratic)
