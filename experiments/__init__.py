@@ -76,9 +76,11 @@ def max_relative_deviation(measured, predicted, trusted=None) -> float:
     return float(np.max(np.abs(measured[trusted] / predicted[trusted] - 1))) if trusted.any() else 0.0
 
 
-def save(out, name: str, numbers: dict, figures: dict) -> dict:
+def save(out, name: str, numbers: dict, figures: dict, timings: dict | None = None) -> dict:
     """Write each figure as out/NAME_KEY.png (out/NAME.png for the key "") and close it, then the
-    numbers as out/NAME.json; return the numbers. Every file is written whole or not at all."""
+    numbers as out/NAME.json, and `timings` (seconds, which change on every run) apart as
+    out/NAME_timings.json, so that a re-run leaves NAME.json as it was; return the numbers, with
+    the timings under "timings". Every file is written whole or not at all."""
     import matplotlib.pyplot as plt
 
     from lab import files
@@ -87,7 +89,10 @@ def save(out, name: str, numbers: dict, figures: dict) -> dict:
         files.save_figure(out / f"{name}_{key}.png" if key else out / f"{name}.png", fig)
         plt.close(fig)
     files.save_json(out / f"{name}.json", numbers)
-    return numbers
+    if timings is None:
+        return numbers
+    files.save_json(out / f"{name}_timings.json", timings)
+    return numbers | {"timings": timings}
 
 
 def command_line(run, doc: str) -> dict:

@@ -153,18 +153,17 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         "cluster_entropy_by_sites": {str(k): {str(d.sites): d.entropy for d in row} for k, row in by_size.items()},
         "s_1": s_1,
         "models": errors,
-        "cost_seconds": cost,
-        "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in STAGES},
     }
+    timings = {"cost_seconds": cost, "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in STAGES}}
     numbers["with_interstitials"], mixed = with_interstitials(train, test, s_1, quick, rng)
     figures = {
         "parity": parity_figure(models, s_train, s_test, numbers),
         "error": error_figure(models, k_test, s_test, numbers["train"]["vacancies"]),
-        "cost": cost_figure(cost, numbers["cost_slopes"]),
+        "cost": cost_figure(cost, timings["cost_slopes"]),
         "finite_size": finite_size_figure(by_size),
         "interstitials": interstitial_figure(*mixed, numbers["with_interstitials"]),
     }
-    return save(out, "entropy", numbers, figures)
+    return save(out, "entropy", numbers, figures, timings)
 
 
 def with_interstitials(train, test, s_1, quick, rng):

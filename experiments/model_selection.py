@@ -90,21 +90,23 @@ def cross_validate(train, l2):
 
 
 def sklearn_cv(X, y, l2):
-    """GridSearchCV on the same folds and the same model (alpha = n_train * l2, intercept as a column)."""
+    """GridSearchCV on the same folds and the same model (alpha = n_train * l2, intercept as a column): (its
+    numbers, seconds), or (None, None) without scikit-learn."""
     try:
         from sklearn.linear_model import Ridge
         from sklearn.model_selection import GridSearchCV, KFold
     except ImportError:
         warnings.warn(SKLEARN_MISSING.format(what="the comparison with GridSearchCV"), stacklevel=2)
-        return None
+        return None, None
     A = np.asarray(problems.design(X))
     n_train = len(y) - len(y) // FOLDS
     search = GridSearchCV(Ridge(fit_intercept=False, solver="svd"), {"alpha": n_train * l2},
                           cv=KFold(FOLDS), scoring="neg_mean_squared_error")
     started = time.perf_counter()
     search.fit(A, np.asarray(y))
-    return dict(seconds=time.perf_counter() - started, best_l2=float(search.best_params_["alpha"] / n_train),
-                mean_validation=(-search.cv_results_["mean_test_score"]).tolist())
+    seconds = time.perf_counter() - started
+    return dict(best_l2=float(search.best_params_["alpha"] / n_train),
+                mean_validation=(-search.cv_results_["mean_test_score"]).tolist()), seconds
 
 
 # %%
@@ -148,24 +150,25 @@ def figure(train, curve, fitted, cv, reference_cv):
 
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
-    """Write model_selection.png and model_selection.json in `out`; return the numbers."""
+    """Write model_selection.png, model_selection.json and model_selection_timings.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
     train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
     curve, fitted = degree_curve(train, test)
     l2 = size(SIZES, "l2_grid", quick)
     cv, lab_seconds, X = cross_validate(train, l2)
-    reference_cv = sklearn_cv(X, train[1], l2)
+    reference_cv, sklearn_seconds = sklearn_cv(X, train[1], l2)
     numbers = dict(
         degrees=list(DEGREES), train_mse=curve[:, 0].tolist(), test_mse=curve[:, 1].tolist(),
         best_degree_on_test=int(DEGREES[int(np.argmin(curve[:, 1]))]),
         cv_degree=CV_DEGREE, folds=FOLDS, l2=l2.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
-        best_l2=float(cv.best_l2), lab_seconds=lab_seconds, sklearn=reference_cv,
+        best_l2=float(cv.best_l2), sklearn=reference_cv,
     )
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
             np.asarray(cv.mean_validation) / np.asarray(reference_cv["mean_validation"]) - 1)))
-    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv)})
+    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv)},
+                timings=dict(lab_seconds=lab_seconds, sklearn_seconds=sklearn_seconds))
 
 
 # %%

@@ -30,3 +30,14 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 # integer arrays) without saying so raises instead of silently computing in a dtype nobody asked for.
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
+
+# The longest files first (measured with --durations=0): xdist's loadfile hands whole files to the workers in this
+# order as they free up, so the suite ends on short files instead of one worker finishing a long one alone.
+LONGEST_FIRST = ("test_cli.py", "test_your_criterion.py", "test_optimizer_table.py", "test_entropy_experiment.py",
+                 "test_lost_work.py", "test_sweep.py", "test_atoms.py", "test_edge_of_stability.py", "test_logistic.py",
+                 "test_sgd_experiment.py", "test_optimizers.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

@@ -84,7 +84,7 @@ def test_forces_match_finite_differences_of_the_energy():
 ], ids=["54 sites", "2 sites", "16 sites"])
 def test_hessian_equals_jax_hessian(structure):
     near = atoms.potential_neighbours(structure, skin=0.0)
-    dense = jax.hessian(atoms.energy)(jnp.asarray(structure.positions), structure.occupied, near)
+    dense = jax.jit(jax.hessian(atoms.energy))(jnp.asarray(structure.positions), structure.occupied, near)  # one compilation
     keep = np.repeat(structure.occupied, 3)
     size = structure.positions.size
     expected = np.asarray(dense).reshape(size, size)[np.ix_(keep, keep)]
