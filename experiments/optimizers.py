@@ -39,6 +39,7 @@ SIZES = dict(  # full, quick
     betas=(np.linspace(0.0, 0.95, 20), np.linspace(0.0, 0.9, 6)),
     adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
     horizon=(4000, 1200),
+    seeds=(5, 2),  # problems drawn per condition number in the iterations figure
     schedule_steps=(np.geomspace(0.05, 1.6, 40), np.geomspace(0.05, 1.6, 10)),
 )
 NESTEROV = functools.partial(optax.sgd, nesterov=True)
@@ -75,9 +76,11 @@ def rate_at_optimum(quick, dtype):
 
 
 def fewest_iterations(quick, dtype):
-    """Each method's fewest iterations to the tolerance over its hyper-parameter grid, per kappa."""
-    horizon, kappas = size(SIZES, "horizon", quick), size(SIZES, "kappas", quick)
+    """Each method's fewest iterations to the tolerance over its hyper-parameter grid: (kappas, {method: (kappa, seed)}),
+    -1 where no setting reached it. Each seed draws another problem of the same condition number."""
+    horizon, kappas, seeds = size(SIZES, "horizon", quick), size(SIZES, "kappas", quick), size(SIZES, "seeds", quick)
     record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
+    never = np.iinfo(np.int32).max
     fewest = {}
     for name, optimizer, axes in (
         ("heavy ball", optax.sgd, {"step_over_edge": size(SIZES, "steps", quick), "momentum": size(SIZES, "betas", quick)}),
@@ -85,12 +88,18 @@ def fewest_iterations(quick, dtype):
         ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)}),
     ):
         run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)
-        grid = sweep.sweep(run, {"kappa": kappas, **axes}, progress=False)
-        iterations = np.where(grid["iterations"] >= 0, grid["iterations"], np.iinfo(np.int32).max)
-        fewest[name] = iterations.reshape(len(kappas), -1).min(axis=1)
+        grid = sweep.sweep(run, {"kappa": kappas, "seed": np.arange(seeds), **axes}, progress=False)
+        iterations = np.where(grid["iterations"] >= 0, grid["iterations"], never)
+        fewest[name] = iterations.reshape(len(kappas), seeds, -1).min(axis=2)
         if name == "heavy ball":  # beta = 0 is plain gradient descent
-            fewest["gradient descent"] = iterations[:, :, 0].min(axis=1)
-    return kappas, {name: np.where(v < np.iinfo(np.int32).max, v, -1) for name, v in fewest.items()}
+            fewest["gradient descent"] = iterations[..., 0].min(axis=2)
+    return kappas, {name: np.where(v < never, v, -1) for name, v in fewest.items()}
+
+
+def median(by_seed):
+    """The median over seeds (last axis) of iteration counts, -1 (never reached) counting as the most."""
+    middle = np.median(np.where(by_seed >= 0, by_seed, np.inf), axis=-1)
+    return np.where(np.isfinite(middle), middle, -1)
 
 
 def schedules(quick, dtype):
@@ -152,10 +161,18 @@ def map_figure(maps):
 
 
 def iterations_figure(kappas, fewest, theory):
+    """fewest: {method: (kappa, seed)} iteration counts; the median line, the band from fewest to most over seeds."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    for (name, iterations), marker in zip(fewest.items(), "osd^"):
-        keep = iterations > 0
-        ax.loglog(kappas[keep], iterations[keep], marker + "-", label=f"{name}, best measured (slope {slope(kappas, iterations):.2f})")
+    for (name, by_seed), marker in zip(fewest.items(), "osd^"):
+        middle = median(by_seed)
+        keep = middle > 0
+        same = np.all(by_seed == by_seed[:, :1])
+        line, = ax.loglog(kappas[keep], middle[keep], marker + "-",
+                          label=f"{name} (slope {slope(kappas, middle):.2f}{'; the same on every draw' if same else ''})")
+        reached = np.where(by_seed > 0, by_seed, np.nan)
+        ax.fill_between(kappas, np.nanmin(reached, axis=1), np.nanmax(reached, axis=1), color=line.get_color(), alpha=0.2)
+    ax.fill_between([], [], color="grey", alpha=0.3,
+                    label=f"lines: median of {next(iter(fewest.values())).shape[1]} problems per κ; bands: fewest to most")
     ax.loglog(kappas, np.maximum(theory[0], 1), "k--", lw=1, label="worst-case bound: GD at 2/(L+μ)")
     ax.loglog(kappas, np.maximum(theory[1], 1), "k:", lw=1.5, label="from the rate: heavy ball at its optimum")
     ax.set_xlabel("condition number κ")
@@ -212,9 +229,11 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         optimum_kappas=kappas_rate.tolist(), optimum_measured_rate=measured_rate.tolist(),
         optimum_theory_rate=theory_rate.tolist(),
         optimum_rate_max_relative_error=float(np.max(np.abs(np.asarray(measured_rate) / np.asarray(theory_rate) - 1))),
-        kappas=kappas.tolist(), tolerance=TOLERANCE, fewest_iterations={k: v.tolist() for k, v in fewest.items()},
+        kappas=kappas.tolist(), tolerance=TOLERANCE, seeds=size(SIZES, "seeds", quick),
+        fewest_iterations={k: median(v).tolist() for k, v in fewest.items()},
+        fewest_iterations_by_seed={k: v.tolist() for k, v in fewest.items()},
         theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
-        slopes={name: slope(kappas, v) for name, v in fewest.items()},
+        slopes={name: slope(kappas, median(v)) for name, v in fewest.items()},
         schedules=list(runs.SCHEDULES), schedule_steps=scheduled.axes["step_over_edge"].tolist(),
         schedule_final_gap=scheduled["final_gap"][:, :, 0].tolist(),
         schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),

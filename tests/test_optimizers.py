@@ -71,3 +71,12 @@ def test_an_unknown_schedule_index_is_refused():
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=runs.Scheduled(optax.sgd, 10))
     with pytest.raises(ValueError, match="axis 'schedule' must hold indices 0..3"):
         sweep.sweep(run, {"step_over_edge": [0.5], "schedule": [0, 4]}, progress=False)
+
+
+def test_iterations_are_the_median_over_drawn_problems_and_only_adam_depends_on_the_draw(quick):
+    _, numbers = quick
+    by_seed = {name: np.array(v) for name, v in numbers["fewest_iterations_by_seed"].items()}
+    assert all(v.shape == (len(numbers["kappas"]), numbers["seeds"]) for v in by_seed.values()) and numbers["seeds"] >= 2
+    for name in ("gradient descent", "heavy ball", "Nesterov"):  # a start on every eigenvector: rotation-invariant
+        assert (by_seed[name] == by_seed[name][:, :1]).all(), name
+    np.testing.assert_array_equal(numbers["fewest_iterations"]["Adam"], np.median(by_seed["Adam"], axis=1))
