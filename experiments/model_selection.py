@@ -29,7 +29,8 @@ N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 DEGREES = tuple(range(1, 16))
 SHOWN = (1, 4, 15)
 CV_DEGREE, FOLDS = 12, 5
-SIZES = dict(l2_grid=(np.geomspace(1e-9, 1e1, 41), np.geomspace(1e-9, 1e1, 11)))  # full, quick
+SIZES = dict(l2_grid=(np.geomspace(1e-9, 1e1, 41), np.geomspace(1e-9, 1e1, 11)),  # full, quick
+             draws=(20, 5))  # training (and test) sets drawn for the degree curve
 
 
 GRID = np.linspace(-1, 1, 400)  # where the fits are drawn
@@ -69,10 +70,18 @@ def fit(train, test, degree):
     return mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1]), curve
 
 
-def degree_curve(train, test):
-    """Training and test error (degrees, 2) and the fitted curves on `GRID` (degrees, 400), one fit per degree."""
-    fits = jax.device_get([fit(train, test, degree) for degree in DEGREES])
-    return np.array([f[:2] for f in fits]), np.array([f[2] for f in fits])
+def degree_curve(trains, tests):
+    """Training and test error (draws, degrees, 2) and the fitted curves on `GRID` (draws, degrees, 400): one
+    compiled fit per degree, vmapped over the draws of the training and test sets (stacked)."""
+    fits = jax.device_get([jax.vmap(functools.partial(fit, degree=degree))(trains, tests) for degree in DEGREES])
+    errors = np.stack([np.stack(f[:2], axis=-1) for f in fits], axis=1)
+    return errors, np.stack([f[2] for f in fits], axis=1)
+
+
+def draws(seed, count, n, dtype):
+    """`count` samples of n points (seeds seed, seed + 2, ...: the test sets take the odd ones), stacked."""
+    samples = [sample(seed + 2 * k, n, dtype) for k in range(count)]
+    return tuple(jnp.stack(parts) for parts in zip(*samples))
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -112,8 +121,11 @@ def sklearn_cv(X, y, l2):
 # %%
 def figure(train, curve, fitted, cv, reference_cv):
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.6))
-    left.semilogy(DEGREES, curve[:, 0], "o-", label="training error")
-    left.semilogy(DEGREES, curve[:, 1], "s-", label=f"test error ({N_TEST} fresh samples)")
+    for k, (marker, label) in enumerate((("o-", "training error"), ("s-", f"test error ({N_TEST} fresh samples)"))):
+        low, middle_, high = np.percentile(curve[:, :, k], (10, 50, 90), axis=0)
+        line, = left.semilogy(DEGREES, middle_, marker, label=f"{label}: median of {len(curve)} draws")
+        left.fill_between(DEGREES, low, high, color=line.get_color(), alpha=0.2)
+    left.fill_between([], [], color="grey", alpha=0.3, label="bands: 10–90 % of the draws")
     left.axhline(NOISE**2, color="grey", ls=":", label=f"noise variance {NOISE**2:g} (best possible)")
     left.set_xlabel("polynomial degree")
     left.set_ylabel("mean squared error")
@@ -124,11 +136,11 @@ def figure(train, curve, fitted, cv, reference_cv):
     middle.plot(train[0], train[1], "k.", label="training data")
     middle.plot(GRID, target(GRID), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
     for degree in SHOWN:
-        middle.plot(GRID, fitted[DEGREES.index(degree)], label=f"degree {degree}")
+        middle.plot(GRID, fitted[0, DEGREES.index(degree)], label=f"degree {degree}")
     middle.set_ylim(-2, 2)
     middle.set_xlabel("x")
     middle.set_ylabel("y")
-    middle.set_title("Fits: too rigid, right, too flexible", fontsize=10)
+    middle.set_title("Fits to the first draw: too rigid, right, too flexible", fontsize=10)
     middle.legend(fontsize=8)
 
     l2 = np.asarray(cv.l2)
@@ -136,7 +148,7 @@ def figure(train, curve, fitted, cv, reference_cv):
     right.loglog(l2, np.asarray(cv.mean_validation), "C0", lw=2.5, label=f"{FOLDS}-fold validation error (lab)")
     right.loglog(l2, np.asarray(cv.train_mse).mean(axis=1), "C1", lw=2, label="training error")
     right.axvline(float(cv.best_l2), color="C0", ls="--", label=f"chosen l2 = {float(cv.best_l2):.2g}")
-    title = f"Ridge on degree {CV_DEGREE}: choosing l2 by {FOLDS}-fold CV"  # timings in the JSON, not the figure
+    title = f"Ridge on degree {CV_DEGREE}, first draw: l2 by {FOLDS}-fold CV"
     if reference_cv:
         right.loglog(l2, reference_cv["mean_validation"], "k:", lw=1.5, label="scikit-learn GridSearchCV")
     right.plot([], [], color="C0", alpha=0.25, label="each fold")
@@ -153,14 +165,17 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write model_selection.png, model_selection.json and model_selection_timings.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
-    train, test = sample(seed, N_TRAIN, dtype), sample(seed + 1, N_TEST, dtype)
-    curve, fitted = degree_curve(train, test)
+    train = sample(seed, N_TRAIN, dtype)  # the first draw: the fits drawn, and the cross-validation
+    count = size(SIZES, "draws", quick)
+    curve, fitted = degree_curve(draws(seed, count, N_TRAIN, dtype), draws(seed + 1, count, N_TEST, dtype))
+    median = np.median(curve, axis=0)
     l2 = size(SIZES, "l2_grid", quick)
     cv, lab_seconds, X = cross_validate(train, l2)
     reference_cv, sklearn_seconds = sklearn_cv(X, train[1], l2)
     numbers = dict(
-        degrees=list(DEGREES), train_mse=curve[:, 0].tolist(), test_mse=curve[:, 1].tolist(),
-        best_degree_on_test=int(DEGREES[int(np.argmin(curve[:, 1]))]),
+        degrees=list(DEGREES), draws=count, train_mse=median[:, 0].tolist(), test_mse=median[:, 1].tolist(),
+        test_mse_10_90=np.percentile(curve[:, :, 1], (10, 90), axis=0).tolist(),
+        best_degree_on_test=int(DEGREES[int(np.argmin(median[:, 1]))]),
         cv_degree=CV_DEGREE, folds=FOLDS, l2=l2.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
         best_l2=float(cv.best_l2), sklearn=reference_cv,
     )

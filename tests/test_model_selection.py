@@ -71,6 +71,8 @@ def test_model_selection_experiment(tmp_path):
     test_mse = numbers["test_mse"]
     assert numbers["train_mse"] == sorted(numbers["train_mse"], reverse=True)  # more degrees never fit worse
     assert test_mse[-1] > 10 * min(test_mse) and test_mse[0] > 2 * min(test_mse)  # over- and under-fitting
+    low, high = np.array(numbers["test_mse_10_90"])  # medians of 5 draws, inside their 10-90 % band
+    assert numbers["draws"] == 5 and np.all(low <= test_mse) and np.all(test_mse <= high) and np.any(low < high)
     assert numbers["sklearn"]["best_l2"] == pytest.approx(numbers["best_l2"], rel=1e-12)
     assert numbers["max_relative_difference_to_sklearn"] <= 1e-10  # the README: 1.2e-12
 
