@@ -38,7 +38,7 @@ N2, SEPARATION = 200, 2.0
 STEPS = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
 NEWTON_ITERATIONS = 12
 EDGE_TOLERANCE = 1e-6  # from a = 0, a step is stable when the run ends this close to f* (relative to f(0) - f*)
-SIZES = dict(num_steps=(600, 300), real_num_steps=(20000, 10000),  # full, quick
+SIZES = dict(num_steps=(600, 300), real_num_steps=(20000, 10000), seeds=(20, 4),  # full, quick
              separations=(np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]), np.array([1.0, 2.0])), edge_num_steps=(2000, 600))
 
 
@@ -75,13 +75,14 @@ def scores(probability, y):
                 log_likelihood=float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
-def two_features(num_steps, dtype):
-    """Gradient descent at several steps against Newton, in one sweep of `runs.LogisticRun`; the criterion along
-    three random lines through the optimum, and its curvature there."""
+def two_features(num_steps, seeds, dtype):
+    """Gradient descent at several steps against Newton on `seeds` drawn data sets, in one sweep of
+    `runs.LogisticRun`; on the first, the criterion along three random lines through the optimum, and its
+    curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
-    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2_SYNTHETIC]), "separation": np.array([SEPARATION])},
-                       progress=False)
-    X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # the run's data
+    grid = sweep.sweep(run, {"step_over_edge": STEPS, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
+                             "separation": np.array([SEPARATION])}, progress=False)
+    X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # seed 0's data
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
     a, hessian = problem.reference.params, spectrum.hessian(criteria.logistic, problem.reference.params, problem.data)
     directions = jax.random.normal(jax.random.key(1), (3, 3), a.dtype)
@@ -194,9 +195,13 @@ def figure(one, two, real_gap, real_newton):
 
     g = two["grid"]
     for i, c in enumerate(g.axes["step_over_edge"]):
-        gap = g["gap"][i].ravel()
-        state = "diverged" if g["diverged"][i].ravel()[0] else f"{int(g['iterations'][i].ravel()[0])} it. to 1e-6"
-        ax3.loglog(1 + np.arange(len(gap)), above_rounding(gap), lw=2, label=f"2 features, step = {c:g}·2/L(a=0): {state}")
+        gaps = np.array([above_rounding(gap) for gap in g["gap"][i].reshape(-1, g["gap"].shape[-1])])
+        t = 1 + np.arange(gaps.shape[1])
+        above = np.sum(~np.isnan(gaps), axis=0)  # once half the data sets are at the floor, so is the median
+        line, = ax3.loglog(t, np.where(2 * above > len(gaps), np.nanmedian(gaps, axis=0), np.nan), lw=2,
+                           label=f"2 features, step {c:g}·2/L(a=0): median {np.median(g['iterations'][i]):.0f} it. to 1e-6")
+        ax3.fill_between(t, *np.nanpercentile(gaps, (10, 90), axis=0), color=line.get_color(), alpha=0.2)
+    ax3.fill_between([], [], color="grey", alpha=0.3, label=f"2 features: median of {g.shape[1]} data sets, band 10–90 %")
     ax3.loglog(1 + np.arange(len(real_gap)), above_rounding(real_gap), "k", lw=1.5,
                label="breast cancer (30 features), step 2/(L(0)+μ*)")
     for newton, colour, name in ((two["newton"], "C4", "2 features"), (real_newton, "k", "breast cancer")):
@@ -247,14 +252,17 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write logistic.png and logistic.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     one = one_feature(dtype)
-    two = two_features(size(SIZES, "num_steps", quick), dtype)
+    two = two_features(size(SIZES, "num_steps", quick), size(SIZES, "seeds", quick), dtype)
     real, real_gap, real_newton = real_data(size(SIZES, "real_num_steps", quick), dtype)
     found = edges(quick, dtype)
     g = two["grid"]
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),
-        two_features=dict(steps_over_edge_at_start=STEPS.tolist(), diverged=g["diverged"].ravel().tolist(),
-                          iterations=g["iterations"].ravel().tolist(), final_gap=g["final_gap"].ravel().tolist(),
+        two_features=dict(steps_over_edge_at_start=STEPS.tolist(), data_sets=int(g.shape[1]),
+                          diverged=g["diverged"].any(axis=(1, 2, 3)).tolist(),
+                          iterations=np.median(g["iterations"].reshape(len(STEPS), -1), axis=1).tolist(),
+                          iterations_10_90=np.percentile(g["iterations"].reshape(len(STEPS), -1), (10, 90), axis=1).tolist(),
+                          final_gap=np.median(g["final_gap"].reshape(len(STEPS), -1), axis=1).tolist(),
                           directional_curvature=two["curvature"].tolist()),
         breast_cancer=real,
         newton_gap=dict(two_features=two["newton"].tolist(), breast_cancer=real_newton.tolist()),
