@@ -162,6 +162,14 @@ def above_rounding(gap):
     return np.where((np.arange(len(gap)) <= (len(gap) if below is None else below)) & (gap > 0), gap, np.nan)
 
 
+def quantiles(curves, percents):
+    """Percentiles over the curves (axis 0) of the values not NaN, NaN where every curve is."""
+    drawn = ~np.all(np.isnan(curves), axis=0)
+    found = np.full((len(percents), curves.shape[1]), np.nan)
+    found[:, drawn] = np.nanpercentile(curves[:, drawn], percents, axis=0)
+    return found
+
+
 def figure(one, two, real_gap, real_newton):
     fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
     (ax1, ax2), (ax3, ax4) = axes
@@ -197,10 +205,11 @@ def figure(one, two, real_gap, real_newton):
     for i, c in enumerate(g.axes["step_over_edge"]):
         gaps = np.array([above_rounding(gap) for gap in g["gap"][i].reshape(-1, g["gap"].shape[-1])])
         t = 1 + np.arange(gaps.shape[1])
+        low, middle, high = quantiles(gaps, (10, 50, 90))
         above = np.sum(~np.isnan(gaps), axis=0)  # once half the data sets are at the floor, so is the median
-        line, = ax3.loglog(t, np.where(2 * above > len(gaps), np.nanmedian(gaps, axis=0), np.nan), lw=2,
+        line, = ax3.loglog(t, np.where(2 * above > len(gaps), middle, np.nan), lw=2,
                            label=f"2 features, step {c:g}·2/L(a=0): median {np.median(g['iterations'][i]):.0f} it. to 1e-6")
-        ax3.fill_between(t, *np.nanpercentile(gaps, (10, 90), axis=0), color=line.get_color(), alpha=0.2)
+        ax3.fill_between(t, low, high, color=line.get_color(), alpha=0.2)
     ax3.fill_between([], [], color="grey", alpha=0.3, label=f"2 features: median of {g.shape[1]} data sets, band 10–90 %")
     ax3.loglog(1 + np.arange(len(real_gap)), above_rounding(real_gap), "k", lw=1.5,
                label="breast cancer (30 features), step 2/(L(0)+μ*)")
