@@ -71,8 +71,14 @@ def run_experiments(args) -> int:
     jobs = min(requested, len(names))
     task = (str(out), args.quick, args.dtype, args.seed, args.quiet)
     if jobs == 1:
-        with mock.patch.dict(os.environ, {"XLA_FLAGS": flags} if flags is not None else {}):
-            rows = [run_one(name, *task) for name in names]
+        # Ctrl-C or SIGTERM: the file being written is removed whole (no temporary file left), one line says what ran.
+        with cli.interrupts() as state, mock.patch.dict(os.environ, {"XLA_FLAGS": flags} if flags is not None else {}):
+            rows = []
+            state.saved = "no experiment finished; the one running may have written some of its files"
+            for name in names:
+                rows.append(run_one(name, *task))
+                state.saved = (f"{', '.join(row[0] for row in rows)} finished (files in {out}/); "
+                               "the experiment then running may have written some of its files")
     else:
         rows = _run_parallel(names, jobs, flags, task)
     width = max(len(name) for name, _, _ in rows)

@@ -266,7 +266,7 @@ def _sweep(args) -> int:
     started = time.perf_counter()
     max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
     edges_stem = stem.with_name(stem.name + "_edges")
-    with _interrupts() as interrupted:
+    with interrupts() as interrupted:
         interrupted.saved = f"the finished chunks are in {chunks}/: run the same command with --resume to finish"
         grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet, config={"stability_rule": rule},
                            checkpoint=chunks)
@@ -311,7 +311,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _interrupts():
+def interrupts():
     """Turn Ctrl-C and SIGTERM into `Interrupted(state.saved)`, `state` the yielded namespace whose `saved`
     says what is on disk so far: files being written are removed whole (their temporary files with them),
     and `main` prints one line instead of a traceback."""

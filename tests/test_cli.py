@@ -287,3 +287,30 @@ def test_lab_run_names_each_experiment_once(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(commands, "run_one", lambda name, *task: ran.append(name) or (name, 0.0, "ok"))
     assert commands.main(["run", "least_squares", "ridge", "least_squares", "--out", str(tmp_path), "--jobs", "1"]) == 0
     assert ran == ["least_squares", "ridge"]
+
+
+def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_finished(monkeypatch, tmp_path, capsys):
+    import signal
+    import types
+
+    import experiments
+    from lab import files
+
+    def writes(name, stop):
+        def run(out, quick, dtype, seed):
+            def write(file):
+                file.write(b"partial")
+                if stop:
+                    os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would, in the middle of a write
+                file.write(b" rest")
+
+            files.write_atomic(os.path.join(out, f"{name}.json"), write)
+        return types.SimpleNamespace(run=run)
+
+    modules = {"least_squares": writes("least_squares", False), "ridge": writes("ridge", True)}
+    monkeypatch.setattr(experiments, "load", lambda name: modules[name])
+    code = command.main(["run", "least_squares", "ridge", "--out", str(tmp_path), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 128 + signal.SIGTERM and "lab: interrupted: least_squares finished" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["least_squares.json"]  # no ridge.json, no temporary file
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
