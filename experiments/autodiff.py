@@ -24,10 +24,11 @@ import numpy as np  # noqa: E402
 from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
 from lab import autodiff, criteria  # noqa: E402
 
-SAMPLES = 64
+SAMPLES = 64  # rows of the least-squares criterion whose operations are counted (the counts scale with it)
+TIMED_SAMPLES = 2048  # rows of the one that is timed: enough arithmetic to rise above the call overhead
 SIZES = dict(  # full, quick
     dimensions=((10, 30, 100, 300, 1000, 3000, 10000), (10, 100, 1000, 10000)),
-    timed_up_to=(3000, 100),
+    timed_up_to=(dict(f=10000, grad=10000, jacfwd=1000), dict(f=100, grad=100, jacfwd=100)),  # jacfwd: D passes
 )
 REPEATS = 20
 
@@ -53,16 +54,16 @@ def _chain_check(seed, dtype):
                 gradient_norm=jnp.linalg.norm(x_bar))
 
 
-def scalar_criterion(d, dtype):
-    """Least squares of D parameters on SAMPLES fixed samples, and a point to differentiate at."""
-    data = _criterion_data(d, dtype)
+def scalar_criterion(d, dtype, samples=SAMPLES):
+    """Least squares of D parameters on `samples` fixed samples, and a point to differentiate at."""
+    data = _criterion_data(d, dtype, samples)
     return (lambda a: criteria.least_squares(a, data)), jax.device_put(np.zeros(d, dtype))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _criterion_data(d, dtype):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _criterion_data(d, dtype, samples):
     key_x, key_y = jax.random.split(jax.random.key(d))
-    return criteria.Data(jax.random.normal(key_x, (SAMPLES, d), dtype), jax.random.normal(key_y, (SAMPLES,), dtype))
+    return criteria.Data(jax.random.normal(key_x, (samples, d), dtype), jax.random.normal(key_y, (samples,), dtype))
 
 
 def many_outputs(d, dtype):
@@ -83,18 +84,21 @@ def seconds(compiled, x):
 
 
 def costs(dimensions, timed_up_to, dtype):
-    """Operations (and seconds, up to `timed_up_to`) of the function, reverse and forward mode, per dimension."""
+    """Operations of the function, reverse and forward mode, per dimension (SAMPLES rows); and their seconds
+    (TIMED_SAMPLES rows) up to `timed_up_to[name]`: {name: [(D, seconds), ...]}."""
     rows = {name: [] for name in ("f", "grad", "jacfwd", "g", "g_jacrev", "g_jacfwd")}
-    timings = {name: [] for name in ("f", "grad", "jacfwd")}
     for d in dimensions:
         f, a = scalar_criterion(d, dtype)
         g, t = many_outputs(d, dtype)
         for name, fn, x in (("f", f, a), ("grad", jax.grad(f), a), ("jacfwd", jax.jacfwd(f), a),
                             ("g", g, t), ("g_jacrev", jax.jacrev(g), t), ("g_jacfwd", jax.jacfwd(g), t)):
-            compiled = jax.jit(fn).lower(x).compile()  # once, for both the count and the timing
-            rows[name].append(autodiff.flops(compiled))
-            if name in timings and d <= timed_up_to:
-                timings[name].append(seconds(compiled, x))
+            rows[name].append(autodiff.flops(jax.jit(fn).lower(x).compile()))
+    timings = {name: [] for name in timed_up_to}
+    for d in dimensions:
+        f, a = scalar_criterion(d, dtype, TIMED_SAMPLES)
+        for name, fn in (("f", f), ("grad", jax.grad(f)), ("jacfwd", jax.jacfwd(f))):
+            if d <= timed_up_to[name]:
+                timings[name].append((d, seconds(jax.jit(fn).lower(a).compile(), a)))
     return rows, timings
 
 
@@ -113,11 +117,11 @@ def figure(dimensions, rows, timings):
                                ("jacfwd", "forward mode: jacfwd", "s-")):
         y = np.asarray(rows[name])
         left.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
-        t = np.asarray(timings[name])
-        middle.loglog(d[:len(t)], t * 1e3, style, label=f"{label} (slope {slope(d[:len(t)], t):.2f})")
+        timed_d, t = np.asarray(timings[name], float).T
+        middle.loglog(timed_d, t * 1e3, style, label=f"{label} (slope {slope(timed_d, t):.2f})")
     left.set_title(f"∇ of least squares, N = {SAMPLES}: operations", fontsize=10)
     left.set_ylabel("floating-point operations (XLA count)")
-    middle.set_title(f"… and time (best of {REPEATS}, CPU)", fontsize=10)
+    middle.set_title(f"… and time, N = {TIMED_SAMPLES} (best of {REPEATS}, CPU)", fontsize=10)
     middle.axhspan(middle.get_ylim()[0], 0.3, color="grey", alpha=0.1, label="≈ call overhead, not arithmetic")
     middle.set_ylabel("time per call (ms)")
     for name, label, style in (("g", "g(t) itself", "k.-"), ("g_jacrev", "reverse mode: jacrev", "o-"),
@@ -148,7 +152,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         slopes={name: slope(d, np.asarray(y)) for name, y in rows.items()},
     )
     return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings)},
-                timings=dict(dimensions=list(dimensions)[:len(timings["f"])], seconds=timings))
+                timings=dict(samples=TIMED_SAMPLES, seconds={name: [t for _, t in pairs] for name, pairs in timings.items()},
+                             dimensions={name: [d for d, _ in pairs] for name, pairs in timings.items()}))
 
 
 # %%
