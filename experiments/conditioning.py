@@ -233,6 +233,18 @@ def describe(name):
     return f"{name}\n442 × 10,\noriginal units"
 
 
+def identical_standardised(features, names):
+    """{name: earlier name} for problems whose standardised features give the same run as an earlier problem's
+    (features that differ only in offset and scale are the same once centred and scaled): equal gaps up to
+    rounding, 10 eps f(a_0)."""
+    gaps = {name: np.asarray(features[name]["traces"].gap[1]) for name in names}
+
+    def equal(a, b):
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=10 * np.finfo(a.dtype).eps * abs(a[0]))
+
+    return {name: earlier for j, name in enumerate(names) for earlier in names[:j] if equal(gaps[name], gaps[earlier])}
+
+
 def figure_features(result, summary):
     """Condition numbers before and after; measured and predicted convergence; iterations against kappa."""
     features = result["features"]
@@ -265,9 +277,14 @@ def figure_features(result, summary):
     num_steps = result["features"][names[0]]["traces"].gap.shape[1] - 1
     dtype = result["features"][names[0]]["traces"].gap.dtype
     t = np.unique(np.geomspace(1, num_steps, 3000).astype(int))  # enough points for a log axis
+    same = identical_standardised(features, names)
     for j, name in enumerate(names):
         traces, predicted = features[name]["traces"], np.asarray(features[name]["predicted"])
         for k, which in enumerate(("raw", "standardised")):
+            if k == 1 and name in same:  # drawn, and named, with the earlier problem it equals
+                continue
+            if k == 1 and name in same.values():
+                which = f"standardised = {', '.join(n for n, e in same.items() if e == name)}, standardised"
             gap = np.asarray(traces.gap[k]) / float(traces.gap[k][0])
             # Drawn until it first meets the rounding floor of f - f*, 10 eps (1 + |f*|), below which it is noise.
             floor = 10 * np.finfo(gap.dtype).eps * (1 + abs(float(features[name]["optimum"].value[k]))) / float(traces.gap[k][0])
@@ -308,6 +325,10 @@ def figure_features(result, summary):
             if kappa is None or predicted_n is None:
                 continue
             words = "standardised" if which == "standardized" else which
+            if which == "standardized" and name in same:
+                continue
+            if which == "standardized" and name in same.values():
+                words = f"standardised = {', '.join(n for n, e in same.items() if e == name)}, standardised"
             if measured is not None:
                 cx.loglog(kappa, measured, "o", color=DATA_COLOURS[j], mfc=fill, ms=9, mew=2,
                           label=f"{name}, {words}: κ = {kappa:.3g}, measured {measured:,}, predicted {predicted_n:,.0f}")
