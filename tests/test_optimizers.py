@@ -25,7 +25,7 @@ def test_writes_its_figures_and_numbers(quick):
 def test_heavy_ball_edge_is_2_1_plus_beta_over_L(quick):
     _, numbers = quick
     assert len(numbers["edge_betas"]) >= 3 and max(numbers["edge_betas"]) >= 0.9
-    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=5e-4)  # quick mode; the full run (README) within 0.008 %
+    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=5e-4)  # full run: 0.008 %
 
 
 def test_nesterov_edge_is_2_1_plus_beta_over_1_plus_2_beta_L(quick):
