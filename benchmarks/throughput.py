@@ -641,6 +641,8 @@ def scaling_figure(numbers):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     for ax, axis in zip(axes, ("R", "N")):
         scaling_panel(ax, numbers["scaling"], axis)
+    fig.suptitle("labels: the lab sweep (e)'s share of the ceiling and its runs x steps/s; bars: range of the repeats",
+                 fontsize=10.5)
     return fig
 
 
@@ -667,8 +669,8 @@ def bars(ax, wname, w, dtypes):
             high = max(high, value, max(rates))
         ceiling = block["matmul_ceiling"]["run_steps_per_s"]
         ax.axvline(ceiling, color="crimson", ls="--" if not light else ":", lw=2)
-        ax.text(ceiling * 1.05, len(names) - 0.45 - 0.35 * k, f"ceiling {dtype}: {ceiling:.2g}/s", color="crimson",
-                fontsize=8)
+        ax.text(ceiling * 1.05, len(names) - 0.2 - 0.3 * k, f"ceiling {dtype}: {ceiling:.2g}/s", color="crimson",
+                fontsize=8)  # above the first row's labels
         high = max(high, ceiling)
     first = w[dtypes[0]]["variants"]
     ax.set_yticks(y, [f"({first[n]['letter']}) {first[n]['label']}" for n in names], fontsize=9)
@@ -699,15 +701,15 @@ def scaling_panel(ax, scaling, axis):
     ax.set_yscale("log")
     for xi, r in zip(x, rows):
         ax.annotate(f"{r['fraction_of_ceiling']:.0%}\n{r['run_steps_per_s']:.2g}/s", (xi, r["gflops"]),
-                    textcoords="offset points", xytext=(0, -34), ha="center", fontsize=8.5, color="tab:orange")
+                    textcoords="offset points", xytext=(0, -34), ha="center", fontsize=8.5, color="tab:orange",
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1))  # readable over an error bar
     base = scaling["base"]
     fixed = (f"N={base['n']}" if axis == "R" else f"R={base['num_runs']}") + f", D={base['d']}, T={base['num_steps']}"
     ax.set_xticks(x, [str(v) for v in x])
     ax.minorticks_off()
     ax.set_xlabel("R, number of runs (step sizes)" if axis == "R" else "N, number of samples")
     ax.set_ylabel("GFLOP/s (4 N P flops per run-step)")
-    ax.set_title(f"The lab's sweep as {axis} grows ({fixed}, {scaling['dtype']});\n"
-                 "labels: (e)'s share of the ceiling and its runs x steps/s; bars: range of the repeats", fontsize=10.5)
+    ax.set_title(f"The lab's sweep as {axis} grows ({fixed}, {scaling['dtype']})", fontsize=10.5)
     values = [v for r in rows for v in (*r["gflops_range"], *r["step_axis_gflops_range"], r["ceiling_gflops"])]
     ax.set_ylim(min(values) / 5, max(values) * 2.5)
     ax.set_xlim(x[0] / 1.6, x[-1] * 1.6)
