@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import SKLEARN_MISSING, command_line, prepare, save, size  # noqa: E402
+from experiments import SKLEARN_MISSING, command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from lab import criteria, model_selection, problems, reference  # noqa: E402
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
@@ -180,8 +180,8 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
         best_l2=float(cv.best_l2), sklearn=reference_cv,
     )
     if reference_cv:
-        numbers["max_relative_difference_to_sklearn"] = float(np.max(np.abs(
-            np.asarray(cv.mean_validation) / np.asarray(reference_cv["mean_validation"]) - 1)))
+        numbers["max_relative_difference_to_sklearn"] = max_relative_deviation(cv.mean_validation,
+                                                                               reference_cv["mean_validation"])
     return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv)},
                 timings=dict(lab_seconds=lab_seconds, sklearn_seconds=sklearn_seconds))
 

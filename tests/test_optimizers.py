@@ -33,7 +33,6 @@ def test_nesterov_edge_is_2_1_plus_beta_over_1_plus_2_beta_L(quick):
     betas = np.array(numbers["edge_betas"])
     np.testing.assert_allclose(numbers["nesterov_theory_edge"], (1 + betas) / (1 + 2 * betas), rtol=1e-12)  # units of 2/L
     np.testing.assert_allclose(numbers["nesterov_measured_edge"], numbers["nesterov_theory_edge"], rtol=5e-4)
-    assert numbers["nesterov_edge_max_relative_error"] <= 5e-4
 
 
 def test_heavy_ball_rate_at_the_optimum_is_polyaks(quick):
