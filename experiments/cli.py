@@ -38,7 +38,8 @@ def add_commands(commands):
                           "things that a second worker would disturb)")
     run.set_defaults(handler=run_experiments)
 
-    bench = commands.add_parser("bench", help="throughput of the sweep against numpy, JAX and optax loops")
+    bench = commands.add_parser("bench", help="throughput of the sweep against numpy, JAX and optax loops; "
+                                "10^5 runs in one sweep")
     bench.add_argument("--out", default="figures", help="output directory (default figures/)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     bench.set_defaults(handler=bench_throughput)
@@ -155,9 +156,10 @@ def quick_xla_flags(flags: str) -> str:
 
 
 def bench_throughput(args) -> int:
-    from benchmarks import throughput
+    from benchmarks import scale, throughput
 
     out = files.writable_directory(args.out)
     throughput.run(out, quick=args.quick)
-    print(f"wrote {out}/throughput.json and {out}/throughput.png")
+    scale.run(out, quick=args.quick)
+    print(f"wrote {out}/throughput.json, {out}/throughput.png and {out}/scale.json")
     return 0

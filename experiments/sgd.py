@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from experiments.conditioning import DIABETES  # noqa: E402
-from lab import criteria, descent, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
+from lab import criteria, descent, linalg, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
@@ -63,7 +63,7 @@ def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
 
     def one(factor, seed):
         rho, M = minibatch.mean_square_rate(X, factor * edge, batch_size, True)
-        values, vectors = jnp.linalg.eigh(M)
+        values, vectors = linalg.eigh(M)
         key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
         start = optimum + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, optimum.shape, X.dtype)
         batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)

@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lab import linalg
+
 
 def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False) -> optax.GradientTransformation:
     """Adam's update with P = `preconditioner` frozen: m <- b1 m + (1 - b1) g, a <- a - learning_rate m / P.
@@ -54,4 +56,4 @@ def preconditioner(opt_state, b2, eps):
 def preconditioned_sharpness(hessian, preconditioner):
     """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a (P, P) Hessian and a positive (P,) preconditioner."""
     scale = 1 / jnp.sqrt(preconditioner)
-    return jnp.linalg.eigvalsh(scale[:, None] * hessian * scale[None, :])[-1]
+    return linalg.eigvalsh(scale[:, None] * hessian * scale[None, :])[-1]

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate
+from lab import _validate, linalg
 
 
 def _check_batch_size(batch_size, num_samples: int, replacement: bool):
@@ -54,7 +54,7 @@ def noise_weight(batch_size, num_samples: int, replacement: bool = True):
 def _operators(X, batch_size, replacement):
     """(A, C, V) of T_B = I - eta A + eta^2 C on vec(M), in the eigenbasis V of H: A diagonal (as a vector)."""
     n = X.shape[0]
-    eigenvalues, vectors = jnp.linalg.eigh(2 / n * X.T @ X)
+    eigenvalues, vectors = linalg.eigh(2 / n * X.T @ X)
     rotated = X @ vectors  # x_i in the eigenbasis of H
     p = X.shape[1]
     outer = 2 * (rotated[:, :, None] * rotated[:, None, :]).reshape(n, p * p)  # vec(H_i)
@@ -91,7 +91,7 @@ def mean_square_rate(X, learning_rate, batch_size, replacement: bool = True):
 @functools.partial(jax.jit, static_argnums=3)
 def _mean_square_rate(X, learning_rate, batch_size, replacement):
     T, vectors = _second_moment_map(X, learning_rate, batch_size, replacement)
-    values, eigenvectors = jnp.linalg.eigh(T)
+    values, eigenvectors = linalg.eigh(T)
     top = jnp.argmax(jnp.abs(values))
     p = X.shape[1]
     M = eigenvectors[:, top].reshape(p, p)
@@ -114,5 +114,5 @@ def _mean_square_edge(X, batch_size, replacement):
     A, C, _ = _operators(X, batch_size, replacement)
     floor = A.max() * X.shape[1] * jnp.finfo(X.dtype).eps
     scale = jnp.where(A > floor, 1 / jnp.sqrt(jnp.where(A > floor, A, 1)), 0)
-    return 1 / jnp.linalg.eigvalsh(scale[:, None] * C * scale[None, :])[-1]
+    return 1 / linalg.eigvalsh(scale[:, None] * C * scale[None, :])[-1]
 

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate
+from lab import _validate, linalg
 from lab.problems import design
 
 
@@ -70,7 +70,7 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
 def _scores(A, y, l2, masks):
     def fold(weights):
         root = jnp.sqrt(weights)
-        u, s, vt = jnp.linalg.svd(root[:, None] * A, full_matrices=False)
+        u, s, vt = linalg.svd(root[:, None] * A, full_matrices=False)
         rotated = u.T @ (root * y)
         n_train, n_validation = weights.sum(), (1 - weights).sum()
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate, criteria, reference, spectrum
+from lab import _validate, criteria, linalg, reference, spectrum
 from lab.criteria import Data, Gram, design
 
 
@@ -63,13 +63,18 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
 # The generators' bodies are compiled whole: eagerly, their dozens of small operations cost seconds.
 @functools.partial(jax.jit, static_argnames=("n", "d", "intercept", "dtype"))
 def _regression(key, kappa, noise, *, n, d, intercept, dtype):
+    return linalg.one_at_a_time(functools.partial(_regression_body, n=n, d=d, intercept=intercept, dtype=dtype))(
+        key, kappa, noise)
+
+
+def _regression_body(key, kappa, noise, *, n, d, intercept, dtype):
     # One draw for everything: each random call costs compile time in a sweep.
     p = d + intercept
     gaussian, square, a_true, noise_draw = _standard_normals(key, dtype, (n, d), (d, d), (p,), (n,))
     # Orthonormal columns orthogonal to the ones vector: QR of [1, G].
     first = jnp.ones((n, 1), dtype) if intercept else jnp.zeros((n, 0), dtype)
-    basis = jnp.linalg.qr(jnp.concatenate([first, gaussian], axis=1))[0][:, intercept:]
-    rotation = jnp.linalg.qr(square)[0]
+    basis = linalg.qr(jnp.concatenate([first, gaussian], axis=1))[0][:, intercept:]
+    rotation = linalg.qr(square)[0]
     exponents = jnp.linspace(0.0, 1.0, d, dtype=dtype) if d > 1 else jnp.ones(1, dtype)
     singular = jnp.sqrt(n * jnp.asarray(kappa, dtype) ** (-exponents))
     X = (basis * singular) @ rotation.T
@@ -223,8 +228,12 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
 @functools.partial(jax.jit, static_argnames=("criterion", "method", "max_iter"))
 def _solve(criterion, data, start, method, tol, max_iter):
     """The reference and the spectrum there, in one compiled call (eagerly, the Hessian alone costs seconds)."""
-    found = reference.solve(criterion, data, start, method, tol, max_iter)
-    return found, spectrum.spectrum(criterion, found.params, data)
+    def solve(data, start, tol):
+        found = reference.solve(criterion, data, start, method, tol, max_iter)
+        return found, spectrum.spectrum(criterion, found.params, data)
+    if tol is None:
+        return linalg.one_at_a_time(lambda data, start: solve(data, start, None))(data, start)
+    return linalg.one_at_a_time(solve)(data, start, tol)
 
 
 def problem_size(data):

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria
+from lab import _validate, criteria, linalg
 from lab.criteria import design
 
 
@@ -79,7 +79,7 @@ def _rank(A):
     tall = scaled if A.shape[0] >= A.shape[1] else scaled.T
     # The singular values of R (QR of the tall side) are A's: an SVD of a P x P matrix, not of an N x P one (whose
     # values-only SVD takes an N x N workspace on the CPU: 80 GB for N = 1e5).
-    s = jnp.linalg.svd(jnp.linalg.qr(tall, mode="r"), compute_uv=False)
+    s = linalg.svd(linalg.qr(tall, mode="r"), compute_uv=False)
     return jnp.sum(s > max(A.shape) * jnp.finfo(A.dtype).eps * s[0])
 
 
@@ -95,9 +95,9 @@ def _solve(A, y, l2):
     scales = _column_scales(A)
     numerical_rank = _rank(A)
     if n >= p:
-        q, r = jnp.linalg.qr(A / scales)
-        by_qr = jax.scipy.linalg.solve_triangular(r, q.T @ y) / scales
-    u, s, vt = jnp.linalg.svd(A, full_matrices=False)
+        q, r = linalg.qr(A / scales)
+        by_qr = linalg.solve_triangular(r, q.T @ y) / scales
+    u, s, vt = linalg.svd(A, full_matrices=False)
     keep = (s > 0) & ((l2 > 0) | (jnp.arange(s.size) < numerical_rank))
     safe = jnp.where(keep, s, 1.0)
     by_svd = vt.T @ (jnp.where(keep, 1 / (safe + n * l2 / safe), 0.0) * (u.T @ y))
@@ -247,7 +247,7 @@ def _gradient_norm(criterion, params, data):
 
 def _gram_solve(G, b, l2):
     """(G + l2 I)^+ b by eigh, small eigenvalues cut as in `min_norm`."""
-    h, V = jnp.linalg.eigh(G)
+    h, V = linalg.eigh(G)
     h = h + l2
     keep = h > G.shape[0] * jnp.finfo(G.dtype).eps * jnp.max(jnp.abs(h))
     return V @ jnp.where(keep, (V.T @ b) / jnp.where(keep, h, 1.0), 0.0)
@@ -275,7 +275,7 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
 
     def direction(a, g):
         if a.shape[0] <= DENSE_LIMIT:
-            return jnp.linalg.solve(jax.hessian(criterion)(a, data), g)
+            return linalg.solve(jax.hessian(criterion)(a, data), g)
         hvp = lambda v: jax.jvp(lambda p: jax.grad(criterion)(p, data), (a,), (v,))[1]
         return jax.scipy.sparse.linalg.cg(hvp, g, maxiter=4 * a.shape[0])[0]
 

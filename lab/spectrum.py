@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate
+from lab import _validate, linalg
 
 
 class Spectrum(NamedTuple):
@@ -66,7 +66,7 @@ def hessian(criterion, params, data):
 @functools.partial(jax.jit, static_argnums=0)
 def spectrum(criterion, params, data) -> Spectrum:
     """Eigenvalues and eigenvectors of the Hessian of `criterion` at `params` (exact for a quadratic)."""
-    return Spectrum(*jnp.linalg.eigh(hessian(criterion, params, data)))
+    return Spectrum(*linalg.eigh(hessian(criterion, params, data)))
 
 
 def hvp(criterion, params, data, vector):

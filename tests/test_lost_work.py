@@ -20,9 +20,9 @@ from lab import cli, criteria, problems, results, runs, stability, sweep
 jax.config.update("jax_enable_x64", True)
 
 RUN = runs.LinearRegressionRun(n=40, d=3, num_steps=100)
-AXES = {"step_over_edge": np.linspace(0.2, 1.2, 6), "kappa": np.array([1.0, 30.0]), "seed": np.array([0])}
-SWEEP_ARGUMENTS = ["sweep", "--n", "40", "--d", "3", "--steps", "100", "--learning-rate", "0.05:1:8", "--kappa", "1,30",
-                   "--quiet", "--max-mb", "0.04"]  # one step size per chunk: 8 chunks
+AXES = {"step_over_edge": np.array([0.4, 1.1]), "kappa": np.geomspace(1.0, 30.0, 6), "seed": np.array([0])}
+SWEEP_ARGUMENTS = ["sweep", "--n", "40", "--d", "3", "--steps", "100", "--learning-rate", "0.05:1:2", "--kappa",
+                   "1,3,10,30,100,300,1000,3000", "--quiet", "--max-mb", "0.02"]  # one kappa per chunk: 8 chunks
 
 
 def test_the_memory_estimate_counts_the_data_of_each_setting():
@@ -70,7 +70,7 @@ calls = []
 
 def test_a_checkpointed_sweep_reads_its_chunks_and_recomputes_only_the_missing_ones(tmp_path):
     whole = sweep.sweep(RUN, AXES, progress=False)
-    chunk = (RUN.bytes_per_run() + RUN.bytes_per_setting()) * 2  # one step size (2 kappas) per chunk
+    chunk = RUN.bytes_per_run() * 2 + RUN.bytes_per_setting()  # one kappa (its 2 step sizes) per chunk
     first = sweep.sweep(RUN, AXES, max_bytes=chunk, progress=False, checkpoint=tmp_path)
     stored = sorted(tmp_path.iterdir())
     assert len(stored) == 6
@@ -141,10 +141,10 @@ def test_the_grid_is_saved_before_the_edge_search(tmp_path, monkeypatch, capsys)
         _interrupt_on(patch, stability, "edge_and_best", after=1)
         assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out)]) == 130
     assert f"the grid is saved in {out}.npz" in capsys.readouterr().err
-    assert results.load(out)["gap"].shape[:2] == (8, 2)
+    assert results.load(out)["gap"].shape[:2] == (2, 8)
     assert not (tmp_path / "grid_edges.npz").exists()
     assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out), "--resume"]) == 0  # the grid from its chunks, then the edge
-    assert results.load(tmp_path / "grid_edges")["edge_step"].shape == (2, 1)
+    assert results.load(tmp_path / "grid_edges")["edge_step"].shape == (8, 1)
 
 
 def test_out_naming_a_directory_is_refused_before_any_computation(tmp_path, capsys):
@@ -212,7 +212,7 @@ def test_ctrl_c_while_the_edge_search_compiles_prints_one_line_and_keeps_the_gri
     assert process.wait(timeout=120) == 130, error
     assert "Traceback" not in error and error.count("\n") == 1
     assert f"lab: interrupted: the grid is saved in {tmp_path / 'grid'}.npz" in error
-    assert results.load(tmp_path / "grid")["gap"].shape[:2] == (8, 2)
+    assert results.load(tmp_path / "grid")["gap"].shape[:2] == (2, 8)
 
 
 def test_sigterm_mid_sweep_exits_143_leaves_no_temporary_file_and_resumes_to_equal_results(tmp_path):

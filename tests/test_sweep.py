@@ -212,7 +212,7 @@ def test_the_step_size_has_one_unit_per_name_in_and_out(run):
 def test_a_grid_too_large_for_the_memory_bound_is_refused_without_chunking():
     with pytest.raises(ValueError, match="max_bytes"):
         sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run() * 10, chunk=False, progress=False)
-    with pytest.raises(ValueError, match="first axis 'step_over_edge'"):
+    with pytest.raises(ValueError, match="chunked axis 'kappa'"):
         sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run(), progress=False)
 
 
@@ -305,11 +305,11 @@ def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
 
 
 def test_lower_gives_the_grids_compiled_call_without_running_it():
-    # Axes of several values are vmapped (first outermost), an axis of one value is passed as a scalar.
+    # Axes of several values are vmapped (step sizes innermost), an axis of one value is passed as a scalar.
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10)
     axes = {"step_over_edge": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]), "seed": np.array([0.0])}
     outputs = sweep.lower(run, axes).out_info
-    assert outputs.gap.shape == (3, 2, 11) and outputs.final_gap.shape == (3, 2)
+    assert outputs.gap.shape == (2, 3, 11) and outputs.final_gap.shape == (2, 3)
     with pytest.raises(ValueError, match="axis 'kappa' must hold values >= 1"):
         sweep.lower(run, {"step_over_edge": np.array([0.5]), "kappa": np.array([0.5])})
 

@@ -1,0 +1,78 @@
+"""Dense factorisations (QR, SVD, symmetric eigendecomposition, solves) that vmap as a loop on the CPU.
+
+jaxlib runs a vmapped LAPACK call on the CPU by splitting the batch over
+XLA's intra-op thread pool and waiting for the parts. Two such calls running
+at once can hold every thread of the pool while each waits for parts that no
+thread is left to run: the program waits forever at 0 % CPU (on 2 cores, a
+sweep over 1,200 generated regression problems did so in most fresh
+processes). Each function here computes what its `jnp.linalg` namesake does;
+under vmap on the CPU it calls LAPACK one matrix at a time in a loop
+(`one_at_a_time`), elsewhere (GPU, TPU) it batches as
+usual. Reverse-mode differentiation through them is not supported (forward
+mode is): the lab factorises its data and Hessians, never differentiates
+through the factorisation.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.custom_batching import custom_vmap
+
+
+def one_at_a_time(fn):
+    """`fn` of arrays (pytrees), vmapped on the CPU as a loop over the batch (`lax.map`): every LAPACK call inside
+    sees one matrix. Elsewhere (GPU, TPU) it batches as usual; called without vmap it is `fn` itself. One loop
+    around a whole computation (a problem's generation, or its reference optimum and spectrum) compiles faster
+    than one around each factorisation."""
+    vmappable = custom_vmap(fn)
+
+    @vmappable.def_vmap
+    def rule(axis_size, in_batched, *args):
+        flags = jax.tree.leaves(list(in_batched))  # one per array of `args`: has it the batch axis?
+
+        def looped(*args):  # nested vmaps reach `vmappable` inside the loop, and loop again
+            leaves, tree = jax.tree.flatten(list(args))
+
+            def one(mapped):
+                rest = iter(mapped)
+                return vmappable(*jax.tree.unflatten(tree, [next(rest) if f else x for x, f in zip(leaves, flags)]))
+            return jax.lax.map(one, [x for x, f in zip(leaves, flags) if f])
+
+        def batched(*args):
+            in_axes = tuple(jax.tree.map(lambda f: 0 if f else None, b) for b in in_batched)
+            return jax.vmap(fn, in_axes=in_axes)(*args)
+
+        out = jax.lax.platform_dependent(*args, cpu=looped, default=batched)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return functools.wraps(fn)(lambda *args: vmappable(*args))
+
+
+def qr(a, mode: str = "reduced"):
+    """jnp.linalg.qr(a, mode) of an (M, N) matrix."""
+    return one_at_a_time(lambda m: jnp.linalg.qr(m, mode=mode))(a)
+
+
+def svd(a, full_matrices: bool = True, compute_uv: bool = True):
+    """jnp.linalg.svd(a, full_matrices, compute_uv) of an (M, N) matrix."""
+    return one_at_a_time(lambda m: jnp.linalg.svd(m, full_matrices=full_matrices, compute_uv=compute_uv))(a)
+
+
+def eigh(a):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric (N, N) matrix: jnp.linalg.eigh."""
+    return one_at_a_time(lambda m: jnp.linalg.eigh(m))(a)
+
+
+def eigvalsh(a):
+    """Eigenvalues (ascending) of a symmetric (N, N) matrix: jnp.linalg.eigvalsh."""
+    return one_at_a_time(lambda m: jnp.linalg.eigvalsh(m))(a)
+
+
+def solve(a, b):
+    """a^-1 b for a square (N, N) matrix and an (N,) vector: jnp.linalg.solve (LU)."""
+    return one_at_a_time(jnp.linalg.solve)(a, b)
+
+
+def solve_triangular(a, b, lower: bool = False):
+    """a^-1 b for a triangular (N, N) matrix and an (N,) vector: jax.scipy.linalg.solve_triangular."""
+    return one_at_a_time(lambda m, v: jax.scipy.linalg.solve_triangular(m, v, lower=lower))(a, b)
