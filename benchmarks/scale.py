@@ -7,7 +7,7 @@ each setting (kappa, seed) generating its own data, exact optimum and
 spectrum inside the compiled call. `max_bytes` bounds a chunk (its results,
 curves and data), so the grid runs as several calls of one compiled program.
 
-Reported: runs/s of a first call (with its compilation) and of a second,
+Reported: runs/s (and GFLOP/s, 4 N P per step) of a first call (with its compilation) and of a second,
 the peak resident memory of the process beside the results' size, and
 theory on all runs: every run at least 2 % below 2/L converges (to its
 tolerance within T steps, or stays bounded where it is too slow for that)
@@ -40,6 +40,11 @@ def grid(sizes):
     return run, axes
 
 
+def flops_per_run(sizes) -> int:
+    """4 N P per step (the residual A a - y and the gradient A^T r, a multiply and an add each), P = D + 1."""
+    return 4 * sizes["n"] * (sizes["d"] + 1) * sizes["num_steps"]
+
+
 def theory_check(results) -> dict:
     """Runs on each side of 2/L (beyond MARGIN) that behave as the theory says, and those that do not."""
     c = np.broadcast_to(results.axes["step_over_edge"], results["diverged"].shape)
@@ -59,14 +64,16 @@ def run(out="figures", quick=False, log=print) -> dict:
         started = time.perf_counter()
         results = sweep.sweep(model, axes, max_bytes=max_bytes, progress=False)
         seconds = time.perf_counter() - started
-        calls.append(dict(call=call, seconds=seconds, runs_per_second=results["final_gap"].size / seconds))
+        runs_per_second = results["final_gap"].size / seconds
+        calls.append(dict(call=call, seconds=seconds, runs_per_second=runs_per_second,
+                          gflop_per_second=runs_per_second * flops_per_run(sizes) / 1e9))
         log(f"scale: {call}: {results['final_gap'].size} runs in {seconds:.1f} s, "
             f"{calls[-1]['runs_per_second']:.0f} runs/s")
     numbers = dict(
         description=__doc__.strip().splitlines()[0],
         quick=quick, sizes=sizes, runs=int(results["final_gap"].size), max_bytes=max_bytes,
-        results_bytes=int(sum(np.asarray(x).nbytes for x in results.outputs.values())),
-        peak_resident_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        results_mib=sum(np.asarray(x).nbytes for x in results.outputs.values()) / 2**20,
+        peak_resident_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,  # Linux: ru_maxrss in KiB
         calls=calls, theory=theory_check(results),
         machine=dict(platform=platform.platform(), devices=[str(d) for d in jax.devices()], jax=jax.__version__),
     )

@@ -78,7 +78,7 @@ def curves_theory(run, seed, num_steps):
 # %%
 def map_figure(result):
     """The stability map with the measured edge and best step beside theory."""
-    fig = plots.stability_map(result["grid"], edges=result["edges"])
+    fig = plots.stability_map(result["grid"], edges=result["edges"], colour="rate")
     fig.set_size_inches(9.5, 6.5)
     return fig
 

@@ -22,7 +22,7 @@ a 10-90 % band. The other axes that a figure does not draw (l2, momentum,
 
 import matplotlib
 import numpy as np
-from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
+from matplotlib.colors import ListedColormap, LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -35,8 +35,12 @@ BEST_COLOUR = "#ffb000"  # theory 2/(L + mu): amber
 NOT_SWEPT_COLOUR = "#d9d9d9"
 
 
-def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdBu_r"):
+def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdBu_r", colour="gap"):
     """log10(final_gap / initial_gap) over step / (2/L) (x) and one more axis (y), the edges beside theory.
+
+    colour: 'gap' colours by that ratio; 'rate' by the steps each run takes per decade of ||a - a*||,
+        -1 / log10(measured_rate) on a log scale (dark: fast), which keeps telling runs apart where the gap
+        ratio saturates at the rounding floor within the T steps; each row is then darkest at its best step.
 
     rows: the axis drawn as rows; default 'kappa' when there is one, else the
         first other axis with several values (not the step size or 'seed'). Without
@@ -52,7 +56,10 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     Returns the Figure.
     """
     rows = _row_axis(results, rows)
-    _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step"))
+    if colour not in ("gap", "rate"):
+        raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
+    _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step",
+                       *(["measured_rate"] if colour == "rate" else [])))
     if rows is None:
         return _stability_profile(results, ax, edges, at)
     get, fixed = _slicer(results, (rows, _step_axis(results)), at)
@@ -77,21 +84,32 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     high = max(np.ceil(grown.max()), 1.0) if grown.size else 1.0
     log_rows = bool(np.all(values > 0)) and (len(values) < 2 or values.max() / values.min() >= 10)
     corners_x, corners_y = _corners(x, values, log_rows)
-    if grown.size and grown.max() > 0:  # some runs ended above their start: the red half, centred on 0
-        colours, norm = cmap, TwoSlopeNorm(0.0, low, high)
-    else:  # none did: the blue half alone, so that no colour stands for what never happened
-        high = 0.0
-        colours, norm = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128))), Normalize(low, 0.0)
-    mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=colours, norm=norm,
-                         rasterized=True)
+    if colour == "rate":
+        per_decade = sort(_median(steps_per_decade(get("measured_rate"))))
+        finite = per_decade[~diverged & np.isfinite(per_decade)]
+        # The scale ends at the slowest runs but for the few at the edge itself, which make no progress (white).
+        top = 10.0 ** np.ceil(np.log10(max(np.percentile(finite, 95) if finite.size else 10.0, 10.0)))
+        colours = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128)))  # the blue half
+        mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, np.clip(per_decade, 1.0, top)),
+                             cmap=colours, norm=LogNorm(1.0, top), rasterized=True)
+        bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="both")
+        bar.set_label("steps per decade of ‖a − a*‖ = −1 / log₁₀(measured rate)")
+    else:
+        if grown.size and grown.max() > 0:  # some runs ended above their start: the red half, centred on 0
+            colours, norm = cmap, TwoSlopeNorm(0.0, low, high)
+        else:  # none did: the blue half alone, so that no colour stands for what never happened
+            high = 0.0
+            colours, norm = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128))), Normalize(low, 0.0)
+        mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=colours, norm=norm,
+                             rasterized=True)
+        bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="min")
+        spacing = 2 if low > -10 else (3 if low > -20 else 5)
+        above = (range(spacing, int(high) + 1, spacing) or [high]) if high > 0 else []
+        bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *above])
+        bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
     if diverged.any():
         ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(~diverged, np.ones_like(logratio)),
                       cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
-    bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="min")
-    spacing = 2 if low > -10 else (3 if low > -20 else 5)
-    above = (range(spacing, int(high) + 1, spacing) or [high]) if high > 0 else []
-    bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *above])
-    bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
     theory = _median(get("theory_edge_step") * get("L") / 2)[order][:, 0]  # the optimizer's edge in units of 2/L
@@ -129,6 +147,14 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     ax.set_title(f"Stability map of {_optimizer_name(results)}{_describe(results, fixed)}")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     return fig
+
+
+def steps_per_decade(rate):
+    """-1 / log10(rate): the steps a run contracting by `rate` per step takes to gain a factor 10; 0 for rate 0,
+    inf for rate >= 1 (no contraction)."""
+    rate = np.asarray(rate, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(rate >= 1, np.inf, -1 / np.log10(np.clip(rate, 0.0, 1.0)))
 
 
 def _stability_profile(results, ax, edges, at):

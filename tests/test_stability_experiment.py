@@ -124,3 +124,18 @@ def test_convergence_curves_with_a_diverged_run(tiny):
 def test_bad_arguments_are_refused_by_name(tiny, call, match):
     with pytest.raises(ValueError, match=match):
         call(tiny)
+
+
+def test_the_rate_map_colours_each_run_by_its_steps_per_decade_as_theory_predicts(tiny):
+    """colour='rate': on a quadratic, gradient descent contracts by max(|1 - 2c|, |1 - 2c/kappa|) per step at
+    step c * 2/L, so the kappa = 1 row is -1 / log10|1 - 2c|: fastest (0 steps, drawn as 1) at c = 1/2."""
+    fig = plots.stability_map(tiny, colour="rate")
+    assert "steps per decade" in fig.axes[1].get_ylabel()
+    drawn = np.ma.filled(fig.axes[0].collections[0].get_array(), np.nan).reshape(len(tiny.axes["kappa"]), -1)
+    c = np.sort(tiny.axes["step_over_edge"])
+    row = drawn[np.argmin(tiny.axes["kappa"])]
+    theory = np.clip(plots.steps_per_decade(np.abs(1 - 2 * c)), 1.0, None)
+    stable = (c < 0.99) & (np.abs(c - 0.5) > 0.01)
+    np.testing.assert_allclose(row[stable], theory[stable], rtol=1e-3)
+    with pytest.raises(ValueError, match="colour must be 'gap' or 'rate'"):
+        plots.stability_map(tiny, colour="speed")
