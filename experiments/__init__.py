@@ -76,6 +76,14 @@ def max_relative_deviation(measured, predicted, trusted=None) -> float:
     return float(np.max(np.abs(measured[trusted] / predicted[trusted] - 1))) if trusted.any() else 0.0
 
 
+def quantiles(curves, percents):
+    """Percentiles over the curves (axis 0) of the values not NaN, NaN where every curve is."""
+    drawn = ~np.all(np.isnan(curves), axis=0)
+    found = np.full((len(percents), curves.shape[1]), np.nan)
+    found[:, drawn] = np.nanpercentile(curves[:, drawn], percents, axis=0)
+    return found
+
+
 def save(out, name: str, numbers: dict, figures: dict, timings: dict | None = None) -> dict:
     """Write each figure as out/NAME_KEY.png (out/NAME.png for the key "") and close it, then the
     numbers as out/NAME.json, and `timings` (seconds, which change on every run) apart as

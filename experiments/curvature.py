@@ -18,71 +18,96 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, prepare, save, size  # noqa: E402
+from experiments import command_line, prepare, quantiles, save, size  # noqa: E402
 from lab import runs, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
 STEPS = np.array([0.5, 1.1, 1.5, 3.0])
 EVERY = 2  # sharpness at every EVERY-th iterate
-SIZES = dict(num_steps=(400, 200))  # full, quick
+SIZES = dict(num_steps=(400, 200), seeds=(20, 5))  # full, quick; data drawn anew per seed
 
 
 # %%
 def compute(quick, dtype, seed):
+    """Arrays (steps, seeds, ...) of every output: one sweep over the steps and the data sets."""
     run = runs.LogisticRun(N, D, size(SIZES, "num_steps", quick), dtype=dtype, sharpness_every=EVERY)
-    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2]), "seed": np.array([seed]),
+    seeds = seed + np.arange(size(SIZES, "seeds", quick))
+    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2]), "seed": seeds,
                              "separation": np.array([SEPARATION])}, progress=False)
-    return {name: np.asarray(value).reshape(len(STEPS), *value.shape[4:]) for name, value in grid.outputs.items()}
+    return {name: np.asarray(value).reshape(len(STEPS), len(seeds), *value.shape[4:])
+            for name, value in grid.outputs.items()}
 
 
-def figure(out, num_steps):
+def figure(out):
+    """Step x sharpness against 2 (stable below), and the gaps: medians over the data sets, 10-90 % bands."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8))
-    t = np.arange(out["sharpness"].shape[1]) * EVERY
-    L_start, L_opt = out["L_start"][0], out["L"][0]
+    t = np.arange(out["sharpness"].shape[2]) * EVERY
+    step_times_sharpness = out["learning_rate"][:, :, None] * out["sharpness"]
     for i, c in enumerate(STEPS):
-        width = 4.5 - 0.8 * i  # wider first: the paths that end at the same L stay visible
-        line, = left.plot(t, out["sharpness"][i], lw=width, alpha=0.85, label=f"step = {c:g}·2/L_start")
-        left.axhline(2 / out["learning_rate"][i], color=line.get_color(), ls="--", lw=1)
+        label = f"step = {c:g}·2/L_start"
+        low, middle, high = quantiles(step_times_sharpness[i], (10, 50, 90))
+        line, = left.plot(t, middle, lw=2, label=label)
+        left.fill_between(t, low, high, color=line.get_color(), alpha=0.25, lw=0)
         gap = out["gap"][i]
-        right.semilogy(np.arange(len(gap)), np.where(gap > 0, gap, np.nan), color=line.get_color(), lw=width, alpha=0.85,
-                       label=f"step = {c:g}·2/L_start")
-    left.axhline(L_start, color="k", ls=":", lw=1)
-    left.axhline(L_opt, color="grey", ls=":", lw=1)
-    left.text(t[-1], L_start, "L at a = 0", ha="right", va="bottom", fontsize=8)
-    left.text(t[-1] * 0.75, L_opt, "L at a*", ha="right", va="bottom", fontsize=8)
-    left.plot([], [], "k--", lw=1, label="2/step (same colour): stable below it")
-    left.set_ylim(0, 2.1 * L_start)
-    left.set_xlabel("iteration t")
-    left.set_ylabel("sharpness: top Hessian eigenvalue at a_t")
-    left.set_title(f"Sharpness along GD (logistic, N = {N}, D = {D}, l2 = {L2:g})")
-    left.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1, 0.93))  # below the top dashed line
-    left.grid(True, alpha=0.3)
-    right.set_xlabel("iteration t")
-    right.set_ylabel("f(a_t) − f*  (Newton reference)")
-    right.set_title("Suboptimality: converges iff the path ends below 2/step")
-    right.legend(fontsize=8)
-    right.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
+        floor = 10 * np.finfo(gap.dtype).eps * (1 + np.abs(gap[:, :1]))  # below it f - f* is rounding noise
+        low, middle, high = quantiles(np.maximum(gap, floor), (10, 50, 90))
+        iterations = np.arange(gap.shape[1])
+        right.plot(iterations, middle, color=line.get_color(), lw=2, label=label)
+        right.fill_between(iterations, low, high, color=line.get_color(), alpha=0.25, lw=0)
+    left.axhline(2, color="k", lw=1.5, label="2: locally stable below")
+    ratio = np.median(out["L_start"][0] / out["L"][0])
+    left.set_ylim(0, 2 * STEPS.max() * 1.1)
+    left.set_ylabel("step × sharpness (top Hessian eigenvalue at a_t)")
+    left.set_title(f"Sharpness along GD: starts at 2c, settles at 2c / {ratio:.2f} (median L_start / L*)",
+                   fontsize=10)
+    right.set_yscale("log")
+    right.set_ylabel("f(a_t) − f*  (Newton reference; rounding floor\n10 ε (1 + f(a_0) − f*) drawn as the floor)")
+    right.set_title("Suboptimality: converges iff step × sharpness ends below 2", fontsize=10)
+    for ax in (left, right):
+        ax.set_xscale("symlog", linthresh=10, linscale=0.6)  # the first iterations' transient, then the long run
+        ax.set_xlim(0, t[-1])
+        ax.set_xlabel("iteration t (linear to 10, log beyond)")
+        ax.grid(True, which="major", alpha=0.3)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    seeds = out["L"].shape[1]
+    fig.suptitle(f"Logistic regression, N = {N}, D = {D}, l2 = {L2:g}: median of {seeds} data sets, 10–90 % band",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
 def run(out="figures", quick=False, dtype="float64", seed=0):
-    """Write curvature.png and curvature.json in `out`; return the numbers."""
+    """Write curvature.png and curvature.json in `out`; return the numbers (the first data set's, and over all)."""
     out = prepare(out, dtype)
-    num_steps = size(SIZES, "num_steps", quick)
     result = compute(quick, dtype, seed)
-    converged = result["iterations"] >= 0
+    first = {name: value[:, 0] for name, value in result.items()}  # the first data set
+    converged = first["iterations"] >= 0
+    every_converged = result["iterations"] >= 0
+    ratios = result["L_start"][0] / result["L"][0]
+    near = np.abs(result["learning_rate"] * result["L"] / 2 - 1) < 0.01
     numbers = dict(
-        L_start=float(result["L_start"][0]), L_optimum=float(result["L"][0]),
-        L_start_over_L_optimum=float(result["L_start"][0] / result["L"][0]),
-        steps_over_edge_at_start=STEPS.tolist(), steps=result["learning_rate"].tolist(),
-        two_over_step=(2 / result["learning_rate"]).tolist(), converged=converged.tolist(),
-        iterations=result["iterations"].tolist(), final_gap=result["final_gap"].tolist(),
-        sharpness_start=result["sharpness"][:, 0].tolist(), sharpness_end=result["sharpness"][:, -1].tolist(),
+        num_steps=size(SIZES, "num_steps", quick),
+        L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
+        L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
+        steps_over_edge_at_start=STEPS.tolist(), steps=first["learning_rate"].tolist(),
+        two_over_step=(2 / first["learning_rate"]).tolist(), converged=converged.tolist(),
+        iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
+        sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),
         unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS, converged)],
+        data_sets=dict(
+            count=int(ratios.size),
+            L_start_over_L_optimum=dict(median=float(np.median(ratios)), low=float(ratios.min()),
+                                        high=float(ratios.max())),
+            converged_fraction=every_converged.mean(axis=1).tolist(),
+            # within 1 % of the local edge a run converges too slowly to reach the tolerance in T steps
+            runs_within_1_percent_of_the_local_edge=int(near.sum()),
+            others_converged_iff_step_below_two_over_L_optimum=bool(np.all(
+                (every_converged == (result["learning_rate"] < 2 / result["L"]))[~near])),
+        ),
     )
-    return save(out, "curvature", numbers, {"": figure(result, num_steps)})
+    return save(out, "curvature", numbers, {"": figure(result)})
 
 
 # %%

@@ -29,7 +29,8 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import SKLEARN_MISSING, command_line, first_below, max_relative_deviation, prepare, save, size  # noqa: E402
+from experiments import (SKLEARN_MISSING, command_line, first_below, max_relative_deviation, prepare,  # noqa: E402
+                         quantiles, save, size)
 from lab import criteria, problems, reference, runs, spectrum, stability, sweep  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
@@ -160,14 +161,6 @@ def above_rounding(gap):
     gap = np.asarray(gap, float)
     below = first_below(gap, rounding_floor(gap))
     return np.where((np.arange(len(gap)) <= (len(gap) if below is None else below)) & (gap > 0), gap, np.nan)
-
-
-def quantiles(curves, percents):
-    """Percentiles over the curves (axis 0) of the values not NaN, NaN where every curve is."""
-    drawn = ~np.all(np.isnan(curves), axis=0)
-    found = np.full((len(percents), curves.shape[1]), np.nan)
-    found[:, drawn] = np.nanpercentile(curves[:, drawn], percents, axis=0)
-    return found
 
 
 def figure(one, two, real_gap, real_newton):

@@ -37,6 +37,10 @@ def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
         assert converged == (step < 2 / n["L_optimum"]), c
     # 1.1 * 2/L_start is above the edge at a = 0 yet converges: unstable at the start, stable later.
     assert n["unstable_at_start_stable_later"] == [False, True, False, False]
+    # The same on every data set, for every run further than 1 % from its local edge (the figure's claim).
+    sets = n["data_sets"]
+    assert sets["count"] == curvature.SIZES["seeds"][1] and sets["others_converged_iff_step_below_two_over_L_optimum"]
+    assert sets["L_start_over_L_optimum"]["low"] > 1 and sets["converged_fraction"][:2] == [1.0, 1.0]
 
 
 def test_a_step_past_the_local_edge_oscillates_without_growing_and_is_not_stable():
