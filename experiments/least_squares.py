@@ -18,7 +18,7 @@ from experiments import command_line, max_relative_deviation, prepare, save, siz
 from lab import problems, runs, spectrum  # noqa: E402
 
 N, D, KAPPA = 200, 10, 30.0
-SIZES = dict(num_steps=(400, 300))  # full, quick
+SIZES = dict(num_steps=(400, 300), draws=(20, 3))  # full, quick; draws: data sets the claims are checked on
 # Steps as fractions of 2/L; None stands for the best step 2/(L + mu).
 FRACTIONS = (0.2, None, 1.0, 1.03)
 
@@ -83,6 +83,16 @@ def figure(result):
     return fig
 
 
+def over_draws(seeds, num_steps, dtype):
+    """The figure's claims on other data sets: the largest deviation from the prediction over all their runs,
+    and whether every run above the edge diverged and none below did."""
+    runs_of_each = [numbers(compute(seed, num_steps, dtype))["runs"] for seed in seeds]
+    every = [r for runs_of_one in runs_of_each for r in runs_of_one]
+    return dict(count=len(seeds),
+                max_relative_deviation_from_prediction=max(r["max_relative_deviation_from_prediction"] for r in every),
+                diverged_iff_above_the_edge=all(r["diverged"] == (r["step_over_edge"] > 1) for r in every))
+
+
 def numbers(result):
     """The key numbers, as plain JSON-ready values."""
     spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
@@ -105,8 +115,10 @@ def numbers(result):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
     out = prepare(out, dtype)
-    result = compute(seed, size(SIZES, "num_steps", quick), dtype)
+    num_steps = size(SIZES, "num_steps", quick)
+    result = compute(seed, num_steps, dtype)
     summary = numbers(result)
+    summary["draws"] = over_draws(seed + np.arange(size(SIZES, "draws", quick)), num_steps, dtype)
     return save(out, "least_squares", summary, {"convergence": figure(result)})
 
 
