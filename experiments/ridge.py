@@ -41,6 +41,7 @@ SIZES = dict(  # full, quick
     l2_points=(41, 21),
     num_steps=(300, 250),              # gradient-descent steps from each start
     interpolants=(200, 50),            # random zero-error solutions a+ + z drawn in (a)
+    draws=(20, 3),                     # data sets the claims are checked on (the figures draw the first)
 )
 NULL_NORMS = (3.0, 6.0, 12.0)           # ||z|| of the interpolants whose coefficients are drawn
 MAX_NULL_NORM = 15.0                    # the random interpolants have ||z|| uniform in [0, MAX_NULL_NORM]
@@ -278,11 +279,30 @@ def numbers(result):
     )
 
 
+def over_draws(seeds, quick, dtype):
+    """The claims on other data sets: each one's worst value of what the figures show on the first."""
+    each = [numbers(jax.device_get(compute(int(seed), quick, jnp.dtype(dtype)))) for seed in seeds]
+    return dict(
+        count=len(each),
+        max_interpolant_training_mse=max(n["interpolants"]["max_training_mse"] for n in each),
+        path_max_relative_deviation_from_prediction=max(n["ridge_path"]["max_relative_deviation_from_prediction"]
+                                                        for n in each),
+        path_slopes_small_l2=[min(n["ridge_path"]["fitted_slope_small_l2"] for n in each),
+                              max(n["ridge_path"]["fitted_slope_small_l2"] for n in each)],
+        descent_max_relative_deviation_from_prediction=max(n["descent"]["max_relative_deviation_from_prediction"]
+                                                           for n in each),
+        from_zero_max_final_distance_to_min_norm=max(n["descent"]["from_zero_final_distance_to_min_norm"] for n in each),
+        from_random_max_final_distance_to_its_limit=max(n["descent"]["from_random_final_distance_to_its_limit"]
+                                                        for n in each),
+    )
+
+
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
     out = prepare(out, dtype)
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
     summary = numbers(result)
+    summary["draws"] = over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)
     figures = {"interpolants": figure_interpolants(result), "path": figure_path(result),
                "descent": figure_descent(result)}
     return save(out, "ridge", summary, figures)

@@ -93,6 +93,17 @@ def test_ridge_gradient_descent_implicit_bias(ridge_out):
     assert gd["max_relative_deviation_from_prediction"] <= 1e-3
 
 
+def test_ridge_claims_hold_on_every_data_set(ridge_out):
+    draws = ridge_out[1]["draws"]
+    assert draws["count"] == ridge.SIZES["draws"][1]
+    assert draws["max_interpolant_training_mse"] <= 1e-20
+    assert draws["path_max_relative_deviation_from_prediction"] <= 1e-6
+    assert all(abs(slope - 1) <= 1e-4 for slope in draws["path_slopes_small_l2"])
+    assert draws["from_zero_max_final_distance_to_min_norm"] <= 1e-8
+    assert draws["from_random_max_final_distance_to_its_limit"] <= 1e-8
+    assert draws["descent_max_relative_deviation_from_prediction"] <= 1e-3
+
+
 # --- conditioning --------------------------------------------------------------------------------------------
 
 
