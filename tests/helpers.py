@@ -7,6 +7,7 @@ the lab did not compute. `minimiser` is float64; the float32 problem's own minim
 by rounding of the data, about eps32 * kappa * |a*|.
 """
 
+import contextlib
 from typing import NamedTuple
 
 import jax
@@ -16,6 +17,22 @@ import numpy as np
 from lab import criteria, problems
 
 DTYPES = ("float32", "float64")
+
+
+@contextlib.contextmanager
+def lowerings():
+    """The programs JAX lowers inside the block (each a new compilation, or a read of the compilation cache),
+    counted through jax.monitoring's public events: a list whose length is the count."""
+    lowered = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            lowered.append(duration)
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield lowered
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 class Known(NamedTuple):
