@@ -145,7 +145,7 @@ def _check_memory(compiled, free, num_chunks, devices):
         raise ValueError(
             f"one chunk of this sweep needs {_mib(need)} per device (XLA's count for the compiled call: "
             f"data, working arrays and results), more than the {_mib(free)} free: use smaller data, "
-            "put a longer axis first so that chunks can be smaller, or record fewer iterations (record_every).")
+            "put a longer setting axis first so that chunks can be smaller, or record fewer iterations (record_every).")
     if host is not None and results + (need if on_cpu else 0) > host:
         raise ValueError(
             f"the results of this sweep need {results / 2**30:,.3g} GiB in all, more than the {host / 2**30:,.3g} GiB "
