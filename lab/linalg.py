@@ -8,9 +8,9 @@ sweep over 1,200 generated regression problems did so in most fresh
 processes). Each function here computes what its `jnp.linalg` namesake does;
 under vmap on the CPU it calls LAPACK one matrix at a time in a loop
 (`one_at_a_time`), elsewhere (GPU, TPU) it batches as
-usual. Reverse-mode differentiation through them is not supported (forward
-mode is): the lab factorises its data and Hessians, never differentiates
-through the factorisation.
+usual. They differentiate as their namesakes do (forward and reverse mode,
+through `fn`'s own rules); a vmap of a derivative batches the
+factorisations inside it again.
 """
 import functools
 
@@ -45,7 +45,10 @@ def one_at_a_time(fn):
         out = jax.lax.platform_dependent(*args, cpu=looped, default=batched)
         return out, jax.tree.map(lambda _: True, out)
 
-    return functools.wraps(fn)(lambda *args: vmappable(*args))
+    # custom_vmap alone cannot be linearised (reverse mode fails): derivatives come from `fn` itself.
+    differentiable = jax.custom_jvp(lambda *args: vmappable(*args))
+    differentiable.defjvp(lambda primals, tangents: jax.jvp(fn, primals, tangents))
+    return functools.wraps(fn)(differentiable)
 
 
 def qr(a, mode: str = "reduced"):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import linalg, minibatch, model_selection, runs
+from lab import linalg, minibatch, model_selection, reference, runs
 
 FACTORISATIONS = {
     "qr": (linalg.qr, jnp.linalg.qr),
@@ -60,3 +60,18 @@ def test_the_vmapped_theory_calls_lapack_one_matrix_at_a_time():
     assert _lapack_batch_dims(jax.vmap(lambda x: minibatch.mean_square_edge(x, 5)), X) == {0}
     cross_validation = lambda x: model_selection.ridge_cv(x, x[:, 0], jnp.logspace(-3, 0, 3)).mean_validation
     assert _lapack_batch_dims(jax.vmap(cross_validation), X) == {0}
+
+
+@pytest.mark.parametrize("name", FACTORISATIONS)
+def test_each_factorisation_differentiates_as_jnp_linalgs(name):
+    looped, batched = FACTORISATIONS[name]
+    matrix = jax.random.normal(jax.random.key(2), (5, 7))
+    loss = lambda f: lambda m: sum(jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(f(m)))  # signs of vectors cancel
+    np.testing.assert_allclose(jax.grad(loss(looped))(matrix), jax.grad(loss(batched))(matrix), rtol=1e-10, atol=1e-12)
+
+
+def test_the_ridge_solution_differentiates_in_its_penalty():
+    X, y = jax.random.normal(jax.random.key(3), (30, 5)), jax.random.normal(jax.random.key(4), (30,))
+    norm = lambda l2: jnp.sum(reference.ridge(X, y, l2) ** 2)
+    h = 1e-6
+    assert float(jax.grad(norm)(0.1)) == pytest.approx(float((norm(0.1 + h) - norm(0.1 - h)) / (2 * h)), rel=1e-7)

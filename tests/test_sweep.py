@@ -14,7 +14,7 @@ import pytest
 
 from lab import criteria, descent, problems, reference, results, runs, stability, sweep
 
-from . import helpers
+from tests import helpers  # absolute: the two-process test imports this file as a top-level module
 
 RUN = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
 AXES = {"step_over_edge": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]), "seed": np.array([0, 1])}
