@@ -312,7 +312,7 @@ def figure_features(result, summary):
 
     kappa_grid = np.geomspace(1.0001, 1e11, 200)
     rate = spectrum.optimal_rate(np.asarray(kappa_grid, dtype))
-    bound = jax.jit(spectrum.predicted_iterations)(rate, 1.0, TOLERANCE)  # one compiled call, not six eager ones
+    bound = spectrum.predicted_iterations(rate, 1.0, TOLERANCE)
     # In float32, (kappa - 1)/(kappa + 1) is no longer resolved beyond kappa ~ 1e7: no theory drawn there.
     bound = np.where(np.asarray(rate) < 1 - 4 * np.finfo(dtype).eps, np.asarray(bound), np.nan)
     cx.loglog(kappa_grid, np.maximum(bound, 1), "-", color="k", lw=1,

@@ -187,6 +187,11 @@ def predicted_iterations(rate, initial_gap, tolerance):
                           nan_ok=True)  # NaN: no theory (not plain GD), no prediction
     _validate.real_values("initial_gap", initial_gap, lambda v: v >= 0, "must be >= 0 (f(a_0) - f*)")
     _validate.real_values("tolerance", tolerance, lambda v: v > 0, "must be > 0")
+    return _predicted_iterations(rate, initial_gap, tolerance)
+
+
+@jax.jit  # checked where users call, computed in one compiled call (eagerly: six small ones)
+def _predicted_iterations(rate, initial_gap, tolerance):
     steps = jnp.log(tolerance / initial_gap) / (2 * jnp.log(rate))
     done = initial_gap <= tolerance
     return jnp.where(done, 0, jnp.where(rate == 0, 1, jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 1), jnp.inf)))
