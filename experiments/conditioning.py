@@ -50,7 +50,8 @@ START = (-4.0, 2.0)
 PATH_NUM_STEPS = 100
 # Part 2: features with different scales and offsets, raw against standardised.
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
-SIZES = dict(num_steps=(200_000, 60_000))                  # full, quick: gradient-descent iterations per run, at most
+SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradient-descent iterations per run, at most
+             draws=(20, 3))                                # synthetic draws whose condition numbers are summarised
 SYNTHETIC_N = 200
 # name: (offset of x1, scale of x1, scale of x2); x1 = offset + scale N(0, 1), x2 = scale N(0, 1).
 SYNTHETIC = {"mild": (10.0, 1.0, 0.1), "extreme": (1000.0, 100.0, 0.01)}
@@ -111,6 +112,20 @@ def synthetic_features(seed, offset, scale, small_scale, dtype):
     return X, 3.0 + 2.0 * z[:, 0] - z[:, 1] + 0.1 * z[:, 2]
 
 
+def condition_numbers_over_draws(seeds, dtype):
+    """The synthetic sets' condition numbers, raw and standardised, on each draw: {set: {which: [kappa, ...]}}."""
+    found = {}
+    for name, scales in SYNTHETIC.items():
+        kappas = {"raw": [], "standardized": []}
+        for seed in seeds:
+            X, y = synthetic_features(int(seed), *scales, dtype)
+            for which, Xi in (("raw", X), ("standardized", problems.standardize(X)[0])):
+                data = problems.make_data(Xi, y)
+                kappas[which].append(float(spectrum.spectrum(criteria.least_squares, jnp.zeros(3, dtype), data).kappa))
+        found[f"synthetic, {name}"] = kappas
+    return found
+
+
 def load_diabetes(dtype):
     """The diabetes data in its original units: X (442, 10), y (442,), and the column names."""
     return problems.load_csv(DIABETES, "target", dtype=dtype)
@@ -141,7 +156,8 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     sets["diabetes"] = (X, y)
     features = {name: compute_features(X, y, num_steps) for name, (X, y) in sets.items()}
     return dict(quadratics=jax.device_get(compute_2d(dtype)), features=jax.device_get(features),
-                shapes={k: tuple(v[0].shape) for k, v in sets.items()}, diabetes_columns=names)
+                shapes={k: tuple(v[0].shape) for k, v in sets.items()}, diabetes_columns=names,
+                draws=condition_numbers_over_draws(seed + np.arange(size(SIZES, "draws", quick)), dtype))
 
 
 # %%
@@ -261,11 +277,20 @@ def figure_features(result, summary):
             if kappa is None:  # singular in this precision (float32)
                 ax.text(j + (k - 0.5) * width, 1, "∞", ha="center", fontsize=12)
                 continue
-            bar = ax.bar(j + (k - 0.5) * width, kappa, width, color=DATA_COLOURS[j], alpha=0.85 if k == 0 else 0.4,
-                         hatch=hatch, edgecolor="k")
-            ax.text(bar[0].get_x() + width / 2, kappa * 1.5, f"{kappa:.3g}", ha="center", fontsize=8)
+            x = j + (k - 0.5) * width
+            ax.bar(x, kappa, width, color=DATA_COLOURS[j], alpha=0.85 if k == 0 else 0.4, hatch=hatch, edgecolor="k")
+            top = kappa
+            if name in summary["synthetic_draws"]:  # the spread over other draws of the same synthetic data
+                spread = summary["synthetic_draws"][name][("raw", "standardized")[k]]
+                ax.errorbar(x, kappa, yerr=[[kappa - spread["low"]], [spread["high"] - kappa]], fmt="none", ecolor="k",
+                            capsize=4, lw=1.2)
+                top = max(kappa, spread["high"])
+            ax.text(x, top * 1.6, f"{kappa:.3g}", ha="center", fontsize=8)
+    draws = next(iter(summary["synthetic_draws"].values()))["count"]
     ax.legend(handles=[Patch(facecolor="white", edgecolor="k", label="raw features"),
-                       Patch(facecolor="white", edgecolor="k", hatch="//", label="standardised (centred, unit variance)")],
+                       Patch(facecolor="white", edgecolor="k", hatch="//", label="standardised (centred, unit variance)"),
+                       ax.errorbar([], [], yerr=[], fmt="none", ecolor="k", capsize=4,
+                                   label=f"synthetic: lowest to highest over {draws} draws (bar: the draw drawn)")],
               fontsize=8, loc="upper left")
     ax.set_yscale("log")
     ax.set_ylim(0.5, 1e15)  # room above the bars' labels for the legend
@@ -396,6 +421,9 @@ def numbers(result):
         synthetic=dict(n=SYNTHETIC_N, **{name: dict(x1_offset=o, x1_scale=s, x2_scale=s2) for name, (o, s, s2) in SYNTHETIC.items()}),
         diabetes_columns=result["diabetes_columns"],
         features=features,
+        synthetic_draws={name: dict(count=len(kappas["raw"]), **{
+            which: dict(median=float(np.median(k)), low=float(np.min(k)), high=float(np.max(k)))
+            for which, k in kappas.items()}) for name, kappas in result["draws"].items()},
     )
 
 

@@ -61,7 +61,7 @@ def test_the_compilation_cache_numbers_are_the_benchmarks():
 #   0.33<!-- entropy.json: models/radial only/test_mae {:.2f} -->
 # (path keys separated by "/", list indices as integers; the format is Python's, a trailing % dropped as the
 # README writes "0.8 %"). GitHub hides the comment.
-SOURCED = re.compile(r"([-−]?\d[\d,]*(?:\.\d+)?(?:e[-−]?\d+)?)<!-- (\w+\.json): (.+?) (\{[^}]*\}) -->")
+SOURCED = re.compile(r"([-−]?\d[\d,]*(?:\.\d+)?(?:e[-+−]?\d+)?)<!-- (\w+\.json): (.+?) (\{[^}]*\}) -->")
 
 
 def _json_value(file, path):

@@ -107,6 +107,16 @@ def test_ridge_claims_hold_on_every_data_set(ridge_out):
 # --- conditioning --------------------------------------------------------------------------------------------
 
 
+def test_standardising_removes_the_ill_conditioning_on_every_synthetic_draw(conditioning_out):
+    draws = conditioning_out[1]["synthetic_draws"]
+    extreme, mild = draws["synthetic, extreme"], draws["synthetic, mild"]
+    assert extreme["count"] == mild["count"] == conditioning.SIZES["draws"][1]
+    assert extreme["raw"]["low"] > 1e9 and mild["raw"]["low"] > 1e3
+    # The same features once centred and scaled: equal condition numbers, near 1, on every draw.
+    assert extreme["standardized"] == pytest.approx(mild["standardized"], rel=1e-9)
+    assert 1 <= extreme["standardized"]["low"] and extreme["standardized"]["high"] < 2
+
+
 def test_quadratics_measured_iterations_equal_theory(conditioning_out):
     _, s = conditioning_out
     runs = s["quadratics"]["runs"]
