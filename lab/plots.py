@@ -40,7 +40,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
 
     colour: 'gap' colours by that ratio; 'rate' by the steps each run takes per decade of ||a - a*||,
         -1 / log10(measured_rate) on a log scale (dark: fast), which keeps telling runs apart where the gap
-        ratio saturates at the rounding floor within the T steps; each row is then darkest at its best step.
+        ratio saturates at the rounding floor within the T steps; each row is then darkest at its best step
+        (a map with rows; the profile without them draws the gap ratio).
 
     rows: the axis drawn as rows; default 'kappa' when there is one, else the
         first other axis with several values (not the step size or 'seed'). Without
