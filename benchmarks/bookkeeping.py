@@ -12,7 +12,7 @@ each one jitted call with its results brought to the host, timed interleaved (me
 * Gram only, before: `descent.run` with a^T G a differentiated by plain autodiff (G a and G^T a per step),
   what `criteria.least_squares_gram` did before it reused G a.
 
-Ratios are to "hand, batched". Run: python -m benchmarks.bookkeeping [--out figures] [--quick].
+Ratios are to "hand, batched". Run: python -m benchmarks.bookkeeping [--out figures] [--quick], or `lab bench`.
 Writes OUT/bookkeeping.json.
 """
 
@@ -91,7 +91,7 @@ def variants(n, d, num_steps, num_runs, dtype, gram):
     return found
 
 
-def measure(repeats, workloads):
+def measure(repeats, workloads, log=print):
     out = {}
     for wname, sizes in workloads.items():
         for dtype in ("float32", "float64"):
@@ -109,8 +109,19 @@ def measure(repeats, workloads):
                 hand = median["hand, batched"]
                 key = f"{wname} {dtype} {'Gram' if gram else 'data'} form"
                 out[key] = dict(sizes, median_s=median, over_hand={name: m / hand for name, m in median.items()})
-                print(key, {name: round(r, 2) for name, r in out[key]["over_hand"].items()}, flush=True)
+                log(f"{key}: {({name: round(r, 2) for name, r in out[key]['over_hand'].items()})}")
     return out
+
+
+def run(out="figures", quick=False, repeats=REPEATS, log=print) -> dict:
+    """Measure every cell, write OUT/bookkeeping.json, return the numbers (ratios in cells/*/over_hand)."""
+    jax.config.update("jax_enable_x64", True)  # float32 variants ask for it
+    repeats = 2 if quick else repeats
+    numbers = dict(machine=dict(platform=platform.platform(), cpu_count=os.cpu_count(),
+                                devices=[str(d) for d in jax.devices()]),
+                   repeats=repeats, cells=measure(repeats, QUICK if quick else WORKLOADS, log))
+    files.save_json(files.writable_directory(out) / "bookkeeping.json", numbers)
+    return numbers
 
 
 def main(argv=None):
@@ -119,13 +130,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats (a smoke test)")
     args = parser.parse_args(argv)
-    jax.config.update("jax_enable_x64", True)
-    numbers = dict(machine=dict(platform=platform.platform(), cpu_count=os.cpu_count(),
-                                devices=[str(d) for d in jax.devices()]),
-                   repeats=2 if args.quick else args.repeats,
-                   cells=measure(2 if args.quick else args.repeats, QUICK if args.quick else WORKLOADS))
-    files.save_json(files.writable_directory(args.out) / "bookkeeping.json", numbers)
-    return numbers
+    return run(args.out, args.quick, args.repeats)
 
 
 if __name__ == "__main__":

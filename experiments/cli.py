@@ -39,7 +39,7 @@ def add_commands(commands):
     run.set_defaults(handler=run_experiments)
 
     bench = commands.add_parser("bench", help="throughput of the sweep against numpy, JAX and optax loops; "
-                                "10^5 runs in one sweep")
+                                "the lab against hand-written JAX (bookkeeping); 10^5 runs in one sweep")
     bench.add_argument("--out", default="figures", help="output directory (default figures/)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     bench.set_defaults(handler=bench_throughput)
@@ -156,10 +156,11 @@ def quick_xla_flags(flags: str) -> str:
 
 
 def bench_throughput(args) -> int:
-    from benchmarks import scale, throughput
+    from benchmarks import bookkeeping, scale, throughput
 
     out = files.writable_directory(args.out)
     throughput.run(out, quick=args.quick)
+    bookkeeping.run(out, quick=args.quick)
     scale.run(out, quick=args.quick)
-    print(f"wrote {out}/throughput.json, {out}/throughput.png and {out}/scale.json")
+    print(f"wrote {out}/throughput.json, {out}/throughput.png, {out}/bookkeeping.json and {out}/scale.json")
     return 0
