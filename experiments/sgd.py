@@ -32,6 +32,7 @@ DRAWN = (1, 4, 16, 64, 256, 442)  # the ensembles drawn (all are in the JSON)
 SIZES = dict(  # full, quick
     ensemble_batches=((1, 2, 4, 8, 16, 32, 64, 128, 256, None), (1,)),  # None: B = N
     synthetic_batches=((1, 8, 64), (8,)),  # on SYNTHETIC's 64 rows
+    synthetic_draws=(20, 3),  # problems drawn for the contraction check (the first is the one in the JSON's synthetic)
     seeds=(4096, 512),
     ensemble_steps=(100, 50),
     median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, 16)),
@@ -94,7 +95,32 @@ def compute(quick, dtype, seed):
     synthetic, fit = interpolating(X, y, dtype)
     checks = {b: ensemble(synthetic, fit, b, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
               for b in size(SIZES, "synthetic_batches", quick)}
-    return data, every, exact, ensembles, batches, per_seed, (synthetic, checks)
+    draws = seed + np.arange(size(SIZES, "synthetic_draws", quick))
+    over_draws = {b: synthetic_rates_over_draws(b, draws, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick),
+                                                dtype) for b in size(SIZES, "synthetic_batches", quick)}
+    return data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws)
+
+
+def synthetic_rates_over_draws(batch_size, draws, seeds, num_steps, dtype):
+    """On each draw of the synthetic problem: rho(T_B) and the measured per-step factor of the mean square over
+    `seeds` runs at FACTORS[0] x eta_c(B), as `ensemble` measures them on one. One sweep: the draw is an axis."""
+    def one(draw, seed):
+        X, y = problems.regression(jax.random.key(jnp.asarray(draw).astype(jnp.int32)), **SYNTHETIC, dtype=dtype)
+        data, fit = interpolating(X, y, dtype)
+        reference = descent.optimum(criteria.least_squares, fit, data)
+        learning_rate = FACTORS[0] * minibatch.mean_square_edge(data.X, batch_size, True)
+        rho, M = minibatch.mean_square_rate(data.X, learning_rate, batch_size, True)
+        values, vectors = linalg.eigh(M)
+        key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
+        start = fit + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, fit.shape, dtype)
+        batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
+        trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=learning_rate,
+                            growth=jnp.finfo(dtype).max, batches=batches)
+        return {"square": trace.distance**2, "rho": rho}
+
+    grid = sweep.sweep(one, {"draw": np.asarray(draws), "seed": np.arange(seeds)}, progress=False)
+    mean = grid["square"].mean(axis=1)
+    return (mean[:, -1] / mean[:, 0]) ** (1 / (mean.shape[1] - 1)), grid["rho"][:, 0]
 
 
 def below_edge(ensembles):
@@ -143,7 +169,8 @@ def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, ban
 def run(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
-    data, every, exact, ensembles, batches, per_seed, (synthetic, checks) = compute(quick, jnp.dtype(dtype), seed)
+    data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws) = compute(quick, jnp.dtype(dtype),
+                                                                                                 seed)
     n = data.X.shape[0]
     two_over_L = 2 / float(np.linalg.eigvalsh(2 / n * np.asarray(data.X).T @ np.asarray(data.X))[-1])
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
@@ -174,6 +201,10 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
                        rho_above={str(b): float(found["rho"][1]) for b, found in checks.items()},
                        mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in checks.items()},
                        mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in checks.items()}),
+        synthetic_draws=dict(count=size(SIZES, "synthetic_draws", quick), batch_sizes=list(over_draws),
+                             max_relative_deviation_below=max_relative_deviation(
+                                 np.concatenate([m for m, _ in over_draws.values()]),
+                                 np.concatenate([r for _, r in over_draws.values()]))),
     )
     fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size(SIZES, "seeds", quick), batches, median,
                  band)

@@ -50,6 +50,8 @@ def test_on_a_synthetic_problem_too(quick):
     _, numbers = quick
     synthetic = numbers["synthetic"]
     assert synthetic["max_relative_deviation_below"] <= 1e-3 and synthetic["num_params"] == synthetic["d"] + 1
+    draws = numbers["synthetic_draws"]  # the same contraction on other draws of the problem
+    assert draws["count"] == sgd.SIZES["synthetic_draws"][1] and draws["max_relative_deviation_below"] <= 1e-3
     for b, growth in synthetic["mean_growth_above_5_steps"].items():  # the first steps, before the tail rules
         assert growth > 1 and synthetic["rho_above"][b] > 1, b
 
