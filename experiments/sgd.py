@@ -54,23 +54,28 @@ def interpolating_diabetes(dtype):
     return interpolating(X, y, dtype)
 
 
+def mean_square_run(data, optimum, reference, learning_rate, batch_size, seed, num_steps):
+    """One mini-batch SGD run started at a* + a draw of covariance M, T_B's top eigenvector at this learning rate:
+    its ||a_t - a*||^2 and rho(T_B)."""
+    rho, M = minibatch.mean_square_rate(data.X, learning_rate, batch_size, True)
+    values, vectors = linalg.eigh(M)
+    key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
+    start = optimum + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, optimum.shape, data.X.dtype)
+    batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
+    trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=learning_rate,
+                        growth=jnp.finfo(data.X.dtype).max, batches=batches)
+    return {"square": trace.distance**2, "rho": rho}
+
+
 def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
     """The mean and the median over `seeds` runs of ||a_t - a*||^2 / E||a_0 - a*||^2 at each factor x eta_c(B),
     started with covariance M, T_B's top eigenvector; and rho(T_B) there. One sweep per batch size (the
     batch's shape is static)."""
-    X = data.X
     reference = descent.optimum(criteria.least_squares, optimum, data)
-    edge = minibatch.mean_square_edge(X, batch_size, True)
+    edge = minibatch.mean_square_edge(data.X, batch_size, True)
 
     def one(factor, seed):
-        rho, M = minibatch.mean_square_rate(X, factor * edge, batch_size, True)
-        values, vectors = linalg.eigh(M)
-        key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
-        start = optimum + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, optimum.shape, X.dtype)
-        batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
-        trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=factor * edge,
-                            growth=jnp.finfo(X.dtype).max, batches=batches)
-        return {"square": trace.distance**2, "rho": rho}
+        return mean_square_run(data, optimum, reference, factor * edge, batch_size, seed, num_steps)
 
     grid = sweep.sweep(one, {"factor": np.asarray(factors), "seed": np.arange(seeds)}, progress=False)
     start = grid["square"][:, :, :1].mean(axis=1)
@@ -109,14 +114,7 @@ def synthetic_rates_over_draws(batch_size, draws, seeds, num_steps, dtype):
         data, fit = interpolating(X, y, dtype)
         reference = descent.optimum(criteria.least_squares, fit, data)
         learning_rate = FACTORS[0] * minibatch.mean_square_edge(data.X, batch_size, True)
-        rho, M = minibatch.mean_square_rate(data.X, learning_rate, batch_size, True)
-        values, vectors = linalg.eigh(M)
-        key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
-        start = fit + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, fit.shape, dtype)
-        batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
-        trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=learning_rate,
-                            growth=jnp.finfo(dtype).max, batches=batches)
-        return {"square": trace.distance**2, "rho": rho}
+        return mean_square_run(data, fit, reference, learning_rate, batch_size, seed, num_steps)
 
     grid = sweep.sweep(one, {"draw": np.asarray(draws), "seed": np.arange(seeds)}, progress=False)
     mean = grid["square"].mean(axis=1)
