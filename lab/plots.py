@@ -482,8 +482,7 @@ def _plain_gradient_descent(results) -> bool:
 
 
 def _optimizer_name(results) -> str:
-    config = results.config.get("run_config", {})
-    name = str(config.get("optimizer", "sgd"))
+    name = results.optimizer or "sgd"
     if name == "sgd" and _plain_gradient_descent(results):
         return "gradient descent"
     return name
@@ -499,12 +498,8 @@ def _edge_formula(results) -> str:
 
 
 def _describe(results, fixed) -> str:
-    """'\\n(least squares, N = 100, D = 10, T = 1000 steps; seed = 0)' from the run's configuration."""
-    config = results.config.get("run_config", {})
-    parts = []
-    if "criterion" in config:
-        parts.append(str(config["criterion"]).replace("_", " "))
-    parts += [f"{key} = {config[name]}" for key, name in (("N", "n"), ("D", "d")) if name in config]
+    """'\\n(least squares, N = 100, D = 10, T = 1000 steps; seed = 0)' from the results' problem and curves."""
+    parts = [results.problem] if results.problem else []
     if "gap" in results.outputs:
         parts.append(f"T = {(results['gap'].shape[-1] - 1) * results.constant('record_every', 1)} steps")
     text = ", ".join(parts) + ("; " if parts and fixed else "") + fixed

@@ -26,12 +26,16 @@ class Results(NamedTuple):
 
     axes: {name: values (k,)} in grid order.
     outputs: {name: array of shape grid + (iteration,) for curves, grid for summaries}.
-    config: JSON-ready description of the run, dtype, devices and versions.
+    config: JSON-ready description of the run, dtype, devices and versions (provenance).
+    optimizer: the optimizer's name for titles ('sgd', 'adam'; `Run.optimizer_name`).
+    problem: what the runs minimise, for titles ('least squares, N = 100, D = 10'; `Run.problem_name`).
     """
 
     axes: dict
     outputs: dict
     config: dict
+    optimizer: str = ""
+    problem: str = ""
 
     @property
     def shape(self) -> tuple:
@@ -69,6 +73,8 @@ def save(results: Results, path) -> Path:
         "dims": {name: list(results.dims(name)) for name in results.outputs},
         "dtypes": {name: str(v.dtype) for name, v in results.outputs.items()},
         "config": results.config,
+        "optimizer": results.optimizer,
+        "problem": results.problem,
     }
     try:
         text = files.json_text(sidecar)  # before any file: a config JSON cannot hold leaves no half pair
@@ -121,7 +127,7 @@ def load(path) -> Results:
         if values.shape[:len(shape)] != shape or values.ndim != len(sidecar["dims"][name]):
             raise ValueError(f"{str(arrays_path)!r}: output {name!r} has shape {values.shape}, but the axes are "
                              f"{shape} and its dims {sidecar['dims'][name]}: the file is damaged; run the sweep again.")
-    return Results(axes, outputs, sidecar["config"])
+    return Results(axes, outputs, sidecar["config"], str(sidecar.get("optimizer", "")), str(sidecar.get("problem", "")))
 
 
 def rows(results: Results, curves: bool = False):

@@ -150,6 +150,16 @@ class Run:
         """
         return lambda **step_size: self(**step_size, **setting)
 
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer for titles and tables: 'sgd', 'sgd(momentum=0.9)', 'adam'; '' for a function run."""
+        return name_of(self.optimizer) if self.optimizer is not None else ""
+
+    @property
+    def problem_name(self) -> str:
+        """What the runs minimise, for titles: 'least squares, N = 100, D = 10'; '' where the run does not say."""
+        return ""
+
     def near_optimum(self):
         """The run the edge search measures: started next to a*, where the Hessian there sets the edge.
 
@@ -210,6 +220,19 @@ class FunctionRun(Run):
 
     def __call__(self, **point):
         return self.function(**point)
+
+
+def name_of(value):
+    """A short, reproducible name of a configuration value (functions by name, not address): 'sgd',
+    'sgd(momentum=0.9)', 'Scheduled(adam, num_steps=100)'; None, numbers and strings as they are."""
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    if isinstance(value, functools.partial):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
+        return f"{name_of(value.func)}({arguments})"
+    if isinstance(value, Scheduled):
+        return f"{type(value).__name__}({name_of(value.optimizer)}, num_steps={value.num_steps})"
+    return getattr(value, "__name__", type(value).__name__)
 
 
 def as_run(run) -> Run:
@@ -415,6 +438,10 @@ class LinearRegressionRun(Run):
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
 
+    @property
+    def problem_name(self):
+        return f"{self.criterion.replace('_', ' ')}, N = {self.n}, D = {self.d}"
+
     def at(self, kappa=10.0, seed=0, l2=0.0, **hyper):
         """The runs of one setting as a function of the step size, its problem built once."""
         dtype = jnp.dtype(self.dtype)
@@ -560,6 +587,10 @@ class LogisticRun(Run):
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
+
+    @property
+    def problem_name(self):
+        return f"logistic regression, N = {self.n}, D = {self.d}"
 
     def at(self, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper):
         """The runs of one setting as a function of the step size, its problem (Newton) built once."""
@@ -715,6 +746,10 @@ class CriterionRun(Run):
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
+
+    @property
+    def problem_name(self):
+        return name_of(self.criterion).replace("_", " ")
 
     def at(self, seed=0, batch_size=None, **hyper):
         """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""

@@ -105,7 +105,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name}
-    return Results(axes, outputs, describe(run, axes, jax.devices(), config))
+    return Results(axes, outputs, describe(run, axes, jax.devices(), config), run.optimizer_name, run.problem_name)
 
 
 def _rule(run, rule):

@@ -103,7 +103,7 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     outputs = {name: np.transpose(x, given_order + list(range(len(mapped), x.ndim))).reshape(
         grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
     warn_unconverged(outputs)
-    return Results(axes, outputs, describe(run, axes, devices, config))
+    return Results(axes, outputs, describe(run, axes, devices, config), run.optimizer_name, run.problem_name)
 
 
 def available_bytes(device=None) -> int | None:
@@ -327,18 +327,6 @@ def _report(done_slices, shape, started):
     print(f"sweep: {done}/{total} runs, {rate:,.0f} runs/s, {left:.1f} s left", file=sys.stderr, flush=True)
 
 
-def _plain_name(value):
-    """A short, reproducible description of a configuration value (functions by name, not address)."""
-    if value is None or isinstance(value, (int, float, str, bool)):
-        return value
-    if isinstance(value, functools.partial):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
-        return f"{_plain_name(value.func)}({arguments})"
-    if isinstance(value, runs.Scheduled):
-        return f"{type(value).__name__}({_plain_name(value.optimizer)}, num_steps={value.num_steps})"
-    return getattr(value, "__name__", type(value).__name__)
-
-
 def describe(run, axes, devices, config) -> dict:
     """The JSON-ready provenance of a grid: the run and its configuration, axes, devices, versions."""
     import optax
@@ -352,6 +340,6 @@ def describe(run, axes, devices, config) -> dict:
     }
     if dataclasses.is_dataclass(run):
         fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
-        description["run_config"] = {k: _plain_name(v) for k, v in fields.items()}
+        description["run_config"] = {k: runs.name_of(v) for k, v in fields.items()}
     description.update(config or {})
     return description

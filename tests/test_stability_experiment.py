@@ -83,6 +83,7 @@ def test_stability_map(tiny):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel() == "condition number κ"
     assert ax.get_yscale() == "log" and "seed = 1" in ax.get_title()
+    assert ax.get_title().startswith(f"Stability map of gradient descent\n(least squares, N = {experiment.N}, D = {experiment.D}, T = ")
     assert "diverged" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert "log₁₀" in fig.axes[1].get_ylabel()  # the colourbar
     fig.savefig(__import__("io").BytesIO(), format="png")  # draws without error

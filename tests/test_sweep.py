@@ -107,6 +107,7 @@ def test_save_and_load_round_trip_exactly(swept, tmp_path):
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["dims"]["gap"] == ["step_over_edge", "kappa", "seed", "iteration"]
     assert sidecar["config"]["run_config"]["n"] == 40 and "jax" in sidecar["config"]["versions"]
+    assert (loaded.optimizer, loaded.problem) == (swept.optimizer, swept.problem) == ("sgd", "least squares, N = 40, D = 4")
 
 
 def test_an_interrupted_save_leaves_no_partial_file(swept, tmp_path, monkeypatch):
@@ -294,7 +295,7 @@ def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=functools.partial(optax.sgd, nesterov=True))
     grid = sweep.sweep(run, {"step_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)  # whole floats are seeds
     assert not np.array_equal(grid["gap"][0, 0], grid["gap"][0, 1])
-    assert grid.config["run_config"]["optimizer"] == "sgd(nesterov=True)"
+    assert grid.config["run_config"]["optimizer"] == grid.optimizer == "sgd(nesterov=True)"
 
 
 def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
