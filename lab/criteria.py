@@ -140,6 +140,8 @@ def least_squares_gram(a, moments: Gram):
 
     Differentiated with G symmetric (`gram` builds it so): the gradient 2 (G a - b) reuses the value's
     G a, one matrix-vector product per step where plain autodiff of a^T G a takes two (G a and G^T a).
+    The product is written a^T G (= (G a)^T): vmapped runs hold their iterates as the rows of an (R, P)
+    array, and A G is then one matrix product with no transposed copy (benchmarks/bookkeeping.py).
     """
     if a.shape != moments.b.shape:
         raise ValueError(f"a must have shape {moments.b.shape} to match the moments' G {moments.G.shape}, got {a.shape}.")
@@ -148,14 +150,14 @@ def least_squares_gram(a, moments: Gram):
 
 @jax.custom_jvp
 def _symmetric_form(a, G):
-    """a^T G a for a symmetric G."""
-    return a @ (G @ a)
+    """a^T G a for a symmetric G (a^T G first: see `least_squares_gram`)."""
+    return (a @ G) @ a
 
 
 @_symmetric_form.defjvp
 def _symmetric_form_jvp(primals, tangents):
     (a, G), (da, dG) = primals, tangents
-    Ga = G @ a
+    Ga = a @ G  # = G a, G symmetric
     return a @ Ga, 2 * (Ga @ da) + a @ (dG @ a)
 
 

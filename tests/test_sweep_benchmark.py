@@ -40,6 +40,7 @@ def test_the_bookkeeping_variants_compute_the_same_runs(gram):
     fstar = f[:, 0] - found.pop("descent.run, whole trace")().gap[:, 0]
     gaps = f - fstar[:, None]
     np.testing.assert_allclose(found.pop("hand, vmap")() - fstar[:, None], gaps, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(found.pop("hand, runs as rows")().T - fstar[:, None], gaps, rtol=1e-9, atol=1e-12)
     for name, function in found.items():  # the lab's gaps (R, T + 1), the sweep's (R, 1, T + 1)
         np.testing.assert_allclose(np.asarray(function()).reshape(4, -1)[:, :20], gaps, rtol=1e-9, atol=1e-12,
                                    err_msg=name)
