@@ -21,27 +21,30 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments import command_line, loglog_slope, prepare, save  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
 from lab import atoms, model_selection, reference  # noqa: E402
 
 # Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of
 # vacancies are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test
 # ones compact.
 # Training cells are as large as the smallest test cell (432 sites): a cluster's S_f in a periodic cell of N sites
-# falls short of its dilute value by about 8/N k_B per vacancy (measured, see FINITE_SIZE), a long-range effect that
+# falls short of its dilute value by about 8/N k_B per vacancy (measured, see SIZES["finite_size"]), a long-range effect that
 # 5 angstrom descriptors cannot see; trained in 128- and 250-site cells, the models under-predicted 80-vacancy
 # clusters by 1-5 k_B.
-TRAIN = [*[(6, k, 16, "compact") for k in (1, 2, 3)], *[(6, k, 16, "spread") for k in (2, 3)]]
-TEST = [*[(6, k, 3, "compact") for k in (10, 20, 30)], *[(7, k, 3, "compact") for k in (20, 40, 60)],
-        *[(8, k, 2, "compact") for k in (40, 60, 80)]]
-QUICK_TRAIN = [*[(4, k, 4, "compact") for k in (1, 2, 3)], *[(4, k, 4, "spread") for k in (2, 3)]]
-QUICK_TEST = [(5, k, 2, "compact") for k in (10, 20, 30, 40)]
-# The harder case: clusters of parallel <110> dumbbells (self-interstitials) added to both sets.
-INTERSTITIAL_TRAIN = [(6, k, 8, "interstitial") for k in (1, 2, 3)]
-INTERSTITIAL_TEST = [*[(7, k, 3, "interstitial") for k in (5, 10)], (8, 15, 3, "interstitial")]
-QUICK_INTERSTITIAL_TRAIN, QUICK_INTERSTITIAL_TEST = [(4, k, 2, "interstitial") for k in (1, 2)], [(4, 5, 2, "interstitial")]
-# The same compact clusters (of these sizes, grown in a 432-site cell) in cells of these repeats: the finite-size trend.
-FINITE_SIZE, QUICK_FINITE_SIZE = ((1, 3, 10), (4, 5, 6, 7, 8)), ((1, 3), (3, 4, 5))
+SIZES = dict(  # full, quick
+    train=([*[(6, k, 16, "compact") for k in (1, 2, 3)], *[(6, k, 16, "spread") for k in (2, 3)]],
+           [*[(4, k, 4, "compact") for k in (1, 2, 3)], *[(4, k, 4, "spread") for k in (2, 3)]]),
+    test=([*[(6, k, 3, "compact") for k in (10, 20, 30)], *[(7, k, 3, "compact") for k in (20, 40, 60)],
+           *[(8, k, 2, "compact") for k in (40, 60, 80)]],
+          [(5, k, 2, "compact") for k in (10, 20, 30, 40)]),
+    # The harder case: clusters of parallel <110> dumbbells (self-interstitials) added to both sets.
+    interstitial_train=([(6, k, 8, "interstitial") for k in (1, 2, 3)], [(4, k, 2, "interstitial") for k in (1, 2)]),
+    interstitial_test=([*[(7, k, 3, "interstitial") for k in (5, 10)], (8, 15, 3, "interstitial")],
+                       [(4, 5, 2, "interstitial")]),
+    # The same compact clusters (of these sizes, grown in a 432-site cell) in cells of these repeats: the
+    # finite-size trend.
+    finite_size=(((1, 3, 10), (4, 5, 6, 7, 8)), ((1, 3), (3, 4, 5))),
+)
 STRAIN = 0.01  # strain tensor entries uniform in [-1 %, 1 %]
 PENALTIES = np.logspace(-14, 0, 57)
 FOLDS = 5
@@ -53,14 +56,14 @@ K_S1_EACH = "k * s_1 (k defects x their kind's single-defect S_f)"
 
 # %%
 def sample(plan, rng):
-    """Defects of each (repeats, size, count, kind) of the plan, and the messages of those that are not minima."""
+    """Defects of each (repeats, defects, count, kind) of the plan, and the messages of those that are not minima."""
     found, rejected = [], []
-    for repeats, size, count, kind in plan:
+    for repeats, defects, count, kind in plan:
         for _ in range(count):
             try:
-                found.append(atoms.defect(repeats, size, atoms.random_strain(rng, STRAIN), rng, kind))
+                found.append(atoms.defect(repeats, defects, atoms.random_strain(rng, STRAIN), rng, kind))
             except atoms.NotAMinimum as error:
-                rejected.append(f"{2 * repeats**3} sites, {size} defects ({kind}): {error}")
+                rejected.append(f"{2 * repeats**3} sites, {defects} defects ({kind}): {error}")
     return found, rejected
 
 
@@ -114,12 +117,12 @@ def mean_absolute_error(predicted, exact):
 def run(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, "float64")
     rng = np.random.default_rng(seed)
-    train, rejected_train = sample(QUICK_TRAIN if quick else TRAIN, rng)
-    test, rejected_test = sample(QUICK_TEST if quick else TEST, rng)
+    train, rejected_train = sample(size(SIZES, "train", quick), rng)
+    test, rejected_test = sample(size(SIZES, "test", quick), rng)
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
     k_train, k_test = table(train, "vacancies"), table(test, "vacancies")
 
-    by_size = finite_size(*(QUICK_FINITE_SIZE if quick else FINITE_SIZE), rng)
+    by_size = finite_size(*size(SIZES, "finite_size", quick), rng)
     monovacancies = {d.structure.atoms: d.entropy for d in by_size[1]}
     s_1 = monovacancies[max(monovacancies)]
 
@@ -172,8 +175,8 @@ def with_interstitials(train, test, s_1, quick, rng):
     Returns the numbers (errors per kind of defect, and the control k * s_1 with each kind's own single-defect
     entropy) and, for the figure, the defects and each model's predictions.
     """
-    extra_train, rejected_train = sample(QUICK_INTERSTITIAL_TRAIN if quick else INTERSTITIAL_TRAIN, rng)
-    extra_test, rejected_test = sample(QUICK_INTERSTITIAL_TEST if quick else INTERSTITIAL_TEST, rng)
+    extra_train, rejected_train = sample(size(SIZES, "interstitial_train", quick), rng)
+    extra_test, rejected_test = sample(size(SIZES, "interstitial_test", quick), rng)
     train, test = train + extra_train, test + extra_test
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
     count_train, count_test = table(train, "interstitials"), table(test, "interstitials")
@@ -181,8 +184,8 @@ def with_interstitials(train, test, s_1, quick, rng):
     singles = s_train[count_train == 1]
     per_defect = s_train[interstitial_train] / count_train[interstitial_train]
     s_1_interstitial = float(np.mean(singles if singles.size else per_defect))  # every single one rejected: per defect
-    size = lambda defects: table(defects, "vacancies") + table(defects, "interstitials")
-    control = lambda defects, interstitial: size(defects) * np.where(interstitial, s_1_interstitial, s_1)
+    cluster_size = lambda defects: table(defects, "vacancies") + table(defects, "interstitials")
+    control = lambda defects, interstitial: cluster_size(defects) * np.where(interstitial, s_1_interstitial, s_1)
     predictions = {K_S1_EACH: (control(train, interstitial_train), control(test, interstitial_test))}
     for name, columns in [("AFS (radial + angular)", slice(None)), ("radial only", slice(RADIAL))]:
         predict, _ = ridge_model(table(train, "descriptor")[:, columns], s_train)
@@ -193,9 +196,9 @@ def with_interstitials(train, test, s_1, quick, rng):
                      "lowest_test_prediction": float(np.min(p_test))}  # below 0: a negative entropy
               for name, (p_train, p_test) in predictions.items()}
     numbers = {
-        "interstitials_train": {"configurations": len(extra_train), "sizes": sorted(set(size(extra_train).astype(int).tolist())),
+        "interstitials_train": {"configurations": len(extra_train), "sizes": sorted(set(cluster_size(extra_train).astype(int).tolist())),
                                 "entropy_range": [float(s_train[interstitial_train].min()), float(s_train[interstitial_train].max())]},
-        "interstitials_test": {"configurations": len(extra_test), "sizes": sorted(set(size(extra_test).astype(int).tolist())),
+        "interstitials_test": {"configurations": len(extra_test), "sizes": sorted(set(cluster_size(extra_test).astype(int).tolist())),
                                "entropy_range": [float(s_test[interstitial_test].min()), float(s_test[interstitial_test].max())]},
         "s_1_interstitial": s_1_interstitial,
         "rejected": rejected_train + rejected_test,
