@@ -3,7 +3,7 @@
 Part 1, in 2-D: f(a) = 1/2 a^T H a with H = diag(ISOTROPIC) and diag(ANISOTROPIC),
 written as least squares (1/N)||y - A a||^2 on A = diag(sqrt(h)), y = 0, N = 2.
 Gradient descent from the same start at the course's step 0.1 and at each
-quadratic's best step 2/(L + mu), iterates recorded by a small `lax.scan` and
+quadratic's best step 2/(L + mu), every iterate recorded (`descent.run(record_path=True)`) and
 drawn on the contour lines. At step 0.1 both descend at the rate 1 - 0.1 mu =
 0.9 set by the flat direction (mu = 1 in both); what anisotropy costs is the
 step: the isotropic bowl is stable up to 2/L = 2 and its best step reaches the
@@ -65,17 +65,6 @@ def quadratic(curvatures, dtype):
     return problems.make_data(jnp.diag(jnp.sqrt(h)), jnp.zeros(2, dtype), intercept=False)
 
 
-def trajectory(data, start, step, num_steps: int):
-    """Gradient-descent iterates a_0 .. a_T, shape (T + 1, 2): a 2-D demo, so every iterate is kept."""
-    grad = jax.grad(criteria.least_squares)
-
-    def one_step(a, _):
-        return a - step * grad(a, data), a
-
-    last, path = jax.lax.scan(one_step, start, None, length=num_steps)
-    return jnp.concatenate([path, last[None]])
-
-
 # The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best step 2/(L + mu) rather than COURSE_STEP).
 RUNS_2D = ((0, False), (0, True), (1, False), (1, True))
 
@@ -94,8 +83,10 @@ def compute_2d(dtype=jnp.float64):
     steps = jnp.stack([spectrum.best_step(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
                        for k, best in RUNS_2D])
     data = stack([problems_2d[k] for k, _ in RUNS_2D])
-    paths = jax.vmap(trajectory, (0, None, 0, None))(data, start, steps, PATH_NUM_STEPS)
-    gaps = jax.vmap(jax.vmap(criteria.least_squares, (0, None)))(paths, data)  # f* = 0 at a* = 0
+    minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
+    traces = jax.vmap(lambda d, step: descent.gradient_descent(criteria.least_squares, d, start, minimum, step,
+                                                               PATH_NUM_STEPS, record_path=True))(data, steps)
+    paths, gaps = traces.path, traces.gap
     predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_NUM_STEPS))(
         stack([specs[k] for k, _ in RUNS_2D]), steps)
     contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
