@@ -161,7 +161,7 @@ def summary(cells: dict) -> dict:
     }
 
 
-def run(out="figures", quick=False, repeats=REPEATS, log=print) -> dict:
+def benchmark(out="figures", quick=False, repeats=REPEATS, log=print) -> dict:
     """Measure every cell, write OUT/bookkeeping.json, return the numbers (ratios in cells/*/over_hand)."""
     jax.config.update("jax_enable_x64", True)  # float32 variants ask for it
     repeats = 2 if quick else repeats
@@ -179,7 +179,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats (a smoke test)")
     args = parser.parse_args(argv)
-    return run(args.out, args.quick, args.repeats)
+    return benchmark(args.out, args.quick, args.repeats)
 
 
 if __name__ == "__main__":

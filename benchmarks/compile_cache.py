@@ -47,7 +47,7 @@ def measure(arguments, repeats):
                 first_over_off=median["first"] / median["off"])
 
 
-def run(out="figures", repeats=3):
+def benchmark(out="figures", repeats=3):
     out = files.writable_directory(out)
     numbers = dict(
         description=__doc__.strip().splitlines()[0],
@@ -64,7 +64,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", default="figures")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    for name, result in run(args.out, args.repeats)["commands"].items():
+    for name, result in benchmark(args.out, args.repeats)["commands"].items():
         m = result["median_s"]
         print(f"{name}: off {m['off']:.1f} s, first {m['first']:.1f} s ({result['first_over_off']:.2f}x), "
               f"second {m['second']:.1f} s: {result['second_speedup']:.1f}x faster")

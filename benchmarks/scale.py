@@ -55,7 +55,7 @@ def theory_check(results) -> dict:
                 above_edge=int(above.sum()), above_edge_not_diverged=int((above & ~diverged).sum()))
 
 
-def run(out="figures", quick=False, log=print) -> dict:
+def benchmark(out="figures", quick=False, log=print) -> dict:
     sizes = QUICK_SIZES if quick else SIZES
     model, axes = grid(sizes)
     max_bytes = int(sizes["max_mib"] * 2**20)
@@ -86,7 +86,7 @@ def main(argv=None):
     parser.add_argument("--out", default="figures")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    run(args.out, args.quick)
+    benchmark(args.out, args.quick)
 
 
 if __name__ == "__main__":

@@ -757,7 +757,7 @@ def machine():
     return info
 
 
-def run(out="figures", quick=False, log=print):
+def benchmark(out="figures", quick=False, log=print):
     """Measure everything, write `throughput.json` and `throughput.png` in `out`, return the numbers."""
     jax.config.update("jax_enable_x64", True)  # float32 runs pass dtype="float32"
     out = files.writable_directory(out)
@@ -815,7 +815,7 @@ if __name__ == "__main__":
     if args.draw:
         draw(json.loads((Path(args.out) / "throughput.json").read_text()), args.out)
         raise SystemExit(0)
-    numbers = run(args.out, args.quick)
+    numbers = benchmark(args.out, args.quick)
     for key, h in numbers["headline"].items():
         peers = ", ".join(f"{name} x{ratio:.2g}" for name, ratio in h["lab_speedup_over"].items())
         print(f"{key}: lab {h['lab_run_steps_per_s']:.3g} run-steps/s, {h['lab_gflops']:.1f} GFLOP/s "

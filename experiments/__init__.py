@@ -2,7 +2,7 @@
 
 Each module is a short script with `# %%` cells and the same interface:
 
-    run(out="figures", quick=False, dtype="float64", seed=0) -> dict
+    reproduce(out="figures", quick=False, dtype="float64", seed=0) -> dict
 
 which writes its figures `out/NAME*.png` and its key numbers `out/NAME.json`
 (atomically, through `lab.files`) and returns those numbers. The first line
@@ -103,7 +103,7 @@ def save(out, name: str, numbers: dict, figures: dict, timings: dict | None = No
     return numbers | {"timings": timings}
 
 
-def command_line(run, doc: str) -> dict:
+def command_line(reproduce, doc: str) -> dict:
     """`python -m experiments.NAME [--out DIR] [--quick] [--dtype ...] [--seed N]`: parse, run, return the numbers."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--out", default="figures", help="output directory (default figures/)")
@@ -120,4 +120,4 @@ def command_line(run, doc: str) -> dict:
         from experiments.cli import quick_xla_flags
 
         os.environ["XLA_FLAGS"] = quick_xla_flags(os.environ.get("XLA_FLAGS", ""))
-    return run(args.out, args.quick, args.dtype, args.seed)
+    return reproduce(args.out, args.quick, args.dtype, args.seed)

@@ -90,7 +90,7 @@ def figure(betas, sharpness, edges, curves):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write adam.png and adam.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     sharpness, edges, curves = compute(quick, jnp.dtype(dtype), seed)
@@ -112,5 +112,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print(result["max_relative_deviation"], result["bias_corrected_over_formula"], result["transient"])

@@ -138,7 +138,7 @@ def figure(dimensions, rows, timings):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write autodiff.png, autodiff.json and autodiff_timings.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
@@ -158,6 +158,6 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print("hand-written against jax:", result["chain"])
     print("slopes:", {k: round(v, 2) for k, v in result["slopes"].items()})

@@ -105,7 +105,7 @@ def run_one(name, out, quick, dtype, seed, quiet):
         jax.config.update("jax_enable_x64", True)
     started = time.perf_counter()
     try:
-        experiments.load(name).run(out, quick=quick, dtype=dtype, seed=seed)
+        experiments.load(name).reproduce(out, quick=quick, dtype=dtype, seed=seed)
         status = "ok"
     except Exception as error:
         status = f"FAILED: {type(error).__name__}: {error}"
@@ -159,8 +159,8 @@ def bench_throughput(args) -> int:
     from benchmarks import bookkeeping, scale, throughput
 
     out = files.writable_directory(args.out)
-    throughput.run(out, quick=args.quick)
-    bookkeeping.run(out, quick=args.quick)
-    scale.run(out, quick=args.quick)
+    throughput.benchmark(out, quick=args.quick)
+    bookkeeping.benchmark(out, quick=args.quick)
+    scale.benchmark(out, quick=args.quick)
     print(f"wrote {out}/throughput.json, {out}/throughput.png, {out}/bookkeeping.json and {out}/scale.json")
     return 0

@@ -418,7 +418,7 @@ def numbers(result):
     )
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `conditioning_quadratics.png`, `conditioning_features.png` and `conditioning.json` in `out`."""
     out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
@@ -429,7 +429,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    summary = command_line(run, __doc__)
+    summary = command_line(reproduce, __doc__)
     for r in summary["quadratics"]["runs"]:
         print(f"2-D, H = diag({', '.join(f'{h:g}' for h in r['hessian_eigenvalues'])}), step {r['step']:.3g}: "
               f"{plural(r['measured_iterations'], 'iteration')} "

@@ -78,7 +78,7 @@ def figure(out):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write curvature.png and curvature.json in `out`; return the numbers (the first data set's, and over all)."""
     out = prepare(out, dtype)
     result = compute(quick, dtype, seed)
@@ -112,5 +112,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print({k: result[k] for k in ("L_start", "L_optimum", "converged", "unstable_at_start_stable_later")})

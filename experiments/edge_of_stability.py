@@ -187,7 +187,7 @@ def summary(name, learning_rates, loss, sharpness):
     return per_rate
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write edge_of_stability.png, edge_of_stability_adam.png and edge_of_stability.json in `out`."""
     out = prepare(out, dtype)
     data, curves, initial = compute(quick, jnp.dtype(dtype), seed)
@@ -210,7 +210,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print(result["progressive_sharpening"], {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])
                                              for k, v in result["per_learning_rate"].items()},
           {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])

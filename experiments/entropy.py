@@ -114,7 +114,7 @@ def mean_absolute_error(predicted, exact):
 
 
 # %%
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, "float64")
     rng = np.random.default_rng(seed)
     train, rejected_train = sample(size(SIZES, "train", quick), rng)
@@ -321,4 +321,4 @@ def interstitial_figure(data, predictions, numbers):
 
 
 if __name__ == "__main__":
-    command_line(run, __doc__)
+    command_line(reproduce, __doc__)

@@ -112,7 +112,7 @@ def numbers(result):
                 closed_form=np.asarray(result["optimum"].params).tolist(), runs=runs)
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `least_squares_convergence.png` and `least_squares.json` in `out`; return the numbers."""
     out = prepare(out, dtype)
     num_steps = size(SIZES, "num_steps", quick)
@@ -124,6 +124,6 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    summary = command_line(run, __doc__)
+    summary = command_line(reproduce, __doc__)
     for r in summary["runs"]:
         print(f"{r['label']:<40} final gap {r['final_gap']:.2e}  diverged={r['diverged']}")

@@ -250,7 +250,7 @@ def edges_figure(found):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write logistic.png and logistic.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     one = one_feature(dtype)
@@ -282,5 +282,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print(result["one_feature"], result["breast_cancer"])

@@ -161,7 +161,7 @@ def figure(train, curve, fitted, cv, reference_cv):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write model_selection.png, model_selection.json and model_selection_timings.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     dtype = jnp.dtype(dtype)
@@ -188,5 +188,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print(f"best degree on fresh data: {result['best_degree_on_test']}; chosen l2 {result['best_l2']:.3g}")

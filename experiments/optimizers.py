@@ -206,7 +206,7 @@ def schedules_figure(grid):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_momentum_map.png, optimizers_iterations.png, optimizers_schedules.png and optimizers.json."""
     out = prepare(out, dtype)
     maps = {"heavy ball": momentum_map(quick, dtype), "Nesterov": momentum_map(quick, dtype, NESTEROV)}
@@ -246,7 +246,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print("edge relative errors:", np.round(result["edge_relative_error"], 4))
     print("rate at optimum, measured/theory:", np.round(np.array(result["optimum_measured_rate"]) / result["optimum_theory_rate"], 4))
     print("slopes:", result["slopes"])

@@ -297,7 +297,7 @@ def over_draws(seeds, quick, dtype):
     )
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
     out = prepare(out, dtype)
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
@@ -310,7 +310,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    summary = command_line(run, __doc__)
+    summary = command_line(reproduce, __doc__)
     path, gd = summary["ridge_path"], summary["descent"]
     print(f"||a+|| = {summary['min_norm']['norm']:.4f}, rank {summary['rank']}, null space of dimension {summary['null_space_dimension']}")
     print(f"interpolants: max training MSE {summary['interpolants']['max_training_mse']:.1e}")

@@ -164,7 +164,7 @@ def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, ban
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws) = compute(quick, jnp.dtype(dtype),
@@ -211,5 +211,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print({k: result[k] for k in ("two_over_L", "batch_size_at_90_percent")}, result["median_run"]["over_exact"])

@@ -157,7 +157,7 @@ def numbers(result, seed, dtype):
                 not_diverged_above_edge=int((~diverged & (c > 1)).sum()), curves=curves)
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `stability_*.png` and `stability.json` in `out`; return the numbers."""
     out = prepare(out, dtype)
     result = compute(seed, quick, dtype)
@@ -169,7 +169,7 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    summary = command_line(run, __doc__)
+    summary = command_line(reproduce, __doc__)
     print(f"{'kappa':>8} {'edge / (2/L) - 1':>17} {'best / (2/(L+mu)) - 1':>22} {'diverged runs':>14}")
     for k in summary["per_kappa"]:
         print(f"{k['kappa']:8.3g} {k['edge_relative_error']:17.2e} {k['best_relative_error']:22.2e} {k['diverged_runs']:14d}")

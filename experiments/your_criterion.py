@@ -64,7 +64,7 @@ def figure(grid, edges):
     return fig
 
 
-def run(out="figures", quick=False, dtype="float64", seed=0):
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write your_criterion.png and your_criterion.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     grid, edges = compute(quick, jnp.dtype(dtype), seed)
@@ -83,5 +83,5 @@ def run(out="figures", quick=False, dtype="float64", seed=0):
 
 # %%
 if __name__ == "__main__":
-    result = command_line(run, __doc__)
+    result = command_line(reproduce, __doc__)
     print({k: result[k] for k in ("max_relative_deviation", "two_over_L_range")})

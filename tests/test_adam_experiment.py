@@ -15,7 +15,7 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("adam")
-    return out, experiment.run(out, quick=True)
+    return out, experiment.reproduce(out, quick=True)
 
 
 def test_writes_its_figure_and_numbers(quick):

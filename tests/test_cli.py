@@ -228,7 +228,7 @@ def test_an_experiment_that_switches_float64_on_does_not_leave_it_on(monkeypatch
 
     class AlwaysFloat64:  # like entropy, whatever --dtype says
         @staticmethod
-        def run(out, quick, dtype, seed):
+        def reproduce(out, quick, dtype, seed):
             jax.config.update("jax_enable_x64", True)
 
     monkeypatch.setattr(experiments, "load", lambda name: AlwaysFloat64)
@@ -297,7 +297,7 @@ def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_fin
     from lab import files
 
     def writes(name, stop):
-        def run(out, quick, dtype, seed):
+        def reproduce(out, quick, dtype, seed):
             def write(file):
                 file.write(b"partial")
                 if stop:
@@ -305,7 +305,7 @@ def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_fin
                 file.write(b" rest")
 
             files.write_atomic(os.path.join(out, f"{name}.json"), write)
-        return types.SimpleNamespace(run=run)
+        return types.SimpleNamespace(reproduce=reproduce)
 
     modules = {"least_squares": writes("least_squares", False), "ridge": writes("ridge", True)}
     monkeypatch.setattr(experiments, "load", lambda name: modules[name])

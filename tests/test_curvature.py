@@ -13,7 +13,7 @@ from lab import problems, runs, stability
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("curvature")
-    return out, curvature.run(out, quick=True)
+    return out, curvature.reproduce(out, quick=True)
 
 
 def test_writes_its_figure_and_numbers(quick):

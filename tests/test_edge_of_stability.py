@@ -33,7 +33,7 @@ def test_power_iteration_finds_the_top_eigenvalue_of_a_small_networks_hessian(mo
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("eos")
-    return out, experiment.run(out, quick=True)
+    return out, experiment.reproduce(out, quick=True)
 
 
 def test_writes_its_figure_and_numbers(quick):

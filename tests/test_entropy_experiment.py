@@ -3,6 +3,7 @@
 import json
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from experiments import entropy
@@ -14,7 +15,7 @@ LOOSE = 3.0  # k_B: the 48-feature series depends on the draw (measured 1.34; bo
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, entropy.run(out, quick=True)
+    return out, entropy.reproduce(out, quick=True)
 
 
 def test_writes_its_figures_and_numbers(quick):
@@ -48,7 +49,11 @@ def test_finite_size_trend_and_cost_are_reported(quick):
     for k, by_sites in numbers["cluster_entropy_by_sites"].items():  # the same cluster: S_f grows towards its dilute value
         entropies = [by_sites[n] for n in sorted(by_sites, key=int)]
         assert all(a < b for a, b in zip(entropies, entropies[1:])), (k, entropies)
-    assert set(numbers["timings"]["cost_slopes"]) == set(entropy.STAGES)
+    timings = numbers["timings"]
+    assert set(timings["cost_slopes"]) == {*entropy.STAGES, "exact"}
+    cost = timings["cost_seconds"]  # the exact entropy's total is the sum of its stages, and its ratio to the model's
+    np.testing.assert_allclose(cost["exact"], np.sum([cost[s] for s in entropy.EXACT_STAGES], axis=0), rtol=1e-15)
+    assert timings["exact_over_descriptor_at_largest"] == cost["exact"][-1] / cost["descriptor"][-1]
 
 
 def test_interstitials_are_reported_as_the_harder_case(quick):

@@ -11,7 +11,7 @@ from experiments import least_squares
 @pytest.fixture(scope="module")
 def least_squares_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, least_squares.run(out, quick=True)
+    return out, least_squares.reproduce(out, quick=True)
 
 
 def test_least_squares_writes_its_figure_and_numbers(least_squares_out):
@@ -42,5 +42,5 @@ def test_every_experiment_refuses_an_unwritable_output_before_computing(name, tm
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ValueError, match="output directory"):
-        experiments.load(name).run(blocker / "figures", quick=True)
+        experiments.load(name).reproduce(blocker / "figures", quick=True)
     assert list(tmp_path.iterdir()) == [blocker]

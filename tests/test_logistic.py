@@ -11,7 +11,7 @@ from experiments import logistic
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("logistic")
-    return out, logistic.run(out, quick=True)
+    return out, logistic.reproduce(out, quick=True)
 
 
 def test_writes_its_figure_and_numbers(quick):

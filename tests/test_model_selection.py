@@ -62,7 +62,7 @@ def test_bad_cross_validation_input(data, kwargs, match):
 def test_model_selection_experiment(tmp_path):
     from experiments import model_selection as experiment
 
-    numbers = experiment.run(tmp_path, quick=True)
+    numbers = experiment.reproduce(tmp_path, quick=True)
     timings = numbers.pop("timings")  # apart, so that a re-run leaves the results file as it was
     assert json.loads((tmp_path / "model_selection.json").read_text()) == numbers and "seconds" not in str(numbers)
     assert json.loads((tmp_path / "model_selection_timings.json").read_text()) == timings

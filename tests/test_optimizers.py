@@ -12,7 +12,7 @@ from lab import runs, sweep
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("optimizers")
-    return out, optimizers.run(out, quick=True)
+    return out, optimizers.reproduce(out, quick=True)
 
 
 def test_writes_its_figures_and_numbers(quick):

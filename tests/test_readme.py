@@ -77,3 +77,17 @@ def test_every_sourced_readme_number_is_its_json_value():
     wrong = [(stated, file, path, spec.format(_json_value(file, path))) for stated, file, path, spec in found
              if spec.format(_json_value(file, path)).rstrip("%") != stated.replace("−", "-")]
     assert not wrong, wrong
+
+
+def test_the_entropy_cost_paragraph_holds_in_the_timings_file():
+    """The README's cost paragraph states no timing; what it states must hold in entropy_timings.json."""
+    assert "a test checking it against that file" in README
+    timings = json.loads((ROOT / "figures" / "entropy_timings.json").read_text())
+    cost, slopes = timings["cost_seconds"], timings["cost_slopes"]
+    assert cost["atoms"][-1] == 984
+    largest = {stage: values[-1] for stage, values in cost.items() if stage != "atoms"}
+    others = ("relax", "hessian", "descriptor")
+    assert largest["diagonalise"] > 3 * max(largest[s] for s in others)  # "by far its largest part"
+    assert slopes["exact"] > slopes["descriptor"]  # "grows faster with the cell than the model does"
+    assert 0.5 < largest["hessian"] / largest["relax"] < 2  # "about as much as the relaxation"
+    assert timings["exact_over_descriptor_at_largest"] >= 8  # "an order of magnitude below"

@@ -25,13 +25,13 @@ ITERATION_FACTOR = 2.0
 @pytest.fixture(scope="module")
 def ridge_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("ridge")
-    return out, ridge.run(out, quick=True)
+    return out, ridge.reproduce(out, quick=True)
 
 
 @pytest.fixture(scope="module")
 def conditioning_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("conditioning")
-    return out, conditioning.run(out, quick=True)
+    return out, conditioning.reproduce(out, quick=True)
 
 
 @pytest.mark.parametrize("name", ["ridge", "conditioning"])

@@ -6,7 +6,7 @@ from benchmarks import scale
 
 
 def test_quick_run_is_chunked_and_every_run_agrees_with_two_over_L(tmp_path):
-    numbers = scale.run(tmp_path, quick=True, log=lambda message: None)
+    numbers = scale.benchmark(tmp_path, quick=True, log=lambda message: None)
     assert json.loads((tmp_path / "scale.json").read_text()) == json.loads(json.dumps(numbers))
     sizes = scale.QUICK_SIZES
     assert numbers["runs"] == sizes["seeds"] * sizes["kappas"] * sizes["steps"]

@@ -12,7 +12,7 @@ from experiments import sgd
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("sgd")
-    return out, sgd.run(out, quick=True)
+    return out, sgd.reproduce(out, quick=True)
 
 
 def test_writes_its_figure_and_numbers(quick):

@@ -20,7 +20,7 @@ PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "b
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, experiment.run(out, quick=True)
+    return out, experiment.reproduce(out, quick=True)
 
 
 def test_writes_three_images_and_its_numbers(quick):

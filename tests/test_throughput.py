@@ -10,7 +10,7 @@ from benchmarks import throughput
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, throughput.run(out, quick=True, log=lambda message: None)
+    return out, throughput.benchmark(out, quick=True, log=lambda message: None)
 
 
 def blocks(numbers):
