@@ -1,5 +1,8 @@
 """The persistent compilation cache, end to end: a command run in a new process with the cache off, then
-first and second with a fresh cache directory; median seconds over REPEATS and the ratios.
+first and second with a fresh cache directory; median seconds over REPEATS and the ratios. And the compile
+time alone of the default `lab sweep`'s grid (`sweep.lower(...).compile()`, in a new process each time),
+with XLA's optimising compile and with `lab.cli.FAST_COMPILE_XLA_FLAGS`, which `lab sweep` uses on grids
+this small (`--compile auto`).
 
 Run: python -m benchmarks.compile_cache [--out figures] [--repeats 3]
 Writes OUT/compile_cache.json. Each repeat uses a new cache directory, so "first" always compiles.
@@ -15,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab import files
+from lab import cli, files
 
 COMMANDS = {
     "lab sweep": ["sweep", "--quiet"],
@@ -47,6 +50,40 @@ def measure(arguments, repeats):
                 first_over_off=median["first"] / median["off"])
 
 
+# The default `lab sweep`: least squares, N = 200, D = 10, 500 steps, 64 step sizes x 3 condition numbers, float64.
+COMPILE_ONLY = """
+import time
+import jax
+import numpy as np
+from lab import runs, sweep
+jax.config.update("jax_enable_x64", True)
+run = runs.LinearRegressionRun(n=200, d=10, num_steps=500)
+axes = {"learning_rate": np.geomspace(0.05, 1.2, 64), "kappa": np.array([1.0, 10.0, 100.0]), "seed": np.array([0])}
+lowered = sweep.lower(run, axes)
+started = time.perf_counter()
+lowered.compile()
+print(time.perf_counter() - started)
+"""
+
+
+def compile_seconds(fast: bool) -> float:
+    """Seconds to compile the default sweep's grid in a new process, with or without the fast-compile flags."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    environment = {**os.environ, "XLA_FLAGS": cli.fast_compile_xla_flags(flags) if fast else flags}
+    done = subprocess.run([sys.executable, "-c", COMPILE_ONLY], env=environment, check=True, capture_output=True,
+                          text=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def compile_only(repeats):
+    samples = {"full": [], "fast": []}
+    for _ in range(repeats):
+        for mode in samples:
+            samples[mode].append(compile_seconds(mode == "fast"))
+    median = {mode: statistics.median(values) for mode, values in samples.items()}
+    return dict(median_s=median, samples_s=samples, full_over_fast=median["full"] / median["fast"])
+
+
 def benchmark(out="figures", repeats=3):
     out = files.writable_directory(out)
     numbers = dict(
@@ -54,6 +91,7 @@ def benchmark(out="figures", repeats=3):
         repeats=repeats,
         machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=platform.python_version()),
         commands={name: measure(arguments, repeats) for name, arguments in COMMANDS.items()},
+        default_sweep_compile=compile_only(repeats),
     )
     files.save_json(out / "compile_cache.json", numbers)
     return numbers
@@ -64,7 +102,9 @@ if __name__ == "__main__":
     parser.add_argument("--out", default="figures")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    for name, result in benchmark(args.out, args.repeats)["commands"].items():
+    numbers = benchmark(args.out, args.repeats)
+    print(f"default sweep's compile: {numbers['default_sweep_compile']['median_s']}")
+    for name, result in numbers["commands"].items():
         m = result["median_s"]
         print(f"{name}: off {m['off']:.1f} s, first {m['first']:.1f} s ({result['first_over_off']:.2f}x), "
               f"second {m['second']:.1f} s: {result['second_speedup']:.1f}x faster")

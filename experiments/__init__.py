@@ -111,13 +111,11 @@ def command_line(reproduce, doc: str) -> dict:
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from lab.cli import use_compilation_cache
+    from lab.cli import fast_compile_xla_flags, use_compilation_cache
 
     use_compilation_cache()  # as the `lab` command: a second run compiles nothing
     if args.quick:  # as `lab run --quick`: compile fast, run slower (read by JAX when its backend starts)
         import os
 
-        from experiments.cli import quick_xla_flags
-
-        os.environ["XLA_FLAGS"] = quick_xla_flags(os.environ.get("XLA_FLAGS", ""))
+        os.environ["XLA_FLAGS"] = fast_compile_xla_flags(os.environ.get("XLA_FLAGS", ""))
     return reproduce(args.out, args.quick, args.dtype, args.seed)

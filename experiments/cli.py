@@ -13,7 +13,6 @@ import experiments
 
 # --quick is compile-bound (small problems, many compiled shapes): XLA's CPU backend without LLVM optimisation and
 # with its elemental emitters instead of the fusion emitters compiles about 4x faster and runs about 3x slower.
-QUICK_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
 
 
 def main(argv=None) -> int:
@@ -68,7 +67,7 @@ def run_experiments(args) -> int:
         raise ValueError(f"--jobs must be >= 1, got {requested}.")
     out = files.writable_directory(args.out)
     # JAX reads XLA_FLAGS once, when its backend starts (here, unless an earlier call in this process started it).
-    flags = quick_xla_flags(os.environ.get("XLA_FLAGS", "")) if args.quick else None
+    flags = cli.fast_compile_xla_flags(os.environ.get("XLA_FLAGS", "")) if args.quick else None
     jobs = min(requested, len(names))
     task = (str(out), args.quick, args.dtype, args.seed, args.quiet)
     if jobs == 1:
@@ -148,11 +147,6 @@ def _start_worker(flags):
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity where the system reports it)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def quick_xla_flags(flags: str) -> str:
-    """XLA_FLAGS for --quick: trade run speed for compile speed; flags already set come last, so they win."""
-    return " ".join([*QUICK_XLA_FLAGS, flags]).strip()
 
 
 def bench_throughput(args) -> int:

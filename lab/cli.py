@@ -17,6 +17,7 @@ import time
 import types
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -39,6 +40,21 @@ With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its row
 
 
 CACHE_VARIABLE = "LAB_CACHE_DIR"
+# XLA options that trade run speed for compile speed: no LLVM optimisation of the generated CPU code, XLA's
+# elemental emitters instead of its fusion emitters. On the default sweep, compiling takes about a sixth of the
+# time and a step a few times longer (benchmarks/compile_cache.py).
+FAST_COMPILE_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+# `lab sweep --compile auto` compiles fast when its grid does at most this much arithmetic (runs x steps x 4 N P
+# flops, about a second at the ~10 GFLOP/s of a 2-core CPU): there the seconds saved compiling outweigh the
+# slower steps.
+FAST_COMPILE_FLOPS = 1e10
+
+
+def fast_compile_xla_flags(flags: str) -> str:
+    """XLA_FLAGS with FAST_COMPILE_XLA_FLAGS first: flags already set come last, so they win (XLA takes a flag's
+    last value). JAX reads XLA_FLAGS once, when its backend starts."""
+    present = flags.split()
+    return " ".join([*(flag for flag in FAST_COMPILE_XLA_FLAGS if flag not in present), flags]).strip()
 
 
 def use_compilation_cache(environ=None):
@@ -158,6 +174,10 @@ def parser(extensions=()):
     sweep.add_argument("--csv", action="store_true", help="also write OUT.csv (one row per run) and OUT_edges.csv")
     sweep.add_argument("--plot", action="store_true", help="also draw OUT.png: stability map and iterations")
     sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    sweep.add_argument("--compile", choices=("auto", "fast", "full"), default="auto",
+                       help="fast: compile in a fraction of the time, steps run a few times slower; full: XLA's "
+                            f"optimising compile; auto (default): fast when the grid does at most "
+                            f"{FAST_COMPILE_FLOPS:.0e} flops (runs x steps x 4 N P), full otherwise")
     sweep.set_defaults(handler=_sweep)
 
     for add in extensions:
@@ -252,7 +272,7 @@ def _sweep(args) -> int:
         raise ValueError(f"--delta must be > 0, got {args.delta}")
     if args.max_mb is not None and not 0 < args.max_mb < np.inf:
         raise ValueError(f"--max-mb must be a positive number of MiB, got {args.max_mb}.")
-    from lab import files, results, runs, stability, sweep
+    from lab import files
 
     stem = _stem(args.out)
     files.writable_directory(stem.parent)
@@ -261,6 +281,16 @@ def _sweep(args) -> int:
         raise ValueError(f"{chunks} holds the finished chunks of an interrupted sweep: add --resume to finish it "
                          f"(the same arguments), or delete {chunks} to start again.")
     _enable_x64(args.dtype)
+    # JAX reads XLA_FLAGS when its backend starts: in the `lab` command, at the first array below.
+    flags = {"XLA_FLAGS": fast_compile_xla_flags(os.environ.get("XLA_FLAGS", ""))} if compiles_fast(args) else {}
+    with mock.patch.dict(os.environ, flags):
+        return _sweep_and_edges(args, l2, stem, chunks)
+
+
+def _sweep_and_edges(args, l2, stem, chunks) -> int:
+    """The grid, then the edge search, saved as they finish; the table of edges."""
+    from lab import results, runs, stability, sweep
+
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
     run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
     started = time.perf_counter()
@@ -289,6 +319,27 @@ def _sweep(args) -> int:
     _print_edges(grid, edges, args, rule)
     print("wrote " + ", ".join(written))
     return 0
+
+
+def compiles_fast(args) -> bool:
+    """Whether `lab sweep ARGS` (parsed) compiles with FAST_COMPILE_XLA_FLAGS: --compile, with auto decided by
+    the grid's arithmetic (runs x steps x 4 N P flops; P^2 per step with --gram), counted from the arguments
+    and, for --data, the CSV's rows and columns, before JAX starts."""
+    if args.compile != "auto":
+        return args.compile == "fast"
+    if args.data is None:
+        n, p, settings = args.n, args.d + 1, len(args.kappa or [1.0, 10.0, 100.0])
+    else:
+        try:
+            with open(args.data) as file:
+                p = len(file.readline().split(","))  # the features, the intercept for the target's column
+                n = sum(1 for line in file if line.strip())
+        except OSError:
+            return False  # loading the data says what is wrong
+        settings = 1
+    per_step = 4 * p * (p if args.gram else n)
+    runs = len(next(iter(_step_size(args).values()))) * settings * args.seeds
+    return runs * args.steps * per_step <= FAST_COMPILE_FLOPS
 
 
 def _stem(out) -> Path:

@@ -47,9 +47,10 @@ def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
 
 
 def test_quick_trades_run_speed_for_compile_speed_and_flags_already_set_win():
-    assert command.quick_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
-    assert command.quick_xla_flags("--xla_backend_optimization_level=2").split() == [
-        *command.QUICK_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
+    assert cli.fast_compile_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    assert cli.fast_compile_xla_flags("--xla_backend_optimization_level=2").split() == [
+        *cli.FAST_COMPILE_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
+    assert cli.fast_compile_xla_flags(cli.fast_compile_xla_flags("")) == cli.fast_compile_xla_flags("")  # once
 
 
 def test_unknown_experiment_lists_the_names_and_exits_2(capsys, tmp_path):
@@ -88,6 +89,35 @@ def test_bad_sweep_values_name_their_flag(capsys, tmp_path, argv, flag):
     code, _, err = lab(capsys, "sweep", *argv, "--out", str(tmp_path / "r.npz"))
     assert code == 2 and flag in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, fast", [
+    ([], True),  # the default grid: 192 runs x 500 steps x 4 N P = 8.4e8 flops
+    (["--n", "100000"], False),  # 4.2e11 flops: compiling fast would cost more in slower steps than it saves
+    (["--n", "100000", "--gram"], True),  # P^2 per step
+    (["--compile", "full"], False),
+    (["--n", "100000", "--compile", "fast"], True),
+    (["--steps", "5918"], True), (["--steps", "5919"], False),  # either side of FAST_COMPILE_FLOPS = 1e10
+])
+def test_sweep_compiles_fast_on_small_grids_only(argv, fast, tmp_path):
+    assert cli.compiles_fast(cli.parser().parse_args(["sweep", "--out", str(tmp_path / "s"), *argv])) is fast
+
+
+def test_auto_compile_counts_the_rows_and_columns_of_the_data(tmp_path):
+    found = []
+    for rows in (10, 200_000):  # 64 runs x 500 steps x 4 x 3 columns x rows: 3.8e6 and 7.7e10 flops
+        data = tmp_path / f"d{rows}.csv"
+        data.write_text("x1,x2,y\n" + "1,2,3\n" * rows)
+        found.append(cli.compiles_fast(cli.parser().parse_args(["sweep", "--data", str(data), "--target", "y"])))
+    assert found == [True, False]
+
+
+def test_a_fast_compiling_sweep_leaves_the_xla_flags_as_they_were(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    code, _, err = lab(capsys, "sweep", "--n", "30", "--d", "3", "--steps", "50", "--step-over-edge", "0.5:1.5:4",
+                       "--out", str(tmp_path / "s"), "--quiet")
+    assert code == 0, err
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
 
 
 def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):

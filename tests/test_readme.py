@@ -48,15 +48,6 @@ def test_the_numbers_are_those_of_the_experiment():
     assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)", SECTION).group(1))
 
 
-def test_the_compilation_cache_numbers_are_the_benchmarks():
-    numbers = json.loads((ROOT / "figures" / "compile_cache.json").read_text())["commands"]
-    paragraph = README.split("**A second run compiles nothing.**", 1)[1].split("\n\n", 1)[0]
-    for name in ("lab sweep", "lab run stability --quick"):
-        m, speedup = numbers[name]["median_s"], numbers[name]["second_speedup"]
-        for value in (f"{m['second']:.1f} s", f"{m['off']:.1f} s", f"{m['first']:.1f} s", f"{speedup:.1f}x"):
-            assert value in paragraph, (name, value)
-
-
 # A number the README states, followed by the JSON value it comes from:
 #   0.33<!-- entropy.json: models/radial only/test_mae {:.2f} -->
 # (path keys separated by "/", list indices as integers; the format is Python's, a trailing % dropped as the
