@@ -22,7 +22,7 @@ def hessian_product(positions, occupied, near):
 
 
 @jax.jit
-def _padded_hessian(positions, occupied, near):
+def padded_hessian(positions, occupied, near):
     """(3S, 3S) Hessian of the energy over every site, assembled from each site's energy's own Hessian.
 
     A site's energy depends on its position and its K neighbours' only, so
@@ -43,7 +43,7 @@ def _padded_hessian(positions, occupied, near):
 def hessian(structure: Structure) -> np.ndarray:
     """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic differentiation."""
     near = potential_neighbours(structure, skin=0.0)
-    full = np.asarray(_padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
+    full = np.asarray(padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
     keep = np.repeat(structure.occupied, 3)
     return full[np.ix_(keep, keep)]
 
