@@ -165,13 +165,23 @@ def test_small_cell_counts_every_periodic_image():
 
 
 def test_nearest_image_search_equals_enumerating_every_image():
+    """In a cell wider than twice the cutoff, `neighbours` looks at each pair's nearest image only: it must find
+    exactly the pairs, and the vectors, of a brute-force search over every image of the 27 nearest cells."""
     structure = rattled(repeats=5, seed=8)  # 14.3 angstrom: wider than twice the 5 angstrom cutoff
-    fractional = structure.positions @ np.linalg.inv(structure.cell)
-    wrapped = fractional - np.floor(fractional)
-    fast = atoms.lattice._nearest_images(wrapped, structure.cell, atoms.DESCRIPTOR_CUTOFF)
-    every = atoms.lattice._every_image(wrapped @ structure.cell, structure.cell, atoms.DESCRIPTOR_CUTOFF, np.ones(3, int))
-    assert len(fast) == len(every) > 250 * 50
-    assert set(map(tuple, fast)) == set(map(tuple, every))
+    cutoff, positions, cell = atoms.DESCRIPTOR_CUTOFF, structure.positions, structure.cell
+    near = atoms.neighbours(structure, cutoff)
+    i, slot = np.nonzero(near.valid)
+    found = positions[near.index[i, slot]] + near.shift[i, slot] - positions[i]
+    expected = []
+    for image in np.stack(np.meshgrid(*[np.arange(-1, 2)] * 3, indexing="ij"), -1).reshape(-1, 3):
+        vectors = positions[None, :, :] + image @ cell - positions[:, None, :]  # (S, S, 3): site i to image of j
+        distance = np.linalg.norm(vectors, axis=-1)
+        pairs = np.nonzero((distance < cutoff) & (distance > 0))
+        expected.append(np.column_stack([pairs[0], vectors[pairs]]))
+    expected, found = np.concatenate(expected), np.column_stack([i, found])
+    assert len(found) == len(expected) > 250 * 50
+    in_order = lambda rows: rows[np.lexsort(np.round(rows, 6).T[::-1])]  # by site, then vector
+    np.testing.assert_allclose(in_order(found), in_order(expected), rtol=0, atol=1e-12)
 
 
 def test_overlapping_atoms_are_refused():
