@@ -22,7 +22,7 @@ Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, 
   smallest_diverged_step} (one entry per kappa: steps absolute, medians over the seeds; the relative
   errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_step,
   in units of 2/L, the smallest over the seeds);
-  max_edge_relative_error, max_best_relative_error; runs, diverged_runs,
+  max_edge_relative_error, max_best_relative_error, max_rate_relative_error (kappa > 1); runs, diverged_runs,
   diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
 """
 
@@ -152,6 +152,8 @@ def numbers(result, seed, dtype):
                 steps=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
+                # kappa = 1 contracts to a* in one step at its best step: its measured rate is the rounding floor
+                max_rate_relative_error=max(abs(k["best_rate"] / k["theory_rate"] - 1) for k in per_kappa if k["kappa"] > 1),
                 runs=int(diverged.size), diverged_runs=int(diverged.sum()),
                 diverged_below_edge=int((diverged & (c < 1)).sum()),
                 not_diverged_above_edge=int((~diverged & (c > 1)).sum()), curves=curves)

@@ -12,7 +12,7 @@ from lab import plots, runs, sweep
 
 FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
 KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "steps", "kappas", "per_kappa", "max_edge_relative_error",
-        "max_best_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
+        "max_best_relative_error", "max_rate_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
 PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "best_step", "theory_best_step",
              "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_step"}
 
@@ -50,6 +50,7 @@ def test_measured_edge_and_best_step_are_the_theory(quick):
         assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=2e-2)
         assert entry["theory_edge_step"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
     assert summary["max_edge_relative_error"] <= 1e-2 and summary["max_best_relative_error"] <= 2e-2
+    assert summary["max_rate_relative_error"] <= 1e-2  # the contraction at the measured best step, kappa > 1
 
 
 def test_runs_diverge_above_the_edge_only(quick):
