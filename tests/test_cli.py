@@ -114,8 +114,9 @@ def test_auto_compile_counts_the_rows_and_columns_of_the_data(tmp_path):
 
 def test_a_fast_compiling_sweep_leaves_the_xla_flags_as_they_were(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
-    code, _, err = lab(capsys, "sweep", "--n", "30", "--d", "3", "--steps", "50", "--step-over-edge", "0.5:1.5:4",
-                       "--out", str(tmp_path / "s"), "--quiet")
+    # the grid of test_sweep_measures_the_edge_at_2_over_L, so that one of the two compiles it
+    code, _, err = lab(capsys, "sweep", "--kappa", "1,10,100,1000", "--steps", "400", "--n", "30", "--d", "3",
+                       "--step-over-edge", "0.1:1.2:8", "--out", str(tmp_path / "s"), "--quiet")
     assert code == 0, err
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
 
