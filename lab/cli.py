@@ -519,10 +519,9 @@ def _plot(grid, edges, path):
 
     from lab import files, plots
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    plots.stability_map(grid, ax=left, edges=edges)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")  # room for the legends below
+    plots.stability_map(grid, ax=left, edges=edges, colour="rate")  # steps per decade: tells small kappas apart
     plots.iterations_vs_step(grid, ax=right)
-    fig.tight_layout()
     files.save_figure(path, fig)
     plt.close(fig)
     return path
