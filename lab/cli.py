@@ -41,7 +41,7 @@ With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its row
 
 CACHE_VARIABLE = "LAB_CACHE_DIR"
 # XLA options that trade run speed for compile speed: no LLVM optimisation of the generated CPU code, XLA's
-# elemental emitters instead of its fusion emitters. On the default sweep, compiling takes about a sixth of the
+# elemental emitters instead of its fusion emitters. On the default sweep, compiling takes about a fifth of the
 # time and a step a few times longer (benchmarks/compile_cache.py).
 FAST_COMPILE_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
 # `lab sweep --compile auto` compiles fast when its grid does at most this much arithmetic (runs x steps x 4 N P
