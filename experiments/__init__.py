@@ -14,11 +14,11 @@ import importlib
 
 import numpy as np
 
-NAMES = ("least_squares", "stability", "conditioning", "ridge", "model_selection", "logistic", "optimizers", "curvature",
-         "autodiff", "entropy", "your_criterion", "sgd", "adam", "edge_of_stability")
+NAMES = ("least_squares", "stability", "conditioning_quadratics", "conditioning", "ridge", "model_selection", "logistic",
+         "optimizers", "curvature", "autodiff", "entropy", "your_criterion", "sgd", "adam", "edge_of_stability")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
 LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "logistic", "optimizers", "your_criterion", "conditioning", "model_selection", "stability",
-                 "least_squares", "ridge", "autodiff", "curvature", "adam")
+                 "least_squares", "ridge", "autodiff", "curvature", "conditioning_quadratics", "adam")
 
 
 SKLEARN_MISSING = ("scikit-learn is not installed: {what} is skipped (its numbers are null in the JSON and its curve "
@@ -101,6 +101,19 @@ def save(out, name: str, numbers: dict, figures: dict, timings: dict | None = No
         return numbers
     files.save_json(out / f"{name}_timings.json", timings)
     return numbers | {"timings": timings}
+
+
+def stack(items):
+    """A list of pytrees of arrays as one pytree of stacked arrays, ready for `jax.vmap`."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *items)
+
+
+def plural(count, word) -> str:
+    """'1 iteration', '46 iterations'."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def command_line(reproduce, doc: str) -> dict:

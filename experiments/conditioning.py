@@ -1,16 +1,6 @@
-"""Conditioning: isotropic against anisotropic quadratics, raw against standardised features, in condition numbers and iterations.
+"""Conditioning on data: raw against standardised features, in condition numbers and iterations.
 
-Part 1, in 2-D: f(a) = 1/2 a^T H a with H = diag(ISOTROPIC) and diag(ANISOTROPIC),
-written as least squares (1/N)||y - A a||^2 on A = diag(sqrt(h)), y = 0, N = 2.
-Gradient descent from the same start at the course's step 0.1 and at each
-quadratic's best step 2/(L + mu), every iterate recorded (`descent.run(record_path=True)`) and
-drawn on the contour lines. At step 0.1 both descend at the rate 1 - 0.1 mu =
-0.9 set by the flat direction (mu = 1 in both); what anisotropy costs is the
-step: the isotropic bowl is stable up to 2/L = 2 and its best step reaches the
-minimum in one iteration, the anisotropic one is stable only below 2/L = 0.2
-and converges at best at the rate (kappa - 1)/(kappa + 1) = 9/11, zigzagging.
-
-Part 2, least squares with an intercept on features of very different scales
+Least squares with an intercept on features of very different scales
 and offsets, raw and standardised (`problems.standardize`: columns centred,
 scaled to unit standard deviation): the condition number kappa = L/mu of the
 Hessian (2/N) A^T A before and after, and the iterations gradient descent
@@ -24,7 +14,8 @@ The "extreme" synthetic set and the raw diabetes data would need 1e8 to 1e11
 iterations: they are run for SIZES["num_steps"] and drawn as not reached, beside the
 prediction. Standardised diabetes keeps kappa = 470: total cholesterol s1 is
 nearly a sum of s2, s3 and s5 (correlation-matrix eigenvalue 0.009), and no
-per-column scaling removes a correlation.
+per-column scaling removes a correlation. The same lesson in 2-D, an isotropic
+against an anisotropic quadratic, is `conditioning_quadratics`.
 """
 
 # %%
@@ -40,15 +31,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from experiments import command_line, first_below, prepare, save, size  # noqa: E402
+from experiments import command_line, first_below, prepare, save, size, stack  # noqa: E402
 from lab import criteria, descent, problems, reference, spectrum  # noqa: E402
 
-# Part 1: two quadratics in 2-D.
-ISOTROPIC, ANISOTROPIC = (1.0, 1.0), (1.0, 10.0)   # Hessian eigenvalues
-COURSE_STEP = 0.1
-START = (-4.0, 2.0)
-PATH_NUM_STEPS = 100
-# Part 2: features with different scales and offsets, raw against standardised.
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
 SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradient-descent iterations per run, at most
              draws=(20, 3))                                # synthetic draws whose condition numbers are summarised
@@ -59,41 +44,6 @@ DIABETES = Path(__file__).parent / "data" / "diabetes.csv"
 
 
 # %%
-def quadratic(curvatures, dtype):
-    """`Data` whose least-squares criterion is 1/2 a^T diag(curvatures) a: A = diag(sqrt(h)), y = 0, N = 2."""
-    h = jnp.asarray(curvatures, dtype)
-    return problems.make_data(jnp.diag(jnp.sqrt(h)), jnp.zeros(2, dtype), intercept=False)
-
-
-# The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best step 2/(L + mu) rather than COURSE_STEP).
-RUNS_2D = ((0, False), (0, True), (1, False), (1, True))
-
-
-def stack(items):
-    """A list of pytrees of arrays as one pytree of stacked arrays, ready for `jax.vmap`."""
-    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *items)
-
-
-@functools.partial(jax.jit, static_argnames="dtype")
-def compute_2d(dtype=jnp.float64):
-    """Four runs: each quadratic at the course's step and at its best step; iterates, gaps and their theory."""
-    problems_2d = [quadratic(h, dtype) for h in (ISOTROPIC, ANISOTROPIC)]
-    origin, start = jnp.zeros(2, dtype), jnp.asarray(START, dtype)
-    specs = [spectrum.spectrum(criteria.least_squares, origin, data) for data in problems_2d]
-    steps = jnp.stack([spectrum.best_step(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
-                       for k, best in RUNS_2D])
-    data = stack([problems_2d[k] for k, _ in RUNS_2D])
-    minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
-    traces = jax.vmap(lambda d, step: descent.gradient_descent(criteria.least_squares, d, start, minimum, step,
-                                                               PATH_NUM_STEPS, record_path=True))(data, steps)
-    paths, gaps = traces.path, traces.gap
-    predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_NUM_STEPS))(
-        stack([specs[k] for k, _ in RUNS_2D]), steps)
-    contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
-    return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions, paths=paths,
-                gaps=gaps, predicted=predicted)
-
-
 # %%
 @functools.partial(jax.jit, static_argnames="dtype")
 def synthetic_features(seed, offset, scale, small_scale, dtype):
@@ -140,92 +90,22 @@ def compute_features(X, y, num_steps: int):
 
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
-    """Both parts: numpy arrays only (two or three compiled calls, then no JAX operation in the figures)."""
+    """Every data set's runs and the draws' condition numbers: numpy arrays only (no JAX operation in the figure)."""
     num_steps = size(SIZES, "num_steps", quick)
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
     X, y, names = load_diabetes(dtype)
     sets["diabetes"] = (X, y)
     features = {name: compute_features(X, y, num_steps) for name, (X, y) in sets.items()}
-    return dict(quadratics=jax.device_get(compute_2d(dtype)), features=jax.device_get(features),
+    return dict(features=jax.device_get(features),
                 shapes={k: tuple(v[0].shape) for k, v in sets.items()}, diabetes_columns=names,
                 draws=condition_numbers_over_draws(seed + np.arange(size(SIZES, "draws", quick)), dtype))
 
 
 # %%
-def run_label(step, best):
-    return f"step {step:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
-
-
 def finite(value):
     """A float, or None where it is infinite or NaN (JSON has no infinity): kappa of a Hessian singular in rounding."""
     value = float(value)
     return value if np.isfinite(value) else None
-
-
-def plural(count, word):
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
-def figure_2d(result):
-    """Contour lines with the four trajectories; f(a_t) - f* measured and predicted."""
-    q = result["quadratics"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
-    grid = np.meshgrid(np.linspace(-4.6, 1.6, 300), np.linspace(-2.6, 2.6, 300))
-    levels = np.geomspace(0.02, 40, 12)
-    for k, (h, ax) in enumerate(zip((ISOTROPIC, ANISOTROPIC), axes[:2])):
-        spec = q["specs"][k]
-        f = 0.5 * (h[0] * grid[0] ** 2 + h[1] * grid[1] ** 2)
-        ax.contour(*grid, f, levels=levels, colors="grey", linewidths=0.7)
-        for i, (problem, best) in enumerate(RUNS_2D):
-            if problem != k:
-                continue
-            step = float(q["steps"][i])
-            path = np.asarray(q["paths"][i])
-            iterations = first_below(q["gaps"][i], TOLERANCE * float(q["gaps"][i][0]))
-            style = dict(color="tab:orange", ls="-", lw=4, alpha=0.55, marker="o", ms=9, mfc="none", zorder=2) if best else \
-                dict(color="tab:blue", ls="-", lw=1.2, marker=".", ms=6, zorder=3)
-            ax.plot(path[:, 0], path[:, 1], **style,
-                    label=f"{run_label(step, best)}: {plural(iterations, 'iteration')} to tolerance {TOLERANCE:g}")
-        if h[0] != h[1] and COURSE_STEP * max(h) == 1:
-            ax.annotate(f"step {COURSE_STEP:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (START[0] * (1 - COURSE_STEP * h[0]), 0),
-                        xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
-                        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
-        ax.plot(*START, "s", color="k", ms=7, label=f"start a₀ = {START}")
-        ax.plot(0, 0, "*", color="tab:red", ms=14, label="minimum a* = 0")
-        ax.set_aspect("equal")
-        ax.set_xlim(-4.6, 1.6)
-        ax.set_ylim(-2.6, 2.6)
-        ax.set_xlabel("a₁")
-        ax.set_ylabel("a₂")
-        kind = "isotropic" if h[0] == h[1] else "anisotropic"
-        ax.set_title(f"{kind}: H = diag({h[0]:g}, {h[1]:g}), κ = {float(q['kappas'][k]):g}, 2/L = {2 / float(spec.L):g}",
-                     fontsize=10)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
-
-    ax = axes[2]
-    t = np.arange(PATH_NUM_STEPS + 1)
-    styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"), (1, True): ("tab:orange", ":")}
-    for i, (problem, best) in enumerate(RUNS_2D):
-        step = float(q["steps"][i])
-        gap = np.asarray(q["gaps"][i]) / float(q["gaps"][i][0])
-        colour, style = styles[(problem, best)]
-        kind = "isotropic" if problem == 0 else "anisotropic"
-        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(step, best)}")
-        if gap[1] == 0:  # exactly at the minimum after one step: nothing to draw on a log scale
-            ax.annotate("", (1, 1e-20), xytext=(1, 1e-2), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
-            ax.text(3, 1e-17, f"{kind}, best step:\nf = f* exactly at t = 1", color=colour, fontsize=8)
-        ax.semilogy(t, np.asarray(q["predicted"][i]) / float(q["predicted"][i][0]), "--", color="k", lw=0.8)
-    ax.plot([], [], "--", color="k", lw=0.8, label="predicted from the Hessian's spectrum")
-    ax.axhline(TOLERANCE, color="grey", ls=":", lw=1.2, label=f"tolerance {TOLERANCE:g}")
-    ax.set_ylim(1e-20, 3)
-    ax.set_xlim(0, PATH_NUM_STEPS)
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
-    ax.set_title("Measured (colour) and predicted (dashed)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 DATA_COLOURS = ("tab:blue", "tab:green", "tab:purple")
@@ -368,19 +248,6 @@ def figure_features(result, summary):
 # %%
 def numbers(result):
     """The key numbers, as plain JSON-ready values."""
-    q = result["quadratics"]
-    runs_2d = []
-    for i, (problem, best) in enumerate(RUNS_2D):
-        step = float(q["steps"][i])
-        spec, gap, predicted = q["specs"][problem], np.asarray(q["gaps"][i]), np.asarray(q["predicted"][i])
-        runs_2d.append(dict(
-            hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(q["kappas"][problem]),
-            step=step, best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
-            contraction=float(q["contractions"][i]),
-            measured_iterations=first_below(gap, TOLERANCE * gap[0]),
-            predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),
-            max_abs_deviation_from_prediction=float(np.max(np.abs(gap - predicted) / gap[0])),
-        ))
     features = {}
     for name, f in result["features"].items():
         entries = {}
@@ -407,8 +274,6 @@ def numbers(result):
         )
     return dict(
         tolerance=TOLERANCE, num_steps=int(result["features"]["diabetes"]["traces"].gap.shape[1] - 1),
-        quadratics=dict(course_step=COURSE_STEP, start=list(START), isotropic=list(ISOTROPIC),
-                        anisotropic=list(ANISOTROPIC), runs=runs_2d),
         synthetic=dict(n=SYNTHETIC_N, **{name: dict(x1_offset=o, x1_scale=s, x2_scale=s2) for name, (o, s, s2) in SYNTHETIC.items()}),
         diabetes_columns=result["diabetes_columns"],
         features=features,
@@ -419,21 +284,16 @@ def numbers(result):
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Compute, draw and save `conditioning_quadratics.png`, `conditioning_features.png` and `conditioning.json` in `out`."""
+    """Compute, draw and save `conditioning_features.png` and `conditioning.json` in `out`."""
     out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
-    return save(out, "conditioning", summary,
-                {"quadratics": figure_2d(result), "features": figure_features(result, summary)})
+    return save(out, "conditioning", summary, {"features": figure_features(result, summary)})
 
 
 # %%
 if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
-    for r in summary["quadratics"]["runs"]:
-        print(f"2-D, H = diag({', '.join(f'{h:g}' for h in r['hessian_eigenvalues'])}), step {r['step']:.3g}: "
-              f"{plural(r['measured_iterations'], 'iteration')} "
-              f"(predicted {r['predicted_iterations']})")
     for name, f in summary["features"].items():
         for which in ("raw", "standardized"):
             e = f[which]

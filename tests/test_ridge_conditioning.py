@@ -1,4 +1,4 @@
-"""The ridge and conditioning experiments run in quick mode, and their numbers say what their figures show."""
+"""The ridge and conditioning experiments (on data and in 2-D) run in quick mode, and their numbers say what their figures show."""
 
 import json
 from pathlib import Path
@@ -7,15 +7,17 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from experiments import conditioning, ridge
+from experiments import conditioning, conditioning_quadratics, ridge
 
 FIGURES = {
     "ridge": ("ridge_interpolants.png", "ridge_path.png", "ridge_descent.png"),
-    "conditioning": ("conditioning_quadratics.png", "conditioning_features.png"),
+    "conditioning": ("conditioning_features.png",),
+    "conditioning_quadratics": ("conditioning_quadratics.png",),
 }
 KEYS = {
     "ridge": {"N", "D", "P", "rank", "null_space_dimension", "min_norm", "interpolants", "ridge_path", "descent"},
-    "conditioning": {"tolerance", "num_steps", "quadratics", "synthetic", "diabetes_columns", "features"},
+    "conditioning": {"tolerance", "num_steps", "synthetic", "diabetes_columns", "features"},
+    "conditioning_quadratics": {"tolerance", "course_step", "start", "isotropic", "anisotropic", "runs"},
 }
 # Gradient descent's gap shrinks at least by ((kappa - 1)/(kappa + 1))^2 per step, so the measured count is at
 # most the predicted one; from a = 0 on these problems it is never less than half of it.
@@ -34,7 +36,13 @@ def conditioning_out(tmp_path_factory):
     return out, conditioning.reproduce(out, quick=True)
 
 
-@pytest.mark.parametrize("name", ["ridge", "conditioning"])
+@pytest.fixture(scope="module")
+def conditioning_quadratics_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("conditioning_quadratics")
+    return out, conditioning_quadratics.reproduce(out, quick=True)
+
+
+@pytest.mark.parametrize("name", ["ridge", "conditioning", "conditioning_quadratics"])
 def test_writes_valid_figures_and_its_numbers(name, request):
     out, summary = request.getfixturevalue(f"{name}_out")
     for figure in FIGURES[name]:
@@ -117,14 +125,14 @@ def test_standardising_removes_the_ill_conditioning_on_every_synthetic_draw(cond
     assert 1 <= extreme["standardized"]["low"] and extreme["standardized"]["high"] < 2
 
 
-def test_quadratics_measured_iterations_equal_theory(conditioning_out):
-    _, s = conditioning_out
-    runs = s["quadratics"]["runs"]
+def test_quadratics_measured_iterations_equal_theory(conditioning_quadratics_out):
+    _, s = conditioning_quadratics_out
+    runs = s["runs"]
     iso_course, iso_best, aniso_course, aniso_best = runs
     for run in runs:
         assert run["measured_iterations"] == run["predicted_iterations"]
         assert run["max_abs_deviation_from_prediction"] <= 1e-12
-    assert iso_course["step"] == aniso_course["step"] == conditioning.COURSE_STEP
+    assert iso_course["step"] == aniso_course["step"] == conditioning_quadratics.COURSE_STEP
     assert iso_course["contraction"] == pytest.approx(0.9) and aniso_course["contraction"] == pytest.approx(0.9)
     assert iso_best["step"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
     assert aniso_best["step"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)
