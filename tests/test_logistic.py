@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments import logistic
+from experiments import logistic, logistic_edges
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,16 @@ def test_newton_reaches_rounding_in_a_handful_of_iterations(quick):
         assert gap[0] > 0.1 and np.all(np.abs(gap[10:]) <= 1e-15), name
 
 
-def test_the_edge_is_two_over_L_at_the_optimum_from_a_zero_start_too(quick):
-    _, n = quick
-    edges = n["edges"]
+@pytest.fixture(scope="module")
+def edges_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("logistic_edges")
+    return out, logistic_edges.reproduce(out, quick=True)
+
+
+def test_the_edge_is_two_over_L_at_the_optimum_from_a_zero_start_too(edges_quick):
+    out, edges = edges_quick
+    assert json.loads((out / "logistic_edges.json").read_text()) == edges
+    assert (out / "logistic_edges.png").stat().st_size > 10_000
     assert edges["separation"] == [1.0, 2.0] and all(edges["bracketed"])
     local = np.array(edges["two_over_L_optimum"])
     np.testing.assert_allclose(edges["at_optimum"], local, rtol=1e-3)

@@ -1,0 +1,99 @@
+"""Logistic regression's stability edge: measured next to a* and from a = 0, against 2/L at each.
+
+On two-feature problems of growing class separation (`runs.LogisticRun`, l2 = L2), gradient descent's
+largest stable step is measured by bisection twice: next to a* (`run.near_optimum()`, the rule
+`converging`), where the Hessian at a* sets the local edge 2/L, and from a = 0 (the run a user
+makes; stable when it ends within EDGE_TOLERANCE of f*). Both are drawn beside 2/L at a* and 2/L
+at a = 0, where the curvature is largest (s'(z) <= 1/4 peaks at z = 0): a bound below which every
+step is stable from anywhere, up to ten times too cautious here. The run from a = 0 ends at a*, so
+its edge is a*'s too.
+"""
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.ticker  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
+from lab import criteria, problems, runs, spectrum, stability  # noqa: E402
+
+N2, L2_SYNTHETIC = 200, 1e-3
+EDGE_TOLERANCE = 1e-6  # from a = 0, a step is stable when the run ends this close to f* (relative to f(0) - f*)
+SIZES = dict(separations=(np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]), np.array([1.0, 2.0])),  # full, quick
+             edge_num_steps=(2000, 600))
+
+
+# %%
+def converged(outcome):
+    """Stable from a = 0: the run ends converged, f(a_T) - f* <= EDGE_TOLERANCE (f(0) - f*). (The rule 'converging'
+    also accepts a run still on its way back from a far excursion, its gap shrinking; and a run can pass through
+    the tolerance just above the local edge before its top mode, unstable there, grows back.)"""
+    return ~outcome["diverged"] & (outcome["final_gap"] <= EDGE_TOLERANCE * outcome["initial_gap"])
+
+
+def edges(quick, dtype):
+    """Gradient descent's edge on two-feature problems over the separation, measured by bisection next to a* (the
+    run's own rule) and from a = 0 (`converged`), beside 2/L at a* and at a = 0 (absolute steps)."""
+    run = runs.LogisticRun(N2, 2, size(SIZES, "edge_num_steps", quick), dtype=dtype)
+    separation = size(SIZES, "separations", quick)
+    axes = {"separation": separation, "l2": np.array([L2_SYNTHETIC])}
+    at_optimum = stability.edge_and_best(run, axes, edge_bracket=(0.5, 2.0))  # run.near_optimum(): units of 2/L(a*)
+    from_zero = stability.edge_and_best(lambda **point: run(**point), axes, rule=converged,  # as it is: a = 0
+                                        edge_bracket=(0.5, 16.0))  # units of 2/L(0): up to 2/L(a*)
+
+    def L_start(s):  # the top Hessian eigenvalue at a = 0 of the run's problem (seed 0)
+        problem = problems.classification_problem(jax.random.key(0), N2, 2, s, 1.0, L2_SYNTHETIC, dtype=dtype)
+        return spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
+
+    return dict(separation=separation, at_optimum=at_optimum["edge_step"][:, 0], from_zero=from_zero["edge_step"][:, 0],
+                L_start=np.asarray(jax.vmap(L_start)(jnp.asarray(separation, dtype))), L_optimum=at_optimum["L"][:, 0],
+                bracketed=at_optimum["bracketed"][:, 0] & from_zero["bracketed"][:, 0])
+
+
+# %%
+def edges_figure(found):
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    separation = found["separation"]
+    ax.semilogy(separation, 2 / found["L_optimum"], "-", color="C0", lw=2, label="2/L at a* (the local edge)")
+    ax.semilogy(separation, 2 / found["L_start"], "--", color="C3", lw=2,
+                label="2/L at a = 0 (the largest curvature: stable from anywhere below it)")
+    ax.semilogy(separation, found["at_optimum"], "o", color="C0", mec="k", ms=13, label="measured next to a*")
+    ax.semilogy(separation, found["from_zero"], "s", color="C1", mec="k", ms=6, label="measured from a = 0")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks([2, 3, 5, 10, 20, 30])
+    ax.set_xlabel("class separation (distance between the class means; unit within-class covariance)")
+    ax.set_ylabel("learning rate (gradient descent, log scale)")
+    ax.set_title(f"Logistic regression, 2 features, l2 = {L2_SYNTHETIC:g}: the edge is 2/L at a*,\n"
+                 "measured next to a* and from a = 0, where the curvature is largest", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def reproduce(out="figures", quick=False, dtype="float64", seed=0):
+    """Write logistic_edges.png and logistic_edges.json in `out`; return the numbers."""
+    out = prepare(out, dtype)
+    found = edges(quick, dtype)
+    numbers = dict(separation=found["separation"].tolist(), l2=L2_SYNTHETIC, at_optimum=found["at_optimum"].tolist(),
+                   from_zero=found["from_zero"].tolist(), two_over_L_optimum=(2 / found["L_optimum"]).tolist(),
+                   two_over_L_start=(2 / found["L_start"]).tolist(), bracketed=found["bracketed"].tolist(),
+                   at_optimum_max_relative_error=max_relative_deviation(found["at_optimum"], 2 / found["L_optimum"]),
+                   from_zero_max_relative_error=max_relative_deviation(found["from_zero"], 2 / found["L_optimum"]),
+                   largest_edge_over_bound=float(np.max(found["from_zero"] * found["L_start"] / 2)))
+    return save(out, "logistic_edges", numbers, {"": edges_figure(found)})
+
+
+# %%
+if __name__ == "__main__":
+    result = command_line(reproduce, __doc__)
+    print("separation, edge next to a*, from a = 0, 2/L at a*, 2/L at a = 0:")
+    for row in zip(result["separation"], result["at_optimum"], result["from_zero"], result["two_over_L_optimum"],
+                   result["two_over_L_start"]):
+        print("  " + "  ".join(f"{x:.4g}" for x in row))
