@@ -15,12 +15,12 @@ import importlib
 import numpy as np
 
 NAMES = ("least_squares", "stability", "conditioning_quadratics", "conditioning", "ridge", "model_selection", "logistic",
-         "logistic_edges", "optimizers", "curvature", "autodiff", "entropy", "your_criterion", "sgd", "adam",
-         "edge_of_stability")
+         "logistic_edges", "optimizers", "optimizers_schedules", "curvature", "autodiff", "entropy", "your_criterion",
+         "sgd", "adam", "edge_of_stability")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
 LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "optimizers", "logistic", "your_criterion", "logistic_edges",
                  "conditioning", "model_selection", "stability", "least_squares", "ridge", "autodiff", "curvature",
-                 "conditioning_quadratics", "adam")
+                 "conditioning_quadratics", "optimizers_schedules", "adam")
 
 
 SKLEARN_MISSING = ("scikit-learn is not installed: {what} is skipped (its numbers are null in the JSON and its curve "

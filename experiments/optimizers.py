@@ -8,8 +8,7 @@ drawn beside 2(1+beta)/L and 2(1+beta)/((1+2 beta)L). Then each
 method's fewest iterations to reach the tolerance, over a grid of its
 hyper-parameters, is plotted against the condition number with fitted slopes:
 about kappa for gradient descent, sqrt(kappa) for momentum (Polyak, 1964).
-Last, optax's learning-rate schedules are one more sweep axis: which initial
-steps each schedule survives, and how far it gets.
+optax's learning-rate schedules, one more sweep axis, are `optimizers_schedules`.
 """
 
 # %%
@@ -40,7 +39,6 @@ SIZES = dict(  # full, quick
     adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
     horizon=(4000, 1200),
     seeds=(5, 2),  # problems drawn per condition number in the iterations figure
-    schedule_steps=(np.geomspace(0.05, 1.6, 40), np.geomspace(0.05, 1.6, 10)),
 )
 NESTEROV = functools.partial(optax.sgd, nesterov=True)
 # At Polyak's optimum the extreme modes have a double eigenvalue: the error decays like t * rate^t,
@@ -100,14 +98,6 @@ def median(by_seed):
     """The median over seeds (last axis) of iteration counts, -1 (never reached) counting as the most."""
     middle = np.median(np.where(by_seed >= 0, by_seed, np.inf), axis=-1)
     return np.where(np.isfinite(middle), middle, -1)
-
-
-def schedules(quick, dtype):
-    """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
-    run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
-                                   start="eigen")
-    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step_over_edge": size(SIZES, "schedule_steps", quick),
-                             "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
 def theory_iterations(kappas):
@@ -184,36 +174,13 @@ def iterations_figure(kappas, fewest, theory):
     return fig
 
 
-def schedules_figure(grid):
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    c = grid.axes["step_over_edge"]
-    for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
-        ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
-        diverged = grid["diverged"][i, :, 0]
-        line, = ax.semilogy(c[~diverged], np.maximum(ratio[~diverged], np.finfo(ratio.dtype).eps), style, ms=5,
-                            label=f"{name} (last stable step {c[~diverged].max():.2f}·2/L)")
-        ax.plot(c[diverged], np.full(diverged.sum(), 4.0**(i + 1)), "x", color=line.get_color(), ms=8, mew=2)
-    ax.axvline(1.0, color="k", ls="--", lw=1, label="2/L: the edge for a constant step")
-    ax.axhline(1.0, color="grey", lw=0.8)
-    ax.plot([], [], "kx", ms=8, mew=2, label="diverged: one row per schedule, above 1")
-    ax.set_xlim(0, c[-1] * 1.03)  # linear: the steps near the edge, where the schedules differ, get the width
-    ax.set_xlabel("initial step / (2/L)")
-    ax.set_ylabel(f"final / initial suboptimality after {MAP_NUM_STEPS} steps (floored at ε)")
-    ax.set_title(f"Gradient descent with optax learning-rate schedules, κ = {MAP_KAPPA:g}")
-    ax.legend(fontsize=8, loc="lower left")
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Write optimizers_momentum_map.png, optimizers_iterations.png, optimizers_schedules.png and optimizers.json."""
+    """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json."""
     out = prepare(out, dtype)
     maps = {"heavy ball": momentum_map(quick, dtype), "Nesterov": momentum_map(quick, dtype, NESTEROV)}
     grid, edges = maps["heavy ball"]
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
-    scheduled = schedules(quick, dtype)
     theory = jax.device_get(theory_iterations(kappas))
     edge_theory = np.asarray(spectrum.heavy_ball_threshold(1.0, edges.axes["momentum"]) / spectrum.stability_threshold(1.0))
     nesterov = maps["Nesterov"][1]
@@ -234,13 +201,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         fewest_iterations_by_seed={k: v.tolist() for k, v in fewest.items()},
         theory_iterations={"gradient descent": theory[0].tolist(), "heavy ball": theory[1].tolist()},
         slopes={name: slope(kappas, median(v)) for name, v in fewest.items()},
-        schedules=list(runs.SCHEDULES), schedule_steps=scheduled.axes["step_over_edge"].tolist(),
-        schedule_final_gap=scheduled["final_gap"][:, :, 0].tolist(),
-        schedule_diverged=scheduled["diverged"][:, :, 0].tolist(),
-        schedule_last_stable_step=[float(scheduled.axes["step_over_edge"][~d].max()) for d in scheduled["diverged"][:, :, 0]],
     )
-    figures = {"momentum_map": map_figure(maps), "iterations": iterations_figure(kappas, fewest, theory),
-               "schedules": schedules_figure(scheduled)}
+    figures = {"momentum_map": map_figure(maps), "iterations": iterations_figure(kappas, fewest, theory)}
     return save(out, "optimizers", numbers, figures)
 
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments import optimizers
+from experiments import optimizers, optimizers_schedules
 from lab import runs, sweep
 
 
@@ -56,10 +56,12 @@ def test_momentum_and_betas_outside_0_1_are_refused(axis):
         sweep.sweep(run, {"step_over_edge": [0.5], axis: [0.5, 1.0]}, progress=False)
 
 
-def test_schedules_are_a_sweep_axis(quick):
-    _, numbers = quick
+def test_schedules_are_a_sweep_axis(tmp_path):
+    numbers = optimizers_schedules.reproduce(tmp_path, quick=True)
+    assert json.loads((tmp_path / "optimizers_schedules.json").read_text()) == numbers
+    assert (tmp_path / "optimizers_schedules.png").stat().st_size > 10_000
     assert numbers["schedules"] == ["constant", "exponential", "cosine", "warmup_cosine"]
-    constant, exponential, cosine, warmup = numbers["schedule_last_stable_step"]
+    constant, exponential, cosine, warmup = numbers["last_stable_step"]
     assert constant < 1.0 < warmup  # a warm-up survives an initial step above 2/L; a constant step cannot
     assert exponential > 1.0
 
