@@ -154,6 +154,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         "rejected": rejected_train + rejected_test,
         "monovacancy_entropy_by_atoms": {str(n): s for n, s in monovacancies.items()},
         "cluster_entropy_by_sites": {str(k): {str(d.sites): d.entropy for d in row} for k, row in by_size.items()},
+        "finite_size_fits": {str(k): per_vacancy_fit(row, k) for k, row in by_size.items()},
         "s_1": s_1,
         "models": errors,
     }
@@ -164,7 +165,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         "parity": parity_figure(models, s_train, s_test, numbers),
         "error": error_figure(models, k_test, s_test, numbers["train"]["vacancies"]),
         "cost": cost_figure(cost, timings["cost_slopes"]),
-        "finite_size": finite_size_figure(by_size),
+        "finite_size": finite_size_figure(by_size, numbers["finite_size_fits"]),
         "interstitials": interstitial_figure(*mixed, numbers["with_interstitials"]),
     }
     return save(out, "entropy", numbers, figures, timings)
@@ -210,6 +211,17 @@ def with_interstitials(train, test, s_1, quick, rng):
 
 STAGES = ("relax", "hessian", "diagonalise", "descriptor")
 EXACT_STAGES = ("relax", "hessian", "diagonalise")  # the stages of the exact entropy
+
+
+def per_vacancy_fit(row, vacancies):
+    """S_f / k = dilute + slope / N fitted over the cells of `row` (N lattice sites), and S_f / k in the largest cell
+    minus that in a 432-site cell (the training cells' size), where both were measured."""
+    n = np.array([d.sites for d in row], float)
+    per_vacancy = np.array([d.entropy for d in row]) / vacancies
+    slope, dilute = np.polyfit(1 / n, per_vacancy, 1)
+    by_sites = dict(zip(n, per_vacancy))
+    return {"dilute": float(dilute), "slope": float(slope),
+            "largest_minus_432": float(by_sites[n.max()] - by_sites[432.0]) if 432.0 in by_sites else None}
 
 
 def cost_by_size(defects):
@@ -281,12 +293,12 @@ def cost_figure(cost, slopes):
     return fig
 
 
-def finite_size_figure(by_size):
+def finite_size_figure(by_size, fits):
     fig, ax = plt.subplots(figsize=(6.5, 4.3), constrained_layout=True)
     for k, row in by_size.items():
         n = np.array([d.sites for d in row], float)
         per_vacancy = np.array([d.entropy for d in row]) / k
-        fit = np.polyfit(1 / n, per_vacancy, 1)
+        fit = (fits[str(k)]["slope"], fits[str(k)]["dilute"])
         grid = np.linspace(0, 1.05 / n.min(), 50)
         line, = ax.plot(1 / n, per_vacancy, "o", label=f"{k} vacanc{'y' if k == 1 else 'ies'}: $S_f/k$ = {fit[1]:.3f} {'-' if fit[0] < 0 else '+'} {abs(fit[0]):.1f}/N")
         ax.plot(grid, np.polyval(fit, grid), "--", lw=1, color=line.get_color())

@@ -49,6 +49,8 @@ def test_finite_size_trend_and_cost_are_reported(quick):
     for k, by_sites in numbers["cluster_entropy_by_sites"].items():  # the same cluster: S_f grows towards its dilute value
         entropies = [by_sites[n] for n in sorted(by_sites, key=int)]
         assert all(a < b for a, b in zip(entropies, entropies[1:])), (k, entropies)
+        fit = numbers["finite_size_fits"][k]  # S_f/k = dilute + slope/N: below its dilute limit in every cell
+        assert fit["slope"] < 0 and fit["dilute"] > entropies[-1] / int(k)
     timings = numbers["timings"]
     assert set(timings["cost_slopes"]) == {*entropy.STAGES, "exact"}
     cost = timings["cost_seconds"]  # the exact entropy's total is the sum of its stages, and its ratio to the model's
