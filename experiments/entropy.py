@@ -138,7 +138,9 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     errors = {
         name: {"train_mae": mean_absolute_error(p_train, s_train), "test_mae": mean_absolute_error(p_test, s_test), "penalty": penalty,
                "penalty_at_grid_edge": penalty in (PENALTIES[0], PENALTIES[-1]) if penalty else None,
-               "test_mae_resampled": resampled.get(name)}
+               "test_mae_resampled": resampled.get(name),
+               "test_max_relative_error": float(np.max(np.abs(p_test - s_test) / s_test)),
+               "test_most_negative_error": float(np.min(p_test - s_test))}
         for name, (p_train, p_test, penalty) in models.items()
     }
     span_train, span_test = np.ptp(s_train), np.ptp(s_test)
