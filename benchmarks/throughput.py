@@ -743,6 +743,23 @@ def headline(workloads, dtypes):
     return out
 
 
+def summary(headline: dict, workloads: dict) -> dict:
+    """The ranges the README quotes, [min, max] over dtypes (and workloads where it says "all")."""
+    def extent(values):
+        values = [v for v in values if v is not None]
+        return [min(values), max(values)] if values else None  # quick mode has no large workload
+    large = [h for key, h in headline.items() if key.startswith("large")]
+    batched = ("numpy_batched", "torch_batched", "jax_batched_scan")
+    return dict(
+        large_fraction_of_ceiling=extent(h["lab_fraction_of_ceiling"] for h in large),
+        large_speedup_over_batched=extent(h["lab_speedup_over"].get(name) for h in large for name in batched),
+        all_speedup_over_hand_scan=extent(h["lab_speedup_over"]["jax_batched_scan"] for h in headline.values()),
+        large_gram_speedup=extent(workloads["large"][key.split()[1]]["variants"]["lab_sweep_gram"]["throughput_ratio_to_lab"]
+                                  for key in headline if key.startswith("large")),
+        all_compile_s=extent(h["lab_compile_s"] for h in headline.values()),
+    )
+
+
 def machine():
     info = dict(cpu_count=os.cpu_count(), platform=platform.platform(), processor=platform.processor(),
                 jax_devices=[str(d) for d in jax.devices()],
@@ -786,6 +803,7 @@ def benchmark(out="figures", quick=False, log=print):
         workloads=measured,
         scaling=scaling,
         headline=headline(measured, dtypes),
+        summary=summary(headline(measured, dtypes), measured),
         load_average_before_after=[list(load_before), list(os.getloadavg())],
         wall_s=time.perf_counter() - started,
     )

@@ -44,7 +44,6 @@ DIABETES = Path(__file__).parent / "data" / "diabetes.csv"
 
 
 # %%
-# %%
 @functools.partial(jax.jit, static_argnames="dtype")
 def synthetic_features(seed, offset, scale, small_scale, dtype):
     """x1 = offset + scale z1, x2 = small_scale z2, y = 3 + 2 z1 - z2 + 0.1 z3 (z standard normal): (N, 2), (N,)."""

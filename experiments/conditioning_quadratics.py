@@ -14,7 +14,6 @@ zigzagging. Features of different scales, the same lesson on data, are
 """
 
 # %%
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +44,6 @@ def quadratic(curvatures, dtype):
 RUNS_2D = ((0, False), (0, True), (1, False), (1, True))
 
 
-@functools.partial(jax.jit, static_argnames="dtype")
 def compute(dtype=jnp.float64):
     """Four runs: each quadratic at the course's step and at its best step; iterates, gaps and their theory."""
     problems_2d = [quadratic(h, dtype) for h in (ISOTROPIC, ANISOTROPIC)]

@@ -32,6 +32,17 @@ def test_the_memory_estimate_counts_the_data_of_each_setting():
     assert runs.CriterionRun(criteria.least_squares, data, 10).bytes_per_setting() >= data.X.nbytes + data.y.nbytes
 
 
+@pytest.mark.parametrize("n, d", [(200, 10), (2000, 50)])
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_the_memory_estimate_bounds_what_xla_counts_while_a_problem_is_built(kind, n, d):
+    """bytes_per_setting (PROBLEM_WORKSPACE times the data) against the compiled build's temporaries and results."""
+    run, build = {"regression": (runs.LinearRegressionRun, lambda key: problems.regression_problem(key, n, d, 10.0)),
+                  "classification": (runs.LogisticRun, lambda key: problems.classification_problem(key, n, d))}[kind]
+    memory = jax.jit(build).lower(jax.random.key(0)).compile().memory_analysis()
+    counted = memory.temp_size_in_bytes + memory.output_size_in_bytes
+    assert 0.3 * run(n=n, d=d, num_steps=10).bytes_per_setting() < counted <= run(n=n, d=d, num_steps=10).bytes_per_setting()
+
+
 def test_the_exact_optimum_takes_no_n_by_n_workspace():
     """The numerical rank's SVD once took an N x N workspace (80 GB at N = 1e5): now that of R, P x P."""
     n, p = 4000, 21
