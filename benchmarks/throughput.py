@@ -751,7 +751,6 @@ def summary(headline: dict, workloads: dict) -> dict:
     large = [h for key, h in headline.items() if key.startswith("large")]
     batched = ("numpy_batched", "torch_batched", "jax_batched_scan")
     return dict(
-        large_fraction_of_ceiling=extent(h["lab_fraction_of_ceiling"] for h in large),
         large_speedup_over_batched=extent(h["lab_speedup_over"].get(name) for h in large for name in batched),
         all_speedup_over_hand_scan=extent(h["lab_speedup_over"]["jax_batched_scan"] for h in headline.values()),
         large_gram_speedup=extent(workloads["large"][key.split()[1]]["variants"]["lab_sweep_gram"]["throughput_ratio_to_lab"]
