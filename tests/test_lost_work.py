@@ -32,10 +32,11 @@ def test_the_memory_estimate_counts_the_data_of_each_setting():
     assert runs.CriterionRun(criteria.least_squares, data, 10).bytes_per_setting() >= data.X.nbytes + data.y.nbytes
 
 
-@pytest.mark.parametrize("n, d", [(200, 10), (2000, 50)])
 @pytest.mark.parametrize("kind", ["regression", "classification"])
-def test_the_memory_estimate_bounds_what_xla_counts_while_a_problem_is_built(kind, n, d):
-    """bytes_per_setting (PROBLEM_WORKSPACE times the data) against the compiled build's temporaries and results."""
+def test_the_memory_estimate_bounds_what_xla_counts_while_a_problem_is_built(kind):
+    """bytes_per_setting (PROBLEM_WORKSPACE times the data) against the compiled build's temporaries and results,
+    at the small shape where the ratio is largest (9.6 for least squares: fixed costs weigh most there)."""
+    n, d = 200, 10
     run, build = {"regression": (runs.LinearRegressionRun, lambda key: problems.regression_problem(key, n, d, 10.0)),
                   "classification": (runs.LogisticRun, lambda key: problems.classification_problem(key, n, d))}[kind]
     memory = jax.jit(build).lower(jax.random.key(0)).compile().memory_analysis()
