@@ -786,6 +786,7 @@ def benchmark(out="figures", quick=False, log=print):
     measured = measure_workloads(workloads, dtypes, repeats, pause, quick, log)
     scaling = None if quick else measure_scaling(  # quick: every new shape costs the lab seconds of compilation
         dict(base=SCALING_BASE, R=SCALING_R, N=SCALING_N), SCALING_REPEATS, SCALING_DTYPE, log)
+    summaries = headline(measured, dtypes)
     numbers = dict(
         description=__doc__.strip().splitlines()[0],
         quick=quick,
@@ -801,8 +802,8 @@ def benchmark(out="figures", quick=False, log=print):
         machine=machine(),
         workloads=measured,
         scaling=scaling,
-        headline=headline(measured, dtypes),
-        summary=summary(headline(measured, dtypes), measured),
+        headline=summaries,
+        summary=summary(summaries, measured),
         load_average_before_after=[list(load_before), list(os.getloadavg())],
         wall_s=time.perf_counter() - started,
     )

@@ -51,7 +51,8 @@ def chain_check(seed, dtype):
 def scalar_criterion(d, dtype, samples=SAMPLES):
     """Least squares of D parameters on `samples` fixed samples, and a point to differentiate at."""
     rng = np.random.default_rng(d)  # numpy: one data set per D, no compilation per shape
-    data = criteria.Data(*jax.device_put((rng.normal(size=(samples, d)).astype(dtype), rng.normal(size=samples).astype(dtype))))
+    X, y = rng.normal(size=(samples, d)).astype(dtype), rng.normal(size=samples).astype(dtype)
+    data = criteria.Data(*jax.device_put((X, y)))
     return (lambda a: criteria.least_squares(a, data)), jax.device_put(np.zeros(d, dtype))
 
 

@@ -14,7 +14,6 @@ zigzagging. Features of different scales, the same lesson on data, are
 """
 
 # %%
-
 import jax
 import jax.numpy as jnp
 import matplotlib
