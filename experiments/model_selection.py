@@ -84,14 +84,8 @@ def draws(seed, count, n, dtype):
     return tuple(jnp.stack(parts) for parts in zip(*samples))
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def cv_features(x, degree):
-    """The standardised polynomial features of the cross-validation, in one compiled call."""
-    return features(x, degree)[0]
-
-
 def cross_validate(train, l2):
-    X = cv_features(train[0], CV_DEGREE)
+    X = features(train[0], CV_DEGREE)[0]
     model_selection.ridge_cv(X, train[1], l2, FOLDS)  # compile
     started = time.perf_counter()
     cv = jax.block_until_ready(model_selection.ridge_cv(X, train[1], l2, FOLDS))
