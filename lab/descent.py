@@ -190,6 +190,11 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
             "hyper-parameters must be numbers (they are traced, so new values never recompile), not functions: "
             "for a learning-rate schedule use lab.runs.Scheduled(optimizer, num_steps) as the optimizer."
         )
+    flags = [name for name, value in hyperparams.items() if isinstance(value, (bool, np.bool_)) or name.endswith("dtype")]
+    if flags:
+        raise ValueError(f"{', '.join(flags)} {'changes' if len(flags) == 1 else 'change'} the optimizer's program, not a value, so they cannot be traced "
+                         f"hyper-parameters: bind them in the optimizer, e.g. optimizer=functools.partial(optax.sgd, "
+                         f"{flags[0]}=...).")
     if "learning_rate" in hyperparams:
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     _validate.hyper_parameters(hyperparams)

@@ -11,6 +11,7 @@ prepending the intercept column.
 import csv
 import dataclasses
 import functools
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -142,11 +143,10 @@ def standardize(X):
     (X_new - mean) / scale. A constant column cannot be scaled: ValueError.
     """
     X = _validate.as_float_array("X", X, 2)
-    standardized, mean, scale = _standardized(X)
-    if _validate.is_concrete(scale) and not np.all(np.asarray(scale) > 0):
-        columns = np.flatnonzero(np.asarray(scale) == 0).tolist()
+    if _validate.is_concrete(X) and np.any(constant := np.all(np.asarray(X) == np.asarray(X)[:1], axis=0)):
+        columns = np.flatnonzero(constant).tolist()  # equal values, whose computed std can be rounding, not 0
         raise ValueError(f"X has constant column(s) {columns}: drop them before standardizing.")
-    return standardized, mean, scale
+    return _standardized(X)
 
 
 @jax.jit
@@ -218,11 +218,38 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     start = _start(data, start)
     concrete = _validate.is_concrete(data, start)
     if concrete:
+        _check_data(criterion, data)
         _check_criterion(criterion, data, start)
     found, curvature = _solve(criterion, data, start, method, tol, max_iter)
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
+        _warn_if_singular(curvature)
     return Problem(criterion, data, start, found, curvature)
+
+
+def _check_data(criterion, data):
+    """`Data` whose y is one target per row; binary labels for logistic regression."""
+    if isinstance(data, Data):
+        n = data.X.shape[0] if getattr(data.X, "ndim", 0) == 2 else None
+        if getattr(data.y, "shape", None) != (n,):
+            raise ValueError(f"data.y must have shape ({n},), one target per row of data.X {data.X.shape}, got "
+                             f"{getattr(data.y, 'shape', type(data.y).__name__)}: build data with "
+                             "lab.problems.make_data(X, y), which checks it (a column y (N, 1): y.ravel()).")
+        if criterion is criteria.logistic:
+            _validate.binary_labels(data.y)
+
+
+def _warn_if_singular(curvature: spectrum.Spectrum):
+    """Warn when the Hessian at a* is singular to rounding (eigenvalues <= P eps L): a* is one of many minimisers."""
+    eigenvalues = np.asarray(curvature.eigenvalues)
+    cutoff = eigenvalues.size * np.finfo(eigenvalues.dtype).eps * abs(eigenvalues[-1])
+    if eigenvalues[0] <= cutoff:
+        rank = int(np.sum(eigenvalues > cutoff))
+        warnings.warn(f"the Hessian at the reference optimum is singular (numerical rank {rank} < {eigenvalues.size}): "
+                      "the minimiser is not unique (with data: a duplicated, constant or zero column, or fewer "
+                      "samples than parameters) and the reference is one of them (least squares: the minimum-norm "
+                      "one); mu = 0, so 2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with l2 > 0.",
+                      stacklevel=3)
 
 
 @functools.partial(jax.jit, static_argnames=("criterion", "method", "max_iter"))
@@ -230,10 +257,23 @@ def _solve(criterion, data, start, method, tol, max_iter):
     """The reference and the spectrum there, in one compiled call (eagerly, the Hessian alone costs seconds)."""
     def solve(data, start, tol):
         found = reference.solve(criterion, data, start, method, tol, max_iter)
-        return found, spectrum.spectrum(criterion, found.params, data)
+        curvature = spectrum.spectrum(criterion, found.params, data)
+        return _minimum(found, curvature), curvature
     if tol is None:
         return linalg.one_at_a_time(lambda data, start: solve(data, start, None))(data, start)
     return linalg.one_at_a_time(solve)(data, start, tol)
+
+
+def _minimum(found: reference.Reference, curvature: spectrum.Spectrum) -> reference.Reference:
+    """`found`, its status NOT_FINITE where the Hessian is not finite, NOT_A_MINIMUM where the gradient vanishes
+    but an eigenvalue is clearly negative (below -sqrt(eps) L: a saddle or a maximum, not rounding)."""
+    eps = jnp.finfo(curvature.eigenvalues.dtype).eps
+    finite = jnp.all(jnp.isfinite(curvature.eigenvalues))
+    saddle = curvature.mu < -jnp.sqrt(eps) * jnp.abs(curvature.L)
+    converged = found.status == reference.CONVERGED
+    status = jnp.where(converged & ~finite, reference.NOT_FINITE,
+                       jnp.where(converged & saddle, reference.NOT_A_MINIMUM, found.status))
+    return found._replace(status=status.astype(found.status.dtype))
 
 
 def problem_size(data):
@@ -313,11 +353,15 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}: check the path.")
-    with path.open(newline="") as file:
+    with path.open(newline="", encoding="utf-8-sig") as file:  # -sig: a spreadsheet's byte-order mark is not a name
         rows = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]  # blank lines skipped
     if len(rows) < 2:
         raise ValueError(f"{str(path)!r} needs a header line and at least one row of numbers.")
     header = [name.strip() for name in rows[0][1]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{str(path)!r} names more than one column {', '.join(map(repr, repeated))}: rename them "
+                         "(a repeated target would become a feature equal to y).")
     if target not in header:
         raise ValueError(f"{str(path)!r} has no column {target!r}; its columns are {', '.join(header)}.")
     table = np.empty((len(rows) - 1, len(header)))

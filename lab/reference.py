@@ -189,8 +189,8 @@ def default_tol(dtype, scale=0.0):
 
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
 METHODS = ("closed_form", "newton", "lbfgs")
-STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite")
-CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE = range(len(STATUSES))
+STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite", "not_a_minimum")
+CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE, NOT_A_MINIMUM = range(len(STATUSES))
 
 
 class Reference(NamedTuple):
@@ -382,7 +382,14 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
     status = int(found.status)
     if status == CONVERGED:
         return found
-    if METHODS[int(found.method)] == "closed_form":
+    if status == NOT_A_MINIMUM:
+        raise ValueError(
+            f"{what} was not found: {METHODS[int(found.method)]} reached a point where the gradient vanishes "
+            f"(||grad f|| = {float(found.gradient_norm):.3e}) but the Hessian has a negative eigenvalue: a saddle "
+            "point or a maximum. Start elsewhere (problem(..., start=...); for a network, CriterionRun(init_scale=0.5), "
+            "since a = 0 is a saddle of most networks)."
+        )
+    if METHODS[int(found.method)] == "closed_form" and status != NOT_FINITE:
         raise ValueError(
             f"{what} was not found: the closed form leaves ||grad f|| = {float(found.gradient_norm):.3e}, above "
             "rounding: the design is rank-deficient or badly scaled. Standardize the features "
@@ -392,7 +399,8 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
         MAX_ITER: "raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ",
         STALLED: "no step decreased f any more (rounding): loosen tol, or compute in float64",
         NOT_DESCENT: "the Hessian is not positive definite there (a non-convex criterion): use method='lbfgs'",
-        NOT_FINITE: "f or its gradient is NaN or infinite there: check the criterion and the data",
+        NOT_FINITE: "f, its gradient or its Hessian is NaN or infinite there: check the criterion and the data "
+                    "(features near the float32 range overflow: standardize them, or compute in float64)",
     }[status]
     raise ValueError(
         f"{what} was not found: {METHODS[int(found.method)]} stopped after {int(found.iterations)} iterations "

@@ -274,6 +274,8 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     optimizer's theory beside them, and the raw trace (for `record_path`).
     """
     start = problem.start if start is None else start
+    if _validate.is_concrete(tolerance) and not 0 < float(tolerance) < 1:
+        raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {tolerance!r}.")
     num_steps, hyper = descent.checked(problem.data, start, problem.reference, num_steps, descent.DEFAULT_GROWTH,
                                        dict(hyper, learning_rate=learning_rate), batches)
     record_every = _validate.count("record_every", record_every)
@@ -349,7 +351,11 @@ def _optimizer_axes(optimizer) -> list:
     """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is the run's own axis)."""
     if optimizer is None:
         return []
-    names = optimizer.axis_names if isinstance(optimizer, Scheduled) else tuple(inspect.signature(optimizer).parameters)
+    if isinstance(optimizer, Scheduled):
+        names = optimizer.axis_names
+    else:  # flags (nesterov=False) and dtypes change the program, not a value: bind them with functools.partial
+        parameters = inspect.signature(optimizer).parameters.items()
+        names = [name for name, p in parameters if not isinstance(p.default, bool) and not name.endswith("dtype")]
     return [name for name in names if name not in ("learning_rate", "eps")]
 
 

@@ -8,6 +8,7 @@ by rounding of the data, about eps32 * kappa * |a*|.
 """
 
 import contextlib
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -78,7 +79,9 @@ def exact_kappa_regression(kappa=100.0, n=100, d=5, dtype="float64", seed=0) -> 
     A = np.asarray(criteria.design(X))
     minimiser = np.linalg.lstsq(A, np.asarray(y), rcond=None)[0]
     data = criteria.Data(jnp.asarray(A, dtype), jnp.asarray(y, dtype), jnp.zeros((), dtype))
-    return Known(problems.problem(criteria.least_squares, data), minimiser)
+    with warnings.catch_warnings():  # singular by design: the warning that a* is one of many minimisers
+        warnings.filterwarnings("ignore", "the Hessian at the reference optimum is singular")
+        return Known(problems.problem(criteria.least_squares, data), minimiser)
 
 
 def underdetermined(n=10, d=30, dtype="float64", seed=0) -> Known:
@@ -89,7 +92,9 @@ def underdetermined(n=10, d=30, dtype="float64", seed=0) -> Known:
     y = rng.normal(size=n)
     minimiser = np.linalg.pinv(A) @ y
     data = criteria.Data(jnp.asarray(A, dtype), jnp.asarray(y, dtype), jnp.zeros((), dtype))
-    return Known(problems.problem(criteria.least_squares, data), minimiser)
+    with warnings.catch_warnings():  # singular by design: the warning that a* is one of many minimisers
+        warnings.filterwarnings("ignore", "the Hessian at the reference optimum is singular")
+        return Known(problems.problem(criteria.least_squares, data), minimiser)
 
 
 def two_classes(n=200, d=3, separation=1.0, l2=1e-2, dtype="float64", seed=0) -> Known:

@@ -519,3 +519,71 @@ def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_
     with pytest.raises(ValueError, match="config must hold JSON values"):
         results.save(grid, tmp_path / "a")
     assert list(tmp_path.iterdir()) == []
+
+
+# Silent wrong answers found by probing the public API, each now refused (or warned about) where users call.
+
+def test_a_saddle_point_or_a_maximum_is_not_accepted_as_the_reference_optimum():
+    data = problems.make_data(_X(), _y())
+    saddle = lambda a, data: a[0] ** 2 - a[1] ** 2 + 0.1 * a[1] ** 4 + jnp.sum(a[2:] ** 2)  # noqa: E731
+    for criterion in (saddle, lambda a, data: -jnp.sum(a**2)):
+        with pytest.raises(ValueError, match="gradient vanishes .* negative eigenvalue: a saddle point or a maximum"):
+            problems.problem(criterion, data)
+    traced = jax.jit(lambda data: problems.problem(saddle, data).reference.status)(data)  # under jit: a status
+    assert int(traced) == reference.NOT_A_MINIMUM and reference.STATUSES[int(traced)] == "not_a_minimum"
+    assert int(problems.problem(criteria.least_squares, data).reference.status) == reference.CONVERGED
+
+
+def test_logistic_regression_refuses_labels_other_than_0_and_1_whatever_builds_the_problem():
+    for labels in (2 * _y() - 1, 2 * _y(), np.full(N, 0.5)):
+        with pytest.raises(ValueError, match="y must hold binary labels 0 and 1"):
+            problems.problem(criteria.logistic, problems.make_data(_X(), labels, l2=0.1))
+        with pytest.raises(ValueError, match="y must hold binary labels 0 and 1"):
+            runs.CriterionRun(criteria.logistic, problems.make_data(_X(), labels, l2=0.1), 10)
+
+
+def test_hand_built_data_with_a_column_of_targets_is_refused_not_broadcast_to_n_by_n():
+    data = problems.make_data(_X(), _y())
+    with pytest.raises(ValueError, match=r"data.y must have shape \(20,\).* got \(20, 1\)"):
+        problems.problem(criteria.least_squares, criteria.Data(data.X, data.y[:, None], data.l2))
+
+
+def test_a_singular_hessian_at_the_optimum_warns_that_the_minimiser_is_not_unique():
+    X = _X()
+    with pytest.warns(UserWarning, match=r"singular \(numerical rank 4 < 5\).* not unique"):
+        problems.problem(criteria.least_squares, problems.make_data(np.column_stack([X, X[:, 0]]), _y()))
+    with pytest.warns(UserWarning, match="singular"):
+        runs.CriterionRun(criteria.least_squares, problems.make_data(np.column_stack([X, X[:, 0]]), _y()), 10)
+
+
+def test_a_hessian_that_overflows_float32_is_not_finite_not_converged():
+    X = _X().astype(np.float32) * np.float32(1e19)
+    data = criteria.Data(jnp.asarray(X), jnp.asarray(_y(), jnp.float32), jnp.zeros((), jnp.float32))
+    status = jax.jit(lambda data: problems.problem(criteria.least_squares, data).reference.status)(data)
+    assert int(status) == reference.NOT_FINITE
+
+
+def test_standardize_refuses_a_constant_column_whose_computed_std_is_rounding_not_zero():
+    X = np.column_stack([_X(), np.full(N, 0.1)])
+    assert float(np.std(X[:, 3])) > 0  # 0.1 is not a binary fraction: its mean is not exactly 0.1
+    with pytest.raises(ValueError, match=r"constant column\(s\) \[3\]"):
+        problems.standardize(X)
+
+
+def test_a_csv_naming_two_columns_alike_is_refused_not_read_with_the_target_as_a_feature(tmp_path):
+    path = tmp_path / "repeated.csv"
+    path.write_text("x1,target,target\n1,2,2\n3,4,4\n5,7,7\n")
+    with pytest.raises(ValueError, match="names more than one column 'target'"):
+        problems.load_csv(path, "target")
+    marked = tmp_path / "excel.csv"  # a spreadsheet's byte-order mark before the first name
+    marked.write_text("\ufefftarget,x\n1,2\n3,4\n", encoding="utf-8")
+    assert problems.load_csv(marked, "target")[2] == ["x"]
+
+
+def test_flags_are_refused_as_traced_hyper_parameters_and_are_not_sweep_axes():
+    problem = problems.problem(criteria.least_squares, problems.make_data(_X(), _y()))
+    with pytest.raises(ValueError, match=r"nesterov changes the optimizer's program.*functools.partial"):
+        runs.optimize(problem, 10, 0.1, momentum=0.9, nesterov=True)
+    assert "nesterov" not in runs.CriterionRun(criteria.least_squares, problem.data, 10).axis_names
+    with pytest.raises(ValueError, match=r"tolerance must be in \(0, 1\)"):
+        runs.optimize(problem, 10, 0.1, tolerance=2.0)
