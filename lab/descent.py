@@ -160,6 +160,9 @@ def _check_start_value(criterion, data, init, optimum):
     if not _validate.is_concrete(data, init, optimum.value):
         return
     start = jax.jit(criterion)(init, data)  # a tracer when called inside jit, vmap or eval_shape on constants
+    if getattr(start, "shape", None) != ():
+        raise ValueError(f"criterion(a, data) must return a scalar, got shape {getattr(start, 'shape', None)}: sum or "
+                         "average over samples.")
     if not _validate.is_concrete(start):
         return
     start, best = float(start), float(optimum.value)

@@ -215,6 +215,10 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
         raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(criterion).__name__}.")
     if method not in ("auto", *reference.METHODS):
         raise ValueError(f"method must be 'auto' or one of {reference.METHODS}, got {method!r}.")
+    if tol is not None:
+        _validate.positive("tol", tol)
+    if max_iter is not None:
+        _validate.count("max_iter", max_iter)
     start = _start(data, start)
     concrete = _validate.is_concrete(data, start)
     if concrete:
@@ -386,6 +390,13 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
         raise ValueError(f"{str(path)!r} has no feature column besides the target {target!r}.")
     if labels:
         _validate.binary_labels(y)
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype must be a floating-point type (float32 or float64), got {dtype!r}: integers would "
+                         "truncate the values.")
+    limit = float(jnp.finfo(dtype or jnp.result_type(float)).max)
+    if np.abs(table).max() > limit:
+        raise ValueError(f"{str(path)!r} holds values beyond the largest {jnp.dtype(dtype or jnp.result_type(float)).name} "
+                         f"({limit:.3g}): rescale the columns, or read them with dtype=jnp.float64.")
     X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     if standardize:
         X = _standardize(X)[0]

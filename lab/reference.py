@@ -395,6 +395,12 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
             "rounding: the design is rank-deficient or badly scaled. Standardize the features "
             "(lab.problems.standardize), drop duplicated or constant columns, or use ridge with l2 > 0."
         )
+    if status == NOT_DESCENT and METHODS[int(found.method)] == "lbfgs":
+        raise ValueError(
+            f"{what} was not found: lbfgs stopped after {int(found.iterations)} iterations with ||grad f|| = "
+            f"{float(found.gradient_norm):.3e}, finding no descent direction: the criterion may be unbounded below "
+            "(no finite minimum: add a penalty, e.g. l2 > 0) or not smooth there; check it."
+        )
     advice = {
         MAX_ITER: "raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ",
         STALLED: "no step decreased f any more (rounding): loosen tol, or compute in float64",

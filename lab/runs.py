@@ -691,6 +691,7 @@ class CriterionRun(Run):
             raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(self.criterion).__name__}.")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {STARTS}, got {self.start!r}.")
+        _validate.nonnegative("init_scale", self.init_scale, zero="the reference search starts at a = 0")
         if self.start == "random" and not self.init_scale > 0:
             raise ValueError("start='random' starts at init_scale * N(0, 1): give init_scale > 0.")
         if self.stability_rule not in STABILITY_RULES:

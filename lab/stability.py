@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import runs, spectrum
+from lab import _validate, runs, spectrum
 from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, warn_unconverged
 
 GOLDEN = (math.sqrt(5) - 1) / 2
@@ -77,9 +77,10 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     if any(name in axes for name in runs.STEP_SIZES):
         raise ValueError("axes must not contain a step size (learning_rate, step_over_edge): it is what "
                          "edge_and_best searches.")
+    best_iterations = _validate.count("best_iterations", best_iterations)
     lo, hi = edge_bracket
-    if not 0 < lo < hi or not 0 < best_bracket[0] < best_bracket[1]:
-        raise ValueError(f"brackets must be increasing positive pairs, got edge {edge_bracket}, best {best_bracket}.")
+    if not (0 < lo < hi < np.inf and 0 < best_bracket[0] < best_bracket[1] < np.inf):
+        raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, best {best_bracket}.")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
     rule_name, stable = _rule(run, rule)

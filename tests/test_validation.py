@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import criteria, descent, problems, reference, runs, sweep
+from lab import criteria, descent, problems, reference, runs, stability, sweep
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -587,3 +587,27 @@ def test_flags_are_refused_as_traced_hyper_parameters_and_are_not_sweep_axes():
     assert "nesterov" not in runs.CriterionRun(criteria.least_squares, problem.data, 10).axis_names
     with pytest.raises(ValueError, match=r"tolerance must be in \(0, 1\)"):
         runs.optimize(problem, 10, 0.1, tolerance=2.0)
+
+
+def test_search_settings_are_checked_where_they_are_given(tmp_path):
+    data = problems.make_data(_X(), _y())
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        problems.problem(criteria.least_squares, data, tol=-1.0)  # said "rank-deficient" before
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        problems.problem(criteria.least_squares, data, max_iter=0)  # meant 100 before
+    with pytest.raises(ValueError, match="init_scale must be >= 0"):
+        runs.CriterionRun(criteria.least_squares, data, 10, init_scale=NAN)  # meant 0 before
+    run = runs.CriterionRun(criteria.least_squares, data, 50)
+    with pytest.raises(ValueError, match="best_iterations must be an integer"):
+        stability.edge_and_best(run, {}, best_iterations=30.5)
+    with pytest.raises(ValueError, match="increasing finite positive pairs"):
+        stability.edge_and_best(run, {}, edge_bracket=(0.5, INF))
+    with pytest.raises(ValueError, match="must return a scalar, got shape"):
+        descent.run(lambda a, data: data.X @ a, data, jnp.zeros(P), descent.Optimum(jnp.zeros(P), jnp.zeros(())), 10,
+                    learning_rate=0.1)
+    path = tmp_path / "large.csv"
+    path.write_text("t,x\n1,1e39\n2,3\n")
+    with pytest.raises(ValueError, match="beyond the largest float32"):
+        problems.load_csv(path, "t", dtype=jnp.float32)  # inf before, then "X contains NaN or infinite values"
+    with pytest.raises(ValueError, match="dtype must be a floating-point type"):
+        problems.load_csv(path, "t", dtype=int)  # truncated before
