@@ -55,18 +55,35 @@ class Spectrum(NamedTuple):
         return jnp.where(self.mu > 0, self.L / jnp.where(self.mu > 0, self.mu, 1), jnp.inf)
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def hessian(criterion, params, data):
     """The (P, P) Hessian of `criterion` at `params`, by forward-over-reverse differentiation.
 
     Compiled once per criterion (a static argument: a new lambda on every call recompiles)."""
+    _check_scalar(criterion, params, data)
+    return _hessian(criterion, params, data)
+
+
+def spectrum(criterion, params, data) -> Spectrum:
+    """Eigenvalues and eigenvectors of the Hessian of `criterion` at `params` (exact for a quadratic)."""
+    _check_scalar(criterion, params, data)
+    return _spectrum(criterion, params, data)
+
+
+def _check_scalar(criterion, params, data):
+    """A criterion returning a vector would give a batch of Hessians: refused (shapes only, so under jit too)."""
+    shape = jax.eval_shape(criterion, params, data).shape
+    if shape != ():
+        raise ValueError(f"criterion(a, data) must return a scalar, got shape {shape}: sum or average over samples.")
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _hessian(criterion, params, data):
     return jax.hessian(criterion)(params, data)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def spectrum(criterion, params, data) -> Spectrum:
-    """Eigenvalues and eigenvectors of the Hessian of `criterion` at `params` (exact for a quadratic)."""
-    return Spectrum(*linalg.eigh(hessian(criterion, params, data)))
+def _spectrum(criterion, params, data) -> Spectrum:
+    return Spectrum(*linalg.eigh(_hessian(criterion, params, data)))
 
 
 def hvp(criterion, params, data, vector):

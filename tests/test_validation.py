@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import criteria, descent, problems, reference, runs, stability, sweep
+from lab import criteria, descent, problems, reference, runs, spectrum, stability, sweep
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -602,6 +602,9 @@ def test_search_settings_are_checked_where_they_are_given(tmp_path):
         stability.edge_and_best(run, {}, best_iterations=30.5)
     with pytest.raises(ValueError, match="increasing finite positive pairs"):
         stability.edge_and_best(run, {}, edge_bracket=(0.5, INF))
+    for function in (spectrum.spectrum, spectrum.hessian):  # a batch of Hessians before
+        with pytest.raises(ValueError, match=r"must return a scalar, got shape \(20,\)"):
+            function(lambda a, data: data.X @ a, jnp.zeros(P), data)
     with pytest.raises(ValueError, match="must return a scalar, got shape"):
         descent.run(lambda a, data: data.X @ a, data, jnp.zeros(P), descent.Optimum(jnp.zeros(P), jnp.zeros(())), 10,
                     learning_rate=0.1)
