@@ -139,6 +139,8 @@ def best_step(L, mu):
 
 def contraction(step, L, mu):
     """max(|1 - step mu|, |1 - step L|): per-step factor on ||a - a*|| (>= 1 means no convergence)."""
+    _curvatures(L, mu)
+    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
     return jnp.maximum(jnp.abs(1 - step * mu), jnp.abs(1 - step * L))
 
 
@@ -169,6 +171,7 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     module docstring. eigenvalues: (..., P).
     """
     _momentum(beta)
+    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
     if jnp.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")

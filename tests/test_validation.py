@@ -614,3 +614,14 @@ def test_search_settings_are_checked_where_they_are_given(tmp_path):
         problems.load_csv(path, "t", dtype=jnp.float32)  # inf before, then "X contains NaN or infinite values"
     with pytest.raises(ValueError, match="dtype must be a floating-point type"):
         problems.load_csv(path, "t", dtype=int)  # truncated before
+
+
+def test_the_rate_formulas_refuse_a_step_or_curvatures_they_would_turn_into_a_plausible_rate():
+    with pytest.raises(ValueError, match="step must be > 0"):
+        spectrum.contraction(-0.1, 1.0, 0.5)  # 1.1 before
+    with pytest.raises(ValueError, match="mu must be at most L"):
+        spectrum.contraction(0.1, 1.0, 2.0)  # 0.9 before
+    with pytest.raises(ValueError, match="L must be > 0"):
+        spectrum.contraction(0.1, -1.0, 0.0)
+    with pytest.raises(ValueError, match="step must be > 0"):
+        spectrum.momentum_rate(-0.1, 0.5, jnp.ones(3))  # 2.28 before
