@@ -195,9 +195,9 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
         )
     flags = [name for name, value in hyperparams.items() if isinstance(value, (bool, np.bool_)) or name.endswith("dtype")]
     if flags:
-        raise ValueError(f"{', '.join(flags)} {'changes' if len(flags) == 1 else 'change'} the optimizer's program, not a value, so they cannot be traced "
-                         f"hyper-parameters: bind them in the optimizer, e.g. optimizer=functools.partial(optax.sgd, "
-                         f"{flags[0]}=...).")
+        raise ValueError(f"{', '.join(flags)}: flags and dtypes change the optimizer's program, not a value, so they "
+                         "are not traced hyper-parameters: bind them in the optimizer, e.g. "
+                         f"optimizer=functools.partial(optax.sgd, {flags[0]}=...).")
     if "learning_rate" in hyperparams:
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     _validate.hyper_parameters(hyperparams)

@@ -227,14 +227,17 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     found, curvature = _solve(criterion, data, start, method, tol, max_iter)
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
-        _warn_if_singular(curvature)
+        _warn_if_singular(criterion, data, found, curvature)
     return Problem(criterion, data, start, found, curvature)
 
 
 def _check_data(criterion, data):
     """`Data` whose y is one target per row; binary labels for logistic regression."""
     if isinstance(data, Data):
-        n = data.X.shape[0] if getattr(data.X, "ndim", 0) == 2 else None
+        if getattr(data.X, "ndim", None) != 2:
+            raise ValueError(f"data.X must be the (N, P) design matrix, got shape {getattr(data.X, 'shape', None)}: "
+                             "build data with lab.problems.make_data(X, y).")
+        n = data.X.shape[0]
         if getattr(data.y, "shape", None) != (n,):
             raise ValueError(f"data.y must have shape ({n},), one target per row of data.X {data.X.shape}, got "
                              f"{getattr(data.y, 'shape', type(data.y).__name__)}: build data with "
@@ -243,17 +246,30 @@ def _check_data(criterion, data):
             _validate.binary_labels(data.y)
 
 
-def _warn_if_singular(curvature: spectrum.Spectrum):
-    """Warn when the Hessian at a* is singular to rounding (eigenvalues <= P eps L): a* is one of many minimisers."""
-    eigenvalues = np.asarray(curvature.eigenvalues)
-    cutoff = eigenvalues.size * np.finfo(eigenvalues.dtype).eps * abs(eigenvalues[-1])
-    if eigenvalues[0] <= cutoff:
-        rank = int(np.sum(eigenvalues > cutoff))
-        warnings.warn(f"the Hessian at the reference optimum is singular (numerical rank {rank} < {eigenvalues.size}): "
+def _warn_if_singular(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):
+    """Warn when the Hessian H at a* is singular to rounding (smallest eigenvalue <= P eps L). Then either a* is
+    one of many minimisers (D^-1/2 H D^-1/2, D = diag(H), is singular too: its rank does not depend on the
+    parameters' units, as `reference.rank` measures a design with unit-norm columns), or H is only too badly
+    conditioned for the dtype, and mu, kappa and the rates are rounding."""
+    values = np.asarray(curvature.eigenvalues)
+    if values[0] > values.size * np.finfo(values.dtype).eps * abs(values[-1]):
+        return
+    H = np.asarray(spectrum.hessian(criterion, found.params, data))
+    diagonal = np.diag(H)
+    scale = 1 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
+    scaled = np.linalg.eigvalsh(H * scale[:, None] * scale[None, :])
+    rank = int(np.sum(scaled > scaled.size * np.finfo(scaled.dtype).eps * abs(scaled[-1])))
+    if rank < scaled.size:
+        warnings.warn(f"the Hessian at the reference optimum is singular (numerical rank {rank} < {scaled.size}): "
                       "the minimiser is not unique (with data: a duplicated, constant or zero column, or fewer "
                       "samples than parameters) and the reference is one of them (least squares: the minimum-norm "
-                      "one); mu = 0, so 2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with l2 > 0.",
-                      stacklevel=3)
+                      "one); mu is rounding, so 2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with "
+                      "l2 > 0.", stacklevel=3)
+    else:
+        warnings.warn(f"the Hessian at the reference optimum is too badly conditioned for {values.dtype} (its smallest "
+                      f"eigenvalue is below {values.size} eps times its largest): a* is unique, but mu, kappa, "
+                      "2/(L + mu) and the predicted rates are rounding. Standardize the features "
+                      "(lab.problems.standardize), or compute in float64.", stacklevel=3)
 
 
 @functools.partial(jax.jit, static_argnames=("criterion", "method", "max_iter"))

@@ -332,7 +332,7 @@ class Scheduled:
 
     @property
     def axis_names(self) -> tuple:
-        return ("schedule", *inspect.signature(self.optimizer).parameters)
+        return ("schedule", *values_of(self.optimizer))
 
     def __call__(self, learning_rate, schedule=0, **hyper):
         units = (
@@ -351,12 +351,15 @@ def _optimizer_axes(optimizer) -> list:
     """The hyper-parameters of an optimizer factory that a sweep may vary (its learning rate is the run's own axis)."""
     if optimizer is None:
         return []
-    if isinstance(optimizer, Scheduled):
-        names = optimizer.axis_names
-    else:  # flags (nesterov=False) and dtypes change the program, not a value: bind them with functools.partial
-        parameters = inspect.signature(optimizer).parameters.items()
-        names = [name for name, p in parameters if not isinstance(p.default, bool) and not name.endswith("dtype")]
+    names = optimizer.axis_names if isinstance(optimizer, Scheduled) else values_of(optimizer)
     return [name for name in names if name not in ("learning_rate", "eps")]
+
+
+def values_of(optimizer) -> list:
+    """An optimizer factory's parameters that are values: flags (nesterov=False) and dtypes change its program
+    instead, so they are bound with functools.partial, never traced."""
+    parameters = inspect.signature(optimizer).parameters.items()
+    return [name for name, p in parameters if not isinstance(p.default, bool) and not name.endswith("dtype")]
 
 
 def _key(seed):

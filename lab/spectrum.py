@@ -138,8 +138,13 @@ def best_step(L, mu):
 
 
 def contraction(step, L, mu):
-    """max(|1 - step mu|, |1 - step L|): per-step factor on ||a - a*|| (>= 1 means no convergence)."""
-    _curvatures(L, mu)
+    """max(|1 - step mu|, |1 - step L|): per-step factor on ||a - a*|| (>= 1 means no convergence; mu < 0, a
+    direction of negative curvature, gives 1 + step |mu|)."""
+    _curvature(L)
+    _validate.real_values("mu", mu, np.isfinite, "must be finite (the smallest curvature)")
+    if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
+        raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
+                         "are they swapped?")
     _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
     return jnp.maximum(jnp.abs(1 - step * mu), jnp.abs(1 - step * L))
 

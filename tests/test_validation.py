@@ -8,10 +8,12 @@ floats. Sizes are tiny: the whole file runs in seconds.
 """
 
 import re
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from lab import criteria, descent, problems, reference, runs, spectrum, stability, sweep
@@ -544,12 +546,18 @@ def test_logistic_regression_refuses_labels_other_than_0_and_1_whatever_builds_t
 
 def test_hand_built_data_with_a_column_of_targets_is_refused_not_broadcast_to_n_by_n():
     data = problems.make_data(_X(), _y())
-    with pytest.raises(ValueError, match=r"data.y must have shape \(20,\).* got \(20, 1\)"):
-        problems.problem(criteria.least_squares, criteria.Data(data.X, data.y[:, None], data.l2))
+    mean_square = lambda a, data: jnp.mean((data.y - data.X @ a) ** 2)  # noqa: E731 (your own: no shape check)
+    with pytest.raises(ValueError, match=r"data.y must have shape \(20,\), one target per row .* got \(20, 1\)"):
+        problems.problem(mean_square, criteria.Data(data.X, data.y[:, None], data.l2))
 
 
 def test_a_singular_hessian_at_the_optimum_warns_that_the_minimiser_is_not_unique():
     X = _X()
+    with pytest.warns(UserWarning, match="too badly conditioned for float64.* a\\* is unique"):  # not "not unique"
+        problems.problem(criteria.least_squares, problems.make_data(X * np.array([1.0, 1e9, 1e-6]), _y()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # units that float64 resolves: no warning
+        problems.problem(criteria.least_squares, problems.make_data(X * np.array([1.0, 1e3, 1e-3]), _y()))
     with pytest.warns(UserWarning, match=r"singular \(numerical rank 4 < 5\).* not unique"):
         problems.problem(criteria.least_squares, problems.make_data(np.column_stack([X, X[:, 0]]), _y()))
     with pytest.warns(UserWarning, match="singular"):
@@ -582,9 +590,11 @@ def test_a_csv_naming_two_columns_alike_is_refused_not_read_with_the_target_as_a
 
 def test_flags_are_refused_as_traced_hyper_parameters_and_are_not_sweep_axes():
     problem = problems.problem(criteria.least_squares, problems.make_data(_X(), _y()))
-    with pytest.raises(ValueError, match=r"nesterov changes the optimizer's program.*functools.partial"):
+    with pytest.raises(ValueError, match=r"nesterov: flags and dtypes change the optimizer's program.*functools.partial"):
         runs.optimize(problem, 10, 0.1, momentum=0.9, nesterov=True)
     assert "nesterov" not in runs.CriterionRun(criteria.least_squares, problem.data, 10).axis_names
+    scheduled = runs.CriterionRun(criteria.least_squares, problem.data, 10, optimizer=runs.Scheduled(optax.sgd, 10))
+    assert "momentum" in scheduled.axis_names and not {"nesterov", "accumulator_dtype"} & set(scheduled.axis_names)
     with pytest.raises(ValueError, match=r"tolerance must be in \(0, 1\)"):
         runs.optimize(problem, 10, 0.1, tolerance=2.0)
 
@@ -625,3 +635,4 @@ def test_the_rate_formulas_refuse_a_step_or_curvatures_they_would_turn_into_a_pl
         spectrum.contraction(0.1, -1.0, 0.0)
     with pytest.raises(ValueError, match="step must be > 0"):
         spectrum.momentum_rate(-0.1, 0.5, jnp.ones(3))  # 2.28 before
+    assert float(spectrum.contraction(0.1, 1.0, -2.0)) == pytest.approx(1.2)  # negative curvature: 1 + step |mu|
