@@ -54,7 +54,7 @@ def least_squares(X, y, intercept: bool = True):
 def rank(A) -> int:
     """The numerical rank of A, scale-free: singular values of A with unit-norm columns above max(N, P) eps times
     the largest (numpy.linalg.matrix_rank's rule, after the column scaling a change of units cannot affect)."""
-    return int(_rank(jnp.asarray(A)))
+    return int(_rank(_validate.as_float_array("A", A, 2)))
 
 
 def _warn_if_rank_deficient(A):

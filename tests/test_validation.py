@@ -636,3 +636,11 @@ def test_the_rate_formulas_refuse_a_step_or_curvatures_they_would_turn_into_a_pl
     with pytest.raises(ValueError, match="step must be > 0"):
         spectrum.momentum_rate(-0.1, 0.5, jnp.ones(3))  # 2.28 before
     assert float(spectrum.contraction(0.1, 1.0, -2.0)) == pytest.approx(1.2)  # negative curvature: 1 + step |mu|
+
+
+def test_the_rank_of_a_vector_or_of_nan_is_refused_not_an_index_error_or_zero():
+    with pytest.raises(ValueError, match="A must be 2-D"):
+        reference.rank(np.ones(5))
+    with pytest.raises(ValueError, match="A contains 6 NaN"):
+        reference.rank(np.full((3, 2), NAN))  # 0 before
+    assert reference.rank(np.column_stack([_X(), _X()[:, 0]])) == 3
