@@ -224,11 +224,23 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     if concrete:
         _check_data(criterion, data)
         _check_criterion(criterion, data, start)
-    found, curvature = _solve(criterion, data, start, method, tol, max_iter)
+    found, curvature = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
+    if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
+        found, curvature = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
         _warn_if_singular(criterion, data, found, curvature)
     return Problem(criterion, data, start, found, curvature)
+
+
+def _eager_method(criterion, method, concrete):
+    """With concrete inputs, 'auto' first compiles Newton alone (a fifth of the compile time of Newton, L-BFGS
+    and Newton again), and runs the whole chain only where Newton did not converge: `auto`'s answer either way
+    (to rounding: the same iterations compiled in another program), since the chain returns Newton's result
+    where Newton converged."""
+    if concrete and method == "auto" and criterion not in reference.QUADRATICS:
+        return "newton"
+    return method
 
 
 def _check_data(criterion, data):
