@@ -234,10 +234,9 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
 
 
 def _eager_method(criterion, method, concrete):
-    """With concrete inputs, 'auto' first compiles Newton alone (a fifth of the compile time of Newton, L-BFGS
-    and Newton again), and runs the whole chain only where Newton did not converge: `auto`'s answer either way
-    (to rounding: the same iterations compiled in another program), since the chain returns Newton's result
-    where Newton converged."""
+    """With concrete inputs, 'auto' first compiles Newton alone (L-BFGS and the second Newton are most of the
+    chain's compile time) and runs the whole chain only where Newton did not converge: `auto`'s answer either
+    way, to rounding (the chain returns Newton's result where Newton converged, compiled in another program)."""
     if concrete and method == "auto" and criterion not in reference.QUADRATICS:
         return "newton"
     return method
