@@ -16,8 +16,9 @@ if "LAB_CACHE_DIR" not in os.environ:  # the `lab` command's compilation cache: 
     os.environ["LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="lab-test-cache-")
     atexit.register(shutil.rmtree, os.environ["LAB_CACHE_DIR"], ignore_errors=True)
 
-os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0",
-                                    "--xla_cpu_use_fusion_emitters=false"]).strip()
+from lab.cli import fast_compile_xla_flags  # noqa: E402 (importing the lab starts no JAX backend)
+
+os.environ["XLA_FLAGS"] = fast_compile_xla_flags(os.environ.get("XLA_FLAGS", ""))
 
 import jax  # noqa: E402
 
