@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import command_line, prepare, quantiles, save, size  # noqa: E402
-from lab import runs, sweep  # noqa: E402
+from lab import runs, spectrum, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
@@ -104,7 +104,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
             # within 1 % of the local edge a run converges too slowly to reach the tolerance in T steps
             runs_within_1_percent_of_the_local_edge=int(near.sum()),
             others_converged_iff_step_below_two_over_L_optimum=bool(np.all(
-                (every_converged == (result["learning_rate"] < 2 / result["L"]))[~near])),
+                (every_converged == (result["learning_rate"] < spectrum.stability_threshold(result["L"])))[~near])),
         ),
     )
     return save(out, "curvature", numbers, {"": figure(result)})

@@ -46,12 +46,14 @@ def edges(quick, dtype):
     from_zero = stability.edge_and_best(lambda **point: run(**point), axes, rule=converged,  # as it is: a = 0
                                         edge_bracket=(0.5, 16.0))  # units of 2/L(0): up to 2/L(a*)
 
-    def L_start(s):  # the top Hessian eigenvalue at a = 0 of the run's problem (seed 0)
+    def top_curvature_at_zero(s):  # the top Hessian eigenvalue at a = 0 of the run's problem (seed 0)
         problem = problems.classification_problem(jax.random.key(0), N2, 2, s, 1.0, L2_SYNTHETIC, dtype=dtype)
         return spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
 
+    L_start = jax.vmap(top_curvature_at_zero)(jnp.asarray(separation, dtype))
     return dict(separation=separation, at_optimum=at_optimum["edge_step"][:, 0], from_zero=from_zero["edge_step"][:, 0],
-                L_start=np.asarray(jax.vmap(L_start)(jnp.asarray(separation, dtype))), L_optimum=at_optimum["L"][:, 0],
+                edge_start=np.asarray(spectrum.stability_threshold(L_start)),
+                edge_optimum=np.asarray(spectrum.stability_threshold(at_optimum["L"][:, 0])),
                 bracketed=at_optimum["bracketed"][:, 0] & from_zero["bracketed"][:, 0])
 
 
@@ -59,8 +61,8 @@ def edges(quick, dtype):
 def edges_figure(found):
     fig, ax = plt.subplots(figsize=(8, 5.2))
     separation = found["separation"]
-    ax.semilogy(separation, 2 / found["L_optimum"], "-", color="C0", lw=2, label="2/L at a* (the local edge)")
-    ax.semilogy(separation, 2 / found["L_start"], "--", color="C3", lw=2,
+    ax.semilogy(separation, found["edge_optimum"], "-", color="C0", lw=2, label="2/L at a* (the local edge)")
+    ax.semilogy(separation, found["edge_start"], "--", color="C3", lw=2,
                 label="2/L at a = 0 (the largest curvature: stable from anywhere below it)")
     ax.semilogy(separation, found["at_optimum"], "o", color="C0", mec="k", ms=13, label="measured next to a*")
     ax.semilogy(separation, found["from_zero"], "s", color="C1", mec="k", ms=6, label="measured from a = 0")
@@ -82,11 +84,11 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     found = edges(quick, dtype)
     numbers = dict(separation=found["separation"].tolist(), l2=L2_SYNTHETIC, at_optimum=found["at_optimum"].tolist(),
-                   from_zero=found["from_zero"].tolist(), two_over_L_optimum=(2 / found["L_optimum"]).tolist(),
-                   two_over_L_start=(2 / found["L_start"]).tolist(), bracketed=found["bracketed"].tolist(),
-                   at_optimum_max_relative_error=max_relative_deviation(found["at_optimum"], 2 / found["L_optimum"]),
-                   from_zero_max_relative_error=max_relative_deviation(found["from_zero"], 2 / found["L_optimum"]),
-                   largest_edge_over_bound=float(np.max(found["from_zero"] * found["L_start"] / 2)))
+                   from_zero=found["from_zero"].tolist(), two_over_L_optimum=found["edge_optimum"].tolist(),
+                   two_over_L_start=found["edge_start"].tolist(), bracketed=found["bracketed"].tolist(),
+                   at_optimum_max_relative_error=max_relative_deviation(found["at_optimum"], found["edge_optimum"]),
+                   from_zero_max_relative_error=max_relative_deviation(found["from_zero"], found["edge_optimum"]),
+                   largest_edge_over_bound=float(np.max(found["from_zero"] / found["edge_start"])))
     return save(out, "logistic_edges", numbers, {"": edges_figure(found)})
 
 

@@ -86,7 +86,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
 
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
-    step = 2.0 / (spec.L + mu_plus)
+    step = spectrum.best_step(spec.L, mu_plus)
     num_steps = size(SIZES, "num_steps", quick)
     random_start = jax.random.normal(key_start, (P,), dtype)
     start_null = null_part(random_start)

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
 from experiments.conditioning import DIABETES  # noqa: E402
-from lab import criteria, descent, linalg, minibatch, plots, problems, runs, stability, sweep  # noqa: E402
+from lab import criteria, descent, linalg, minibatch, plots, problems, runs, spectrum, stability, sweep  # noqa: E402
 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
@@ -170,7 +170,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws) = compute(quick, jnp.dtype(dtype),
                                                                                                  seed)
     n = data.X.shape[0]
-    two_over_L = 2 / float(np.linalg.eigvalsh(2 / n * np.asarray(data.X).T @ np.asarray(data.X))[-1])
+    anywhere = jnp.zeros(data.X.shape[1], data.X.dtype)  # least squares: one Hessian everywhere
+    two_over_L = float(spectrum.stability_threshold(spectrum.spectrum(criteria.least_squares, anywhere, data).L))
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
     edge_step = np.asarray(per_seed["edge_step"])
     median, band = np.nanmedian(edge_step, axis=1), np.nanpercentile(edge_step, [10, 90], axis=1)
