@@ -23,7 +23,7 @@ from lab import runs, spectrum, sweep  # noqa: E402
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
-STEPS = np.array([0.5, 1.1, 1.5, 3.0])
+STEPS_OVER_EDGE = np.array([0.5, 1.1, 1.5, 3.0])
 EVERY = 2  # sharpness at every EVERY-th iterate
 SIZES = dict(num_steps=(400, 200), seeds=(20, 5))  # full, quick; data drawn anew per seed
 
@@ -33,9 +33,9 @@ def compute(quick, dtype, seed):
     """Arrays (steps, seeds, ...) of every output: one sweep over the steps and the data sets."""
     run = runs.LogisticRun(N, D, size(SIZES, "num_steps", quick), dtype=dtype, sharpness_every=EVERY)
     seeds = seed + np.arange(size(SIZES, "seeds", quick))
-    grid = sweep.sweep(run, {"step_over_edge": STEPS, "l2": np.array([L2]), "seed": seeds,
+    grid = sweep.sweep(run, {"step_over_edge": STEPS_OVER_EDGE, "l2": np.array([L2]), "seed": seeds,
                              "separation": np.array([SEPARATION])}, progress=False)
-    return {name: np.asarray(value).reshape(len(STEPS), len(seeds), *value.shape[4:])
+    return {name: np.asarray(value).reshape(len(STEPS_OVER_EDGE), len(seeds), *value.shape[4:])
             for name, value in grid.outputs.items()}
 
 
@@ -44,7 +44,7 @@ def figure(out):
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8))
     t = np.arange(out["sharpness"].shape[2]) * EVERY
     step_times_sharpness = out["learning_rate"][:, :, None] * out["sharpness"]
-    for i, c in enumerate(STEPS):
+    for i, c in enumerate(STEPS_OVER_EDGE):
         label = f"step = {c:g}·2/L_start"
         low, middle, high = quantiles(step_times_sharpness[i], (10, 50, 90))
         line, = left.plot(t, middle, lw=2, label=label)
@@ -57,7 +57,7 @@ def figure(out):
         right.fill_between(iterations, low, high, color=line.get_color(), alpha=0.25, lw=0)
     left.axhline(2, color="k", lw=1.5, label="2: locally stable below")
     ratio = np.median(out["L_start"][0] / out["L"][0])
-    left.set_ylim(0, 2 * STEPS.max() * 1.1)
+    left.set_ylim(0, 2 * STEPS_OVER_EDGE.max() * 1.1)
     left.set_ylabel("step × sharpness (top Hessian eigenvalue at a_t)")
     left.set_title(f"Sharpness along GD: starts at 2c, settles at 2c / {ratio:.2f} (median L_start / L*)",
                    fontsize=10)
@@ -91,11 +91,11 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
         L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
-        steps_over_edge_at_start=STEPS.tolist(), steps=first["learning_rate"].tolist(),
+        steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), steps=first["learning_rate"].tolist(),
         two_over_step=(2 / first["learning_rate"]).tolist(), converged=converged.tolist(),
         iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
         sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),
-        unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS, converged)],
+        unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS_OVER_EDGE, converged)],
         data_sets=dict(
             count=int(ratios.size),
             L_start_over_L_optimum=dict(median=float(np.median(ratios)), low=float(ratios.min()),

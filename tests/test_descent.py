@@ -11,7 +11,7 @@ from lab import criteria, descent, problems, reference, spectrum
 from . import helpers
 
 KAPPA = 100.0
-STEPS = 1000
+NUM_STEPS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def problem():
     return data, optimum, spec, jnp.zeros(data.X.shape[1])
 
 
-def gd(problem, fraction, num_steps=STEPS):
+def gd(problem, fraction, num_steps=NUM_STEPS):
     data, optimum, spec, start = problem
     step = fraction * spectrum.stability_threshold(spec.L)
     return descent.gradient_descent(criteria.least_squares, data, start, optimum, step, num_steps)
@@ -42,7 +42,7 @@ def test_below_the_edge_gradient_descent_reaches_the_closed_form(problem):
 def test_above_the_edge_gradient_descent_diverges_and_is_frozen(problem):
     trace = gd(problem, 1.1)
     assert trace.diverged
-    assert 0 < int(trace.diverged_at) < STEPS
+    assert 0 < int(trace.diverged_at) < NUM_STEPS
     assert np.all(np.isfinite(trace.gap)) and np.all(np.isfinite(trace.params))
     # Frozen: the recorded gap stops moving at the divergence step.
     t = int(trace.diverged_at)
@@ -102,7 +102,7 @@ def test_float32_gradient_descent_converges_to_float32_accuracy(problem):
     data, optimum, spec, start = problem
     to32 = lambda tree: jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), tree)  # noqa: E731
     trace = descent.gradient_descent(
-        criteria.least_squares, to32(data), to32(start), to32(optimum), 0.9 * 2 / float(spec.L), STEPS
+        criteria.least_squares, to32(data), to32(start), to32(optimum), 0.9 * 2 / float(spec.L), NUM_STEPS
     )
     assert trace.gap.dtype == jnp.float32
     assert float(trace.distance[-1]) <= 1e-3
