@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import functools
 import os
-import shutil
 import signal
 import sys
 import time
@@ -296,10 +295,15 @@ def _sweep_and_edges(args, l2, stem, chunks) -> int:
     started = time.perf_counter()
     max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
     edges_stem = stem.with_name(stem.name + "_edges")
+    left = sweep.checkpoint_files(chunks) if chunks.is_dir() else []  # --resume: another run's chunks, perhaps
     with interrupts() as interrupted:
         interrupted.saved = f"the finished chunks are in {chunks}/: run the same command with --resume to finish"
         grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet, config={"stability_rule": rule},
                            checkpoint=chunks)
+        key = grid.config["checkpoint_key"]
+        if left and not set(left) & set(sweep.checkpoint_files(chunks, key)):
+            print(f"lab: --resume: none of the {len(left)} chunks in {chunks} is of this sweep (its arguments, data "
+                  "or criterion changed since): computed it whole; they are left there.", file=sys.stderr)
         results.save(grid, stem)  # before the edge search: an interruption there loses no run
         interrupted.saved = (f"the grid is saved in {stem}.npz; the edge search was not finished: run the same "
                              "command with --resume to measure it")
@@ -309,13 +313,17 @@ def _sweep_and_edges(args, l2, stem, chunks) -> int:
             warnings.filterwarnings("ignore", message="the edge was not bracketed")
             edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
         results.save(edges, edges_stem)
-    shutil.rmtree(chunks, ignore_errors=True)
+    for path in sweep.checkpoint_files(chunks, key):  # this sweep's chunks only: another's are never deleted
+        path.unlink()
+    if chunks.is_dir() and not any(chunks.iterdir()):
+        chunks.rmdir()
     written = [f"{stem}.npz", f"{stem}.json", f"{edges_stem}.npz", f"{edges_stem}.json"]
+    beside = lambda path, suffix: path.with_name(path.name + suffix)  # noqa: E731 (--out lr0.1: lr0.1.csv, not lr0.csv)
     if args.csv:
-        written.append(str(results.to_csv(grid, stem.with_suffix(".csv"))))
-        written.append(str(results.to_csv(edges, edges_stem.with_suffix(".csv"))))
+        written.append(str(results.to_csv(grid, beside(stem, ".csv"))))
+        written.append(str(results.to_csv(edges, beside(edges_stem, ".csv"))))
     if args.plot:
-        written.append(str(_plot(grid, edges, stem.with_suffix(".png"))))
+        written.append(str(_plot(grid, edges, beside(stem, ".png"))))
     _print_edges(grid, edges, args, rule)
     print("wrote " + ", ".join(written))
     return 0

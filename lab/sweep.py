@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-import types
 import warnings
 import zipfile
 from pathlib import Path
@@ -54,9 +53,11 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
         default 1 GiB, at most half the memory free on the device); `chunk=False` refuses to split.
     devices: where to shard the runs (default `jax.devices()`).
     progress: report runs done, runs/s and time left on stderr between chunks.
-    checkpoint: a directory: each finished chunk is written there at once (atomically, under a key of
-        the run, its data and the axes), and chunks found there under the same key are read instead of
-        computed, so a sweep interrupted in any way resumes where it stopped, with equal results.
+    checkpoint: a directory: each finished chunk is written there at once (atomically, as KEY-INDEX.npz, KEY a
+        hash of the compiled program, the run's data and the axes: `checkpoint_key`), and chunks found there
+        under the same key are read instead of computed, so a sweep interrupted in any way resumes where it
+        stopped, with equal results; a change to the criterion or any function it calls changes the key.
+        The results' config holds the key ("checkpoint_key").
 
     Before running, the compiled chunk's memory (XLA's own account) is checked against the memory
     free on the device, and the whole grid's results against the host's: a sweep that cannot fit is
@@ -77,7 +78,14 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     rest = [jax.device_put(axes[name], replicated) for name in mapped[1:]]
     pinned = {name: jax.device_put(value, replicated) for name, value in fixed.items()}
     starts = range(0, shape[0], chunk_len)
-    key = checkpoint_key(run, axes, chunk_len, devices, config) if checkpoint is not None else None
+
+    def arguments(start):  # a chunk's values of the first axis, padded to chunk_len
+        values = first[start:start + chunk_len]
+        padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
+        return run, mapped, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest
+
+    lowered = _grid.lower(*arguments(0)) if checkpoint is not None else None
+    key = checkpoint_key(run, axes, chunk_len, devices, config, lowered.as_text()) if lowered else None
     stored = [_read_chunk(checkpoint, key, index) for index in range(len(starts))] if key else [None] * len(starts)
     compiled = None
     pieces, started = [], time.perf_counter()
@@ -85,12 +93,10 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
         values = first[start:start + chunk_len]
         piece = stored[index]
         if piece is None:
-            padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
-            arguments = (run, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest)
             if compiled is None:
-                compiled = _grid.lower(arguments[0], mapped, *arguments[1:]).compile()
+                compiled = (lowered or _grid.lower(*arguments(0))).compile()
                 _check_memory(compiled, free, len(starts), devices)
-            out = compiled(*arguments)
+            out = compiled(*(argument for i, argument in enumerate(arguments(start)) if i != 1))  # `mapped` is static
             piece = {name: _gather(x)[:len(values)] for name, x in runs.outputs_of(out).items()}
             if key and jax.process_index() == 0:
                 _write_chunk(checkpoint, key, index, piece)
@@ -103,7 +109,8 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     outputs = {name: np.transpose(x, given_order + list(range(len(mapped), x.ndim))).reshape(
         grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
     warn_unconverged(outputs)
-    return Results(axes, outputs, describe(run, axes, devices, config), run.optimizer_name, run.problem_name)
+    provenance = describe(run, axes, devices, config) | ({"checkpoint_key": key} if key else {})
+    return Results(axes, outputs, provenance, run.optimizer_name, run.problem_name)
 
 
 def available_bytes(device=None) -> int | None:
@@ -153,36 +160,30 @@ def _check_memory(compiled, free, num_chunks, devices):
             "sweep the grid in parts.")
 
 
-def checkpoint_key(run, axes, chunk_len, devices, config) -> str:
-    """A hash of everything a chunk's results depend on: the run (its configuration, functions' code and
-    arrays), the axes, the chunk length, the devices and the versions."""
+def checkpoint_key(run, axes, chunk_len, devices, config, program: str) -> str:
+    """A hash of everything a chunk's results depend on: the compiled chunk's program (`program`, the text of
+    its lowering: the run's criterion, optimizer and every function they call, with the constants they close
+    over), the run's arrays (its data), the axes, the chunk length, the devices and the versions."""
     digest = hashlib.sha256()
     description = describe(run, axes, devices, config)
     chunked = split_axes(axes)[0][0]
     digest.update(json.dumps({**description, "chunk": chunk_len, "chunked": chunked}, sort_keys=True,
                              default=str).encode())
-    for leaf in jax.tree_util.tree_leaves(dataclasses.astuple(run) if dataclasses.is_dataclass(run) else run):
-        code = getattr(getattr(leaf, "func", leaf), "__code__", None)
-        if code is not None:
-            _digest_code(digest, code)
-        elif isinstance(leaf, (np.ndarray, jax.Array)):
+    digest.update(program.encode())
+    for leaf in jax.tree_util.tree_leaves(run):
+        if isinstance(leaf, (np.ndarray, jax.Array)):
             array = np.asarray(leaf)
             digest.update(f"{array.dtype}{array.shape}".encode() + array.tobytes())
     return digest.hexdigest()[:20]
 
 
-def _digest_code(digest, code):
-    """A function's bytecode and constants, nested functions' code included (their repr holds an address)."""
-    digest.update(code.co_code)
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            _digest_code(digest, constant)
-        else:
-            digest.update(repr(constant).encode())
-
-
 def _chunk_path(directory, key, index) -> Path:
     return Path(directory) / f"{key}-{index:05d}.npz"
+
+
+def checkpoint_files(directory, key=None) -> list:
+    """The chunk files in a checkpoint directory: those of the sweep of `key`, or all."""
+    return sorted(Path(directory).glob(f"{key or '*'}-*.npz"))
 
 
 def _write_chunk(directory, key, index, piece):

@@ -104,8 +104,40 @@ def test_chunks_of_another_run_or_grid_are_never_read(tmp_path):
     other = sweep.sweep(RUN, AXES | {"kappa": np.array([1.0, 31.0])}, progress=False, checkpoint=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2
     noisier = runs.LinearRegressionRun(n=40, d=3, num_steps=100, noise=0.2)
-    assert sweep.checkpoint_key(noisier, AXES, 6, jax.devices(), None) != sweep.checkpoint_key(RUN, AXES, 6, jax.devices(), None)
+    keys = {sweep.sweep(run, AXES, progress=False, checkpoint=tmp_path).config["checkpoint_key"]
+            for run in (RUN, noisier)}
+    assert len(keys) == 2 and len(list(tmp_path.iterdir())) == 3
     np.testing.assert_allclose(other["condition_number"][0, :, 0], [1.0, 31.0], rtol=1e-9)
+
+
+def _mean_square(residual):
+    return jnp.mean(residual**2)
+
+
+def test_an_edited_criterion_never_reads_the_chunks_of_its_earlier_version(tmp_path):
+    """The key hashes the compiled program: an edit that keeps the function's name and bytecode (another called
+    name, a helper) is a new sweep, not a resumed one. (A constant it closes over too, in a new process: within
+    one, jax.jit itself keeps the first trace of a function object.)"""
+    data = problems.make_data(np.arange(20.0).reshape(10, 2) % 7, np.arange(10.0))
+    axes = {"step_over_edge": np.array([0.5, 0.9])}
+
+    def by_mean(a, d):
+        return jnp.mean((d.X @ a - d.y) ** 2)
+
+    def by_sum(a, d):  # the same bytecode and constants as by_mean: only the called name differs
+        return jnp.sum((d.X @ a - d.y) ** 2)
+
+    def by_helper(a, d):
+        return _mean_square(d.X @ a - d.y)
+
+    first = sweep.sweep(runs.CriterionRun(by_mean, data, 20), axes, progress=False, checkpoint=tmp_path)
+    for criterion in (by_sum, by_helper):
+        fresh = sweep.sweep(runs.CriterionRun(criterion, data, 20), axes, progress=False)
+        resumed = sweep.sweep(runs.CriterionRun(criterion, data, 20), axes, progress=False, checkpoint=tmp_path)
+        np.testing.assert_array_equal(resumed["L"], fresh["L"])
+    np.testing.assert_allclose(first["L"], sweep.sweep(runs.CriterionRun(by_sum, data, 20), axes, progress=False)["L"] / 10,
+                               rtol=1e-12)  # the test's premise: by_sum's L is N = 10 times by_mean's
+    assert len({path.name.split("-")[0] for path in sweep.checkpoint_files(tmp_path)}) == 3
 
 
 def test_a_damaged_chunk_is_computed_again(tmp_path):
@@ -147,6 +179,37 @@ def test_ctrl_c_in_lab_sweep_prints_one_line_exits_130_and_resume_gives_equal_re
     whole, resumed = results.load(tmp_path / "whole"), results.load(out)
     for name, value in whole.outputs.items():
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+def test_resuming_after_the_criterion_file_changed_computes_anew_and_deletes_no_other_chunk(tmp_path, monkeypatch,
+                                                                                           capsys):
+    """`lab sweep --resume` after an edit of the criterion's file (same name, same bytecode, another called
+    function): the old chunks are neither read nor deleted, and a note says so. --out with a dot in its name
+    writes its CSV files beside it (lr0.1.csv, not lr0.csv, which the edges' CSV would overwrite)."""
+    rows = ["u,v,t"] + [f"{i % 5},{(i * 7) % 11},{i % 3}" for i in range(30)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    criterion = tmp_path / "crit.py"
+    criterion.write_text("import jax.numpy as jnp\n\ndef f(a, d):\n    return jnp.mean((d.X @ a - d.y) ** 2)\n")
+    out = tmp_path / "lr0.1"
+    argv = ["sweep", "--data", str(tmp_path / "d.csv"), "--target", "t", "--criterion", f"{criterion}:f",
+            "--learning-rate", "0.001:0.01:2", "--steps", "50", "--seeds", "4", "--max-mb", "0.012", "--quiet",
+            "--csv", "--out", str(out)]
+    with monkeypatch.context() as patch:
+        _interrupt_on(patch, sweep, "_write_chunk", after=2)
+        assert cli.main(argv) == 130
+    old = sweep.checkpoint_files(tmp_path / "lr0.1.chunks")
+    assert len(old) == 2
+    criterion.write_text(criterion.read_text().replace("jnp.mean", "jnp.sum"))
+    capsys.readouterr()
+    assert cli.main([*argv, "--resume"]) == 0
+    assert "none of the 2 chunks" in capsys.readouterr().err
+    assert sweep.checkpoint_files(tmp_path / "lr0.1.chunks") == old  # left there, not deleted
+    resumed = results.load(out)
+    for path in old:
+        path.unlink()
+    assert cli.main([*argv, "--resume", "--out", str(tmp_path / "fresh")]) == 0
+    np.testing.assert_array_equal(resumed["L"], results.load(tmp_path / "fresh")["L"])
+    assert {"lr0.1.csv", "lr0.1_edges.csv"} <= {path.name for path in tmp_path.iterdir()}
 
 
 def test_the_grid_is_saved_before_the_edge_search(tmp_path, monkeypatch, capsys):
