@@ -2,6 +2,7 @@
 benchmark's `bench` added. `lab run all` is the main job: every experiment, its figures and numbers.
 """
 
+import argparse
 import os
 import sys
 import time
@@ -30,7 +31,7 @@ def add_commands(commands):
     _output_options(run)
     run.add_argument("--quick", action="store_true",
                      help="small sizes, and XLA compiling fast rather than well (seconds, for tests)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= SEED < 2**31 (default 0)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
                      help="run the experiments in N worker processes, longest first (default: with --quick the "
                           f"usable CPUs, here {usable_cpus()}; otherwise 1, in this process, since full runs time "
@@ -158,3 +159,11 @@ def bench_throughput(args) -> int:
     scale.benchmark(out, quick=args.quick)
     print(f"wrote {out}/throughput.json, {out}/throughput.png, {out}/bookkeeping.json and {out}/scale.json")
     return 0
+
+
+def _seed(text) -> int:
+    """--seed: an integer the experiments' 32-bit PRNG keys hold (checked before any experiment starts)."""
+    seed = int(text)
+    if not 0 <= seed < 2**31:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**31), got {seed}")
+    return seed

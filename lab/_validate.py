@@ -43,7 +43,8 @@ def as_float_array(name: str, value, ndim: int):
         hint = {1: "flatten it (y.ravel()) if it is a column", 2: "reshape it to (N, D), e.g. X[:, None] for one feature"}
         raise ValueError(f"{name} must be {ndim}-D, got shape {value.shape}: {hint.get(ndim, '')}.")
     if value.size == 0:
-        raise ValueError(f"{name} is empty (shape {value.shape}): give at least one sample and one feature.")
+        raise ValueError(f"{name} is empty (shape {value.shape}): give at least "
+                         f"{'one sample and one feature' if ndim == 2 else 'one value'}.")
     if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
         bad = int(np.sum(~np.isfinite(np.asarray(value))))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s): remove or impute them first.")
@@ -142,6 +143,13 @@ def kappa_within_dtype(kappa, dtype):
         raise ValueError(f"kappa = {np.max(np.asarray(kappa)):g} is beyond what {jnp.dtype(dtype).name} resolves "
                          f"(at most {limit:.2g}, 1/(100 eps)): lower kappa"
                          f"{', or use float64' if jnp.dtype(dtype) != jnp.float64 else ''}.")
+
+
+def flag(name: str, value) -> bool:
+    """True or False, not a truthy string such as "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def count(name: str, value, minimum: int = 1) -> int:

@@ -15,9 +15,10 @@ threshold above does not see.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from lab import linalg
+from lab import _validate, linalg
 
 
 def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False) -> optax.GradientTransformation:
@@ -26,6 +27,9 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     debias: divide m by 1 - b1^t as optax's Adam does. `preconditioner` is a
     scalar or a (P,) array, positive.
     """
+    _positive("learning_rate", learning_rate, "a step size")
+    _momentum(b1)
+    _positive("preconditioner", preconditioner, "it divides the update")
 
     def scale(updates, params=None):
         return jax.tree_util.tree_map(lambda u: -learning_rate * u / preconditioner, updates)
@@ -36,24 +40,50 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
 def threshold(preconditioned_sharpness, b1):
     """(2 + 2 b1) / ((1 - b1) lambda_max(P^-1 H)): the largest learning rate at which frozen-preconditioner Adam
     (without bias correction) converges on a quadratic with that preconditioned sharpness."""
+    _positive("preconditioned_sharpness", preconditioned_sharpness, "lambda_max(P^-1 H) of a convex problem")
+    _momentum(b1)
     return (2.0 + 2.0 * b1) / ((1.0 - b1) * preconditioned_sharpness)
 
 
 def sharpness_threshold(learning_rate, b1):
     """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
     sits on its edge (38 / learning_rate at b1 = 0.9): the same formula, read the other way."""
-    return threshold(learning_rate, b1)
+    _positive("learning_rate", learning_rate, "a step size")
+    _momentum(b1)
+    return (2.0 + 2.0 * b1) / ((1.0 - b1) * learning_rate)
 
 
 def preconditioner(opt_state, b2, eps):
     """P = sqrt(nu_hat) + eps from the state of `optax.adam(..., b2=b2, eps=eps)` (nu_hat = nu / (1 - b2^count);
-    before the first step, count = 0 and nu = 0: P = eps)."""
-    adam_state = opt_state[0]  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
+    before the first step, count = 0 and nu = 0: P = eps). b2 and eps must be those `optax.adam` was built with:
+    the state does not hold them."""
+    adam_state = opt_state[0] if isinstance(opt_state, tuple) and opt_state else None
+    if not isinstance(adam_state, optax.ScaleByAdamState):  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
+        raise ValueError(f"opt_state must be the state of optax.adam(...) (its first part a ScaleByAdamState), got "
+                         f"{type(opt_state).__name__}.")
+    _validate.real_values("b2", b2, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (Adam's second-moment decay)")
+    _validate.real_values("eps", eps, lambda v: v >= 0, "must be >= 0 (Adam's eps)")
     count = jnp.maximum(adam_state.count, 1).astype(adam_state.nu.dtype)
     return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
 
 
 def preconditioned_sharpness(hessian, preconditioner):
-    """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a (P, P) Hessian and a positive (P,) preconditioner."""
+    """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a symmetric (P, P) Hessian and a positive (P,) (or
+    scalar) preconditioner."""
+    hessian = jnp.asarray(hessian)
+    if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1]:
+        raise ValueError(f"hessian must be a square (P, P) matrix, got shape {hessian.shape}.")
+    if _validate.is_concrete(hessian) and not np.allclose(hessian, hessian.T, rtol=1e-6, atol=0):
+        raise ValueError("hessian is not symmetric: pass the Hessian itself (eigvalsh would read one triangle of it).")
+    _positive("preconditioner", preconditioner, "it divides the update")
+    preconditioner = jnp.broadcast_to(jnp.asarray(preconditioner), hessian.shape[:1])
     scale = 1 / jnp.sqrt(preconditioner)
     return linalg.eigvalsh(scale[:, None] * hessian * scale[None, :])[-1]
+
+
+def _positive(name, value, what):
+    _validate.real_values(name, value, lambda v: v > 0, f"must be > 0 ({what})")
+
+
+def _momentum(b1):
+    _validate.real_values("b1", b1, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (Adam's momentum)")

@@ -129,8 +129,8 @@ def parser(extensions=()):
     sweep.add_argument("--data", metavar="FILE.csv", help="your data: a CSV file with a header and numeric columns")
     sweep.add_argument("--target", metavar="COLUMN", help="the column of --data to predict (the others are features)")
     sweep.add_argument("--standardize", action="store_true", help="centre and scale the features of --data")
-    sweep.add_argument("--delta", type=float, default=1.0, help="huber: the residual where the loss turns linear, "
-                                                                 "in units of the target (default 1)")
+    sweep.add_argument("--delta", type=float, default=1.0, action=_Given,
+                       help="huber: the residual where the loss turns linear, in units of the target (default 1)")
     sweep.add_argument("--rule", choices=("bounded", "converging"), default=None,
                        help="when a run counts as stable: bounded (not diverged, final gap <= initial) or converging "
                             "(the gap reaches the tolerance or still halves); default converging for logistic and "
@@ -141,7 +141,8 @@ def parser(extensions=()):
                             "Hessian (times 0.01 off the quadratics) (default zero; the edge is always measured "
                             "from there)")
     sweep.add_argument("--optimizer", default="gd", choices=OPTIMIZERS)
-    sweep.add_argument("--momentum", type=float, default=0.9, help="beta for momentum and nesterov (default 0.9)")
+    sweep.add_argument("--momentum", type=float, default=0.9, action=_Given,
+                       help="beta for momentum and nesterov (default 0.9)")
     step_size = sweep.add_mutually_exclusive_group()
     step_size.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
                            help="step sizes, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
@@ -156,8 +157,10 @@ def parser(extensions=()):
                        help="seeds 0..K-1 (default 1): synthetic data drawn anew; with --data, seed 0 is the data "
                             "itself and seeds 1..K-1 bootstrap resamples of its rows, each with its own optimum")
     sweep.add_argument("--steps", type=_positive_int, default=500, metavar="T", help="iterations per run (default 500)")
-    sweep.add_argument("--n", type=_positive_int, default=200, help="synthetic data: samples (default 200)")
-    sweep.add_argument("--d", type=_positive_int, default=10, help="synthetic data: features, plus the intercept (default 10)")
+    sweep.add_argument("--n", type=_positive_int, default=200, action=_Given,
+                       help="synthetic data: samples (default 200)")
+    sweep.add_argument("--d", type=_positive_int, default=10, action=_Given,
+                       help="synthetic data: features, plus the intercept (default 10)")
     sweep.add_argument("--l2", type=float, default=None,
                        help="penalty weight l2 (mean scaling) of ridge (default 0), logistic (> 0, default 1e-3), "
                             "huber and poisson (default 0)")
@@ -177,7 +180,7 @@ def parser(extensions=()):
                        help="fast: compile in a fraction of the time, steps run a few times slower; full: XLA's "
                             f"optimising compile; auto (default): fast when the grid does at most "
                             f"{FAST_COMPILE_FLOPS:.0e} flops (runs x steps x 4 N P), full otherwise")
-    sweep.set_defaults(handler=_sweep)
+    sweep.set_defaults(handler=_sweep, given=frozenset())
 
     for add in extensions:
         add(commands)
@@ -239,8 +242,24 @@ def _optimizer(args):
     }[args.optimizer]
 
 
+class _Given(argparse.Action):
+    """Store the value and note that the flag was given (`args.given`), so that a flag that does not apply to the
+    command as written is refused instead of ignored."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = namespace.given | {self.dest}
+
+
 def _sweep(args) -> int:
     """A grid of runs and the edge search, on synthetic data or on --data with any criterion; files and a table."""
+    momentum = args.optimizer in ("momentum", "nesterov")
+    for name, applies, where in (("momentum", momentum, "--optimizer momentum or nesterov"),
+                                 ("n", args.data is None, "synthetic data (--data sets N)"),
+                                 ("d", args.data is None, "synthetic data (--data sets D)"),
+                                 ("delta", args.criterion == "huber", "--criterion huber")):
+        if name in args.given and not applies:
+            raise ValueError(f"--{name} applies to {where} only: remove it, it would be ignored.")
     logistic = args.criterion == "logistic"
     l2 = (LOGISTIC_L2 if logistic else 0.0) if args.l2 is None else args.l2
     if not 0 <= l2 < np.inf:
@@ -488,31 +507,36 @@ def _print_edges(grid, edges, args, rule):
     reached = np.where(grid["iterations"] >= 0, grid["iterations"], np.inf).min(axis=0)  # over the steps
     for point in index[:20]:
         e = {name: float(np.asarray(edges[name])[point]) for name in
-             ("condition_number", "edge_step", "theory_edge_step", "gd_edge_step", "best_step", "theory_best_step",
+             ("condition_number", "edge_step", "theory_edge_step", "gd_edge_step", "theory_best_step",
               "theory_rate")}
         setting = ", ".join(f"{n}={edges.axes[n][i]:g}" for n, i in zip(names, point) if len(edges.axes[n]) > 1) or "-"
-        if bool(np.asarray(edges["bracketed"])[point]):
-            edge = f"{e['edge_step']:11.5g}"
-        else:
-            bracket = edges.config["edge_bracket"]
-            side = f"> {bracket[1]:g}" if bool(np.asarray(edges["edge_above"])[point]) else f"< {bracket[0]:g}"
-            edge = f"{side + 'x2/L':>11}"  # brackets are in units of 2/L
+        edge = _measured(edges, point, "edge_step", "bracketed", "edge_above", "edge_bracket", 11)
+        best = _measured(edges, point, "best_step", "best_bracketed", "best_above", "best_bracket", 10)
         fastest = int(reached[point]) if np.isfinite(reached[point]) else "never"
         rate = e["theory_rate"]
         theory = float(spectrum.predicted_iterations(rate, 1.0, args.tolerance))  # NaN rate (not plain GD): inf
         theory = str(int(theory)) if np.isfinite(theory) else "-"
         print(f"{setting:<22} {e['condition_number']:9.4g} {edge} {_number(e['theory_edge_step']):>10} "
-              f"{e['gd_edge_step']:10.5g} {e['best_step']:10.5g} {_number(e['theory_best_step']):>10} "
+              f"{e['gd_edge_step']:10.5g} {best} {_number(e['theory_best_step']):>10} "
               f"{str(fastest):>8} {theory:>7}")
     if len(index) > 20:
         print(f"... {len(index) - 20} more settings in the edges file")
     print(f"edge: the largest stable step measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
-          "bracket was stable (not measured); theory: the optimizer's edge on the quadratic model at a*; "
+          "bracket was stable (not measured; best: where the rate still fell there); theory: the optimizer's edge on the quadratic model at a*; "
           "cond(H*), L, mu: the Hessian at the optimum; best: the measured best step; fastest: fewest iterations "
           "to the tolerance among the swept steps; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
         print("logistic: from a = 0 the curvature is larger (up to L_start in the results), steps up to 2/L_start are "
               "stable from anywhere, steps between may converge once the path has flattened")
+
+
+def _measured(edges, point, name, bracketed, above, bracket, width):
+    """A measured step, or '> B x2/L' / '< B x2/L' where the search ended at an end of its bracket (units of 2/L)."""
+    if bool(np.asarray(edges[bracketed])[point]):
+        return f"{float(np.asarray(edges[name])[point]):{width}.5g}"
+    low, high = edges.config[bracket]
+    side = f"> {high:g}" if bool(np.asarray(edges[above])[point]) else f"< {low:g}"
+    return f"{side + 'x2/L':>{width}}"
 
 
 def _number(value):

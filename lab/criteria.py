@@ -20,10 +20,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from lab import _validate
+
 
 def design(X, intercept: bool = True):
     """The design matrix: X (N, D) with a leading column of ones when `intercept` (N, D + 1)."""
-    if not intercept:
+    if not _validate.flag("intercept", intercept):
         return X
     return jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
 

@@ -218,6 +218,7 @@ def _check_batches(data, batches):
         raise ValueError("batches draw rows of the data: pass data as lab.criteria.Data (lab.problems.make_data).")
     n = data.X.shape[0]
     largest = _validate.count("batches.largest", batches.largest)
+    _validate.flag("batches.replacement", batches.replacement)
     if not batches.replacement and largest > n:
         raise ValueError(f"batches.largest = {largest} distinct rows per step, but the data have {n}: "
                          f"use largest <= {n}, or replacement=True.")

@@ -32,8 +32,21 @@ import numpy as np
 from lab import _validate, linalg
 
 
+def _checked(X, batch_size, replacement, learning_rate=None):
+    """X as a finite (N, P) float array, after the checks of every public function here."""
+    X = _validate.as_float_array("X", X, 2)
+    _check_batch_size(batch_size, X.shape[0], replacement)
+    if jnp.ndim(batch_size) != 0:
+        raise ValueError(f"batch_size must be one integer, got shape {jnp.shape(batch_size)}: jax.vmap over batch "
+                         "sizes for several.")
+    if learning_rate is not None:
+        _validate.real_values("learning_rate", learning_rate, lambda v: v > 0, "must be > 0 (a step size)")
+    return X
+
+
 def _check_batch_size(batch_size, num_samples: int, replacement: bool):
     """Concrete batch sizes must be integers >= 1 (at most N without replacement); traced ones pass."""
+    _validate.flag("replacement", replacement)
     if _validate.is_concrete(batch_size):
         b = np.asarray(batch_size)
         most = np.inf if replacement else num_samples
@@ -69,7 +82,7 @@ def second_moment_map(X, learning_rate, batch_size, replacement: bool = True):
 
     Returns (T, eigenvectors of H): M in the original basis is V M V^T.
     """
-    _check_batch_size(batch_size, X.shape[0], replacement)
+    X = _checked(X, batch_size, replacement, learning_rate)
     return _second_moment_map(X, learning_rate, batch_size, replacement)
 
 
@@ -84,7 +97,7 @@ def mean_square_rate(X, learning_rate, batch_size, replacement: bool = True):
     """(rho, M): the spectral radius of T_B, the per-step factor of E||a_t - a*||^2, and its top eigenvector
     M (P, P) in the original basis, positive semi-definite with trace 1: the covariance of the start that
     contracts exactly by rho."""
-    _check_batch_size(batch_size, X.shape[0], replacement)
+    X = _checked(X, batch_size, replacement, learning_rate)
     return _mean_square_rate(X, learning_rate, batch_size, replacement)
 
 
@@ -105,7 +118,7 @@ def mean_square_edge(X, batch_size, replacement: bool = True):
 
     Directions of M with A = 0 (features without variance: H singular) never move and are left out.
     """
-    _check_batch_size(batch_size, X.shape[0], replacement)
+    X = _checked(X, batch_size, replacement)
     return _mean_square_edge(X, batch_size, replacement)
 
 

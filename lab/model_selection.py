@@ -57,6 +57,9 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     fit_intercept=False)` on the design matrix is the same model).
     """
     X, y = _validate.features_and_targets(X, y)
+    if np.ndim(l2) == 0:
+        raise ValueError(f"l2 must be a 1-D grid of penalties to choose from, got the scalar {l2!r}: pass [{l2!r}] "
+                         "for one (or reference.ridge to fit it).")
     l2 = _validate.as_float_array("l2", l2, 1).astype(X.dtype)
     if _validate.is_concrete(l2) and bool(jnp.any(l2 < 0)):
         raise ValueError(f"l2 must hold penalties >= 0, got {np.asarray(l2)}.")

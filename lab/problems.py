@@ -255,6 +255,7 @@ def _check_data(criterion, data):
                              "lab.problems.make_data(X, y), which checks it (a column y (N, 1): y.ravel()).")
         if criterion is criteria.logistic:
             _validate.binary_labels(data.y)
+        _validate.nonnegative("data.l2", data.l2)
 
 
 def _warn_if_singular(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):

@@ -64,6 +64,11 @@ def _paths(path):
 def save(results: Results, path) -> Path:
     """Write `results` to PATH.npz and its sidecar PATH.json; returns the .npz path."""
     arrays_path, sidecar_path = _paths(path)
+    shape = results.shape
+    for name, values in results.outputs.items():
+        if np.shape(values)[:len(shape)] != shape:
+            raise ValueError(f"output {name!r} has shape {np.shape(values)}, which does not start with the axes' "
+                             f"shape {shape}: each output holds one value (or curve) per grid point.")
     files.writable_directory(arrays_path.parent)
     token = uuid.uuid4().hex  # in both files: load refuses a pair from two different saves
     sidecar = {
@@ -99,7 +104,8 @@ def load(path) -> Results:
         raise ValueError(f"{str(sidecar_path)!r} is not JSON ({error}): the file is damaged; run the sweep again.") from None
     if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
         found = sidecar.get("format") if isinstance(sidecar, dict) else type(sidecar).__name__
-        raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar (format {found!r}).")
+        raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar of format {FORMAT!r} (it says "
+                         f"{found!r}): written by another version of the lab, or not by the lab.")
     if not all(isinstance(sidecar.get(key), kind) for key, kind in (("axes", list), ("dims", dict), ("config", dict))):
         raise ValueError(f"{str(sidecar_path)!r} lacks its axes, dims or config: the file is damaged; run the sweep again.")
     try:

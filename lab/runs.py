@@ -363,7 +363,9 @@ def values_of(optimizer) -> list:
 
 
 def _key(seed):
-    """A PRNG key from a seed that a sweep may hand over as a float (its axis values share one dtype)."""
+    """A PRNG key from an integer seed (a concrete float one converted on the host: float32 would alias above 2**24)."""
+    if _validate.is_concrete(seed):
+        seed = np.asarray(seed).astype(np.int32)
     return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
 
 
@@ -684,6 +686,11 @@ class CriterionRun(Run):
         _validate.count("num_steps", self.num_steps)
         _check_optimizer(self.optimizer)
         _validate.count("largest_batch", self.largest_batch, 0)
+        _validate.flag("replacement", self.replacement)
+        _validate.flag("resample", self.resample)
+        # numpy arrays in a hand-built Data would meet tracers in the sweep's bootstrap (a TracerArrayConversionError)
+        object.__setattr__(self, "data", jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x,
+                                                      self.data))
         if self.largest_batch and not isinstance(self.data, criteria.Data):
             raise ValueError("largest_batch > 0 draws rows of the data: pass data as lab.criteria.Data.")
         if self.largest_batch and not self.replacement and self.largest_batch > self.data.X.shape[0]:

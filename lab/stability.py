@@ -65,9 +65,13 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         end and an unstable high end the edge is not measured: `edge` and
         `edge_step` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
+    best_bracket: where the best step is searched (golden section on the measured rate). Where the search
+        ends at one of its ends (the rate still falls beyond it) the best step is not measured either: `best`,
+        `best_step` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
+        warning says so.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as step_over_edge), edge_step and best_step (absolute), best_rate (measured
-    contraction at the best step), bracketed, edge_above, and theory:
+    contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
     theory_edge_step (the optimizer's edge, NaN without theory),
     gd_edge_step = 2/L, theory_best_step = 2/(L + mu) and theory_rate =
     (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers),
@@ -78,6 +82,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         raise ValueError("axes must not contain a step size (learning_rate, step_over_edge): it is what "
                          "edge_and_best searches.")
     best_iterations = _validate.count("best_iterations", best_iterations)
+    for name, bracket in (("edge_bracket", edge_bracket), ("best_bracket", best_bracket)):
+        if np.shape(bracket) != (2,):
+            raise ValueError(f"{name} must be a pair (low, high) in units of 2/L, got {bracket!r}.")
     lo, hi = edge_bracket
     if not (0 < lo < hi < np.inf and 0 < best_bracket[0] < best_bracket[1] < np.inf):
         raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, best {best_bracket}.")
@@ -104,6 +111,12 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       "'converging' needs runs long enough for the slowest mode to halve the gap at the bracket's "
                       "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
+    missed = int(np.sum(~outputs["best_bracketed"]))
+    if missed:
+        above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
+        warnings.warn(f"the best step was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
+                      f"({above} at the top of best_bracket={tuple(best_bracket)}, {missed - above} at its bottom: "
+                      "the rate still falls beyond): reported as NaN. Widen best_bracket.", stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name}
     return Results(axes, outputs, describe(run, axes, jax.devices(), config), run.optimizer_name, run.problem_name)
@@ -158,6 +171,9 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
         first = evaluate(jnp.stack([lo, hi, x1, x2]))
         stable_first = stable(first)
+        if stable_first.dtype != bool:  # static under tracing: refused before any run
+            raise ValueError(f"rule must return booleans (stable or not) for each run, got dtype {stable_first.dtype}: "
+                             "compare, e.g. lambda outcome: outcome['final_gap'] < outcome['initial_gap'].")
         bracketed = stable_first[0] & ~stable_first[1]
 
         def step(_, state):
@@ -175,14 +191,19 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
 
         state = (lo, hi, a, b, x1, x2, first["measured_rate"][2], first["measured_rate"][3])
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, state)
+        # The golden section never moved an end of best_bracket: the minimum is there or beyond.
+        best_above, best_bracketed = b >= best_bracket[1], (a > best_bracket[0]) & (b < best_bracket[1])
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
+        best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["step_over_edge"]).astype(best.dtype)  # the run's 2/L
         plain = jnp.abs(at_best["theory_edge_step"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
         return dict(
-            edge=edge, best=best, edge_step=edge * unit, best_step=at_best["learning_rate"],
-            best_rate=at_best["measured_rate"], bracketed=bracketed, edge_above=stable_first[1],
+            edge=edge, best=best, edge_step=edge * unit,
+            best_step=jnp.where(best_bracketed, at_best["learning_rate"], jnp.nan),
+            best_rate=jnp.where(best_bracketed, at_best["measured_rate"], jnp.nan), bracketed=bracketed,
+            edge_above=stable_first[1], best_bracketed=best_bracketed, best_above=best_above,
             theory_edge_step=at_best["theory_edge_step"], gd_edge_step=spectrum.stability_threshold(L),
             theory_best_step=jnp.where(plain, spectrum.best_step(L, mu), jnp.nan),
             theory_rate=jnp.where(plain, spectrum.optimal_rate(kappa), jnp.nan),

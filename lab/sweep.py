@@ -65,6 +65,10 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     """
     run = runs.as_run(run)
     axes = checked_axes(run, axes)
+    if max_bytes is not None and not (isinstance(max_bytes, (int, float, np.number)) and 0 < max_bytes < np.inf):
+        raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}.")
+    if checkpoint is not None:
+        files.writable_directory(checkpoint)  # before any run: a file in the way, or no permission
     devices = list(devices or jax.devices())
     free = available_bytes(next(d for d in devices if d.process_index == jax.process_index()))  # one of this host's
     mapped, fixed = split_axes(axes)
@@ -281,6 +285,8 @@ def checked_axes(run, axes) -> dict:
             raise ValueError(f"axis {name!r} contains NaN or infinite values: {values}.")
         checked[name] = values
     run.check_axes(checked)
+    if "seed" in checked:  # integers by now: as int32, so that float seeds above 2**24 do not alias in float32
+        checked["seed"] = checked["seed"].astype(np.int32)
     return checked
 
 
@@ -296,7 +302,7 @@ def _slice_bytes(run, axes, mapped) -> int:
 def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_name, strict=True) -> int:
     """How many values of the chunked axis one chunk takes: a multiple of the device count. Beyond a bound the
     user did not set (`strict` False), the smallest chunk; the compiled call's memory is checked later."""
-    fits = max_bytes // max(bytes_per_slice, 1)
+    fits = int(max_bytes // max(bytes_per_slice, 1))
     if not chunk and fits < length:
         raise ValueError(
             f"the grid needs {_mib(length * bytes_per_slice)}, more than max_bytes = "

@@ -16,7 +16,8 @@ import numpy as np
 import optax
 import pytest
 
-from lab import criteria, descent, problems, reference, runs, spectrum, stability, sweep
+from lab import (adam, cli, criteria, descent, minibatch, model_selection, problems, reference, results, runs, spectrum,
+                 stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -644,3 +645,92 @@ def test_the_rank_of_a_vector_or_of_nan_is_refused_not_an_index_error_or_zero():
     with pytest.raises(ValueError, match="A contains 6 NaN"):
         reference.rank(np.full((3, 2), NAN))  # 0 before
     assert reference.rank(np.column_stack([_X(), _X()[:, 0]])) == 3
+
+
+def test_float_seeds_above_two_to_the_24_are_two_problems_in_float32_not_one():
+    """With float64 off, a float seed axis used to reach the device as float32: 2**24 + 1 became 2**24."""
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, dtype="float32")
+    seeds = np.array([2.0**24, 2.0**24 + 1])
+    with jax.enable_x64(False):
+        grid = sweep.sweep(run, {"step_over_edge": np.array([0.5]), "seed": seeds}, progress=False)
+        direct = [float(run(step_over_edge=0.5, seed=int(seed)).L) for seed in seeds]
+        from_float = float(run(step_over_edge=0.5, seed=seeds[1]).L)
+    assert grid["L"].ravel().tolist() == direct and direct[0] != direct[1] and from_float == direct[1]
+
+
+_H = np.diag([1.0, 4.0])
+# (call, words of the message): each returned a number (or built an optimizer) before, most of them plausible.
+FORMULA_INPUTS = [
+    (lambda: adam.threshold(10.0, b1=1.5), "b1 must be in"),  # -1.0
+    (lambda: adam.threshold(-10.0, 0.9), "preconditioned_sharpness must be > 0"),  # -3.8
+    (lambda: adam.sharpness_threshold(-0.1, 0.9), "learning_rate must be > 0"),  # -380
+    (lambda: adam.frozen_adam(0.1, b1=1.5), "b1 must be in"),
+    (lambda: adam.frozen_adam(0.1, preconditioner=0.0), "preconditioner must be > 0"),  # updates of -inf
+    (lambda: adam.preconditioned_sharpness(_H, np.array([0.0, 1.0])), "preconditioner must be > 0"),  # NaN
+    (lambda: adam.preconditioned_sharpness(np.array([[1.0, 2.0], [0.0, 1.0]]), 1.0), "not symmetric"),  # 3.5, not 1
+    (lambda: adam.preconditioner(optax.sgd(0.1).init(jnp.zeros(2)), 0.999, 1e-8), "state of optax.adam"),
+    (lambda: minibatch.mean_square_rate(_X(), -0.1, 2), "learning_rate must be > 0"),  # rho = 1.66
+    (lambda: minibatch.mean_square_edge(_X(), 2, "no"), "replacement must be True or False"),  # "no" meant True
+    (lambda: minibatch.mean_square_edge(_with(_X(), (0, 0), NAN), 2), "NaN"),
+    (lambda: minibatch.mean_square_edge(_X(), np.array([1, 2])), "one integer"),
+    (lambda: model_selection.ridge_cv(_X(), _y(), [0.1], intercept="no"), "intercept must be True or False"),
+    (lambda: model_selection.ridge_cv(_X(), _y(), 0.1), "1-D grid of penalties"),  # said "flatten it (y.ravel())"
+    (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, replacement="no"), "replacement must be True"),
+    (lambda: problems.problem(criteria.ridge, criteria.Data(_data().X, _data().y, -0.05)), "data.l2 must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("call, words", FORMULA_INPUTS)
+def test_a_formula_refuses_what_it_would_turn_into_a_plausible_number(call, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        call()
+
+
+def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=20)
+    axes = {"step_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}
+    for bound in (NAN, INF, -5):  # a TypeError or "more than max_bytes = -4.8e-06 MiB" before
+        with pytest.raises(ValueError, match="max_bytes must be a positive number"):
+            sweep.sweep(run, axes, max_bytes=bound, progress=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="cannot write"):  # a FileExistsError after the first chunk before
+        sweep.sweep(run, axes, checkpoint=tmp_path / "file", progress=False)
+    with pytest.raises(ValueError, match="edge_bracket must be a pair"):
+        stability.edge_and_best(run, {"kappa": np.array([1.0])}, edge_bracket=(1.0,))
+    with pytest.raises(ValueError, match="rule must return booleans"):
+        stability.edge_and_best(run, {"kappa": np.array([1.0])}, rule=lambda outcome: outcome["final_gap"])
+    with pytest.raises(ValueError, match=r"output 'x' has shape \(2,\)"):  # saved, then "damaged" on load, before
+        results.save(results.Results({"a": np.arange(3.0)}, {"x": np.zeros(2)}, {}), tmp_path / "r")
+
+
+def test_a_best_step_at_the_end_of_its_bracket_is_not_reported_as_measured(capsys):
+    run = runs.LinearRegressionRun(n=30, d=3, num_steps=200)
+    for bracket, above in (((0.95, 1.5), False), ((0.05, 0.5), True)):  # the best step 2/(L+mu) = 0.91 x 2/L
+        with pytest.warns(UserWarning, match="the best step was not bracketed at 1 of 1"):
+            edges = stability.edge_and_best(run, {"kappa": np.array([10.0])}, best_bracket=bracket)
+        assert np.isnan(edges["best"][0]) and np.isnan(edges["best_step"][0]) and np.isnan(edges["best_rate"][0])
+        assert not edges["best_bracketed"][0] and edges["best_above"][0] == above
+    edges = stability.edge_and_best(run, {"kappa": np.array([10.0])})
+    assert edges["best_bracketed"][0]
+    np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=5e-3)  # a flat minimum: 0.24 %
+
+
+def test_numpy_arrays_in_a_hand_built_data_sweep_with_bootstrap_seeds():
+    """A TracerArrayConversionError inside the sweep before: the bootstrap met numpy arrays."""
+    data = criteria.Data(np.c_[np.ones(N), _X()], _y(), 0.0)
+    grid = sweep.sweep(runs.CriterionRun(criteria.least_squares, data, 30), {"step_over_edge": np.array([0.5]),
+                                                                              "seed": np.arange(2)}, progress=False)
+    direct = runs.CriterionRun(criteria.least_squares, problems.make_data(_X(), _y()), 30)(step_over_edge=0.5, seed=1)
+    np.testing.assert_allclose(grid["L"][0, 1], direct.L, rtol=1e-12)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--momentum", "0.5"], "--momentum applies to --optimizer momentum or nesterov only"),
+    (["--optimizer", "adam", "--momentum", "1.5"], "--momentum applies to"),
+    (["--data", "x.csv", "--target", "t", "--n", "5"], "--n applies to synthetic data"),
+    (["--delta", "2"], "--delta applies to --criterion huber only"),
+])
+def test_lab_sweep_refuses_a_flag_it_would_ignore(argv, words, capsys, tmp_path):
+    assert cli.main(["sweep", *argv, "--out", str(tmp_path / "s")]) == 2
+    assert words in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
