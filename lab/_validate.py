@@ -146,10 +146,13 @@ def kappa_within_dtype(kappa, dtype):
 
 
 def flag(name: str, value) -> bool:
-    """True or False, not a truthy string such as "no"."""
-    if not isinstance(value, (bool, np.bool_)):
+    """True or False (a 0-d boolean array, or the integers 0 and 1, too), not a truthy string such as "no"."""
+    array = np.asarray(value) if is_concrete(value) else None  # a flag decides shapes: never traced
+    boolean = array is not None and array.ndim == 0 and (array.dtype == bool or (
+        np.issubdtype(array.dtype, np.integer) and array.item() in (0, 1)))
+    if not boolean:
         raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
+    return bool(array)
 
 
 def count(name: str, value, minimum: int = 1) -> int:

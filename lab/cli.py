@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import sys
 import time
@@ -290,12 +291,12 @@ def _sweep(args) -> int:
         raise ValueError(f"--delta must be > 0, got {args.delta}")
     if args.max_mb is not None and not 0 < args.max_mb < np.inf:
         raise ValueError(f"--max-mb must be a positive number of MiB, got {args.max_mb}.")
-    from lab import files
+    from lab import files, sweep  # no JAX backend starts here: XLA_FLAGS below still apply
 
     stem = _stem(args.out)
     files.writable_directory(stem.parent)
     chunks = stem.with_name(stem.name + ".chunks")
-    if chunks.is_dir() and any(chunks.iterdir()) and not args.resume:
+    if chunks.is_dir() and sweep.checkpoint_files(chunks) and not args.resume:
         raise ValueError(f"{chunks} holds the finished chunks of an interrupted sweep: add --resume to finish it "
                          f"(the same arguments), or delete {chunks} to start again.")
     _enable_x64(args.dtype)
@@ -322,20 +323,21 @@ def _sweep_and_edges(args, l2, stem, chunks) -> int:
         key = grid.config["checkpoint_key"]
         if left and not set(left) & set(sweep.checkpoint_files(chunks, key)):
             print(f"lab: --resume: none of the {len(left)} chunks in {chunks} is of this sweep (its arguments, data "
-                  "or criterion changed since): computed it whole; they are left there.", file=sys.stderr)
+                  "or criterion changed since): computed it whole; delete them if they are not needed.",
+                  file=sys.stderr)
         results.save(grid, stem)  # before the edge search: an interruption there loses no run
         interrupted.saved = (f"the grid is saved in {stem}.npz; the edge search was not finished: run the same "
                              "command with --resume to measure it")
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
         with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
-            warnings.filterwarnings("ignore", message="the edge was not bracketed")
+            warnings.filterwarnings("ignore", message="the (edge|best step) was not bracketed")
             edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
         results.save(edges, edges_stem)
     for path in sweep.checkpoint_files(chunks, key):  # this sweep's chunks only: another's are never deleted
         path.unlink()
-    if chunks.is_dir() and not any(chunks.iterdir()):
-        chunks.rmdir()
+    if chunks.is_dir() and not sweep.checkpoint_files(chunks):
+        shutil.rmtree(chunks)  # with what a killed write left (.KEY-INDEX.npz.XXXX.tmp): never a chunk
     written = [f"{stem}.npz", f"{stem}.json", f"{edges_stem}.npz", f"{edges_stem}.json"]
     beside = lambda path, suffix: path.with_name(path.name + suffix)  # noqa: E731 (--out lr0.1: lr0.1.csv, not lr0.csv)
     if args.csv:

@@ -48,6 +48,7 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
     key: PRNG key; n > d samples; kappa >= 1 (traced: vmap over it freely).
     Returns X (n, d) raw features and y (n,).
     """
+    intercept = _validate.flag("intercept", intercept)
     n = _validate.count("n", n)
     d = _validate.count("d", d)
     if n < d + intercept:

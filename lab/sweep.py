@@ -54,7 +54,7 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     devices: where to shard the runs (default `jax.devices()`).
     progress: report runs done, runs/s and time left on stderr between chunks.
     checkpoint: a directory: each finished chunk is written there at once (atomically, as KEY-INDEX.npz, KEY a
-        hash of the compiled program, the run's data and the axes: `checkpoint_key`), and chunks found there
+        hash of the lowered program, the run's data and the axes: `checkpoint_key`), and chunks found there
         under the same key are read instead of computed, so a sweep interrupted in any way resumes where it
         stopped, with equal results; a change to the criterion or any function it calls changes the key.
         The results' config holds the key ("checkpoint_key").
@@ -65,10 +65,11 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     """
     run = runs.as_run(run)
     axes = checked_axes(run, axes)
-    if max_bytes is not None and not (isinstance(max_bytes, (int, float, np.number)) and 0 < max_bytes < np.inf):
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float, np.number))
+                                  or not 0 < max_bytes < np.inf):
         raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}.")
-    if checkpoint is not None:
-        files.writable_directory(checkpoint)  # before any run: a file in the way, or no permission
+    if checkpoint is not None and Path(checkpoint).exists() and not Path(checkpoint).is_dir():
+        raise ValueError(f"checkpoint {str(checkpoint)!r} is a file, not a directory: name a directory for the chunks.")
     devices = list(devices or jax.devices())
     free = available_bytes(next(d for d in devices if d.process_index == jax.process_index()))  # one of this host's
     mapped, fixed = split_axes(axes)
@@ -83,12 +84,12 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     pinned = {name: jax.device_put(value, replicated) for name, value in fixed.items()}
     starts = range(0, shape[0], chunk_len)
 
-    def arguments(start):  # a chunk's values of the first axis, padded to chunk_len
+    def arguments(start):  # the traced arguments of a chunk: its values of the first axis padded to chunk_len
         values = first[start:start + chunk_len]
         padded = np.concatenate([values, np.repeat(values[-1:], chunk_len - len(values))])
-        return run, mapped, pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest
+        return pinned, jax.device_put(padded, NamedSharding(mesh, PartitionSpec("runs"))), *rest
 
-    lowered = _grid.lower(*arguments(0)) if checkpoint is not None else None
+    lowered = _grid.lower(run, mapped, *arguments(0)) if checkpoint is not None else None
     key = checkpoint_key(run, axes, chunk_len, devices, config, lowered.as_text()) if lowered else None
     stored = [_read_chunk(checkpoint, key, index) for index in range(len(starts))] if key else [None] * len(starts)
     compiled = None
@@ -98,9 +99,9 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
         piece = stored[index]
         if piece is None:
             if compiled is None:
-                compiled = (lowered or _grid.lower(*arguments(0))).compile()
+                compiled = (lowered or _grid.lower(run, mapped, *arguments(0))).compile()
                 _check_memory(compiled, free, len(starts), devices)
-            out = compiled(*(argument for i, argument in enumerate(arguments(start)) if i != 1))  # `mapped` is static
+            out = compiled(run, *arguments(start))
             piece = {name: _gather(x)[:len(values)] for name, x in runs.outputs_of(out).items()}
             if key and jax.process_index() == 0:
                 _write_chunk(checkpoint, key, index, piece)
@@ -165,15 +166,17 @@ def _check_memory(compiled, free, num_chunks, devices):
 
 
 def checkpoint_key(run, axes, chunk_len, devices, config, program: str) -> str:
-    """A hash of everything a chunk's results depend on: the compiled chunk's program (`program`, the text of
+    """A hash of everything a chunk's results depend on: the chunk's lowered program (`program`, the text of
     its lowering: the run's criterion, optimizer and every function they call, with the constants they close
-    over), the run's arrays (its data), the axes, the chunk length, the devices and the versions."""
+    over; not the Python body of a host callback), the XLA flags it compiles with, the run's arrays (its data),
+    the axes, the chunk length, the devices and the versions."""
     digest = hashlib.sha256()
     description = describe(run, axes, devices, config)
     chunked = split_axes(axes)[0][0]
     digest.update(json.dumps({**description, "chunk": chunk_len, "chunked": chunked}, sort_keys=True,
                              default=str).encode())
     digest.update(program.encode())
+    digest.update(os.environ.get("XLA_FLAGS", "").encode())  # compiled otherwise (lab sweep --compile fast/full)
     for leaf in jax.tree_util.tree_leaves(run):
         if isinstance(leaf, (np.ndarray, jax.Array)):
             array = np.asarray(leaf)
@@ -285,8 +288,9 @@ def checked_axes(run, axes) -> dict:
             raise ValueError(f"axis {name!r} contains NaN or infinite values: {values}.")
         checked[name] = values
     run.check_axes(checked)
-    if "seed" in checked:  # integers by now: as int32, so that float seeds above 2**24 do not alias in float32
-        checked["seed"] = checked["seed"].astype(np.int32)
+    seeds = checked.get("seed")
+    if seeds is not None and np.all(np.mod(seeds, 1) == 0) and np.all(np.abs(seeds) < 2**31):
+        checked["seed"] = seeds.astype(np.int32)  # float seeds above 2**24 would alias in float32 (float64 off)
     return checked
 
 
