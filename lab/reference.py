@@ -177,7 +177,15 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
     found = newton(criteria.logistic, criteria.Data(A, y, l2), jnp.zeros(A.shape[1], A.dtype), tol, max_iter)
     margins = (2 * y - 1) * (A @ found.params)
     return NewtonResult(found.params, found.gradient_norm, found.value, found.iterations,
-                        found.gradient_norm <= tol, jnp.all(margins > 0))
+                        found.gradient_norm <= tol,
+                        jnp.all(margins > 0) | still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2)))
+
+
+def still_falls(criterion, params, data):
+    """f(2a) < f(a) beyond rounding: for a convex criterion, a is then no minimiser; the loss keeps falling along
+    a (classes separable but for samples on the boundary, where no margin is positive: no finite optimum)."""
+    value = criterion(params, data)
+    return criterion(2 * params, data) < value - 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
 
 
 def default_tol(dtype, scale=0.0):
@@ -355,19 +363,22 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
     continued by L-BFGS where Newton did not converge (a Hessian that is not
     positive definite, as for a network away from its minimum).
     """
+    if max_iter is not None:
+        max_iter = _validate.count("max_iter", max_iter)  # 0 meant the default before
+    newton_iterations, lbfgs_iterations = max_iter or 100, max_iter or 2000
     if method == "closed_form" or (method == "auto" and criterion in QUADRATICS):
         return closed_form(criterion, data, tol)
     if method == "newton":
-        return newton(criterion, data, start, tol, max_iter or 100)
+        return newton(criterion, data, start, tol, newton_iterations)
     if method == "lbfgs":
-        return lbfgs(criterion, data, start, tol, max_iter or 2000)
+        return lbfgs(criterion, data, start, tol, lbfgs_iterations)
     if method != "auto":
         raise ValueError(f"method must be 'auto' or one of {METHODS}, got {method!r}.")
-    first = newton(criterion, data, start, tol, max_iter or 100)
+    first = newton(criterion, data, start, tol, newton_iterations)
     # L-BFGS from Newton's last iterate, then Newton again from there (quadratic convergence once the Hessian is
     # positive definite): each loop's test fails at once where the previous search converged.
-    second = lbfgs(criterion, data, first.params, tol, max_iter or 2000)
-    third = newton(criterion, data, second.params, tol, max_iter or 100)
+    second = lbfgs(criterion, data, first.params, tol, lbfgs_iterations)
+    third = newton(criterion, data, second.params, tol, newton_iterations)
     # The answer: Newton's polish where it converged, else whichever search ended nearest a stationary point,
     # with its own method and status (so that the advice of `check` fits what failed).
     searches = (third._replace(method=jnp.where(second.iterations > 0, second.method, first.method)), second, first)
@@ -427,7 +438,8 @@ def _raise_unless_converged(result: NewtonResult, l2, max_iter):
     if float(l2) == 0.0 and bool(result.separated):
         norm = float(np.linalg.norm(np.asarray(result.params)))
         raise ValueError(
-            "The classes are linearly separable (Newton's iterate classifies every sample correctly), so "
+            "The classes are linearly separable (Newton's iterate classifies every sample correctly, or but for "
+            "samples on the boundary: the loss still falls along it), so "
             f"logistic regression with l2=0 has no finite optimum: the loss fell to {float(result.loss):.2e} "
             f"while ||a|| grew to {norm:.2e}. Pass l2 > 0 (a penalty l2 ||a||^2) for a finite, unique optimum."
         )

@@ -278,6 +278,9 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
         raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {tolerance!r}.")
     num_steps, hyper = descent.checked(problem.data, start, problem.reference, num_steps, descent.DEFAULT_GROWTH,
                                        dict(hyper, learning_rate=learning_rate), batches)
+    _check_optimizer(optimizer, num_steps)
+    if isinstance(optimizer, Scheduled):
+        optimizer.check(hyper.get("schedule", 0))
     record_every = _validate.count("record_every", record_every)
     return _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
                      record_every=record_every, record_path=bool(record_path))
@@ -330,11 +333,21 @@ class Scheduled:
     optimizer: Callable
     num_steps: int
 
+    def __post_init__(self):
+        _validate.count("num_steps", self.num_steps)
+
     @property
     def axis_names(self) -> tuple:
         return ("schedule", *values_of(self.optimizer))
 
+    @staticmethod
+    def check(schedule):
+        """A concrete schedule must index SCHEDULES (jax.lax.switch would clamp 7 to 3 and -1 to 0)."""
+        if _validate.is_concrete(schedule) and np.asarray(schedule).item() not in range(len(SCHEDULES)):
+            raise ValueError(f"schedule must be an index 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {np.asarray(schedule).item()!r}.")
+
     def __call__(self, learning_rate, schedule=0, **hyper):
+        self.check(schedule)
         units = (
             optax.constant_schedule(1.0),
             optax.exponential_decay(1.0, self.num_steps, 0.01),
@@ -369,14 +382,18 @@ def _key(seed):
     return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
 
 
-def _check_optimizer(optimizer):
-    """The hyper-parameters bound in an optimizer factory (functools.partial(optax.sgd, momentum=1.5)) checked."""
+def _check_optimizer(optimizer, num_steps=None):
+    """The hyper-parameters bound in an optimizer factory (functools.partial(optax.sgd, momentum=1.5)) checked;
+    a `Scheduled` optimizer's schedules span the run's `num_steps` (a shorter cosine would stop the run at 0)."""
     if isinstance(optimizer, functools.partial):
         _validate.hyper_parameters(optimizer.keywords)
+    if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps != num_steps:
+        raise ValueError(f"Scheduled(..., num_steps={optimizer.num_steps}) in a run of {num_steps} steps: its "
+                         f"schedules would end at step {optimizer.num_steps}; give Scheduled(..., {num_steps}).")
 
 
 def _check_common(run):
-    _check_optimizer(run.optimizer)
+    _check_optimizer(run.optimizer, run.num_steps)
     _validate.count("num_steps", run.num_steps)
     _validate.count("record_every", run.record_every)
     if not 0 < run.tolerance < 1:
@@ -684,7 +701,7 @@ class CriterionRun(Run):
 
     def __post_init__(self):
         _validate.count("num_steps", self.num_steps)
-        _check_optimizer(self.optimizer)
+        _check_optimizer(self.optimizer, self.num_steps)
         _validate.count("largest_batch", self.largest_batch, 0)
         _validate.flag("replacement", self.replacement)
         _validate.flag("resample", self.resample)

@@ -180,6 +180,7 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     if jnp.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
+    _validate.real_values("eigenvalues", eigenvalues, lambda v: True, "must be finite (the Hessian's)")
     x = 1 - step * eigenvalues
     trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - step * eigenvalues)
     det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
@@ -232,13 +233,13 @@ def predicted_gap(spec: Spectrum, step, start, optimum_params, num_steps: int):
     Returns (num_steps + 1,): 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c the
     coordinates of start - a* in the eigenbasis.
     """
-    num_steps = _check_prediction(spec, start, optimum_params, num_steps)
+    num_steps = _check_prediction(spec, step, start, optimum_params, num_steps)
     return _predicted_gap(spec, step, start, optimum_params, num_steps)
 
 
 def predicted_distance(spec: Spectrum, step, start, optimum_params, num_steps: int):
     """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
-    num_steps = _check_prediction(spec, start, optimum_params, num_steps)
+    num_steps = _check_prediction(spec, step, start, optimum_params, num_steps)
     return _predicted_distance(spec, step, start, optimum_params, num_steps)
 
 
@@ -254,8 +255,9 @@ def _predicted_distance(spec, step, start, optimum_params, num_steps):
     return jnp.sqrt(_squared_factors(spec, step, num_steps) @ c**2)
 
 
-def _check_prediction(spec, start, optimum_params, num_steps) -> int:
-    """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* of shape (P,)."""
+def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
+    """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* finite of shape (P,),
+    and the step > 0."""
     if not isinstance(spec, Spectrum):
         raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
     size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
@@ -265,6 +267,8 @@ def _check_prediction(spec, start, optimum_params, num_steps) -> int:
     for name, value in (("start", start), ("optimum_params", optimum_params)):
         if jnp.shape(value) != size:
             raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
+        _validate.real_values(name, value, lambda v: True, "must be finite")
+    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
     _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -1e-8 * np.max(np.abs(v)),
                           "must be >= 0 (up to rounding): the predictions are those of a convex quadratic")
     return _validate.count("num_steps", num_steps, 0)

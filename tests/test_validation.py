@@ -16,7 +16,7 @@ import numpy as np
 import optax
 import pytest
 
-from lab import (adam, cli, criteria, descent, minibatch, model_selection, problems, reference, results, runs, spectrum,
+from lab import (adam, atoms, cli, criteria, descent, minibatch, model_selection, problems, reference, results, runs, spectrum,
                  stability, sweep)
 
 N, D = 20, 3
@@ -676,7 +676,38 @@ FORMULA_INPUTS = [
     (lambda: model_selection.ridge_cv(_X(), _y(), 0.1), "1-D grid of penalties"),  # said "flatten it (y.ravel())"
     (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, replacement="no"), "replacement must be True"),
     (lambda: problems.problem(criteria.ridge, criteria.Data(_data().X, _data().y, -0.05)), "data.l2 must be >= 0"),
+    # A third probe:
+    (lambda: reference.logistic(*_boundary_ties()), "linearly separable"),  # a "converged" a* with f(2a*) < f(a*)
+    (lambda: problems.problem(criteria.logistic, problems.make_data(*_boundary_ties())), "no finite optimum"),
+    (lambda: atoms.vacate(atoms.bcc(2), np.eye(16, dtype=bool)[0]), "integer indices"),  # emptied sites 0 and 1
+    (lambda: atoms.measure(atoms.bcc(3), atoms.vacate(atoms.bcc(2), [0])), "defective copy of perfect"),
+    (lambda: atoms.vacancy_cluster(atoms.bcc(2), 0, np.random.default_rng(0)), "size must be an integer"),  # 1 site
+    (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 10), schedule=2), "would end at step 10"),
+    (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 200), schedule=7), "index 0..3"),  # as 3
+    (lambda: reference.solve(criteria.logistic, problems.make_data(_X(), _labels01()), jnp.zeros(P), max_iter=0),
+     "max_iter must be an integer"),  # meant 100
+    (lambda: spectrum.momentum_rate(0.1, 0.0, jnp.array([NAN])), "eigenvalues must be finite"),  # a rate of 0
+    (lambda: spectrum.predicted_gap(_spectrum(), -0.1, jnp.ones(P), jnp.zeros(P), 5), "step must be > 0"),
 ]
+
+
+def _boundary_ties():
+    """Two separated clusters and two samples of either class at the origin: no margin positive for those two."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(2, 0.3, (10, 2)), rng.normal(-2, 0.3, (10, 2)), np.zeros((2, 2))]
+    return X, np.r_[np.ones(10), np.zeros(10), 1.0, 0.0]
+
+
+def _problem():
+    return problems.problem(criteria.least_squares, problems.make_data(_X(), _y()))
+
+
+def _labels01():
+    return (_y() > np.median(_y())).astype(float)
+
+
+def _spectrum():
+    return spectrum.spectrum(criteria.least_squares, jnp.zeros(P), problems.make_data(_X(), _y()))
 
 
 @pytest.mark.parametrize("call, words", FORMULA_INPUTS)

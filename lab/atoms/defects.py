@@ -21,6 +21,7 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, c
     descriptor's cutoff of the cluster (vacancies that share neighbours at
     every distance: more varied environments for the same size).
     """
+    _check_size(size, len(structure.occupied))
     reach = 1.2 * LATTICE_CONSTANT if compact else DESCRIPTOR_CUTOFF  # shells at 0.87a and a; the third is at 1.41a
     near = neighbours(structure, reach, size=64)
     cluster = [int(rng.integers(len(structure.occupied)))]
@@ -37,6 +38,7 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, c
 def interstitial_cluster(structure: Structure, size: int, rng: np.random.Generator) -> np.ndarray:
     """`size` sites for parallel dumbbells, grown from a random site, each new one a second neighbour (a apart)
     of the cluster: first neighbours are too close for two parallel dumbbells (their atoms would overlap)."""
+    _check_size(size, len(structure.occupied))
     near = neighbours(structure, 1.05 * LATTICE_CONSTANT, size=16)
     distance = np.linalg.norm(structure.positions[near.index] + near.shift - structure.positions[:, None], axis=-1)
     second = near.valid & (distance > 0.95 * LATTICE_CONSTANT)
@@ -44,6 +46,11 @@ def interstitial_cluster(structure: Structure, size: int, rng: np.random.Generat
     while len(cluster) < size:
         cluster.append(int(rng.choice(np.setdiff1d(near.index[cluster][second[cluster]], cluster))))
     return np.array(cluster)
+
+
+def _check_size(size, sites):
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= sites:
+        raise ValueError(f"size must be an integer from 1 to the {sites} sites of the cell, got {size!r}.")
 
 
 DUMBBELL_HALF_LENGTH = 1.0  # angstrom: a starting guess; relaxation finds the dumbbell's own length
@@ -116,6 +123,10 @@ def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
     """Relax a defective copy of a perfect bcc supercell (its lattice sites first, any added ones after), and
     measure S_f and the descriptors, timing each stage. Raises NotAMinimum when it does not relax to a minimum.
     """
+    lattice = len(perfect.occupied)
+    if len(unrelaxed.occupied) < lattice or not np.allclose(unrelaxed.cell, perfect.cell):
+        raise ValueError(f"unrelaxed must be a defective copy of perfect (its cell, its {lattice} lattice sites "
+                         "first): build it from perfect with vacate or insert_dumbbells.")
     seconds = {}
     clock = time.perf_counter()
     relaxed = relax(unrelaxed)
@@ -129,7 +140,6 @@ def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
     summed = descriptors(relaxed.structure).sum(0)
     seconds["descriptor"] = time.perf_counter() - clock
     perfect_modes, perfect_summed = perfect_eigenvalues(perfect), descriptors(perfect).sum(0)
-    lattice = len(perfect.occupied)
     repeats = round((lattice / 2) ** (1 / 3))
     return Defect(
         sites=lattice,

@@ -59,8 +59,12 @@ def bcc(repeats: int, strain=0.0, lattice_constant: float = LATTICE_CONSTANT) ->
 
 
 def vacate(structure: Structure, sites) -> Structure:
-    """The structure with the given sites emptied."""
-    sites = np.asarray(sites, dtype=int).ravel()
+    """The structure with the given sites (integer indices) emptied."""
+    sites = np.asarray(sites)
+    if sites.size and not np.issubdtype(sites.dtype, np.integer):  # a boolean mask would read as sites 0 and 1
+        raise ValueError(f"sites must be integer indices of sites, got dtype {sites.dtype}: for a boolean mask, "
+                         "pass np.flatnonzero(mask).")
+    sites = sites.astype(int).ravel()
     if np.any((sites < 0) | (sites >= len(structure.occupied))):
         raise ValueError(f"sites must be indices in [0, {len(structure.occupied)}), got {sites.tolist()}.")
     occupied = structure.occupied.copy()
