@@ -61,6 +61,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
     _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step",
                        *(["measured_rate"] if colour == "rate" else [])))
+    _check_edges(results, edges, rows, at)
     if rows is None:
         return _stability_profile(results, ax, edges, at)
     get, fixed = _slicer(results, (rows, _step_axis(results)), at)
@@ -531,6 +532,24 @@ def _corners(x, y, log):
     y_edges = _edges(y, log=log)
     corners_y = np.broadcast_to(y_edges[:, None], corners_x.shape)
     return corners_x, corners_y
+
+
+def _check_edges(results, edges, rows, at):
+    """ValueError unless `edges` were measured on the map's slice: each of their axes is the map's rows, a seed
+    axis, or an axis the map fixes, at the value it fixes (markers of another slice would sit on its rows)."""
+    if edges is None:
+        return
+    base = dict(zip(results.axes, _index(results, {}, at)))
+    for name, values in edges.axes.items():
+        if name in (rows, "seed"):
+            continue
+        fixed = float(results.axes[name][base[name]]) if name in results.axes else None
+        if fixed is None or len(values) != 1 or not np.isclose(float(values[0]), fixed):
+            where = f"fixes {name} = {fixed:g}" if fixed is not None else f"has no axis {name!r}"
+            raise ValueError(f"edges hold {name} = {list(np.asarray(values).tolist())}, but the map {where}: measure "
+                             "the edges on the map's slice (edge_and_best over the same axes and values).")
+    if rows is not None and rows not in edges.axes and rows != "kappa":
+        raise ValueError(f"edges lack the map's rows axis {rows!r}: measure them over it too.")
 
 
 def _axis_of_each(edges, name):

@@ -12,12 +12,16 @@ import warnings
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-import optax
-import pytest
+import matplotlib
 
-from lab import (adam, atoms, cli, criteria, descent, minibatch, model_selection, problems, reference, results, runs, spectrum,
-                 stability, sweep)
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+import pytest  # noqa: E402
+
+from lab import (adam, atoms, cli, criteria, descent, minibatch, model_selection, plots, problems, reference, results,  # noqa: E402
+                 runs, spectrum, stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -770,3 +774,17 @@ def test_the_checks_accept_what_the_lab_and_numpy_produce():
         assert criteria.design(X, intercept).shape[1] == D + bool(intercept)
     grid = sweep.sweep(lambda seed: {"y": seed * 1.0}, {"seed": np.array([0.5, 2.0**40])}, progress=False)
     assert grid["y"].tolist() == [0.5, 2.0**40]  # a function's own "seed" is not cast to int32
+
+
+def test_a_stability_map_refuses_edges_of_another_slice():
+    """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
+    run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
+    kappa, l2 = np.array([1.0, 10.0]), np.array([0.0, 0.1])
+    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 1.5]), "kappa": kappa, "l2": l2}, progress=False)
+    edges = stability.edge_and_best(run, {"kappa": kappa, "l2": l2}, best_iterations=4)
+    with pytest.raises(ValueError, match=r"edges hold l2 = \[0.0, 0.1\], but the map fixes l2 = 0"):
+        plots.stability_map(grid, edges=edges)
+    part = lambda axes, index: results.Results(axes, {k: v[index] for k, v in edges.outputs.items()}, {})  # noqa: E731
+    with pytest.raises(ValueError, match="edges lack the map's rows axis 'l2'"):  # markers at y = kappa, before
+        plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
+    plt.close(plots.stability_map(grid, at={"l2": 0.1}, edges=part({"kappa": kappa, "l2": l2[1:]}, np.s_[:, 1:])))
