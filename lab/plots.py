@@ -459,16 +459,16 @@ def _step_axis(results) -> str:
 
 
 def _row_axis(results, rows):
-    """The axis drawn as rows: `rows`, else 'kappa', else the first other axis of several values, else None."""
+    """The axis drawn as rows: `rows`, else the first other axis of several values ('kappa' first), else 'kappa' (one
+    row), else None. A 'kappa' of one value never hides an axis of several (a map of one row, the rest unseen)."""
     if rows is not None:
         if rows not in results.axes or rows == _step_axis(results):
             raise ValueError(f"rows must name an axis other than the step size; the results have {list(results.axes)}.")
         return rows
-    others = [name for name in results.axes if name not in (_step_axis(results), "seed")]
-    if "kappa" in others:
-        return "kappa"
+    others = sorted((name for name in results.axes if name not in (_step_axis(results), "seed")),
+                    key=lambda name: name != "kappa")
     several = [name for name in others if len(results.axes[name]) > 1]
-    return several[0] if several else None
+    return several[0] if several else ("kappa" if "kappa" in others else None)
 
 
 AXIS_LABELS = {"kappa": "condition number κ", "momentum": "momentum β", "l2": "penalty l2", "b1": "Adam's β₁",

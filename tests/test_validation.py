@@ -788,3 +788,7 @@ def test_a_stability_map_refuses_edges_of_another_slice():
     with pytest.raises(ValueError, match="edges lack the map's rows axis 'l2'"):  # markers at y = kappa, before
         plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
     plt.close(plots.stability_map(grid, at={"l2": 0.1}, edges=part({"kappa": kappa, "l2": l2[1:]}, np.s_[:, 1:])))
+    one_kappa = results.Results({**grid.axes, "kappa": kappa[:1]}, {k: v[:, :1] for k, v in grid.outputs.items()}, {})
+    figure = plots.stability_map(one_kappa)  # rows: l2, not the one kappa (a map of one row, l2 = 0.1 unseen)
+    assert "penalty l2" in figure.axes[0].get_ylabel()
+    plt.close(figure)
