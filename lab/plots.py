@@ -266,8 +266,9 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
-                          label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
+    if np.isfinite(predicted).any():  # no theory line (Adam, a criterion of your own): no legend entry for it
+        handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
+                              label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
     if seeds > 1:
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
     if plain:
@@ -294,8 +295,9 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     Measured curves are solid; a diverged run stops where the rule fired,
     marked with a cross. Returns the Figure.
     """
-    if not select:
-        raise ValueError("select must list at least one run, e.g. [{'step_over_edge': 0.5, 'kappa': 100.0}].")
+    if not select or isinstance(select, dict) or not all(isinstance(point, dict) for point in select):
+        raise ValueError(f"select must list the runs as dicts {{axis: value}}, e.g. [{{'step_over_edge': 0.5, "
+                         f"'kappa': 100.0}}], got {select!r}.")
     if labels is not None and len(labels) != len(select):
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
@@ -511,7 +513,8 @@ def _run_label(results, index) -> str:
     c = float(results["learning_rate"][index] * results["L"][index] / 2)
     word = "below" if c < 1 - 1e-9 else ("at" if c <= 1 + 1e-9 else "above")
     kappa = float(results["condition_number"][index])
-    return f"step = {c:.3g}·2/L ({word} the edge), κ = {kappa:.3g}"
+    edge = f" ({word} the edge)" if _plain_gradient_descent(results) else ""  # 2/L is not Adam's or momentum's edge
+    return f"step = {c:.3g}·2/L{edge}, κ = {kappa:.3g}"
 
 
 def _best(L, mu, tolerance):

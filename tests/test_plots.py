@@ -1,0 +1,34 @@
+"""The figures say nothing the runs do not back: no theory entry where there is no theory, no edge but the runs'."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+import pytest  # noqa: E402
+
+from lab import plots, runs, sweep  # noqa: E402
+
+
+def _labels(figure):
+    return [text.get_text() for ax in figure.axes for legend in [ax.get_legend()] if legend for text in legend.get_texts()]
+
+
+def test_adam_runs_are_not_labelled_against_gradient_descents_edge_or_theory():
+    run = runs.LinearRegressionRun(n=30, d=2, num_steps=60, optimizer=optax.adam)
+    grid = sweep.sweep(run, {"learning_rate": np.array([0.01, 0.05]), "kappa": np.array([1.0, 10.0])}, progress=False)
+    curves = plots.convergence_curves(grid, select=[{"learning_rate": 0.05, "kappa": 10.0}])
+    iterations = plots.iterations_vs_step(grid)
+    labels = _labels(curves) + _labels(iterations)
+    plt.close("all")
+    assert labels and not any("the edge" in label for label in labels)  # 2/L is not Adam's edge
+    assert not any(label.startswith("theory") for label in labels)  # the lab has no Adam theory line to draw
+
+
+def test_select_is_a_list_of_points():
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20), {"step_over_edge": np.array([0.5])},
+                       progress=False)
+    for select in ({"step_over_edge": 0.5}, [0.5], []):  # a TypeError from inside the figure before
+        with pytest.raises(ValueError, match="select must list the runs as dicts"):
+            plots.convergence_curves(grid, select=select)
