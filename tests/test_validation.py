@@ -692,6 +692,11 @@ FORMULA_INPUTS = [
      "max_iter must be an integer"),  # meant 100
     (lambda: spectrum.momentum_rate(0.1, 0.0, jnp.array([NAN])), "eigenvalues must be finite"),  # a rate of 0
     (lambda: spectrum.predicted_gap(_spectrum(), -0.1, jnp.ones(P), jnp.zeros(P), 5), "step must be > 0"),
+    (lambda: atoms.bcc(2.7), "repeats must be a positive integer"),  # read as 2
+    (lambda: atoms.bcc(2, strain=-1.0), "collapses or inverts the cell"),  # a cell of volume 0
+    (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=0.0), "temperature must be positive"),  # -inf
+    (lambda: atoms.harmonic_entropy([]), "positive (non-zero) eigenvalues"),  # 0.0
+    (lambda: atoms.relax(atoms.bcc(2), tolerance=0.0), "tolerance must be a positive force norm"),
 ]
 
 

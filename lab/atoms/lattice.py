@@ -45,12 +45,15 @@ def bcc(repeats: int, strain=0.0, lattice_constant: float = LATTICE_CONSTANT) ->
     strain: a scalar (isotropic) or a symmetric (3, 3) strain tensor e; every
     position and cell vector x becomes (I + e) x.
     """
-    repeats = int(repeats)
-    if repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats}.")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")  # 2.7 was read as 2
+    if not (isinstance(lattice_constant, (int, float, np.number)) and 0 < lattice_constant < np.inf):
+        raise ValueError(f"lattice_constant must be a positive length in angstrom, got {lattice_constant!r}.")
     strain = np.asarray(strain, dtype=float) * (np.eye(3) if np.ndim(strain) == 0 else 1.0)
     if strain.shape != (3, 3) or not np.allclose(strain, strain.T):
         raise ValueError(f"strain must be a scalar or a symmetric (3, 3) tensor, got {strain.tolist()}.")
+    if np.linalg.det(np.eye(3) + strain) <= 0:
+        raise ValueError(f"strain {strain.tolist()} collapses or inverts the cell (det(I + e) <= 0).")
     corners = np.stack(np.meshgrid(*[np.arange(repeats)] * 3, indexing="ij"), -1).reshape(-1, 3)
     sites = np.concatenate([corners, corners + 0.5]) * lattice_constant
     deformation = np.eye(3) + strain

@@ -39,6 +39,12 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
     if jnp.result_type(float) != jnp.float64:
         raise ValueError("relax needs float64 (a force norm of 1e-8 is below float32's rounding): "
                          "call jax.config.update('jax_enable_x64', True) first.")
+    if not 0 < tolerance < np.inf:
+        raise ValueError(f"tolerance must be a positive force norm (eV/angstrom), got {tolerance!r}.")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}.")
+    if not np.all(np.isfinite(structure.positions)):
+        raise ValueError("structure.positions holds NaN or infinite values: build the structure again.")
     total = 0
     for _ in range(REBUILDS):
         near = potential_neighbours(structure)

@@ -96,8 +96,11 @@ def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON
     eigenvalues: the non-zero Hessian eigenvalues (eV/angstrom^2); mass in amu; temperature in K.
     """
     eigenvalues = np.asarray(eigenvalues)
-    if not np.all(eigenvalues > 0):
+    if eigenvalues.size == 0 or not np.all(eigenvalues > 0):  # an empty set gave 0.0
         raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only: pass vibrational_eigenvalues(...).")
+    for name, value in (("temperature", temperature), ("mass", mass)):
+        if not 0 < value < np.inf:
+            raise ValueError(f"{name} must be positive and finite (K, amu), got {value!r}.")  # -inf or NaN entropy
     omega = np.sqrt(eigenvalues / mass * _OMEGA2_PER_EV_A2_AMU)
     return float(np.sum(np.log(BOLTZMANN * temperature / (HBAR * omega)) + 1.0))
 
