@@ -509,7 +509,7 @@ def _print_edges(grid, edges, args, rule):
     reached = np.where(grid["iterations"] >= 0, grid["iterations"], np.inf).min(axis=0)  # over the steps
     for point in index[:20]:
         e = {name: float(np.asarray(edges[name])[point]) for name in
-             ("condition_number", "edge_step", "theory_edge_step", "gd_edge_step", "theory_best_step",
+             ("condition_number", "theory_edge_step", "gd_edge_step", "theory_best_step",
               "theory_rate")}
         setting = ", ".join(f"{n}={edges.axes[n][i]:g}" for n, i in zip(names, point) if len(edges.axes[n]) > 1) or "-"
         edge = _measured(edges, point, "edge_step", "bracketed", "edge_above", "edge_bracket", 11)

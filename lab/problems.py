@@ -230,7 +230,8 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
         found, curvature = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
-        if criterion is criteria.logistic and float(data.l2) == 0 and reference.still_falls(criterion, found.params, data):
+        unpenalised = criterion is criteria.logistic and float(data.l2) == 0
+        if unpenalised and reference.still_falls(criterion, found.params, data):
             raise ValueError("logistic regression with l2 = 0 has no finite optimum here: the classes are separable "
                              "(but for samples on the boundary), the loss falls further along the iterate a "
                              f"(||a|| = {float(jnp.linalg.norm(found.params)):.3g}). Pass l2 > 0.")

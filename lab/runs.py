@@ -343,8 +343,9 @@ class Scheduled:
     @staticmethod
     def check(schedule):
         """A concrete schedule must index SCHEDULES (jax.lax.switch would clamp 7 to 3 and -1 to 0)."""
-        if _validate.is_concrete(schedule) and np.asarray(schedule).item() not in range(len(SCHEDULES)):
-            raise ValueError(f"schedule must be an index 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {np.asarray(schedule).item()!r}.")
+        index = np.asarray(schedule).item() if _validate.is_concrete(schedule) else 0
+        if index not in range(len(SCHEDULES)):
+            raise ValueError(f"schedule must be an index 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {index!r}.")
 
     def __call__(self, learning_rate, schedule=0, **hyper):
         self.check(schedule)

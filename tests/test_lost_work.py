@@ -135,8 +135,8 @@ def test_an_edited_criterion_never_reads_the_chunks_of_its_earlier_version(tmp_p
         fresh = sweep.sweep(runs.CriterionRun(criterion, data, 20), axes, progress=False)
         resumed = sweep.sweep(runs.CriterionRun(criterion, data, 20), axes, progress=False, checkpoint=tmp_path)
         np.testing.assert_array_equal(resumed["L"], fresh["L"])
-    np.testing.assert_allclose(first["L"], sweep.sweep(runs.CriterionRun(by_sum, data, 20), axes, progress=False)["L"] / 10,
-                               rtol=1e-12)  # the test's premise: by_sum's L is N = 10 times by_mean's
+    summed = sweep.sweep(runs.CriterionRun(by_sum, data, 20), axes, progress=False)
+    np.testing.assert_allclose(first["L"], summed["L"] / 10, rtol=1e-12)  # the premise: by_sum's L is N = 10 times
     assert len({path.name.split("-")[0] for path in sweep.checkpoint_files(tmp_path)}) == 3
 
 

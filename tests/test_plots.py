@@ -12,7 +12,8 @@ from lab import plots, runs, sweep  # noqa: E402
 
 
 def _labels(figure):
-    return [text.get_text() for ax in figure.axes for legend in [ax.get_legend()] if legend for text in legend.get_texts()]
+    legends = [ax.get_legend() for ax in figure.axes]
+    return [text.get_text() for legend in legends if legend for text in legend.get_texts()]
 
 
 def test_adam_runs_are_not_labelled_against_gradient_descents_edge_or_theory():
