@@ -218,7 +218,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     starts: the slowest mode, fully excited), and for gradient descent the
     best step 2/(L + mu) is a star on each curve, at the iterations theory
     gives there. rows: the axis of the curves (default as in
-    `stability_map`); kappas (or `values`): which of its values to draw,
+    `stability_map`); kappas: which of its values to draw (whatever the axis),
     default up to `max_curves` spread over the axis. Returns the Figure.
     """
     rows = _row_axis(results, rows)
@@ -263,6 +263,9 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
             top = max(top, iterations)
     ax.axhline(num_steps, color="grey", ls=":", lw=1.2)
     top = max(top, num_steps)
+    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing drawn but theory: show the swept steps
+        span = np.nanmax(x) - np.nanmin(x)
+        ax.set_xlim(np.nanmin(x) - 0.05 * span - 1e-3, np.nanmax(x) + 0.05 * span + 1e-3)
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()

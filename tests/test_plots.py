@@ -33,3 +33,13 @@ def test_select_is_a_list_of_points():
     for select in ({"step_over_edge": 0.5}, [0.5], []):  # a TypeError from inside the figure before
         with pytest.raises(ValueError, match="select must list the runs as dicts"):
             plots.convergence_curves(grid, select=select)
+
+
+def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_steps():
+    """Its x range followed the best-step stars (0.91-0.99) before, far from the steps swept (1.2-2)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=50),
+                       {"step_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])}, progress=False)
+    assert grid["diverged"].all()
+    low, high = plots.iterations_vs_step(grid).axes[0].get_xlim()
+    plt.close("all")
+    assert low < 1.2 and high > 2.0
