@@ -43,8 +43,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         ratio saturates at the rounding floor within the T steps; each row is then darkest at its best step
         (a map with rows; the profile without them draws the gap ratio).
 
-    rows: the axis drawn as rows; default 'kappa' when there is one, else the
-        first other axis with several values (not the step size or 'seed'). Without
+    rows: the axis drawn as rows; default the first axis with several values
+        (not the step size or 'seed'), 'kappa' first, else a 'kappa' of one value. Without
         any, the map is one profile: the ratio against the step, the median
         over seeds with a 10-90 % band.
     Converged runs are blue, runs that ended above their start red (the
@@ -53,7 +53,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     seeds: where most of them diverged). The optimizer's theoretical edge and,
     for gradient descent, the best step 2/(L + mu) are drawn as lines from the
     results' L and mu. `edges`: optional `lab.stability.edge_and_best` Results
-    over the same axes, drawn as measured markers beside theory.
+    over the same axes (or more values of those the map fixes: the map's slice of them is drawn), drawn as
+    measured markers beside theory.
     Returns the Figure.
     """
     rows = _row_axis(results, rows)
@@ -61,7 +62,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
     _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step",
                        *(["measured_rate"] if colour == "rate" else [])))
-    _check_edges(results, edges, rows, at)
+    edges = _edges_on_slice(results, edges, rows, at)
     if rows is None:
         return _stability_profile(results, ax, edges, at)
     get, fixed = _slicer(results, (rows, _step_axis(results)), at)
@@ -269,7 +270,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
-    if np.isfinite(predicted).any():  # no theory line (Adam, a criterion of your own): no legend entry for it
+    if np.isfinite(predicted[chosen]).any():  # no theory line drawn (Adam, your criterion): no legend entry
         handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
                               label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
     if seeds > 1:
@@ -540,22 +541,35 @@ def _corners(x, y, log):
     return corners_x, corners_y
 
 
-def _check_edges(results, edges, rows, at):
-    """ValueError unless `edges` were measured on the map's slice: each of their axes is the map's rows, a seed
-    axis, or an axis the map fixes, at the value it fixes (markers of another slice would sit on its rows)."""
+def _edges_on_slice(results, edges, rows, at):
+    """`edges` on the map's slice: each axis of theirs is the map's rows, a seed axis, or one the map fixes, taken
+    at the value it fixes; ValueError where that value is not among theirs, or where they lack an axis of
+    several values the map fixes, or the rows (markers of another slice would sit on the map's rows)."""
     if edges is None:
-        return
+        return None
     base = dict(zip(results.axes, _index(results, {}, at)))
+    for name in results.axes:
+        several = len(results.axes[name]) > 1 and name not in (rows, "seed", _step_axis(results))
+        if several and name not in edges.axes:
+            raise ValueError(f"edges lack the axis {name!r} that the map fixes at {results.axes[name][base[name]]:g}: "
+                             "measure them over it too.")
+    index = []
     for name, values in edges.axes.items():
         if name in (rows, "seed"):
+            index.append(slice(None))
             continue
         fixed = float(results.axes[name][base[name]]) if name in results.axes else None
-        if fixed is None or len(values) != 1 or not np.isclose(float(values[0]), fixed):
+        match = np.flatnonzero(np.isclose(np.asarray(values, float), fixed, rtol=1e-9, atol=0)) if fixed is not None else []
+        if len(match) == 0:
             where = f"fixes {name} = {fixed:g}" if fixed is not None else f"has no axis {name!r}"
             raise ValueError(f"edges hold {name} = {list(np.asarray(values).tolist())}, but the map {where}: measure "
                              "the edges on the map's slice (edge_and_best over the same axes and values).")
+        index.append(slice(match[0], match[0] + 1))
     if rows is not None and rows not in edges.axes and rows != "kappa":
         raise ValueError(f"edges lack the map's rows axis {rows!r}: measure them over it too.")
+    index = tuple(index)
+    axes = {name: np.asarray(values)[i] for (name, values), i in zip(edges.axes.items(), index)}
+    return edges._replace(axes=axes, outputs={name: np.asarray(value)[index] for name, value in edges.outputs.items()})
 
 
 def _axis_of_each(edges, name):

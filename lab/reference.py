@@ -178,7 +178,8 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
     margins = (2 * y - 1) * (A @ found.params)
     return NewtonResult(found.params, found.gradient_norm, found.value, found.iterations,
                         found.gradient_norm <= tol,
-                        jnp.all(margins > 0) | still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2)))
+                        jnp.all(margins > 0) | ((found.gradient_norm <= tol)  # an unfinished run still falls too
+                                                & still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2))))
 
 
 def still_falls(criterion, params, data):

@@ -385,17 +385,18 @@ def _key(seed):
 
 def _check_optimizer(optimizer, num_steps=None):
     """The hyper-parameters bound in an optimizer factory (functools.partial(optax.sgd, momentum=1.5)) checked;
-    a `Scheduled` optimizer's schedules span the run's `num_steps` (a shorter cosine would stop the run at 0)."""
+    a `Scheduled` optimizer's schedules last the run's `num_steps` at least (a shorter cosine would stop the run
+    at 0; a longer one runs the first part of its decay)."""
     if isinstance(optimizer, functools.partial):
         _validate.hyper_parameters(optimizer.keywords)
-    if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps != num_steps:
+    if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps < num_steps:
         raise ValueError(f"Scheduled(..., num_steps={optimizer.num_steps}) in a run of {num_steps} steps: its "
                          f"schedules would end at step {optimizer.num_steps}; give Scheduled(..., {num_steps}).")
 
 
 def _check_common(run):
-    _check_optimizer(run.optimizer, run.num_steps)
     _validate.count("num_steps", run.num_steps)
+    _check_optimizer(run.optimizer, run.num_steps)
     _validate.count("record_every", run.record_every)
     if not 0 < run.tolerance < 1:
         raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {run.tolerance!r}.")

@@ -697,6 +697,14 @@ FORMULA_INPUTS = [
     (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=0.0), "temperature must be positive"),  # -inf
     (lambda: atoms.harmonic_entropy([]), "positive (non-zero) eigenvalues"),  # 0.0
     (lambda: atoms.relax(atoms.bcc(2), tolerance=0.0), "tolerance must be a positive force norm"),
+    (lambda: atoms.relax(atoms.bcc(2), max_steps=0), "max_steps must be an integer >= 1"),
+    (lambda: atoms.relax(atoms.bcc(2)._replace(positions=np.full((16, 3), NAN))), "NaN or infinite"),
+    (lambda: atoms.bcc(2, lattice_constant=-2.87), "lattice_constant must be a positive length"),
+    (lambda: atoms.harmonic_entropy([1.0], mass=0.0), "mass must be positive"),
+    (lambda: atoms.interstitial_cluster(atoms.bcc(2), 0, np.random.default_rng(0)), "size must be an integer"),
+    (lambda: spectrum.predicted_distance(_spectrum(), 0.1, jnp.full(P, NAN), jnp.zeros(P), 5), "start must be finite"),
+    (lambda: reference.logistic(*problems.classification(jax.random.key(2), 200, 2, 3.0), max_iter=1),
+     "raise max_iter"),  # an unfinished Newton run still falls along its iterate: not "separable"
 ]
 
 
@@ -781,19 +789,31 @@ def test_the_checks_accept_what_the_lab_and_numpy_produce():
     assert grid["y"].tolist() == [0.5, 2.0**40]  # a function's own "seed" is not cast to int32
 
 
-def test_a_stability_map_refuses_edges_of_another_slice():
+def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
     kappa, l2 = np.array([1.0, 10.0]), np.array([0.0, 0.1])
     grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 1.5]), "kappa": kappa, "l2": l2}, progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappa, "l2": l2}, best_iterations=4)
-    with pytest.raises(ValueError, match=r"edges hold l2 = \[0.0, 0.1\], but the map fixes l2 = 0"):
-        plots.stability_map(grid, edges=edges)
     part = lambda axes, index: results.Results(axes, {k: v[index] for k, v in edges.outputs.items()}, {})  # noqa: E731
+    figure = plots.stability_map(grid, at={"l2": 0.1}, edges=edges)  # the map's slice of the edges, l2 = 0.1
+    markers = [line for line in figure.axes[0].lines if line.get_marker() == "o"]
+    np.testing.assert_allclose(markers[0].get_xdata(), edges["edge"][:, 1])
+    plt.close(figure)
+    with pytest.raises(ValueError, match=r"edges hold l2 = \[0.1\], but the map fixes l2 = 0"):
+        plots.stability_map(grid, edges=part({"kappa": kappa, "l2": l2[1:]}, np.s_[:, 1:]))
+    with pytest.raises(ValueError, match="edges lack the axis 'l2' that the map fixes"):
+        plots.stability_map(grid, edges=part({"kappa": kappa}, np.s_[:, 0]))
     with pytest.raises(ValueError, match="edges lack the map's rows axis 'l2'"):  # markers at y = kappa, before
         plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
-    plt.close(plots.stability_map(grid, at={"l2": 0.1}, edges=part({"kappa": kappa, "l2": l2[1:]}, np.s_[:, 1:])))
     one_kappa = results.Results({**grid.axes, "kappa": kappa[:1]}, {k: v[:, :1] for k, v in grid.outputs.items()}, {})
     figure = plots.stability_map(one_kappa)  # rows: l2, not the one kappa (a map of one row, l2 = 0.1 unseen)
     assert "penalty l2" in figure.axes[0].get_ylabel()
     plt.close(figure)
+
+def test_a_schedule_longer_than_the_run_is_its_first_part():
+    """Only a shorter one is refused (it would stop the run): a 1000-step cosine in a 300-step run decays partly."""
+    data = problems.make_data(_X(), _y())
+    runs.CriterionRun(criteria.least_squares, data, 300, optimizer=runs.Scheduled(optax.sgd, 1000))
+    with pytest.raises(ValueError, match="would end at step 100"):
+        runs.CriterionRun(criteria.least_squares, data, 300, optimizer=runs.Scheduled(optax.sgd, 100))

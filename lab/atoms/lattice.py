@@ -47,7 +47,7 @@ def bcc(repeats: int, strain=0.0, lattice_constant: float = LATTICE_CONSTANT) ->
     """
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")  # 2.7 was read as 2
-    if not (isinstance(lattice_constant, (int, float, np.number)) and 0 < lattice_constant < np.inf):
+    if isinstance(lattice_constant, bool) or not 0 < np.asarray(lattice_constant, float).item() < np.inf:
         raise ValueError(f"lattice_constant must be a positive length in angstrom, got {lattice_constant!r}.")
     strain = np.asarray(strain, dtype=float) * (np.eye(3) if np.ndim(strain) == 0 else 1.0)
     if strain.shape != (3, 3) or not np.allclose(strain, strain.T):
