@@ -300,8 +300,8 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     marked with a cross. Returns the Figure.
     """
     if not select or isinstance(select, dict) or not all(isinstance(point, dict) for point in select):
-        raise ValueError(f"select must list the runs as dicts {{axis: value}}, e.g. [{{'step_over_edge': 0.5, "
-                         f"'kappa': 100.0}}], got {select!r}.")
+        raise ValueError(f"select must list at least one run, as dicts {{axis: value}}, e.g. [{{'step_over_edge': "
+                         f"0.5, 'kappa': 100.0}}], got {select!r}.")
     if labels is not None and len(labels) != len(select):
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
@@ -533,7 +533,8 @@ def _best(L, mu, tolerance):
 
 def _corners(x, y, log):
     """Cell corners for pcolormesh: x (rows, cols) per row, y (rows,) on a log scale when `log`."""
-    row_edges = np.stack([_edges(row, log=False) for row in x])  # (rows, cols + 1)
+    # one step size: a cell 5 % wide around it, not one that paints every step from 0 to 2x it as measured
+    row_edges = np.stack([_edges(row, log=False, single=0.05 * abs(row[0])) for row in x])  # (rows, cols + 1)
     inner = (row_edges[1:] + row_edges[:-1]) / 2
     corners_x = np.concatenate([row_edges[:1], inner, row_edges[-1:]])
     y_edges = _edges(y, log=log)
@@ -583,11 +584,12 @@ def _axis_of_each(edges, name):
     return grids[list(edges.axes).index(name)].ravel()
 
 
-def _edges(values, log):
-    """Edges of the cells centred on `values` (midpoints, geometric when `log`); one cell of width 1 (or x10)."""
+def _edges(values, log, single=0.5):
+    """Edges of the cells centred on `values` (midpoints, geometric when `log`); one value: v -+ `single` (or
+    x/÷ 10**single)."""
     v = np.log10(values) if log else np.asarray(values, dtype=float)
     if len(v) == 1:
-        edges = np.array([v[0] - 0.5, v[0] + 0.5])
+        edges = np.array([v[0] - single, v[0] + single])
     else:
         middle = (v[1:] + v[:-1]) / 2
         edges = np.concatenate([[2 * v[0] - middle[0]], middle, [2 * v[-1] - middle[-1]]])

@@ -31,7 +31,7 @@ def test_select_is_a_list_of_points():
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20), {"step_over_edge": np.array([0.5])},
                        progress=False)
     for select in ({"step_over_edge": 0.5}, [0.5], []):  # a TypeError from inside the figure before
-        with pytest.raises(ValueError, match="select must list the runs as dicts"):
+        with pytest.raises(ValueError, match="select must list at least one run, as dicts"):
             plots.convergence_curves(grid, select=select)
 
 
@@ -43,3 +43,12 @@ def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_ste
     low, high = plots.iterations_vs_step(grid).axes[0].get_xlim()
     plt.close("all")
     assert low < 1.2 and high > 2.0
+
+
+def test_one_step_size_is_a_narrow_column_not_every_step_from_zero():
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
+                       {"step_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}, progress=False)
+    mesh = plots.stability_map(grid).axes[0].collections[0]
+    plt.close("all")
+    x = mesh.get_coordinates()[..., 0]
+    assert x.min() > 0.45 and x.max() < 0.55  # 0 to 1 before
