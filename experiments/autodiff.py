@@ -10,7 +10,7 @@ shows the opposite.
 """
 
 # %%
-import time
+import timeit
 
 import jax
 import jax.numpy as jnp
@@ -63,14 +63,10 @@ def many_outputs(d, dtype):
 
 
 def seconds(compiled, x):
-    """Best of REPEATS calls of a compiled function, in seconds."""
-    jax.block_until_ready(compiled(x))
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        jax.block_until_ready(compiled(x))
-        times.append(time.perf_counter() - started)
-    return float(np.min(times))
+    """Best of REPEATS calls of a compiled function (after one to warm up), in seconds."""
+    call = lambda: jax.block_until_ready(compiled(x))  # noqa: E731
+    call()
+    return float(min(timeit.repeat(call, number=1, repeat=REPEATS)))
 
 
 def costs(dimensions, timed_up_to, dtype):
@@ -101,8 +97,7 @@ def slope(x, y):
 # %%
 def figure(dimensions, rows, timings):
     d = np.asarray(dimensions, float)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.6))
-    left, middle, right = axes
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.6))
     for name, label, style in (("f", "f(a) itself", "k.-"), ("grad", "reverse mode: grad", "o-"),
                                ("jacfwd", "forward mode: jacfwd", "s-")):
         y = np.asarray(rows[name])
@@ -120,7 +115,7 @@ def figure(dimensions, rows, timings):
         right.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
     right.set_title("Jacobian of t ↦ tanh(t·w + b) ∈ ℝᴰ", fontsize=10)
     right.set_ylabel("floating-point operations (XLA count)")
-    for ax in axes:
+    for ax in (left, middle, right):
         ax.set_xlabel("dimension D")
         ax.legend(fontsize=7.5)
         ax.grid(True, which="major", alpha=0.3)
@@ -134,12 +129,11 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     dtype = jnp.dtype(dtype)
     dimensions = size(SIZES, "dimensions", quick)
     rows, timings = costs(dimensions, size(SIZES, "timed_up_to", quick), dtype)
-    d = np.asarray(dimensions, float)
     numbers = dict(
         chain=chain_check(seed, dtype), dimensions=list(dimensions), flops=rows,
         reverse_over_function=(np.asarray(rows["grad"]) / np.asarray(rows["f"])).tolist(),
         forward_over_function=(np.asarray(rows["jacfwd"]) / np.asarray(rows["f"])).tolist(),
-        slopes={name: slope(d, np.asarray(y)) for name, y in rows.items()},
+        slopes={name: slope(np.asarray(dimensions, float), np.asarray(y)) for name, y in rows.items()},
     )
     return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings)},
                 timings=dict(samples=TIMED_SAMPLES, seconds={name: [t for _, t in pairs] for name, pairs in timings.items()},
