@@ -54,12 +54,11 @@ def compute(dtype=jnp.float64):
     minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
     traces = jax.vmap(lambda d, step: descent.gradient_descent(criteria.least_squares, d, start, minimum, step,
                                                                PATH_NUM_STEPS, record_path=True))(data, steps)
-    paths, gaps = traces.path, traces.gap
     predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_NUM_STEPS))(
         stack([specs[k] for k, _ in RUNS_2D]), steps)
     contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
-    return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions, paths=paths,
-                gaps=gaps, predicted=predicted)
+    return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions,
+                paths=traces.path, gaps=traces.gap, predicted=predicted)
 
 
 # %%
@@ -73,54 +72,44 @@ def figure(q):
     grid = np.meshgrid(np.linspace(-4.6, 1.6, 300), np.linspace(-2.6, 2.6, 300))
     levels = np.geomspace(0.02, 40, 12)
     for k, (h, ax) in enumerate(zip((ISOTROPIC, ANISOTROPIC), axes[:2])):
-        spec = q["specs"][k]
         f = 0.5 * (h[0] * grid[0] ** 2 + h[1] * grid[1] ** 2)
         ax.contour(*grid, f, levels=levels, colors="grey", linewidths=0.7)
         for i, (problem, best) in enumerate(RUNS_2D):
             if problem != k:
                 continue
-            step = float(q["steps"][i])
-            path = np.asarray(q["paths"][i])
-            iterations = first_below(q["gaps"][i], TOLERANCE * float(q["gaps"][i][0]))
+            path, iterations = np.asarray(q["paths"][i]), first_below(q["gaps"][i], TOLERANCE * float(q["gaps"][i][0]))
             style = dict(color="tab:orange", ls="-", lw=4, alpha=0.55, marker="o", ms=9, mfc="none", zorder=2) if best else \
                 dict(color="tab:blue", ls="-", lw=1.2, marker=".", ms=6, zorder=3)
             ax.plot(path[:, 0], path[:, 1], **style,
-                    label=f"{run_label(step, best)}: {plural(iterations, 'iteration')} to tolerance {TOLERANCE:g}")
+                    label=f"{run_label(float(q['steps'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {TOLERANCE:g}")
         if h[0] != h[1] and COURSE_STEP * max(h) == 1:
             ax.annotate(f"step {COURSE_STEP:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (START[0] * (1 - COURSE_STEP * h[0]), 0),
                         xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
                         bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
         ax.plot(*START, "s", color="k", ms=7, label=f"start a₀ = {START}")
         ax.plot(0, 0, "*", color="tab:red", ms=14, label="minimum a* = 0")
-        ax.set_aspect("equal")
-        ax.set_xlim(-4.6, 1.6)
-        ax.set_ylim(-2.6, 2.6)
-        ax.set_xlabel("a₁")
-        ax.set_ylabel("a₂")
+        ax.set(aspect="equal", xlim=(-4.6, 1.6), ylim=(-2.6, 2.6), xlabel="a₁", ylabel="a₂")
         kind = "isotropic" if h[0] == h[1] else "anisotropic"
-        ax.set_title(f"{kind}: H = diag({h[0]:g}, {h[1]:g}), κ = {float(q['kappas'][k]):g}, 2/L = {2 / float(spec.L):g}",
-                     fontsize=10)
+        ax.set_title(f"{kind}: H = diag({h[0]:g}, {h[1]:g}), κ = {float(q['kappas'][k]):g}, "
+                     f"2/L = {float(spectrum.stability_threshold(q['specs'][k].L)):g}", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
 
     ax = axes[2]
     t = np.arange(PATH_NUM_STEPS + 1)
     styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"), (1, True): ("tab:orange", ":")}
     for i, (problem, best) in enumerate(RUNS_2D):
-        step = float(q["steps"][i])
         gap = np.asarray(q["gaps"][i]) / float(q["gaps"][i][0])
         colour, style = styles[(problem, best)]
         kind = "isotropic" if problem == 0 else "anisotropic"
-        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(step, best)}")
+        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(float(q['steps'][i]), best)}")
         if gap[1] == 0:  # exactly at the minimum after one step: nothing to draw on a log scale
             ax.annotate("", (1, 1e-20), xytext=(1, 1e-2), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
             ax.text(3, 1e-17, f"{kind}, best step:\nf = f* exactly at t = 1", color=colour, fontsize=8)
         ax.semilogy(t, np.asarray(q["predicted"][i]) / float(q["predicted"][i][0]), "--", color="k", lw=0.8)
     ax.plot([], [], "--", color="k", lw=0.8, label="predicted from the Hessian's spectrum")
     ax.axhline(TOLERANCE, color="grey", ls=":", lw=1.2, label=f"tolerance {TOLERANCE:g}")
-    ax.set_ylim(1e-20, 3)
-    ax.set_xlim(0, PATH_NUM_STEPS)
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
+    ax.set(ylim=(1e-20, 3), xlim=(0, PATH_NUM_STEPS), xlabel="iteration t",
+           ylabel="(f(a_t) − f*) / (f(a₀) − f*), log scale")
     ax.set_title("Measured (colour) and predicted (dashed)", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
     ax.grid(True, which="major", alpha=0.3)
@@ -133,11 +122,10 @@ def numbers(q):
     """The key numbers, as plain JSON-ready values."""
     runs_2d = []
     for i, (problem, best) in enumerate(RUNS_2D):
-        step = float(q["steps"][i])
         spec, gap, predicted = q["specs"][problem], np.asarray(q["gaps"][i]), np.asarray(q["predicted"][i])
         runs_2d.append(dict(
             hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(q["kappas"][problem]),
-            step=step, best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
+            step=float(q["steps"][i]), best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
             contraction=float(q["contractions"][i]),
             measured_iterations=first_below(gap, TOLERANCE * gap[0]),
             predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),
@@ -148,8 +136,7 @@ def numbers(q):
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Compute, draw and save `conditioning_quadratics.png` and `conditioning_quadratics.json` in `out` (deterministic:
-    `quick` and `seed` change nothing)."""
+    """Write conditioning_quadratics.png and .json in `out` (deterministic: `quick` and `seed` change nothing)."""
     out = prepare(out, dtype)
     q = jax.device_get(compute(jnp.dtype(dtype)))
     return save(out, "conditioning_quadratics", numbers(q), {"": figure(q)})
