@@ -243,7 +243,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     L, mu = lift(_median(get("L")))[:, 0], lift(_median(get("mu")))[:, 0]
     plain, seeds = _plain_gradient_descent(results), measured.shape[-1]
     symbol = AXIS_SYMBOLS.get(name, name)
-    top = 1.0
+    top, stars = 1.0, []
     for n, i in enumerate(chosen):
         colour = f"C{n % 10}"
         order = np.argsort(x[i])
@@ -261,12 +261,12 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         best, iterations = _best(L[i], mu[i], tolerance) if plain else (np.nan, np.nan)
         if np.isfinite(iterations):  # not where mu <= 0 or the rate rounds to 1 (no finite prediction)
             ax.plot(best, iterations, "*", ms=15, mfc=colour, mec="k", mew=1.0, zorder=5)
-            top = max(top, iterations)
+            top, stars = max(top, iterations), stars + [best]
     ax.axhline(num_steps, color="grey", ls=":", lw=1.2)
     top = max(top, num_steps)
-    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing drawn but theory: show the swept steps
-        span = np.nanmax(x) - np.nanmin(x)
-        ax.set_xlim(np.nanmin(x) - 0.05 * span - 1e-3, np.nanmax(x) + 0.05 * span + 1e-3)
+    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing measured: the swept steps and the stars
+        low, high = min([np.nanmin(x), *stars]), max([np.nanmax(x), *stars])
+        ax.set_xlim(low - 0.05 * (high - low) - 1e-3, high + 0.05 * (high - low) + 1e-3)
     ax.set_yscale("log")
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
@@ -275,7 +275,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
                               label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
     if seeds > 1:
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
-    if plain:
+    if stars:
         handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best step 2/(L+μ)"))
     handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {num_steps}"))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
