@@ -20,6 +20,7 @@ stay those of the whole criterion.
 
 import dataclasses
 import functools
+import inspect
 from typing import Any, NamedTuple
 
 import jax
@@ -149,9 +150,31 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     Returns a `Trace`. Checks its inputs when they are concrete (not traced).
     """
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
+    check_optimizer(optimizer, hyperparams)
     _check_start_value(criterion, data, init, optimum)
     return _run(criterion, optimizer, num_steps, bool(record_path), bool(return_state), data, init, optimum, growth,
                 hyperparams, batches, opt_state)
+
+
+def check_optimizer(optimizer, hyperparams=("learning_rate",)):
+    """An optax factory that takes these hyper-parameters (names): not a transformation already built, whose
+    call inside the run would fail with optax's words, nor one without a learning rate (optax.scale_by_adam)."""
+    if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
+        raise ValueError(f"optimizer must be an optax factory such as optax.adam, which the run calls with its "
+                         f"hyper-parameters, got {type(optimizer).__name__}: pass optax.adam, not optax.adam(...), "
+                         "or for a chain a function of the learning rate, e.g. "
+                         "lambda learning_rate: optax.chain(optax.clip(1.0), optax.sgd(learning_rate)).")
+    try:
+        parameters = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = [name for name in hyperparams if name not in parameters]
+    if unknown:
+        raise ValueError(f"optimizer {getattr(optimizer, '__name__', optimizer)!r} takes no {', '.join(unknown)} "
+                         f"(its parameters: {', '.join(parameters)}): the run sets the learning rate of a factory "
+                         "such as optax.sgd or optax.adam.")
 
 
 def _check_start_value(criterion, data, init, optimum):

@@ -556,7 +556,7 @@ def _edges_on_slice(results, edges, rows, at):
                              "measure them over it too.")
     index = []
     for name, values in edges.axes.items():
-        if name in (rows, "seed"):
+        if name == rows or (name == "seed" and "seed" not in (at or {})):  # every seed, unless `at` fixes one
             index.append(slice(None))
             continue
         fixed = float(results.axes[name][base[name]]) if name in results.axes else None

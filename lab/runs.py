@@ -387,6 +387,7 @@ def _check_optimizer(optimizer, num_steps=None):
     """The hyper-parameters bound in an optimizer factory (functools.partial(optax.sgd, momentum=1.5)) checked;
     a `Scheduled` optimizer's schedules last the run's `num_steps` at least (a shorter cosine would stop the run
     at 0; a longer one runs the first part of its decay)."""
+    descent.check_optimizer(optimizer)
     if isinstance(optimizer, functools.partial):
         _validate.hyper_parameters(optimizer.keywords)
     if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps < num_steps:

@@ -705,6 +705,9 @@ FORMULA_INPUTS = [
     (lambda: spectrum.predicted_distance(_spectrum(), 0.1, jnp.full(P, NAN), jnp.zeros(P), 5), "start must be finite"),
     (lambda: reference.logistic(*problems.classification(jax.random.key(2), 200, 2, 3.0), max_iter=1),
      "raise max_iter"),  # an unfinished Newton run still falls along its iterate: not "separable"
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.adam(0.1)), "not optax.adam(...)"),  # optax's TypeError
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.scale_by_adam), "takes no learning_rate"),
+    (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, optimizer=optax.sgd(0.1)), "optax factory"),
 ]
 
 
