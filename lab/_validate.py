@@ -182,6 +182,8 @@ HYPER_PARAMETERS = {
     "b2": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
     "eps": (lambda v: v >= 0, ">= 0 (it keeps Adam's denominator positive)"),
     "eps_root": (lambda v: v >= 0, ">= 0"),
+    "decay": (lambda v: (v >= 0) & (v < 1), "in [0, 1) (rmsprop's average of squared gradients)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0 (a negative one pushes the weights away from 0)"),
 }
 
 

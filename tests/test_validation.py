@@ -708,6 +708,8 @@ FORMULA_INPUTS = [
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.adam(0.1)), "not optax.adam(...)"),  # optax's TypeError
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.scale_by_adam), "takes no learning_rate"),
     (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, optimizer=optax.sgd(0.1)), "optax factory"),
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.rmsprop, decay=1.5), "decay must be in [0, 1)"),  # diverged
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.adamw, weight_decay=-1.0), "weight_decay must be >= 0"),
 ]
 
 
