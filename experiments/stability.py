@@ -16,14 +16,9 @@ Figures (in `out`):
                              and the component of a_t − a* along the top eigenvector (oscillating).
 Every kappa is drawn for SIZES["seeds"] seeds (seed, seed + 1, ...): the map shows the median over seeds,
 the iterations figure the median and a 10-90 % band; the convergence curves are seed `seed`'s problem.
-Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, steps, kappas;
-  per_kappa: {kappa, edge_step, theory_edge_step, edge_relative_error, best_step,
-  theory_best_step, best_relative_error, best_rate, theory_rate, diverged_runs,
-  smallest_diverged_step} (one entry per kappa: steps absolute, medians over the seeds; the relative
-  errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_step,
-  in units of 2/L, the smallest over the seeds);
-  max_edge_relative_error, max_best_relative_error, max_rate_relative_error (kappa > 1); runs, diverged_runs,
-  diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
+Numbers (`out/stability.json`): per kappa, the measured and theoretical edge, best step and rate (steps
+absolute, medians over the seeds; relative errors the largest over them, signed), the diverged runs; the
+largest errors over kappa; which runs diverged below or survived above the edge; the convergence runs.
 """
 
 # %%
@@ -76,18 +71,6 @@ def curves_theory(run, seed, num_steps):
 
 
 # %%
-def map_figure(result):
-    """The stability map with the measured edge and best step beside theory."""
-    fig = plots.stability_map(result["grid"], edges=result["edges"], colour="rate")
-    fig.set_size_inches(9.5, 6.5)
-    return fig
-
-
-def iterations_figure(result):
-    """Iterations to tolerance against step for ITERATION_KAPPAS."""
-    return plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS)
-
-
 def convergence_figure(result):
     """Measured gaps with exact predictions; the top-eigenvector component flipping sign near the edge."""
     fig = plt.figure(figsize=(13, 5.2), layout="constrained")
@@ -105,14 +88,12 @@ def convergence_figure(result):
             continue
         bx.plot(t, result["top_component"][n], "o-", color=f"C{n}", ms=4, lw=1, label=f"step = {c:g}·2/L")
         envelope = abs(result["top_component"][n][0]) * np.abs(1 - 2 * c) ** t
-        bx.plot(t, envelope, "--", color=f"C{n}", lw=0.9)
-        bx.plot(t, -envelope, "--", color=f"C{n}", lw=0.9)
+        bx.plot(t, np.stack([envelope, -envelope], axis=1), "--", color=f"C{n}", lw=0.9)
     bx.plot([], [], "--", color="grey", lw=0.9, label="predicted ±|v_Lᵀ(a_0 − a*)|·|1 − step·L|^t")
     bx.axhline(0, color="k", lw=0.6)
     bx.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    bx.set_xlabel("iteration t")
-    bx.set_ylabel("v_Lᵀ(a_t − a*)  (top eigenvector of the Hessian)")
-    bx.set_title(f"Near the edge the top mode flips sign every step\n(κ = {CURVE_KAPPA:g}, measured gradient descent)")
+    bx.set(xlabel="iteration t", ylabel="v_Lᵀ(a_t − a*)  (top eigenvector of the Hessian)",
+           title=f"Near the edge the top mode flips sign every step\n(κ = {CURVE_KAPPA:g}, measured gradient descent)")
     bx.legend(fontsize=8, loc="lower left")
     bx.grid(True, alpha=0.3)
     return fig
@@ -164,8 +145,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, quick, dtype)
     summary = numbers(result, seed, dtype)
-    figures = {"map": map_figure(result), "iterations": iterations_figure(result),
+    figures = {"map": plots.stability_map(result["grid"], edges=result["edges"], colour="rate"),
+               "iterations": plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS),
                "convergence": convergence_figure(result)}
+    figures["map"].set_size_inches(9.5, 6.5)
     return save(out, "stability", summary, figures)
 
 
