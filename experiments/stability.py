@@ -16,9 +16,14 @@ Figures (in `out`):
                              and the component of a_t − a* along the top eigenvector (oscillating).
 Every kappa is drawn for SIZES["seeds"] seeds (seed, seed + 1, ...): the map shows the median over seeds,
 the iterations figure the median and a 10-90 % band; the convergence curves are seed `seed`'s problem.
-Numbers (`out/stability.json`): per kappa, the measured and theoretical edge, best step and rate (steps
-absolute, medians over the seeds; relative errors the largest over them, signed), the diverged runs; the
-largest errors over kappa; which runs diverged below or survived above the edge; the convergence runs.
+Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, steps, kappas;
+  per_kappa: {kappa, edge_step, theory_edge_step, edge_relative_error, best_step,
+  theory_best_step, best_relative_error, best_rate, theory_rate, diverged_runs,
+  smallest_diverged_step} (one entry per kappa: steps absolute, medians over the seeds; the relative
+  errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_step,
+  in units of 2/L, the smallest over the seeds);
+  max_edge_relative_error, max_best_relative_error, max_rate_relative_error (kappa > 1); runs, diverged_runs,
+  diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
 """
 
 # %%
