@@ -155,6 +155,14 @@ def flag(name: str, value) -> bool:
     return bool(array)
 
 
+def scalar_criterion(criterion, params, data):
+    """A criterion returning a vector would give a batch of Hessians or gradients: refused (shapes only, so under
+    jit too)."""
+    shape = jax.eval_shape(criterion, params, data).shape
+    if shape != ():
+        raise ValueError(f"criterion(a, data) must return a scalar, got shape {shape}: sum or average over samples.")
+
+
 def count(name: str, value, minimum: int = 1) -> int:
     """A Python int >= minimum (a static size: number of steps, features, ...)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

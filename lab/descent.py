@@ -181,11 +181,9 @@ def _check_start_value(criterion, data, init, optimum):
     """f(init) finite and not below optimum.value (when concrete): else every gap is inf, or the run counts as
     diverged at t = 0 (its gap starts negative)."""
     if not _validate.is_concrete(data, init, optimum.value):
-        return
+        return  # traced (a sweep): jax.grad itself refuses a vector criterion there
+    _validate.scalar_criterion(criterion, init, data)
     start = jax.jit(criterion)(init, data)  # a tracer when called inside jit, vmap or eval_shape on constants
-    if getattr(start, "shape", None) != ():
-        raise ValueError(f"criterion(a, data) must return a scalar, got shape {getattr(start, 'shape', None)}: sum or "
-                         "average over samples.")
     if not _validate.is_concrete(start):
         return
     start, best = float(start), float(optimum.value)

@@ -59,21 +59,14 @@ def hessian(criterion, params, data):
     """The (P, P) Hessian of `criterion` at `params`, by forward-over-reverse differentiation.
 
     Compiled once per criterion (a static argument: a new lambda on every call recompiles)."""
-    _check_scalar(criterion, params, data)
+    _validate.scalar_criterion(criterion, params, data)
     return _hessian(criterion, params, data)
 
 
 def spectrum(criterion, params, data) -> Spectrum:
     """Eigenvalues and eigenvectors of the Hessian of `criterion` at `params` (exact for a quadratic)."""
-    _check_scalar(criterion, params, data)
+    _validate.scalar_criterion(criterion, params, data)
     return _spectrum(criterion, params, data)
-
-
-def _check_scalar(criterion, params, data):
-    """A criterion returning a vector would give a batch of Hessians: refused (shapes only, so under jit too)."""
-    shape = jax.eval_shape(criterion, params, data).shape
-    if shape != ():
-        raise ValueError(f"criterion(a, data) must return a scalar, got shape {shape}: sum or average over samples.")
 
 
 @functools.partial(jax.jit, static_argnums=0)
