@@ -28,7 +28,7 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     scalar or a (P,) array, positive.
     """
     _positive("learning_rate", learning_rate, "a step size")
-    _momentum(b1)
+    _validate.hyper_parameters({"b1": b1})
     _positive("preconditioner", preconditioner, "it divides the update")
 
     def scale(updates, params=None):
@@ -41,7 +41,7 @@ def threshold(preconditioned_sharpness, b1):
     """(2 + 2 b1) / ((1 - b1) lambda_max(P^-1 H)): the largest learning rate at which frozen-preconditioner Adam
     (without bias correction) converges on a quadratic with that preconditioned sharpness."""
     _positive("preconditioned_sharpness", preconditioned_sharpness, "lambda_max(P^-1 H) of a convex problem")
-    _momentum(b1)
+    _validate.hyper_parameters({"b1": b1})
     return _edge(preconditioned_sharpness, b1)
 
 
@@ -49,7 +49,7 @@ def sharpness_threshold(learning_rate, b1):
     """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
     sits on its edge (38 / learning_rate at b1 = 0.9): the same formula, read the other way."""
     _positive("learning_rate", learning_rate, "a step size")
-    _momentum(b1)
+    _validate.hyper_parameters({"b1": b1})
     return _edge(learning_rate, b1)
 
 
@@ -90,7 +90,3 @@ def _edge(x, b1):
 
 def _positive(name, value, what):
     _validate.real_values(name, value, lambda v: v > 0, f"must be > 0 ({what})")
-
-
-def _momentum(b1):
-    _validate.real_values("b1", b1, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (Adam's momentum)")
