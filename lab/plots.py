@@ -17,7 +17,8 @@ Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
 A 'seed' axis of several values is drawn as the median over the seeds with
 a 10-90 % band. The other axes that a figure does not draw (l2, momentum,
 ...) are fixed at their first value, or at the value nearest to
-`at={name: value}`; the title says which.
+`at={name: value}`; the title says which. A value outside the swept range
+(`at`, `select`, `kappas`) is refused, not read as the nearest end.
 """
 
 import matplotlib
@@ -385,6 +386,11 @@ def _nearest(values, value, name) -> int:
     values = np.asarray(values, dtype=float)
     if not np.isfinite(value):
         raise ValueError(f"{name} = {value!r} is not a finite number.")
+    low, high = values.min(), values.max()
+    slack = 1e-6 * max(abs(low), abs(high))  # a float32 axis holds 0.1 as 0.10000000149
+    if not low - slack <= value <= high + slack:
+        raise ValueError(f"{name} = {value:g} lies outside the swept values, {low:g} to {high:g}: choose one in "
+                         f"that range, or sweep over {name} = {value:g} too.")
     return int(np.argmin(np.abs(values - value)))
 
 

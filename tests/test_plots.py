@@ -52,3 +52,19 @@ def test_one_step_size_is_a_narrow_column_not_every_step_from_zero():
     plt.close("all")
     x = mesh.get_coordinates()[..., 0]
     assert x.min() > 0.45 and x.max() < 0.55  # 0 to 1 before
+
+
+def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end():
+    """at={"seed": 7} on seeds 0 and 3 drew seed 3 before; inside the range the nearest value is taken."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
+                       {"step_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0]),
+                        "seed": np.array([0, 3])}, progress=False)
+    for draw in (lambda: plots.stability_map(grid, at={"seed": 7}),
+                 lambda: plots.iterations_vs_step(grid, kappas=[1000.0]),
+                 lambda: plots.convergence_curves(grid, select=[{"step_over_edge": 0.5, "kappa": 0.1}])):
+        with pytest.raises(ValueError, match="outside the swept values"):
+            draw()
+    title = plots.stability_map(grid, at={"seed": np.float32(2.0)}).axes[0].get_title()
+    near = plots.convergence_curves(grid, select=[{"step_over_edge": 0.6, "kappa": 9.0}])
+    plt.close("all")
+    assert "seed = 3" in title and near.axes[0].get_legend() is not None
