@@ -710,7 +710,17 @@ FORMULA_INPUTS = [
     (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, optimizer=optax.sgd(0.1)), "optax factory"),
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.rmsprop, decay=1.5), "decay must be in [0, 1)"),  # diverged
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.adamw, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda: atoms.neighbours(_with_nan_site(), 3.0), "positions hold NaN"),  # the site had no neighbours
+    (lambda: atoms.neighbours(atoms.bcc(2), NAN), "cutoff must be a positive distance"),  # no neighbours at all
+    (lambda: atoms.neighbours(atoms.bcc(2)._replace(occupied=np.ones(16, int)), 3.0), "boolean mask"),
+    (lambda: atoms.neighbours(atoms.bcc(2)._replace(cell=np.ones((3, 3))), 3.0), "linearly dependent"),
+    (lambda: atoms.neighbours(atoms.bcc(2)._replace(occupied=np.ones(3, bool)), 3.0), "occupied (S,)"),
 ]
+
+
+def _with_nan_site():
+    structure = atoms.bcc(2)
+    return structure._replace(positions=np.where(np.arange(16)[:, None] == 0, NAN, structure.positions))
 
 
 def _boundary_ties():

@@ -75,6 +75,24 @@ def vacate(structure: Structure, sites) -> Structure:
     return structure._replace(occupied=occupied)
 
 
+def _checked(structure: Structure):
+    """positions (S, 3) and cell (3, 3) as finite floats, occupied (S,) bool, the cell of non-zero volume: ValueError."""
+    positions, cell = np.asarray(structure.positions, float), np.asarray(structure.cell, float)
+    occupied = np.asarray(structure.occupied)
+    if positions.ndim != 2 or positions.shape[1] != 3 or occupied.shape != positions.shape[:1] or cell.shape != (3, 3):
+        raise ValueError(f"a Structure holds positions (S, 3), occupied (S,) and cell (3, 3); got {positions.shape}, "
+                         f"{occupied.shape} and {cell.shape}.")
+    if occupied.dtype != bool:
+        raise ValueError(f"occupied must be a boolean mask over the sites, got dtype {occupied.dtype}.")
+    for name, value in (("positions", positions), ("cell", cell)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"the structure's {name} hold NaN or infinite values at {np.argwhere(~np.isfinite(value))[:3].tolist()}.")
+    volume = abs(np.linalg.det(cell))
+    if not volume > 1e-9 * np.prod(np.linalg.norm(cell, axis=1)):
+        raise ValueError(f"the cell's rows are linearly dependent (volume {volume:g} angstrom^3): no periodic lattice.")
+    return positions, cell
+
+
 def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> Neighbours:
     """All occupied neighbours of every occupied site closer than `cutoff`, over every periodic image, padded to
     `size` (None: the smallest multiple of 8 that holds them, so that similar structures share one shape).
@@ -82,10 +100,13 @@ def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> 
     In a cell wider than twice the cutoff each pair has one candidate image,
     the nearest; a narrower cell (where the minimum-image convention would
     silently drop neighbours) has every image within reach enumerated.
-    Raises if two occupied sites overlap or a site has more than `size`
-    neighbours.
+    Raises if two occupied sites overlap, a site has more than `size`
+    neighbours, or the structure is not finite, not of shapes (S, 3), (S,),
+    (3, 3) or of a flat cell.
     """
-    positions, cell = np.asarray(structure.positions, float), np.asarray(structure.cell, float)
+    positions, cell = _checked(structure)
+    if not (np.isfinite(cutoff) and cutoff > 0):
+        raise ValueError(f"cutoff must be a positive distance in angstrom, got {cutoff!r}.")
     fractional = positions @ np.linalg.inv(cell)
     wrap = np.floor(fractional)
     widths = np.abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
