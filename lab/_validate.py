@@ -145,6 +145,28 @@ def kappa_within_dtype(kappa, dtype):
                          f"{', or use float64' if jnp.dtype(dtype) != jnp.float64 else ''}.")
 
 
+def float_dtype(dtype):
+    """The dtype of generated data: float32 or float64 (None: JAX's default float), float64 only with JAX's switch on
+    (else JAX would hand back float32 with a warning)."""
+    dtype = np.dtype(dtype or jnp.result_type(float))
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype float64 needs JAX's float64 switch, which is off: call "
+                         "jax.config.update('jax_enable_x64', True) first, or use float32.")
+    return jnp.dtype(dtype)
+
+
+def prng_key(name: str, key):
+    """A JAX PRNG key (jax.random.key(seed), or a legacy jax.random.PRNGKey(seed)), not a seed."""
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+                              or (dtype == np.uint32 and np.shape(key)[-1:] == (2,))):
+        return key
+    raise ValueError(f"{name} must be a JAX PRNG key, e.g. jax.random.key(0), got {type(key).__name__}"
+                     f"{'' if dtype is None else f' of dtype {dtype}'}.")
+
+
 def flag(name: str, value) -> bool:
     """True or False (a 0-d boolean array, or the integers 0 and 1, too), not a truthy string such as "no"."""
     array = np.asarray(value) if is_concrete(value) else None  # a flag decides shapes: never traced

@@ -152,8 +152,8 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
     check_optimizer(optimizer, hyperparams)
     _check_start_value(criterion, data, init, optimum)
-    return _run(criterion, optimizer, num_steps, bool(record_path), bool(return_state), data, init, optimum, growth,
-                hyperparams, batches, opt_state)
+    return _run(criterion, optimizer, num_steps, _validate.flag("record_path", record_path),
+                _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches, opt_state)
 
 
 def check_optimizer(optimizer, hyperparams=("learning_rate",)):
@@ -168,6 +168,7 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
         parameters = inspect.signature(optimizer).parameters
     except (TypeError, ValueError):  # a builtin or C callable: nothing to check
         return
+    _check_bound_flags(optimizer)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     unknown = [name for name in hyperparams if name not in parameters]
@@ -175,6 +176,20 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
         raise ValueError(f"optimizer {getattr(optimizer, '__name__', optimizer)!r} takes no {', '.join(unknown)} "
                          f"(its parameters: {', '.join(parameters)}): the run sets the learning rate of a factory "
                          "such as optax.sgd or optax.adam.")
+
+
+def _check_bound_flags(optimizer):
+    """Flags bound in a factory (functools.partial(optax.sgd, nesterov=...)) are True or False: "no" meant True."""
+    bound, factory = {}, optimizer
+    while isinstance(factory, functools.partial):
+        bound, factory = {**factory.keywords, **bound}, factory.func
+    try:
+        defaults = {name: p.default for name, p in inspect.signature(factory).parameters.items()}
+    except (TypeError, ValueError):
+        return
+    for name, value in bound.items():
+        if isinstance(defaults.get(name), bool):
+            _validate.flag(name, value)
 
 
 def _check_start_value(criterion, data, init, optimum):
@@ -221,8 +236,14 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
                          f"optimizer=functools.partial(optax.sgd, {flags[0]}=...).")
     if "learning_rate" in hyperparams:
         _validate.positive("learning_rate", hyperparams["learning_rate"])
+    shaped = {name: np.shape(value) for name, value in hyperparams.items() if value is not None and np.ndim(value)}
+    if shaped:
+        raise ValueError(f"hyper-parameters are one number each (a sweep axis gives several runs), got shapes {shaped}: "
+                         "sweep over the values with lab.sweep.sweep, or vmap the run.")
     _validate.hyper_parameters(hyperparams)
-    _validate.positive("growth", growth)
+    if _validate.is_concrete(growth) and not np.all(np.asarray(growth, float) >= 1):
+        raise ValueError(f"growth must be >= 1, a factor on the initial gap (below 1 the start itself counts as "
+                         f"diverged), got {growth!r}.")
     if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
         raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
     if batches is not None:
@@ -238,6 +259,10 @@ def _check_batches(data, batches):
     if not isinstance(data, criteria.Data):
         raise ValueError("batches draw rows of the data: pass data as lab.criteria.Data (lab.problems.make_data).")
     n = data.X.shape[0]
+    _validate.prng_key("batches.key", batches.key)
+    if np.ndim(batches.size):
+        raise ValueError(f"batches.size must be one batch size (a sweep axis gives several), got shape "
+                         f"{np.shape(batches.size)}.")
     largest = _validate.count("batches.largest", batches.largest)
     _validate.flag("batches.replacement", batches.replacement)
     if not batches.replacement and largest > n:

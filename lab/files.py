@@ -25,6 +25,8 @@ def write_atomic(path, write):
     (and any earlier file there untouched).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a directory: name a file in it, e.g. {str(path / 'results.json')!r}.")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:

@@ -57,9 +57,9 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
     _validate.nonnegative("noise", noise, zero="exact targets")
-    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    dtype = _validate.float_dtype(dtype)
     _validate.kappa_within_dtype(kappa, dtype)
-    return _regression(key, kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=dtype)
+    return _regression(_validate.prng_key("key", key), kappa, noise, n=n, d=d, intercept=bool(intercept), dtype=dtype)
 
 
 # The generators' bodies are compiled whole: eagerly, their dozens of small operations cost seconds.
@@ -97,7 +97,7 @@ def random_regression(key, n: int, d: int, noise=0.1, dtype=None):
     n = _validate.count("n", n)
     d = _validate.count("d", d)
     _validate.nonnegative("noise", noise, zero="exact targets")
-    return _random_regression(key, noise, n=n, d=d, dtype=jnp.dtype(dtype or jnp.result_type(float)))
+    return _random_regression(_validate.prng_key("key", key), noise, n=n, d=d, dtype=_validate.float_dtype(dtype))
 
 
 @functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
@@ -122,9 +122,9 @@ def classification(key, n: int, d: int, separation=2.0, kappa=1.0, dtype=None):
     d = _validate.count("d", d)
     _validate.nonnegative("separation", separation, zero="one class")
     _validate.at_least_one("kappa", kappa)
-    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    dtype = _validate.float_dtype(dtype)
     _validate.kappa_within_dtype(kappa, dtype)
-    return _classification(key, separation, kappa, n=n, d=d, dtype=dtype)
+    return _classification(_validate.prng_key("key", key), separation, kappa, n=n, d=d, dtype=dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
@@ -223,20 +223,34 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     start = _start(data, start)
     concrete = _validate.is_concrete(data, start)
     if concrete:
-        _check_data(criterion, data)
+        _check_data(criterion, data, start)
         _check_criterion(criterion, data, start)
     found, curvature = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
     if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
         found, curvature = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
     if concrete:
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
-        unpenalised = criterion is criteria.logistic and float(data.l2) == 0
-        if unpenalised and reference.still_falls(criterion, found.params, data):
-            raise ValueError("logistic regression with l2 = 0 has no finite optimum here: the classes are separable "
-                             "(but for samples on the boundary), the loss falls further along the iterate a "
-                             f"(||a|| = {float(jnp.linalg.norm(found.params)):.3g}). Pass l2 > 0.")
+        _refuse_an_infinite_optimum(criterion, data, found, curvature)
         _warn_if_singular(criterion, data, found, curvature)
     return Problem(criterion, data, start, found, curvature)
+
+
+def _refuse_an_infinite_optimum(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):
+    """Logistic and Poisson regression without a penalty can have no finite optimum, and Newton then stops where
+    the gradient is rounding, far along the direction the loss still falls: refused when the loss falls further
+    along a* or along the Hessian's softest eigenvector (either sign), which no convex criterion's minimiser allows."""
+    base = _unwrapped(criterion)
+    if base not in (criteria.logistic, criteria.poisson) or not isinstance(data, Data) or float(data.l2) != 0:
+        return
+    reach = 1 + float(jnp.linalg.norm(found.params))
+    softest = curvature.eigenvectors[:, 0] * reach
+    if not reference.still_falls(criterion, found.params, data, jnp.stack([softest, -softest])):
+        return
+    why = ("the classes are separable (but for samples on the boundary)" if base is criteria.logistic else
+           "the counts are 0 wherever some feature is non-zero (or everywhere)")
+    raise ValueError(f"{base.__name__} regression with l2 = 0 has no finite optimum here: {why}, and the loss falls "
+                     f"further from the iterate a (||a|| = {float(jnp.linalg.norm(found.params)):.3g}). Pass l2 > 0"
+                     f"{'' if base is criteria.logistic else ', or drop that feature'}.")
 
 
 def _eager_method(criterion, method, concrete):
@@ -248,8 +262,34 @@ def _eager_method(criterion, method, concrete):
     return method
 
 
-def _check_data(criterion, data):
-    """`Data` whose y is one target per row; binary labels for logistic regression."""
+def _unwrapped(criterion):
+    """The lab's criterion under `functools.partial` wrappers: partial(logistic) is checked as logistic."""
+    while isinstance(criterion, functools.partial):
+        criterion = criterion.func
+    return criterion
+
+
+def _check_dtypes(data, start):
+    """One floating dtype for the data's arrays and the start: a float32 X beside a float64 y gives a reference
+    accurate to float32 measured in float64 (negative gaps), a float32 start a float32 solve of float64 data."""
+    paths = jax.tree_util.tree_flatten_with_path(data)[0]
+    found = {jax.tree_util.keystr(path): np.dtype(leaf.dtype) for path, leaf in paths
+             if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating)}
+    dtypes = set(found.values())
+    if len(dtypes) > 1:
+        raise ValueError("the data mix float dtypes (" + ", ".join(f"data{k}: {v}" for k, v in found.items()) + "): "
+                         "give every array one dtype (lab.problems.make_data converts them).")
+    if dtypes and start.dtype not in dtypes:
+        raise ValueError(f"start is {start.dtype} but the data {dtypes.pop()}: give start the data's dtype.")
+
+
+def _check_data(criterion, data, start):
+    """`Data` whose y is one target per row, binary labels for logistic regression, counts >= 0 for Poisson, no
+    penalty that least squares would ignore; consistent `Gram` moments; one float dtype throughout."""
+    _check_dtypes(data, start)
+    base = _unwrapped(criterion)
+    if isinstance(data, Gram):
+        _check_gram(base, data)
     if isinstance(data, Data):
         if getattr(data.X, "ndim", None) != 2:
             raise ValueError(f"data.X must be the (N, P) design matrix, got shape {getattr(data.X, 'shape', None)}: "
@@ -259,9 +299,30 @@ def _check_data(criterion, data):
             raise ValueError(f"data.y must have shape ({n},), one target per row of data.X {data.X.shape}, got "
                              f"{getattr(data.y, 'shape', type(data.y).__name__)}: build data with "
                              "lab.problems.make_data(X, y), which checks it (a column y (N, 1): y.ravel()).")
-        if criterion is criteria.logistic:
+        if base is criteria.logistic:
             _validate.binary_labels(data.y)
+        if base is criteria.poisson and np.any(np.asarray(data.y) < 0):
+            raise ValueError(f"Poisson regression models counts: data.y must be >= 0, got a minimum of "
+                             f"{float(np.min(np.asarray(data.y))):g}.")
         _validate.nonnegative("data.l2", data.l2)
+        if base is criteria.least_squares and float(data.l2) != 0:
+            raise ValueError(f"least_squares ignores data.l2 = {float(data.l2):g}: use criteria.ridge for the penalty, "
+                             "or data.l2 = 0.")
+
+
+def _check_gram(base, moments: Gram):
+    """G (P, P) symmetric to rounding (the gradient assumes it), b (P,), c a scalar, l2 >= 0 and not ignored."""
+    G, b, c = (np.asarray(x) for x in moments[:3])
+    if G.ndim != 2 or G.shape != (b.size, b.size) or b.ndim != 1 or c.ndim != 0:
+        raise ValueError(f"Gram moments must be G (P, P), b (P,) and c a scalar, got {G.shape}, {b.shape} and "
+                         f"{c.shape}: build them with lab.criteria.gram(data).")
+    if np.max(np.abs(G - G.T), initial=0) > 100 * np.finfo(G.dtype).eps * np.max(np.abs(G), initial=0):
+        raise ValueError("Gram moments: G is not symmetric (the gradient 2(Ga - b) assumes G = X^T X / N): build "
+                         "them with lab.criteria.gram(data).")
+    _validate.nonnegative("moments.l2", moments.l2)
+    if base is criteria.least_squares_gram and float(moments.l2) != 0:
+        raise ValueError(f"least_squares_gram ignores moments.l2 = {float(moments.l2):g}: use criteria.ridge_gram for "
+                         "the penalty, or l2 = 0.")
 
 
 def _warn_if_singular(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):

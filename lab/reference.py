@@ -182,11 +182,14 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
                                                 & still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2))))
 
 
-def still_falls(criterion, params, data):
-    """f(2a) < f(a) beyond rounding: for a convex criterion, a is then no minimiser; the loss keeps falling along
-    a (classes separable but for samples on the boundary, where no margin is positive: no finite optimum)."""
+def still_falls(criterion, params, data, directions=None):
+    """f(a + d) < f(a) beyond rounding, for d = a and each row of `directions` (K, P): for a convex criterion, a is
+    then no minimiser, and the loss keeps falling along d: no finite optimum (classes separable but for samples
+    on the boundary, where no margin is positive; Poisson counts all 0 where a feature is non-zero)."""
     value = criterion(params, data)
-    return criterion(2 * params, data) < value - 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
+    steps = params[None] if directions is None else jnp.concatenate([params[None], directions])
+    moved = jax.vmap(lambda d: criterion(params + d, data))(steps)
+    return jnp.any(moved < value - 16 * jnp.finfo(value.dtype).eps * jnp.abs(value))
 
 
 def default_tol(dtype, scale=0.0):

@@ -283,7 +283,7 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
         optimizer.check(hyper.get("schedule", 0))
     record_every = _validate.count("record_every", record_every)
     return _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
-                     record_every=record_every, record_path=bool(record_path))
+                     record_every=record_every, record_path=_validate.flag("record_path", record_path))
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "num_steps", "record_every", "record_path"))

@@ -7,6 +7,8 @@ separable classes without a penalty. Integer X and y are accepted and become
 floats. Sizes are tiny: the whole file runs in seconds.
 """
 
+import functools
+import os
 import re
 import warnings
 
@@ -20,8 +22,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import (adam, atoms, cli, criteria, descent, minibatch, model_selection, plots, problems, reference, results,  # noqa: E402
-                 runs, spectrum, stability, sweep)
+from lab import (adam, atoms, cli, criteria, descent, files, minibatch, model_selection, plots, problems, reference,  # noqa: E402
+                 results, runs, spectrum, stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -715,7 +717,53 @@ FORMULA_INPUTS = [
     (lambda: atoms.neighbours(atoms.bcc(2)._replace(occupied=np.ones(16, int)), 3.0), "boolean mask"),
     (lambda: atoms.neighbours(atoms.bcc(2)._replace(cell=np.ones((3, 3))), 3.0), "linearly dependent"),
     (lambda: atoms.neighbours(atoms.bcc(2)._replace(occupied=np.ones(3, bool)), 3.0), "occupied (S,)"),
+    # A fourth probe (criteria, problems, descent): each returned a run or a reference before.
+    (lambda: problems.problem(criteria.poisson, problems.make_data(_X(), np.zeros(N))), "no finite optimum"),  # a0=-25
+    (lambda: problems.problem(criteria.poisson, problems.make_data(*_zero_counts_on_an_indicator())),
+     "no finite optimum"),  # its coefficient at -24 "converged", kappa 1e11
+    (lambda: problems.problem(criteria.poisson, problems.make_data(_X(), _y() - 0.5, l2=0.01)), "must be >= 0"),
+    (lambda: problems.problem(functools.partial(criteria.logistic), problems.make_data(_X(), 2 * _y() - 1, l2=0.01)),
+     "binary labels 0 and 1"),  # labels -1/1 through a wrapper: a nonsense a*
+    (lambda: problems.problem(criteria.least_squares, problems.make_data(_X(), _y(), l2=0.5)), "ignores data.l2"),
+    (lambda: problems.problem(criteria.least_squares, criteria.Data(_data().X.astype(jnp.float32), _data().y, 0.0)),
+     "mix float dtypes"),  # a float32 reference measured in float64: negative gaps
+    (lambda: problems.problem(criteria.least_squares, problems.make_data(_X(), _y()), jnp.zeros(P, jnp.float32)),
+     "start is float32"),
+    (lambda: problems.problem(criteria.ridge_gram, criteria.gram(_data())._replace(l2=jnp.asarray(-0.2))),
+     "moments.l2 must be >= 0"),
+    (lambda: problems.problem(criteria.least_squares_gram, _asymmetric_gram()), "G is not symmetric"),  # a wrong gradient
+    (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())), "ignores moments.l2"),
+    (lambda: descent.run(criteria.least_squares, *_run_args(), growth=0.5, learning_rate=0.1), "growth must be >= 1"),
+    (lambda: runs.optimize(_problem(), 20, 0.1, momentum=[0.0, 0.5, 0.9]), "one number each"),  # per coordinate
+    (lambda: runs.optimize(_problem(), 20, 0.1, functools.partial(optax.sgd, nesterov="no"), momentum=0.5),
+     "nesterov must be True or False"),  # Nesterov
+    (lambda: runs.optimize(_problem(), 20, 0.1, record_path="no"), "record_path must be True or False"),
+    (lambda: problems.regression(jax.random.key(0), 10, 2, 5.0, dtype=jnp.complex64), "float32 or float64"),
+    (lambda: problems.regression(0, 10, 2, 5.0), "must be a JAX PRNG key"),
+    (lambda: descent.run(criteria.least_squares, *_run_args(), batches=descent.Minibatches(4, 0, 4),
+                         learning_rate=0.1), "batches.key must be a JAX PRNG key"),
+    (lambda: descent.run(criteria.least_squares, *_run_args(), learning_rate=0.1,
+                         batches=descent.Minibatches(np.array([2, 4]), jax.random.key(0), 4)), "one batch size"),
+    (lambda: problems.problem(functools.partial(criteria.huber, delta=0.0), _data()), "delta must be > 0"),
+    (lambda: files.save_json(os.path.dirname(__file__), {}), "is a directory: name a file"),  # the temporary's name
 ]
+
+
+def _zero_counts_on_an_indicator():
+    """Counts 0 on every sample where the second feature (an indicator) is 1: its coefficient falls without end."""
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.normal(size=40), np.arange(40) < 8]
+    return X, np.where(X[:, 1] > 0, 0.0, rng.poisson(2.0, 40))
+
+
+def _asymmetric_gram():
+    moments = criteria.gram(problems.make_data(_X(), _y()))
+    return moments._replace(G=moments.G.at[0, 1].add(0.3))
+
+
+def _run_args():
+    data = problems.make_data(_X(), _y())
+    return data, jnp.zeros(P), _problem().reference, 20
 
 
 def _with_nan_site():
