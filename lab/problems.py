@@ -291,6 +291,10 @@ def _check_data(criterion, data, start):
     if isinstance(data, Gram):
         _check_gram(base, data)
     if isinstance(data, Data):
+        for name, array in (("X", data.X), ("y", data.y)):
+            if not jnp.issubdtype(getattr(array, "dtype", None), jnp.floating):
+                raise ValueError(f"data.{name} is of dtype {getattr(array, 'dtype', type(array).__name__)}, not floating "
+                                 "point: build data with lab.problems.make_data(X, y), which converts integers.")
         if getattr(data.X, "ndim", None) != 2:
             raise ValueError(f"data.X must be the (N, P) design matrix, got shape {getattr(data.X, 'shape', None)}: "
                              "build data with lab.problems.make_data(X, y).")
@@ -425,11 +429,16 @@ def regression_problem(key, n: int, d: int, kappa, noise=0.1, *, criterion=crite
 
     With `gram` the criterion is written on the moments X^T X / N (`criteria.gram`): same iterates, P^2 per step.
     """
+    on_moments = {criteria.least_squares: criteria.least_squares_gram, criteria.ridge: criteria.ridge_gram}
+    if _validate.flag("gram", gram) and criterion not in on_moments:
+        name = getattr(criterion, "__name__", "this criterion")
+        raise ValueError(f"gram=True writes least_squares or ridge on the moments; {name} has no moment form: "
+                         "use gram=False.")
     X, y = regression(key, n, d, kappa, noise, dtype=dtype)
     data = Data(design(X), y, jnp.asarray(l2, X.dtype))
     if gram:
         data = criteria.gram(data)
-        criterion = {criteria.least_squares: criteria.least_squares_gram, criteria.ridge: criteria.ridge_gram}[criterion]
+        criterion = on_moments[criterion]
     return problem(criterion, data)
 
 

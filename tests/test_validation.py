@@ -746,6 +746,10 @@ FORMULA_INPUTS = [
                          batches=descent.Minibatches(np.array([2, 4]), jax.random.key(0), 4)), "one batch size"),
     (lambda: problems.problem(functools.partial(criteria.huber, delta=0.0), _data()), "delta must be > 0"),
     (lambda: files.save_json(os.path.dirname(__file__), {}), "is a directory: name a file"),  # the temporary's name
+    (lambda: problems.regression_problem(jax.random.key(0), 20, 2, 5.0, criterion=criteria.huber, gram=True),
+     "no moment form"),  # a bare KeyError
+    (lambda: problems.problem(criteria.least_squares, criteria.Data(jnp.ones((5, 2), int), jnp.arange(5.0), 0.0)),
+     "not floating point"),  # "data type int64 not inexact" from inside the solve
 ]
 
 
