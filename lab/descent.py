@@ -106,6 +106,22 @@ class Minibatches:
     replacement: bool = True
 
 
+def check_row_mean(criterion, data, params):
+    """Mini-batch gradients take the criterion for a mean over rows plus a penalty, f(a) = mean_i f(a, row i):
+    a sum over rows (or anything else) would be run N times too slowly, against a reference and a 2/L of the
+    whole sum. Refused when the identity fails at `params` beyond rounding (concrete values only)."""
+    if not _validate.is_concrete(data, params):
+        return
+    whole = float(jax.jit(criterion)(params, data))
+    rows = jax.jit(jax.vmap(lambda x, y: criterion(params, data._replace(X=x[None], y=y[None]))))(data.X, data.y)
+    mean = float(jnp.mean(rows))
+    if not np.isclose(whole, mean, rtol=np.sqrt(np.finfo(params.dtype).eps), atol=np.sqrt(np.finfo(params.dtype).eps)):
+        name = getattr(criterion, "__name__", "the criterion")
+        raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): {name}(a, data) "
+                         f"= {whole:.6g}, but the mean of its rows' values is {mean:.6g} (a sum over rows?). Write it "
+                         "with jnp.mean over the samples.")
+
+
 def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
     """The gradient of `criterion` at `params` on the mini-batch of step `step` (`Minibatches`).
 
@@ -152,6 +168,8 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     num_steps, hyperparams = checked(data, init, optimum, num_steps, growth, hyperparams, batches)
     check_optimizer(optimizer, hyperparams)
     _check_start_value(criterion, data, init, optimum)
+    if batches is not None:
+        check_row_mean(criterion, data, init)
     return _run(criterion, optimizer, num_steps, _validate.flag("record_path", record_path),
                 _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches, opt_state)
 

@@ -736,6 +736,8 @@ class CriterionRun(Run):
                              "does not say it.")
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
             self._settle_method()
+            if self.largest_batch:
+                descent.check_row_mean(self.criterion, self.data, self._init(self.data, jax.random.fold_in(_key(0), 1)))
 
     def _settle_method(self):
         """Solve seed 0's problem; settle 'auto' on 'newton' when Newton alone converges there.

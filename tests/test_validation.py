@@ -750,7 +750,15 @@ FORMULA_INPUTS = [
      "no moment form"),  # a bare KeyError
     (lambda: problems.problem(criteria.least_squares, criteria.Data(jnp.ones((5, 2), int), jnp.arange(5.0), 0.0)),
      "not floating point"),  # "data type int64 not inexact" from inside the solve
+    (lambda: descent.run(_sum_of_squares, *_run_args(_sum_of_squares), learning_rate=0.01,
+                         batches=descent.Minibatches(N, jax.random.key(0), N, False)), "a mean over the rows"),  # N x slower
+    (lambda: runs.CriterionRun(_sum_of_squares, problems.make_data(_X(), _y()), 10, largest_batch=4),
+     "a mean over the rows"),
 ]
+
+
+def _sum_of_squares(a, data):
+    return jnp.sum((data.y - data.X @ a) ** 2)
 
 
 def _zero_counts_on_an_indicator():
@@ -765,9 +773,9 @@ def _asymmetric_gram():
     return moments._replace(G=moments.G.at[0, 1].add(0.3))
 
 
-def _run_args():
+def _run_args(criterion=criteria.least_squares):
     data = problems.make_data(_X(), _y())
-    return data, jnp.zeros(P), _problem().reference, 20
+    return data, jnp.zeros(P), problems.problem(criterion, data).reference, 20
 
 
 def _with_nan_site():
