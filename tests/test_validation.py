@@ -732,6 +732,8 @@ FORMULA_INPUTS = [
     (lambda: problems.problem(criteria.ridge_gram, criteria.gram(_data())._replace(l2=jnp.asarray(-0.2))),
      "moments.l2 must be >= 0"),
     (lambda: problems.problem(criteria.least_squares_gram, _asymmetric_gram()), "G is not symmetric"),  # a wrong gradient
+    (lambda: problems.problem(criteria.least_squares_gram, criteria.Gram(-jnp.eye(P), jnp.ones(P), jnp.asarray(1.0))),
+     "negative eigenvalue"),  # "rank-deficient or badly scaled"
     (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())), "ignores moments.l2"),
     (lambda: descent.run(criteria.least_squares, *_run_args(), growth=0.5, learning_rate=0.1), "growth must be >= 1"),
     (lambda: runs.optimize(_problem(), 20, 0.1, momentum=[0.0, 0.5, 0.9]), "one number each"),  # per coordinate
