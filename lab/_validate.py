@@ -17,6 +17,12 @@ def is_concrete(*values) -> bool:
                and not isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
 
 
+def staged() -> bool:
+    """Inside a `jit` trace, where even an operation on constants is staged out (its result a tracer): the eager
+    checks that compute something (a criterion's value, a solve's status) stand aside there."""
+    return isinstance(jnp.zeros(()) + 0, jax.core.Tracer)
+
+
 def as_float_array(name: str, value, ndim: int):
     """`value` as a floating JAX array of rank `ndim`; integers and bools become the default float."""
     try:
@@ -161,7 +167,7 @@ def prng_key(name: str, key):
     """A JAX PRNG key (jax.random.key(seed), or a legacy jax.random.PRNGKey(seed)), not a seed."""
     dtype = getattr(key, "dtype", None)
     if dtype is not None and (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
-                              or (dtype == np.uint32 and np.shape(key)[-1:] == (2,))):
+                              or (dtype == np.uint32 and np.shape(key)[-1:] in ((2,), (4,)))):  # threefry, rbg
         return key
     raise ValueError(f"{name} must be a JAX PRNG key, e.g. jax.random.key(0), got {type(key).__name__}"
                      f"{'' if dtype is None else f' of dtype {dtype}'}.")

@@ -112,14 +112,21 @@ def check_row_mean(criterion, data, params):
     whole sum. Refused when the identity fails at `params` beyond rounding (concrete values only)."""
     if not _validate.is_concrete(data, params):
         return
-    whole = float(jax.jit(criterion)(params, data))
-    rows = jax.jit(jax.vmap(lambda x, y: criterion(params, data._replace(X=x[None], y=y[None]))))(data.X, data.y)
-    mean = float(jnp.mean(rows))
+    whole, mean = _whole_and_row_mean(criterion, params, data)
+    if not _validate.is_concrete(whole):  # called inside jit on constants
+        return
+    whole, mean = float(whole), float(mean)
     if not np.isclose(whole, mean, rtol=np.sqrt(np.finfo(params.dtype).eps), atol=np.sqrt(np.finfo(params.dtype).eps)):
         name = getattr(criterion, "__name__", "the criterion")
         raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): {name}(a, data) "
                          f"= {whole:.6g}, but the mean of its rows' values is {mean:.6g} (a sum over rows?). Write it "
                          "with jnp.mean over the samples.")
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _whole_and_row_mean(criterion, params, data):
+    rows = jax.vmap(lambda x, y: criterion(params, data._replace(X=x[None], y=y[None])))(data.X, data.y)
+    return criterion(params, data), jnp.mean(rows)
 
 
 def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
@@ -186,7 +193,7 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
         parameters = inspect.signature(optimizer).parameters
     except (TypeError, ValueError):  # a builtin or C callable: nothing to check
         return
-    _check_bound_flags(optimizer)
+    _check_bound_hyper_parameters(optimizer)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     unknown = [name for name in hyperparams if name not in parameters]
@@ -196,11 +203,13 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
                          "such as optax.sgd or optax.adam.")
 
 
-def _check_bound_flags(optimizer):
-    """Flags bound in a factory (functools.partial(optax.sgd, nesterov=...)) are True or False: "no" meant True."""
+def _check_bound_hyper_parameters(optimizer):
+    """What a factory binds (functools.partial(optax.sgd, momentum=1.5), nested partials too) is checked: the
+    hyper-parameters' ranges, and flags True or False (nesterov="no" meant True)."""
     bound, factory = {}, optimizer
     while isinstance(factory, functools.partial):
         bound, factory = {**factory.keywords, **bound}, factory.func
+    _validate.hyper_parameters(bound)
     try:
         defaults = {name: p.default for name, p in inspect.signature(factory).parameters.items()}
     except (TypeError, ValueError):

@@ -61,7 +61,7 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
         raise ValueError(f"l2 must be a 1-D grid of penalties to choose from, got the scalar {l2!r}: pass [{l2!r}] "
                          "for one (or reference.ridge to fit it).")
     l2 = _validate.as_float_array("l2", l2, 1).astype(X.dtype)
-    if _validate.is_concrete(l2) and bool(jnp.any(l2 < 0)):
+    if _validate.is_concrete(l2) and np.any(np.asarray(l2) < 0):
         raise ValueError(f"l2 must hold penalties >= 0, got {np.asarray(l2)}.")
     masks = jnp.asarray(fold_masks(X.shape[0], k), X.dtype)
     train, validation = _scores(design(X, intercept), y, l2, masks)

@@ -387,8 +387,7 @@ def _nearest(values, value, name) -> int:
     if not np.isfinite(value):
         raise ValueError(f"{name} = {value!r} is not a finite number.")
     low, high = values.min(), values.max()
-    slack = 1e-6 * max(abs(low), abs(high))  # a float32 axis holds 0.1 as 0.10000000149
-    if not low - slack <= value <= high + slack:
+    if not low - 1e-6 * abs(low) <= value <= high + 1e-6 * abs(high):  # a float32 axis holds 0.1 as 0.10000000149
         raise ValueError(f"{name} = {value:g} lies outside the swept values, {low:g} to {high:g}: choose one in "
                          f"that range, or sweep over {name} = {value:g} too.")
     return int(np.argmin(np.abs(values - value)))

@@ -221,9 +221,9 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     if max_iter is not None:
         _validate.count("max_iter", max_iter)
     start = _start(data, start)
-    concrete = _validate.is_concrete(data, start)
+    concrete = _validate.is_concrete(data, start) and not _validate.staged()
     if concrete:
-        _check_data(criterion, data, start)
+        _check_data(criterion, data)
         _check_criterion(criterion, data, start)
     found, curvature = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
     if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
@@ -237,14 +237,18 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
 
 def _refuse_an_infinite_optimum(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):
     """Logistic and Poisson regression without a penalty can have no finite optimum, and Newton then stops where
-    the gradient is rounding, far along the direction the loss still falls: refused when the loss falls further
-    along a* or along the Hessian's softest eigenvector (either sign), which no convex criterion's minimiser allows."""
+    the gradient is rounding, far along the direction the loss still falls: refused when the loss keeps falling
+    along a* or along the Hessian's softest eigenvector (either sign; `reference.still_falls`), which no convex
+    criterion's minimiser allows."""
     base = _unwrapped(criterion)
     if base not in (criteria.logistic, criteria.poisson) or not isinstance(data, Data) or float(data.l2) != 0:
         return
-    reach = 1 + float(jnp.linalg.norm(found.params))
-    softest = curvature.eigenvectors[:, 0] * reach
-    if not reference.still_falls(criterion, found.params, data, jnp.stack([softest, -softest])):
+    values = np.asarray(curvature.eigenvalues)
+    softest = curvature.eigenvectors[:, 0] * (1 + float(jnp.linalg.norm(found.params)))
+    # A Hessian singular to rounding (nearly collinear columns) is `_warn_if_singular`'s: its flat direction is
+    # not a direction of no finite optimum.
+    directions = jnp.stack([softest, -softest]) if values[0] > values.size * np.finfo(values.dtype).eps * values[-1] else None
+    if not reference.still_falls(criterion, found.params, data, directions):
         return
     why = ("the classes are separable (but for samples on the boundary)" if base is criteria.logistic else
            "the counts are 0 wherever some feature is non-zero (or everywhere)")
@@ -269,24 +273,24 @@ def _unwrapped(criterion):
     return criterion
 
 
-def _check_dtypes(data, start):
-    """One floating dtype for the data's arrays and the start: a float32 X beside a float64 y gives a reference
-    accurate to float32 measured in float64 (negative gaps), a float32 start a float32 solve of float64 data."""
+def _data_dtype(data):
+    """The one floating dtype of the data's arrays (scalars such as l2 aside), as JAX computes it (float64 numpy
+    arrays are float32 with float64 off), or None. Refused when they mix two: a float32 X beside a float64 y gives
+    a reference accurate to float32 measured in float64 (negative gaps)."""
     paths = jax.tree_util.tree_flatten_with_path(data)[0]
-    found = {jax.tree_util.keystr(path): np.dtype(leaf.dtype) for path, leaf in paths
-             if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating)}
+    found = {jax.tree_util.keystr(path): jax.dtypes.canonicalize_dtype(leaf.dtype) for path, leaf in paths
+             if np.ndim(leaf) and jnp.issubdtype(getattr(leaf, "dtype", None), jnp.floating)}
     dtypes = set(found.values())
     if len(dtypes) > 1:
         raise ValueError("the data mix float dtypes (" + ", ".join(f"data{k}: {v}" for k, v in found.items()) + "): "
                          "give every array one dtype (lab.problems.make_data converts them).")
-    if dtypes and start.dtype not in dtypes:
-        raise ValueError(f"start is {start.dtype} but the data {dtypes.pop()}: give start the data's dtype.")
+    return dtypes.pop() if dtypes else None
 
 
-def _check_data(criterion, data, start):
+def _check_data(criterion, data):
     """`Data` whose y is one target per row, binary labels for logistic regression, counts >= 0 for Poisson, no
-    penalty that least squares would ignore; consistent `Gram` moments; one float dtype throughout."""
-    _check_dtypes(data, start)
+    penalty that least squares would ignore; consistent `Gram` moments; one float dtype for the arrays."""
+    _data_dtype(data)
     base = _unwrapped(criterion)
     if isinstance(data, Gram):
         _check_gram(base, data)
@@ -408,7 +412,7 @@ def _start(data, start):
     size = problem_size(data)
     if size is not None and start.shape != (size,):
         raise ValueError(f"start must have shape ({size},) to match the data's {size} parameters, got {start.shape}.")
-    return jnp.asarray(start)
+    return jnp.asarray(start, _data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
 
 
 def _check_criterion(criterion, data, start):
@@ -434,6 +438,8 @@ def regression_problem(key, n: int, d: int, kappa, noise=0.1, *, criterion=crite
 
     With `gram` the criterion is written on the moments X^T X / N (`criteria.gram`): same iterates, P^2 per step.
     """
+    if criterion is criteria.least_squares and _validate.is_concrete(l2) and np.any(np.asarray(l2) != 0):
+        raise ValueError(f"least_squares ignores l2 = {l2!r}: pass criterion=criteria.ridge for the penalty.")
     on_moments = {criteria.least_squares: criteria.least_squares_gram, criteria.ridge: criteria.ridge_gram}
     if _validate.flag("gram", gram) and criterion not in on_moments:
         name = getattr(criterion, "__name__", "this criterion")

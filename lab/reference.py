@@ -183,13 +183,20 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
 
 
 def still_falls(criterion, params, data, directions=None):
-    """f(a + d) < f(a) beyond rounding, for d = a and each row of `directions` (K, P): for a convex criterion, a is
-    then no minimiser, and the loss keeps falling along d: no finite optimum (classes separable but for samples
-    on the boundary, where no margin is positive; Poisson counts all 0 where a feature is non-zero)."""
+    """Along d = a or a row of `directions` (K, P), f(a + d) < f(a) beyond rounding and f(a + t d) never above f(a)
+    for t = 4, 16, 64: for a convex criterion the loss then falls without end along d, no finite optimum (classes
+    separable but for samples on the boundary, where no margin is positive; Poisson counts all 0 where a feature
+    is non-zero). A finite minimum that a solver only approached (a nearly flat direction) rises again further
+    out, and is not reported."""
     value = criterion(params, data)
     steps = params[None] if directions is None else jnp.concatenate([params[None], directions])
-    moved = jax.vmap(lambda d: criterion(params + d, data))(steps)
-    return jnp.any(moved < value - 16 * jnp.finfo(value.dtype).eps * jnp.abs(value))
+    moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(jnp.asarray(STILL_FALLS_T, d.dtype)))(
+        steps)
+    rounding = 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
+    return jnp.any((moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
+
+
+STILL_FALLS_T = (1.0, 4.0, 16.0, 64.0)  # how far out `still_falls` looks, in units of its directions
 
 
 def default_tol(dtype, scale=0.0):

@@ -388,8 +388,6 @@ def _check_optimizer(optimizer, num_steps=None):
     a `Scheduled` optimizer's schedules last the run's `num_steps` at least (a shorter cosine would stop the run
     at 0; a longer one runs the first part of its decay)."""
     descent.check_optimizer(optimizer)
-    if isinstance(optimizer, functools.partial):
-        _validate.hyper_parameters(optimizer.keywords)
     if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps < num_steps:
         raise ValueError(f"Scheduled(..., num_steps={optimizer.num_steps}) in a run of {num_steps} steps: its "
                          f"schedules would end at step {optimizer.num_steps}; give Scheduled(..., {num_steps}).")
@@ -735,17 +733,17 @@ class CriterionRun(Run):
             raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
                              "does not say it.")
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
-            self._settle_method()
+            start = self._init(self.data, jax.random.fold_in(_key(0), 1))
+            self._settle_method(start)
             if self.largest_batch:
-                descent.check_row_mean(self.criterion, self.data, self._init(self.data, jax.random.fold_in(_key(0), 1)))
+                descent.check_row_mean(self.criterion, self.data, start)
 
-    def _settle_method(self):
-        """Solve seed 0's problem; settle 'auto' on 'newton' when Newton alone converges there.
+    def _settle_method(self, start):
+        """Solve seed 0's problem from `start`; settle 'auto' on 'newton' when Newton alone converges there.
 
         Every run of a sweep then compiles Newton only, not Newton, L-BFGS and Newton again (which a
         convex criterion never needs); a resample where Newton fails would report it in its status.
         """
-        start = self._init(self.data, jax.random.fold_in(_key(0), 1))
         if self.method == "auto":
             try:
                 problems.problem(self.criterion, self.data, start, method="newton")

@@ -727,8 +727,6 @@ FORMULA_INPUTS = [
     (lambda: problems.problem(criteria.least_squares, problems.make_data(_X(), _y(), l2=0.5)), "ignores data.l2"),
     (lambda: problems.problem(criteria.least_squares, criteria.Data(_data().X.astype(jnp.float32), _data().y, 0.0)),
      "mix float dtypes"),  # a float32 reference measured in float64: negative gaps
-    (lambda: problems.problem(criteria.least_squares, problems.make_data(_X(), _y()), jnp.zeros(P, jnp.float32)),
-     "start is float32"),
     (lambda: problems.problem(criteria.ridge_gram, criteria.gram(_data())._replace(l2=jnp.asarray(-0.2))),
      "moments.l2 must be >= 0"),
     (lambda: problems.problem(criteria.least_squares_gram, _asymmetric_gram()), "G is not symmetric"),  # a wrong gradient
@@ -864,6 +862,33 @@ def test_the_checks_accept_what_the_lab_and_numpy_produce():
         assert criteria.design(X, intercept).shape[1] == D + bool(intercept)
     grid = sweep.sweep(lambda seed: {"y": seed * 1.0}, {"seed": np.array([0.5, 2.0**40])}, progress=False)
     assert grid["y"].tolist() == [0.5, 2.0**40]  # a function's own "seed" is not cast to int32
+
+
+def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
+    """A reviewer's cases, each refused or crashing by a first version of the checks."""
+    X32, y32 = _X().astype(np.float32), _y().astype(np.float32)
+    found = problems.problem(criteria.ridge, criteria.Data(X32, y32, jnp.asarray(0.1)), np.zeros(D))  # float64 start
+    assert found.start.dtype == jnp.float32  # cast to the data's precision, l2 (a scalar) aside
+    widened = problems.problem(criteria.least_squares, problems.make_data(_X(), _y()), jnp.zeros(P, jnp.float32))
+    assert widened.reference.params.dtype == jnp.float64  # a float32 start solved float64 data in float32
+    rng = np.random.default_rng(0)  # nearly collinear columns, overlapping classes: finite optimum, singular Hessian
+    x = rng.normal(size=(400, 2))
+    labels = (x[:, 0] + 0.8 * rng.normal(size=400) > 0) * 1.0
+    with pytest.warns(UserWarning, match="singular"):
+        problems.problem(criteria.logistic, problems.make_data(np.c_[x, x[:, :1] + 1e-9 * rng.normal(size=(400, 1))],
+                                                               labels))
+    jax.config.update("jax_default_prng_impl", "rbg")  # its raw keys are (4,), not (2,)
+    try:
+        assert problems.regression(jax.random.PRNGKey(0), 10, 2, 5.0)[0].shape == (10, 2)
+    finally:
+        jax.config.update("jax_default_prng_impl", "threefry2x32")
+    data, start, found, steps = _run_args()
+    batches = descent.Minibatches(4, jax.random.key(0), 4)
+    jitted = [jax.jit(lambda lr: runs.optimize(problems.problem(criteria.least_squares, data, start), 20, lr)[0].final_gap),
+              jax.jit(lambda lr: descent.run(criteria.least_squares, data, start, found, steps, learning_rate=lr,
+                                             batches=batches).gap[-1]),
+              jax.jit(lambda s: model_selection.ridge_cv(data.X[:, 1:] * s, data.y, jnp.asarray([0.0, 0.1])).best_l2)]
+    assert all(np.isfinite(float(f(0.1))) for f in jitted)  # data captured, not traced: the checks crashed on tracers
 
 
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
