@@ -149,7 +149,10 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
         per_row = jax.vmap(lambda x, y: criterion(a, data._replace(X=x[None], y=y[None])))(data.X, data.y)
         return weights @ per_row
 
-    return jax.grad(weighted)(params)
+    # Checked when concrete; traced, a B that is no batch size in 1..largest gives a NaN gradient (the run then
+    # counts as diverged), not a quietly rescaled or zero step.
+    valid = (size >= 1) & (size <= batches.largest) & (size == jnp.floor(size))
+    return jnp.where(valid, jax.grad(weighted)(params), jnp.nan)
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,

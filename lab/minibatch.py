@@ -59,6 +59,10 @@ def noise_weight(batch_size, num_samples: int, replacement: bool = True):
     """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
     _check_batch_size(batch_size, num_samples, replacement)
     batch_size = jnp.asarray(batch_size, float)
+    # Checked when concrete; traced, a B that is no batch size gives NaN, not the weight of a batch never drawn.
+    largest = jnp.inf if replacement else num_samples
+    batch_size = jnp.where((batch_size >= 1) & (batch_size <= largest) & (batch_size == jnp.floor(batch_size)),
+                           batch_size, jnp.nan)
     if replacement:
         return 1.0 / batch_size
     return (num_samples - batch_size) / (batch_size * max(num_samples - 1, 1))

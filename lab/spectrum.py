@@ -180,7 +180,8 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     disc = trace**2 - 4 * det
     root = jnp.sqrt(jnp.abs(disc))
     real = jnp.maximum(jnp.abs(trace + root), jnp.abs(trace - root)) / 2
-    return jnp.max(jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det))), axis=-1)
+    rate = jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det)))
+    return jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)  # NaN curvature (traced): no rate, not sqrt(beta)
 
 
 def heavy_ball_optimal(L, mu):

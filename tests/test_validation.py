@@ -891,6 +891,17 @@ def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
     assert all(np.isfinite(float(f(0.1))) for f in jitted)  # data captured, not traced: the checks crashed on tracers
 
 
+def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
+    """Under jit a batch size outside 1..largest zeroed or rescaled the step, and a NaN curvature gave sqrt(beta)."""
+    run = runs.CriterionRun(criteria.ridge, _data(), 30, largest_batch=4)
+    outcome = jax.jit(jax.vmap(lambda b: run(step_over_edge=0.5, batch_size=b)))(jnp.array([40.0, 2.5, 0.0, 4.0]))
+    assert outcome.diverged.tolist() == [True, True, True, False]
+    edges = jax.jit(jax.vmap(lambda b: minibatch.mean_square_edge(_X(), b, False)))(jnp.array([25.0, -2.0, 0.5, 3.0]))
+    assert np.isnan(edges[:3]).all() and np.isfinite(edges[3])
+    rates = jax.jit(lambda h: spectrum.momentum_rate(0.1, 0.5, h))(jnp.array([[1.0, NAN], [1.0, 2.0]]))
+    assert np.isnan(rates[0]) and rates[1] == pytest.approx(float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 2.0]))))
+
+
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
