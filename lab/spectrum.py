@@ -152,14 +152,14 @@ def heavy_ball_threshold(L, beta):
     """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < step < this, 0 <= beta < 1."""
     _curvature(L)
     _momentum(beta)
-    return 2.0 * (1 + beta) / L
+    return _with_momentum(beta, 2.0 * (1 + beta) / L)
 
 
 def nesterov_threshold(L, beta):
     """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff step < this."""
     _curvature(L)
     _momentum(beta)
-    return (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L)
+    return _with_momentum(beta, (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L))
 
 
 def momentum_rate(step, beta, eigenvalues, nesterov=False):
@@ -181,7 +181,8 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     root = jnp.sqrt(jnp.abs(disc))
     real = jnp.maximum(jnp.abs(trace + root), jnp.abs(trace - root)) / 2
     rate = jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det)))
-    return jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)  # NaN curvature (traced): no rate, not sqrt(beta)
+    rate = jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)  # NaN curvature (traced): no rate, not sqrt(beta)
+    return _with_momentum(beta, rate)
 
 
 def heavy_ball_optimal(L, mu):
@@ -283,6 +284,12 @@ def _curvatures(L, mu, strongly_convex=False):
 
 def _momentum(beta):
     _validate.real_values("beta", beta, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (the momentum)")
+
+
+def _with_momentum(beta, value):
+    """`value` where the momentum is in [0, 1), NaN elsewhere: a traced beta no check saw gets no theory (at 1.5,
+    heavy ball's formula gives 5/L)."""
+    return jnp.where((beta >= 0) & (beta < 1), value, jnp.nan)
 
 
 def _squared_factors(spec, step, num_steps):

@@ -900,6 +900,9 @@ def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
     assert np.isnan(edges[:3]).all() and np.isfinite(edges[3])
     rates = jax.jit(lambda h: spectrum.momentum_rate(0.1, 0.5, h))(jnp.array([[1.0, NAN], [1.0, 2.0]]))
     assert np.isnan(rates[0]) and rates[1] == pytest.approx(float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 2.0]))))
+    edges = jax.jit(jax.vmap(lambda b: jnp.stack([spectrum.heavy_ball_threshold(2.0, b), spectrum.nesterov_threshold(2.0, b),
+                                                  spectrum.momentum_rate(0.1, b, jnp.ones(2))])))(jnp.array([1.5, -0.5, 0.5]))
+    assert np.isnan(edges[:2]).all() and np.isfinite(edges[2]).all()  # 5/L at beta = 1.5 before
 
 
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
