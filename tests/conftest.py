@@ -34,9 +34,10 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 # The longest files first (measured with --durations=0): xdist's loadfile hands whole files to the workers in this
 # order as they free up, so the suite ends on short files instead of one worker finishing a long one alone.
-LONGEST_FIRST = ("test_cli.py", "test_your_criterion.py", "test_optimizer_table.py", "test_entropy_experiment.py",
-                 "test_lost_work.py", "test_sweep.py", "test_atoms.py", "test_edge_of_stability.py", "test_logistic.py",
-                 "test_sgd_experiment.py", "test_optimizers.py")
+LONGEST_FIRST = ("test_validation.py", "test_cli.py", "test_your_criterion.py", "test_lost_work.py",
+                 "test_optimizer_table.py", "test_sweep.py", "test_logistic.py", "test_entropy_experiment.py",
+                 "test_edge_of_stability.py", "test_optimizers.py", "test_sgd_experiment.py", "test_model_selection.py",
+                 "test_atoms.py", "test_stability_experiment.py", "test_ridge_conditioning.py", "test_readme.py")
 
 
 def pytest_collection_modifyitems(items):
