@@ -192,11 +192,11 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
                          f"hyper-parameters, got {type(optimizer).__name__}: pass optax.adam, not optax.adam(...), "
                          "or for a chain a function of the learning rate, e.g. "
                          "lambda learning_rate: optax.chain(optax.clip(1.0), optax.sgd(learning_rate)).")
+    _check_bound_hyper_parameters(optimizer)
     try:
         parameters = inspect.signature(optimizer).parameters
-    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+    except (TypeError, ValueError):  # a builtin or C callable: nothing more to check
         return
-    _check_bound_hyper_parameters(optimizer)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     unknown = [name for name in hyperparams if name not in parameters]
