@@ -330,9 +330,11 @@ def _sweep_and_edges(args, l2, stem, chunks) -> int:
                              "command with --resume to measure it")
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
-        with warnings.catch_warnings():  # the table and the files say where the edge was not bracketed
-            warnings.filterwarnings("ignore", message="the (edge|best step) was not bracketed")
+        with warnings.catch_warnings(record=True) as caught:  # said as the command's own lines, in its words
+            warnings.simplefilter("always")
             edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
+        for warning in caught:
+            print(f"lab: warning: {str(warning.message).replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
         results.save(edges, edges_stem)
     for path in sweep.checkpoint_files(chunks, key):  # this sweep's chunks only: another's are never deleted
         path.unlink()

@@ -111,6 +111,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       "'converging' needs runs long enough for the slowest mode to halve the gap at the bracket's "
                       "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
+    _warn_if_far_from_theory(outputs, rule_name)
     missed = int(np.sum(~outputs["best_bracketed"]))
     if missed:
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
@@ -120,6 +121,28 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name}
     return Results(axes, outputs, describe(run, axes, jax.devices(), config), run.optimizer_name, run.problem_name)
+
+
+THEORY_DEVIATION = 0.1  # a measured edge further than this from the theory edge (relative) is warned about
+
+
+def _warn_if_far_from_theory(outputs, rule_name):
+    """Next to a* the local quadratic model holds, so a measured edge far from the optimizer's theory edge (2/L
+    for gradient descent), or a best step above the measured edge, says the rule misread the runs (runs too
+    short for 'converging') rather than something about the criterion: warned, the numbers are kept."""
+    edge, theory = outputs["edge_step"], outputs["theory_edge_step"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deviation = np.where(np.isfinite(theory) & outputs["bracketed"], edge / theory - 1, 0.0)
+        crossed = outputs["bracketed"] & outputs["best_bracketed"] & (outputs["best_step"] > edge)
+    far = np.abs(deviation) > THEORY_DEVIATION
+    if far.any() or crossed.any():
+        worst = float(deviation.flat[np.argmax(np.abs(deviation))])
+        warnings.warn(f"the measured edge is {worst:+.0%} from the theory edge at {int(far.sum())} of {far.size} "
+                      f"point(s) (more than {THEORY_DEVIATION:.0%} at those), and the best step lies above the edge at "
+                      f"{int(crossed.sum())}: next to a* the local quadratic model gives the theory edge, so the rule "
+                      f"({rule_name!r}) likely misread the runs. 'converging' needs runs long enough for the slowest "
+                      "mode to halve the gap: raise num_steps (or use 'bounded' where the loss blows up past the "
+                      "edge).", stacklevel=3)
 
 
 def _rule(run, rule):

@@ -345,3 +345,11 @@ def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_fin
     assert code == 128 + signal.SIGTERM and "lab: interrupted: least_squares finished" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["least_squares.json"]  # no ridge.json, no temporary file
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+
+
+def test_the_edge_searchs_warnings_reach_the_user_in_the_commands_words(capsys, tmp_path):
+    """The table's '< 0.5x2/L' came without the advice (runs too short for 'converging'), which was filtered out."""
+    code, out, err = lab(capsys, "sweep", "--kappa", "1000", "--steps", "30", "--rule", "converging", "--step-over-edge",
+                         "0.5:1.5:4", "--quiet", "--out", str(tmp_path / "short"))
+    assert code == 0 and "< 0.5x2/L" in out
+    assert "lab: warning: the edge was not bracketed at 1 of 1" in err and "raise --steps" in err
