@@ -251,7 +251,7 @@ def test_newton_by_conjugate_gradients_equals_the_dense_solve(monkeypatch):
 
 def test_an_edge_far_from_theory_after_runs_too_short_for_the_rule_is_warned_about():
     """Log-cosh on the diabetes data, 300 steps: 'converging' read an oscillating resample as stable at 2.4 x 2/L
-    (bracketed, no word said); at 1000 steps both edges are within 0.2 % of 2/L."""
+    (bracketed, no word said)."""
     X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
     run = runs.CriterionRun(log_cosh, problems.make_data(X, y), 300, stability_rule="converging")
     with pytest.warns(UserWarning, match=r"the measured edge is \+1\d\d% from the theory edge at 1 of 2"):
