@@ -503,7 +503,7 @@ def _print_edges(grid, edges, args, rule):
     """One row per setting of the edge search (at most 20): measured edge and best step beside theory."""
     from lab import spectrum
 
-    note = "" if args.optimizer == "gd" else f"   (theory edge: {args.optimizer}'s on the quadratic model)"
+    note = f"   (theory edge: {args.optimizer}'s on the quadratic model)" if args.optimizer in ("momentum", "nesterov") else ""
     print(f"{'setting':<22} {'cond(H*)':>9} {'edge':>11} {'theory':>10} {'2/L':>10} {'best':>10} {'2/(L+mu)':>10} "
           f"{'fastest':>8} {'theory':>7}{note}")
     names = list(edges.axes)
@@ -555,7 +555,7 @@ def _plot(grid, edges, path):
 
     from lab import files, plots
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")  # room for the legends below
+    fig, (left, right) = plt.subplots(1, 2, figsize=(16, 5.6), layout="constrained")  # room for titles, legends below
     plots.stability_map(grid, ax=left, edges=edges, colour="rate")  # steps per decade: tells small kappas apart
     plots.iterations_vs_step(grid, ax=right)
     files.save_figure(path, fig)

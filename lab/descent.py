@@ -39,7 +39,8 @@ class Optimum(NamedTuple):
 
 
 def optimum(criterion, params, data) -> Optimum:
-    """An `Optimum` from reference parameters (for example `lab.reference.least_squares`).
+    """An `Optimum` from reference parameters (for example `lab.reference.least_squares(X, y)`, on the raw
+    features X: it adds the intercept column that `make_data` puts in `data.X`).
 
     With concrete values the gradient there must be at rounding level,
     ||grad f(a*)|| <= sqrt(eps) (1 + |f(a*)|): the minimiser of another

@@ -127,7 +127,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
             dense = np.geomspace(values[0], values[-1], 200)
             mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
         ax.plot(1 / (1 + mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
-        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L"))
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
         unit = 2 / np.asarray(edges["L"]).ravel()
