@@ -251,7 +251,10 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
         xs = x[i][order]
         low, mid, high = _reached_percentiles(measured[i][order])
         reached = np.isfinite(mid)
-        label = f"{symbol} = {row_values[i]:g}" + ("" if reached.any() else " (never within the run)")
+        label = f"{symbol} = {row_values[i]:g}" if rows else f"κ of H* = {row_values[i]:.3g}" + (
+            f" (median of {seeds} seeds)" if seeds > 1 else "")
+        if not reached.any():  # the median of the seeds, or every seed
+            label += " (never within the run)" if not np.isfinite(low).any() else " (the median never within the run)"
         ax.plot(xs[reached], np.maximum(mid[reached], 1), ".-", color=colour, lw=1.8, ms=5, label=label)
         if seeds > 1:
             band = np.isfinite(low)

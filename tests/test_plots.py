@@ -68,3 +68,13 @@ def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end(
     near = plots.convergence_curves(grid, select=[{"step_over_edge": 0.6, "kappa": 9.0}])
     plt.close("all")
     assert "seed = 3" in title and "step = 0.5·2/L (below the edge), κ = 10" in _labels(near)
+
+
+def test_without_a_row_axis_the_curve_is_labelled_as_the_median_hessians_kappa_not_as_an_axis_value():
+    """A seed-only sweep's curve read 'κ = 437.096 (never within the run)', as if κ were swept, while seeds reached."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=40),
+                       {"step_over_edge": np.array([0.3, 0.9]), "seed": np.array([0, 1, 2])},
+                       progress=False)
+    labels = _labels(plots.iterations_vs_step(grid))
+    plt.close("all")
+    assert any(label.startswith("κ of H* = 10 (median of 3 seeds)") for label in labels), labels
