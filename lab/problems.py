@@ -492,8 +492,9 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
             try:
                 table[k, j] = float(cell)
             except ValueError:
-                raise ValueError(f"{str(path)!r} line {i}, column {header[j]!r}: {cell!r} is not a number "
-                                 "(the lab reads numeric columns only: encode or drop it).") from None
+                what = "is empty (a missing value: fill or drop the row)" if not cell.strip() else (
+                    f"{cell!r} is not a number (the lab reads numeric columns only: encode or drop it)")
+                raise ValueError(f"{str(path)!r} line {i}, column {header[j]!r}: {what}.") from None
     bad = ~np.isfinite(table)
     if bad.any():
         lines = [lines[k] for k in np.flatnonzero(bad.any(axis=1))]

@@ -206,7 +206,7 @@ def test_a_criterion_that_fails_or_returns_a_vector_is_refused_before_any_run():
 def test_load_csv_refuses_what_it_cannot_read_naming_line_and_column(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("u,v,label\n1,2,0\n3,,1\n5,6,1\n")
-    with pytest.raises(ValueError, match=r"line 3, column 'v': '' is not a number"):
+    with pytest.raises(ValueError, match=r"line 3, column 'v': is empty \(a missing value"):
         problems.load_csv(path, "label")
     path.write_text("u,v,label\n1,2,0\n3,nan,1\n5,6,2\n")
     with pytest.raises(ValueError, match=r"NaN or infinite cells on line\(s\) \[3\]"):
