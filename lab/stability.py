@@ -131,18 +131,21 @@ def _warn_if_far_from_theory(outputs, rule_name):
     for gradient descent), or a best step above the measured edge, says the rule misread the runs (runs too
     short for 'converging') rather than something about the criterion: warned, the numbers are kept."""
     edge, theory = outputs["edge_step"], outputs["theory_edge_step"]
+    known = np.isfinite(theory) & outputs["bracketed"]  # no theory (Adam, mini-batches): nothing to compare
     with np.errstate(invalid="ignore", divide="ignore"):
-        deviation = np.where(np.isfinite(theory) & outputs["bracketed"], edge / theory - 1, 0.0)
-        crossed = outputs["bracketed"] & outputs["best_bracketed"] & (outputs["best_step"] > edge)
+        deviation = np.where(known, edge / theory - 1, 0.0)
+        crossed = known & outputs["best_bracketed"] & (outputs["best_step"] > edge)
     far = np.abs(deviation) > THEORY_DEVIATION
-    if far.any() or crossed.any():
-        worst = float(deviation.flat[np.argmax(np.abs(deviation))])
-        warnings.warn(f"the measured edge is {worst:+.0%} from the theory edge at {int(far.sum())} of {far.size} "
-                      f"point(s) (more than {THEORY_DEVIATION:.0%} at those), and the best step lies above the edge at "
-                      f"{int(crossed.sum())}: next to a* the local quadratic model gives the theory edge, so the rule "
-                      f"({rule_name!r}) likely misread the runs. 'converging' needs runs long enough for the slowest "
-                      "mode to halve the gap: raise num_steps (or use 'bounded' where the loss blows up past the "
-                      "edge).", stacklevel=3)
+    if not (far.any() or crossed.any()):
+        return
+    worst = float(deviation.flat[np.argmax(np.abs(deviation))])
+    found = [f"the measured edge is {worst:+.0%} from the theory edge (more than {THEORY_DEVIATION:.0%} at "
+             f"{int(far.sum())} of {far.size} point(s))"] if far.any() else []
+    found += [f"the best step lies above the measured edge at {int(crossed.sum())} of {far.size} point(s)"] if crossed.any() else []
+    warnings.warn(f"{' and '.join(found)}: next to a* the local quadratic model gives the theory edge, so the rule "
+                  f"({rule_name!r}) likely misread the runs. 'converging' needs runs long enough for the slowest mode "
+                  "to halve the gap: raise num_steps (or use 'bounded' where the loss blows up past the edge).",
+                  stacklevel=3)
 
 
 def _rule(run, rule):
