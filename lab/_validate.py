@@ -173,6 +173,25 @@ def prng_key(name: str, key):
                      f"{'' if dtype is None else f' of dtype {dtype}'}.")
 
 
+def step_size(name: str, value):
+    """Step sizes > 0, of any shape (when concrete)."""
+    return real_values(name, value, lambda v: v > 0, "must be > 0 (a step size)")
+
+
+def symmetric(name: str, matrix, fix: str):
+    """A concrete square matrix symmetric to rounding (100 eps of its largest entry): eigvalsh reads one triangle
+    and the lab's gradients of a^T G a assume G = G^T, so an asymmetric one would give a quietly wrong answer."""
+    M = np.asarray(matrix)
+    if np.max(np.abs(M - M.T), initial=0) > 100 * np.finfo(M.dtype).eps * np.max(np.abs(M), initial=0):
+        raise ValueError(f"{name} is not symmetric: {fix}.")
+
+
+def batch_size_in_range(size, largest):
+    """Traced mask: `size` an integer in 1..largest. Where no check could see a traced batch size, the callers
+    turn a False into NaN rather than a quietly rescaled step."""
+    return (size >= 1) & (size <= largest) & (size == jnp.floor(size))
+
+
 def flag(name: str, value) -> bool:
     """True or False (a 0-d boolean array, or the integers 0 and 1, too), not a truthy string such as "no"."""
     array = np.asarray(value) if is_concrete(value) else None  # a flag decides shapes: never traced

@@ -15,7 +15,6 @@ threshold above does not see.
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from lab import _validate, linalg
@@ -27,7 +26,7 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     debias: divide m by 1 - b1^t as optax's Adam does. `preconditioner` is a
     scalar or a (P,) array, positive.
     """
-    _positive("learning_rate", learning_rate, "a step size")
+    _validate.step_size("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     _positive("preconditioner", preconditioner, "it divides the update")
 
@@ -48,7 +47,7 @@ def threshold(preconditioned_sharpness, b1):
 def sharpness_threshold(learning_rate, b1):
     """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
     sits on its edge (38 / learning_rate at b1 = 0.9): the same formula, read the other way."""
-    _positive("learning_rate", learning_rate, "a step size")
+    _validate.step_size("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     return _edge(learning_rate, b1)
 
@@ -74,9 +73,7 @@ def preconditioned_sharpness(hessian, preconditioner):
     if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1]:
         raise ValueError(f"hessian must be a square (P, P) matrix, got shape {hessian.shape}.")
     if _validate.is_concrete(hessian):  # asymmetric beyond rounding: not a Hessian (eigvalsh reads one triangle)
-        H = np.asarray(hessian)
-        if np.max(np.abs(H - H.T)) > 100 * np.finfo(H.dtype).eps * np.max(np.abs(H)):
-            raise ValueError("hessian is not symmetric: pass the Hessian itself, (P, P) and symmetric.")
+        _validate.symmetric("hessian", hessian, "pass the Hessian itself, (P, P) and symmetric")
     _positive("preconditioner", preconditioner, "it divides the update")
     preconditioner = jnp.broadcast_to(jnp.asarray(preconditioner), hessian.shape[:1])
     scale = 1 / jnp.sqrt(preconditioner)

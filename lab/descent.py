@@ -152,8 +152,7 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
 
     # Checked when concrete; traced, a B that is no batch size in 1..largest gives a NaN gradient (the run then
     # counts as diverged), not a quietly rescaled or zero step.
-    valid = (size >= 1) & (size <= batches.largest) & (size == jnp.floor(size))
-    return jnp.where(valid, jax.grad(weighted)(params), jnp.nan)
+    return jnp.where(_validate.batch_size_in_range(size, batches.largest), jax.grad(weighted)(params), jnp.nan)
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,

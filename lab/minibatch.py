@@ -40,7 +40,7 @@ def _checked(X, batch_size, replacement, learning_rate=None):
         raise ValueError(f"batch_size must be one integer, got shape {jnp.shape(batch_size)}: jax.vmap over batch "
                          "sizes for several.")
     if learning_rate is not None:
-        _validate.real_values("learning_rate", learning_rate, lambda v: v > 0, "must be > 0 (a step size)")
+        _validate.step_size("learning_rate", learning_rate)
     return X
 
 
@@ -61,8 +61,7 @@ def noise_weight(batch_size, num_samples: int, replacement: bool = True):
     batch_size = jnp.asarray(batch_size, float)
     # Checked when concrete; traced, a B that is no batch size gives NaN, not the weight of a batch never drawn.
     largest = jnp.inf if replacement else num_samples
-    batch_size = jnp.where((batch_size >= 1) & (batch_size <= largest) & (batch_size == jnp.floor(batch_size)),
-                           batch_size, jnp.nan)
+    batch_size = jnp.where(_validate.batch_size_in_range(batch_size, largest), batch_size, jnp.nan)
     if replacement:
         return 1.0 / batch_size
     return (num_samples - batch_size) / (batch_size * max(num_samples - 1, 1))

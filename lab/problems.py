@@ -325,9 +325,8 @@ def _check_gram(base, moments: Gram):
     if G.ndim != 2 or G.shape != (b.size, b.size) or b.ndim != 1 or c.ndim != 0:
         raise ValueError(f"Gram moments must be G (P, P), b (P,) and c a scalar, got {G.shape}, {b.shape} and "
                          f"{c.shape}: build them with lab.criteria.gram(data).")
-    if np.max(np.abs(G - G.T), initial=0) > 100 * np.finfo(G.dtype).eps * np.max(np.abs(G), initial=0):
-        raise ValueError("Gram moments: G is not symmetric (the gradient 2(Ga - b) assumes G = X^T X / N): build "
-                         "them with lab.criteria.gram(data).")
+    _validate.symmetric("Gram moments: G", G, "the gradient 2(Ga - b) assumes G = X^T X / N; build them with "
+                        "lab.criteria.gram(data)")
     lowest, highest = np.linalg.eigvalsh(G)[[0, -1]]
     if lowest < -100 * np.finfo(G.dtype).eps * max(abs(highest), abs(lowest)):
         raise ValueError(f"Gram moments: G has a negative eigenvalue ({lowest:.3g}), which X^T X / N cannot: build "

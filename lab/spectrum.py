@@ -138,7 +138,7 @@ def contraction(step, L, mu):
     if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
         raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
                          "are they swapped?")
-    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
+    _validate.step_size("step", step)
     return jnp.maximum(jnp.abs(1 - step * mu), jnp.abs(1 - step * L))
 
 
@@ -169,7 +169,7 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
     module docstring. eigenvalues: (..., P).
     """
     _momentum(beta)
-    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
+    _validate.step_size("step", step)
     if jnp.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
@@ -263,7 +263,7 @@ def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
         if jnp.shape(value) != size:
             raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
         _validate.real_values(name, value, lambda v: True, "must be finite")
-    _validate.real_values("step", step, lambda v: v > 0, "must be > 0 (a step size)")
+    _validate.step_size("step", step)
     _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -1e-8 * np.max(np.abs(v)),
                           "must be >= 0 (up to rounding): the predictions are those of a convex quadratic")
     return _validate.count("num_steps", num_steps, 0)
