@@ -6,7 +6,9 @@ Each module is a short script with `# %%` cells and the same interface:
 
 which writes its figures `out/NAME*.png` and its key numbers `out/NAME.json`
 (atomically, through `lab.files`) and returns those numbers. The first line
-of the module's docstring says what it shows (`lab list` prints it).
+of the module's docstring says what it shows (`lab list` prints it). The
+figures are drawn by `experiments/figures/NAME.py`, functions of the lesson's
+results; what several lessons share (sizes, slopes, deviations, saving) is here.
 """
 
 import argparse
@@ -69,6 +71,12 @@ def first_below(curve, threshold):
     """First index where curve <= threshold, or None."""
     hits = np.flatnonzero(np.asarray(curve) <= threshold)
     return int(hits[0]) if hits.size else None
+
+
+def rounding_floor(gap):
+    """10 eps (1 + f(a_0) - f*): below it f - f* is rounding noise (gap[0] = f(a_0) - f*)."""
+    gap = np.asarray(gap, float)
+    return 10 * np.finfo(gap.dtype).eps * (1 + abs(gap[0]))
 
 
 def max_relative_deviation(measured, predicted, trusted=None) -> float:

@@ -14,14 +14,11 @@ import functools
 import warnings
 
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from lab import adam, descent, plots, problems, runs, stability  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size
+from experiments.figures.adam import figure
+from lab import adam, descent, problems, runs, stability
 
 EIGENVALUES = (1.0, 3.0, 10.0, 30.0, 100.0)
 PRECONDITIONER = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -67,32 +64,6 @@ def compute(quick, dtype, seed):
     return sharpness, edges, {k: np.asarray(v) for k, v in curves.items()}
 
 
-def figure(betas, sharpness, edges, curves):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
-    formula = adam.threshold(sharpness, betas)
-    left.semilogy(betas, formula, "-", color=plots.EDGE_COLOUR, lw=2.5, label="formula (2+2β₁)/((1−β₁)·λmax(P⁻¹H))")
-    left.semilogy(betas, edges[False], "o", mfc="white", mec="k", ms=8, label="measured, no bias correction")
-    left.semilogy(betas, edges[True], "s", color="C3", ms=6, label="measured, with bias correction (optax's Adam)")
-    left.set_xlabel("β₁")
-    left.set_ylabel("edge: largest stable learning rate")
-    left.set_title("Frozen-preconditioner Adam: measured edge against the formula", fontsize=11)
-    left.legend(fontsize=8)
-    left.grid(True, which="both", alpha=0.3)
-    b1, fraction = TRANSIENT
-    for debias, style in ((False, "-"), (True, "-")):
-        gap = curves[debias]
-        right.semilogy(np.arange(gap.size), gap / gap[0], style, lw=2, color="C3" if debias else "k",
-                       label="with bias correction" if debias else "no bias correction")
-    right.axhline(1e4, color="grey", ls="--", lw=1, label="divergence rule: 10⁴ × initial gap")
-    right.set_xlabel("iteration t")
-    right.set_ylabel("(f(a_t) − f*) / (f(a_0) − f*)")
-    right.set_title(f"β₁ = {b1:g}, learning rate {fraction:g} × the formula's edge", fontsize=11)
-    right.legend(fontsize=8)
-    right.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write adam.png and adam.json in `out`; return the numbers."""
     out = prepare(out, dtype)
@@ -110,7 +81,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                        peak_growth=float(curves[False].max() / curves[False][0]),
                        final_gap_ratio_bias_corrected=float(curves[True][-1] / curves[True][0])),
     )
-    return save(out, "adam", numbers, {"": figure(betas, sharpness, edges, curves)})
+    return save(out, "adam", numbers, {"": figure(betas, formula, edges, curves, TRANSIENT)})
 
 
 # %%

@@ -14,14 +14,11 @@ import timeit
 
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
-from lab import autodiff, criteria  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save, size
+from experiments.figures.autodiff import figure
+from lab import autodiff, criteria
 
 SAMPLES = 64  # rows of the least-squares criterion whose operations are counted (the counts scale with it)
 TIMED_SAMPLES = 2048  # rows of the one that is timed: enough arithmetic to rise above the call overhead
@@ -95,32 +92,6 @@ def slope(x, y):
 
 
 # %%
-def figure(dimensions, rows, timings):
-    d = np.asarray(dimensions, float)
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.6))
-    for name, label, style in (("f", "f(a) itself", "k.-"), ("grad", "reverse mode: grad", "o-"),
-                               ("jacfwd", "forward mode: jacfwd", "s-")):
-        y = np.asarray(rows[name])
-        left.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
-        timed_d, t = np.asarray(timings[name], float).T
-        middle.loglog(timed_d, t * 1e3, style, label=f"{label} (slope {slope(timed_d, t):.2f})")
-    left.set_title(f"∇ of least squares, N = {SAMPLES}: operations", fontsize=10)
-    left.set_ylabel("floating-point operations (XLA count)")
-    middle.set_title(f"… and time, N = {TIMED_SAMPLES} (best of {REPEATS}, CPU)", fontsize=10)
-    middle.axhspan(middle.get_ylim()[0], 0.3, color="grey", alpha=0.1, label="≈ call overhead, not arithmetic")
-    middle.set_ylabel("time per call (ms)")
-    for name, label, style in (("g", "g(t) itself", "k.-"), ("g_jacrev", "reverse mode: jacrev", "o-"),
-                               ("g_jacfwd", "forward mode: jacfwd", "s-")):
-        y = np.asarray(rows[name])
-        right.loglog(d, y, style, label=f"{label} (slope {slope(d, y):.2f})")
-    right.set_title("Jacobian of t ↦ tanh(t·w + b) ∈ ℝᴰ", fontsize=10)
-    right.set_ylabel("floating-point operations (XLA count)")
-    for ax in (left, middle, right):
-        ax.set_xlabel("dimension D")
-        ax.legend(fontsize=7.5)
-        ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -135,7 +106,9 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         forward_over_function=(np.asarray(rows["jacfwd"]) / np.asarray(rows["f"])).tolist(),
         slopes={name: slope(np.asarray(dimensions, float), np.asarray(y)) for name, y in rows.items()},
     )
-    return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings)},
+    timed_slopes = {"timed_" + name: slope(*np.asarray(pairs, float).T) for name, pairs in timings.items()}
+    return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings, timed_slopes | numbers["slopes"], SAMPLES,
+                                                       TIMED_SAMPLES, REPEATS)},
                 timings=dict(samples=TIMED_SAMPLES, seconds={name: [t for _, t in pairs] for name, pairs in timings.items()},
                              dimensions={name: [d for d, _ in pairs] for name, pairs in timings.items()}))
 

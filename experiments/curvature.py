@@ -12,14 +12,11 @@ above the line and converge once the path has flattened; steps above
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, prepare, quantiles, save, size  # noqa: E402
-from lab import runs, spectrum, sweep  # noqa: E402
+from experiments import command_line, prepare, save, size
+from experiments.figures.curvature import figure
+from lab import runs, spectrum, sweep
 
 N, D, L2, SEPARATION = 200, 3, 1e-3, 1.0
 # Steps in units of 2/L_start: below 1 stable everywhere; between 1 and L_start/L_optimum stable only later.
@@ -37,45 +34,6 @@ def compute(quick, dtype, seed):
                              "separation": np.array([SEPARATION])}, progress=False)
     return {name: np.asarray(value).reshape(len(STEPS_OVER_EDGE), len(seeds), *value.shape[4:])
             for name, value in grid.outputs.items()}
-
-
-def figure(out):
-    """Step x sharpness against 2 (stable below), and the gaps: medians over the data sets, 10-90 % bands."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8))
-    t = np.arange(out["sharpness"].shape[2]) * EVERY
-    step_times_sharpness = out["learning_rate"][:, :, None] * out["sharpness"]
-    for i, c in enumerate(STEPS_OVER_EDGE):
-        label = f"step = {c:g}·2/L_start"
-        low, middle, high = quantiles(step_times_sharpness[i], (10, 50, 90))
-        line, = left.plot(t, middle, lw=2, label=label)
-        left.fill_between(t, low, high, color=line.get_color(), alpha=0.25, lw=0)
-        gap = out["gap"][i]
-        floor = 10 * np.finfo(gap.dtype).eps * (1 + np.abs(gap[:, :1]))  # below it f - f* is rounding noise
-        low, middle, high = quantiles(np.maximum(gap, floor), (10, 50, 90))
-        iterations = np.arange(gap.shape[1])
-        right.plot(iterations, middle, color=line.get_color(), lw=2, label=label)
-        right.fill_between(iterations, low, high, color=line.get_color(), alpha=0.25, lw=0)
-    left.axhline(2, color="k", lw=1.5, label="2: locally stable below")
-    ratio = np.median(out["L_start"][0] / out["L"][0])
-    left.set_ylim(0, 2 * STEPS_OVER_EDGE.max() * 1.1)
-    left.set_ylabel("step × sharpness (top Hessian eigenvalue at a_t)")
-    left.set_title(f"Sharpness along GD: starts at 2c, settles at 2c / {ratio:.2f} (median L_start / L*)",
-                   fontsize=10)
-    right.set_yscale("log")
-    right.set_ylabel("f(a_t) − f*  (Newton reference; rounding floor\n10 ε (1 + f(a_0) − f*) drawn as the floor)")
-    right.set_title("Suboptimality: converges iff step × sharpness ends below 2", fontsize=10)
-    for ax in (left, right):
-        ax.set_xscale("symlog", linthresh=10, linscale=0.6)  # the first iterations' transient, then the long run
-        ax.set_xlim(0, t[-1])
-        ax.set_xlabel("iteration t (linear to 10, log beyond)")
-        ax.grid(True, which="major", alpha=0.3)
-    handles, labels = left.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02))
-    seeds = out["L"].shape[1]
-    fig.suptitle(f"Logistic regression, N = {N}, D = {D}, l2 = {L2:g}: median of {seeds} data sets, 10–90 % band",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -107,7 +65,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                 (every_converged == (result["learning_rate"] < spectrum.stability_threshold(result["L"])))[~near])),
         ),
     )
-    return save(out, "curvature", numbers, {"": figure(result)})
+    return save(out, "curvature", numbers, {"": figure(result, STEPS_OVER_EDGE, EVERY, f"Logistic regression, N = {N}, D = {D}, l2 = {L2:g}")})
 
 
 # %%

@@ -21,16 +21,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
+import optax
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, prepare, save, size  # noqa: E402
-import optax  # noqa: E402
-
-from lab import adam, descent, problems, spectrum, sweep  # noqa: E402
+from experiments import command_line, prepare, save, size
+from experiments.figures.edge_of_stability import figure
+from lab import adam, descent, problems, spectrum, sweep
 
 DIGITS = Path(__file__).parent / "data" / "digits.csv"
 WIDTHS = (32, 32, 10)  # the hidden layers and the output; the input is the pixels that vary
@@ -73,8 +69,8 @@ def mean_squared_error(a, data: Digits):
 def initial_parameters(key, inputs, dtype):
     parts = []
     for m, n in shapes(inputs):
-        key, draw = jax.random.split(key)
-        parts += [INIT_SCALE * jax.random.normal(draw, (m * n,), dtype) / np.sqrt(m), jnp.zeros(n, dtype)]
+        key, subkey = jax.random.split(key)
+        parts += [INIT_SCALE * jax.random.normal(subkey, (m * n,), dtype) / np.sqrt(m), jnp.zeros(n, dtype)]
     return jnp.concatenate(parts)
 
 
@@ -134,42 +130,6 @@ def crossing(sharpness, edge):
     return int((reached[0] + 1) * EVERY), sharpness[reached[0]:] / edge
 
 
-def figure(name, learning_rates, loss, sharpness, inputs):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
-    t = np.arange(loss.shape[1])
-    measured = (np.arange(sharpness.shape[1]) + 1) * EVERY
-    edges = threshold(name, learning_rates)
-    symbol = "2/η" if name != "Adam" else "38/η"
-    top = 1.25 * max(edges[edges <= 3 * np.nanmax(sharpness)].max(initial=0), np.nanmax(sharpness))
-    for k, eta in enumerate(learning_rates):
-        colour = f"C{k}"
-        left.semilogy(t, loss[k], color=colour, lw=1.2, label=f"η = {eta:g}")
-        above = f" ({symbol} = {edges[k]:.3g}, above)" if edges[k] > top else ""
-        right.plot(measured, sharpness[k], color=colour, lw=1.8, label=f"η = {eta:g}{above}")
-        right.axhline(edges[k], color=colour, ls="--", lw=1)
-    right.plot([], [], "k--", lw=1, label=f"{symbol} (same colour)")
-    left.set_xlabel("iteration t")
-    left.set_ylabel("training loss (mean squared error)")
-    left.set_title("Loss: falls over long windows, not monotonically", fontsize=11)
-    left.legend(fontsize=8)
-    left.grid(True, alpha=0.3)
-    right.set_ylim(0, top)
-    right.set_xlabel("iteration t")
-    if name == "Adam":
-        right.set_ylabel("preconditioned sharpness λmax(P⁻¹H)")
-        right.set_title("Preconditioned sharpness rises to 38/η and stays there", fontsize=11)
-    else:
-        right.set_ylabel("sharpness: top eigenvalue of the Hessian")
-        right.set_title("Sharpness rises to 2/η and stays there", fontsize=11)
-    right.legend(fontsize=8, loc="upper right", ncol=2)
-    right.grid(True, alpha=0.3)
-    widths = "–".join(map(str, (inputs, *WIDTHS)))
-    method = "full-batch Adam (β₁ = 0.9)" if name == "Adam" else "full-batch gradient descent"
-    fig.suptitle(f"Tanh network {widths} on 500 digits, {method}, mean squared error", fontsize=12)
-    fig.tight_layout()
-    return fig
-
-
 def summary(name, learning_rates, loss, sharpness):
     """Per learning rate: the first crossing, sharpness / edge after it (median, 10-90 %), how the loss fell."""
     per_rate = {}
@@ -203,8 +163,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         adam=dict(**ADAM, num_steps=size(SIZES, "adam_num_steps", quick), learning_rates=rates["Adam"].tolist(),
                   per_learning_rate=summary("Adam", rates["Adam"], *curves["Adam"])),
     )
-    figures = {"": figure("gradient descent", rates["gradient descent"], loss, sharpness, inputs),
-               "adam": figure("Adam", rates["Adam"], *curves["Adam"], inputs)}
+    figures = {key: figure(name, rates[name], threshold(name, rates[name]), *curves[name], numbers)
+               for key, name in (("", "gradient descent"), ("adam", "Adam"))}
     return save(out, "edge_of_stability", numbers, figures)
 
 

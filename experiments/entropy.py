@@ -15,14 +15,11 @@ Always float64: a force norm of 1e-8 is below float32's rounding.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, loglog_slope, prepare, save, size  # noqa: E402
-from lab import atoms, model_selection, reference  # noqa: E402
+from experiments import command_line, loglog_slope, prepare, save, size
+from experiments.figures.entropy import cost_figure, error_figure, finite_size_figure, interstitial_figure, parity_figure
+from lab import atoms, model_selection, reference
 
 # Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of
 # vacancies are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test
@@ -55,18 +52,6 @@ K_S1_EACH = "k * s_1 (k defects x their kind's single-defect S_f)"
 
 
 # %%
-def sample(plan, rng):
-    """Defects of each (repeats, defects, count, kind) of the plan, and the messages of those that are not minima."""
-    found, rejected = [], []
-    for repeats, defects, count, kind in plan:
-        for _ in range(count):
-            try:
-                found.append(atoms.defect(repeats, defects, atoms.random_strain(rng, STRAIN), rng, kind))
-            except atoms.NotAMinimum as error:
-                rejected.append(f"{2 * repeats**3} sites, {defects} defects ({kind}): {error}")
-    return found, rejected
-
-
 def table(defects, field):
     """One field of every defect, stacked into a float array."""
     return np.array([getattr(d, field) for d in defects], dtype=float)
@@ -100,15 +85,6 @@ def resampled_test_errors(train_features, s_train, test_features, s_test, rng):
     return {"median": float(np.median(errors)), "p10": float(np.percentile(errors, 10)), "p90": float(np.percentile(errors, 90))}
 
 
-def finite_size(clusters, repeats, rng):
-    """{vacancies: [Defect per cell size]}: one compact cluster of each size, the same shape in unstrained cells of
-    each `repeats`, so that only the cell's size changes."""
-    grown = atoms.bcc(6)
-    shapes = {k: atoms.cluster_offsets(grown, atoms.vacancy_cluster(grown, k, rng)) for k in clusters}
-    cells = {r: atoms.bcc(r) for r in repeats}
-    return {k: [atoms.measure(cell, atoms.vacate(cell, atoms.place(cell, shape))) for cell in cells.values()] for k, shape in shapes.items()}
-
-
 def mean_absolute_error(predicted, exact):
     return float(np.mean(np.abs(predicted - exact)))
 
@@ -117,12 +93,12 @@ def mean_absolute_error(predicted, exact):
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, "float64")
     rng = np.random.default_rng(seed)
-    train, rejected_train = sample(size(SIZES, "train", quick), rng)
-    test, rejected_test = sample(size(SIZES, "test", quick), rng)
+    train, rejected_train = atoms.sample(size(SIZES, "train", quick), STRAIN, rng)
+    test, rejected_test = atoms.sample(size(SIZES, "test", quick), STRAIN, rng)
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
     k_train, k_test = table(train, "vacancies"), table(test, "vacancies")
 
-    by_size = finite_size(*size(SIZES, "finite_size", quick), rng)
+    by_size = atoms.in_larger_cells(*size(SIZES, "finite_size", quick), rng)
     monovacancies = {d.structure.atoms: d.entropy for d in by_size[1]}
     s_1 = monovacancies[max(monovacancies)]
 
@@ -156,7 +132,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         "rejected": rejected_train + rejected_test,
         "monovacancy_entropy_by_atoms": {str(n): s for n, s in monovacancies.items()},
         "cluster_entropy_by_sites": {str(k): {str(d.sites): d.entropy for d in row} for k, row in by_size.items()},
-        "finite_size_fits": {str(k): per_vacancy_fit(row, k) for k, row in by_size.items()},
+        "finite_size_fits": {str(k): atoms.dilute_fit(row, k) for k, row in by_size.items()},
         "s_1": s_1,
         "models": errors,
     }
@@ -179,8 +155,8 @@ def with_interstitials(train, test, s_1, quick, rng):
     Returns the numbers (errors per kind of defect, and the control k * s_1 with each kind's own single-defect
     entropy) and, for the figure, the defects and each model's predictions.
     """
-    extra_train, rejected_train = sample(size(SIZES, "interstitial_train", quick), rng)
-    extra_test, rejected_test = sample(size(SIZES, "interstitial_test", quick), rng)
+    extra_train, rejected_train = atoms.sample(size(SIZES, "interstitial_train", quick), STRAIN, rng)
+    extra_test, rejected_test = atoms.sample(size(SIZES, "interstitial_test", quick), STRAIN, rng)
     train, test = train + extra_train, test + extra_test
     s_train, s_test = table(train, "entropy"), table(test, "entropy")
     count_train, count_test = table(train, "interstitials"), table(test, "interstitials")
@@ -215,17 +191,6 @@ STAGES = ("relax", "hessian", "diagonalise", "descriptor")
 EXACT_STAGES = ("relax", "hessian", "diagonalise")  # the stages of the exact entropy
 
 
-def per_vacancy_fit(row, vacancies):
-    """S_f / k = dilute + slope / N fitted over the cells of `row` (N lattice sites), and S_f / k in the largest cell
-    minus that in a 432-site cell (the training cells' size), where both were measured."""
-    n = np.array([d.sites for d in row], float)
-    per_vacancy = np.array([d.entropy for d in row]) / vacancies
-    slope, dilute = np.polyfit(1 / n, per_vacancy, 1)
-    by_sites = dict(zip(n, per_vacancy))
-    return {"dilute": float(dilute), "slope": float(slope),
-            "largest_minus_432": float(by_sites[n.max()] - by_sites[432.0]) if 432.0 in by_sites else None}
-
-
 def cost_by_size(defects):
     """Median time of each stage per cell size (the median drops the first configuration's compilation)."""
     sizes = sorted(set(d.sites for d in defects))
@@ -234,104 +199,6 @@ def cost_by_size(defects):
         cost[stage] = [float(np.median([d.seconds[stage] for d in defects if d.sites == s])) for s in sizes]
     cost["exact"] = [sum(cost[stage][i] for stage in EXACT_STAGES) for i in range(len(sizes))]
     return cost
-
-
-# %%
-def panels(count):
-    """A figure of `count` square panels, two per row (readable at the README's width), spare ones hidden."""
-    rows = -(-count // 2)
-    fig, axes = plt.subplots(rows, 2, figsize=(10, 4.6 * rows + 0.6), constrained_layout=True, squeeze=False)
-    for ax in axes.flat[count:]:
-        ax.axis("off")
-    return fig, axes.flat[:count]
-
-
-def parity_figure(models, s_train, s_test, numbers):
-    fig, axes = panels(len(models))
-    top = 1.1 * max(s_test.max(), max(p.max() for _, p, _ in models.values()))
-    k_train, k_test = numbers["train"]["vacancies"], numbers["test"]["vacancies"]
-    for ax, (name, (p_train, p_test, _)) in zip(axes, models.items()):
-        error = numbers["models"][name]
-        ax.plot([0, top], [0, top], color="0.6", lw=1, label="exact = predicted")
-        ax.scatter(s_train, p_train, s=14, color="tab:blue", label=f"train ({k_train[0]}-{k_train[1]} vacancies): MAE {error['train_mae']:.2f} $k_B$")
-        resampled = error["test_mae_resampled"]
-        spread = f"\n(resampled training sets: median {resampled['median']:.2f}, 10-90 % {resampled['p10']:.2f}-{resampled['p90']:.2f})" if resampled else ""
-        ax.scatter(s_test, p_test, s=14, color="tab:orange", label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
-        ax.set(xlim=(0, top), ylim=(0, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
-        ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
-    for ax in axes[::2]:
-        ax.set_ylabel("predicted $S_f$ ($k_B$)")
-    fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies):\nextrapolation from small to large vacancy clusters")
-    return fig
-
-
-def error_figure(models, k_test, s_test, k_train):
-    fig, ax = plt.subplots(figsize=(9.5, 4.5), constrained_layout=True)
-    for (name, (_, p_test, _)), marker in zip(models.items(), "osD^"):
-        ax.scatter(k_test, p_test - s_test, marker=marker, s=22, label=name)
-    for sign in (1, -1):
-        ax.axhline(sign * 0.4, color="0.4", ls="--", lw=1, label="issue's target, ±0.4 $k_B$" if sign > 0 else None)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_yscale("symlog", linthresh=0.1)  # both signs, over decades: linear within ±0.1 k_B
-    ax.set(xlabel="vacancies in the cluster", ylabel="predicted − exact $S_f$ ($k_B$), symmetric log",
-           title=f"Synthetic analogue: signed test error against cluster size\n(trained on {k_train[0]}-{k_train[1]} vacancies)")
-    low, high = ax.get_ylim()
-    ax.set_ylim(1.5 * low, 1.5 * high)  # the extreme points off the frame
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: no point hidden
-    return fig
-
-
-def cost_figure(cost, slopes):
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    n = np.array(cost["atoms"])
-    labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)", "diagonalise": "diagonalisation (eigvalsh)",
-              "descriptor": "descriptor + prediction"}
-    for stage in STAGES:
-        ax.plot(n, cost[stage], "o-", label=f"{labels[stage]}: slope {slopes[stage]:.2f}")
-    ax.plot(n, cost["exact"], "k--", label=f"exact entropy, total: slope {slopes['exact']:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel="atoms N", ylabel="time per configuration (s)",
-           title="Cost of the exact entropy against the linear model (median per cell size, 2-core CPU)")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def finite_size_figure(by_size, fits):
-    fig, ax = plt.subplots(figsize=(6.5, 4.3), constrained_layout=True)
-    for k, row in by_size.items():
-        n = np.array([d.sites for d in row], float)
-        per_vacancy = np.array([d.entropy for d in row]) / k
-        fit = (fits[str(k)]["slope"], fits[str(k)]["dilute"])
-        grid = np.linspace(0, 1.05 / n.min(), 50)
-        line, = ax.plot(1 / n, per_vacancy, "o", label=f"{k} vacanc{'y' if k == 1 else 'ies'}: $S_f/k$ = {fit[1]:.3f} {'-' if fit[0] < 0 else '+'} {abs(fit[0]):.1f}/N")
-        ax.plot(grid, np.polyval(fit, grid), "--", lw=1, color=line.get_color())
-    ax.set(xlabel="1 / N (lattice sites of the periodic cell)", ylabel="formation entropy per vacancy $S_f/k$ ($k_B$)",
-           title="Synthetic analogue: the same cluster in larger cells\n(exact values, dashed: a + b/N fits; 1/N = 0 is the dilute limit)")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def interstitial_figure(data, predictions, numbers):
-    s_train, interstitial_train, s_test, interstitial_test = data
-    fig, axes = panels(len(predictions))
-    every = [s_train, s_test, *(p for pair in predictions.values() for p in pair)]  # exact and predicted, train and test
-    top = 1.1 * max(np.max(p) for p in every)
-    bottom = min(0.0, 1.1 * min(np.min(p) for p in every))  # a failed extrapolation (negative entropy) stays in view
-    for ax, (name, (p_train, p_test)) in zip(axes, predictions.items()):
-        error = numbers["models"][name]
-        ax.plot([bottom, top], [bottom, top], color="0.6", lw=1, label="exact = predicted")
-        for exact, predicted, chosen, colour, label in [
-            (s_train, p_train, ~interstitial_train, "tab:blue", "train, vacancies"),
-            (s_train, p_train, interstitial_train, "tab:cyan", "train, interstitials"),
-            (s_test, p_test, ~interstitial_test, "tab:orange", f"test, vacancies: MAE {error['test_mae_vacancies']:.2f} $k_B$"),
-            (s_test, p_test, interstitial_test, "tab:red", f"test, interstitials: MAE {error['test_mae_interstitials']:.2f} $k_B$"),
-        ]:
-            ax.scatter(exact[chosen], predicted[chosen], s=14, color=colour, marker="^" if "inter" in label else "o", label=label)
-        ax.set(xlim=(bottom, top), ylim=(bottom, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
-        ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
-    for ax in axes[::2]:
-        ax.set_ylabel("predicted $S_f$ ($k_B$)")
-    fig.suptitle("Synthetic analogue, harder case:\nvacancy and interstitial (<110> dumbbell) clusters together")
-    return fig
 
 
 if __name__ == "__main__":

@@ -8,14 +8,11 @@ f(a_t) - f* is drawn with the curve the spectrum predicts, without simulation.
 
 # %%
 import jax
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from lab import problems, runs, spectrum  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size
+from experiments.figures.least_squares import figure
+from lab import problems, runs, spectrum
 
 N, D, KAPPA = 200, 10, 30.0
 SIZES = dict(num_steps=(400, 300), draws=(20, 3))  # full, quick; draws: data sets the claims are checked on
@@ -41,46 +38,6 @@ def label(fraction, step, edge):
         return f"λ = 2/(L+μ) = {step / edge:.3f}·2/L (best)"
     word = "below" if fraction < 1 else ("at" if fraction == 1 else "above")
     return f"λ = {fraction:g}·2/L ({word} the edge)"
-
-
-def figure(result):
-    """Suboptimality against iteration, measured and predicted; the closed form beside the GD solution."""
-    spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
-    edge = float(spectrum.stability_threshold(spec.L))
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw=dict(width_ratios=(1.6, 1)))
-    t = np.arange(traces.gap.shape[1])
-    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["steps"])):
-        gap = np.asarray(traces.gap[i])
-        stop = int(traces.diverged_at[i]) if traces.diverged[i] else len(t)
-        line, = ax.semilogy(t[:stop], np.where(gap[:stop] > 0, gap[:stop], np.nan), lw=2.5, alpha=0.75,
-                            label=label(fraction, float(step), edge))
-        ax.semilogy(t, predicted[i], "--", color="k", lw=0.9)
-        if traces.diverged[i]:
-            ax.plot(stop - 1, gap[stop - 1], "x", color=line.get_color(), ms=10, mew=2)
-    ax.plot([], [], "--", color="k", lw=0.9, label="predicted from the Hessian's spectrum")
-    ax.plot([], [], "x", color="grey", ms=8, mew=2, label="divergence detected (run frozen)")
-    floor = float(np.finfo(traces.gap.dtype).eps * abs(result["optimum"].value))
-    ax.axhline(floor, color="grey", ls=":", lw=1.2, label="rounding floor ε·|f*| of f(a) − f*")
-    ax.set_ylim(floor / 10, 1e5)
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel("suboptimality f(a_t) − f*")
-    ax.set_title(f"Gradient descent on least squares (N={N}, D={D}, κ={float(result['kappa']):.0f})")
-    ax.legend(fontsize=8, loc="lower left")
-    ax.grid(True, which="major", alpha=0.3)
-
-    best = int(np.argmax([f is None for f in FRACTIONS]))
-    closed, final = np.asarray(result["optimum"].params), np.asarray(traces.params[best])
-    index = np.arange(len(closed))
-    bx.plot(index, closed, "o", ms=9, mfc="none", mew=1.5, label="closed form a* (QR)")
-    bx.plot(index, final, "+", ms=9, mew=1.5, label=f"GD at the best step, t = {len(t) - 1}")
-    bx.set_xticks(index, ["b"] + [f"a{j}" for j in range(1, len(closed))])
-    bx.set_xlabel("coefficient (b is the intercept)")
-    bx.set_ylabel("value")
-    bx.set_title(f"Coefficients: max |a_GD − a*| = {np.max(np.abs(final - closed)):.1e}")
-    bx.legend(fontsize=8)
-    bx.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def over_draws(seeds, num_steps, dtype):
@@ -119,7 +76,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     result = compute(seed, num_steps, dtype)
     summary = numbers(result)
     summary["draws"] = over_draws(seed + np.arange(size(SIZES, "draws", quick)), num_steps, dtype)
-    return save(out, "least_squares", summary, {"convergence": figure(result)})
+    return save(out, "least_squares", summary, {"convergence": figure(result, summary, best=FRACTIONS.index(None))})
 
 
 # %%

@@ -12,15 +12,11 @@ its edge is a*'s too.
 # %%
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.ticker  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from lab import criteria, problems, runs, spectrum, stability  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size
+from experiments.figures.logistic_edges import edges_figure
+from lab import criteria, problems, runs, spectrum, stability
 
 N2, L2_SYNTHETIC = 200, 1e-3
 EDGE_TOLERANCE = 1e-6  # from a = 0, a step is stable when the run ends this close to f* (relative to f(0) - f*)
@@ -58,25 +54,6 @@ def edges(quick, dtype):
 
 
 # %%
-def edges_figure(found):
-    fig, ax = plt.subplots(figsize=(8, 5.2))
-    separation = found["separation"]
-    ax.semilogy(separation, found["edge_optimum"], "-", color="C0", lw=2, label="2/L at a* (the local edge)")
-    ax.semilogy(separation, found["edge_start"], "--", color="C3", lw=2,
-                label="2/L at a = 0 (the largest curvature: stable from anywhere below it)")
-    ax.semilogy(separation, found["at_optimum"], "o", color="C0", mec="k", ms=13, label="measured next to a*")
-    ax.semilogy(separation, found["from_zero"], "s", color="C1", mec="k", ms=6, label="measured from a = 0")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_yticks([2, 3, 5, 10, 20, 30])
-    ax.set_xlabel("class separation (distance between the class means; unit within-class covariance)")
-    ax.set_ylabel("learning rate (gradient descent, log scale)")
-    ax.set_title(f"Logistic regression, 2 features, l2 = {L2_SYNTHETIC:g}: the edge is 2/L at a*,\n"
-                 "measured next to a* and from a = 0, where the curvature is largest", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -89,7 +66,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                    at_optimum_max_relative_error=max_relative_deviation(found["at_optimum"], found["edge_optimum"]),
                    from_zero_max_relative_error=max_relative_deviation(found["from_zero"], found["edge_optimum"]),
                    largest_edge_over_bound=float(np.max(found["from_zero"] / found["edge_start"])))
-    return save(out, "logistic_edges", numbers, {"": edges_figure(found)})
+    return save(out, "logistic_edges", numbers, {"": edges_figure(found, L2_SYNTHETIC)})
 
 
 # %%

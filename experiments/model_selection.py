@@ -16,14 +16,11 @@ import time
 
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import SKLEARN_MISSING, command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from lab import criteria, model_selection, problems, reference  # noqa: E402
+from experiments import SKLEARN_MISSING, command_line, max_relative_deviation, prepare, save, size
+from experiments.figures.model_selection import figure
+from lab import criteria, model_selection, problems, reference
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 DEGREES = tuple(range(1, 16))
@@ -113,46 +110,6 @@ def sklearn_cv(X, y, l2):
 
 
 # %%
-def figure(train, curve, fitted, cv, reference_cv):
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.6))
-    for k, (marker, label) in enumerate((("o-", "training error"), ("s-", f"test error ({N_TEST} fresh samples)"))):
-        low, middle_, high = np.percentile(curve[:, :, k], (10, 50, 90), axis=0)
-        line, = left.semilogy(DEGREES, middle_, marker, label=f"{label}: median of {len(curve)} draws")
-        left.fill_between(DEGREES, low, high, color=line.get_color(), alpha=0.2)
-    left.fill_between([], [], color="grey", alpha=0.3, label="bands: 10–90 % of the draws")
-    left.axhline(NOISE**2, color="grey", ls=":", label=f"noise variance {NOISE**2:g} (best possible)")
-    left.set_xlabel("polynomial degree")
-    left.set_ylabel("mean squared error")
-    left.set_title(f"Under- and over-fitting (N = {N_TRAIN})", fontsize=10)
-    left.legend(fontsize=8)
-    left.grid(True, alpha=0.3)
-
-    middle.plot(train[0], train[1], "k.", label="training data")
-    middle.plot(GRID, target(GRID), color="grey", lw=3, alpha=0.4, label="sin(πx), the truth")
-    for degree in SHOWN:
-        middle.plot(GRID, fitted[0, DEGREES.index(degree)], label=f"degree {degree}")
-    middle.set_ylim(-2, 2)
-    middle.set_xlabel("x")
-    middle.set_ylabel("y")
-    middle.set_title("Fits to the first draw: too rigid, right, too flexible", fontsize=10)
-    middle.legend(fontsize=8)
-
-    l2 = np.asarray(cv.l2)
-    right.loglog(l2, np.asarray(cv.validation_mse), color="C0", alpha=0.25, lw=1)
-    right.loglog(l2, np.asarray(cv.mean_validation), "C0", lw=2.5, label=f"{FOLDS}-fold validation error (lab)")
-    right.loglog(l2, np.asarray(cv.train_mse).mean(axis=1), "C1", lw=2, label="training error")
-    right.axvline(float(cv.best_l2), color="C0", ls="--", label=f"chosen l2 = {float(cv.best_l2):.2g}")
-    title = f"Ridge on degree {CV_DEGREE}, first draw: l2 by {FOLDS}-fold CV"
-    if reference_cv:
-        right.loglog(l2, reference_cv["mean_validation"], "k:", lw=1.5, label="scikit-learn GridSearchCV")
-    right.plot([], [], color="C0", alpha=0.25, label="each fold")
-    right.set_xlabel("ridge penalty l2 in (1/N)‖y − Xa‖² + l2‖a‖²")
-    right.set_ylabel("mean squared error")
-    right.set_title(title, fontsize=10)
-    right.legend(fontsize=8)
-    right.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -176,7 +133,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = max_relative_deviation(cv.mean_validation,
                                                                                reference_cv["mean_validation"])
-    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv)},
+    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv, numbers, truth=(GRID, target(GRID)),
+                                                          shown=SHOWN, noise=NOISE, n_test=N_TEST)},
                 timings=dict(lab_seconds=lab_seconds, sklearn_seconds=sklearn_seconds))
 
 

@@ -9,15 +9,12 @@ initial steps above 2/L that a constant step cannot, at the price of slower prog
 """
 
 # %%
-import matplotlib
+import numpy as np
+import optax
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from experiments import command_line, prepare, save, size  # noqa: E402
-from lab import runs, sweep  # noqa: E402
+from experiments import command_line, prepare, save, size
+from experiments.figures.optimizers_schedules import schedules_figure
+from lab import runs, sweep
 
 N, D = 50, 5
 MAP_KAPPA, MAP_NUM_STEPS = 100.0, 300
@@ -34,26 +31,6 @@ def schedules(quick, dtype):
 
 
 # %%
-def schedules_figure(grid):
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    c = grid.axes["step_over_edge"]
-    for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
-        ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
-        diverged = grid["diverged"][i, :, 0]
-        line, = ax.semilogy(c[~diverged], np.maximum(ratio[~diverged], np.finfo(ratio.dtype).eps), style, ms=5,
-                            label=f"{name} (last stable step {c[~diverged].max():.2f}·2/L)")
-        ax.plot(c[diverged], np.full(diverged.sum(), 4.0**(i + 1)), "x", color=line.get_color(), ms=8, mew=2)
-    ax.axvline(1.0, color="k", ls="--", lw=1, label="2/L: the edge for a constant step")
-    ax.axhline(1.0, color="grey", lw=0.8)
-    ax.plot([], [], "kx", ms=8, mew=2, label="diverged: one row per schedule, above 1")
-    ax.set_xlim(0, c[-1] * 1.03)  # linear: the steps near the edge, where the schedules differ, get the width
-    ax.set_xlabel("initial step / (2/L)")
-    ax.set_ylabel(f"final / initial suboptimality after {MAP_NUM_STEPS} steps (floored at ε)")
-    ax.set_title(f"Gradient descent with optax learning-rate schedules, κ = {MAP_KAPPA:g}")
-    ax.legend(fontsize=8, loc="lower left")
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -64,7 +41,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     numbers = dict(kappa=MAP_KAPPA, num_steps=MAP_NUM_STEPS, schedules=list(runs.SCHEDULES), steps=steps.tolist(),
                    final_gap=grid["final_gap"][:, :, 0].tolist(), diverged=diverged.tolist(),
                    last_stable_step=[float(steps[~d].max()) for d in diverged])
-    return save(out, "optimizers_schedules", numbers, {"": schedules_figure(grid)})
+    return save(out, "optimizers_schedules", numbers, {"": schedules_figure(grid, MAP_KAPPA, MAP_NUM_STEPS)})
 
 
 # %%

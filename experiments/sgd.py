@@ -17,15 +17,12 @@ import warnings
 
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from experiments.conditioning import DIABETES  # noqa: E402
-from lab import criteria, descent, linalg, minibatch, plots, problems, runs, spectrum, stability, sweep  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size
+from experiments.conditioning import DIABETES
+from experiments.figures.sgd import figure
+from lab import criteria, descent, linalg, minibatch, problems, runs, spectrum, stability, sweep
 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
@@ -133,42 +130,6 @@ def below_edge(ensembles):
             for b, found in ensembles.items()}
 
 
-def figure(every, exact, two_over_L, b90, ensembles, seeds, batches, median, band):
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13.2, 4.6), width_ratios=(1.25, 1, 1))
-    for mode, style in (("with_replacement", "-"), ("without_replacement", "--")):
-        left.loglog(every, exact[mode], style, color="k", lw=1.8, label=f"exact ηc(B), {mode.replace('_', ' ')}")
-    left.axhline(two_over_L, color=plots.EDGE_COLOUR, lw=2, label="2/L (full-batch gradient descent)")
-    left.axvline(b90, color="grey", ls=":", lw=1.5, label=f"B = {b90}: ηc reaches 90 % of 2/L")
-    left.errorbar(batches, median, yerr=[median - band[0], band[1] - median], fmt="o", color="C1", mec="k",
-                  capsize=3, label="measured edge of the median run\n(bar: 10–90 % of the seeds' edges)")
-    left.set_xlabel("batch size B (rows per step)")
-    left.set_ylabel("learning rate")
-    left.set_title("Mean-square edge ηc(B) against batch size", fontsize=11)
-    left.legend(fontsize=8, loc="lower right")
-    left.grid(True, which="both", alpha=0.3)
-    drawn = {b: found for b, found in ensembles.items() if b in DRAWN}
-    colours = dict(zip(drawn, ("C0", "C2", "C3", "C4", "C5", "C6")))
-    for ax, k in ((middle, 0), (right, 1)):
-        for b, found in drawn.items():
-            t = np.arange(found["mean"].shape[1])
-            ax.semilogy(t, found["mean"][k], color=colours[b], lw=2, label=f"B = {b}: mean")
-            ax.semilogy(t, found["rho"][k] ** t, ":", color="k", lw=1.2)
-            if k == 1:
-                ax.semilogy(t, found["median"][k], "--", color=colours[b], lw=1.2)
-        ax.plot([], [], ":", color="k", label="exact: ρ(T_B)ᵗ")
-        ax.set_xlabel("iteration t")
-        ax.grid(True, alpha=0.3)
-    right.plot([], [], "--", color="grey", label="median run")
-    middle.set_ylabel(f"‖a_t − a*‖² / E‖a_0 − a*‖², {seeds} runs")
-    middle.set_title("At 0.5·ηc(B): the mean contracts by ρ", fontsize=11)
-    right.set_title("At 1.1·ηc(B): the mean grows; for small B\nthe median run still converges", fontsize=11)
-    right.set_ylabel("same ratio")
-    middle.legend(fontsize=8, loc="lower left")
-    right.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
@@ -210,8 +171,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                                  np.concatenate([m for m, _ in over_draws.values()]),
                                  np.concatenate([r for _, r in over_draws.values()]))),
     )
-    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, size(SIZES, "seeds", quick), batches, median,
-                 band)
+    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, DRAWN, size(SIZES, "seeds", quick),
+                      batches, median, band)
     return save(out, "sgd", numbers, {"": fig})
 
 

@@ -28,15 +28,11 @@ Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, 
 
 # %%
 import jax
-import matplotlib
-import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, max_relative_deviation, prepare, save, size  # noqa: E402
-from lab import plots, problems, runs, spectrum, stability, sweep  # noqa: E402
+from experiments import command_line, max_relative_deviation, prepare, save, size
+from experiments.figures.stability import convergence_figure
+from lab import plots, problems, runs, spectrum, stability, sweep
 
 N, D = 100, 10
 SIZES = dict(  # full, quick
@@ -76,32 +72,6 @@ def curves_theory(run, seed, num_steps):
 
 
 # %%
-def convergence_figure(result):
-    """Measured gaps with exact predictions; the top-eigenvector component flipping sign near the edge."""
-    fig = plt.figure(figsize=(13, 5.2), layout="constrained")
-    ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
-    first_seed = result["grid"].axes["seed"][0]  # the problem the exact predictions are computed for
-    select = [{"step_over_edge": c, "kappa": CURVE_KAPPA, "seed": first_seed} for c in CURVE_STEPS]
-    words = {0.5: "well below the edge: slow", 0.95: "just below: converges", 1.0: "at the edge: no progress",
-             1.05: "above: explodes"}
-    labels = [f"step = {c:g}·2/L ({words.get(c, '')})" for c in CURVE_STEPS]
-    floor = float(np.finfo(result["grid"]["gap"].dtype).eps * abs(result["optimal_value"]))
-    plots.convergence_curves(result["grid"], ax, select=select, predicted=result["predicted"], labels=labels, floor=floor)
-    t = np.arange(TOP_NUM_STEPS + 1)
-    for n, c in enumerate(CURVE_STEPS):
-        if c < 0.9:  # the panel is about the edge; c = 0.5 kills the top mode in one step
-            continue
-        bx.plot(t, result["top_component"][n], "o-", color=f"C{n}", ms=4, lw=1, label=f"step = {c:g}·2/L")
-        envelope = abs(result["top_component"][n][0]) * np.abs(1 - 2 * c) ** t
-        bx.plot(t, np.stack([envelope, -envelope], axis=1), "--", color=f"C{n}", lw=0.9)
-    bx.plot([], [], "--", color="grey", lw=0.9, label="predicted ±|v_Lᵀ(a_0 − a*)|·|1 − step·L|^t")
-    bx.axhline(0, color="k", lw=0.6)
-    bx.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    bx.set(xlabel="iteration t", ylabel="v_Lᵀ(a_t − a*)  (top eigenvector of the Hessian)",
-           title=f"Near the edge the top mode flips sign every step\n(κ = {CURVE_KAPPA:g}, measured gradient descent)")
-    bx.legend(fontsize=8, loc="lower left")
-    bx.grid(True, alpha=0.3)
-    return fig
 
 
 # %%
@@ -152,7 +122,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     summary = numbers(result, seed, dtype)
     figures = {"map": plots.stability_map(result["grid"], edges=result["edges"], colour="rate"),
                "iterations": plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS),
-               "convergence": convergence_figure(result)}
+               "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_STEPS)}
     figures["map"].set_size_inches(9.5, 6.5)
     return save(out, "stability", summary, figures)
 

@@ -12,15 +12,12 @@ the edge the iterates oscillate without blowing up.
 
 # %%
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import command_line, prepare, save, size  # noqa: E402
-from experiments.conditioning import DIABETES  # noqa: E402
-from lab import plots, problems, runs, stability, sweep  # noqa: E402
+from experiments import command_line, prepare, save, size
+from experiments.figures.your_criterion import figure
+from experiments.conditioning import DIABETES
+from lab import problems, runs, stability, sweep
 
 DELTA = 10.0  # where the loss turns linear, in units of the target (disease progression, standard deviation 77)
 SIZES = dict(  # full, quick
@@ -44,24 +41,6 @@ def compute(quick, dtype, seed):
     grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
-
-
-def figure(grid, edges):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.6, 1))
-    plots.stability_map(grid, left, edges=edges)
-    two_over_L, edge = np.asarray(edges["gd_edge_step"]), np.asarray(edges["edge_step"])
-    seeds = np.asarray(edges.axes["seed"])
-    right.plot(two_over_L[seeds > 0], edge[seeds > 0], "o", mfc="white", mec="k", label="bootstrap resamples")
-    right.plot(two_over_L[seeds == 0], edge[seeds == 0], "*", ms=14, mfc="C1", mec="k", label="the data")
-    span = np.array([two_over_L.min(), two_over_L.max()]) * [0.95, 1.05]
-    right.plot(span, span, "-", color=plots.EDGE_COLOUR, lw=2, label="theory: edge = 2/L at a*")
-    right.set_xlabel("2/L of each sample's Hessian at its optimum")
-    right.set_ylabel("measured edge (bisection, absolute step)")
-    right.set_title("Each sample's edge sits on its own 2/L", fontsize=11)
-    right.legend(fontsize=9, loc="upper left")
-    right.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):

@@ -279,3 +279,44 @@ def test_an_interstitial_dumbbell_relaxes_to_a_minimum_in_arrays_of_a_fixed_shap
     assert 1.0 < atoms.formation_entropy(modes, atoms.perfect_eigenvalues(perfect)) < 4.0
     with pytest.raises(ValueError, match="kind"):
         atoms.defect(4, 1, 0.0, np.random.default_rng(0), kind="antisite")
+
+
+def fake_defect(sites, vacancies, entropy):
+    """A Defect with only what the fits read: its cell's lattice sites, vacancies and entropy."""
+    return atoms.Defect(sites=sites, vacancies=vacancies, interstitials=0, strain=None, entropy=entropy,
+                        descriptor=None, average=None, seconds={}, structure=None)
+
+
+def test_dilute_fit_recovers_a_plus_b_over_n():
+    dilute, slope, k = 2.5, -8.0, 3
+    row = [fake_defect(n, k, k * (dilute + slope / n)) for n in (128, 250, 432, 686, 1024)]
+    fit = atoms.dilute_fit(row, k)
+    assert fit["dilute"] == pytest.approx(dilute, rel=1e-12) and fit["slope"] == pytest.approx(slope, rel=1e-10)
+    assert fit["largest_minus_432"] == pytest.approx(slope / 1024 - slope / 432, rel=1e-10)
+    assert atoms.dilute_fit(row[:2], k)["largest_minus_432"] is None  # no 432-site cell measured
+
+
+def test_the_same_cluster_in_larger_cells_is_the_monovacancy_of_each_cell(monovacancies):
+    by_size = atoms.in_larger_cells((1,), (3, 4), np.random.default_rng(0), grown_in=4)
+    assert list(by_size) == [1] and [(d.sites, d.vacancies) for d in by_size[1]] == [(54, 1), (128, 1)]
+    for defect, repeats in zip(by_size[1], (3, 4)):
+        _, modes, perfect = monovacancies[repeats]
+        assert defect.entropy == pytest.approx(atoms.formation_entropy(modes, perfect), abs=1e-6)
+
+
+def test_sample_keeps_the_minima_and_names_the_rejected(monkeypatch):
+    from lab.atoms import defects
+
+    calls = []
+
+    def every_other(repeats, size, strain, rng, kind):
+        calls.append((repeats, size, kind))
+        if len(calls) % 2 == 0:
+            raise atoms.NotAMinimum("a saddle")
+        return fake_defect(2 * repeats**3, size, float(len(calls)))
+
+    monkeypatch.setattr(defects, "defect", every_other)
+    found, rejected = atoms.sample([(3, 2, 3, "compact"), (4, 1, 1, "spread")], 0.01, np.random.default_rng(0))
+    assert calls == [(3, 2, "compact")] * 3 + [(4, 1, "spread")]
+    assert [d.entropy for d in found] == [1.0, 3.0] and rejected == ["54 sites, 2 defects (compact): a saddle",
+                                                                    "128 sites, 1 defects (spread): a saddle"]

@@ -44,3 +44,22 @@ def test_every_experiment_refuses_an_unwritable_output_before_computing(name, tm
     with pytest.raises(ValueError, match="output directory"):
         experiments.load(name).reproduce(blocker / "figures", quick=True)
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+LONGEST_LESSON = 210  # lines: a lesson reads as a screen or two (README, "Gallery")
+
+
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_a_lesson_computes_and_its_figures_module_draws(name):
+    """The layout the README states: experiments/NAME.py never draws (no matplotlib), experiments/figures/NAME.py
+    does, and the lesson stays short."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(experiments.__file__).parent
+    source = (folder / f"{name}.py").read_text()
+    imported = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+    assert not {module for module in imported if module.split(".")[0] == "matplotlib"}
+    assert f"experiments.figures.{name}" in imported and (folder / "figures" / f"{name}.py").is_file()
+    assert len(source.splitlines()) <= LONGEST_LESSON

@@ -12,7 +12,7 @@ the configurations of one supercell share array shapes and compiled functions.
 
 One module per idea: lattice (supercells, neighbour lists), potential (Finnis-Sinclair
 energy and forces), relaxation (L-BFGS to a minimum), vibrations (Hessian, modes, harmonic
-entropy), afs (angular Fourier series descriptors), defects (clusters, relaxed and measured).
+entropy), afs (angular Fourier series descriptors), defects (clusters, relaxed and measured; sampled by plan; the same cluster in larger cells).
 The package re-exports their public names: `from lab import atoms; atoms.bcc(4)`.
 """
 
@@ -34,8 +34,8 @@ from lab.atoms.afs import (
     ANGULAR_ORDERS, DESCRIPTOR_CUTOFF, RADIAL_CENTRES, RADIAL_WIDTH, descriptors,
 )
 from lab.atoms.defects import (
-    DUMBBELL_HALF_LENGTH, Defect, JITTER, defect, insert_dumbbells, interstitial_cluster, measure,
-    vacancy_cluster,
+    DUMBBELL_HALF_LENGTH, Defect, JITTER, defect, dilute_fit, in_larger_cells, insert_dumbbells,
+    interstitial_cluster, measure, sample, vacancy_cluster,
 )
 
 __all__ = [
@@ -45,6 +45,6 @@ __all__ = [
     "BOLTZMANN", "HBAR", "IRON_MASS", "check_relaxed", "eigenvalues", "formation_entropy", "harmonic_entropy",
     "hessian", "hessian_product", "nonzero_modes", "perfect_eigenvalues", "vibrational_eigenvalues",
     "ANGULAR_ORDERS", "DESCRIPTOR_CUTOFF", "RADIAL_CENTRES", "RADIAL_WIDTH", "descriptors",
-    "DUMBBELL_HALF_LENGTH", "Defect", "JITTER", "defect", "insert_dumbbells", "interstitial_cluster", "measure",
-    "vacancy_cluster",
+    "DUMBBELL_HALF_LENGTH", "Defect", "JITTER", "defect", "dilute_fit", "in_larger_cells", "insert_dumbbells",
+    "interstitial_cluster", "measure", "sample", "vacancy_cluster",
 ]

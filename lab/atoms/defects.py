@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lab.atoms.afs import DESCRIPTOR_CUTOFF, descriptors
-from lab.atoms.lattice import LATTICE_CONSTANT, Structure, bcc, neighbours, vacate
+from lab.atoms.lattice import LATTICE_CONSTANT, Structure, bcc, cluster_offsets, neighbours, place, random_strain, vacate
 from lab.atoms.relaxation import NotAMinimum, relax
 from lab.atoms.vibrations import eigenvalues, formation_entropy, hessian, nonzero_modes, perfect_eigenvalues
 
@@ -152,3 +152,41 @@ def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
         seconds=seconds,
         structure=relaxed.structure,
     )
+
+
+def sample(plan, strain: float, rng: np.random.Generator) -> tuple[list[Defect], list[str]]:
+    """The defects of a `plan` of (repeats, size, count, kind): `count` clusters of `size` defects of `kind` (see
+    `defect`) in cells of 2 repeats^3 sites, each strained by `random_strain(rng, strain)`; and the messages of
+    those that do not relax to a minimum (NotAMinimum), which are left out: (found, rejected)."""
+    found, rejected = [], []
+    for repeats, size, count, kind in plan:
+        for _ in range(count):
+            try:
+                found.append(defect(repeats, size, random_strain(rng, strain), rng, kind))
+            except NotAMinimum as error:
+                rejected.append(f"{2 * repeats**3} sites, {size} defects ({kind}): {error}")
+    return found, rejected
+
+
+def in_larger_cells(sizes, repeats, rng: np.random.Generator, grown_in: int = 6) -> dict[int, list[Defect]]:
+    """{size: [Defect in each cell of `repeats`]}: one compact vacancy cluster of each of `sizes`, grown in a
+    bcc(grown_in) cell, the same shape placed in unstrained cells of each `repeats`, so that only the cell's
+    size changes (the finite-size effect)."""
+    grown = bcc(grown_in)
+    shapes = {k: cluster_offsets(grown, vacancy_cluster(grown, k, rng)) for k in sizes}
+    cells = [bcc(r) for r in repeats]
+    return {k: [measure(cell, vacate(cell, place(cell, shape))) for cell in cells] for k, shape in shapes.items()}
+
+
+def dilute_fit(row, vacancies: int, reference_sites: int = 432) -> dict:
+    """S_f / k = dilute + slope / N fitted by least squares over the defects of `row` (N their cells' lattice
+    sites, k = `vacancies`), and S_f / k in the largest cell minus that in a cell of `reference_sites`, under the
+    key "largest_minus_{reference_sites}" (None unless both were measured): how far a periodic cell of N sites
+    sits from the dilute limit."""
+    n = np.array([d.sites for d in row], float)
+    per_vacancy = np.array([d.entropy for d in row]) / vacancies
+    slope, dilute = np.polyfit(1 / n, per_vacancy, 1)
+    by_sites = dict(zip(n, per_vacancy))
+    return {"dilute": float(dilute), "slope": float(slope),
+            f"largest_minus_{reference_sites}": float(by_sites[n.max()] - by_sites[float(reference_sites)])
+            if float(reference_sites) in by_sites else None}
