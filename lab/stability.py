@@ -50,7 +50,7 @@ NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured
 
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
-                  rtol: float = 1e-3, best_iterations: int = 24) -> Results:
+                  rtol: float = 1e-3, best_iterations: int = 24, find_best: bool = True) -> Results:
     """Measured largest stable step size and best one for every point of the grid of `axes` (no step size axis).
 
     run: a `lab.runs.Run` returning an `Outcome`, taking `step_over_edge`;
@@ -69,6 +69,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         ends at one of its ends (the rate still falls beyond it) the best step is not measured either: `best`,
         `best_step` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
+    find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
+        or unmodelled rate): the best outputs are NaN, nothing is warned about them, and each iteration runs
+        one step instead of two. The edge is the same either way.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as step_over_edge), edge_step and best_step (absolute), best_rate (measured
     contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
@@ -90,13 +93,15 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, best {best_bracket}.")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
+    if not isinstance(find_best, (bool, np.bool_)):
+        raise ValueError(f"find_best must be True or False, got {find_best!r}.")
     rule_name, stable = _rule(run, rule)
     axes = checked_axes(run, axes)
     run = run.near_optimum()
     runs.require_outcome(run, {"step_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
-    outputs = _search(run, stable, mapped, max(bisections, best_iterations), jnp.asarray(edge_bracket),
+    outputs = _search(run, stable, mapped, max(bisections, best_iterations), bool(find_best), jnp.asarray(edge_bracket),
                       jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())
@@ -112,14 +117,14 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
     _warn_if_far_from_theory(outputs, rule_name)
-    missed = int(np.sum(~outputs["best_bracketed"]))
+    missed = int(np.sum(~outputs["best_bracketed"])) if find_best else 0
     if missed:
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
         warnings.warn(f"the best step was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
                       f"({above} at the top of best_bracket={tuple(best_bracket)}, {missed - above} at its bottom: "
                       "the rate still falls beyond): reported as NaN. Widen best_bracket.", stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
-              "stability_rule": rule_name}
+              "stability_rule": rule_name, "find_best": bool(find_best)}
     return Results(axes, outputs, describe(run, axes, jax.devices(), config), run.optimizer_name, run.problem_name)
 
 
@@ -180,9 +185,10 @@ RULES = {"bounded": bounded, "converging": converging}
 
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *values):
-    """Bisection and golden section side by side: each iteration runs the two new steps as one batch.
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracket, fixed, *values):
+    """Bisection and golden section side by side: each iteration runs the two new steps as one batch (the
+    bisection's alone without `find_best`).
 
     The run is traced three times (the first four points, the loop body, the
     best step), however many iterations, which keeps compile time down; the
@@ -195,7 +201,7 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
-        first = evaluate(jnp.stack([lo, hi, x1, x2]))
+        first = evaluate(jnp.stack([lo, hi, x1, x2] if find_best else [lo, hi]))
         stable_first = stable(first)
         if stable_first.dtype != bool:  # static under tracing: refused before any run
             raise ValueError(f"rule must return booleans (stable or not) for each run, got dtype {stable_first.dtype}: "
@@ -205,6 +211,9 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
         def step(_, state):
             lo, hi, a, b, x1, x2, f1, f2 = state
             mid = jnp.sqrt(lo * hi)  # bisection on a geometric scale
+            if not find_best:
+                mid_stable = stable(evaluate(mid[None]))[0]
+                return jnp.where(mid_stable, mid, lo), jnp.where(mid_stable, hi, mid), a, b, x1, x2, f1, f2
             left = f1 <= f2  # golden section: the minimum lies in [a, x2]
             a, b = jnp.where(left, a, x1), jnp.where(left, x2, b)
             new = jnp.where(left, b - GOLDEN * (b - a), a + GOLDEN * (b - a))
@@ -215,12 +224,14 @@ def _search(run, stable, names, iterations, edge_bracket, best_bracket, fixed, *
             f1, f2 = jnp.where(left, f_new, f2), jnp.where(left, f1, f_new)
             return lo, hi, a, b, x1, x2, f1, f2
 
-        state = (lo, hi, a, b, x1, x2, first["measured_rate"][2], first["measured_rate"][3])
-        lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, state)
+        rates = first["measured_rate"][2:] if find_best else jnp.zeros(2, first["measured_rate"].dtype)
+        lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, (lo, hi, a, b, x1, x2, *rates))
         # The golden section never moved an end of best_bracket: the minimum is there or beyond.
-        best_above, best_bracketed = b >= best_bracket[1], (a > best_bracket[0]) & (b < best_bracket[1])
+        best_above = (b >= best_bracket[1]) & find_best
+        best_bracketed = (a > best_bracket[0]) & (b < best_bracket[1]) & find_best
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
-        at_best = {name: x[0] for name, x in evaluate(best[None]).items()}
+        # The theory and the run's 2/L at the best step, or at the edge bracket's low end: they do not depend on it.
+        at_best = {name: x[0] for name, x in (evaluate(best[None]) if find_best else first).items()}
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["step_over_edge"]).astype(best.dtype)  # the run's 2/L

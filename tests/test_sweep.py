@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -174,6 +175,22 @@ def test_measured_best_step_and_rate_are_the_theory(edges):
     np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
     # The optimal rate (kappa-1)/(kappa+1) is 0 at kappa = 1: there the bound is absolute.
     np.testing.assert_allclose(edges["best_rate"], edges["theory_rate"], rtol=1e-2, atol=1e-4)
+
+
+def test_the_edge_alone_is_the_same_edge_without_the_best_step(edges):
+    """find_best=False: the same bisection (one step per iteration instead of two), no golden section, no
+    warning about the best step it did not look for."""
+    run = runs.LinearRegressionRun(n=30, d=5, num_steps=3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = stability.edge_and_best(run, {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])}, find_best=False)
+    np.testing.assert_allclose(alone["edge_step"], edges["edge_step"], rtol=1e-12)
+    for name in ("theory_edge_step", "gd_edge_step", "theory_best_step", "L", "mu", "bracketed"):
+        np.testing.assert_array_equal(alone[name], edges[name])
+    assert np.isnan(alone["best_step"]).all() and np.isnan(alone["best_rate"]).all() and not alone["best_bracketed"].any()
+    assert alone.config["find_best"] is False
+    with pytest.raises(ValueError, match="find_best must be True or False"):
+        stability.edge_and_best(run, {"kappa": np.array([10.0])}, find_best="no")
 
 
 @pytest.mark.parametrize(
