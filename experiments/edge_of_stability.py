@@ -26,7 +26,7 @@ import optax
 
 from experiments import command_line, prepare, save, size
 from experiments.figures.edge_of_stability import figure
-from lab import adam, descent, problems, spectrum, sweep
+from lab import adam, descent, networks, problems, spectrum, sweep
 
 DIGITS = Path(__file__).parent / "data" / "digits.csv"
 WIDTHS = (32, 32, 10)  # the hidden layers and the output; the input is the pixels that vary
@@ -46,32 +46,17 @@ class Digits(NamedTuple):
     Y: jax.Array  # (N, 10) one-hot digits
 
 
-def shapes(inputs):
-    """(fan-in, fan-out) of each layer."""
-    widths = (inputs, *WIDTHS)
-    return list(zip(widths[:-1], widths[1:]))
-
-
-def network(a, X):
-    """The tanh network's outputs (N, 10) for flat parameters a (weights then biases, layer by layer)."""
-    h, start = X, 0
-    for i, (m, n) in enumerate(shapes(X.shape[1])):
-        W, b = a[start:start + m * n].reshape(m, n), a[start + m * n:start + m * n + n]
-        start += m * n + n
-        h = h @ W + b if i == len(WIDTHS) - 1 else jnp.tanh(h @ W + b)
-    return h
+def widths(inputs):
+    """The network's widths: the pixels that vary, then WIDTHS."""
+    return (inputs, *WIDTHS)
 
 
 def mean_squared_error(a, data: Digits):
-    return 0.5 * jnp.mean(jnp.sum((network(a, data.X) - data.Y) ** 2, axis=1))
+    return 0.5 * jnp.mean(jnp.sum((networks.mlp(a, data.X, widths(data.X.shape[1])) - data.Y) ** 2, axis=1))
 
 
 def initial_parameters(key, inputs, dtype):
-    parts = []
-    for m, n in shapes(inputs):
-        key, subkey = jax.random.split(key)
-        parts += [INIT_SCALE * jax.random.normal(subkey, (m * n,), dtype) / np.sqrt(m), jnp.zeros(n, dtype)]
-    return jnp.concatenate(parts)
+    return networks.init(key, widths(inputs), dtype, scale=INIT_SCALE)
 
 
 def load(dtype):
@@ -155,7 +140,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     rates = {"gradient descent": size(SIZES, "learning_rates", quick), "Adam": size(SIZES, "adam_learning_rates", quick)}
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
-        widths=[inputs, *WIDTHS], num_params=int(sum(m * n + n for m, n in shapes(inputs))),
+        widths=list(widths(inputs)), num_params=networks.size(widths(inputs)),
         num_samples=500, num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
         initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
         progressive_sharpening=float(sharpness[0].max() / initial),

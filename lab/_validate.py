@@ -226,7 +226,7 @@ def float_params(name: str, params, size: int):
             "gradients need real values, e.g. jnp.zeros(P) rather than jnp.zeros(P, int)."
         )
     if params.shape != (size,):
-        raise ValueError(f"{name} must have shape ({size},) to match the design matrix, got {params.shape}.")
+        raise ValueError(f"{name} must have shape ({size},) to match the model's parameters, got {params.shape}.")
     return params
 
 

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, problems
+from lab import _validate, criteria
 
 
 class Optimum(NamedTuple):
@@ -243,7 +243,7 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
     """`run`'s checks (ValueError naming the argument; values only when concrete): (num_steps as an int,
     the hyper-parameters as arrays of init's dtype, the run's precision)."""
     num_steps = _validate.count("num_steps", num_steps)
-    _validate.float_params("init", init, _num_params(data, init))
+    _validate.float_params("init", init, _num_params(data, init, optimum))
     for name in ("params", "value"):
         leaf = getattr(optimum, name, None)
         if leaf is None:
@@ -304,12 +304,15 @@ def _check_batches(data, batches):
             raise ValueError(f"batches.size must hold integers in [1, largest = {largest}], got {size}.")
 
 
-def _num_params(data, init):
-    """P from the data's design (`Data.X`) or moments (`Gram.b`); other data types: trust `init`."""
-    size = problems.problem_size(data)
-    if size is None:
-        return getattr(init, "shape", (0,))[0] if getattr(init, "ndim", 0) == 1 else 0
-    return size
+def _num_params(data, init, optimum):
+    """P from the moments (`Gram.b`), else from the optimum's parameters (on `Data` a network's P is not X's
+    columns), else trust `init`."""
+    if isinstance(data, criteria.Gram):
+        return data.b.shape[0]
+    for params in (getattr(optimum, "params", None), init):
+        if getattr(params, "ndim", 0) == 1:
+            return params.shape[0]
+    return 0
 
 
 def gradient_descent(criterion, data, init, optimum: Optimum, learning_rate, num_steps: int, **kwargs) -> Trace:

@@ -388,7 +388,10 @@ def _minimum(found: reference.Reference, curvature: spectrum.Spectrum) -> refere
 
 
 def problem_size(data):
-    """The number of parameters P read off the data (`Data.X` columns, `Gram.b` length); None for other data."""
+    """The number of parameters P read off the data (`Data.X` columns, `Gram.b` length); None for other data.
+
+    For `Data` it is the default, a linear model's P: a criterion of other parameters on the same rows (a
+    network) gives its own start, whose shape is then trusted (the lab's linear criteria check theirs)."""
     if isinstance(data, Data):
         return data.X.shape[1]
     if isinstance(data, Gram):
@@ -408,9 +411,8 @@ def _start(data, start):
     if getattr(start, "ndim", None) != 1 or not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"start must be a 1-D floating-point array a_0 (P,), got {getattr(start, 'shape', start)!r} "
                          f"of dtype {dtype}: e.g. jnp.zeros(P).")
-    size = problem_size(data)
-    if size is not None and start.shape != (size,):
-        raise ValueError(f"start must have shape ({size},) to match the data's {size} parameters, got {start.shape}.")
+    if isinstance(data, Gram) and start.shape != data.b.shape:  # on Data, a network's P is not X's columns
+        raise ValueError(f"start must have shape {data.b.shape} to match the moments' parameters, got {start.shape}.")
     return jnp.asarray(start, _data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
 
 

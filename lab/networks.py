@@ -1,0 +1,48 @@
+"""A tanh multilayer perceptron on flat parameters: the `a` of a criterion f(a, data) for a small network.
+
+widths = (inputs, hidden..., outputs). The parameters are one vector, each
+layer's weights W (fan-in x fan-out, row-major) then its biases, layer by
+layer, so that the lab's runs, spectra and sweeps treat a network like any
+other criterion. Hidden layers apply tanh; the last is linear.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def layer_shapes(widths) -> list[tuple[int, int]]:
+    """(fan-in, fan-out) of each layer."""
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < 2 or min(widths) < 1:
+        raise ValueError(f"widths must be (inputs, ..., outputs), at least two positive integers, got {widths!r}.")
+    return list(zip(widths[:-1], widths[1:]))
+
+
+def size(widths) -> int:
+    """The number of parameters: sum over layers of fan-in x fan-out + fan-out."""
+    return sum(m * n + n for m, n in layer_shapes(widths))
+
+
+def mlp(a, X, widths):
+    """The network's outputs (N, widths[-1]) for inputs X (N, widths[0]) and flat parameters a (size(widths),)."""
+    shapes = layer_shapes(widths)
+    if a.shape != (size(widths),) or X.shape[-1] != shapes[0][0]:
+        raise ValueError(f"a must have shape ({size(widths)},) and X {shapes[0][0]} columns for widths "
+                         f"{tuple(widths)}, got a {a.shape} and X {X.shape}.")
+    h, start = X, 0
+    for i, (m, n) in enumerate(shapes):
+        W, b = a[start:start + m * n].reshape(m, n), a[start + m * n:start + m * n + n]
+        start += m * n + n
+        h = h @ W + b if i == len(shapes) - 1 else jnp.tanh(h @ W + b)
+    return h
+
+
+def init(key, widths, dtype=jnp.float64, scale: float = 1.0):
+    """Flat parameters: weights drawn N(0, scale^2 / fan-in) (scale 1 the usual LeCun draw; below 1 a flatter start),
+    biases zero; one key split per layer."""
+    parts = []
+    for m, n in layer_shapes(widths):
+        key, subkey = jax.random.split(key)
+        parts += [scale * jax.random.normal(subkey, (m * n,), dtype) / np.sqrt(m), jnp.zeros(n, dtype)]
+    return jnp.concatenate(parts)

@@ -1,0 +1,66 @@
+"""The tanh network on flat parameters: outputs against the formula written out, sizes, the initial draw."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lab import networks
+
+
+def test_outputs_are_the_formula_written_out_layer_by_layer():
+    widths = (3, 4, 5, 2)
+    a = jax.random.normal(jax.random.key(0), (networks.size(widths),))
+    X = jax.random.normal(jax.random.key(1), (7, 3))
+    W1, b1 = a[:12].reshape(3, 4), a[12:16]
+    W2, b2 = a[16:36].reshape(4, 5), a[36:41]
+    W3, b3 = a[41:51].reshape(5, 2), a[51:]
+    expected = jnp.tanh(jnp.tanh(X @ W1 + b1) @ W2 + b2) @ W3 + b3
+    np.testing.assert_allclose(networks.mlp(a, X, widths), expected, rtol=1e-14, atol=1e-14)
+    assert networks.size(widths) == 53 and networks.layer_shapes(widths) == [(3, 4), (4, 5), (5, 2)]
+    many = jax.vmap(networks.mlp, (0, None, None))(jnp.stack([a, 2 * a]), X, widths)  # composes under vmap
+    np.testing.assert_allclose(many[0], expected, rtol=1e-14, atol=1e-14)
+
+
+def test_the_initial_weights_have_variance_scale_squared_over_fan_in_and_zero_biases():
+    widths = (400, 300, 2)
+    a = np.asarray(networks.init(jax.random.key(3), widths, jnp.float64, scale=0.5))
+    W1, b1, W2, b2 = np.split(a, np.cumsum([400 * 300, 300, 300 * 2]))
+    assert W1.std() == pytest.approx(0.5 / np.sqrt(400), rel=0.02) and W2.std() == pytest.approx(0.5 / np.sqrt(300), rel=0.1)
+    assert not b1.any() and not b2.any() and a.dtype == np.float64
+    np.testing.assert_array_equal(networks.init(jax.random.key(3), widths, jnp.float64, scale=0.5), a)
+
+
+@pytest.mark.parametrize("widths, a, X, match", [
+    ((3,), np.zeros(3), np.zeros((2, 3)), "at least two positive integers"),
+    ((3, 0, 1), np.zeros(3), np.zeros((2, 3)), "at least two positive integers"),
+    ((3, 2), np.zeros(7), np.zeros((2, 3)), r"a must have shape \(8,\)"),
+    ((3, 2), np.zeros(8), np.zeros((2, 4)), "X 3 columns"),
+])
+def test_bad_widths_or_shapes_are_refused(widths, a, X, match):
+    with pytest.raises(ValueError, match=match):
+        networks.mlp(jnp.asarray(a), jnp.asarray(X), widths)
+
+
+def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():
+    """On `Data` a network's P is its own, not X's columns: its problem, runs and mini-batches take the given size.
+    B = N rows without replacement is full-batch gradient descent, up to the order of the sum."""
+    from lab import problems, runs, sweep
+
+    widths = (2, 4, 1)
+    X = jax.random.uniform(jax.random.key(0), (48, 2), minval=-2, maxval=2)
+    teacher = jax.random.normal(jax.random.key(10), (networks.size(widths),))  # the student's minimum lies near it
+    y = networks.mlp(teacher, X, widths)[:, 0] + 0.05 * jax.random.normal(jax.random.key(2), (48,))
+    data = problems.make_data(X, y, intercept=False)
+
+    def network(a, data):
+        return 0.5 * jnp.mean((networks.mlp(a, data.X, widths)[:, 0] - data.y) ** 2)
+
+    setting = dict(size=networks.size(widths), init_scale=0.5, start="random", resample=False)
+    axes = {"step_over_edge": np.array([0.5]), "seed": np.array([0])}
+    full = sweep.sweep(runs.CriterionRun(network, data, 200, **setting), axes, progress=False)
+    batched = sweep.sweep(runs.CriterionRun(network, data, 200, largest_batch=48, replacement=False, **setting),
+                          {**axes, "batch_size": np.array([8, 48])}, progress=False)
+    assert networks.size(widths) == 17 and full["reference_gradient_norm"].max() <= 1e-8
+    np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-8, atol=1e-14)
+    assert not batched["diverged"].any() and batched["final_gap"][0, 0, 0] < batched["initial_gap"][0, 0, 0]
