@@ -44,7 +44,7 @@ def test_bad_widths_or_shapes_are_refused(widths, a, X, match):
 
 def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():
     """On `Data` a network's P is its own, not X's columns: its problem, runs and mini-batches take the given size.
-    B = N rows without replacement is full-batch gradient descent, up to the order of the sum."""
+    B = N rows without replacement is full-batch gradient descent, up to the order of the sum; B = 8 is not."""
     from lab import problems, runs, sweep
 
     widths = (2, 4, 1)
@@ -56,11 +56,13 @@ def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():
     def network(a, data):
         return 0.5 * jnp.mean((networks.mlp(a, data.X, widths)[:, 0] - data.y) ** 2)
 
-    setting = dict(size=networks.size(widths), init_scale=0.5, start="random", resample=False)
+    setting = dict(size=networks.size(widths), init_scale=0.5, start="random", resample=False, method="lbfgs")
     axes = {"step_over_edge": np.array([0.5]), "seed": np.array([0])}
-    full = sweep.sweep(runs.CriterionRun(network, data, 200, **setting), axes, progress=False)
-    batched = sweep.sweep(runs.CriterionRun(network, data, 200, largest_batch=48, replacement=False, **setting),
+    full = sweep.sweep(runs.CriterionRun(network, data, 50, **setting), axes, progress=False)
+    batched = sweep.sweep(runs.CriterionRun(network, data, 50, largest_batch=48, replacement=False, **setting),
                           {**axes, "batch_size": np.array([8, 48])}, progress=False)
     assert networks.size(widths) == 17 and full["reference_gradient_norm"].max() <= 1e-8
-    np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-8, atol=1e-14)
+    # rtol 1e-6: each sweep's L-BFGS reference stops at its own gradient norm below 1e-10 (their 2/L differ by 1e-7)
+    np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-6, atol=1e-14)
+    assert np.max(np.abs(batched["gap"][0, 0, 0] / full["gap"][0, 0] - 1)) > 1e-3  # B = 8: stochastic steps
     assert not batched["diverged"].any() and batched["final_gap"][0, 0, 0] < batched["initial_gap"][0, 0, 0]
