@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lab import _validate
+
 
 def layer_shapes(widths) -> list[tuple[int, int]]:
     """(fan-in, fan-out) of each layer."""
@@ -38,9 +40,11 @@ def mlp(a, X, widths):
     return h
 
 
-def init(key, widths, dtype=jnp.float64, scale: float = 1.0):
+def init(key, widths, dtype=None, scale: float = 1.0):
     """Flat parameters: weights drawn N(0, scale^2 / fan-in) (scale 1 the usual LeCun draw; below 1 a flatter start),
-    biases zero; one key split per layer."""
+    biases zero; one key split per layer. dtype: float32 or float64 (default JAX's default float)."""
+    key, dtype = _validate.prng_key("key", key), _validate.float_dtype(dtype)
+    _validate.nonnegative("scale", scale, zero="every weight zero, a saddle of most losses")
     parts = []
     for m, n in layer_shapes(widths):
         key, subkey = jax.random.split(key)

@@ -66,3 +66,14 @@ def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():
     np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-6, atol=1e-14)
     assert np.max(np.abs(batched["gap"][0, 0, 0] / full["gap"][0, 0] - 1)) > 1e-3  # B = 8: stochastic steps
     assert not batched["diverged"].any() and batched["final_gap"][0, 0, 0] < batched["initial_gap"][0, 0, 0]
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: networks.init(0, (2, 1)), "key must be a JAX PRNG key"),
+    (lambda: networks.init(jax.random.key(0), (2, 1), jnp.int32), "dtype must be float32 or float64"),
+    (lambda: networks.init(jax.random.key(0), (2, 1), scale=-0.5), "scale must be >= 0"),
+    (lambda: networks.init(jax.random.key(0), (2, 1), scale=float("nan")), "scale"),
+])
+def test_bad_initialisation_arguments_are_refused(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
