@@ -8,6 +8,7 @@ from lab import spectrum
 
 
 def run_label(step, best):
+    """A run's legend: its step, and whether it is the best step or the course's."""
     return f"step {step:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
 
 

@@ -14,6 +14,8 @@ def panels(count):
 
 
 def parity_figure(models, s_train, s_test, numbers):
+    """Predicted against exact S_f, one panel per model {name: (train, test predictions, penalty)}, with the
+    errors of the lesson's `numbers` in the legends."""
     fig, axes = panels(len(models))
     top = 1.1 * max(s_test.max(), max(p.max() for _, p, _ in models.values()))
     k_train, k_test = numbers["train"]["vacancies"], numbers["test"]["vacancies"]
@@ -33,6 +35,7 @@ def parity_figure(models, s_train, s_test, numbers):
 
 
 def error_figure(models, k_test, s_test, k_train):
+    """Each model's signed test error against the cluster size (symmetric log), beside the issue's ±0.4 k_B."""
     fig, ax = plt.subplots(figsize=(9.5, 4.5), constrained_layout=True)
     for (name, (_, p_test, _)), marker in zip(models.items(), "osD^"):
         ax.scatter(k_test, p_test - s_test, marker=marker, s=22, label=name)
@@ -49,6 +52,7 @@ def error_figure(models, k_test, s_test, k_train):
 
 
 def cost_figure(cost, slopes):
+    """Time per configuration of each stage against the atoms (log-log), with the fitted slopes."""
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     n = np.array(cost["atoms"])
     labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)", "diagonalise": "diagonalisation (eigvalsh)",
@@ -63,6 +67,7 @@ def cost_figure(cost, slopes):
 
 
 def finite_size_figure(by_size, fits):
+    """S_f per vacancy against 1/N for the same clusters in larger cells, beside their a + b/N fits."""
     fig, ax = plt.subplots(figsize=(6.5, 4.3), constrained_layout=True)
     for k, row in by_size.items():
         n = np.array([d.sites for d in row], float)
@@ -78,6 +83,7 @@ def finite_size_figure(by_size, fits):
 
 
 def interstitial_figure(data, predictions, numbers):
+    """The harder case's parity plots: vacancy and interstitial clusters, train and test, one panel per model."""
     s_train, interstitial_train, s_test, interstitial_test = data
     fig, axes = panels(len(predictions))
     every = [s_train, s_test, *(p for pair in predictions.values() for p in pair)]  # exact and predicted, train and test
