@@ -217,8 +217,8 @@ def count(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def float_params(name: str, params, size: int):
-    """Parameters must be a floating vector of the model's size: `jax.grad` refuses integers."""
+def float_params(name: str, params, size: int, against: str = "the model's parameters"):
+    """Parameters must be a floating vector of the model's size (that of `against`): `jax.grad` refuses integers."""
     dtype = getattr(params, "dtype", None)
     if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(
@@ -226,7 +226,7 @@ def float_params(name: str, params, size: int):
             "gradients need real values, e.g. jnp.zeros(P) rather than jnp.zeros(P, int)."
         )
     if params.shape != (size,):
-        raise ValueError(f"{name} must have shape ({size},) to match the model's parameters, got {params.shape}.")
+        raise ValueError(f"{name} must have shape ({size},) to match {against}, got {params.shape}.")
     return params
 
 

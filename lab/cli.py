@@ -562,3 +562,6 @@ def _plot(grid, edges, path):
     plt.close(fig)
     return path
 
+
+if __name__ == "__main__":  # python -m lab.cli sweep ...: the library's command without the experiments
+    raise SystemExit(main())

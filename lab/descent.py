@@ -243,14 +243,18 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
     """`run`'s checks (ValueError naming the argument; values only when concrete): (num_steps as an int,
     the hyper-parameters as arrays of init's dtype, the run's precision)."""
     num_steps = _validate.count("num_steps", num_steps)
-    _validate.float_params("init", init, _num_params(data, init, optimum))
     for name in ("params", "value"):
         leaf = getattr(optimum, name, None)
         if leaf is None:
             raise ValueError(f"optimum must have .params and .value (a descent.Optimum or reference.Reference), "
                              f"got {type(optimum).__name__}.")
-    if optimum.params.shape != init.shape:
-        raise ValueError(f"optimum.params has shape {optimum.params.shape}, init {init.shape}: they must match.")
+    if jnp.ndim(optimum.params) != 1:
+        raise ValueError(f"optimum.params must be a vector a* (P,), got shape {jnp.shape(optimum.params)}.")
+    on_moments = isinstance(data, criteria.Gram)  # P is b's length; on Data a network's P is not X's columns
+    _validate.float_params("init", init, data.b.shape[0] if on_moments else jnp.shape(optimum.params)[0],
+                           "the moments' b" if on_moments else "optimum.params")
+    if jnp.shape(optimum.params) != init.shape:
+        raise ValueError(f"optimum.params has shape {jnp.shape(optimum.params)}, init {init.shape}: they must match.")
     for name, value in (("init", init), ("optimum.params", optimum.params), ("optimum.value", optimum.value)):
         if _validate.is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
             raise ValueError(f"{name} contains NaN or infinite values: every gap would be NaN; give finite values.")
@@ -302,17 +306,6 @@ def _check_batches(data, batches):
         size = np.asarray(batches.size)
         if not (np.all(size >= 1) and np.all(size <= largest) and np.all(np.mod(size, 1) == 0)):
             raise ValueError(f"batches.size must hold integers in [1, largest = {largest}], got {size}.")
-
-
-def _num_params(data, init, optimum):
-    """P from the moments (`Gram.b`), else from the optimum's parameters (on `Data` a network's P is not X's
-    columns), else trust `init`."""
-    if isinstance(data, criteria.Gram):
-        return data.b.shape[0]
-    for params in (getattr(optimum, "params", None), init):
-        if getattr(params, "ndim", 0) == 1:
-            return params.shape[0]
-    return 0
 
 
 def gradient_descent(criterion, data, init, optimum: Optimum, learning_rate, num_steps: int, **kwargs) -> Trace:

@@ -6,6 +6,8 @@ layer, so that the lab's runs, spectra and sweeps treat a network like any
 other criterion. Hidden layers apply tanh; the last is linear.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,9 +17,13 @@ from lab import _validate
 
 def layer_shapes(widths) -> list[tuple[int, int]]:
     """(fan-in, fan-out) of each layer."""
-    widths = tuple(int(w) for w in widths)
-    if len(widths) < 2 or min(widths) < 1:
+    if not _validate.is_concrete(widths):
+        raise ValueError("widths must be static (they set the parameters' shapes): bind them outside jit, e.g. "
+                         "functools.partial(networks.mlp, widths=(2, 32, 1)), or mark them static_argnames.")
+    array = np.asarray(widths) if not isinstance(widths, (str, bytes)) else np.asarray([])
+    if array.ndim != 1 or len(array) < 2 or not np.issubdtype(array.dtype, np.integer) or array.min() < 1:
         raise ValueError(f"widths must be (inputs, ..., outputs), at least two positive integers, got {widths!r}.")
+    widths = tuple(int(w) for w in array)
     return list(zip(widths[:-1], widths[1:]))
 
 
@@ -29,7 +35,8 @@ def size(widths) -> int:
 def mlp(a, X, widths):
     """The network's outputs (N, widths[-1]) for inputs X (N, widths[0]) and flat parameters a (size(widths),)."""
     shapes = layer_shapes(widths)
-    if a.shape != (size(widths),) or X.shape[-1] != shapes[0][0]:
+    a, X = jnp.asarray(a), jnp.asarray(X)
+    if a.shape != (size(widths),) or X.ndim < 1 or X.shape[-1] != shapes[0][0]:
         raise ValueError(f"a must have shape ({size(widths)},) and X {shapes[0][0]} columns for widths "
                          f"{tuple(widths)}, got a {a.shape} and X {X.shape}.")
     h, start = X, 0
@@ -48,5 +55,6 @@ def init(key, widths, dtype=None, scale: float = 1.0):
     parts = []
     for m, n in layer_shapes(widths):
         key, subkey = jax.random.split(key)
-        parts += [scale * jax.random.normal(subkey, (m * n,), dtype) / np.sqrt(m), jnp.zeros(n, dtype)]
+        weights = jnp.asarray(scale, dtype) * jax.random.normal(subkey, (m * n,), dtype) / math.sqrt(m)
+        parts += [weights, jnp.zeros(n, dtype)]  # scale in the weights' dtype: a float64 scale does not promote
     return jnp.concatenate(parts)

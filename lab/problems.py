@@ -221,6 +221,7 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     if max_iter is not None:
         _validate.count("max_iter", max_iter)
     start = _start(data, start)
+    _check_start_shape(criterion, data, start)
     concrete = _validate.is_concrete(data, start) and not _validate.staged()
     if concrete:
         _check_data(criterion, data)
@@ -397,6 +398,29 @@ def problem_size(data):
     if isinstance(data, Gram):
         return data.b.shape[0]
     return None
+
+
+ON_COLUMNS = (criteria.least_squares, criteria.ridge, criteria.logistic, criteria.huber, criteria.poisson)
+
+
+def _check_start_shape(criterion, data, start):
+    """On `Data` a start of other than X's columns is a criterion of other parameters (a network): refused for the
+    lab's linear criteria (one coefficient per column, under `jit` too: shapes are static), warned about where the
+    criterion accepts X's columns as well (one that broadcasts would fit another model in silence)."""
+    columns = data.X.shape[-1] if isinstance(data, Data) else None
+    if columns is None or start.shape == (columns,):
+        return
+    name = getattr(_unwrapped(criterion), "__name__", "the criterion")
+    if _unwrapped(criterion) in ON_COLUMNS:
+        raise ValueError(f"start must have shape ({columns},): {name} has one coefficient per column of data.X "
+                         f"{data.X.shape}, got {start.shape}.")
+    try:
+        jax.eval_shape(criterion, jax.ShapeDtypeStruct((columns,), start.dtype), data)
+    except Exception:  # the criterion's parameters are not X's columns: nothing to confuse
+        return
+    warnings.warn(f"{name} takes a start of {start.shape[0]} parameters and also one of data.X's {columns} columns: "
+                  "check start (or CriterionRun's size). A criterion that broadcasts a against X would fit another "
+                  "model without an error.", stacklevel=3)
 
 
 def _start(data, start):

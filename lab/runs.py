@@ -652,6 +652,19 @@ STARTS = ("zero", "random", "eigen")
 BATCH_NEEDS_LARGEST = "batch_size needs mini-batches: give the run largest_batch > 0 (0 is the full gradient)."
 
 
+def _check_default_size(criterion, data):
+    """The criterion must trace with a of data.X's columns, the default size (shapes only: nothing is computed);
+    its error names the size, the likely cause when it has other parameters (a network)."""
+    columns, dtype = problems.problem_size(data), jax.tree_util.tree_leaves(data)[0].dtype
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+    try:
+        jax.eval_shape(criterion, jax.ShapeDtypeStruct((columns,), dtype), data)
+    except Exception as error:
+        raise ValueError(f"{getattr(criterion, '__name__', 'the criterion')}(a, data) with a of {columns} parameters, "
+                         f"the default size (data.X's columns), raised {type(error).__name__}: {error}. If it has "
+                         "other parameters, pass size=P (a network: size=networks.size(widths)).") from error
+
+
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
                    meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample",
                                 "optimizer", "tolerance", "method", "stability_rule", "record_every",
@@ -732,6 +745,10 @@ class CriterionRun(Run):
         if self.size is None and problems.problem_size(self.data) is None:
             raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
                              "does not say it.")
+        if self.size is not None:
+            _validate.count("size", self.size)
+        elif _validate.is_concrete(self.data):
+            _check_default_size(self.criterion, self.data)
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
             start = self._init(self.data, jax.random.fold_in(_key(0), 1))
             self._settle_method(start)
@@ -755,7 +772,7 @@ class CriterionRun(Run):
 
     def _init(self, data, key):
         """Where the reference search starts: zeros, or init_scale * N(0, 1)."""
-        size = self.size or problems.problem_size(data)
+        size = self.size if self.size is not None else problems.problem_size(data)
         dtype = jax.tree_util.tree_leaves(data)[0].dtype
         dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
         if self.init_scale > 0:

@@ -71,7 +71,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         warning says so.
     find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
         or unmodelled rate): the best outputs are NaN, nothing is warned about them, and each iteration runs
-        one step instead of two. The edge is the same either way.
+        one step instead of two. The edge is the same either way (as many bisections: those the best step's
+        search would have run too).
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as step_over_edge), edge_step and best_step (absolute), best_rate (measured
     contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
@@ -93,8 +94,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, best {best_bracket}.")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
-    if not isinstance(find_best, (bool, np.bool_)):
-        raise ValueError(f"find_best must be True or False, got {find_best!r}.")
+    find_best = _validate.flag("find_best", find_best)
     rule_name, stable = _rule(run, rule)
     axes = checked_axes(run, axes)
     run = run.near_optimum()

@@ -34,12 +34,23 @@ def test_the_initial_weights_have_variance_scale_squared_over_fan_in_and_zero_bi
 @pytest.mark.parametrize("widths, a, X, match", [
     ((3,), np.zeros(3), np.zeros((2, 3)), "at least two positive integers"),
     ((3, 0, 1), np.zeros(3), np.zeros((2, 3)), "at least two positive integers"),
+    ((3.5, 2), np.zeros(8), np.zeros((2, 3)), "at least two positive integers"),  # not truncated to 3
+    ((True, True), np.zeros(2), np.zeros((2, 1)), "at least two positive integers"),
+    ("32", np.zeros(8), np.zeros((2, 3)), "at least two positive integers"),
+    ((3, 2), np.zeros(8), np.zeros(()), "X 3 columns"),
     ((3, 2), np.zeros(7), np.zeros((2, 3)), r"a must have shape \(8,\)"),
     ((3, 2), np.zeros(8), np.zeros((2, 4)), "X 3 columns"),
 ])
 def test_bad_widths_or_shapes_are_refused(widths, a, X, match):
     with pytest.raises(ValueError, match=match):
         networks.mlp(jnp.asarray(a), jnp.asarray(X), widths)
+
+
+def test_traced_widths_are_refused_and_float32_stays_float32_with_float64_on():
+    with pytest.raises(ValueError, match="widths must be static"):
+        jax.jit(networks.mlp)(jnp.zeros(8), jnp.zeros((2, 3)), jnp.array([3, 2]))
+    assert jax.config.jax_enable_x64  # the suite's default: a float64 scale or divisor would promote
+    assert networks.init(jax.random.key(0), (3, 4, 2), jnp.float32, scale=np.float64(0.5)).dtype == jnp.float32
 
 
 def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():

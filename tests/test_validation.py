@@ -216,6 +216,44 @@ def test_runs_reject_init_of_wrong_shape(runner, init):
         runner(data, init, opt)
 
 
+@pytest.mark.parametrize("criterion", problems.ON_COLUMNS, ids=lambda f: f.__name__)
+def test_the_labs_linear_criteria_refuse_a_start_of_other_than_x_columns_eagerly_and_under_jit(criterion):
+    """On Data a network's P is its own; the lab's linear criteria have one coefficient per column, and say so
+    under jit too, where the closed form never calls the criterion."""
+    data, _ = _run_setup()
+    y = (data.y > 0).astype(data.y.dtype) if criterion is criteria.logistic else jnp.abs(data.y)
+    data = problems.make_data(data.X[:, 1:], y, l2=0.1)
+    for build in (lambda s: problems.problem(criterion, data, s).reference.params,
+                  jax.jit(lambda s: problems.problem(criterion, data, s).reference.params)):
+        with pytest.raises(ValueError, match=rf"start must have shape \({P},\): {criterion.__name__} has one coefficient"):
+            build(jnp.zeros(P - 1))
+
+
+def test_a_criterion_that_takes_both_sizes_is_warned_about_and_a_run_names_its_size():
+    """A criterion that broadcasts a against X fits another model in silence: warned. A criterion that does not
+    take X's columns (a network) needs size; bad sizes are refused."""
+    data, _ = _run_setup()
+    broadcasting = lambda a, d: jnp.mean((d.y - jnp.sum(d.X * a, axis=1)) ** 2)  # noqa: E731
+    with pytest.warns(UserWarning, match=rf"takes a start of 1 parameters and also one of data.X's {P} columns"):
+        problems.problem(broadcasting, data, jnp.zeros(1))
+    network = lambda a, d: jnp.mean((d.y - jnp.tanh(d.X @ a[:P * 2].reshape(P, 2)).sum(1)) ** 2)  # noqa: E731
+    with pytest.raises(ValueError, match=rf"with a of {P} parameters, the default size \(data.X's columns\), raised "
+                                         r"TypeError: .* If it has other parameters, pass size=P"):
+        runs.CriterionRun(network, data, 10, resample=False)
+    for size in (0, True, 2.5, "4"):
+        with pytest.raises(ValueError, match="size must be an integer >= 1"):
+            runs.CriterionRun(network, data, 10, resample=False, size=size)
+
+
+def test_an_init_that_differs_from_the_optimum_names_both():
+    data, optimum = _run_setup()
+    with pytest.raises(ValueError, match=rf"init must have shape \({P},\) to match optimum.params, got \({P + 1},\)"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros(P + 1), optimum, 0.1, 5)
+    with pytest.raises(ValueError, match=r"optimum.params must be a vector a\* \(P,\), got shape"):
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros((P, 1)), descent.Optimum(jnp.zeros((P, 1)), 0.0),
+                                 0.1, 5)
+
+
 @pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
 def test_runs_accept_float_init(runner):
     data, opt = _run_setup()
