@@ -120,7 +120,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         for name, (p_train, p_test, penalty) in models.items()
     }
     span_train, span_test = np.ptp(s_train), np.ptp(s_test)
-    cost = cost_by_size(train + test + [d for row in by_size.values() for d in row])
+    cost = atoms.cost_by_size(train + test + [d for row in by_size.values() for d in row])
     numbers = {
         "synthetic_analogue": True,
         "potential": "Finnis-Sinclair iron (1984)",
@@ -136,7 +136,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         "s_1": s_1,
         "models": errors,
     }
-    timings = {"cost_seconds": cost, "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in (*STAGES, "exact")},
+    timings = {"cost_seconds": cost, "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in (*atoms.STAGES, "exact")},
                "exact_over_descriptor_at_largest": cost["exact"][-1] / cost["descriptor"][-1]}
     numbers["with_interstitials"], mixed = with_interstitials(train, test, s_1, quick, rng)
     figures = {
@@ -185,20 +185,6 @@ def with_interstitials(train, test, s_1, quick, rng):
         "models": errors,
     }
     return numbers, ((s_train, interstitial_train, s_test, interstitial_test), predictions)
-
-
-STAGES = ("relax", "hessian", "diagonalise", "descriptor")
-EXACT_STAGES = ("relax", "hessian", "diagonalise")  # the stages of the exact entropy
-
-
-def cost_by_size(defects):
-    """Median time of each stage per cell size (the median drops the first configuration's compilation)."""
-    sizes = sorted(set(d.sites for d in defects))
-    cost = {"atoms": [float(np.median([d.structure.atoms for d in defects if d.sites == s])) for s in sizes]}
-    for stage in STAGES:
-        cost[stage] = [float(np.median([d.seconds[stage] for d in defects if d.sites == s])) for s in sizes]
-    cost["exact"] = [sum(cost[stage][i] for stage in EXACT_STAGES) for i in range(len(sizes))]
-    return cost
 
 
 if __name__ == "__main__":

@@ -320,3 +320,16 @@ def test_sample_keeps_the_minima_and_names_the_rejected(monkeypatch):
     assert calls == [(3, 2, "compact")] * 3 + [(4, 1, "spread")]
     assert [d.entropy for d in found] == [1.0, 3.0] and rejected == ["54 sites, 2 defects (compact): a saddle",
                                                                     "128 sites, 1 defects (spread): a saddle"]
+
+
+def test_cost_by_size_is_the_median_of_each_stage_per_cell_and_exact_sums_the_exact_stages():
+    from types import SimpleNamespace
+
+    def timed(sites, atoms_, seconds):
+        return fake_defect(sites, 1, 0.0)._replace(structure=SimpleNamespace(atoms=atoms_),
+                                                   seconds=dict(zip(atoms.STAGES, seconds)))
+
+    cost = atoms.cost_by_size([timed(128, 127, (9.0, 9.0, 9.0, 9.0)), timed(54, 53, (1.0, 2.0, 3.0, 0.5)),
+                               timed(128, 126, (1.0, 1.0, 1.0, 1.0)), timed(128, 127, (2.0, 3.0, 4.0, 0.1))])
+    assert cost["atoms"] == [53.0, 127.0] and cost["relax"] == [1.0, 2.0] and cost["descriptor"] == [0.5, 1.0]
+    assert cost["exact"] == [6.0, 2.0 + 3.0 + 4.0]  # the medians' sum, the descriptor left out

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from experiments import entropy
+from lab import atoms
 
 BOUND = 1.0  # k_B: bound on the two-body model's quick-mode test error (measured 0.14; bootstrap 10-90 %: 0.16-0.86)
 LOOSE = 3.0  # k_B: the 48-feature series depends on the draw (measured 1.34; bootstrap 10-90 %: 0.26-2.08)
@@ -52,9 +53,9 @@ def test_finite_size_trend_and_cost_are_reported(quick):
         fit = numbers["finite_size_fits"][k]  # S_f/k = dilute + slope/N: below its dilute limit in every cell
         assert fit["slope"] < 0 and fit["dilute"] > entropies[-1] / int(k)
     timings = numbers["timings"]
-    assert set(timings["cost_slopes"]) == {*entropy.STAGES, "exact"}
+    assert set(timings["cost_slopes"]) == {*atoms.STAGES, "exact"}
     cost = timings["cost_seconds"]  # the exact entropy's total is the sum of its stages, and its ratio to the model's
-    np.testing.assert_allclose(cost["exact"], np.sum([cost[s] for s in entropy.EXACT_STAGES], axis=0), rtol=1e-15)
+    np.testing.assert_allclose(cost["exact"], np.sum([cost[s] for s in atoms.EXACT_STAGES], axis=0), rtol=1e-15)
     assert timings["exact_over_descriptor_at_largest"] == cost["exact"][-1] / cost["descriptor"][-1]
 
 

@@ -34,8 +34,8 @@ from lab.atoms.afs import (
     ANGULAR_ORDERS, DESCRIPTOR_CUTOFF, RADIAL_CENTRES, RADIAL_WIDTH, descriptors,
 )
 from lab.atoms.defects import (
-    DUMBBELL_HALF_LENGTH, Defect, JITTER, defect, dilute_fit, in_larger_cells, insert_dumbbells,
-    interstitial_cluster, measure, sample, vacancy_cluster,
+    DUMBBELL_HALF_LENGTH, Defect, EXACT_STAGES, JITTER, STAGES, cost_by_size, defect, dilute_fit, in_larger_cells,
+    insert_dumbbells, interstitial_cluster, measure, sample, vacancy_cluster,
 )
 
 __all__ = [
@@ -45,6 +45,6 @@ __all__ = [
     "BOLTZMANN", "HBAR", "IRON_MASS", "check_relaxed", "eigenvalues", "formation_entropy", "harmonic_entropy",
     "hessian", "hessian_product", "nonzero_modes", "perfect_eigenvalues", "vibrational_eigenvalues",
     "ANGULAR_ORDERS", "DESCRIPTOR_CUTOFF", "RADIAL_CENTRES", "RADIAL_WIDTH", "descriptors",
-    "DUMBBELL_HALF_LENGTH", "Defect", "JITTER", "defect", "dilute_fit", "in_larger_cells", "insert_dumbbells",
-    "interstitial_cluster", "measure", "sample", "vacancy_cluster",
+    "DUMBBELL_HALF_LENGTH", "Defect", "EXACT_STAGES", "JITTER", "STAGES", "cost_by_size", "defect", "dilute_fit",
+    "in_larger_cells", "insert_dumbbells", "interstitial_cluster", "measure", "sample", "vacancy_cluster",
 ]

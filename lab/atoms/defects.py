@@ -190,3 +190,19 @@ def dilute_fit(row, vacancies: int, reference_sites: int = 432) -> dict:
     return {"dilute": float(dilute), "slope": float(slope),
             f"largest_minus_{reference_sites}": float(by_sites[n.max()] - by_sites[float(reference_sites)])
             if float(reference_sites) in by_sites else None}
+
+
+STAGES = ("relax", "hessian", "diagonalise", "descriptor")  # the timed stages of `measure`
+EXACT_STAGES = ("relax", "hessian", "diagonalise")  # those of the exact entropy
+
+
+def cost_by_size(defects) -> dict:
+    """Median seconds of each of STAGES per cell size, and of the exact entropy's ("exact", their sum), beside
+    the median atoms per size ("atoms"): lists in increasing cell size. The median drops the first
+    configuration's compilation."""
+    sizes = sorted(set(d.sites for d in defects))
+    cost = {"atoms": [float(np.median([d.structure.atoms for d in defects if d.sites == s])) for s in sizes]}
+    for stage in STAGES:
+        cost[stage] = [float(np.median([d.seconds[stage] for d in defects if d.sites == s])) for s in sizes]
+    cost["exact"] = [sum(cost[stage][i] for stage in EXACT_STAGES) for i in range(len(sizes))]
+    return cost
