@@ -59,9 +59,6 @@ def compute(dtype=jnp.float64):
 
 
 # %%
-
-
-# %%
 def numbers(q):
     """The key numbers, as plain JSON-ready values."""
     runs_2d = []

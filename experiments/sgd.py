@@ -167,7 +167,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                                  np.concatenate([r for _, r in over_draws.values()]))),
     )
     fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, DRAWN, size(SIZES, "seeds", quick),
-                      batches, median, band)
+                 batches, median, band)
     return save(out, "sgd", numbers, {"": fig})
 
 

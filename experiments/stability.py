@@ -72,9 +72,6 @@ def curves_theory(run, seed, num_steps):
 
 
 # %%
-
-
-# %%
 def numbers(result, seed, dtype):
     """The key numbers, as plain JSON-ready values."""
     grid, edges, run = result["grid"], result["edges"], result["run"]

@@ -217,7 +217,7 @@ def count(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def float_params(name: str, params, size: int, against: str = "the model's parameters"):
+def float_params(name: str, params, size: int, against: str):
     """Parameters must be a floating vector of the model's size (that of `against`): `jax.grad` refuses integers."""
     dtype = getattr(params, "dtype", None)
     if dtype is None or not jnp.issubdtype(dtype, jnp.floating):

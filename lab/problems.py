@@ -400,14 +400,16 @@ def problem_size(data):
     return None
 
 
+# The lab's criteria of a linear model on Data: one coefficient per column of X, checked by `problem`.
 ON_COLUMNS = (criteria.least_squares, criteria.ridge, criteria.logistic, criteria.huber, criteria.poisson)
 
 
 def _check_start_shape(criterion, data, start):
     """On `Data` a start of other than X's columns is a criterion of other parameters (a network): refused for the
     lab's linear criteria (one coefficient per column, under `jit` too: shapes are static), warned about where the
-    criterion accepts X's columns as well (one that broadcasts would fit another model in silence)."""
-    columns = data.X.shape[-1] if isinstance(data, Data) else None
+    criterion accepts X's columns as well (one that broadcasts would fit another model in silence; one that
+    ignores X, a pure penalty say, is warned about too)."""
+    columns = problem_size(data) if isinstance(data, Data) else None
     if columns is None or start.shape == (columns,):
         return
     name = getattr(_unwrapped(criterion), "__name__", "the criterion")
@@ -436,7 +438,8 @@ def _start(data, start):
         raise ValueError(f"start must be a 1-D floating-point array a_0 (P,), got {getattr(start, 'shape', start)!r} "
                          f"of dtype {dtype}: e.g. jnp.zeros(P).")
     if isinstance(data, Gram) and start.shape != data.b.shape:  # on Data, a network's P is not X's columns
-        raise ValueError(f"start must have shape {data.b.shape} to match the moments' parameters, got {start.shape}.")
+        raise ValueError(f"start must have shape {data.b.shape} to match the moments' b (a run's size too), "
+                         f"got {start.shape}.")
     return jnp.asarray(start, _data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
 
 

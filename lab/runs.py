@@ -686,7 +686,9 @@ class CriterionRun(Run):
     start: where the run starts: 'zero', 'random' (that initialisation) or
         'eigen' (a* plus PROBE * every unit eigenvector of the Hessian at a*,
         to measure the local edge 2/L).
-    size: the number of parameters P where the data does not say it (`Data.X` does).
+    size: the number of parameters P, an integer >= 1; by default `Data.X`'s columns (a linear model's),
+        needed for other data and for a criterion of other parameters on `Data` rows (a network:
+        `networks.size(widths)`); a criterion that does not take the default is refused, naming size.
     stability_rule: 'bounded' or 'converging' (losses with bounded gradients, as Huber's).
     method: how the reference optimum is found (`lab.reference.solve`); 'auto'
         becomes 'newton' at construction when Newton alone converges on seed 0

@@ -191,8 +191,9 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
     bisection's alone without `find_best`).
 
     The run is traced three times (the first four points, the loop body, the
-    best step), however many iterations, which keeps compile time down; the
-    run's problem once per setting (`Run.at`), not in the loop.
+    best step; without `find_best` twice: the bracket's ends and the loop body),
+    however many iterations, which keeps compile time down; the run's problem
+    once per setting (`Run.at`), not in the loop.
     """
 
     def per_point(*point):

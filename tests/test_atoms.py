@@ -296,12 +296,19 @@ def test_dilute_fit_recovers_a_plus_b_over_n():
     assert atoms.dilute_fit(row[:2], k)["largest_minus_432"] is None  # no 432-site cell measured
 
 
-def test_the_same_cluster_in_larger_cells_is_the_monovacancy_of_each_cell(monovacancies):
-    by_size = atoms.in_larger_cells((1,), (3, 4), np.random.default_rng(0), grown_in=4)
-    assert list(by_size) == [1] and [(d.sites, d.vacancies) for d in by_size[1]] == [(54, 1), (128, 1)]
+def test_the_same_cluster_in_larger_cells_keeps_its_shape_and_the_monovacancy_is_each_cells(monovacancies):
+    by_size = atoms.in_larger_cells((1, 2), (3, 4), np.random.default_rng(0), grown_in=4)
+    assert list(by_size) == [1, 2] and [(d.sites, d.vacancies) for d in by_size[1]] == [(54, 1), (128, 1)]
     for defect, repeats in zip(by_size[1], (3, 4)):
         _, modes, perfect = monovacancies[repeats]
         assert defect.entropy == pytest.approx(atoms.formation_entropy(modes, perfect), abs=1e-6)
+    apart = []  # the divacancy's shape: the same vector between its sites in both cells
+    for defect, repeats in zip(by_size[2], (3, 4)):
+        cell = atoms.bcc(repeats)
+        vacant = np.flatnonzero(~defect.structure.occupied[:defect.sites])
+        offsets = atoms.cluster_offsets(cell, vacant)
+        apart.append(sorted(np.abs(offsets[1] - offsets[0]).round(9).tolist()))
+    assert apart[0] == apart[1] and 0 < np.linalg.norm(apart[0]) < 5.0
 
 
 def test_sample_keeps_the_minima_and_names_the_rejected(monkeypatch):
@@ -311,6 +318,7 @@ def test_sample_keeps_the_minima_and_names_the_rejected(monkeypatch):
 
     def every_other(repeats, size, strain, rng, kind):
         calls.append((repeats, size, kind))
+        assert strain.shape == (3, 3) and np.allclose(strain, strain.T) and 0 < np.abs(strain).max() <= 0.01
         if len(calls) % 2 == 0:
             raise atoms.NotAMinimum("a saddle")
         return fake_defect(2 * repeats**3, size, float(len(calls)))

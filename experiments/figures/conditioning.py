@@ -11,7 +11,6 @@ from lab import spectrum
 DATA_COLOURS = ("tab:blue", "tab:green", "tab:purple")
 
 
-
 def describe(name, synthetic):
     """Tick label: the data set and how its features were drawn."""
     if name.startswith("synthetic"):
@@ -19,7 +18,6 @@ def describe(name, synthetic):
         offset, scale, small = (synthetic[kind][k] for k in ("x1_offset", "x1_scale", "x2_scale"))
         return f"synthetic,\n{kind}\nx₁ ~ {offset:g} + {scale:g}·N\nx₂ ~ {small:g}·N"
     return f"{name}\n442 × 10,\noriginal units"
-
 
 
 def identical_standardised(features, names):
@@ -32,7 +30,6 @@ def identical_standardised(features, names):
         return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=10 * np.finfo(a.dtype).eps * abs(a[0]))
 
     return {name: earlier for j, name in enumerate(names) for earlier in names[:j] if equal(gaps[name], gaps[earlier])}
-
 
 
 def features_figure(result, summary):

@@ -12,10 +12,9 @@ def run_label(step, best):
     return f"step {step:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
 
 
-
-def figure(q, summary, runs):
-    """Contour lines with the four trajectories; f(a_t) - f* measured and predicted. runs: (quadratic, at the best
-    step) of each run; the settings come from the lesson's `summary`."""
+def figure(q, summary, settings):
+    """Contour lines with the four trajectories; f(a_t) - f* measured and predicted. settings: (quadratic, at the best
+    step) of each run; the tolerance, step and start come from the lesson's `summary`."""
     tolerance, course_step, start = summary["tolerance"], summary["course_step"], tuple(summary["start"])
     path_num_steps = len(q["gaps"][0]) - 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
@@ -24,7 +23,7 @@ def figure(q, summary, runs):
     for k, (h, ax) in enumerate(zip((summary["isotropic"], summary["anisotropic"]), axes[:2])):
         f = 0.5 * (h[0] * grid[0] ** 2 + h[1] * grid[1] ** 2)
         ax.contour(*grid, f, levels=levels, colors="grey", linewidths=0.7)
-        for i, (problem, best) in enumerate(runs):
+        for i, (problem, best) in enumerate(settings):
             if problem != k:
                 continue
             path, iterations = np.asarray(q["paths"][i]), first_below(q["gaps"][i], tolerance * float(q["gaps"][i][0]))
@@ -47,7 +46,7 @@ def figure(q, summary, runs):
     ax = axes[2]
     t = np.arange(path_num_steps + 1)
     styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"), (1, True): ("tab:orange", ":")}
-    for i, (problem, best) in enumerate(runs):
+    for i, (problem, best) in enumerate(settings):
         gap = np.asarray(q["gaps"][i]) / float(q["gaps"][i][0])
         colour, style = styles[(problem, best)]
         kind = "isotropic" if problem == 0 else "anisotropic"

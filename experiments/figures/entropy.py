@@ -3,6 +3,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab import atoms
+
 
 def panels(count):
     """A figure of `count` square panels, two per row (readable at the README's width), spare ones hidden."""
@@ -57,7 +59,7 @@ def cost_figure(cost, slopes):
     n = np.array(cost["atoms"])
     labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)", "diagonalise": "diagonalisation (eigvalsh)",
               "descriptor": "descriptor + prediction"}
-    for stage in labels:
+    for stage in atoms.STAGES:
         ax.plot(n, cost[stage], "o-", label=f"{labels[stage]}: slope {slopes[stage]:.2f}")
     ax.plot(n, cost["exact"], "k--", label=f"exact entropy, total: slope {slopes['exact']:.2f}")
     ax.set(xscale="log", yscale="log", xlabel="atoms N", ylabel="time per configuration (s)",

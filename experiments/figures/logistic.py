@@ -13,7 +13,6 @@ def above_rounding(gap):
     return np.where((np.arange(len(gap)) <= (len(gap) if below is None else below)) & (gap > 0), gap, np.nan)
 
 
-
 def figure(one, two, real_gap, real_newton, l2):
     """One feature (least squares against logistic), two features (fit at penalty `l2`, gradient descent's gaps
     over data sets beside Newton's), and the criterion along random lines through a*."""

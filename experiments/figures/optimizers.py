@@ -43,7 +43,6 @@ def map_figure(maps, kappa, num_steps):
     return fig
 
 
-
 def iterations_figure(kappas, fewest, theory, numbers):
     """fewest: {method: (kappa, seed)} iteration counts; the median line (with its fitted slope, from the lesson's
     `numbers`), the band from fewest to most over seeds."""

@@ -188,7 +188,7 @@ def dilute_fit(row, vacancies: int, reference_sites: int = 432) -> dict:
     slope, dilute = np.polyfit(1 / n, per_vacancy, 1)
     by_sites = dict(zip(n, per_vacancy))
     return {"dilute": float(dilute), "slope": float(slope),
-            f"largest_minus_{reference_sites}": float(by_sites[n.max()] - by_sites[float(reference_sites)])
+            f"largest_minus_{int(reference_sites)}": float(by_sites[n.max()] - by_sites[float(reference_sites)])
             if float(reference_sites) in by_sites else None}
 
 
