@@ -159,18 +159,14 @@ def numbers(result):
 def over_draws(seeds, quick, dtype):
     """The claims on other data sets: each one's worst value of what the figures show on the first."""
     each = [numbers(jax.device_get(compute(int(seed), quick, jnp.dtype(dtype)))) for seed in seeds]
+    worst = lambda section, key, pick=max: pick(n[section][key] for n in each)  # noqa: E731
     return dict(
-        count=len(each),
-        max_interpolant_training_mse=max(n["interpolants"]["max_training_mse"] for n in each),
-        path_max_relative_deviation_from_prediction=max(n["ridge_path"]["max_relative_deviation_from_prediction"]
-                                                        for n in each),
-        path_slopes_small_l2=[min(n["ridge_path"]["fitted_slope_small_l2"] for n in each),
-                              max(n["ridge_path"]["fitted_slope_small_l2"] for n in each)],
-        descent_max_relative_deviation_from_prediction=max(n["descent"]["max_relative_deviation_from_prediction"]
-                                                           for n in each),
-        from_zero_max_final_distance_to_min_norm=max(n["descent"]["from_zero_final_distance_to_min_norm"] for n in each),
-        from_random_max_final_distance_to_its_limit=max(n["descent"]["from_random_final_distance_to_its_limit"]
-                                                        for n in each),
+        count=len(each), max_interpolant_training_mse=worst("interpolants", "max_training_mse"),
+        path_max_relative_deviation_from_prediction=worst("ridge_path", "max_relative_deviation_from_prediction"),
+        path_slopes_small_l2=[worst("ridge_path", "fitted_slope_small_l2", min), worst("ridge_path", "fitted_slope_small_l2")],
+        descent_max_relative_deviation_from_prediction=worst("descent", "max_relative_deviation_from_prediction"),
+        from_zero_max_final_distance_to_min_norm=worst("descent", "from_zero_final_distance_to_min_norm"),
+        from_random_max_final_distance_to_its_limit=worst("descent", "from_random_final_distance_to_its_limit"),
     )
 
 
