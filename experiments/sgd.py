@@ -38,17 +38,10 @@ SIZES = dict(  # full, quick
 )
 
 
-def interpolating(X, y, dtype):
-    """Features X (intercept column added) with y replaced by X a*, a* the least-squares fit of y: (Data, a*)."""
-    data = problems.make_data(X.astype(dtype), y.astype(dtype))
-    fit = problems.problem(criteria.least_squares, data).reference.params
-    return criteria.Data(data.X, data.X @ fit), fit
-
-
 def interpolating_diabetes(dtype):
     """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target."""
     X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
-    return interpolating(X, y, dtype)
+    return problems.interpolating(problems.make_data(X.astype(dtype), y.astype(dtype)))
 
 
 def mean_square_run(data, optimum, reference, learning_rate, batch_size, seed, num_steps):
@@ -94,7 +87,7 @@ def compute(quick, dtype, seed):
     per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0), find_best=False)  # a noisy rate: only the edge
     X, y = problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)
-    synthetic, fit = interpolating(X, y, dtype)
+    synthetic, fit = problems.interpolating(problems.make_data(X, y))
     checks = {b: ensemble(synthetic, fit, b, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
               for b in size(SIZES, "synthetic_batches", quick)}
     draws = seed + np.arange(size(SIZES, "synthetic_draws", quick))
@@ -108,7 +101,7 @@ def synthetic_rates_over_draws(batch_size, draws, seeds, num_steps, dtype):
     `seeds` runs at FACTORS[0] x eta_c(B), as `ensemble` measures them on one. One sweep: the draw is an axis."""
     def one(draw, seed):
         X, y = problems.regression(jax.random.key(jnp.asarray(draw).astype(jnp.int32)), **SYNTHETIC, dtype=dtype)
-        data, fit = interpolating(X, y, dtype)
+        data, fit = problems.interpolating(problems.make_data(X, y))
         reference = descent.optimum(criteria.least_squares, fit, data)
         learning_rate = FACTORS[0] * minibatch.mean_square_edge(data.X, batch_size, True)
         return mean_square_run(data, fit, reference, learning_rate, batch_size, seed, num_steps)

@@ -460,6 +460,13 @@ def _check_criterion(criterion, data, start):
         raise ValueError(f"{name}(start, data) is {float(value)}: choose a start where the criterion is finite.")
 
 
+def interpolating(data: Data) -> tuple[Data, jax.Array]:
+    """`data` with y replaced by X a*, a* its least-squares fit: (that Data, a*). Least squares then fits it
+    exactly (f* = 0), so mini-batch SGD's gradient noise vanishes at a* and its mean square contracts (`minibatch`)."""
+    fit = problem(criteria.least_squares, data).reference.params  # refuses a penalty, which least squares ignores
+    return Data(data.X, data.X @ fit), fit
+
+
 def regression_problem(key, n: int, d: int, kappa, noise=0.1, *, criterion=criteria.least_squares, l2=0.0,
                        gram: bool = False, dtype=None) -> Problem:
     """Least squares (or ridge) on `regression(key, n, d, kappa, noise)` from a = 0, a* in closed form.

@@ -175,3 +175,13 @@ def test_newtons_path_vmapped_over_its_iteration_limit_equals_plain_calls_and_co
     assert norms[0] > 0.1 and norms[6] < 1e-15
     quadratic = [k for k in range(1, 5) if norms[k] < 1e-3]  # once close: ||g_k+1|| <= C ||g_k||^2 with C ~ 1
     assert quadratic and all(norms[k + 1] <= 10 * norms[k] ** 2 for k in quadratic)
+
+
+def test_interpolating_data_are_fitted_exactly_by_their_least_squares_solution():
+    X, y = problems.random_regression(jax.random.key(3), 40, 5)
+    data, fit = problems.interpolating(problems.make_data(X, y))
+    np.testing.assert_allclose(fit, reference.least_squares(X, y), rtol=1e-12)
+    np.testing.assert_allclose(data.y, data.X @ fit, rtol=0, atol=0)
+    assert float(criteria.least_squares(fit, data)) <= 1e-28
+    with pytest.raises(ValueError, match="least_squares ignores data.l2"):
+        problems.interpolating(problems.make_data(X, y, l2=0.1))
