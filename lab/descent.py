@@ -239,23 +239,25 @@ def _check_start_value(criterion, data, init, optimum):
                          "run would count as diverged at t = 0). Pass descent.optimum(...) or a lab.reference.Reference.")
 
 
-def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=None):
+def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=None, *, names=("init", "optimum")):
     """`run`'s checks (ValueError naming the argument; values only when concrete): (num_steps as an int,
-    the hyper-parameters as arrays of init's dtype, the run's precision)."""
+    the hyper-parameters as arrays of init's dtype, the run's precision). names: what the caller calls init and
+    optimum (`runs.optimize`: start and the problem's reference)."""
+    start, reference = names
     num_steps = _validate.count("num_steps", num_steps)
     for name in ("params", "value"):
         leaf = getattr(optimum, name, None)
         if leaf is None:
-            raise ValueError(f"optimum must have .params and .value (a descent.Optimum or reference.Reference), "
+            raise ValueError(f"{reference} must have .params and .value (a descent.Optimum or reference.Reference), "
                              f"got {type(optimum).__name__}.")
     if jnp.ndim(optimum.params) != 1:
-        raise ValueError(f"optimum.params must be a vector a* (P,), got shape {jnp.shape(optimum.params)}.")
+        raise ValueError(f"{reference}.params must be a vector a* (P,), got shape {jnp.shape(optimum.params)}.")
     on_moments = isinstance(data, criteria.Gram)  # P is b's length; on Data a network's P is not X's columns
-    _validate.float_params("init", init, data.b.shape[0] if on_moments else jnp.shape(optimum.params)[0],
-                           "the moments' b" if on_moments else "optimum.params")
+    _validate.float_params(start, init, data.b.shape[0] if on_moments else jnp.shape(optimum.params)[0],
+                           "the moments' b" if on_moments else f"{reference}.params")
     if jnp.shape(optimum.params) != init.shape:
-        raise ValueError(f"optimum.params has shape {jnp.shape(optimum.params)}, init {init.shape}: they must match.")
-    for name, value in (("init", init), ("optimum.params", optimum.params), ("optimum.value", optimum.value)):
+        raise ValueError(f"{reference}.params has shape {jnp.shape(optimum.params)}, {start} {init.shape}: they must match.")
+    for name, value in ((start, init), (f"{reference}.params", optimum.params), (f"{reference}.value", optimum.value)):
         if _validate.is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
             raise ValueError(f"{name} contains NaN or infinite values: every gap would be NaN; give finite values.")
     if any(callable(value) for value in hyperparams.values()):

@@ -277,7 +277,8 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     if _validate.is_concrete(tolerance) and not 0 < float(tolerance) < 1:
         raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {tolerance!r}.")
     num_steps, hyper = descent.checked(problem.data, start, problem.reference, num_steps, descent.DEFAULT_GROWTH,
-                                       dict(hyper, learning_rate=learning_rate), batches)
+                                       dict(hyper, learning_rate=learning_rate), batches,
+                                       names=("start", "problem.reference"))
     _check_optimizer(optimizer, num_steps)
     if isinstance(optimizer, Scheduled):
         optimizer.check(hyper.get("schedule", 0))

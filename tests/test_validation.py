@@ -249,6 +249,9 @@ def test_an_init_that_differs_from_the_optimum_names_both():
     data, optimum = _run_setup()
     with pytest.raises(ValueError, match=rf"init must have shape \({P},\) to match optimum.params, got \({P + 1},\)"):
         descent.gradient_descent(criteria.least_squares, data, jnp.zeros(P + 1), optimum, 0.1, 5)
+    problem = problems.problem(criteria.least_squares, data)
+    with pytest.raises(ValueError, match=rf"^start must have shape \({P},\) to match problem.reference.params"):
+        runs.optimize(problem, 5, 0.1, start=jnp.zeros(P + 1))  # in the caller's words
     with pytest.raises(ValueError, match=r"optimum.params must be a vector a\* \(P,\), got shape"):
         descent.gradient_descent(criteria.least_squares, data, jnp.zeros((P, 1)), descent.Optimum(jnp.zeros((P, 1)), 0.0),
                                  0.1, 5)
