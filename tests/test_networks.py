@@ -53,26 +53,23 @@ def test_traced_widths_are_refused_and_float32_stays_float32_with_float64_on():
     assert networks.init(jax.random.key(0), (3, 4, 2), jnp.float32, scale=np.float64(0.5)).dtype == jnp.float32
 
 
-def test_a_network_on_data_rows_runs_with_mini_batches_on_the_one_path():
-    """On `Data` a network's P is its own, not X's columns: its problem, runs and mini-batches take the given size.
-    B = N rows without replacement is full-batch gradient descent, up to the order of the sum; B = 8 is not."""
-    from lab import problems, runs, sweep
+def test_the_readmes_network_runs_with_mini_batches_on_data_rows():
+    """On `Data` a network's P is its own, not X's columns: the README's example as printed. B = N rows without
+    replacement is full-batch gradient descent, up to the order of the sum; B = 8 is not."""
+    import re
+    from pathlib import Path
 
-    widths = (2, 4, 1)
-    X = jax.random.uniform(jax.random.key(0), (48, 2), minval=-2, maxval=2)
-    teacher = jax.random.normal(jax.random.key(10), (networks.size(widths),))  # the student's minimum lies near it
-    y = networks.mlp(teacher, X, widths)[:, 0] + 0.05 * jax.random.normal(jax.random.key(2), (48,))
-    data = problems.make_data(X, y, intercept=False)
+    from lab import runs, sweep
 
-    def network(a, data):
-        return 0.5 * jnp.mean((networks.mlp(a, data.X, widths)[:, 0] - data.y) ** 2)
-
-    setting = dict(size=networks.size(widths), init_scale=0.5, start="random", resample=False, method="lbfgs")
-    axes = {"step_over_edge": np.array([0.5]), "seed": np.array([0])}
-    full = sweep.sweep(runs.CriterionRun(network, data, 50, **setting), axes, progress=False)
-    batched = sweep.sweep(runs.CriterionRun(network, data, 50, largest_batch=48, replacement=False, **setting),
-                          {**axes, "batch_size": np.array([8, 48])}, progress=False)
-    assert networks.size(widths) == 17 and full["reference_gradient_norm"].max() <= 1e-8
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    code = re.search(r"\*\*A network of your own, with mini-batches\.\*\*.*?```python\n(.*?)```", readme, re.S).group(1)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    run, batched = namespace["run"], namespace["grid"]
+    full = sweep.sweep(runs.CriterionRun(run.criterion, run.data, 50, size=run.size, init_scale=0.5, start="random",
+                                         resample=False, method="lbfgs"),
+                       {"step_over_edge": np.array([0.5]), "seed": np.array([0])}, progress=False)
+    assert run.size == 17 and full["reference_gradient_norm"].max() <= 1e-10
     # rtol 1e-6: each sweep's L-BFGS reference stops at its own gradient norm below 1e-10 (their 2/L differ by 1e-7)
     np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-6, atol=1e-14)
     assert np.max(np.abs(batched["gap"][0, 0, 0] / full["gap"][0, 0] - 1)) > 1e-3  # B = 8: stochastic steps
