@@ -157,6 +157,9 @@ def parser(extensions=()):
     sweep.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
                        help="seeds 0..K-1 (default 1): synthetic data drawn anew; with --data, seed 0 is the data "
                             "itself and seeds 1..K-1 bootstrap resamples of its rows, each with its own optimum")
+    sweep.add_argument("--size", type=_positive_int, default=None, action=_Given, metavar="P",
+                       help="the number of parameters of your --criterion on --data where it is not one per column "
+                            "(the intercept's included): a network's, lab.networks.size(widths)")
     sweep.add_argument("--steps", type=_positive_int, default=500, metavar="T", help="iterations per run (default 500)")
     sweep.add_argument("--n", type=_positive_int, default=200, action=_Given,
                        help="synthetic data: samples (default 200)")
@@ -258,7 +261,8 @@ def _sweep(args) -> int:
     for name, applies, where in (("momentum", momentum, "--optimizer momentum or nesterov"),
                                  ("n", args.data is None, "synthetic data (--data sets N)"),
                                  ("d", args.data is None, "synthetic data (--data sets D)"),
-                                 ("delta", args.criterion == "huber", "--criterion huber")):
+                                 ("delta", args.criterion == "huber", "--criterion huber"),
+                                 ("size", args.data is not None, "your criterion on --data")):
         if name in args.given and not applies:
             raise ValueError(f"--{name} applies to {where} only: remove it, it would be ignored.")
     logistic = args.criterion == "logistic"
@@ -449,7 +453,7 @@ def _data_run(args, l2, rule):
     dtype = jnp.dtype(args.dtype)
     data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2)
     try:
-        run = runs.CriterionRun(criterion, data, args.steps, start=args.start,
+        run = runs.CriterionRun(criterion, data, args.steps, start=args.start, size=args.size,
                                 init_scale=0.5 if args.start == "random" else 0.0,
                                 optimizer=_optimizer(args), tolerance=args.tolerance,
                                 stability_rule=rule)

@@ -663,7 +663,7 @@ def _check_default_size(criterion, data):
     except Exception as error:
         raise ValueError(f"{getattr(criterion, '__name__', 'the criterion')}(a, data) with a of {columns} parameters, "
                          f"the default size (data.X's columns), raised {type(error).__name__}: {error}. If it has "
-                         "other parameters, pass size=P (a network: size=networks.size(widths)).") from error
+                         "other parameters, pass size=P (a network: networks.size(widths); lab sweep: --size P).") from error
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),

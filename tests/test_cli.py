@@ -177,6 +177,9 @@ def vector(a, data):
 
 def broken(a, data):
     raise RuntimeError("my bug")
+
+def net(a, data):  # a network of 6 weights on the intercept and two features: not one parameter per column
+    return jnp.mean((jnp.tanh(data.X @ a[:6].reshape(3, 2)).sum(1) - data.y) ** 2)
 """
 
 
@@ -218,6 +221,8 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--target", "nope"], "--target", "no column 'nope'"),
     (["--criterion", "logistic"], "--data", "binary labels"),
     (["--kappa", "10"], "--kappa", "does not apply to --data"),
+    (["--criterion", "{d}/losses.py:net"], "--criterion", "lab sweep: --size P"),  # 3 columns, 6 parameters
+    (["--criterion", "least_squares", "--size", "4"], "--criterion", "start must have shape (3,)"),
 ])
 def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
     argv = [a.format(d=user_files) for a in argv]
