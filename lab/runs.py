@@ -668,8 +668,8 @@ def _check_default_size(criterion, data):
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
                    meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample",
-                                "optimizer", "tolerance", "method", "stability_rule", "record_every",
-                                "largest_batch", "replacement"))
+                                "optimizer", "tolerance", "method", "reference_tol", "reference_max_iter",
+                                "stability_rule", "record_every", "largest_batch", "replacement"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class CriterionRun(Run):
     """Your criterion on your data: run(learning_rate= or step_over_edge=, seed=0, **hyper), its problem built
@@ -693,7 +693,11 @@ class CriterionRun(Run):
     stability_rule: 'bounded' or 'converging' (losses with bounded gradients, as Huber's).
     method: how the reference optimum is found (`lab.reference.solve`); 'auto'
         becomes 'newton' at construction when Newton alone converges on seed 0
-        (the sweep then compiles Newton only).
+        (the sweep then compiles Newton only). reference_tol, reference_max_iter:
+        the gradient norm the reference must reach and the solver's iterations
+        (`problems.problem`'s tol and max_iter; default 1e-10 in float64, 1e-5 in
+        float32): a network whose minimum L-BFGS approaches slowly may need a looser
+        tol, which bounds f* 's error by about tol^2 / mu.
     largest_batch: > 0 for mini-batch gradients: the axis `batch_size` (B, 1 to
         largest_batch, default largest_batch) draws B rows per step from the
         seed (`lab.descent.Minibatches`, all B masked to one shape); 0 for
@@ -711,6 +715,8 @@ class CriterionRun(Run):
     optimizer: Callable = optax.sgd
     tolerance: float = 1e-6
     method: str = "auto"
+    reference_tol: float | None = None
+    reference_max_iter: int | None = None
     stability_rule: str = "bounded"
     record_every: int = 1
     largest_batch: int = 0
@@ -748,6 +754,10 @@ class CriterionRun(Run):
         if self.size is None and problems.problem_size(self.data) is None:
             raise ValueError(f"size (the number of parameters) is needed: data of type {type(self.data).__name__} "
                              "does not say it.")
+        if self.reference_tol is not None:
+            _validate.positive("reference_tol", self.reference_tol)
+        if self.reference_max_iter is not None:
+            _validate.count("reference_max_iter", self.reference_max_iter)
         if self.size is not None:
             _validate.count("size", self.size)
         elif _validate.is_concrete(self.data):
@@ -766,12 +776,16 @@ class CriterionRun(Run):
         """
         if self.method == "auto":
             try:
-                problems.problem(self.criterion, self.data, start, method="newton")
+                problems.problem(self.criterion, self.data, start, method="newton", **self._reference_options)
                 object.__setattr__(self, "method", "newton")  # frozen: settled once, at construction
                 return
             except ValueError:
                 pass
-        problems.problem(self.criterion, self.data, start, method=self.method)
+        problems.problem(self.criterion, self.data, start, method=self.method, **self._reference_options)
+
+    @property
+    def _reference_options(self) -> dict:
+        return {"tol": self.reference_tol, "max_iter": self.reference_max_iter}
 
     def _init(self, data, key):
         """Where the reference search starts: zeros, or init_scale * N(0, 1)."""
@@ -823,7 +837,7 @@ class CriterionRun(Run):
             rows = jnp.where(jnp.asarray(seed) == 0, jnp.arange(n), jax.random.randint(key, (n,), 0, n))
             data = data._replace(X=data.X[rows], y=data.y[rows])
         problem = problems.problem(self.criterion, data, self._init(data, jax.random.fold_in(key, 1)),
-                                   method=self.method)
+                                   method=self.method, **self._reference_options)
         dtype = problem.start.dtype
         start = {"zero": jnp.zeros_like(problem.start), "random": problem.start}.get(self.start)
         start = probe_start(problem, PROBE) if start is None else start

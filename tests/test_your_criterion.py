@@ -248,3 +248,15 @@ def test_newton_by_conjugate_gradients_equals_the_dense_solve(monkeypatch):
     assert int(sparse.status) == int(dense.status) == reference.CONVERGED
     np.testing.assert_allclose(sparse.params, dense.params, rtol=1e-10)
 
+
+
+def test_the_reference_tolerance_and_iterations_reach_the_solver():
+    """reference_tol and reference_max_iter are problems.problem's tol and max_iter, for each seed's reference."""
+    with pytest.raises(ValueError, match="lbfgs stopped after 3 iterations"):
+        runs.CriterionRun(log_cosh, log_cosh_data(), 20, method="lbfgs", reference_max_iter=3)
+    run = runs.CriterionRun(log_cosh, log_cosh_data(), 20, method="lbfgs", reference_tol=1e-3, resample=False)
+    norm = float(run(step_over_edge=0.5).reference_gradient_norm)
+    assert 1e-10 < norm <= 1e-3  # stopped at the looser tolerance, not the default 1e-10
+    for name, value in (("reference_tol", 0.0), ("reference_tol", -1e-6), ("reference_max_iter", 0), ("reference_max_iter", 2.5)):
+        with pytest.raises(ValueError, match=name):
+            runs.CriterionRun(log_cosh, log_cosh_data(), 20, **{name: value})
