@@ -160,6 +160,11 @@ def parser(extensions=()):
     sweep.add_argument("--size", type=_positive_int, default=None, action=_Given, metavar="P",
                        help="the number of parameters of your --criterion on --data where it is not one per column "
                             "(the intercept's included): a network's, lab.networks.size(widths)")
+    sweep.add_argument("--reference-tol", type=float, default=None, action=_Given, metavar="TOL",
+                       help="the gradient norm your criterion's reference optimum must reach (default 1e-10 in "
+                            "float64, 1e-5 in float32): looser for a network that approaches its minimum slowly")
+    sweep.add_argument("--reference-max-iter", type=_positive_int, default=None, action=_Given, metavar="K",
+                       help="iterations of the reference search for your criterion (default: Newton 100, L-BFGS 2000)")
     sweep.add_argument("--steps", type=_positive_int, default=500, metavar="T", help="iterations per run (default 500)")
     sweep.add_argument("--n", type=_positive_int, default=200, action=_Given,
                        help="synthetic data: samples (default 200)")
@@ -262,9 +267,12 @@ def _sweep(args) -> int:
                                  ("n", args.data is None, "synthetic data (--data sets N)"),
                                  ("d", args.data is None, "synthetic data (--data sets D)"),
                                  ("delta", args.criterion == "huber", "--criterion huber"),
-                                 ("size", args.data is not None, "your criterion on --data")):
+                                 ("size", args.data is not None, "your criterion on --data"),
+                                 ("reference_tol", args.data is not None, "your criterion on --data"),
+                                 ("reference_max_iter", args.data is not None, "your criterion on --data")):
+        flag = "--" + name.replace("_", "-")
         if name in args.given and not applies:
-            raise ValueError(f"--{name} applies to {where} only: remove it, it would be ignored.")
+            raise ValueError(f"{flag} applies to {where} only: remove it, it would be ignored.")
     logistic = args.criterion == "logistic"
     l2 = (LOGISTIC_L2 if logistic else 0.0) if args.l2 is None else args.l2
     if not 0 <= l2 < np.inf:
@@ -454,6 +462,7 @@ def _data_run(args, l2, rule):
     data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2)
     try:
         run = runs.CriterionRun(criterion, data, args.steps, start=args.start, size=args.size,
+                                reference_tol=args.reference_tol, reference_max_iter=args.reference_max_iter,
                                 init_scale=0.5 if args.start == "random" else 0.0,
                                 optimizer=_optimizer(args), tolerance=args.tolerance,
                                 stability_rule=rule)
