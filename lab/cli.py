@@ -319,7 +319,14 @@ def _sweep(args) -> int:
 
 
 def _sweep_and_edges(args, l2, stem, chunks) -> int:
-    """The grid, then the edge search, saved as they finish; the table of edges."""
+    """The grid, then the edge search, saved as they finish; the table of edges. The warnings of the run, the
+    grid and the edge search are said once each, as the command's own lines, before the table."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        return _grid_and_edges(args, l2, stem, chunks, caught)
+
+
+def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
     from lab import results, runs, stability, sweep
 
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
@@ -342,11 +349,9 @@ def _sweep_and_edges(args, l2, stem, chunks) -> int:
                              "command with --resume to measure it")
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
-        with warnings.catch_warnings(record=True) as caught:  # said as the command's own lines, in its words
-            warnings.simplefilter("always")
-            edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
-        for warning in caught:
-            print(f"lab: warning: {str(warning.message).replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
+        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
+        for message in dict.fromkeys(str(warning.message) for warning in caught):  # in their order, each once
+            print(f"lab: warning: {message.replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
         results.save(edges, edges_stem)
     for path in sweep.checkpoint_files(chunks, key):  # this sweep's chunks only: another's are never deleted
         path.unlink()

@@ -360,3 +360,19 @@ def test_the_edge_searchs_warnings_reach_the_user_in_the_commands_words(capsys, 
                          "0.5:1.5:4", "--quiet", "--out", str(tmp_path / "short"))
     assert code == 0 and "< 0.5x2/L" in out
     assert "lab: warning: the edge was not bracketed at 1 of 1" in err and "raise --steps" in err
+
+
+def test_the_runs_and_the_grids_warnings_are_said_once_each_in_the_commands_words(capsys, user_files):
+    """A duplicated column: the reference is the minimum-norm one, warned by the run as it is built, by the grid and
+    by the edge search; the command says it once, as its own line, not as a Python warning."""
+    lines = (user_files / "data.csv").read_text().splitlines()
+    (user_files / "twice.csv").write_text("\n".join(["u,u2,v,target"] + [f"{r.split(',')[0]},{r}" for r in lines[1:]]))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as escaped:  # a Python warning would print beside the command's line
+        warnings.simplefilter("always")
+        code, _, err = lab(capsys, "sweep", "--data", str(user_files / "twice.csv"), "--target", "target", "--steps",
+                           "20", "--step-over-edge", "0.5:1:2", "--quiet", "--out", str(user_files / "o" / "twice"))
+    said = [line for line in err.splitlines() if line.startswith("lab: warning:")]
+    assert code == 0 and said and len(said) == len(set(said)) and any("rank" in line for line in said), err
+    assert not escaped, [str(w.message) for w in escaped]
