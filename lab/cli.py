@@ -277,6 +277,8 @@ def _sweep(args) -> int:
     l2 = (LOGISTIC_L2 if logistic else 0.0) if args.l2 is None else args.l2
     if not 0 <= l2 < np.inf:
         raise ValueError(f"--l2 must be >= 0, got {l2}")
+    if args.reference_tol is not None and not 0 < args.reference_tol < np.inf:
+        raise ValueError(f"--reference-tol must be > 0 (a gradient norm), got {args.reference_tol}")
     if args.optimizer in ("momentum", "nesterov") and not 0 <= args.momentum < 1:
         raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
     if l2 > 0 and args.criterion == "least_squares":

@@ -224,7 +224,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--criterion", "{d}/losses.py:net"], "--criterion", "lab sweep: --size P"),  # 3 columns, 6 parameters
     (["--criterion", "least_squares", "--size", "4"], "--criterion", "start must have shape (3,)"),
     (["--criterion", "{d}/losses.py:log_cosh", "--reference-max-iter", "1"], "--criterion", "(max_iter): raise max_iter"),
-    (["--criterion", "{d}/losses.py:log_cosh", "--reference-tol", "-1"], "--criterion", "reference_tol must be > 0"),
+    (["--criterion", "{d}/losses.py:log_cosh", "--reference-tol", "-1"], "--reference-tol", "must be > 0"),
 ])
 def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
     argv = [a.format(d=user_files) for a in argv]
