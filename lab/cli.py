@@ -124,12 +124,15 @@ def parser(extensions=()):
     sweep.add_argument("--criterion", default="least_squares", metavar="NAME",
                        help=f"one of {', '.join(CRITERIA)}, or your own f(a, data) as PATH.py:FUNCTION or "
                             "package.module:FUNCTION (needs --data; data is lab.criteria.Data(X, y, l2) with the "
-                            "intercept column first). Without --data: least squares or ridge on regression data "
+                            "intercept column first, unless --no-intercept). Without --data: least squares or ridge on regression data "
                             "with an exact condition number, or logistic regression on two Gaussian classes (means "
                             "1 apart) with an l2 penalty (default least_squares)")
     sweep.add_argument("--data", metavar="FILE.csv", help="your data: a CSV file with a header and numeric columns")
     sweep.add_argument("--target", metavar="COLUMN", help="the column of --data to predict (the others are features)")
     sweep.add_argument("--standardize", action="store_true", help="centre and scale the features of --data")
+    sweep.add_argument("--no-intercept", action="store_true",
+                       help="no intercept column before the features of --data: for a criterion with its own "
+                            "offsets (a network's biases), which the column would duplicate")
     sweep.add_argument("--delta", type=float, default=1.0, action=_Given,
                        help="huber: the residual where the loss turns linear, in units of the target (default 1)")
     sweep.add_argument("--rule", choices=("bounded", "converging"), default=None,
@@ -291,7 +294,8 @@ def _sweep(args) -> int:
         if args.criterion not in ("least_squares", "ridge", "logistic"):
             raise ValueError(f"--criterion {args.criterion} needs your data: add --data FILE.csv --target COLUMN "
                              "(synthetic data come for least_squares, ridge and logistic only).")
-        for flag, given in (("--target", args.target), ("--standardize", args.standardize)):
+        for flag, given in (("--target", args.target), ("--standardize", args.standardize),
+                            ("--no-intercept", args.no_intercept)):
             if given:
                 raise ValueError(f"{flag} describes --data: add --data FILE.csv.")
     else:
@@ -466,7 +470,7 @@ def _data_run(args, l2, rule):
     if args.criterion == "poisson" and bool(jnp.any(y < 0)):
         raise ValueError(f"--target: poisson regression needs counts >= 0; {args.target!r} has negative values.")
     dtype = jnp.dtype(args.dtype)
-    data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2)
+    data = problems.make_data(X.astype(dtype), y.astype(dtype), l2=l2, intercept=not args.no_intercept)
     try:
         run = runs.CriterionRun(criterion, data, args.steps, start=args.start, size=args.size,
                                 reference_tol=args.reference_tol, reference_max_iter=args.reference_max_iter,

@@ -376,3 +376,15 @@ def test_the_runs_and_the_grids_warnings_are_said_once_each_in_the_commands_word
     said = [line for line in err.splitlines() if line.startswith("lab: warning:")]
     assert code == 0 and said and len(said) == len(set(said)) and any("rank" in line for line in said), err
     assert not escaped, [str(w.message) for w in escaped]
+
+
+def test_no_intercept_gives_your_criterion_the_features_alone(user_files):
+    """A network's biases would duplicate the intercept column: --no-intercept leaves it out (and P with it)."""
+    from lab import cli
+
+    argv = ["sweep", "--data", str(user_files / "data.csv"), "--target", "target", "--criterion",
+            f"{user_files / 'losses.py'}:log_cosh"]
+    for extra, columns in (([], 3), (["--no-intercept"], 2)):
+        args = cli.parser().parse_args([*argv, *extra])
+        run, _ = cli._data_run(args, 0.0, "converging")
+        assert run.data.X.shape[1] == columns and (columns == 2) != bool(np.all(run.data.X[:, 0] == 1))

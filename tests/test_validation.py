@@ -899,6 +899,7 @@ def test_numpy_arrays_in_a_hand_built_data_sweep_with_bootstrap_seeds():
     (["--data", "x.csv", "--target", "t", "--n", "5"], "--n applies to synthetic data"),
     (["--delta", "2"], "--delta applies to --criterion huber only"),
     (["--size", "5"], "--size applies to your criterion on --data only"),
+    (["--no-intercept"], "--no-intercept describes --data"),
     (["--reference-tol", "1e-6"], "--reference-tol applies to your criterion on --data only"),
     (["--reference-max-iter", "5000"], "--reference-max-iter applies to your criterion on --data only"),
 ])
