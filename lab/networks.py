@@ -35,9 +35,10 @@ def size(widths) -> int:
 def mlp(a, X, widths):
     """The network's outputs (N, widths[-1]) for inputs X (N, widths[0]) and flat parameters a (size(widths),)."""
     shapes = layer_shapes(widths)
+    count = sum(m * n + n for m, n in shapes)  # size(widths)
     a, X = jnp.asarray(a), jnp.asarray(X)
-    if a.shape != (size(widths),) or X.ndim < 1 or X.shape[-1] != shapes[0][0]:
-        raise ValueError(f"a must have shape ({size(widths)},) and X {shapes[0][0]} columns for widths "
+    if a.shape != (count,) or X.ndim < 1 or X.shape[-1] != shapes[0][0]:
+        raise ValueError(f"a must have shape ({count},) and X {shapes[0][0]} columns for widths "
                          f"{tuple(widths)}, got a {a.shape} and X {X.shape}.")
     h, start = X, 0
     for i, (m, n) in enumerate(shapes):

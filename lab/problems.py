@@ -404,6 +404,18 @@ def problem_size(data):
 ON_COLUMNS = (criteria.least_squares, criteria.ridge, criteria.logistic, criteria.huber, criteria.poisson)
 
 
+def default_size_error(criterion, data):
+    """What criterion(a, data) raises for a of the default size (`problem_size`, X's columns), shapes only: nothing
+    is computed; None when it takes them."""
+    dtype = jax.tree_util.tree_leaves(data)[0].dtype
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+    try:
+        jax.eval_shape(criterion, jax.ShapeDtypeStruct((problem_size(data),), dtype), data)
+    except Exception as error:
+        return error
+    return None
+
+
 def _check_start_shape(criterion, data, start):
     """On `Data` a start of other than X's columns is a criterion of other parameters (a network): refused for the
     lab's linear criteria (one coefficient per column, under `jit` too: shapes are static), warned about where the
@@ -416,9 +428,7 @@ def _check_start_shape(criterion, data, start):
     if _unwrapped(criterion) in ON_COLUMNS:
         raise ValueError(f"start must have shape ({columns},): {name} has one coefficient per column of data.X "
                          f"{data.X.shape}, got {start.shape}.")
-    try:
-        jax.eval_shape(criterion, jax.ShapeDtypeStruct((columns,), start.dtype), data)
-    except Exception:  # the criterion's parameters are not X's columns: nothing to confuse
+    if default_size_error(criterion, data) is not None:  # its parameters are not X's columns: nothing to confuse
         return
     warnings.warn(f"{name} takes a start of {start.shape[0]} parameters and also one of data.X's {columns} columns: "
                   "check start (or CriterionRun's size). A criterion that broadcasts a against X would fit another "

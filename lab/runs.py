@@ -653,19 +653,6 @@ STARTS = ("zero", "random", "eigen")
 BATCH_NEEDS_LARGEST = "batch_size needs mini-batches: give the run largest_batch > 0 (0 is the full gradient)."
 
 
-def _check_default_size(criterion, data):
-    """The criterion must trace with a of data.X's columns, the default size (shapes only: nothing is computed);
-    its error names the size, the likely cause when it has other parameters (a network)."""
-    columns, dtype = problems.problem_size(data), jax.tree_util.tree_leaves(data)[0].dtype
-    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
-    try:
-        jax.eval_shape(criterion, jax.ShapeDtypeStruct((columns,), dtype), data)
-    except Exception as error:
-        raise ValueError(f"{getattr(criterion, '__name__', 'the criterion')}(a, data) with a of {columns} parameters, "
-                         f"the default size (data.X's columns), raised {type(error).__name__}: {error}. If it has "
-                         "other parameters, pass size=P (a network: networks.size(widths); lab sweep: --size P).") from error
-
-
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("data",),
                    meta_fields=("criterion", "num_steps", "start", "init_scale", "size", "resample",
                                 "optimizer", "tolerance", "method", "reference_tol", "reference_max_iter",
@@ -760,8 +747,12 @@ class CriterionRun(Run):
             _validate.count("reference_max_iter", self.reference_max_iter)
         if self.size is not None:
             _validate.count("size", self.size)
-        elif _validate.is_concrete(self.data):
-            _check_default_size(self.criterion, self.data)
+        elif _validate.is_concrete(self.data) and (
+                error := problems.default_size_error(self.criterion, self.data)) is not None:
+            raise ValueError(f"{getattr(self.criterion, '__name__', 'the criterion')}(a, data) with a of "
+                             f"{problems.problem_size(self.data)} parameters, the default size (data.X's columns), "
+                             f"raised {type(error).__name__}: {error}. If it has other parameters, pass size=P "
+                             "(a network: networks.size(widths); lab sweep: --size P).") from error
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
             start = self._init(self.data, jax.random.fold_in(_key(0), 1))
             self._settle_method(start)

@@ -101,7 +101,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     runs.require_outcome(run, {"step_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
-    outputs = _search(run, stable, mapped, max(bisections, best_iterations), bool(find_best), jnp.asarray(edge_bracket),
+    outputs = _search(run, stable, mapped, max(bisections, best_iterations), find_best, jnp.asarray(edge_bracket),
                       jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())
