@@ -20,13 +20,12 @@ against an anisotropic quadratic, is `conditioning_quadratics`.
 
 # %%
 import functools
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import command_line, first_below, prepare, save, size, stack
+from experiments import DIABETES, command_line, first_below, prepare, save, size, stack
 from experiments.figures.conditioning import features_figure
 from lab import criteria, descent, problems, reference, spectrum
 
@@ -36,7 +35,6 @@ SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradie
 SYNTHETIC_N = 200
 # name: (offset of x1, scale of x1, scale of x2); x1 = offset + scale N(0, 1), x2 = scale N(0, 1).
 SYNTHETIC = {"mild": (10.0, 1.0, 0.1), "extreme": (1000.0, 100.0, 0.01)}
-DIABETES = Path(__file__).parent / "data" / "diabetes.csv"
 
 
 # %%
@@ -62,11 +60,6 @@ def condition_numbers_over_draws(seeds, dtype):
     return found
 
 
-def load_diabetes(dtype):
-    """The diabetes data in its original units: X (442, 10), y (442,), and the column names."""
-    return problems.load_csv(DIABETES, "target", dtype=dtype)
-
-
 @functools.partial(jax.jit, static_argnames="num_steps")
 def compute_features(X, y, num_steps: int):
     """Raw and standardised features: spectra, exact optima, and gradient descent at each one's best step."""
@@ -88,7 +81,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     """Every data set's runs and the draws' condition numbers: numpy arrays only (no JAX operation in the figure)."""
     num_steps = size(SIZES, "num_steps", quick)
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
-    X, y, names = load_diabetes(dtype)
+    X, y, names = problems.load_csv(DIABETES, "target", dtype=dtype)  # in its units: (442, 10), (442,), names
     sets["diabetes"] = (X, y)
     features = {name: compute_features(X, y, num_steps) for name, (X, y) in sets.items()}
     return dict(features=jax.device_get(features),
@@ -152,8 +145,5 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
-    for name, f in summary["features"].items():
-        for which in ("raw", "standardized"):
-            e = f[which]
-            print(f"{name:<20} {which:<13} kappa {e['condition_number'] or float('inf'):9.3g}  "
-                  f"iterations measured {e['measured_iterations']} predicted {e['predicted_iterations'] or float('inf'):.3g}")
+    for name, f in summary["features"].items():  # kappa and iterations, raw and standardised
+        print(name, *[(f[w]["condition_number"], f[w]["measured_iterations"]) for w in ("raw", "standardized")])

@@ -16,7 +16,6 @@ sharpness lambda_max(P^-1 H) against its own edge 38/eta (Cohen et al. 2022,
 """
 
 # %%
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -24,11 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import command_line, prepare, save, size
+from experiments import DATA, command_line, prepare, save, size
 from experiments.figures.edge_of_stability import figure
 from lab import adam, descent, networks, problems, spectrum, sweep
 
-DIGITS = Path(__file__).parent / "data" / "digits.csv"
+DIGITS = DATA / "digits.csv"
 WIDTHS = (32, 32, 10)  # the hidden layers and the output; the input is the pixels that vary
 INIT_SCALE = 0.5  # times the usual 1/sqrt(fan-in)
 EVERY, POWER_STEPS = 20, 20  # sharpness every EVERY steps, by POWER_STEPS warm-started power steps
@@ -103,8 +102,9 @@ def compute(quick, dtype, seed):
 
 
 def threshold(name, learning_rate):
-    """Where the sharpness sits at the edge: 2/eta for gradient descent, (2 + 2 b1)/((1 - b1) eta) for Adam."""
-    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else 2 / learning_rate
+    """Where the sharpness sits at the edge: 2/eta for gradient descent (step < 2/L iff L < 2/step), (2 + 2 b1)/((1 - b1) eta)
+    for Adam."""
+    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.stability_threshold(learning_rate)
 
 
 def crossing(sharpness, edge):
@@ -141,7 +141,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
         widths=list(widths(inputs)), num_params=networks.size(widths(inputs)),
-        num_samples=500, num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
+        num_samples=int(data.X.shape[0]), num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
         initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
         progressive_sharpening=float(sharpness[0].max() / initial),
         per_learning_rate=summary("gradient descent", rates["gradient descent"], loss, sharpness),
@@ -156,7 +156,5 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    print(result["progressive_sharpening"], {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])
-                                             for k, v in result["per_learning_rate"].items()},
-          {k: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"])
-           for k, v in result["adam"]["per_learning_rate"].items()})
+    for per_rate in (result["per_learning_rate"], result["adam"]["per_learning_rate"]):  # eta: (first crossing, sharpness / edge)
+        print({eta: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"]) for eta, v in per_rate.items()})

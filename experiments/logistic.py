@@ -16,17 +16,16 @@ The stability edge on these problems, measured next to a* and from a = 0, is `lo
 
 # %%
 import warnings
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import SKLEARN_MISSING, command_line, first_below, prepare, rounding_floor, save, size
+from experiments import DATA, SKLEARN_MISSING, command_line, first_below, prepare, rounding_floor, save, size
 from experiments.figures.logistic import figure
 from lab import criteria, problems, reference, runs, spectrum, sweep
 
-DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
+BREAST_CANCER = DATA / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
 N2, SEPARATION = 200, 2.0
 STEPS_OVER_EDGE = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
@@ -88,7 +87,7 @@ def two_features(num_steps, seeds, dtype):
 
 def real_data(num_steps, dtype):
     """Breast cancer, standardised: Newton, gradient descent from 0 at 2/(L(0) + mu*), and scikit-learn if installed."""
-    X, y, _ = problems.load_csv(DATA, "malignant", standardize=True, labels=True, dtype=dtype)
+    X, y, _ = problems.load_csv(BREAST_CANCER, "malignant", standardize=True, labels=True, dtype=dtype)
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_REAL), method="newton")
     data, newton, at_optimum = problem.data, problem.reference, problem.spectrum
     L_start = spectrum.spectrum(criteria.logistic, problem.start, data).L  # the largest curvature, at a = 0

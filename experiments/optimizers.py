@@ -110,8 +110,6 @@ def slope(kappas, iterations):
 
 
 # %%
-
-
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json."""
     out = prepare(out, dtype)
@@ -148,6 +146,4 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    print("edge relative errors:", np.round(result["edge_relative_error"], 4))
-    print("rate at optimum, measured/theory:", np.round(np.array(result["optimum_measured_rate"]) / result["optimum_theory_rate"], 4))
-    print("slopes:", result["slopes"])
+    print({key: result[key] for key in ("edge_max_relative_error", "optimum_rate_max_relative_error", "slopes")})

@@ -10,10 +10,8 @@ a+ + null(A), of dimension P - N. Three measured facts:
     so ||a+ + z||^2 = ||a+||^2 + ||z||^2 and a+ is the shortest of them;
 (b) the ridge minimiser a(l2) = (A^T A + N l2 I)^-1 A^T y (`reference.ridge`,
     penalty l2 ||a||^2 on the mean loss, intercept included) tends to a+ as
-    l2 -> 0. In the eigenbasis of the Hessian H = (2/N) A^T A (eigenvalues h_i)
-    each component of a+ is shrunk by h_i / (h_i + 2 l2), so
-    ||a(l2) - a+|| = sqrt(sum_{h_i > 0} (c_i 2 l2 / (h_i + 2 l2))^2), c = V^T a+,
-    which is l2 ||(H/2)^+ a+|| + O(l2^2): slope 1 on log-log axes;
+    l2 -> 0, at the distance the Hessian H = (2/N) A^T A's spectrum gives
+    (`spectrum.ridge_distance`), l2 ||2 H^+ a+|| + O(l2^2): slope 1 on log-log axes;
 (c) gradient descent from a = 0 at step 2/(L + mu+), mu+ the smallest
     non-zero eigenvalue of H, never leaves the row space and converges to a+
     at the rate (L - mu+)/(L + mu+); from a random start a_0 it keeps the
@@ -55,9 +53,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     a_plus = reference.min_norm(X, y)
     optimum = descent.optimum(criteria.least_squares, a_plus, data)
     spec = spectrum.spectrum(criteria.least_squares, a_plus, data)
-    # Eigenvalues below the pseudo-inverse's cut-off are zeros up to rounding: their eigenvectors span null(A).
-    cutoff = P * jnp.finfo(dtype).eps * spec.L
-    nonzero = spec.eigenvalues > cutoff
+    nonzero = spectrum.row_space(spec)  # the other eigenvectors span null(A)
     mu_plus = jnp.min(jnp.where(nonzero, spec.eigenvalues, jnp.inf))
 
     def null_part(v):
@@ -76,10 +72,8 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     # (b) the ridge path, measured by the SVD closed form, beside its exact value from the spectrum.
     l2 = jnp.logspace(*np.log10(L2_RANGE), size(SIZES, "l2_points", quick), dtype=dtype)
     path = jax.vmap(lambda e: reference.ridge(X, y, e))(l2)
-    c = spec.eigenvectors.T @ a_plus
-    shrink = jnp.where(nonzero, 2 * l2[:, None] / (spec.eigenvalues + 2 * l2[:, None]), 0.0)
-    predicted_path_distance = jnp.linalg.norm(shrink * c, axis=1)
-    slope_constant = jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
+    predicted_path_distance = spectrum.ridge_distance(spec, a_plus, l2)
+    slope_constant = spectrum.ridge_distance_slope(spec, a_plus)
 
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
@@ -102,56 +96,41 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
 
 # %%
 def numbers(result):
-    """The key numbers, as plain JSON-ready values."""
-    a_plus, spec, traces = np.asarray(result["a_plus"]), result["spec"], result["traces"]
-    l2, path = np.asarray(result["l2"]), np.asarray(result["path"])
-    distance = np.linalg.norm(path - a_plus, axis=1)
-    predicted_distance = np.asarray(result["predicted_path_distance"])
-    small = l2 <= SMALL_L2
-    interpolants, null_norms = np.asarray(result["interpolants"]), np.asarray(result["null_norms"])
-    norms = np.linalg.norm(interpolants, axis=1)
-    plus_norm, L, mu_plus = float(np.linalg.norm(a_plus)), float(spec.L), float(result["mu_plus"])
-    null_norm = float(np.linalg.norm(result["start_null"]))
-    predicted = np.asarray(result["predicted"])
-    measured = np.asarray(traces.distance)
-    trusted = predicted > 1e-10  # above the rounding floor of ||a_t - a+||
+    """The key numbers of `compute`'s result (on the host), as plain JSON-ready values."""
+    distance = np.linalg.norm(result["path"] - result["a_plus"], axis=1)
+    norms, null_norms, shown = np.linalg.norm(result["interpolants"], axis=1), result["null_norms"], len(NULL_NORMS)
+    plus_norm, rank = float(np.linalg.norm(result["a_plus"])), int(np.sum(result["nonzero"]))
+    L, mu_plus = float(result["spec"].L), float(result["mu_plus"])
+    measured, l2, predicted = np.asarray(result["traces"].distance), result["l2"], result["predicted_path_distance"]
     return dict(
-        N=N, D=D, P=len(a_plus), rank=int(np.sum(result["nonzero"])),
-        null_space_dimension=len(a_plus) - int(np.sum(result["nonzero"])),
-        min_norm=dict(
-            norm=plus_norm,
-            training_mse=float(criteria.least_squares(result["a_plus"], result["data"])),
-            mse_of_zero=float(np.mean(np.asarray(result["y"]) ** 2)),
-        ),
+        N=N, D=D, P=len(result["a_plus"]), rank=rank, null_space_dimension=len(result["a_plus"]) - rank,
+        min_norm=dict(norm=plus_norm, training_mse=float(criteria.least_squares(result["a_plus"], result["data"])),
+                      mse_of_zero=float(np.mean(result["y"] ** 2))),
         interpolants=dict(
-            count=len(norms),
-            null_component_norms=null_norms[: len(NULL_NORMS)].tolist(),
-            norms=norms[: len(NULL_NORMS)].tolist(),
-            training_mse=np.asarray(result["interpolant_mse"])[: len(NULL_NORMS)].tolist(),
+            count=len(norms), null_component_norms=null_norms[:shown].tolist(), norms=norms[:shown].tolist(),
+            training_mse=result["interpolant_mse"][:shown].tolist(),
             max_training_mse=float(np.max(result["interpolant_mse"])),
             min_norm_over_all=float(norms.min()),
             max_pythagoras_error=float(np.max(np.abs(norms**2 - (plus_norm**2 + null_norms**2)))),
         ),
         ridge_path=dict(
-            l2=l2.tolist(),
-            distance_to_min_norm=distance.tolist(),
-            predicted_distance=predicted_distance.tolist(),
-            max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted_distance),
+            l2=l2.tolist(), distance_to_min_norm=distance.tolist(), predicted_distance=predicted.tolist(),
+            max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted),
             distance_at_smallest_l2=float(distance[0]),
-            fitted_slope_small_l2=loglog_slope(l2[small], distance[small]),
-            predicted_constant=float(result["slope_constant"]),
-            measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
-            norm=np.linalg.norm(path, axis=1).tolist(),
+            fitted_slope_small_l2=loglog_slope(l2[l2 <= SMALL_L2], distance[l2 <= SMALL_L2]),
+            predicted_constant=float(result["slope_constant"]), measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
+            norm=np.linalg.norm(result["path"], axis=1).tolist(),
         ),
         descent=dict(
-            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus,
-            step=float(result["step"]), predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
+            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus, step=float(result["step"]),
+            predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
             from_zero_final_distance_to_min_norm=float(measured[0, -1]),
             from_random_final_distance_to_min_norm=float(measured[1, -1]),
-            from_random_null_component_norm=null_norm,
+            from_random_null_component_norm=float(np.linalg.norm(result["start_null"])),
             from_random_final_distance_to_its_limit=float(measured[2, -1]),
-            max_relative_deviation_from_prediction=max_relative_deviation(measured, predicted, trusted),
-            diverged=bool(np.any(traces.diverged)),
+            max_relative_deviation_from_prediction=max_relative_deviation(  # above the rounding floor of ||a_t - a+||
+                measured, result["predicted"], result["predicted"] > 1e-10),
+            diverged=bool(np.any(result["traces"].diverged)),
         ),
     )
 
@@ -184,10 +163,4 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
-    path, gd = summary["ridge_path"], summary["descent"]
-    print(f"||a+|| = {summary['min_norm']['norm']:.4f}, rank {summary['rank']}, null space of dimension {summary['null_space_dimension']}")
-    print(f"interpolants: max training MSE {summary['interpolants']['max_training_mse']:.1e}")
-    print(f"ridge path: ||a(l2) - a+|| = {path['distance_at_smallest_l2']:.2e} at l2 = {path['l2'][0]:g}, "
-          f"slope {path['fitted_slope_small_l2']:.4f}")
-    print(f"GD from 0: {gd['from_zero_final_distance_to_min_norm']:.1e} from a+; from a random start: "
-          f"{gd['from_random_final_distance_to_min_norm']:.6f} from a+, null-space part {gd['from_random_null_component_norm']:.6f}")
+    print({key: summary[key] for key in ("rank", "null_space_dimension")}, summary["draws"])

@@ -17,8 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import command_line, max_relative_deviation, prepare, save, size
-from experiments.conditioning import DIABETES
+from experiments import DIABETES, command_line, max_relative_deviation, prepare, save, size
 from experiments.figures.sgd import figure
 from lab import criteria, descent, linalg, minibatch, problems, runs, spectrum, stability, sweep
 
@@ -75,24 +74,20 @@ def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
 
 def compute(quick, dtype, seed):
     data, optimum = interpolating_diabetes(dtype)
-    n = data.X.shape[0]
+    n, seeds, steps = data.X.shape[0], size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick)
     every = np.arange(1, n + 1)
     exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
              for mode, replace in (("with_replacement", True), ("without_replacement", False))}
-    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
-                 for b in size(SIZES, "ensemble_batches", quick)}
+    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, seeds, steps) for b in size(SIZES, "ensemble_batches", quick)}
     batches = np.array([b or n for b in size(SIZES, "median_batches", quick)])
     run = runs.CriterionRun(criteria.least_squares, data, size(SIZES, "median_steps", quick), resample=False,
                             largest_batch=int(batches.max()))
     per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0), find_best=False)  # a noisy rate: only the edge
-    X, y = problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)
-    synthetic, fit = problems.interpolating(problems.make_data(X, y))
-    checks = {b: ensemble(synthetic, fit, b, FACTORS, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick))
-              for b in size(SIZES, "synthetic_batches", quick)}
+    synthetic, fit = problems.interpolating(problems.make_data(*problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)))
+    checks = {b: ensemble(synthetic, fit, b, FACTORS, seeds, steps) for b in size(SIZES, "synthetic_batches", quick)}
     draws = seed + np.arange(size(SIZES, "synthetic_draws", quick))
-    over_draws = {b: synthetic_rates_over_draws(b, draws, size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick),
-                                                dtype) for b in size(SIZES, "synthetic_batches", quick)}
+    over_draws = {b: synthetic_rates_over_draws(b, draws, seeds, steps, dtype) for b in size(SIZES, "synthetic_batches", quick)}
     return data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws)
 
 
@@ -111,11 +106,17 @@ def synthetic_rates_over_draws(batch_size, draws, seeds, num_steps, dtype):
     return (mean[:, -1] / mean[:, 0]) ** (1 / (mean.shape[1] - 1)), grid["rho"][:, 0]
 
 
-def below_edge(ensembles):
-    """{B: exact rho(T_B) and the measured per-step factor of the mean square} at the first factor (0.5)."""
-    return {str(b): dict(rho=float(found["rho"][0]),
-                         measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
-            for b, found in ensembles.items()}
+def measured_against_rho(ensembles):
+    """{B: exact rho(T_B) and the measured per-step factor of the mean square} at the first factor (0.5), their
+    largest deviation, and above the edge (1.1): the mean's and the median's growth over the run (and over 5 steps)
+    beside rho(T_B)."""
+    below = {str(b): dict(rho=float(found["rho"][0]), measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
+             for b, found in ensembles.items()}
+    above = lambda name, step: {str(b): float(found[name][1, step]) for b, found in ensembles.items()}  # noqa: E731
+    return dict(below_edge=below, max_relative_deviation_below=max_relative_deviation(
+                    [v["measured"] for v in below.values()], [v["rho"] for v in below.values()]),
+                mean_growth_above=above("mean", -1), mean_growth_above_5_steps=above("mean", 5),
+                median_growth_above=above("median", -1), rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()})
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -129,31 +130,20 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
     edge_step = np.asarray(per_seed["edge_step"])
     median, band = np.nanmedian(edge_step, axis=1), np.nanpercentile(edge_step, [10, 90], axis=1)
-    contraction, synthetic_rates = below_edge(ensembles), below_edge(checks)
     numbers = dict(
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},
         batch_size_at_90_percent=b90,
         ensemble=dict(seeds=size(SIZES, "seeds", quick), num_steps=size(SIZES, "ensemble_steps", quick), factors=list(FACTORS),
-                      below_edge=contraction,
-                      max_relative_deviation_below=max_relative_deviation(
-                          [v["measured"] for v in contraction.values()], [v["rho"] for v in contraction.values()]),
-                      mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in ensembles.items()},
-                      mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in ensembles.items()},
-                      median_growth_above={str(b): float(found["median"][1, -1]) for b, found in ensembles.items()},
-                      rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()}),
+                      **measured_against_rho(ensembles)),
         median_run=dict(batch_sizes=batches.tolist(), seeds=size(SIZES, "median_seeds", quick),
                         num_steps=size(SIZES, "median_steps", quick), edge=median.tolist(),
                         edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
                         exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
                         over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),
-        synthetic=dict(**SYNTHETIC, num_params=int(synthetic.X.shape[1]), below_edge=synthetic_rates,
+        synthetic=dict(**SYNTHETIC, num_params=int(synthetic.X.shape[1]),
                        exact_edge={str(b): float(minibatch.mean_square_edge(synthetic.X, b, True)) for b in checks},
-                       max_relative_deviation_below=max_relative_deviation(
-                           [v["measured"] for v in synthetic_rates.values()], [v["rho"] for v in synthetic_rates.values()]),
-                       rho_above={str(b): float(found["rho"][1]) for b, found in checks.items()},
-                       mean_growth_above_5_steps={str(b): float(found["mean"][1, 5]) for b, found in checks.items()},
-                       mean_growth_above={str(b): float(found["mean"][1, -1]) for b, found in checks.items()}),
+                       **measured_against_rho(checks)),
         synthetic_draws=dict(count=size(SIZES, "synthetic_draws", quick), batch_sizes=list(over_draws),
                              max_relative_deviation_below=max_relative_deviation(
                                  np.concatenate([m for m, _ in over_draws.values()]),

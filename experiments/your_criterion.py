@@ -14,9 +14,8 @@ the edge the iterates oscillate without blowing up.
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import command_line, prepare, save, size
+from experiments import DIABETES, command_line, prepare, save, size
 from experiments.figures.your_criterion import figure
-from experiments.conditioning import DIABETES
 from lab import problems, runs, stability, sweep
 
 DELTA = 10.0  # where the loss turns linear, in units of the target (disease progression, standard deviation 77)

@@ -11,6 +11,9 @@ a - a* along the i-th eigenvector by (1 - step * h_i) at every step. So
 * f(a_t) - f* = 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c = V^T (a_0 - a*),
   exactly (`predicted_gap`), so figures overlay theory without simulating.
 
+With a singular H (fewer samples than features), the minimisers form a+ + null(H), a+ the minimum-norm one in the
+row space (`row_space`); ridge's penalty l2 ||a||^2 picks a(l2), which tends to a+ as l2 -> 0 (`ridge_distance`).
+
 Heavy-ball momentum a <- a - step grad f(a) + beta (a - a_prev) (optax.sgd
 with `momentum=beta`) is stable iff step < 2 (1 + beta) / L, and at its best
 parameters contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`heavy_ball_*`).
@@ -250,19 +253,59 @@ def _predicted_distance(spec, step, start, optimum_params, num_steps):
     return jnp.sqrt(_squared_factors(spec, step, num_steps) @ c**2)
 
 
-def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
-    """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* finite of shape (P,),
-    and the step > 0."""
+def row_space(spec: Spectrum):
+    """(P,) mask of the eigenvalues above the pseudo-inverse's cut-off P eps L, the Hessian's row space: the others
+    are zeros up to rounding, and their eigenvectors span its null space (for least squares, null(A))."""
+    _check_spectrum(spec)
+    return _row_space(spec)
+
+
+def ridge_distance(spec: Spectrum, min_norm_params, l2):
+    """||a(l2) - a+||: the ridge minimiser's distance to the minimum-norm one, on a quadratic with Hessian H (`spec`).
+
+    The penalty l2 ||a||^2 shrinks the component c_i = v_i^T a+ on each non-zero eigenvalue h_i by h_i / (h_i + 2 l2),
+    so ||a(l2) - a+|| = sqrt(sum_{h_i > 0} (2 l2 c_i / (h_i + 2 l2))^2) (a+ lies in the row space). l2: any shape,
+    and the result has it.
+    """
+    _check_spectrum(spec, min_norm_params=min_norm_params)
+    _validate.real_values("l2", l2, lambda v: v >= 0, "must be >= 0 (the ridge penalty)")
+    l2 = jnp.asarray(l2)[..., None]
+    shrink = jnp.where(_row_space(spec), 2 * l2 / (spec.eigenvalues + 2 * l2), 0.0)
+    return jnp.linalg.norm(shrink * (spec.eigenvectors.T @ min_norm_params), axis=-1)
+
+
+def ridge_distance_slope(spec: Spectrum, min_norm_params):
+    """lim_{l2 -> 0} ||a(l2) - a+|| / l2 = ||2 H^+ a+|| (`ridge_distance`): the ridge path leaves a+ at slope 1 on
+    log-log axes, with this constant."""
+    _check_spectrum(spec, min_norm_params=min_norm_params)
+    nonzero = _row_space(spec)
+    c = spec.eigenvectors.T @ min_norm_params
+    return jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
+
+
+def _row_space(spec):
+    return spec.eigenvalues > spec.eigenvalues.shape[-1] * jnp.finfo(spec.eigenvalues.dtype).eps * spec.L
+
+
+def _check_spectrum(spec, **points):
+    """ValueError unless spec is a Spectrum of P eigenvalues and P x P eigenvectors and each of `points` (name:
+    value) is finite of shape (P,)."""
     if not isinstance(spec, Spectrum):
         raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
     size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
     if jnp.ndim(spec.eigenvalues) != 1 or jnp.shape(spec.eigenvectors) != size * 2:
         raise ValueError(f"spec must hold P eigenvalues (P,) and eigenvectors (P, P), got shapes "
                          f"{jnp.shape(spec.eigenvalues)} and {jnp.shape(spec.eigenvectors)}.")
-    for name, value in (("start", start), ("optimum_params", optimum_params)):
+    for name, value in points.items():
         if jnp.shape(value) != size:
             raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
         _validate.real_values(name, value, lambda v: True, "must be finite")
+
+
+def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
+    """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* finite of shape (P,),
+    and the step > 0."""
+    _check_spectrum(spec, start=start, optimum_params=optimum_params)
     _validate.step_size("step", step)
     _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -1e-8 * np.max(np.abs(v)),
                           "must be >= 0 (up to rounding): the predictions are those of a convex quadratic")

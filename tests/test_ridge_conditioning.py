@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from experiments import conditioning, conditioning_quadratics, ridge
+from experiments import DIABETES, conditioning, conditioning_quadratics, ridge
 
 FIGURES = {
     "ridge": ("ridge_interpolants.png", "ridge_path.png", "ridge_descent.png"),
@@ -176,7 +176,7 @@ def test_diabetes_data_is_the_documented_one(conditioning_out):
     assert s["diabetes_columns"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
     datasets = pytest.importorskip("sklearn.datasets")
     reference = datasets.load_diabetes(scaled=False)
-    table = np.loadtxt(conditioning.DIABETES, delimiter=",", skiprows=1)
+    table = np.loadtxt(DIABETES, delimiter=",", skiprows=1)
     np.testing.assert_array_equal(table[:, :-1], reference.data)
     np.testing.assert_array_equal(table[:, -1], reference.target)
-    assert (Path(conditioning.DIABETES).parent / "README.md").is_file()
+    assert (Path(DIABETES).parent / "README.md").is_file()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lab import criteria, problems, reference, spectrum
+from tests import helpers
 
 
 @pytest.mark.parametrize("kappa", [1.0, 10.0, 1e4, 1e8])
@@ -62,6 +63,36 @@ def test_predicted_iterations_follow_the_rate():
     assert spectrum.predicted_iterations(0.0, 1.0, 1e-6) == 1
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-9), ("float32", 2e-4)])
+def test_ridge_distance_is_the_ridge_path_s_distance_to_the_min_norm_fit(dtype, rtol):
+    """N = 10 samples, P = 31 parameters: rank 10, and ||a(l2) - a+|| from the spectrum equals the closed form's
+    (A^T A + N l2 I)^-1 A^T y solved in float64, from l2 = 1e-4 (distance ~1e-4) to 1e2 (a(l2) near 0)."""
+    known = helpers.underdetermined(dtype=dtype)
+    A, y = np.asarray(known.problem.data.X, float), np.asarray(known.problem.data.y, float)
+    a_plus = np.linalg.pinv(A) @ y
+    spec = spectrum.spectrum(criteria.least_squares, jnp.asarray(a_plus, dtype), known.problem.data)
+    assert int(np.sum(spectrum.row_space(spec))) == np.linalg.matrix_rank(A) == 10
+    l2 = np.logspace(-4, 2, 13)
+    exact = [np.linalg.norm(np.linalg.solve(A.T @ A + len(y) * e * np.eye(A.shape[1]), A.T @ y) - a_plus) for e in l2]
+    np.testing.assert_allclose(spectrum.ridge_distance(spec, jnp.asarray(a_plus, dtype), jnp.asarray(l2, dtype)), exact,
+                               rtol=rtol)
+    # Slope 1 at l2 -> 0, with the constant ||2 H^+ a+||: H = (2/N) A^T A, so 2 H^+ a+ = N pinv(A^T A) a+.
+    constant = np.linalg.norm(len(y) * np.linalg.pinv(A.T @ A) @ a_plus)
+    np.testing.assert_allclose(spectrum.ridge_distance_slope(spec, jnp.asarray(a_plus, dtype)), constant, rtol=rtol)
+    assert spectrum.ridge_distance(spec, jnp.asarray(a_plus, dtype), 0.0) == 0.0
+
+
+def test_ridge_distance_composes_under_jit_and_vmap():
+    known = helpers.underdetermined()
+    a_plus = jnp.asarray(known.minimiser)
+    spec = spectrum.spectrum(criteria.least_squares, a_plus, known.problem.data)
+    l2 = jnp.logspace(-3, 1, 5)
+    np.testing.assert_array_equal(jax.jit(jax.vmap(spectrum.ridge_distance, (None, None, 0)))(spec, a_plus, l2),
+                                  jax.jit(spectrum.ridge_distance)(spec, a_plus, l2))
+    np.testing.assert_allclose(jax.jit(spectrum.ridge_distance)(spec, a_plus, l2), spectrum.ridge_distance(spec, a_plus, l2),
+                               rtol=1e-14)
+
+
 MISUSES = [
     (lambda: spectrum.stability_threshold(0.0), "L must be > 0"),
     (lambda: spectrum.stability_threshold(-2.0), "L must be > 0"),
@@ -86,6 +117,12 @@ MISUSES = [
                                     jnp.zeros(2), -1), "num_steps"),
     (lambda: spectrum.predicted_distance(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), 0.1, jnp.ones(2),
                                          jnp.zeros(2), 2.5), "num_steps"),
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), jnp.ones(2), -0.1),
+     r"l2 must be >= 0"),
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([1.0, 2.0]), jnp.eye(2)), jnp.ones(3), 0.1),
+     r"min_norm_params must have shape \(2,\)"),
+    (lambda: spectrum.ridge_distance_slope(jnp.array([1.0, 2.0]), jnp.ones(2)), "spec must be a lab.spectrum.Spectrum"),
+    (lambda: spectrum.row_space(spectrum.Spectrum(jnp.ones((2, 2)), jnp.eye(2))), r"eigenvalues \(P,\)"),
     (lambda: spectrum.power_iteration(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jnp.zeros(2), 5), "non-zero"),
     (lambda: spectrum.largest_eigenvalue(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jax.random.key(0), -3),
      "iterations"),
