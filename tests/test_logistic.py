@@ -32,7 +32,7 @@ def test_real_data_reference_matches_sklearn_and_gradient_descent_reaches_it(qui
     real = n["breast_cancer"]
     assert real["n"] == 569 and real["d"] == 30
     assert real["newton_gradient_norm"] <= 1e-10
-    assert real["sklearn"]["relative_difference"] <= 1e-10
+    assert real["sklearn"]["relative_difference"] <= 2e-11  # README: 4e-12 (rounding: a few ulps of margin)
     # Gradient descent at 2/(L(0) + mu*) from zero: gradient norm 1e-8 within 10,000 steps.
     assert real["num_steps"] == 10_000 and real["gd_gradient_norm"] <= 1e-8
 

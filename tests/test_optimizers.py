@@ -25,19 +25,19 @@ def test_writes_its_figures_and_numbers(quick):
 def test_heavy_ball_edge_is_2_1_plus_beta_over_L(quick):
     _, numbers = quick
     assert len(numbers["edge_betas"]) >= 3 and max(numbers["edge_betas"]) >= 0.9
-    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=5e-4)  # full run: 0.008 %
+    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=1.5e-4)  # quick 0.0083 %, full 0.008 %
 
 
 def test_nesterov_edge_is_2_1_plus_beta_over_1_plus_2_beta_L(quick):
     _, numbers = quick
     betas = np.array(numbers["edge_betas"])
     np.testing.assert_allclose(numbers["nesterov_theory_edge"], (1 + betas) / (1 + 2 * betas), rtol=1e-12)  # units of 2/L
-    np.testing.assert_allclose(numbers["nesterov_measured_edge"], numbers["nesterov_theory_edge"], rtol=5e-4)
+    np.testing.assert_allclose(numbers["nesterov_measured_edge"], numbers["nesterov_theory_edge"], rtol=1e-4)  # 0.005 %
 
 
 def test_heavy_ball_rate_at_the_optimum_is_polyaks(quick):
     _, numbers = quick
-    np.testing.assert_allclose(numbers["optimum_measured_rate"], numbers["optimum_theory_rate"], rtol=2e-2)
+    np.testing.assert_allclose(numbers["optimum_measured_rate"], numbers["optimum_theory_rate"], rtol=1.2e-2)  # 0.81 %
 
 
 def test_momentum_needs_fewer_iterations_than_gradient_descent(quick):

@@ -81,9 +81,9 @@ def test_ridge_path_tends_to_min_norm_linearly_in_l2(ridge_out):
     assert np.all(np.diff(distance) > 0), "the distance must shrink at every smaller l2"
     assert distance[0] < 1e-6
     assert distance[-1] > 0.5 * s["min_norm"]["norm"]  # large l2: a(l2) near 0, far from a+
-    assert path["fitted_slope_small_l2"] == pytest.approx(1.0, abs=1e-3)
+    assert path["fitted_slope_small_l2"] == pytest.approx(1.0, abs=3e-5)
     assert path["measured_constant_at_smallest_l2"] == pytest.approx(path["predicted_constant"], rel=1e-5)
-    assert path["max_relative_deviation_from_prediction"] <= 1e-5
+    assert path["max_relative_deviation_from_prediction"] <= 3e-8
     norms = np.asarray(path["norm"])
     assert np.all(np.diff(norms) < 0) and norms[0] == pytest.approx(s["min_norm"]["norm"], rel=1e-6)
 
@@ -98,18 +98,18 @@ def test_ridge_gradient_descent_implicit_bias(ridge_out):
     assert gd["from_random_null_component_norm"] > 1.0
     assert abs(gd["from_random_final_distance_to_min_norm"] - gd["from_random_null_component_norm"]) <= 1e-8
     assert gd["from_random_final_distance_to_its_limit"] <= 1e-8
-    assert gd["max_relative_deviation_from_prediction"] <= 1e-3
+    assert gd["max_relative_deviation_from_prediction"] <= 1e-4
 
 
 def test_ridge_claims_hold_on_every_data_set(ridge_out):
     draws = ridge_out[1]["draws"]
     assert draws["count"] == ridge.SIZES["draws"][1]
     assert draws["max_interpolant_training_mse"] <= 1e-20
-    assert draws["path_max_relative_deviation_from_prediction"] <= 1e-6
-    assert all(abs(slope - 1) <= 1e-4 for slope in draws["path_slopes_small_l2"])
+    assert draws["path_max_relative_deviation_from_prediction"] <= 3e-8  # README: 1.4e-8 over 20 draws
+    assert all(abs(slope - 1) <= 3e-5 for slope in draws["path_slopes_small_l2"])  # README: 1.1e-5
     assert draws["from_zero_max_final_distance_to_min_norm"] <= 1e-8
     assert draws["from_random_max_final_distance_to_its_limit"] <= 1e-8
-    assert draws["descent_max_relative_deviation_from_prediction"] <= 1e-3
+    assert draws["descent_max_relative_deviation_from_prediction"] <= 1e-4
 
 
 # --- conditioning --------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_quadratics_measured_iterations_equal_theory(conditioning_quadratics_out
     for run in runs:
         assert run["measured_iterations"] == run["predicted_iterations"]
         assert run["max_abs_deviation_from_prediction"] <= 1e-12
-    assert iso_course["step"] == aniso_course["step"] == conditioning_quadratics.COURSE_STEP
+    assert iso_course["step"] == aniso_course["step"] == 0.1  # the course's step (its slides), on both quadratics
     assert iso_course["contraction"] == pytest.approx(0.9) and aniso_course["contraction"] == pytest.approx(0.9)
     assert iso_best["step"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
     assert aniso_best["step"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)

@@ -38,9 +38,9 @@ def test_exact_edges_rise_with_the_batch_to_two_over_L(quick):
 def test_ensembles_contract_by_rho_below_the_edge_and_grow_above(quick):
     _, numbers = quick
     ensemble = numbers["ensemble"]
-    assert ensemble["max_relative_deviation_below"] <= 1e-3
+    assert ensemble["max_relative_deviation_below"] <= 1e-4  # README: 4.3e-5; quick 3e-5
     for b, found in ensemble["below_edge"].items():
-        assert found["measured"] == pytest.approx(found["rho"], rel=1e-3), b
+        assert found["measured"] == pytest.approx(found["rho"], rel=1e-4), b
     assert all(growth > 1 for growth in ensemble["mean_growth_above"].values())
     assert all(rho > 1 for rho in ensemble["rho_above"].values())
     assert ensemble["median_growth_above"]["1"] < 1  # one row per step: the typical run converges, the mean does not
@@ -49,9 +49,9 @@ def test_ensembles_contract_by_rho_below_the_edge_and_grow_above(quick):
 def test_on_a_synthetic_problem_too(quick):
     _, numbers = quick
     synthetic = numbers["synthetic"]
-    assert synthetic["max_relative_deviation_below"] <= 1e-3 and synthetic["num_params"] == synthetic["d"] + 1
+    assert synthetic["max_relative_deviation_below"] <= 4e-4 and synthetic["num_params"] == synthetic["d"] + 1
     draws = numbers["synthetic_draws"]  # the same contraction on other draws of the problem
-    assert draws["count"] == sgd.SIZES["synthetic_draws"][1] and draws["max_relative_deviation_below"] <= 1e-3
+    assert draws["count"] == sgd.SIZES["synthetic_draws"][1] and draws["max_relative_deviation_below"] <= 4e-4
     for b, growth in synthetic["mean_growth_above_5_steps"].items():  # the first steps, before the tail rules
         assert growth > 1 and synthetic["rho_above"][b] > 1, b
 

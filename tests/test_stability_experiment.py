@@ -46,11 +46,12 @@ def test_measured_edge_and_best_step_are_the_theory(quick):
     _, summary = quick
     for entry in summary["per_kappa"]:
         assert entry["bracketed"]
-        assert entry["edge_step"] == pytest.approx(entry["theory_edge_step"], rel=1e-2)
-        assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=2e-2)
+        assert entry["edge_step"] == pytest.approx(entry["theory_edge_step"], rel=1e-3)
+        assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=5e-3)
         assert entry["theory_edge_step"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
-    assert summary["max_edge_relative_error"] <= 1e-2 and summary["max_best_relative_error"] <= 2e-2
-    assert summary["max_rate_relative_error"] <= 1e-2  # the contraction at the measured best step, kappa > 1
+    # README (full run): 0.04 %, 0.4 % and 0.34 %; quick: 0.047 %, 0.24 %, 0.16 %.
+    assert summary["max_edge_relative_error"] <= 1e-3 and summary["max_best_relative_error"] <= 5e-3
+    assert summary["max_rate_relative_error"] <= 4e-3  # the contraction at the measured best step, kappa > 1
 
 
 def test_runs_diverge_above_the_edge_only(quick):

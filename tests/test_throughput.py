@@ -45,11 +45,11 @@ def test_variants_agree_with_the_lab(quick):
     _, numbers = quick
     for key, block in blocks(numbers):
         agreement = block["agreement"]
-        assert agreement["tolerance"] == 1e-4
-        for name in throughput.AGREEMENT_REQUIRED:
-            assert agreement["max_relative_difference"][name] <= 1e-4, (key, name)
-        assert agreement["ok"]
-        assert agreement["ok_all"], agreement["max_relative_difference"]
+        assert agreement["ok"] and agreement["ok_all"], agreement["max_relative_difference"]
+        # The README's float64 claim: every variant to 4e-15, the Gram form (another order of sums) to 6.2e-13.
+        bound = 1e-12 if key.endswith("float64") else throughput.AGREEMENT_RTOL["float32"]
+        for name, difference in agreement["max_relative_difference"].items():
+            assert difference <= bound, (key, name, difference)
 
 
 def test_variants_compute_the_same_losses_on_a_small_problem():
