@@ -155,7 +155,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
     summary = numbers(result)
     summary["draws"] = over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)
-    figures = {"interpolants": interpolants_figure(result, shown=len(NULL_NORMS)), "path": path_figure(result, SMALL_L2),
+    figures = {"interpolants": interpolants_figure(result, shown=len(NULL_NORMS)),
+               "path": path_figure(result, SMALL_L2, summary["ridge_path"]["fitted_slope_small_l2"]),
                "descent": descent_figure(result)}
     return save(out, "ridge", summary, figures)
 

@@ -14,7 +14,7 @@ the edge the iterates oscillate without blowing up.
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import DIABETES, command_line, prepare, save, size
+from experiments import DIABETES, command_line, max_relative_deviation, prepare, save, size
 from experiments.figures.your_criterion import figure
 from lab import problems, runs, stability, sweep
 
@@ -50,7 +50,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     numbers = dict(
         delta=DELTA, num_steps=size(SIZES, "num_steps", quick), seeds=edges.axes["seed"].tolist(),
         edge_step=edges["edge_step"].tolist(), two_over_L=edges["gd_edge_step"].tolist(),
-        edge_over_two_over_L=ratio.tolist(), max_relative_deviation=float(np.max(np.abs(ratio - 1))),
+        edge_over_two_over_L=ratio.tolist(), max_relative_deviation=max_relative_deviation(edges["edge_step"], edges["gd_edge_step"]),
         best_step=edges["best_step"].tolist(), theory_best_step=edges["theory_best_step"].tolist(),
         condition_number=edges["condition_number"].tolist(), bracketed=edges["bracketed"].tolist(),
         reference_gradient_norm=grid["reference_gradient_norm"][0].tolist(),

@@ -42,8 +42,9 @@ def interpolants_figure(result, shown):
     return fig
 
 
-def path_figure(result, small_l2):
-    """(b) The ridge coefficients against l2, and their distance to a+ measured beside the exact value."""
+def path_figure(result, small_l2, slope):
+    """(b) The ridge coefficients against l2, and their distance to a+ measured beside the exact value; `slope`: the
+    log-log slope fitted on l2 <= small_l2."""
     l2, path = np.asarray(result["l2"]), np.asarray(result["path"])
     a_plus = np.asarray(result["a_plus"])
     distance = np.linalg.norm(path - a_plus, axis=1)
@@ -63,8 +64,6 @@ def path_figure(result, small_l2):
     ax.grid(True, which="major", alpha=0.3)
 
     constant = float(result["slope_constant"])
-    small = l2 <= small_l2
-    slope = np.polyfit(np.log(l2[small]), np.log(distance[small]), 1)[0]
     bx.loglog(l2, distance, "o", ms=6, mfc="none", mew=1.5, label="measured ‖a(l2) − a⁺‖ (reference.ridge)")
     bx.loglog(l2, np.asarray(result["predicted_path_distance"]), "-", color="k", lw=1,
               label="exact: ‖2·l2·c_i / (h_i + 2·l2)‖, h_i the Hessian's eigenvalues, c = Vᵀa⁺")
