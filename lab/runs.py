@@ -378,10 +378,18 @@ def values_of(optimizer) -> list:
 
 
 def _key(seed):
-    """A PRNG key from an integer seed (a concrete float one converted on the host: float32 would alias above 2**24)."""
+    """A PRNG key from an integer seed (a concrete float one converted on the host: float32 would alias above 2**24).
+
+    Seeds of magnitude below 2**31 (the only concrete ones a run accepts) key as 32-bit integers; a traced 64-bit
+    seed beyond keeps its high bits, so that seeds 2**32 apart never share a stream."""
     if _validate.is_concrete(seed):
         seed = np.asarray(seed).astype(np.int32)
-    return jax.random.key(jnp.asarray(seed).astype(jnp.int32))
+    seed = jnp.asarray(seed)
+    narrow = jax.random.key(seed.astype(jnp.int32))
+    if not (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize == 8):
+        return narrow
+    wide = jax.random.key_data(jax.random.key(seed))
+    return jax.random.wrap_key_data(jnp.where(jnp.abs(seed) < 2**31, jax.random.key_data(narrow), wide))
 
 
 def _check_optimizer(optimizer, num_steps=None):

@@ -560,6 +560,15 @@ def test_a_direct_call_of_a_run_is_checked_as_a_sweep_axis_is():
         runs.LogisticRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.0)
 
 
+def test_traced_64_bit_seeds_2_to_the_32_apart_draw_different_problems():
+    # A traced seed passes no check: its int32 cast made seed 2**32 + 5 the problem of seed 5, in silence.
+    run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
+    gap = jax.jit(lambda seed: run(learning_rate=0.1, seed=seed).initial_gap)
+    assert gap(jnp.int64(5)) == run(learning_rate=0.1, seed=5).initial_gap  # below 2**31: as a concrete seed
+    assert gap(jnp.int64(-3)) == run(learning_rate=0.1, seed=-3).initial_gap
+    assert gap(jnp.int64(2**32 + 5)) != gap(jnp.int64(5))
+
+
 def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_path):
     # The defect: a non-JSON config wrote the .npz and then failed, leaving half a pair.
     from lab import results
