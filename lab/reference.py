@@ -417,15 +417,20 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
             "rounding: the design is rank-deficient or badly scaled. Standardize the features "
             "(lab.problems.standardize), drop duplicated or constant columns, or use ridge with l2 > 0."
         )
+    where = f"f = {float(found.value):.6g} at ||a|| = {float(jnp.linalg.norm(found.params)):.3g}"
     if status == NOT_DESCENT and METHODS[int(found.method)] == "lbfgs":
         raise ValueError(
             f"{what} was not found: lbfgs stopped after {int(found.iterations)} iterations with ||grad f|| = "
-            f"{float(found.gradient_norm):.3e}, finding no descent direction: the criterion may be unbounded below "
-            "(no finite minimum: add a penalty, e.g. l2 > 0) or not smooth there; check it."
+            f"{float(found.gradient_norm):.3e} ({where}), finding no descent direction: the criterion may be unbounded "
+            "below (no finite minimum: add a penalty, e.g. l2 > 0) or not smooth there, or, non-convex (a network), "
+            "its line search failed where f is flat or curves down: loosen tol, or start elsewhere."
         )
     advice = {
-        MAX_ITER: "raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ",
-        STALLED: "no step decreased f any more (rounding): loosen tol, or compute in float64",
+        MAX_ITER: f"raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ; "
+                  f"if f keeps falling as ||a|| grows ({where}), the criterion has no finite minimum: add a penalty "
+                  "(l2 > 0)",
+        STALLED: f"no step decreased f any more ({where}): rounding (loosen tol, or compute in float64), or a kink "
+                 "of a non-smooth criterion (|a|, max), where the gradient never vanishes",
         NOT_DESCENT: "the Hessian is not positive definite there (a non-convex criterion): use method='lbfgs'",
         NOT_FINITE: "f, its gradient or its Hessian is NaN or infinite there: check the criterion and the data "
                     "(features near the float32 range overflow: standardize them, or compute in float64)",

@@ -185,3 +185,15 @@ def test_interpolating_data_are_fitted_exactly_by_their_least_squares_solution()
     assert float(criteria.least_squares(fit, data)) <= 1e-28
     with pytest.raises(ValueError, match="least_squares ignores data.l2"):
         problems.interpolating(problems.make_data(X, y, l2=0.1))
+
+
+@pytest.mark.parametrize("criterion, message", [
+    (lambda a, data: jnp.sum(a), r"\(max_iter\).*f keeps falling as \|\|a\|\| grows \(f = -\d.*e\+\d+ at .*no finite minimum"),
+    (lambda a, data: jnp.sum(jnp.abs(a - 1.0)), r"\(stalled\).*a kink of a non-smooth criterion"),
+], ids=["unbounded below", "a kink"])
+def test_a_failed_lbfgs_names_the_likely_cause_with_f_and_the_norm_of_a(regression, criterion, message):
+    # An unbounded criterion was told to raise max_iter or standardize; a kink, that rounding stalled the search.
+    data = problems.make_data(*regression)
+    found = reference.solve(criterion, data, jnp.full(data.X.shape[1], 0.3), method="lbfgs")
+    with pytest.raises(ValueError, match=message):
+        reference.check(found)
