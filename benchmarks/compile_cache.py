@@ -2,13 +2,16 @@
 first and second with a fresh cache directory; median seconds over REPEATS and the ratios. And the compile
 time alone of the default `lab sweep`'s grid (`sweep.lower(...).compile()`, in a new process each time),
 with XLA's optimising compile and with `lab.cli.FAST_COMPILE_XLA_FLAGS`, which `lab sweep` uses on grids
-this small (`--compile auto`).
+this small (`--compile auto`). And what every new process pays before any of it: importing JAX, optax,
+matplotlib and the `lab` command, with the installed ml_dtypes and, side by side, with ml_dtypes
+ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import).
 
 Run: python -m benchmarks.compile_cache [--out figures] [--repeats 3]
 Writes OUT/compile_cache.json. Each repeat uses a new cache directory, so "first" always compiles.
 """
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -84,6 +87,31 @@ def compile_only(repeats):
     return dict(median_s=median, samples_s=samples, full_over_fast=median["full"] / median["fast"])
 
 
+IMPORTED = ("jax", "optax", "matplotlib.pyplot", "lab.cli")
+ML_DTYPES_COMPARED = "0.7.0"  # pyproject.toml pins ml_dtypes < 0.7 for what this measures
+
+
+def import_seconds(module, path=None):
+    """Wall time of `import module` in a new Python process (`path` first on its sys.path)."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [path, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", f"import time; t = time.perf_counter(); import {module}; "
+                           "print(time.perf_counter() - t)"], env=environment, check=True, capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def imports(repeats):
+    """Median seconds to import each of IMPORTED, and `jax` with the installed ml_dtypes beside ML_DTYPES_COMPARED
+    (installed with pip into a temporary directory put first on the path; None where pip cannot get it)."""
+    installed = importlib.metadata.version("ml_dtypes")
+    median = {module: statistics.median(import_seconds(module) for _ in range(repeats)) for module in IMPORTED}
+    with tempfile.TemporaryDirectory() as other:
+        got = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", other,
+                              f"ml_dtypes=={ML_DTYPES_COMPARED}"], capture_output=True).returncode == 0
+        compared = statistics.median(import_seconds("jax", other) for _ in range(repeats)) if got else None
+    return dict(median_s=median, ml_dtypes=installed, jax_with_ml_dtypes={installed: median["jax"], ML_DTYPES_COMPARED: compared},
+                jax_slower_with_compared_s=None if compared is None else compared - median["jax"])
+
+
 def benchmark(out="figures", repeats=3):
     out = files.writable_directory(out)
     numbers = dict(
@@ -92,6 +120,7 @@ def benchmark(out="figures", repeats=3):
         machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=platform.python_version()),
         commands={name: measure(arguments, repeats) for name, arguments in COMMANDS.items()},
         default_sweep_compile=compile_only(repeats),
+        imports=imports(repeats),
     )
     files.save_json(out / "compile_cache.json", numbers)
     return numbers
@@ -104,6 +133,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     numbers = benchmark(args.out, args.repeats)
     print(f"default sweep's compile: {numbers['default_sweep_compile']['median_s']}")
+    print(f"imports (s): {numbers['imports']['median_s']}; import jax by ml_dtypes: {numbers['imports']['jax_with_ml_dtypes']}")
     for name, result in numbers["commands"].items():
         m = result["median_s"]
         print(f"{name}: off {m['off']:.1f} s, first {m['first']:.1f} s ({result['first_over_off']:.2f}x), "
