@@ -61,7 +61,7 @@ from lab import files, problems, runs, sweep  # noqa: E402
 
 KAPPA = 1e4  # the Hessian's condition number (X's is 100)
 SEED = 0
-STEP_LOW, STEP_HIGH = 1e-3, 1.2  # absolute steps; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
+STEP_LOW, STEP_HIGH = 1e-3, 1.2  # absolute step sizes; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
 WORKLOADS = {
     "large": dict(n=2000, d=50, num_steps=500, num_runs=256),
     "small": dict(n=200, d=10, num_steps=1000, num_runs=1024),
@@ -128,21 +128,21 @@ def make_problem(n, d, num_steps, dtype, seed=SEED, kappa=KAPPA) -> Problem:
 
 
 def step_sizes(num_runs):
-    """R absolute steps from STEP_LOW to STEP_HIGH * 2/L (2/L = 1 for the lab's generator)."""
+    """R absolute step sizes from STEP_LOW to STEP_HIGH * 2/L (2/L = 1 for the lab's generator)."""
     return np.geomspace(STEP_LOW, STEP_HIGH, num_runs)
 
 
 # %% [markdown]
-# ## The variants: pure functions (problem, steps) -> losses (runs, T + 1), f(a_t) for t = 0..T
+# ## The variants: pure functions (problem, learning_rates) -> losses (runs, T + 1), f(a_t) for t = 0..T
 
 # %%
-def numpy_loop(problem: Problem, steps):
+def numpy_loop(problem: Problem, learning_rates):
     """(a) numpy, one run after another, one step after another."""
     X, y, T = problem.X, problem.y, problem.num_steps
     n = X.shape[0]
-    losses = np.empty((len(steps), T + 1), X.dtype)
+    losses = np.empty((len(learning_rates), T + 1), X.dtype)
     with np.errstate(all="ignore"):  # runs above 2/L overflow
-        for i, lr in enumerate(np.asarray(steps, X.dtype)):
+        for i, lr in enumerate(np.asarray(learning_rates, X.dtype)):
             a = np.zeros(X.shape[1], X.dtype)
             for t in range(T):
                 r = X @ a - y
@@ -153,14 +153,14 @@ def numpy_loop(problem: Problem, steps):
     return losses
 
 
-def numpy_batched(problem: Problem, steps):
+def numpy_batched(problem: Problem, learning_rates):
     """(b) numpy, all runs at once: the parameters are a (P, R) matrix, one matmul each way per step."""
     X, y, T = problem.X, problem.y, problem.num_steps
-    (n, p), R = X.shape, len(steps)
+    (n, p), R = X.shape, len(learning_rates)
     A = np.zeros((p, R), X.dtype)
     residual, gradient = np.empty((n, R), X.dtype), np.empty((p, R), X.dtype)
     losses = np.empty((T + 1, R), X.dtype)
-    scale = np.asarray(steps * (2 / n), X.dtype)
+    scale = np.asarray(learning_rates * (2 / n), X.dtype)
     column, XT = y[:, None], X.T
     with np.errstate(all="ignore"):
         for t in range(T + 1):
@@ -188,9 +188,9 @@ def _jax_one_run(X, y, num_steps, lr):
     return jnp.append(losses, r @ r / n)
 
 
-def jax_loop_scan(problem: Problem, steps):
+def jax_loop_scan(problem: Problem, learning_rates):
     """(c) JAX: a Python loop over runs, each one call of a jitted `lax.scan` over the T steps."""
-    lrs = np.asarray(steps, problem.dtype)
+    lrs = np.asarray(learning_rates, problem.dtype)
     outs = [_jax_one_run(problem.Xj, problem.yj, problem.num_steps, lr) for lr in lrs]
     return np.stack(jax.device_get(outs))
 
@@ -213,11 +213,11 @@ def _optax_step(params, opt_state, X, y):
 _optax_loss = jax.jit(_mean_squared_error)
 
 
-def optax_loop_step(problem: Problem, steps):
+def optax_loop_step(problem: Problem, learning_rates):
     """(d) the optax tutorial: for each run, a Python loop calling a jitted update step T times."""
     X, y, dtype = problem.Xj, problem.yj, jnp.dtype(problem.dtype)
     curves = []
-    for lr in steps:
+    for lr in learning_rates:
         params = jnp.zeros(X.shape[1], dtype)
         opt_state = _OPTIMIZER.init(params)
         opt_state.hyperparams["learning_rate"] = jnp.asarray(lr, dtype)
@@ -235,19 +235,19 @@ def lab_run(problem: Problem, gram=False, num_steps=None) -> runs.LinearRegressi
                                     dtype=problem.dtype, gram=gram)
 
 
-def lab_axes(steps):
-    return {"learning_rate": np.asarray(steps, np.float64), "kappa": np.array([KAPPA])}
+def lab_axes(learning_rates):
+    return {"learning_rate": np.asarray(learning_rates, np.float64), "kappa": np.array([KAPPA])}
 
 
-def lab_sweep(problem: Problem, steps, gram=False):
+def lab_sweep(problem: Problem, learning_rates, gram=False):
     """(e) the lab: one `sweep` over the step axis; losses = recorded gap + f*."""
-    result = sweep.sweep(lab_run(problem, gram), lab_axes(steps), progress=False)
+    result = sweep.sweep(lab_run(problem, gram), lab_axes(learning_rates), progress=False)
     return result["gap"][:, 0, :].astype(np.float64) + problem.fstar
 
 
-def lab_sweep_gram(problem: Problem, steps):
+def lab_sweep_gram(problem: Problem, learning_rates):
     """(f) the lab in Gram form: the criterion written on X^T X / N and X^T y / N."""
-    return lab_sweep(problem, steps, gram=True)
+    return lab_sweep(problem, learning_rates, gram=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,25 +264,25 @@ class FixedKappa:
         return self.run.bytes_per_run()
 
 
-def lab_sweep_step_axis(problem: Problem, steps):
+def lab_sweep_step_axis(problem: Problem, learning_rates):
     """(i, diagnostic) the lab's sweep of the same runs with kappa bound, not an axis of length one."""
-    result = sweep.sweep(FixedKappa(lab_run(problem), KAPPA), {"learning_rate": np.asarray(steps, np.float64)},
+    result = sweep.sweep(FixedKappa(lab_run(problem), KAPPA), {"learning_rate": np.asarray(learning_rates, np.float64)},
                          progress=False)
     return result["gap"].astype(np.float64) + problem.fstar
 
 
-def torch_batched(problem: Problem, steps):
+def torch_batched(problem: Problem, learning_rates):
     """(g) PyTorch, all runs at once, as (b) with torch tensors on the CPU."""
     import torch
 
     T = problem.num_steps
     with torch.inference_mode():
         X, column = torch.from_numpy(problem.X), torch.from_numpy(problem.y)[:, None]
-        (n, p), R = X.shape, len(steps)
+        (n, p), R = X.shape, len(learning_rates)
         A = torch.zeros((p, R), dtype=X.dtype)
         residual, gradient = torch.empty((n, R), dtype=X.dtype), torch.empty((p, R), dtype=X.dtype)
         losses = torch.empty((T + 1, R), dtype=X.dtype)
-        scale = torch.from_numpy(np.asarray(steps * (2 / n), problem.dtype))
+        scale = torch.from_numpy(np.asarray(learning_rates * (2 / n), problem.dtype))
         for t in range(T + 1):
             torch.matmul(X, A, out=residual)
             residual -= column
@@ -308,9 +308,9 @@ def _jax_batched(X, y, lr, num_steps):
     return jnp.concatenate([losses, jnp.mean(r * r, axis=0)[None]]).T
 
 
-def jax_batched_scan(problem: Problem, steps):
+def jax_batched_scan(problem: Problem, learning_rates):
     """(h, diagnostic) the same algorithm batched by hand: one jitted scan, (P, R) matmuls, nothing else."""
-    return np.asarray(_jax_batched(problem.Xj, problem.yj, jnp.asarray(steps, problem.dtype), problem.num_steps))
+    return np.asarray(_jax_batched(problem.Xj, problem.yj, jnp.asarray(learning_rates, problem.dtype), problem.num_steps))
 
 
 FUNCTIONS = {f.__name__: f for f in (numpy_loop, numpy_batched, jax_loop_scan, optax_loop_step, lab_sweep,
@@ -379,20 +379,20 @@ def timed(fn, *args):
     return time.perf_counter() - started, out
 
 
-def compile_times(problem: Problem, steps, gram: bool, aot: bool):
+def compile_times(problem: Problem, learning_rates, gram: bool, aot: bool):
     """The lab's compile time, two ways: with `aot`, `sweep.lower(...)` and `.compile()` timed on cold caches
     (their executable is not the one a call of `sweep` looks up: its arrays are sharded); then the first
     call of `sweep` minus a warm call."""
     out = {}
     if aot:
         started = time.perf_counter()
-        lowered = sweep.lower(lab_run(problem, gram), lab_axes(steps))
+        lowered = sweep.lower(lab_run(problem, gram), lab_axes(learning_rates))
         lowered_at = time.perf_counter()
         lowered.compile()
         out.update(lower_s=lowered_at - started, compile_s=time.perf_counter() - lowered_at)
         out["lower_plus_compile_s"] = out["lower_s"] + out["compile_s"]
-    first, _ = timed(lab_sweep, problem, steps, gram)
-    warm, _ = timed(lab_sweep, problem, steps, gram)
+    first, _ = timed(lab_sweep, problem, learning_rates, gram)
+    warm, _ = timed(lab_sweep, problem, learning_rates, gram)
     out.update(first_call_s=first, warm_call_s=warm, first_minus_warm_s=first - warm)
     return out
 
@@ -417,29 +417,29 @@ def available_variants(quick=False):
     return names, skipped
 
 
-def warm_up(problem: Problem, steps, names):
+def warm_up(problem: Problem, learning_rates, names):
     """Compile every JAX function for these shapes and pick each loop variant's subset of runs."""
     subsets = {}
     for name in names:
         fn = FUNCTIONS[name]
         if name in ("numpy_loop", "jax_loop_scan", "optax_loop_step"):
-            fn(problem, steps[:1])  # compiles
-            seconds, _ = timed(fn, problem, steps[:2])
-            subsets[name] = subset_for(seconds / 2, len(steps))
+            fn(problem, learning_rates[:1])  # compiles
+            seconds, _ = timed(fn, problem, learning_rates[:2])
+            subsets[name] = subset_for(seconds / 2, len(learning_rates))
         else:
             if name not in ("lab_sweep", "lab_sweep_gram"):  # those two were called by compile_times
-                fn(problem, steps)
-            subsets[name] = np.arange(len(steps))
-    warm_ceiling(problem, len(steps))
+                fn(problem, learning_rates)
+            subsets[name] = np.arange(len(learning_rates))
+    warm_ceiling(problem, len(learning_rates))
     return subsets
 
 
-def agreement(losses, steps, dtype):
+def agreement(losses, learning_rates, dtype):
     """Max relative difference of final losses f(a_T) against (e), on runs with step < 1 = 2/L."""
     reference = losses[REFERENCE][1][:, -1]
     out = {}
     for name, (idx, curve) in losses.items():
-        stable = steps[idx] < 1.0
+        stable = learning_rates[idx] < 1.0
         final = curve[stable, -1].astype(np.float64)
         expected = reference[idx][stable]
         out[name] = float(np.max(np.abs(final / expected - 1))) if stable.any() else None
@@ -451,7 +451,7 @@ def agreement(losses, steps, dtype):
                 ok_all=all(v is not None and v <= tolerance for v in out.values()))
 
 
-def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples, fixed_samples, compiled, losses, steps):
+def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples, fixed_samples, compiled, losses, learning_rates):
     """Medians (and bests) and ratios for one workload and dtype."""
     n, d, T, R = work["n"], work["d"], work["num_steps"], work["num_runs"]
     variants = {}
@@ -498,7 +498,7 @@ def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples,
                  "swept over step alone with kappa bound to the run: about 1 when an axis of one value costs nothing",
         )
     return dict(variants=variants, matmul_ceiling=ceiling, compile=compiled, diagnostics=diagnostics,
-                agreement=agreement(losses, steps, dtype))
+                agreement=agreement(losses, learning_rates, dtype))
 
 
 def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
@@ -513,16 +513,16 @@ def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
     for wname, work, dtype in blocks:
         log(f"[{wname} {dtype}] compile times")
         problem = make_problem(work["n"], work["d"], work["num_steps"], dtype)
-        steps = step_sizes(work["num_runs"])
-        compiled = {name: compile_times(problem, steps, name == "lab_sweep_gram", aot)
+        learning_rates = step_sizes(work["num_runs"])
+        compiled = {name: compile_times(problem, learning_rates, name == "lab_sweep_gram", aot)
                     for name in ("lab_sweep", "lab_sweep_gram")}
-        state[wname, dtype] = dict(problem=problem, steps=steps, compiled=compiled)
+        state[wname, dtype] = dict(problem=problem, learning_rates=learning_rates, compiled=compiled)
     for wname, work, dtype in blocks:
         log(f"[{wname} {dtype}] warm-up")
         s = state[wname, dtype]
-        s["subsets"] = warm_up(s["problem"], s["steps"], names)
+        s["subsets"] = warm_up(s["problem"], s["learning_rates"], names)
         if fixed_cost:
-            lab_sweep_short(s["problem"], s["steps"])  # compiles
+            lab_sweep_short(s["problem"], s["learning_rates"])  # compiles
         s.update(samples={name: [] for name in names}, ceiling=[], fixed=[], losses={}, load=[])
     for rep in range(repeats):
         order = names[rep % len(names):] + names[:rep % len(names)]  # rotate, so no variant always goes first
@@ -539,10 +539,10 @@ def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
                 if name == "ceiling":
                     s["ceiling"].append(matmul_ceiling(s["problem"], work["num_runs"]))
                     if fixed_cost:
-                        s["fixed"].append(timed(lab_sweep_short, s["problem"], s["steps"])[0])
+                        s["fixed"].append(timed(lab_sweep_short, s["problem"], s["learning_rates"])[0])
                     continue
                 idx = s["subsets"][name]
-                seconds, curve = timed(FUNCTIONS[name], s["problem"], s["steps"][idx])
+                seconds, curve = timed(FUNCTIONS[name], s["problem"], s["learning_rates"][idx])
                 s["samples"][name].append(seconds * work["num_runs"] / len(idx))
                 s["losses"][name] = (idx, np.asarray(curve))
     results = {}
@@ -550,7 +550,7 @@ def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
         s = state[wname, dtype]
         runs_measured = {name: len(s["subsets"][name]) for name in names}
         block = summarise_block(work, dtype, names, s["samples"], runs_measured, s["ceiling"], s["fixed"],
-                                s["compiled"], s["losses"], s["steps"])
+                                s["compiled"], s["losses"], s["learning_rates"])
         block["skipped"] = skipped
         block["load_average_1min_per_repeat"] = s["load"]
         results.setdefault(wname, dict(**work, P=work["d"] + 1,
@@ -560,9 +560,9 @@ def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
     return results
 
 
-def lab_sweep_short(problem: Problem, steps):
+def lab_sweep_short(problem: Problem, learning_rates):
     """The lab's sweep with one step: its fixed cost per call."""
-    return sweep.sweep(lab_run(problem, num_steps=1), lab_axes(steps), progress=False)["gap"]
+    return sweep.sweep(lab_run(problem, num_steps=1), lab_axes(learning_rates), progress=False)["gap"]
 
 
 def measure_scaling(spec, repeats, dtype, log):
@@ -577,15 +577,15 @@ def measure_scaling(spec, repeats, dtype, log):
             work = dict(base, **({"num_runs": value} if axis == "R" else {"n": value}))
             log(f"[scaling {axis}={value}]")
             problem = make_problem(work["n"], work["d"], work["num_steps"], dtype)
-            steps = step_sizes(work["num_runs"])
-            first, _ = timed(lab_sweep, problem, steps)
-            lab_sweep_step_axis(problem, steps)
+            learning_rates = step_sizes(work["num_runs"])
+            first, _ = timed(lab_sweep, problem, learning_rates)
+            lab_sweep_step_axis(problem, learning_rates)
             warm_ceiling(problem, work["num_runs"], SCALING_CHAIN_NUM_STEPS)
             times = {"lab_sweep": [], "lab_sweep_step_axis": []}
             chained = []
             while len(chained) < repeats and (not chained or sum(map(sum, times.values())) < SCALING_BUDGET_S):
                 for name in times:
-                    times[name].append(timed(FUNCTIONS[name], problem, steps)[0])
+                    times[name].append(timed(FUNCTIONS[name], problem, learning_rates)[0])
                 chained.append(float(np.median([matmul_ceiling(problem, work["num_runs"], SCALING_CHAIN_NUM_STEPS)[
                     "chained_step_s"] for _ in range(3)])))
             R, T, flops = work["num_runs"], work["num_steps"], flops_per_run_step("data", work["n"], work["d"])
@@ -791,7 +791,7 @@ def benchmark(out="figures", quick=False, log=print):
         description=__doc__.strip().splitlines()[0],
         quick=quick,
         settings=dict(dtypes=list(dtypes), kappa_hessian=KAPPA, kappa_X=KAPPA ** 0.5, seed=SEED,
-                      steps=f"geomspace({STEP_LOW}, {STEP_HIGH}, R)", stability_threshold=1.0,
+                      learning_rates=f"geomspace({STEP_LOW}, {STEP_HIGH}, R)", stability_threshold=1.0,
                       repeats=repeats, pause_between_libraries_s=pause,
                       statistic="median over repeats (seconds_all has every sample)",
                       subset_rule=f"loop variants estimated above {SUBSET_ABOVE_S} s are timed on ~{SUBSET_TARGET_S} s "

@@ -68,13 +68,13 @@ def compute_features(X, y, num_steps: int):
     optima = [descent.optimum(criteria.least_squares, reference.least_squares(Xi, y), data) for Xi, data in zip(designs, datas)]
     specs = [spectrum.spectrum(criteria.least_squares, opt.params, data) for opt, data in zip(optima, datas)]
     data, optimum, spec = stack(datas), stack(optima), stack(specs)
-    steps = spectrum.best_step(spec.L, spec.mu)
+    learning_rates = spectrum.best_step(spec.L, spec.mu)
     start = jnp.zeros(X.shape[1] + 1, X.dtype)
-    traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(data, optimum, steps)
-    predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, steps, optimum)
+    traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(data, optimum, learning_rates)
+    predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, learning_rates, optimum)
     gap0 = traces.gap[:, 0]
     bound = spectrum.predicted_iterations(spectrum.optimal_rate(spec.kappa), gap0, TOLERANCE * gap0)
-    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, steps=steps, traces=traces, predicted=predicted, bound=bound)
+    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=learning_rates, traces=traces, predicted=predicted, bound=bound)
 
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
@@ -109,7 +109,7 @@ def numbers(result):
             bound = finite(f["bound"][k])
             entries[which] = dict(
                 condition_number=finite(f["kappa"][k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
-                step=float(f["steps"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
+                step=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
                 measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),
                 measured_over_predicted=None if measured is None or not bound else measured / bound,

@@ -45,16 +45,16 @@ def compute(dtype=jnp.float64):
     problems_2d = [quadratic(h, dtype) for h in (ISOTROPIC, ANISOTROPIC)]
     origin, start = jnp.zeros(2, dtype), jnp.asarray(START, dtype)
     specs = [spectrum.spectrum(criteria.least_squares, origin, data) for data in problems_2d]
-    steps = jnp.stack([spectrum.best_step(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
+    learning_rates = jnp.stack([spectrum.best_step(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
                        for k, best in RUNS_2D])
     data = stack([problems_2d[k] for k, _ in RUNS_2D])
     minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
     traces = jax.vmap(lambda d, step: descent.gradient_descent(criteria.least_squares, d, start, minimum, step,
-                                                               PATH_NUM_STEPS, record_path=True))(data, steps)
+                                                               PATH_NUM_STEPS, record_path=True))(data, learning_rates)
     predicted = jax.vmap(lambda sp, step: spectrum.predicted_gap(sp, step, start, origin, PATH_NUM_STEPS))(
-        stack([specs[k] for k, _ in RUNS_2D]), steps)
-    contractions = jnp.stack([spectrum.contraction(steps[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
-    return dict(specs=specs, kappas=[sp.kappa for sp in specs], steps=steps, contractions=contractions,
+        stack([specs[k] for k, _ in RUNS_2D]), learning_rates)
+    contractions = jnp.stack([spectrum.contraction(learning_rates[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
+    return dict(specs=specs, kappas=[sp.kappa for sp in specs], learning_rates=learning_rates, contractions=contractions,
                 paths=traces.path, gaps=traces.gap, predicted=predicted)
 
 
@@ -66,7 +66,7 @@ def numbers(q):
         spec, gap, predicted = q["specs"][problem], np.asarray(q["gaps"][i]), np.asarray(q["predicted"][i])
         runs_2d.append(dict(
             hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(q["kappas"][problem]),
-            step=float(q["steps"][i]), best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
+            step=float(q["learning_rates"][i]), best_step=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
             contraction=float(q["contractions"][i]),
             measured_iterations=first_below(gap, TOLERANCE * gap[0]),
             predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),

@@ -49,7 +49,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
         L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
-        steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), steps=first["learning_rate"].tolist(),
+        steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), learning_rates=first["learning_rate"].tolist(),
         two_over_step=(2 / first["learning_rate"]).tolist(), converged=converged.tolist(),
         iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
         sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),

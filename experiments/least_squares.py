@@ -25,11 +25,11 @@ def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float6
     """The problem (closed form and spectrum), and gradient descent at each step beside its predicted curve."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
     spec, optimum = problem.spectrum, problem.reference
-    steps = [spectrum.best_step(spec.L, spec.mu) if f is None else f * problem.edge_step for f in FRACTIONS]
-    traces = [runs.optimize(problem, num_steps, step)[1] for step in steps]  # one compilation: the step is traced
-    predicted = [spectrum.predicted_gap(spec, step, problem.start, optimum.params, num_steps) for step in steps]
+    learning_rates = [spectrum.best_step(spec.L, spec.mu) if f is None else f * problem.edge_step for f in FRACTIONS]
+    traces = [runs.optimize(problem, num_steps, rate)[1] for rate in learning_rates]  # one compilation: it is traced
+    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
     traces = jax.tree.map(lambda *leaves: np.stack(leaves), *jax.device_get(traces))
-    return jax.device_get(dict(spec=spec, kappa=spec.kappa, optimum=optimum, steps=np.array(steps), traces=traces,
+    return jax.device_get(dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=np.array(learning_rates), traces=traces,
                                predicted=np.array(predicted), gradient_at_optimum=optimum.gradient_norm))
 
 
@@ -55,7 +55,7 @@ def numbers(result):
     spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
     edge = float(spectrum.stability_threshold(spec.L))
     runs = []
-    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["steps"])):
+    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["learning_rates"])):
         gap, diverged = np.asarray(traces.gap[i]), bool(traces.diverged[i])
         stop = int(traces.diverged_at[i]) if diverged else len(gap)
         deviation = max_relative_deviation(gap[:stop], predicted[i][:stop], np.asarray(predicted[i][:stop]) > 1e-6)

@@ -26,11 +26,11 @@ from lab import runs, spectrum, stability, sweep
 N, D, TOLERANCE = 50, 5, 1e-6
 MAP_KAPPA, MAP_NUM_STEPS = 100.0, 300
 SIZES = dict(  # full, quick
-    map_steps=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
+    map_steps_over_edge=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
     map_betas=(np.linspace(0.0, 0.95, 40), np.linspace(0.0, 0.9, 6)),
     edge_betas=(np.array([0.0, 0.3, 0.6, 0.9]), np.array([0.0, 0.5, 0.9])),
     kappas=(np.logspace(0, 3, 7), np.logspace(0, 2, 3)),
-    steps=(np.geomspace(0.02, 2.0, 40), np.geomspace(0.05, 2.0, 12)),
+    steps_over_edge=(np.geomspace(0.02, 2.0, 40), np.geomspace(0.05, 2.0, 12)),
     betas=(np.linspace(0.0, 0.95, 20), np.linspace(0.0, 0.9, 6)),
     adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
     horizon=(4000, 1200),
@@ -47,7 +47,7 @@ def momentum_map(quick, dtype, optimizer=optax.sgd):
     """`optimizer` (heavy ball or NESTEROV) over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
     edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen", optimizer=optimizer)
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "map_steps", quick), "momentum": size(SIZES, "map_betas", quick),
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "map_steps_over_edge", quick), "momentum": size(SIZES, "map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
@@ -77,8 +77,8 @@ def fewest_iterations(quick, dtype):
     never = np.iinfo(np.int32).max
     fewest = {}
     for name, optimizer, axes in (
-        ("heavy ball", optax.sgd, {"step_over_edge": size(SIZES, "steps", quick), "momentum": size(SIZES, "betas", quick)}),
-        ("Nesterov", NESTEROV, {"step_over_edge": size(SIZES, "steps", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("heavy ball", optax.sgd, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("Nesterov", NESTEROV, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
         ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)}),
     ):
         run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)

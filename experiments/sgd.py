@@ -30,10 +30,10 @@ SIZES = dict(  # full, quick
     synthetic_batches=((1, 8, 64), (8,)),  # on SYNTHETIC's 64 rows
     synthetic_draws=(20, 3),  # problems drawn for the contraction check (the first is the one in the JSON's synthetic)
     seeds=(4096, 512),
-    ensemble_steps=(100, 50),
+    ensemble_num_steps=(100, 50),
     median_batches=((1, 2, 4, 8, 16, 32, 64, None), (1, 16)),
     median_seeds=(16, 4),
-    median_steps=(200, 60),
+    median_num_steps=(200, 60),
 )
 
 
@@ -74,20 +74,20 @@ def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
 
 def compute(quick, dtype, seed):
     data, optimum = interpolating_diabetes(dtype)
-    n, seeds, steps = data.X.shape[0], size(SIZES, "seeds", quick), size(SIZES, "ensemble_steps", quick)
+    n, seeds, num_steps = data.X.shape[0], size(SIZES, "seeds", quick), size(SIZES, "ensemble_num_steps", quick)
     every = np.arange(1, n + 1)
     exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
              for mode, replace in (("with_replacement", True), ("without_replacement", False))}
-    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, seeds, steps) for b in size(SIZES, "ensemble_batches", quick)}
+    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, seeds, num_steps) for b in size(SIZES, "ensemble_batches", quick)}
     batches = np.array([b or n for b in size(SIZES, "median_batches", quick)])
-    run = runs.CriterionRun(criteria.least_squares, data, size(SIZES, "median_steps", quick), resample=False,
+    run = runs.CriterionRun(criteria.least_squares, data, size(SIZES, "median_num_steps", quick), resample=False,
                             largest_batch=int(batches.max()))
     per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))},
                                        edge_bracket=(0.05, 2.0), find_best=False)  # a noisy rate: only the edge
     synthetic, fit = problems.interpolating(problems.make_data(*problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)))
-    checks = {b: ensemble(synthetic, fit, b, FACTORS, seeds, steps) for b in size(SIZES, "synthetic_batches", quick)}
+    checks = {b: ensemble(synthetic, fit, b, FACTORS, seeds, num_steps) for b in size(SIZES, "synthetic_batches", quick)}
     draws = seed + np.arange(size(SIZES, "synthetic_draws", quick))
-    over_draws = {b: synthetic_rates_over_draws(b, draws, seeds, steps, dtype) for b in size(SIZES, "synthetic_batches", quick)}
+    over_draws = {b: synthetic_rates_over_draws(b, draws, seeds, num_steps, dtype) for b in size(SIZES, "synthetic_batches", quick)}
     return data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws)
 
 
@@ -134,10 +134,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},
         batch_size_at_90_percent=b90,
-        ensemble=dict(seeds=size(SIZES, "seeds", quick), num_steps=size(SIZES, "ensemble_steps", quick), factors=list(FACTORS),
+        ensemble=dict(seeds=size(SIZES, "seeds", quick), num_steps=size(SIZES, "ensemble_num_steps", quick), factors=list(FACTORS),
                       **measured_against_rho(ensembles)),
         median_run=dict(batch_sizes=batches.tolist(), seeds=size(SIZES, "median_seeds", quick),
-                        num_steps=size(SIZES, "median_steps", quick), edge=median.tolist(),
+                        num_steps=size(SIZES, "median_num_steps", quick), edge=median.tolist(),
                         edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
                         exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
                         over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),

@@ -2,7 +2,7 @@
 
 One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
 a = 0 on least-squares problems with condition numbers SIZES["kappas"] (1 to
-1e4) at every step size of SIZES["steps"], given as fractions c of each
+1e4) at every step size of SIZES["steps_over_edge"], given as fractions c of each
 problem's own 2/L, for SIZES["num_steps"] iterations. `lab.stability.edge_and_best` then measures, for every
 kappa, the largest stable step (bisection to 0.1 %) and the best step (golden
 section on the measured contraction), which are drawn on the map beside the
@@ -38,12 +38,12 @@ N, D = 100, 10
 SIZES = dict(  # full, quick
     num_steps=(1000, 500),
     # step sizes as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
-    steps=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
+    steps_over_edge=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
     kappas=(np.logspace(0, 4, 17), np.logspace(0, 4, 5)),
     seeds=(5, 2),  # data drawn anew per seed: the figures show the median (and a 10-90 % band)
 )
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
-CURVE_KAPPA, CURVE_STEPS = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
+CURVE_KAPPA, CURVE_STEPS_OVER_EDGE = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
 TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
 
 
@@ -53,20 +53,20 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
     kappas, seeds = size(SIZES, "kappas", quick), seed + np.arange(size(SIZES, "seeds", quick))
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "kappa": kappas, "seed": seeds},
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "kappa": kappas, "seed": seeds},
                        progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappas, "seed": seeds})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
 
 
 def curves_theory(run, seed, num_steps):
-    """For the convergence runs (kappa = CURVE_KAPPA, steps CURVE_STEPS): the exact predicted gaps, and
+    """For the convergence runs (kappa = CURVE_KAPPA, CURVE_STEPS_OVER_EDGE x 2/L): the exact predicted gaps, and
     the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=run.dtype)
     spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
-    steps = [c * problem.edge_step for c in CURVE_STEPS]
-    predicted = [spectrum.predicted_gap(spec, step, problem.start, optimum.params, num_steps) for step in steps]
-    paths = [runs.optimize(problem, TOP_NUM_STEPS, step, record_path=True)[1].path for step in steps]
+    learning_rates = [c * problem.edge_step for c in CURVE_STEPS_OVER_EDGE]
+    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
+    paths = [runs.optimize(problem, TOP_NUM_STEPS, rate, record_path=True)[1].path for rate in learning_rates]
     top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
     return dict(predicted=np.array(predicted), top_component=np.array(top_component), optimal_value=float(optimum.value))
 
@@ -91,7 +91,7 @@ def numbers(result, seed, dtype):
                       smallest_diverged_step=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
-    for n, step in enumerate(CURVE_STEPS):
+    for n, step in enumerate(CURVE_STEPS_OVER_EDGE):
         index = (np.argmin(np.abs(grid.axes["step_over_edge"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
@@ -102,7 +102,7 @@ def numbers(result, seed, dtype):
                            max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed,
                 seeds=grid.axes["seed"].astype(int).tolist(), dtype=dtype,
-                steps=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
+                steps_over_edge=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
                 # kappa = 1 contracts to a* in one step at its best step: its measured rate is the rounding floor
@@ -119,7 +119,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     summary = numbers(result, seed, dtype)
     figures = {"map": plots.stability_map(result["grid"], edges=result["edges"], colour="rate"),
                "iterations": plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS),
-               "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_STEPS)}
+               "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_STEPS_OVER_EDGE)}
     figures["map"].set_size_inches(9.5, 6.5)
     return save(out, "stability", summary, figures)
 

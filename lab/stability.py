@@ -70,9 +70,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         `best_step` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
     find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
-        or unmodelled rate): the best outputs are NaN, nothing is warned about them, and each iteration runs
-        one step instead of two. The edge is the same either way (as many bisections: those the best step's
-        search would have run too).
+        or unmodelled rate): the best outputs are NaN, nothing is warned about them, each iteration runs one
+        step instead of two, and there are only the bisections rtol asks for (with the best step, the two
+        searches share best_iterations iterations): the edge agrees with find_best=True's to rtol.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as step_over_edge), edge_step and best_step (absolute), best_rate (measured
     contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
@@ -101,7 +101,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     runs.require_outcome(run, {"step_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
-    outputs = _search(run, stable, mapped, max(bisections, best_iterations), find_best, jnp.asarray(edge_bracket),
+    iterations = max(bisections, best_iterations) if find_best else bisections
+    outputs = _search(run, stable, mapped, iterations, find_best, jnp.asarray(edge_bracket),
                       jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())

@@ -32,8 +32,8 @@ def test_the_map_is_the_mean_over_every_batch(X, replacement, batch_size):
     M = M @ M.T
     draws = (itertools.product(range(N), repeat=batch_size) if replacement
              else itertools.combinations(range(N), batch_size))
-    steps = [np.eye(P) - learning_rate * np.mean([2 * np.outer(X[i], X[i]) for i in rows], axis=0) for rows in draws]
-    expected = np.mean([Q @ M @ Q for Q in steps], axis=0)
+    maps = [np.eye(P) - learning_rate * np.mean([2 * np.outer(X[i], X[i]) for i in rows], axis=0) for rows in draws]
+    expected = np.mean([Q @ M @ Q for Q in maps], axis=0)
     T, V = minibatch.second_moment_map(X, learning_rate, batch_size, replacement)
     mapped = V @ (T @ (V.T @ M @ V).ravel()).reshape(P, P) @ V.T
     np.testing.assert_allclose(mapped, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())

@@ -11,7 +11,7 @@ from experiments import stability as experiment
 from lab import plots, runs, sweep
 
 FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
-KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "steps", "kappas", "per_kappa", "max_edge_relative_error",
+KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "steps_over_edge", "kappas", "per_kappa", "max_edge_relative_error",
         "max_best_relative_error", "max_rate_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
 PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "best_step", "theory_best_step",
              "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_step"}
@@ -38,7 +38,7 @@ def test_numbers_have_the_documented_keys(quick):
     assert len(summary["per_kappa"]) == len(summary["kappas"]) == len(experiment.SIZES["kappas"][1])
     for entry in summary["per_kappa"]:
         assert set(entry) == PER_KAPPA
-    for key in KEYS - {"dtype", "per_kappa", "curves", "steps", "kappas"}:
+    for key in KEYS - {"dtype", "per_kappa", "curves", "steps_over_edge", "kappas"}:
         assert key in experiment.__doc__, key
 
 
@@ -49,7 +49,7 @@ def test_measured_edge_and_best_step_are_the_theory(quick):
         assert entry["edge_step"] == pytest.approx(entry["theory_edge_step"], rel=1e-3)
         assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=5e-3)
         assert entry["theory_edge_step"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
-    # README (full run): 0.04 %, 0.4 % and 0.34 %; quick: 0.047 %, 0.24 %, 0.16 %.
+    # README (full run): 0.04 %, 0.4 % and 0.33 %; quick: 0.047 %, 0.24 %, 0.16 %.
     assert summary["max_edge_relative_error"] <= 1e-3 and summary["max_best_relative_error"] <= 5e-3
     assert summary["max_rate_relative_error"] <= 4e-3  # the contraction at the measured best step, kappa > 1
 
@@ -73,7 +73,7 @@ def test_runs_diverge_above_the_edge_only(quick):
 @pytest.fixture(scope="module")
 def tiny():
     run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.SIZES["num_steps"][1])
-    axes = {"step_over_edge": experiment.SIZES["steps"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
+    axes = {"step_over_edge": experiment.SIZES["steps_over_edge"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["diverged"].any() and not grid["diverged"].all()
     return grid

@@ -178,15 +178,15 @@ def test_measured_best_step_and_rate_are_the_theory(edges):
 
 
 def test_the_edge_alone_is_the_same_edge_without_the_best_step(edges):
-    """find_best=False: the same bisection (one step per iteration instead of two), no golden section, no
-    warning about the best step it did not look for."""
+    """find_best=False: the bisection alone (one step per iteration instead of two, as many iterations as rtol
+    asks), no golden section, no warning about the best step it did not look for."""
     run, axes = runs.LinearRegressionRun(n=30, d=5, num_steps=3000), {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best step
     with pytest.warns(UserWarning, match="the best step was not bracketed"):  # searched (the fixture's program): warned
         stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
-    np.testing.assert_allclose(alone["edge_step"], edges["edge_step"], rtol=1e-12)
+    np.testing.assert_allclose(alone["edge_step"], edges["edge_step"], rtol=1e-3)  # the default rtol
     for name in ("theory_edge_step", "gd_edge_step", "theory_best_step", "L", "mu", "bracketed"):
         np.testing.assert_array_equal(alone[name], edges[name])
     assert np.isnan(alone["best_step"]).all() and np.isnan(alone["best_rate"]).all() and not alone["best_bracketed"].any()

@@ -946,10 +946,10 @@ def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
         assert problems.regression(jax.random.PRNGKey(0), 10, 2, 5.0)[0].shape == (10, 2)
     finally:
         jax.config.update("jax_default_prng_impl", "threefry2x32")
-    data, start, found, steps = _run_args()
+    data, start, found, num_steps = _run_args()
     batches = descent.Minibatches(4, jax.random.key(0), 4)
     jitted = [jax.jit(lambda lr: runs.optimize(problems.problem(criteria.least_squares, data, start), 20, lr)[0].final_gap),
-              jax.jit(lambda lr: descent.run(criteria.least_squares, data, start, found, steps, learning_rate=lr,
+              jax.jit(lambda lr: descent.run(criteria.least_squares, data, start, found, num_steps, learning_rate=lr,
                                              batches=batches).gap[-1]),
               jax.jit(lambda s: model_selection.ridge_cv(data.X[:, 1:] * s, data.y, jnp.asarray([0.0, 0.1])).best_l2)]
     assert all(np.isfinite(float(f(0.1))) for f in jitted)  # data captured, not traced: the checks crashed on tracers

@@ -30,7 +30,7 @@ def figure(q, summary, settings):
             style = dict(color="tab:orange", ls="-", lw=4, alpha=0.55, marker="o", ms=9, mfc="none", zorder=2) if best else \
                 dict(color="tab:blue", ls="-", lw=1.2, marker=".", ms=6, zorder=3)
             ax.plot(path[:, 0], path[:, 1], **style,
-                    label=f"{run_label(float(q['steps'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {tolerance:g}")
+                    label=f"{run_label(float(q['learning_rates'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {tolerance:g}")
         if h[0] != h[1] and course_step * max(h) == 1:
             ax.annotate(f"step {course_step:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_step * h[0]), 0),
                         xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
@@ -50,7 +50,7 @@ def figure(q, summary, settings):
         gap = np.asarray(q["gaps"][i]) / float(q["gaps"][i][0])
         colour, style = styles[(problem, best)]
         kind = "isotropic" if problem == 0 else "anisotropic"
-        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(float(q['steps'][i]), best)}")
+        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(float(q['learning_rates'][i]), best)}")
         if gap[1] == 0:  # exactly at the minimum after one step: nothing to draw on a log scale
             ax.annotate("", (1, 1e-20), xytext=(1, 1e-2), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
             ax.text(3, 1e-17, f"{kind}, best step:\nf = f* exactly at t = 1", color=colour, fontsize=8)

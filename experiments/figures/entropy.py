@@ -59,11 +59,18 @@ def cost_figure(cost, slopes):
     n = np.array(cost["atoms"])
     labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)", "diagonalise": "diagonalisation (eigvalsh)",
               "descriptor": "descriptor + prediction"}
+    theory = {"diagonalise": (3, "theory ∝ N³: dense eigensolver of the 3N × 3N Hessian"),
+              "descriptor": (1, "theory ∝ N: a fixed neighbourhood per atom")}
     for stage in atoms.STAGES:
-        ax.plot(n, cost[stage], "o-", label=f"{labels[stage]}: slope {slopes[stage]:.2f}")
+        line, = ax.plot(n, cost[stage], "o-", label=f"{labels[stage]}: slope {slopes[stage]:.2f}")
+        if stage in theory:  # drawn through the largest cell's measurement: the asymptote the slopes approach
+            power, label = theory[stage]
+            ax.plot(n, cost[stage][-1] * (n / n[-1]) ** power, ":", color=line.get_color(), lw=1.5, label=label)
     ax.plot(n, cost["exact"], "k--", label=f"exact entropy, total: slope {slopes['exact']:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel="atoms N", ylabel="time per configuration (s)",
+    ax.set(xscale="log", yscale="log", xlabel="atoms N (log scale)", ylabel="time per configuration (s, log scale)",
            title="Cost of the exact entropy against the linear model (median per cell size, 2-core CPU)")
+    ax.set_xticks(n, [str(int(v)) for v in n], minor=False)
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.legend(fontsize=8)
     return fig
 
