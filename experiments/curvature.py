@@ -27,7 +27,7 @@ SIZES = dict(num_steps=(400, 200), seeds=(20, 5))  # full, quick; data drawn ane
 
 # %%
 def compute(quick, dtype, seed):
-    """Arrays (steps, seeds, ...) of every output: one sweep over the steps and the data sets."""
+    """Arrays (step sizes, seeds, ...) of every output: one sweep over the step sizes and the data sets."""
     run = runs.LogisticRun(N, D, size(SIZES, "num_steps", quick), dtype=dtype, sharpness_every=EVERY)
     seeds = seed + np.arange(size(SIZES, "seeds", quick))
     grid = sweep.sweep(run, {"step_over_edge": STEPS_OVER_EDGE, "l2": np.array([L2]), "seed": seeds,

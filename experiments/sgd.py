@@ -112,7 +112,7 @@ def measured_against_rho(ensembles):
     beside rho(T_B)."""
     below = {str(b): dict(rho=float(found["rho"][0]), measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
              for b, found in ensembles.items()}
-    above = lambda name, step: {str(b): float(found[name][1, step]) for b, found in ensembles.items()}  # noqa: E731
+    above = lambda name, t: {str(b): float(found[name][1, t]) for b, found in ensembles.items()}  # noqa: E731 (at step t)
     return dict(below_edge=below, max_relative_deviation_below=max_relative_deviation(
                     [v["measured"] for v in below.values()], [v["rho"] for v in below.values()]),
                 mean_growth_above=above("mean", -1), mean_growth_above_5_steps=above("mean", 5),

@@ -21,7 +21,7 @@ from lab import problems, runs, stability, sweep
 DELTA = 10.0  # where the loss turns linear, in units of the target (disease progression, standard deviation 77)
 SIZES = dict(  # full, quick
     num_steps=(1000, 400),
-    steps=(np.linspace(0.1, 1.5, 29), np.linspace(0.2, 1.4, 7)),
+    steps_over_edge=(np.linspace(0.1, 1.5, 29), np.linspace(0.2, 1.4, 7)),
     seeds=(np.arange(16), np.arange(3)),
 )
 
@@ -37,7 +37,7 @@ def compute(quick, dtype, seed):
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     run = runs.CriterionRun(huber, data, size(SIZES, "num_steps", quick), stability_rule="converging")
     seeds = seed + size(SIZES, "seeds", quick)
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps", quick), "seed": seeds}, progress=False)
+    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
 

@@ -380,16 +380,18 @@ def values_of(optimizer) -> list:
 def _key(seed):
     """A PRNG key from an integer seed (a concrete float one converted on the host: float32 would alias above 2**24).
 
-    Seeds of magnitude below 2**31 (the only concrete ones a run accepts) key as 32-bit integers; a traced 64-bit
-    seed beyond keeps its high bits, so that seeds 2**32 apart never share a stream."""
+    Seeds in [-2**31, 2**31) (the only concrete ones a run accepts) key as 32-bit integers; a traced 64-bit seed
+    outside folds its high 32 bits into the key of its low ones, so that no two seeds share a stream."""
     if _validate.is_concrete(seed):
         seed = np.asarray(seed).astype(np.int32)
     seed = jnp.asarray(seed)
     narrow = jax.random.key(seed.astype(jnp.int32))
     if not (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize == 8):
         return narrow
-    wide = jax.random.key_data(jax.random.key(seed))
-    return jax.random.wrap_key_data(jnp.where(jnp.abs(seed) < 2**31, jax.random.key_data(narrow), wide))
+    seed = seed.astype(jnp.int64)  # the same 64 bits; `narrow` keyed the low 32
+    wide = jax.random.fold_in(narrow, (seed >> 32).astype(jnp.uint32))
+    inside = ((seed >> 31) == 0) | ((seed >> 31) == -1)
+    return jax.random.wrap_key_data(jnp.where(inside, jax.random.key_data(narrow), jax.random.key_data(wide)))
 
 
 def _check_optimizer(optimizer, num_steps=None):

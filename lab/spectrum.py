@@ -269,9 +269,10 @@ def ridge_distance(spec: Spectrum, min_norm_params, l2):
     """
     _check_spectrum(spec, min_norm_params=min_norm_params)
     _validate.real_values("l2", l2, lambda v: v >= 0, "must be >= 0 (the ridge penalty)")
-    l2 = jnp.asarray(l2)[..., None]
+    dtype = spec.eigenvalues.dtype  # the spectrum's precision, whatever the penalty's and a+'s
+    l2 = jnp.asarray(l2, dtype)[..., None]
     shrink = jnp.where(_row_space(spec), 2 * l2 / (spec.eigenvalues + 2 * l2), 0.0)
-    return jnp.linalg.norm(shrink * (spec.eigenvectors.T @ min_norm_params), axis=-1)
+    return jnp.linalg.norm(shrink * (spec.eigenvectors.T @ jnp.asarray(min_norm_params, dtype)), axis=-1)
 
 
 def ridge_distance_slope(spec: Spectrum, min_norm_params):
@@ -279,7 +280,7 @@ def ridge_distance_slope(spec: Spectrum, min_norm_params):
     log-log axes, with this constant."""
     _check_spectrum(spec, min_norm_params=min_norm_params)
     nonzero = _row_space(spec)
-    c = spec.eigenvectors.T @ min_norm_params
+    c = spec.eigenvectors.T @ jnp.asarray(min_norm_params, spec.eigenvalues.dtype)
     return jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
 
 
@@ -288,8 +289,8 @@ def _row_space(spec):
 
 
 def _check_spectrum(spec, **points):
-    """ValueError unless spec is a Spectrum of P eigenvalues and P x P eigenvectors and each of `points` (name:
-    value) is finite of shape (P,)."""
+    """ValueError unless spec is a Spectrum of P eigenvalues >= 0 (up to rounding: a convex quadratic's) and P x P
+    eigenvectors, and each of `points` (name: value) is finite of shape (P,)."""
     if not isinstance(spec, Spectrum):
         raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
     size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
@@ -300,6 +301,9 @@ def _check_spectrum(spec, **points):
         if jnp.shape(value) != size:
             raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
         _validate.real_values(name, value, lambda v: True, "must be finite")
+    rounding = max(1e-8, 10 * size[0] * float(jnp.finfo(spec.eigenvalues.dtype).eps)) if size else 1e-8  # of eigh
+    _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -rounding * np.max(np.abs(v)),
+                          "must be >= 0 (up to rounding): the theory is that of a convex quadratic")
 
 
 def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
@@ -307,8 +311,6 @@ def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
     and the step > 0."""
     _check_spectrum(spec, start=start, optimum_params=optimum_params)
     _validate.step_size("step", step)
-    _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -1e-8 * np.max(np.abs(v)),
-                          "must be >= 0 (up to rounding): the predictions are those of a convex quadratic")
     return _validate.count("num_steps", num_steps, 0)
 
 

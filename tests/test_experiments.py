@@ -31,10 +31,10 @@ def test_least_squares_numbers_match_theory(least_squares_out):
     assert not at["diverged"] and at["final_gap"] > 0.1 * summary["runs"][0]["final_gap"]
     assert above["diverged"] and above["diverged_at"] > 0
     for run in summary["runs"]:
-        assert run["max_relative_deviation_from_prediction"] <= 2e-11
-    draws = summary["draws"]  # the same claims on other data sets (README: 1.1e-11 over 20)
+        assert run["max_relative_deviation_from_prediction"] <= 5e-11  # README 9.1e-12, quick 4.3e-12: rounding
+    draws = summary["draws"]  # the same claims on other data sets (README: 9.1e-12 over 20)
     assert draws["count"] == least_squares.SIZES["draws"][1] and draws["diverged_iff_above_the_edge"]
-    assert draws["max_relative_deviation_from_prediction"] <= 2e-11
+    assert draws["max_relative_deviation_from_prediction"] <= 5e-11
 
 
 @pytest.mark.parametrize("name", experiments.NAMES)

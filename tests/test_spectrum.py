@@ -80,6 +80,8 @@ def test_ridge_distance_is_the_ridge_path_s_distance_to_the_min_norm_fit(dtype, 
     constant = np.linalg.norm(len(y) * np.linalg.pinv(A.T @ A) @ a_plus)
     np.testing.assert_allclose(spectrum.ridge_distance_slope(spec, jnp.asarray(a_plus, dtype)), constant, rtol=rtol)
     assert spectrum.ridge_distance(spec, jnp.asarray(a_plus, dtype), 0.0) == 0.0
+    # Under strict promotion a float64 penalty or a+ on a float32 spectrum computes in the spectrum's dtype.
+    assert spectrum.ridge_distance(spec, np.asarray(a_plus), np.asarray(l2)).dtype == jnp.dtype(dtype)
 
 
 def test_ridge_distance_composes_under_jit_and_vmap():
@@ -123,6 +125,8 @@ MISUSES = [
      r"min_norm_params must have shape \(2,\)"),
     (lambda: spectrum.ridge_distance_slope(jnp.array([1.0, 2.0]), jnp.ones(2)), "spec must be a lab.spectrum.Spectrum"),
     (lambda: spectrum.row_space(spectrum.Spectrum(jnp.ones((2, 2)), jnp.eye(2))), r"eigenvalues \(P,\)"),
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([-1.0, 1.0, 2.0]), jnp.eye(3)), jnp.ones(3), 0.1),
+     "convex quadratic"),  # a negative curvature counted as null space: a plausible distance
     (lambda: spectrum.power_iteration(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jnp.zeros(2), 5), "non-zero"),
     (lambda: spectrum.largest_eigenvalue(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jax.random.key(0), -3),
      "iterations"),

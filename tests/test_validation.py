@@ -566,7 +566,9 @@ def test_traced_64_bit_seeds_2_to_the_32_apart_draw_different_problems():
     gap = jax.jit(lambda seed: run(learning_rate=0.1, seed=seed).initial_gap)
     assert gap(jnp.int64(5)) == run(learning_rate=0.1, seed=5).initial_gap  # below 2**31: as a concrete seed
     assert gap(jnp.int64(-3)) == run(learning_rate=0.1, seed=-3).initial_gap
-    assert gap(jnp.int64(2**32 + 5)) != gap(jnp.int64(5))
+    seeds = [5, -3, 2**31 + 5, -(2**31 - 5), 2**32 - 3, 2**32 + 5, -(2**63), 0, 2**63 - 1, -1]
+    gaps = [float(gap(jnp.int64(seed))) for seed in seeds]
+    assert len(set(gaps)) == len(seeds), dict(zip(seeds, gaps))  # ten seeds, ten problems
 
 
 def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_path):
