@@ -126,7 +126,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         if rows == "kappa" and len(values) > 1 and np.all(mu > 0):
             dense = np.geomspace(values[0], values[-1], 200)
             mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
-        ax.plot(1 / (1 + mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
+        ax.plot(_best_in_edge_units(1.0, mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
         handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
@@ -190,7 +190,7 @@ def _stability_profile(results, ax, edges, at):
         ax.axvline(theory, color=EDGE_COLOUR, lw=2.5)
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=2.5, label=f"theory: edge {_edge_formula(results)}"))
     if _plain_gradient_descent(results):
-        best = _median(get("L") / (get("L") + get("mu")))[0]
+        best = _median(_best_in_edge_units(get("L"), get("mu")))[0]
         ax.axvline(best, color=BEST_COLOUR, lw=2.5, ls="--")
         handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ)"))
     if edges is not None:
@@ -536,7 +536,16 @@ def _best(L, mu, tolerance):
     if not mu > 0:
         return 1.0, np.inf
     iterations = spectrum.predicted_iterations(np.float64(spectrum.optimal_rate(L / mu)), 1.0, tolerance)
-    return float(L / (L + mu)), max(float(iterations), 1.0)
+    return float(_best_in_edge_units(L, mu)), max(float(iterations), 1.0)
+
+
+def _best_in_edge_units(L, mu):
+    """Gradient descent's best step 2/(L + mu) over its edge 2/L (`lab.spectrum`), in float64; NaN where the
+    curvatures are no convex quadratic's (mu < 0 or > L, or not finite): no theory to draw there."""
+    L, mu = np.asarray(L, np.float64), np.asarray(mu, np.float64)
+    convex = np.isfinite(L) & np.isfinite(mu) & (L > 0) & (mu >= 0) & (mu <= L)
+    L, mu = np.where(convex, L, 1.0), np.where(convex, mu, 0.0)
+    return np.where(convex, np.asarray(spectrum.best_step(L, mu)) / np.asarray(spectrum.stability_threshold(L)), np.nan)
 
 
 def _corners(x, y, log):
