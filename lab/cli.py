@@ -552,10 +552,10 @@ def _print_edges(grid, edges, args, rule):
     print(f"edge: the largest stable step measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
           "bracket was stable (not measured; best: where the rate still fell there); theory: the optimizer's edge on the quadratic model at a*; "
           "cond(H*), L, mu: the Hessian at the optimum; best: the measured best step; fastest: fewest iterations "
-          "to the tolerance among the swept steps; theory: at 2/(L+mu)")
+          "to the tolerance among the swept step sizes; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
-        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), steps up to 2/L_start are "
-              "stable from anywhere, steps between may converge once the path has flattened")
+        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), step sizes up to 2/L_start "
+              "are stable from anywhere, those between may converge once the path has flattened")
 
 
 def _measured(edges, point, name, bracketed, above, bracket, width):

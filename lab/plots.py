@@ -144,7 +144,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
     if max(shown) > corners_x.max():
         ax.set_facecolor(NOT_SWEPT_COLOUR)
-        handles.append(Patch(color=NOT_SWEPT_COLOUR, label="steps not swept"))
+        handles.append(Patch(color=NOT_SWEPT_COLOUR, label="step sizes not swept"))
     ax.set_ylim(corners_y.min(), corners_y.max())
     ax.set_xlabel("step / (2/L)")
     ax.set_ylabel(AXIS_LABELS.get(rows, rows))
