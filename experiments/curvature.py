@@ -44,13 +44,13 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     converged = first["iterations"] >= 0
     every_converged = result["iterations"] >= 0
     ratios = result["L_start"][0] / result["L"][0]
-    near = np.abs(result["learning_rate"] * result["L"] / 2 - 1) < 0.01
+    near = np.abs(result["learning_rate"] / spectrum.stability_threshold(result["L"]) - 1) < 0.01  # near a*'s edge
     numbers = dict(
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
         L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
         steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), learning_rates=first["learning_rate"].tolist(),
-        two_over_step=(2 / first["learning_rate"]).tolist(), converged=converged.tolist(),
+        two_over_step=spectrum.stability_threshold(first["learning_rate"]).tolist(), converged=converged.tolist(),
         iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
         sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),
         unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS_OVER_EDGE, converged)],
