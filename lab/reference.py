@@ -431,7 +431,9 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
                   "(l2 > 0)",
         STALLED: f"no step decreased f any more ({where}): rounding (loosen tol, or compute in float64), or a kink "
                  "of a non-smooth criterion (|a|, max), where the gradient never vanishes",
-        NOT_DESCENT: "the Hessian is not positive definite there (a non-convex criterion): use method='lbfgs'",
+        NOT_DESCENT: "the Hessian is not positive definite there (negative curvature: a non-convex criterion; or "
+                     "singular: a linear or piecewise-linear one, with no minimum or no gradient that vanishes): use "
+                     "method='lbfgs', and a penalty (l2 > 0) for a criterion unbounded below",
         NOT_FINITE: "f, its gradient or its Hessian is NaN or infinite there: check the criterion and the data "
                     "(features near the float32 range overflow: standardize them, or compute in float64)",
     }[status]

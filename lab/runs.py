@@ -378,20 +378,27 @@ def values_of(optimizer) -> list:
 
 
 def _key(seed):
-    """A PRNG key from an integer seed (a concrete float one converted on the host: float32 would alias above 2**24).
+    """A PRNG key from a seed (a concrete float one converted on the host: float32 would alias above 2**24).
 
-    Seeds in [-2**31, 2**31) (the only concrete ones a run accepts) key as 32-bit integers; a traced 64-bit seed
-    outside folds its high 32 bits into the key of its low ones, so that no two seeds share a stream."""
+    Integral seeds in (-2**31, 2**31), the only concrete ones a run accepts, key as 32-bit integers. Any other seed a
+    sweep or your own `jit` traces past the checks (a 64-bit integer beyond, a uint32 from 2**31, a fraction, NaN)
+    folds the bits of its value into that key, so that no two seeds share a stream."""
     if _validate.is_concrete(seed):
         seed = np.asarray(seed).astype(np.int32)
     seed = jnp.asarray(seed)
     narrow = jax.random.key(seed.astype(jnp.int32))
-    if not (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize == 8):
-        return narrow
-    seed = seed.astype(jnp.int64)  # the same 64 bits; `narrow` keyed the low 32
-    wide = jax.random.fold_in(narrow, (seed >> 32).astype(jnp.uint32))
-    inside = ((seed >> 31) == 0) | ((seed >> 31) == -1)
-    return jax.random.wrap_key_data(jnp.where(inside, jax.random.key_data(narrow), jax.random.key_data(wide)))
+    if seed.dtype == jnp.bool_ or (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize < 4
+                                   or seed.dtype == jnp.int32):
+        return narrow  # every value keys as itself
+    if jnp.issubdtype(seed.dtype, jnp.floating) and seed.dtype.itemsize < 4:
+        seed = seed.astype(jnp.float32)  # exact; 16-bit floats have no 32-bit word to fold
+    exact = seed.astype(jnp.int32).astype(seed.dtype) == seed  # integral, within int32 (NaN is not)
+    if jnp.issubdtype(seed.dtype, jnp.unsignedinteger):
+        exact = exact & (seed < 2**31)  # a uint32 from 2**31 would wrap onto a negative seed's key
+    wide = narrow
+    for word in jax.lax.bitcast_convert_type(seed, jnp.uint32).reshape(-1):  # one word, or two for 64 bits
+        wide = jax.random.fold_in(wide, word)
+    return jax.random.wrap_key_data(jnp.where(exact, jax.random.key_data(narrow), jax.random.key_data(wide)))
 
 
 def _check_optimizer(optimizer, num_steps=None):

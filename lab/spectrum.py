@@ -264,46 +264,85 @@ def ridge_distance(spec: Spectrum, min_norm_params, l2):
     """||a(l2) - a+||: the ridge minimiser's distance to the minimum-norm one, on a quadratic with Hessian H (`spec`).
 
     The penalty l2 ||a||^2 shrinks the component c_i = v_i^T a+ on each non-zero eigenvalue h_i by h_i / (h_i + 2 l2),
-    so ||a(l2) - a+|| = sqrt(sum_{h_i > 0} (2 l2 c_i / (h_i + 2 l2))^2) (a+ lies in the row space). l2: any shape,
-    and the result has it.
+    so ||a(l2) - a+|| = sqrt(sum_{h_i > 0} (2 l2 c_i / (h_i + 2 l2))^2). a+ must lie in the row space (a minimiser
+    with a null-space part is refused: the path tends to a+, not to it). l2: any shape, and the result has it; NaN
+    where a traced l2 or spectrum is out of range (no check sees it).
     """
     _check_spectrum(spec, min_norm_params=min_norm_params)
+    _check_in_row_space(spec, min_norm_params)
     _validate.real_values("l2", l2, lambda v: v >= 0, "must be >= 0 (the ridge penalty)")
     dtype = spec.eigenvalues.dtype  # the spectrum's precision, whatever the penalty's and a+'s
     l2 = jnp.asarray(l2, dtype)[..., None]
     shrink = jnp.where(_row_space(spec), 2 * l2 / (spec.eigenvalues + 2 * l2), 0.0)
-    return jnp.linalg.norm(shrink * (spec.eigenvectors.T @ jnp.asarray(min_norm_params, dtype)), axis=-1)
+    distance = jnp.linalg.norm(shrink * (spec.eigenvectors.T @ jnp.asarray(min_norm_params, dtype)), axis=-1)
+    return jnp.where((l2[..., 0] >= 0) & _convex(spec), distance, jnp.nan)
 
 
 def ridge_distance_slope(spec: Spectrum, min_norm_params):
-    """lim_{l2 -> 0} ||a(l2) - a+|| / l2 = ||2 H^+ a+|| (`ridge_distance`): the ridge path leaves a+ at slope 1 on
-    log-log axes, with this constant."""
+    """lim_{l2 -> 0} ||a(l2) - a+|| / l2 = ||2 H^+ a+|| (`ridge_distance`, whose a+ this must be): the ridge path
+    leaves a+ at slope 1 on log-log axes, with this constant."""
     _check_spectrum(spec, min_norm_params=min_norm_params)
+    _check_in_row_space(spec, min_norm_params)
     nonzero = _row_space(spec)
     c = spec.eigenvectors.T @ jnp.asarray(min_norm_params, spec.eigenvalues.dtype)
-    return jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
+    slope = jnp.linalg.norm(jnp.where(nonzero, 2 * c / jnp.where(nonzero, spec.eigenvalues, 1.0), 0.0))
+    return jnp.where(_convex(spec), slope, jnp.nan)
 
 
 def _row_space(spec):
     return spec.eigenvalues > spec.eigenvalues.shape[-1] * jnp.finfo(spec.eigenvalues.dtype).eps * spec.L
 
 
+def _rounding(spec) -> float:
+    """Relative size of eigh's rounding errors in the eigenvalues and the eigenvectors' orthonormality."""
+    return max(1e-8, 10 * spec.eigenvalues.shape[-1] * float(jnp.finfo(spec.eigenvalues.dtype).eps))
+
+
+def _convex(spec):
+    """Whether the eigenvalues are >= 0 up to rounding (a traced spectrum passes no check: NaN theory where not)."""
+    return jnp.all(spec.eigenvalues >= -_rounding(spec) * jnp.max(jnp.abs(spec.eigenvalues)))
+
+
+def _check_in_row_space(spec, params):
+    """ValueError when concrete `params` has a part in the Hessian's null space beyond rounding."""
+    if not _validate.is_concrete(spec, params):
+        return
+    null = np.asarray(spec.eigenvectors, float)[:, ~np.asarray(_row_space(spec))]
+    outside, norm = float(np.linalg.norm(null.T @ np.asarray(params, float))), float(np.linalg.norm(params))
+    if outside > np.sqrt(_rounding(spec)) * max(norm, np.finfo(float).tiny):
+        raise ValueError(f"min_norm_params must be the minimum-norm minimiser a+, in the Hessian's row space; it has "
+                         f"a null-space part of norm {outside:.3g} (of {norm:.3g}): pass reference.min_norm(X, y), or "
+                         "project the point on the row space (the ridge path tends to a+, not to it).")
+
+
 def _check_spectrum(spec, **points):
-    """ValueError unless spec is a Spectrum of P eigenvalues >= 0 (up to rounding: a convex quadratic's) and P x P
-    eigenvectors, and each of `points` (name: value) is finite of shape (P,)."""
+    """ValueError unless spec is a Spectrum of P >= 1 float eigenvalues, ascending and >= 0 up to rounding (a convex
+    quadratic's, as `spectrum` returns them), with P x P orthonormal eigenvectors, and each of `points` (name: value)
+    is finite of shape (P,). Traced values pass (the formulas give NaN for what they cannot use)."""
     if not isinstance(spec, Spectrum):
         raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
+    for name, value in (("eigenvalues", spec.eigenvalues), ("eigenvectors", spec.eigenvectors)):
+        if not (isinstance(value, (jax.Array, np.ndarray)) and jnp.issubdtype(value.dtype, jnp.floating)):
+            raise ValueError(f"spec.{name} must be an array of floats, got {type(value).__name__} "
+                             f"{getattr(value, 'dtype', '')}: build spec with spectrum.spectrum, or from jnp.asarray(..., float).")
     size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
-    if jnp.ndim(spec.eigenvalues) != 1 or jnp.shape(spec.eigenvectors) != size * 2:
-        raise ValueError(f"spec must hold P eigenvalues (P,) and eigenvectors (P, P), got shapes "
+    if jnp.ndim(spec.eigenvalues) != 1 or jnp.shape(spec.eigenvectors) != size * 2 or size == (0,):
+        raise ValueError(f"spec must hold P >= 1 eigenvalues (P,) and eigenvectors (P, P), got shapes "
                          f"{jnp.shape(spec.eigenvalues)} and {jnp.shape(spec.eigenvectors)}.")
     for name, value in points.items():
         if jnp.shape(value) != size:
             raise ValueError(f"{name} must have shape {size} to match the spectrum, got {jnp.shape(value)}.")
         _validate.real_values(name, value, lambda v: True, "must be finite")
-    rounding = max(1e-8, 10 * size[0] * float(jnp.finfo(spec.eigenvalues.dtype).eps)) if size else 1e-8  # of eigh
+    rounding = _rounding(spec)
     _validate.real_values("spec.eigenvalues", spec.eigenvalues, lambda v: v >= -rounding * np.max(np.abs(v)),
                           "must be >= 0 (up to rounding): the theory is that of a convex quadratic")
+    if _validate.is_concrete(spec):
+        values, vectors = np.asarray(spec.eigenvalues, float), np.asarray(spec.eigenvectors, float)
+        if np.any(np.diff(values) < 0):
+            raise ValueError(f"spec.eigenvalues must be ascending, as spectrum() returns them (L is the last), got "
+                             f"{values}: sort them with their eigenvectors' columns.")
+        if np.max(np.abs(vectors.T @ vectors - np.eye(len(values)))) > np.sqrt(rounding):
+            raise ValueError("spec.eigenvectors must be orthonormal columns (V^T V = I), as spectrum() returns them.")
 
 
 def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:

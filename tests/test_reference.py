@@ -197,3 +197,11 @@ def test_a_failed_lbfgs_names_the_likely_cause_with_f_and_the_norm_of_a(regressi
     found = reference.solve(criterion, data, jnp.full(data.X.shape[1], 0.3), method="lbfgs")
     with pytest.raises(ValueError, match=message):
         reference.check(found)
+
+
+def test_newton_on_a_linear_criterion_does_not_call_it_non_convex(regression):
+    # Its Hessian is zero (singular, not negative): the advice said "a non-convex criterion" only.
+    data = problems.make_data(*regression)
+    found = reference.solve(lambda a, d: jnp.sum(a), data, jnp.zeros(data.X.shape[1]), method="newton")
+    with pytest.raises(ValueError, match=r"not_a_descent_direction.*singular: a linear or piecewise-linear one.*penalty"):
+        reference.check(found)

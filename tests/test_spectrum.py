@@ -84,6 +84,16 @@ def test_ridge_distance_is_the_ridge_path_s_distance_to_the_min_norm_fit(dtype, 
     assert spectrum.ridge_distance(spec, np.asarray(a_plus), np.asarray(l2)).dtype == jnp.dtype(dtype)
 
 
+def test_ridge_distance_is_nan_where_a_traced_input_is_out_of_range():
+    """No check sees traced values: a negative l2 or curvature gives NaN (the module's convention), not a number."""
+    valid = spectrum.Spectrum(jnp.array([0.5, 1.0, 2.0]), jnp.eye(3))
+    values = jax.vmap(spectrum.ridge_distance, (None, None, 0))(valid, jnp.ones(3), jnp.array([0.1, -0.1, -0.25]))
+    assert np.isfinite(values[0]) and np.isnan(values[1:]).all()
+    concave = spectrum.Spectrum(jnp.array([-0.5, 1.0, 2.0]), jnp.eye(3))
+    assert np.isnan(jax.jit(spectrum.ridge_distance)(concave, jnp.array([0.0, 1.0, 1.0]), 0.1))
+    assert np.isnan(jax.jit(spectrum.ridge_distance_slope)(concave, jnp.array([0.0, 1.0, 1.0])))
+
+
 def test_ridge_distance_composes_under_jit_and_vmap():
     known = helpers.underdetermined()
     a_plus = jnp.asarray(known.minimiser)
@@ -127,6 +137,16 @@ MISUSES = [
     (lambda: spectrum.row_space(spectrum.Spectrum(jnp.ones((2, 2)), jnp.eye(2))), r"eigenvalues \(P,\)"),
     (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([-1.0, 1.0, 2.0]), jnp.eye(3)), jnp.ones(3), 0.1),
      "convex quadratic"),  # a negative curvature counted as null space: a plausible distance
+    # Found by probing: each returned a number (2e17 for the unsorted one, twice the answer for 2 I) or failed deep.
+    (lambda: spectrum.ridge_distance_slope(spectrum.Spectrum(jnp.array([2.0, 1.0, 1e-17]), jnp.eye(3)), jnp.ones(3)),
+     "must be ascending"),
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([1.0, 2.0, 3.0]), 2 * jnp.eye(3)), jnp.ones(3), 0.5),
+     "must be orthonormal"),
+    (lambda: spectrum.row_space(spectrum.Spectrum(jnp.array([0, 1, 2]), jnp.eye(3))), "spec.eigenvalues must be an array of floats"),
+    (lambda: spectrum.row_space(spectrum.Spectrum([0.0, 1.0, 2.0], jnp.eye(3))), "spec.eigenvalues must be an array of floats"),
+    (lambda: spectrum.row_space(spectrum.Spectrum(jnp.zeros(0), jnp.zeros((0, 0)))), "P >= 1 eigenvalues"),
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([0.0, 1.0, 2.0]), jnp.eye(3)), jnp.array([5.0, 1.0, 1.0]),
+                                     0.1), "null-space part of norm 5"),  # a minimiser other than a+: it was taken for a+
     (lambda: spectrum.power_iteration(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jnp.zeros(2), 5), "non-zero"),
     (lambda: spectrum.largest_eigenvalue(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jax.random.key(0), -3),
      "iterations"),

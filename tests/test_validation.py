@@ -560,15 +560,22 @@ def test_a_direct_call_of_a_run_is_checked_as_a_sweep_axis_is():
         runs.LogisticRun(n=20, d=2, num_steps=5)(learning_rate=0.1, l2=0.0)
 
 
-def test_traced_64_bit_seeds_2_to_the_32_apart_draw_different_problems():
+def test_traced_seeds_beyond_int32_or_not_integral_draw_problems_of_their_own():
     # A traced seed passes no check: its int32 cast made seed 2**32 + 5 the problem of seed 5, in silence.
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
     gap = jax.jit(lambda seed: run(learning_rate=0.1, seed=seed).initial_gap)
     assert gap(jnp.int64(5)) == run(learning_rate=0.1, seed=5).initial_gap  # below 2**31: as a concrete seed
     assert gap(jnp.int64(-3)) == run(learning_rate=0.1, seed=-3).initial_gap
-    seeds = [5, -3, 2**31 + 5, -(2**31 - 5), 2**32 - 3, 2**32 + 5, -(2**63), 0, 2**63 - 1, -1]
-    gaps = [float(gap(jnp.int64(seed))) for seed in seeds]
-    assert len(set(gaps)) == len(seeds), dict(zip(seeds, gaps))  # ten seeds, ten problems
+    seeds = [jnp.int64(s) for s in (5, -3, 2**31 + 5, -(2**31 - 5), 2**32 - 3, 2**32 + 5, -(2**63), 0, 2**63 - 1, -1)]
+    # and traced floats (7.5 was seed 7, NaN seed 0, 3e9 and 2**32 + 1 both 2**31 - 1) and a uint32 from 2**31
+    # (2**31 + 5 was -2**31 + 5)
+    seeds += [jnp.float64(7.5), jnp.float64(np.nan), jnp.float64(3e9), jnp.float64(2.0**32 + 1), jnp.uint32(2**31 + 5),
+              jnp.float64(7.0)]
+    gaps = [float(gap(seed)) for seed in seeds]
+    assert len(set(gaps)) == len(seeds), dict(zip(map(repr, seeds), gaps))  # sixteen seeds, sixteen problems
+    assert gap(jnp.float64(7.0)) == run(learning_rate=0.1, seed=7).initial_gap
+    assert gap(jnp.int32(-(2**31) + 5)) == gap(jnp.int64(-(2**31) + 5)) != gap(jnp.uint32(2**31 + 5))
+    assert gap(jnp.uint32(5)) == gap(jnp.int64(5)) == gap(jnp.float32(5.0))  # integral seeds key alike in any dtype
 
 
 def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_path):
