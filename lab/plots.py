@@ -541,10 +541,11 @@ def _best(L, mu, tolerance):
 
 def _best_in_edge_units(L, mu):
     """Gradient descent's best step 2/(L + mu) over its edge 2/L (`lab.spectrum`), in float64; NaN where the
-    curvatures are no convex quadratic's (mu < 0 or > L, or not finite): no theory to draw there."""
+    curvatures are no convex quadratic's (mu below 0 beyond rounding, a singular Hessian's -1e-15 L counting as 0;
+    mu > L; not finite): no theory to draw there."""
     L, mu = np.asarray(L, np.float64), np.asarray(mu, np.float64)
-    convex = np.isfinite(L) & np.isfinite(mu) & (L > 0) & (mu >= 0) & (mu <= L)
-    L, mu = np.where(convex, L, 1.0), np.where(convex, mu, 0.0)
+    convex = np.isfinite(L) & np.isfinite(mu) & (L > 0) & (mu >= -1e-8 * L) & (mu <= L)
+    L, mu = np.where(convex, L, 1.0), np.where(convex, np.maximum(mu, 0.0), 0.0)
     return np.where(convex, np.asarray(spectrum.best_step(L, mu)) / np.asarray(spectrum.stability_threshold(L)), np.nan)
 
 

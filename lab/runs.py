@@ -378,13 +378,17 @@ def values_of(optimizer) -> list:
 
 
 def _key(seed):
-    """A PRNG key from a seed (a concrete float one converted on the host: float32 would alias above 2**24).
+    """A PRNG key from a seed: an integer of magnitude below 2**31 (a concrete float one converted on the host, as
+    float32 would alias above 2**24), keyed as a 32-bit integer.
 
-    Integral seeds in (-2**31, 2**31), the only concrete ones a run accepts, key as 32-bit integers. Any other seed a
-    sweep or your own `jit` traces past the checks (a 64-bit integer beyond, a uint32 from 2**31, a fraction, NaN)
-    folds the bits of its value into that key, so that no two seeds share a stream."""
+    A concrete seed outside is refused. A traced one no check saw (your own `jit`) keys the same way when it is an
+    integer of [-2**31, 2**31) in any dtype; any other value (a 64-bit integer beyond, a uint32 from 2**31, a
+    fraction, NaN) folds its bits into that key, so that no two seeds share a stream."""
     if _validate.is_concrete(seed):
-        seed = np.asarray(seed).astype(np.int32)
+        value = np.asarray(seed)
+        if not (value.dtype.kind in "biuf" and np.all(np.mod(value, 1) == 0) and np.all(np.abs(value) < 2**31)):
+            raise ValueError(f"seed must be an integer of magnitude below 2**31 (a 32-bit PRNG seed), got {seed!r}.")
+        seed = value.astype(np.int32)
     seed = jnp.asarray(seed)
     narrow = jax.random.key(seed.astype(jnp.int32))
     if seed.dtype == jnp.bool_ or (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize < 4
@@ -392,9 +396,11 @@ def _key(seed):
         return narrow  # every value keys as itself
     if jnp.issubdtype(seed.dtype, jnp.floating) and seed.dtype.itemsize < 4:
         seed = seed.astype(jnp.float32)  # exact; 16-bit floats have no 32-bit word to fold
-    exact = seed.astype(jnp.int32).astype(seed.dtype) == seed  # integral, within int32 (NaN is not)
+    exact = seed.astype(jnp.int32).astype(seed.dtype) == seed  # integral and within int32, for signed integers
     if jnp.issubdtype(seed.dtype, jnp.unsignedinteger):
-        exact = exact & (seed < 2**31)  # a uint32 from 2**31 would wrap onto a negative seed's key
+        exact = exact & ((seed >> 31) == 0)  # a uint32 from 2**31 would wrap onto a negative seed's key
+    elif jnp.issubdtype(seed.dtype, jnp.floating):  # the cast saturates: 2**31 and beyond would read 2**31 - 1
+        exact = exact & (seed >= -(2.0**31)) & (seed < 2.0**31)
     wide = narrow
     for word in jax.lax.bitcast_convert_type(seed, jnp.uint32).reshape(-1):  # one word, or two for 64 bits
         wide = jax.random.fold_in(wide, word)

@@ -312,7 +312,9 @@ def _check_in_row_space(spec, params):
     if outside > np.sqrt(_rounding(spec)) * max(norm, np.finfo(float).tiny):
         raise ValueError(f"min_norm_params must be the minimum-norm minimiser a+, in the Hessian's row space; it has "
                          f"a null-space part of norm {outside:.3g} (of {norm:.3g}): pass reference.min_norm(X, y), or "
-                         "project the point on the row space (the ridge path tends to a+, not to it).")
+                         "project the point on the row space (the ridge path tends to a+, not to it). If it is a+, the "
+                         "spectrum's cut-off P eps L took curvature for null space (float32 on features of very "
+                         "different scales): compute in float64, or standardize the features.")
 
 
 def _check_spectrum(spec, **points):

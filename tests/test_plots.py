@@ -78,3 +78,20 @@ def test_without_a_row_axis_the_curve_is_labelled_as_the_median_hessians_kappa_n
     labels = _labels(plots.iterations_vs_step(grid))
     plt.close("all")
     assert any(label.startswith("κ of H* = 10 (median of 3 seeds)") for label in labels), labels
+
+
+@pytest.mark.filterwarnings("ignore:the Hessian at the reference optimum is singular")  # by design
+def test_a_singular_hessian_still_gets_its_best_step_line_at_2_over_L():
+    """N < P: mu is 0 up to rounding (-1e-15 L from eigh), so 2/(L + mu) = 2/L; the line was dropped as non-convex."""
+    import jax
+
+    from lab import criteria, problems
+
+    X, y = problems.random_regression(jax.random.key(0), 10, 30)
+    run = runs.CriterionRun(criteria.least_squares, problems.make_data(X, y), 50)
+    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 0.9]), "seed": np.array([0])}, progress=False)
+    figure, ax = plt.subplots()
+    plots.stability_map(grid, ax=ax)
+    best = [line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == plots.BEST_COLOUR]
+    plt.close("all")
+    assert len(best) == 1 and np.allclose(best[0].get_xdata(), 1.0, rtol=1e-9)
