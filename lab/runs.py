@@ -378,17 +378,14 @@ def values_of(optimizer) -> list:
 
 
 def _key(seed):
-    """A PRNG key from a seed: an integer of magnitude below 2**31 (a concrete float one converted on the host, as
-    float32 would alias above 2**24), keyed as a 32-bit integer.
+    """A PRNG key from a seed: an integer of magnitude below 2**31 (`Run.check_point` refuses other concrete ones;
+    a concrete float one is converted on the host, as float32 would alias above 2**24), keyed as a 32-bit integer.
 
-    A concrete seed outside is refused. A traced one no check saw (your own `jit`) keys the same way when it is an
-    integer of [-2**31, 2**31) in any dtype; any other value (a 64-bit integer beyond, a uint32 from 2**31, a
-    fraction, NaN) folds its bits into that key, so that no two seeds share a stream."""
+    A traced seed no check saw (your own `jit`) keys the same way when it is an integer of [-2**31, 2**31) in any
+    dtype; any other value (a 64-bit integer beyond, a uint32 from 2**31, a fraction, NaN) folds its bits into that
+    key, so that no two seeds share a stream."""
     if _validate.is_concrete(seed):
-        value = np.asarray(seed)
-        if not (value.dtype.kind in "biuf" and np.all(np.mod(value, 1) == 0) and np.all(np.abs(value) < 2**31)):
-            raise ValueError(f"seed must be an integer of magnitude below 2**31 (a 32-bit PRNG seed), got {seed!r}.")
-        seed = value.astype(np.int32)
+        seed = np.asarray(seed).astype(np.int32)
     seed = jnp.asarray(seed)
     narrow = jax.random.key(seed.astype(jnp.int32))
     if seed.dtype == jnp.bool_ or (jnp.issubdtype(seed.dtype, jnp.integer) and seed.dtype.itemsize < 4
@@ -485,7 +482,7 @@ class LinearRegressionRun(Run):
         return _data_bytes(self.n, self.d + 1, self.dtype)
 
     def __call__(self, *, learning_rate=None, step_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, kappa=kappa, seed=seed, l2=l2, **hyper)
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
         return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
 
     def near_optimum(self):
@@ -497,6 +494,7 @@ class LinearRegressionRun(Run):
 
     def at(self, kappa=10.0, seed=0, l2=0.0, **hyper):
         """The runs of one setting as a function of the step size, its problem built once."""
+        self.check_point(kappa=kappa, seed=seed, l2=l2, **hyper)
         dtype = jnp.dtype(self.dtype)
         problem = problems.regression_problem(_key(seed), self.n, self.d, kappa, self.noise, l2=l2, gram=self.gram,
                                               criterion=getattr(criteria, self.criterion), dtype=dtype)
@@ -634,8 +632,7 @@ class LogisticRun(Run):
 
     def __call__(self, *, learning_rate=None, step_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
                  **hyper) -> dict:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, l2=l2, seed=seed,
-                         separation=separation, kappa=kappa, **hyper)
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
         return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
 
     def near_optimum(self):
@@ -647,6 +644,7 @@ class LogisticRun(Run):
 
     def at(self, l2=1e-2, seed=0, separation=1.0, kappa=1.0, **hyper):
         """The runs of one setting as a function of the step size, its problem (Newton) built once."""
+        self.check_point(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)
         dtype = jnp.dtype(self.dtype)
         problem = problems.classification_problem(_key(seed), self.n, self.d, separation, kappa, l2, dtype=dtype)
         L_start = spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
@@ -811,8 +809,7 @@ class CriterionRun(Run):
         return jnp.zeros(size, dtype)
 
     def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge, seed=seed, batch_size=batch_size,
-                         **hyper)
+        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
         return self.at(seed=seed, batch_size=batch_size, **hyper)(learning_rate=learning_rate,
                                                                   step_over_edge=step_over_edge)
 
@@ -838,6 +835,7 @@ class CriterionRun(Run):
 
     def at(self, seed=0, batch_size=None, **hyper):
         """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""
+        self.check_point(seed=seed, batch_size=batch_size, **hyper)
         key = _key(seed)
         batches = None
         if batch_size is not None and not self.largest_batch:
