@@ -50,7 +50,7 @@ def plain_gram(a, moments):
 def variants(n, d, num_steps, num_runs, dtype, gram):
     """{name: function returning host arrays} for one workload, form and dtype."""
     problem = problems.regression_problem(jax.random.key(0), n, d, KAPPA, gram=gram, dtype=jnp.dtype(dtype))
-    learning_rates = jnp.asarray(np.geomspace(1e-3, 1.0, num_runs) * float(problem.edge_step), dtype)
+    learning_rates = jnp.asarray(np.geomspace(1e-3, 1.0, num_runs) * float(problem.edge_learning_rate), dtype)
     data = problem.data
 
     def gradient(A):  # (P, R) iterates: the gradient and f of every run at once

@@ -27,8 +27,8 @@ import numpy as np
 
 from lab import files, runs, sweep
 
-SIZES = dict(n=200, d=10, num_steps=1000, record_every=10, seeds=100, kappas=10, steps_over_edge=100, max_mib=256)
-QUICK_SIZES = dict(n=40, d=3, num_steps=100, record_every=10, seeds=4, kappas=3, steps_over_edge=8, max_mib=0.08)
+SIZES = dict(n=200, d=10, num_steps=1000, record_every=10, seeds=100, kappas=10, learning_rates_over_edge=100, max_mib=256)
+QUICK_SIZES = dict(n=40, d=3, num_steps=100, record_every=10, seeds=4, kappas=3, learning_rates_over_edge=8, max_mib=0.08)
 MARGIN = 0.02  # runs this close to the edge (relative) are left out of the check: T steps may not tell them apart
 
 
@@ -36,7 +36,7 @@ def grid(sizes):
     run = runs.LinearRegressionRun(n=sizes["n"], d=sizes["d"], num_steps=sizes["num_steps"], dtype="float32",
                                    record_every=sizes["record_every"])
     axes = dict(seed=np.arange(sizes["seeds"]), kappa=np.logspace(0, 4, sizes["kappas"]),
-                step_over_edge=np.linspace(0.02, 1.2, sizes["steps_over_edge"]))
+                learning_rate_over_edge=np.linspace(0.02, 1.2, sizes["learning_rates_over_edge"]))
     return run, axes
 
 
@@ -47,7 +47,7 @@ def flops_per_run(sizes) -> int:
 
 def theory_check(results) -> dict:
     """Runs on each side of 2/L (beyond MARGIN) that behave as the theory says, and those that do not."""
-    c = np.broadcast_to(results.axes["step_over_edge"], results["diverged"].shape)
+    c = np.broadcast_to(results.axes["learning_rate_over_edge"], results["diverged"].shape)
     below, above = c < 1 - MARGIN, c > 1 + MARGIN
     diverged = results["diverged"].astype(bool)
     return dict(below_edge=int(below.sum()), below_edge_diverged=int((below & diverged).sum()),

@@ -95,10 +95,10 @@ VARIANTS = {
 }
 DIAGNOSTICS = {
     "jax_batched_scan": ("h", "JAX batched by hand, one jitted scan", "jax", "data"),
-    "lab_sweep_step_axis": ("i", "lab sweep, step axis only (kappa bound)", "jax", "data"),
+    "lab_sweep_learning_rate_axis": ("i", "lab sweep, step axis only (kappa bound)", "jax", "data"),
 }
 MEASURED = {**VARIANTS, **DIAGNOSTICS}
-QUICK_SKIP = ("lab_sweep_step_axis",)  # quick mode: one more lab compilation (seconds) for a diagnostic
+QUICK_SKIP = ("lab_sweep_learning_rate_axis",)  # quick mode: one more lab compilation (seconds) for a diagnostic
 AGREEMENT_REQUIRED = ("numpy_batched", "jax_loop_scan", "optax_loop_step", "lab_sweep")
 
 
@@ -127,7 +127,7 @@ def make_problem(n, d, num_steps, dtype, seed=SEED, kappa=KAPPA) -> Problem:
     return Problem(n, d, num_steps, dtype, design, y, jnp.asarray(design), jnp.asarray(y), fstar)
 
 
-def step_sizes(num_runs):
+def learning_rate_grid(num_runs):
     """R absolute step sizes from STEP_LOW to STEP_HIGH * 2/L (2/L = 1 for the lab's generator)."""
     return np.geomspace(STEP_LOW, STEP_HIGH, num_runs)
 
@@ -264,7 +264,7 @@ class FixedKappa:
         return self.run.bytes_per_run()
 
 
-def lab_sweep_step_axis(problem: Problem, learning_rates):
+def lab_sweep_learning_rate_axis(problem: Problem, learning_rates):
     """(i, diagnostic) the lab's sweep of the same runs with kappa bound, not an axis of length one."""
     result = sweep.sweep(FixedKappa(lab_run(problem), KAPPA), {"learning_rate": np.asarray(learning_rates, np.float64)},
                          progress=False)
@@ -314,7 +314,7 @@ def jax_batched_scan(problem: Problem, learning_rates):
 
 
 FUNCTIONS = {f.__name__: f for f in (numpy_loop, numpy_batched, jax_loop_scan, optax_loop_step, lab_sweep,
-                                     lab_sweep_gram, torch_batched, jax_batched_scan, lab_sweep_step_axis)}
+                                     lab_sweep_gram, torch_batched, jax_batched_scan, lab_sweep_learning_rate_axis)}
 
 
 # %% [markdown]
@@ -491,9 +491,9 @@ def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples,
         note="lab_sweep_one_step_s: median over the repeats of the lab's sweep with num_steps=1, same N, D, R "
              "(data, QR optimum, spectrum, transfers): the per-call cost that the steps do not amortise",
     )
-    if "lab_sweep_step_axis" in variants:
+    if "lab_sweep_learning_rate_axis" in variants:
         diagnostics["kappa_axis_cost"] = dict(
-            lab_sweep_over_step_axis_only=variants[REFERENCE]["seconds"] / variants["lab_sweep_step_axis"]["seconds"],
+            lab_sweep_over_learning_rate_axis_only=variants[REFERENCE]["seconds"] / variants["lab_sweep_learning_rate_axis"]["seconds"],
             note="time of (e), swept over step and a kappa axis of one value, over the time of (i), the same runs "
                  "swept over step alone with kappa bound to the run: about 1 when an axis of one value costs nothing",
         )
@@ -513,7 +513,7 @@ def measure_workloads(workloads, dtypes, repeats, pause, quick, log):
     for wname, work, dtype in blocks:
         log(f"[{wname} {dtype}] compile times")
         problem = make_problem(work["n"], work["d"], work["num_steps"], dtype)
-        learning_rates = step_sizes(work["num_runs"])
+        learning_rates = learning_rate_grid(work["num_runs"])
         compiled = {name: compile_times(problem, learning_rates, name == "lab_sweep_gram", aot)
                     for name in ("lab_sweep", "lab_sweep_gram")}
         state[wname, dtype] = dict(problem=problem, learning_rates=learning_rates, compiled=compiled)
@@ -577,11 +577,11 @@ def measure_scaling(spec, repeats, dtype, log):
             work = dict(base, **({"num_runs": value} if axis == "R" else {"n": value}))
             log(f"[scaling {axis}={value}]")
             problem = make_problem(work["n"], work["d"], work["num_steps"], dtype)
-            learning_rates = step_sizes(work["num_runs"])
+            learning_rates = learning_rate_grid(work["num_runs"])
             first, _ = timed(lab_sweep, problem, learning_rates)
-            lab_sweep_step_axis(problem, learning_rates)
+            lab_sweep_learning_rate_axis(problem, learning_rates)
             warm_ceiling(problem, work["num_runs"], SCALING_CHAIN_NUM_STEPS)
-            times = {"lab_sweep": [], "lab_sweep_step_axis": []}
+            times = {"lab_sweep": [], "lab_sweep_learning_rate_axis": []}
             chained = []
             while len(chained) < repeats and (not chained or sum(map(sum, times.values())) < SCALING_BUDGET_S):
                 for name in times:
@@ -591,7 +591,7 @@ def measure_scaling(spec, repeats, dtype, log):
             R, T, flops = work["num_runs"], work["num_steps"], flops_per_run_step("data", work["n"], work["d"])
             step_s = float(np.median(chained))
             row = dict(N=work["n"], D=work["d"], T=T, R=R, first_call_s=first, ceiling_gflops=R * flops / step_s / 1e9)
-            for name, prefix in (("lab_sweep", ""), ("lab_sweep_step_axis", "step_axis_")):
+            for name, prefix in (("lab_sweep", ""), ("lab_sweep_learning_rate_axis", "learning_rate_axis_")):
                 seconds = float(np.median(times[name]))
                 row.update({f"{prefix}seconds": seconds, f"{prefix}seconds_all": times[name],
                             f"{prefix}run_steps_per_s": R * T / seconds, f"{prefix}gflops": R * T * flops / seconds / 1e9,
@@ -599,7 +599,7 @@ def measure_scaling(spec, repeats, dtype, log):
                             f"{prefix}fraction_of_ceiling": step_s / (seconds / T)})
             rows.append(row)
         table[axis] = rows
-    return dict(dtype=dtype, base=base, variant="lab_sweep (e); step_axis_*: (i), the same runs swept over step alone",
+    return dict(dtype=dtype, base=base, variant="lab_sweep (e); learning_rate_axis_*: (i), the same runs swept over step alone",
                 repeats=f"up to {repeats} interleaved warm calls, fewer once {SCALING_BUDGET_S} s are spent",
                 ceiling=f"chained matmul pair X^T (X A), JAX jit, {SCALING_CHAIN_NUM_STEPS} steps, median of 3 per repeat",
                 **table)
@@ -690,7 +690,7 @@ def scaling_panel(ax, scaling, axis):
     rows = scaling[axis]
     x = np.array([r[axis] for r in rows])
     for prefix, label, style, colour in (("", "lab sweep (e)", "o-", "tab:orange"),
-                                         ("step_axis_", "lab sweep, step axis only (i)", "^:", "saddlebrown")):
+                                         ("learning_rate_axis_", "lab sweep, step axis only (i)", "^:", "saddlebrown")):
         values = np.array([r[f"{prefix}gflops"] for r in rows])
         ranges = np.array([r[f"{prefix}gflops_range"] for r in rows]).T
         ax.errorbar(x, values, yerr=[values - ranges[0], ranges[1] - values], fmt=style, color=colour, lw=2, ms=7,
@@ -710,7 +710,7 @@ def scaling_panel(ax, scaling, axis):
     ax.set_xlabel("R, number of runs (step sizes)" if axis == "R" else "N, number of samples")
     ax.set_ylabel("GFLOP/s (4 N P flops per run-step)")
     ax.set_title(f"The lab's sweep as {axis} grows ({fixed}, {scaling['dtype']})", fontsize=10.5)
-    values = [v for r in rows for v in (*r["gflops_range"], *r["step_axis_gflops_range"], r["ceiling_gflops"])]
+    values = [v for r in rows for v in (*r["gflops_range"], *r["learning_rate_axis_gflops_range"], r["ceiling_gflops"])]
     ax.set_ylim(min(values) / 5, max(values) * 2.5)
     ax.set_xlim(x[0] / 1.6, x[-1] * 1.6)
     ax.legend(fontsize=9, loc="upper left")

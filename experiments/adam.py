@@ -50,7 +50,7 @@ def compute(quick, dtype, seed):
         run = runs.CriterionRun(quadratic, data, size(SIZES, "num_steps", quick), resample=False, size=len(EIGENVALUES),
                                 optimizer=optimizer)
         edges[debias] = stability.edge_and_best(run, {"b1": size(SIZES, "betas", quick)}, edge_bracket=(0.01, 256.0),
-                                                rtol=2e-4, find_best=False)["edge_step"].ravel()
+                                                rtol=2e-4, find_best=False)["edge_learning_rate"].ravel()
     b1, fraction = TRANSIENT
     problem = problems.problem(quadratic, data, start=jnp.zeros(len(EIGENVALUES), dtype))
     curves = {debias: descent.run(quadratic, data, problem.start, problem.reference, 400,

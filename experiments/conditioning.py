@@ -68,7 +68,7 @@ def compute_features(X, y, num_steps: int):
     optima = [descent.optimum(criteria.least_squares, reference.least_squares(Xi, y), data) for Xi, data in zip(designs, datas)]
     specs = [spectrum.spectrum(criteria.least_squares, opt.params, data) for opt, data in zip(optima, datas)]
     data, optimum, spec = stack(datas), stack(optima), stack(specs)
-    learning_rates = spectrum.best_step(spec.L, spec.mu)
+    learning_rates = spectrum.best_learning_rate(spec.L, spec.mu)
     start = jnp.zeros(X.shape[1] + 1, X.dtype)
     traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(data, optimum, learning_rates)
     predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, learning_rates, optimum)
@@ -109,7 +109,7 @@ def numbers(result):
             bound = finite(f["bound"][k])
             entries[which] = dict(
                 condition_number=finite(f["kappa"][k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
-                step=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
+                learning_rate=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
                 measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),
                 measured_over_predicted=None if measured is None or not bound else measured / bound,

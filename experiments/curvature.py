@@ -30,7 +30,7 @@ def compute(quick, dtype, seed):
     """Arrays (step sizes, seeds, ...) of every output: one sweep over the step sizes and the data sets."""
     run = runs.LogisticRun(N, D, size(SIZES, "num_steps", quick), dtype=dtype, sharpness_every=EVERY)
     seeds = seed + np.arange(size(SIZES, "seeds", quick))
-    grid = sweep.sweep(run, {"step_over_edge": STEPS_OVER_EDGE, "l2": np.array([L2]), "seed": seeds,
+    grid = sweep.sweep(run, {"learning_rate_over_edge": STEPS_OVER_EDGE, "l2": np.array([L2]), "seed": seeds,
                              "separation": np.array([SEPARATION])}, progress=False)
     return {name: np.asarray(value).reshape(len(STEPS_OVER_EDGE), len(seeds), *value.shape[4:])
             for name, value in grid.outputs.items()}
@@ -49,8 +49,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
         L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
-        steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), learning_rates=first["learning_rate"].tolist(),
-        two_over_step=spectrum.stability_threshold(first["learning_rate"]).tolist(), converged=converged.tolist(),
+        learning_rates_over_edge_at_start=STEPS_OVER_EDGE.tolist(), learning_rates=first["learning_rate"].tolist(),
+        two_over_learning_rate=spectrum.stability_threshold(first["learning_rate"]).tolist(), converged=converged.tolist(),
         iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
         sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),
         unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(STEPS_OVER_EDGE, converged)],

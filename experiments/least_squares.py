@@ -25,7 +25,7 @@ def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float6
     """The problem (closed form and spectrum), and gradient descent at each step beside its predicted curve."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
     spec, optimum = problem.spectrum, problem.reference
-    learning_rates = [spectrum.best_step(spec.L, spec.mu) if f is None else f * problem.edge_step for f in FRACTIONS]
+    learning_rates = [spectrum.best_learning_rate(spec.L, spec.mu) if f is None else f * problem.edge_learning_rate for f in FRACTIONS]
     traces = [runs.optimize(problem, num_steps, rate)[1] for rate in learning_rates]  # one compilation: it is traced
     predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
     traces = jax.tree.map(lambda *leaves: np.stack(leaves), *jax.device_get(traces))
@@ -33,9 +33,9 @@ def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float6
                                predicted=np.array(predicted), gradient_at_optimum=optimum.gradient_norm))
 
 
-def label(fraction, step, edge):
+def label(fraction, learning_rate, edge):
     if fraction is None:
-        return f"λ = 2/(L+μ) = {step / edge:.3f}·2/L (best)"
+        return f"λ = 2/(L+μ) = {learning_rate / edge:.3f}·2/L (best)"
     word = "below" if fraction < 1 else ("at" if fraction == 1 else "above")
     return f"λ = {fraction:g}·2/L ({word} the edge)"
 
@@ -47,7 +47,7 @@ def over_draws(seeds, num_steps, dtype):
     every = [r for runs_of_one in runs_of_each for r in runs_of_one]
     return dict(count=len(seeds),
                 max_relative_deviation_from_prediction=max(r["max_relative_deviation_from_prediction"] for r in every),
-                diverged_iff_above_the_edge=all(r["diverged"] == (r["step_over_edge"] > 1) for r in every))
+                diverged_iff_above_the_edge=all(r["diverged"] == (r["learning_rate_over_edge"] > 1) for r in every))
 
 
 def numbers(result):
@@ -55,15 +55,15 @@ def numbers(result):
     spec, traces, predicted = result["spec"], result["traces"], result["predicted"]
     edge = float(spectrum.stability_threshold(spec.L))
     runs = []
-    for i, (fraction, step) in enumerate(zip(FRACTIONS, result["learning_rates"])):
+    for i, (fraction, learning_rate) in enumerate(zip(FRACTIONS, result["learning_rates"])):
         gap, diverged = np.asarray(traces.gap[i]), bool(traces.diverged[i])
         stop = int(traces.diverged_at[i]) if diverged else len(gap)
         deviation = max_relative_deviation(gap[:stop], predicted[i][:stop], np.asarray(predicted[i][:stop]) > 1e-6)
-        runs.append(dict(step=float(step), step_over_edge=float(step) / edge, label=label(fraction, float(step), edge),
+        runs.append(dict(learning_rate=float(learning_rate), learning_rate_over_edge=float(learning_rate) / edge, label=label(fraction, float(learning_rate), edge),
                          final_gap=float(gap[-1]), diverged=diverged, diverged_at=int(traces.diverged_at[i]),
                          max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, kappa=float(result["kappa"]), L=float(spec.L), mu=float(spec.mu),
-                stability_threshold=edge, best_step=float(spectrum.best_step(spec.L, spec.mu)),
+                stability_threshold=edge, best_learning_rate=float(spectrum.best_learning_rate(spec.L, spec.mu)),
                 optimal_rate=float(spectrum.optimal_rate(result["kappa"])),
                 gradient_norm_at_closed_form=float(result["gradient_at_optimum"]),
                 closed_form=np.asarray(result["optimum"].params).tolist(), runs=runs)

@@ -71,7 +71,7 @@ def two_features(num_steps, seeds, dtype):
     `runs.LogisticRun`; on the first, the criterion along three random lines through the optimum, and its
     curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
-    grid = sweep.sweep(run, {"step_over_edge": STEPS_OVER_EDGE, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
+    grid = sweep.sweep(run, {"learning_rate_over_edge": STEPS_OVER_EDGE, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
                              "separation": np.array([SEPARATION])}, progress=False)
     X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # seed 0's data
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
@@ -91,11 +91,11 @@ def real_data(num_steps, dtype):
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_REAL), method="newton")
     data, newton, at_optimum = problem.data, problem.reference, problem.spectrum
     L_start = spectrum.spectrum(criteria.logistic, problem.start, data).L  # the largest curvature, at a = 0
-    step = spectrum.best_step(L_start, at_optimum.mu)
-    _, trace = runs.optimize(problem, num_steps, step)
+    learning_rate = spectrum.best_learning_rate(L_start, at_optimum.mu)
+    _, trace = runs.optimize(problem, num_steps, learning_rate)
     gradient = jax.grad(criteria.logistic)
     numbers = dict(n=int(X.shape[0]), d=int(X.shape[1]), l2=L2_REAL, L_start=float(L_start),
-                   L_optimum=float(at_optimum.L), mu_optimum=float(at_optimum.mu), step=float(step),
+                   L_optimum=float(at_optimum.L), mu_optimum=float(at_optimum.mu), learning_rate=float(learning_rate),
                    num_steps=num_steps, gd_gradient_norm=float(jnp.linalg.norm(gradient(trace.params, data))),
                    gd_relative_distance=float(jnp.linalg.norm(trace.params - newton.params) / jnp.linalg.norm(newton.params)),
                    newton_gradient_norm=float(newton.gradient_norm),
@@ -124,7 +124,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     per_step = lambda name: g[name].reshape(len(STEPS_OVER_EDGE), -1)  # noqa: E731 (every run at each step)
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),
-        two_features=dict(steps_over_edge_at_start=STEPS_OVER_EDGE.tolist(), data_sets=int(g.shape[1]),
+        two_features=dict(learning_rates_over_edge_at_start=STEPS_OVER_EDGE.tolist(), data_sets=int(g.shape[1]),
                           diverged=g["diverged"].any(axis=(1, 2, 3)).tolist(),
                           iterations=np.median(per_step("iterations"), axis=1).tolist(),
                           iterations_10_90=np.percentile(per_step("iterations"), (10, 90), axis=1).tolist(),

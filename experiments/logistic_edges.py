@@ -47,7 +47,7 @@ def edges(quick, dtype):
         return spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
 
     L_start = jax.vmap(top_curvature_at_zero)(jnp.asarray(separation, dtype))
-    return dict(separation=separation, at_optimum=at_optimum["edge_step"][:, 0], from_zero=from_zero["edge_step"][:, 0],
+    return dict(separation=separation, at_optimum=at_optimum["edge_learning_rate"][:, 0], from_zero=from_zero["edge_learning_rate"][:, 0],
                 edge_start=np.asarray(spectrum.stability_threshold(L_start)),
                 edge_optimum=np.asarray(spectrum.stability_threshold(at_optimum["L"][:, 0])),
                 bracketed=at_optimum["bracketed"][:, 0] & from_zero["bracketed"][:, 0])

@@ -26,11 +26,11 @@ from lab import runs, spectrum, stability, sweep
 N, D, TOLERANCE = 50, 5, 1e-6
 MAP_KAPPA, MAP_NUM_STEPS = 100.0, 300
 SIZES = dict(  # full, quick
-    map_steps_over_edge=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
+    map_learning_rates_over_edge=(np.geomspace(0.02, 2.2, 60), np.geomspace(0.05, 2.2, 12)),
     map_betas=(np.linspace(0.0, 0.95, 40), np.linspace(0.0, 0.9, 6)),
     edge_betas=(np.array([0.0, 0.3, 0.6, 0.9]), np.array([0.0, 0.5, 0.9])),
     kappas=(np.logspace(0, 3, 7), np.logspace(0, 2, 3)),
-    steps_over_edge=(np.geomspace(0.02, 2.0, 40), np.geomspace(0.05, 2.0, 12)),
+    learning_rates_over_edge=(np.geomspace(0.02, 2.0, 40), np.geomspace(0.05, 2.0, 12)),
     betas=(np.linspace(0.0, 0.95, 20), np.linspace(0.0, 0.9, 6)),
     adam_rates=(np.geomspace(1e-3, 1.0, 40), np.geomspace(1e-3, 1.0, 10)),
     horizon=(4000, 1200),
@@ -47,7 +47,7 @@ def momentum_map(quick, dtype, optimizer=optax.sgd):
     """`optimizer` (heavy ball or NESTEROV) over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
     edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen", optimizer=optimizer)
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "map_steps_over_edge", quick), "momentum": size(SIZES, "map_betas", quick),
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "map_learning_rates_over_edge", quick), "momentum": size(SIZES, "map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
@@ -61,8 +61,8 @@ def rate_at_optimum(quick, dtype):
     run = runs.LinearRegressionRun(N, D, size(SIZES, "horizon", quick), dtype=dtype, start="eigen")
 
     def at_optimum(kappa):
-        step, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
-        outcome = run(step_over_edge=step / 2, kappa=kappa, momentum=beta)
+        learning_rate, beta, _ = spectrum.heavy_ball_optimal(1.0, 1.0 / kappa)  # scale-free: steps in units of 1/L
+        outcome = run(learning_rate_over_edge=learning_rate / 2, kappa=kappa, momentum=beta)
         return dict(measured=outcome.measured_rate, theory=spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2])
 
     rates = sweep.sweep(at_optimum, {"kappa": kappas}, progress=False)
@@ -77,8 +77,8 @@ def fewest_iterations(quick, dtype):
     never = np.iinfo(np.int32).max
     fewest = {}
     for name, optimizer, axes in (
-        ("heavy ball", optax.sgd, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
-        ("Nesterov", NESTEROV, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("heavy ball", optax.sgd, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
+        ("Nesterov", NESTEROV, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
         ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)}),
     ):
         run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)

@@ -18,7 +18,7 @@ from lab import runs, sweep
 
 N, D = 50, 5
 MAP_KAPPA, MAP_NUM_STEPS = 100.0, 300
-SIZES = dict(steps_over_edge=(np.geomspace(0.05, 1.6, 40), np.geomspace(0.05, 1.6, 10)))  # full, quick
+SIZES = dict(learning_rates_over_edge=(np.geomspace(0.05, 1.6, 40), np.geomspace(0.05, 1.6, 10)))  # full, quick
 
 
 # %%
@@ -26,7 +26,7 @@ def schedules(quick, dtype):
     """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
-    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "step_over_edge": size(SIZES, "steps_over_edge", quick),
+    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
@@ -37,14 +37,14 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_schedules.png and optimizers_schedules.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     grid = schedules(quick, dtype)
-    steps_over_edge, diverged = grid.axes["step_over_edge"], grid["diverged"][:, :, 0]
-    numbers = dict(kappa=MAP_KAPPA, num_steps=MAP_NUM_STEPS, schedules=list(runs.SCHEDULES), steps_over_edge=steps_over_edge.tolist(),
+    learning_rates_over_edge, diverged = grid.axes["learning_rate_over_edge"], grid["diverged"][:, :, 0]
+    numbers = dict(kappa=MAP_KAPPA, num_steps=MAP_NUM_STEPS, schedules=list(runs.SCHEDULES), learning_rates_over_edge=learning_rates_over_edge.tolist(),
                    final_gap=grid["final_gap"][:, :, 0].tolist(), diverged=diverged.tolist(),
-                   last_stable_step=[float(steps_over_edge[~d].max()) for d in diverged])
+                   last_stable_learning_rate=[float(learning_rates_over_edge[~d].max()) for d in diverged])
     return save(out, "optimizers_schedules", numbers, {"": schedules_figure(grid, MAP_KAPPA, MAP_NUM_STEPS)})
 
 
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    print("last stable initial step / (2/L):", dict(zip(result["schedules"], result["last_stable_step"])))
+    print("last stable initial step / (2/L):", dict(zip(result["schedules"], result["last_stable_learning_rate"])))

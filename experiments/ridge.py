@@ -77,7 +77,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
 
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
-    step = spectrum.best_step(spec.L, mu_plus)
+    learning_rate = spectrum.best_learning_rate(spec.L, mu_plus)
     num_steps = size(SIZES, "num_steps", quick)
     random_start = jax.random.normal(key_start, (P,), dtype)
     start_null = null_part(random_start)
@@ -85,13 +85,13 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     starts = jnp.stack([jnp.zeros(P, dtype), random_start, random_start])
     targets = jnp.stack([a_plus, a_plus, limit])
     optima = jax.vmap(descent.optimum, (None, 0, None))(criteria.least_squares, targets, data)
-    traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt, step, num_steps))(
+    traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt, learning_rate, num_steps))(
         starts, optima)
-    predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, step, a0, target, num_steps))(starts, targets)
+    predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, learning_rate, a0, target, num_steps))(starts, targets)
     return dict(X=X, y=y, data=data, a_plus=a_plus, optimum=optimum, spec=spec, nonzero=nonzero, mu_plus=mu_plus,
                 null_norms=null_norms, interpolants=interpolants, interpolant_mse=interpolant_mse,
                 l2=l2, path=path, predicted_path_distance=predicted_path_distance, slope_constant=slope_constant,
-                step=step, starts=starts, traces=traces, predicted=predicted, start_null=start_null, limit=limit)
+                learning_rate=learning_rate, starts=starts, traces=traces, predicted=predicted, start_null=start_null, limit=limit)
 
 
 # %%
@@ -122,7 +122,7 @@ def numbers(result):
             norm=np.linalg.norm(result["path"], axis=1).tolist(),
         ),
         descent=dict(
-            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus, step=float(result["step"]),
+            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus, learning_rate=float(result["learning_rate"]),
             predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
             from_zero_final_distance_to_min_norm=float(measured[0, -1]),
             from_random_final_distance_to_min_norm=float(measured[1, -1]),

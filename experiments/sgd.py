@@ -128,8 +128,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     anywhere = jnp.zeros(data.X.shape[1], data.X.dtype)  # least squares: one Hessian everywhere
     two_over_L = float(spectrum.stability_threshold(spectrum.spectrum(criteria.least_squares, anywhere, data).L))
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
-    edge_step = np.asarray(per_seed["edge_step"])
-    median, band = np.nanmedian(edge_step, axis=1), np.nanpercentile(edge_step, [10, 90], axis=1)
+    edge_learning_rate = np.asarray(per_seed["edge_learning_rate"])
+    median, band = np.nanmedian(edge_learning_rate, axis=1), np.nanpercentile(edge_learning_rate, [10, 90], axis=1)
     numbers = dict(
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
         exact_edge={mode: {str(b): float(edges[b - 1]) for b in (*TABLE, n)} for mode, edges in exact.items()},

@@ -2,7 +2,7 @@
 
 One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
 a = 0 on least-squares problems with condition numbers SIZES["kappas"] (1 to
-1e4) at every step size of SIZES["steps_over_edge"], given as fractions c of each
+1e4) at every step size of SIZES["learning_rates_over_edge"], given as fractions c of each
 problem's own 2/L, for SIZES["num_steps"] iterations. `lab.stability.edge_and_best` then measures, for every
 kappa, the largest stable step (bisection to 0.1 %) and the best step (golden
 section on the measured contraction), which are drawn on the map beside the
@@ -17,10 +17,10 @@ Figures (in `out`):
 Every kappa is drawn for SIZES["seeds"] seeds (seed, seed + 1, ...): the map shows the median over seeds,
 the iterations figure the median and a 10-90 % band; the convergence curves are seed `seed`'s problem.
 Numbers (`out/stability.json`): N, D, num_steps, tolerance, seed, seeds, dtype, steps, kappas;
-  per_kappa: {kappa, edge_step, theory_edge_step, edge_relative_error, best_step,
-  theory_best_step, best_relative_error, best_rate, theory_rate, diverged_runs,
-  smallest_diverged_step} (one entry per kappa: steps absolute, medians over the seeds; the relative
-  errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_step,
+  per_kappa: {kappa, edge_learning_rate, theory_edge_learning_rate, edge_relative_error, best_learning_rate,
+  theory_best_learning_rate, best_relative_error, best_rate, theory_rate, diverged_runs,
+  smallest_diverged_learning_rate} (one entry per kappa: steps absolute, medians over the seeds; the relative
+  errors the largest over the seeds, with their sign; diverged_runs summed and smallest_diverged_learning_rate,
   in units of 2/L, the smallest over the seeds);
   max_edge_relative_error, max_best_relative_error, max_rate_relative_error (kappa > 1); runs, diverged_runs,
   diverged_below_edge, not_diverged_above_edge; curves (the convergence runs).
@@ -38,7 +38,7 @@ N, D = 100, 10
 SIZES = dict(  # full, quick
     num_steps=(1000, 500),
     # step sizes as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
-    steps_over_edge=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
+    learning_rates_over_edge=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
     kappas=(np.logspace(0, 4, 17), np.logspace(0, 4, 5)),
     seeds=(5, 2),  # data drawn anew per seed: the figures show the median (and a 10-90 % band)
 )
@@ -53,7 +53,7 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
     kappas, seeds = size(SIZES, "kappas", quick), seed + np.arange(size(SIZES, "seeds", quick))
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "kappa": kappas, "seed": seeds},
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "kappa": kappas, "seed": seeds},
                        progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappas, "seed": seeds})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
@@ -64,7 +64,7 @@ def curves_theory(run, seed, num_steps):
     the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=run.dtype)
     spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
-    learning_rates = [c * problem.edge_step for c in CURVE_STEPS_OVER_EDGE]
+    learning_rates = [c * problem.edge_learning_rate for c in CURVE_STEPS_OVER_EDGE]
     predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
     paths = [runs.optimize(problem, TOP_NUM_STEPS, rate, record_path=True)[1].path for rate in learning_rates]
     top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
@@ -75,34 +75,34 @@ def curves_theory(run, seed, num_steps):
 def numbers(result, seed, dtype):
     """The key numbers, as plain JSON-ready values."""
     grid, edges, run = result["grid"], result["edges"], result["run"]
-    c, kappas = grid["step_over_edge"], grid.axes["kappa"]  # (step, kappa, seed)
+    c, kappas = grid["learning_rate_over_edge"], grid.axes["kappa"]  # (step, kappa, seed)
     diverged = grid["diverged"]
     at = lambda name: np.asarray(edges[name], float)  # noqa: E731 (kappa, seed)
-    edge_error = at("edge_step") / at("theory_edge_step") - 1
-    best_error = at("best_step") / at("theory_best_step") - 1
+    edge_error = at("edge_learning_rate") / at("theory_edge_learning_rate") - 1
+    best_error = at("best_learning_rate") / at("theory_best_learning_rate") - 1
     median = lambda values, j: float(np.median(values[j]))  # noqa: E731 (over the seeds)
     worst = lambda errors, j: float(errors[j][np.argmax(np.abs(errors[j]))])  # noqa: E731 (signed, over the seeds)
     smallest = [float(c[:, j][diverged[:, j]].min()) if diverged[:, j].any() else None for j in range(len(kappas))]
-    per_kappa = [dict(kappa=float(k), edge_step=median(at("edge_step"), j), theory_edge_step=median(at("theory_edge_step"), j),
-                      edge_relative_error=worst(edge_error, j), best_step=median(at("best_step"), j),
-                      theory_best_step=median(at("theory_best_step"), j), best_relative_error=worst(best_error, j),
+    per_kappa = [dict(kappa=float(k), edge_learning_rate=median(at("edge_learning_rate"), j), theory_edge_learning_rate=median(at("theory_edge_learning_rate"), j),
+                      edge_relative_error=worst(edge_error, j), best_learning_rate=median(at("best_learning_rate"), j),
+                      theory_best_learning_rate=median(at("theory_best_learning_rate"), j), best_relative_error=worst(best_error, j),
                       best_rate=median(at("best_rate"), j), theory_rate=median(at("theory_rate"), j),
                       bracketed=bool(np.all(edges["bracketed"][j])), diverged_runs=int(diverged[:, j].sum()),
-                      smallest_diverged_step=smallest[j])
+                      smallest_diverged_learning_rate=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
-    for n, step in enumerate(CURVE_STEPS_OVER_EDGE):
-        index = (np.argmin(np.abs(grid.axes["step_over_edge"] - step)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
+    for n, c in enumerate(CURVE_STEPS_OVER_EDGE):
+        index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - c)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
         deviation = max_relative_deviation(gap[:stop], predicted[:stop], predicted[:stop] > 1e-6 * predicted[0])  # above rounding
-        curves.append(dict(step_over_edge=float(grid["step_over_edge"][index]), kappa=float(grid["condition_number"][index]),
+        curves.append(dict(learning_rate_over_edge=float(grid["learning_rate_over_edge"][index]), kappa=float(grid["condition_number"][index]),
                            final_gap=float(grid["final_gap"][index]), diverged=bool(grid["diverged"][index]),
                            diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
                            max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed,
                 seeds=grid.axes["seed"].astype(int).tolist(), dtype=dtype,
-                steps_over_edge=grid.axes["step_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
+                learning_rates_over_edge=grid.axes["learning_rate_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
                 # kappa = 1 contracts to a* in one step at its best step: its measured rate is the rounding floor
@@ -118,7 +118,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     result = compute(seed, quick, dtype)
     summary = numbers(result, seed, dtype)
     figures = {"map": plots.stability_map(result["grid"], edges=result["edges"], colour="rate"),
-               "iterations": plots.iterations_vs_step(result["grid"], kappas=ITERATION_KAPPAS),
+               "iterations": plots.iterations_vs_learning_rate(result["grid"], kappas=ITERATION_KAPPAS),
                "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_STEPS_OVER_EDGE)}
     figures["map"].set_size_inches(9.5, 6.5)
     return save(out, "stability", summary, figures)

@@ -21,7 +21,7 @@ from lab import problems, runs, stability, sweep
 DELTA = 10.0  # where the loss turns linear, in units of the target (disease progression, standard deviation 77)
 SIZES = dict(  # full, quick
     num_steps=(1000, 400),
-    steps_over_edge=(np.linspace(0.1, 1.5, 29), np.linspace(0.2, 1.4, 7)),
+    learning_rates_over_edge=(np.linspace(0.1, 1.5, 29), np.linspace(0.2, 1.4, 7)),
     seeds=(np.arange(16), np.arange(3)),
 )
 
@@ -37,7 +37,7 @@ def compute(quick, dtype, seed):
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     run = runs.CriterionRun(huber, data, size(SIZES, "num_steps", quick), stability_rule="converging")
     seeds = seed + size(SIZES, "seeds", quick)
-    grid = sweep.sweep(run, {"step_over_edge": size(SIZES, "steps_over_edge", quick), "seed": seeds}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
 
@@ -46,15 +46,15 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write your_criterion.png and your_criterion.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     grid, edges = compute(quick, jnp.dtype(dtype), seed)
-    ratio = np.asarray(edges["edge_step"]) / np.asarray(edges["gd_edge_step"])
+    ratio = np.asarray(edges["edge_learning_rate"]) / np.asarray(edges["gd_edge_learning_rate"])
     numbers = dict(
         delta=DELTA, num_steps=size(SIZES, "num_steps", quick), seeds=edges.axes["seed"].tolist(),
-        edge_step=edges["edge_step"].tolist(), two_over_L=edges["gd_edge_step"].tolist(),
-        edge_over_two_over_L=ratio.tolist(), max_relative_deviation=max_relative_deviation(edges["edge_step"], edges["gd_edge_step"]),
-        best_step=edges["best_step"].tolist(), theory_best_step=edges["theory_best_step"].tolist(),
+        edge_learning_rate=edges["edge_learning_rate"].tolist(), two_over_L=edges["gd_edge_learning_rate"].tolist(),
+        edge_over_two_over_L=ratio.tolist(), max_relative_deviation=max_relative_deviation(edges["edge_learning_rate"], edges["gd_edge_learning_rate"]),
+        best_learning_rate=edges["best_learning_rate"].tolist(), theory_best_learning_rate=edges["theory_best_learning_rate"].tolist(),
         condition_number=edges["condition_number"].tolist(), bracketed=edges["bracketed"].tolist(),
         reference_gradient_norm=grid["reference_gradient_norm"][0].tolist(),
-        two_over_L_range=[float(np.min(edges["gd_edge_step"])), float(np.max(edges["gd_edge_step"]))],
+        two_over_L_range=[float(np.min(edges["gd_edge_learning_rate"])), float(np.max(edges["gd_edge_learning_rate"]))],
     )
     return save(out, "your_criterion", numbers, {"": figure(grid, edges)})
 

@@ -173,7 +173,7 @@ def prng_key(name: str, key):
                      f"{'' if dtype is None else f' of dtype {dtype}'}.")
 
 
-def step_size(name: str, value):
+def learning_rate(name: str, value):
     """Step sizes > 0, of any shape (when concrete)."""
     return real_values(name, value, lambda v: v > 0, "must be > 0 (a step size)")
 

@@ -26,7 +26,7 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     debias: divide m by 1 - b1^t as optax's Adam does. `preconditioner` is a
     scalar or a (P,) array, positive.
     """
-    _validate.step_size("learning_rate", learning_rate)
+    _validate.learning_rate("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     _positive("preconditioner", preconditioner, "it divides the update")
 
@@ -47,7 +47,7 @@ def threshold(preconditioned_sharpness, b1):
 def sharpness_threshold(learning_rate, b1):
     """(2 + 2 b1) / ((1 - b1) learning_rate): the preconditioned sharpness at which Adam at that learning rate
     sits on its edge (38 / learning_rate at b1 = 0.9): the same formula, read the other way."""
-    _validate.step_size("learning_rate", learning_rate)
+    _validate.learning_rate("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     return _edge(learning_rate, b1)
 

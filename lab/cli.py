@@ -147,10 +147,10 @@ def parser(extensions=()):
     sweep.add_argument("--optimizer", default="gd", choices=OPTIMIZERS)
     sweep.add_argument("--momentum", type=float, default=0.9, action=_Given,
                        help="beta for momentum and nesterov (default 0.9)")
-    step_size = sweep.add_mutually_exclusive_group()
-    step_size.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
+    learning_rate_group = sweep.add_mutually_exclusive_group()
+    learning_rate_group.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
                            help="step sizes, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
-    step_size.add_argument("--step-over-edge", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
+    learning_rate_group.add_argument("--learning-rate-over-edge", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
                            help="step sizes in units of each run's 2/L instead (at the optimum; synthetic logistic "
                                 "from a = 0: L at a = 0, its largest curvature)")
     sweep.add_argument("--kappa", type=_float_list, default=None, metavar="LIST",
@@ -392,7 +392,7 @@ def compiles_fast(args) -> bool:
             return False  # loading the data says what is wrong
         settings = 1
     per_step = 4 * p * (p if args.gram else n)
-    runs = len(next(iter(_step_size(args).values()))) * settings * args.seeds
+    runs = len(next(iter(_learning_rates(args).values()))) * settings * args.seeds
     return runs * args.steps * per_step <= FAST_COMPILE_FLOPS
 
 
@@ -448,7 +448,7 @@ def _synthetic_run(args, l2):
         run = runs.LogisticRun(n=args.n, d=args.d, **common)
     else:
         run = runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
-    axes = {**_step_size(args), "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
+    axes = {**_learning_rates(args), "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
     if args.criterion != "least_squares":
         axes["l2"] = np.array([l2])
     return run, axes
@@ -479,13 +479,13 @@ def _data_run(args, l2, rule):
                                 stability_rule=rule)
     except ValueError as error:
         raise ValueError(f"--criterion {args.criterion}: {error}") from None
-    return run, {**_step_size(args), "seed": np.arange(args.seeds)}
+    return run, {**_learning_rates(args), "seed": np.arange(args.seeds)}
 
 
-def _step_size(args) -> dict:
-    """The step-size axis, named for its unit: {'learning_rate': ...} or {'step_over_edge': ...}."""
-    if args.step_over_edge is not None:
-        return {"step_over_edge": args.step_over_edge}
+def _learning_rates(args) -> dict:
+    """The step-size axis, named for its unit: {'learning_rate': ...} or {'learning_rate_over_edge': ...}."""
+    if args.learning_rate_over_edge is not None:
+        return {"learning_rate_over_edge": args.learning_rate_over_edge}
     return {"learning_rate": _geometric_range("0.05:1.2:64") if args.learning_rate is None else args.learning_rate}
 
 
@@ -535,17 +535,17 @@ def _print_edges(grid, edges, args, rule):
     reached = np.where(grid["iterations"] >= 0, grid["iterations"], np.inf).min(axis=0)  # over the steps
     for point in index[:20]:
         e = {name: float(np.asarray(edges[name])[point]) for name in
-             ("condition_number", "theory_edge_step", "gd_edge_step", "theory_best_step",
+             ("condition_number", "theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate",
               "theory_rate")}
         setting = ", ".join(f"{n}={edges.axes[n][i]:g}" for n, i in zip(names, point) if len(edges.axes[n]) > 1) or "-"
-        edge = _measured(edges, point, "edge_step", "bracketed", "edge_above", "edge_bracket", 11)
-        best = _measured(edges, point, "best_step", "best_bracketed", "best_above", "best_bracket", 10)
+        edge = _measured(edges, point, "edge_learning_rate", "bracketed", "edge_above", "edge_bracket", 11)
+        best = _measured(edges, point, "best_learning_rate", "best_bracketed", "best_above", "best_bracket", 10)
         fastest = int(reached[point]) if np.isfinite(reached[point]) else "never"
         rate = e["theory_rate"]
         theory = float(spectrum.predicted_iterations(rate, 1.0, args.tolerance))  # NaN rate (not plain GD): inf
         theory = str(int(theory)) if np.isfinite(theory) else "-"
-        print(f"{setting:<22} {e['condition_number']:9.4g} {edge} {_number(e['theory_edge_step']):>10} "
-              f"{e['gd_edge_step']:10.5g} {best} {_number(e['theory_best_step']):>10} "
+        print(f"{setting:<22} {e['condition_number']:9.4g} {edge} {_number(e['theory_edge_learning_rate']):>10} "
+              f"{e['gd_edge_learning_rate']:10.5g} {best} {_number(e['theory_best_learning_rate']):>10} "
               f"{str(fastest):>8} {theory:>7}")
     if len(index) > 20:
         print(f"... {len(index) - 20} more settings in the edges file")
@@ -581,7 +581,7 @@ def _plot(grid, edges, path):
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(16, 5.6), layout="constrained")  # room for titles, legends below
     plots.stability_map(grid, ax=left, edges=edges, colour="rate")  # steps per decade: tells small kappas apart
-    plots.iterations_vs_step(grid, ax=right)
+    plots.iterations_vs_learning_rate(grid, ax=right)
     files.save_figure(path, fig)
     plt.close(fig)
     return path

@@ -40,7 +40,7 @@ def _checked(X, batch_size, replacement, learning_rate=None):
         raise ValueError(f"batch_size must be one integer, got shape {jnp.shape(batch_size)}: jax.vmap over batch "
                          "sizes for several.")
     if learning_rate is not None:
-        _validate.step_size("learning_rate", learning_rate)
+        _validate.learning_rate("learning_rate", learning_rate)
     return X
 
 

@@ -8,10 +8,10 @@ new `matplotlib.figure.Figure` when `ax` is None, and returns the Figure.
 Nothing here touches pyplot's global state, shows or writes anything: the
 caller saves (`lab.files.save_figure`).
 
-The results' step-size axis is `learning_rate` or `step_over_edge`; both
+The results' step-size axis is `learning_rate` or `learning_rate_over_edge`; both
 draw alike, as learning_rate / (2/L) = learning_rate * L / 2 with L the
 Hessian's at a*, the units of the theory lines drawn beside them. The theory drawn is the optimizer's, as
-the run computes it (`theory_edge_step`, `predicted_iterations`,
+the run computes it (`theory_edge_learning_rate`, `predicted_iterations`,
 `predicted_rate`: gradient descent's, heavy ball's, Nesterov's; none for
 Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
 A 'seed' axis of several values is drawn as the median over the seeds with
@@ -61,12 +61,12 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     rows = _row_axis(results, rows)
     if colour not in ("gap", "rate"):
         raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
-    _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_step",
+    _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_learning_rate",
                        *(["measured_rate"] if colour == "rate" else [])))
     edges = _edges_on_slice(results, edges, rows, at)
     if rows is None:
         return _stability_profile(results, ax, edges, at)
-    get, fixed = _slicer(results, (rows, _step_axis(results)), at)
+    get, fixed = _slicer(results, (rows, _learning_rate_axis(results)), at)
     fig, ax = _axes(ax, (9, 6))
     order = np.argsort(np.asarray(results.axes[rows], dtype=float))
     x_all = _median(_over_edge(get))
@@ -116,7 +116,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
                       cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
-    theory = _median(get("theory_edge_step") * get("L") / 2)[order][:, 0]  # the optimizer's edge in units of 2/L
+    theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[order][:, 0]  # the optimizer's edge in units of 2/L
     handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
     if np.isfinite(theory).any():
         ax.plot(theory, values, "-", color=EDGE_COLOUR, lw=2.5)
@@ -131,8 +131,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
         unit = 2 / np.asarray(edges["L"]).ravel()
-        ax.plot(np.asarray(edges["edge_step"]).ravel() / unit, at_rows, "o", ms=9, mfc="white", mec="k", mew=1.2)
-        ax.plot(np.asarray(edges["best_step"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
+        ax.plot(np.asarray(edges["edge_learning_rate"]).ravel() / unit, at_rows, "o", ms=9, mfc="white", mec="k", mew=1.2)
+        ax.plot(np.asarray(edges["best_learning_rate"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
         handles += [Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k", label="measured edge (bisection)"),
                     Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
                            label="measured best step (golden section)")]
@@ -140,7 +140,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         ax.set_yscale("log")
     shown = [corners_x.min(), corners_x.max(), *theory[np.isfinite(theory)]]
     if edges is not None:
-        shown += [x for x in (np.asarray(edges["edge_step"]) * np.asarray(edges["L"]) / 2).ravel() if np.isfinite(x)]
+        shown += [x for x in (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel() if np.isfinite(x)]
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
     if max(shown) > corners_x.max():
         ax.set_facecolor(NOT_SWEPT_COLOUR)
@@ -163,7 +163,7 @@ def steps_per_decade(rate):
 
 def _stability_profile(results, ax, edges, at):
     """The stability map of results without a row axis: final / initial gap against the step, seeds as a band."""
-    get, fixed = _slicer(results, (_step_axis(results),), at)
+    get, fixed = _slicer(results, (_learning_rate_axis(results),), at)
     fig, ax = _axes(ax, (9, 5))
     x = _median(_over_edge(get))
     order = np.argsort(x)
@@ -185,7 +185,7 @@ def _stability_profile(results, ax, edges, at):
         handles.append(Line2D([], [], ls="", marker="x", color=DIVERGED_COLOUR, ms=8, mew=2,
                               label="diverged (most seeds; run stopped)"))
     ax.axhline(1.0, color="grey", lw=1, ls=":")
-    theory = _median(get("theory_edge_step") * get("L") / 2)[0]
+    theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[0]
     if np.isfinite(theory):
         ax.axvline(theory, color=EDGE_COLOUR, lw=2.5)
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=2.5, label=f"theory: edge {_edge_formula(results)}"))
@@ -194,7 +194,7 @@ def _stability_profile(results, ax, edges, at):
         ax.axvline(best, color=BEST_COLOUR, lw=2.5, ls="--")
         handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ)"))
     if edges is not None:
-        measured = (np.asarray(edges["edge_step"]) * np.asarray(edges["L"]) / 2).ravel()
+        measured = (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel()
         measured = measured[np.isfinite(measured)]
         if measured.size:
             lo, mid, hi = np.percentile(measured, [10, 50, 90])
@@ -211,7 +211,7 @@ def _stability_profile(results, ax, edges, at):
     return fig
 
 
-def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max_curves=5):
+def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=None, max_curves=5):
     """Iterations to the run's tolerance against step / (2/L), one curve per value of a row axis (log y).
 
     Measured iterations (never reached: left out) are solid with dots (with
@@ -225,9 +225,9 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
     """
     rows = _row_axis(results, rows)
     _require(results, ("learning_rate", "iterations", "predicted_iterations", "condition_number", "L", "mu",
-                       "theory_edge_step"))
-    step = _step_axis(results)
-    get, fixed = _slicer(results, (rows, step) if rows else (step,), at)
+                       "theory_edge_learning_rate"))
+    axis = _learning_rate_axis(results)
+    get, fixed = _slicer(results, (rows, axis) if rows else (axis,), at)
     fig, ax = _axes(ax, (9, 5.5))
     lift = (lambda values: values) if rows else (lambda values: values[None])
     name = rows or "kappa"
@@ -293,7 +293,7 @@ def iterations_vs_step(results, ax=None, *, kappas=None, rows=None, at=None, max
 def convergence_curves(results, ax=None, *, select, predicted=None, at=None, labels=None, floor=None):
     """f(a_t) − f* against iteration t (log y) for the runs nearest to each point of `select`.
 
-    select: a list of {axis: value}, e.g. [{"step_over_edge": 0.5, "kappa": 100}, ...];
+    select: a list of {axis: value}, e.g. [{"learning_rate_over_edge": 0.5, "kappa": 100}, ...];
         axes a point leaves out are fixed as in the module docstring.
     predicted: None; "bound", the worst case (f(a_0) − f*)·ρ^{2t} with ρ the
         run's predicted_rate; or one curve per selected run (over t = 0, 1, ...),
@@ -304,7 +304,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     marked with a cross. Returns the Figure.
     """
     if not select or isinstance(select, dict) or not all(isinstance(point, dict) for point in select):
-        raise ValueError(f"select must list at least one run, as dicts {{axis: value}}, e.g. [{{'step_over_edge': "
+        raise ValueError(f"select must list at least one run, as dicts {{axis: value}}, e.g. [{{'learning_rate_over_edge': "
                          f"0.5, 'kappa': 100.0}}], got {select!r}.")
     if labels is not None and len(labels) != len(select):
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
@@ -450,7 +450,7 @@ def _median(values):
 
 def _require(results, outputs):
     """ValueError naming the step-size axis or the outputs a figure needs that the results lack."""
-    _step_axis(results)
+    _learning_rate_axis(results)
     missing = [name for name in outputs if name not in results.outputs]
     if missing:
         raise ValueError(f"this figure needs the outputs {missing}: sweep a lab.runs.Run, whose runs return a "
@@ -459,15 +459,15 @@ def _require(results, outputs):
 
 def _over_edge(get):
     """learning_rate / (2/L), L at a*: the x of every figure (a LogisticRun from a = 0 reports its own
-    step_over_edge in units of 2/L at the start; the theory lines are in units of 2/L at a*)."""
+    learning_rate_over_edge in units of 2/L at the start; the theory lines are in units of 2/L at a*)."""
     return get("learning_rate") * get("L") / 2
 
 
-def _step_axis(results) -> str:
-    """The name of the results' step-size axis, 'learning_rate' or 'step_over_edge' (ValueError without one)."""
+def _learning_rate_axis(results) -> str:
+    """The name of the results' step-size axis, 'learning_rate' or 'learning_rate_over_edge' (ValueError without one)."""
     names = [name for name in runs.STEP_SIZES if name in results.axes]
     if len(names) != 1:
-        raise ValueError(f"this figure needs one step-size axis, learning_rate or step_over_edge; the results have "
+        raise ValueError(f"this figure needs one step-size axis, learning_rate or learning_rate_over_edge; the results have "
                          f"{list(results.axes)}: sweep over one of them.")
     return names[0]
 
@@ -476,10 +476,10 @@ def _row_axis(results, rows):
     """The axis drawn as rows: `rows`, else the first other axis of several values ('kappa' first), else 'kappa' (one
     row), else None. A 'kappa' of one value never hides an axis of several (a map of one row, the rest unseen)."""
     if rows is not None:
-        if rows not in results.axes or rows == _step_axis(results):
+        if rows not in results.axes or rows == _learning_rate_axis(results):
             raise ValueError(f"rows must name an axis other than the step size; the results have {list(results.axes)}.")
         return rows
-    others = sorted((name for name in results.axes if name not in (_step_axis(results), "seed")),
+    others = sorted((name for name in results.axes if name not in (_learning_rate_axis(results), "seed")),
                     key=lambda name: name != "kappa")
     several = [name for name in others if len(results.axes[name]) > 1]
     return several[0] if several else ("kappa" if "kappa" in others else None)
@@ -492,7 +492,7 @@ AXIS_SYMBOLS = {"kappa": "κ", "momentum": "β", "b1": "β₁", "b2": "β₂"}
 
 def _plain_gradient_descent(results) -> bool:
     """Whether the runs were plain gradient descent (their theory edge is 2/L), so 2/(L + mu) is their best step."""
-    ratio = np.asarray(results["theory_edge_step"]) * np.asarray(results["L"]) / 2
+    ratio = np.asarray(results["theory_edge_learning_rate"]) * np.asarray(results["L"]) / 2
     return bool(np.all(np.abs(ratio - 1) < 1e-6))
 
 
@@ -504,10 +504,10 @@ def _optimizer_name(results) -> str:
 
 
 def _edge_formula(results) -> str:
-    """Which theory the runs' theory_edge_step is: 2/L, heavy ball's 2(1+β)/L (above 2/L) or Nesterov's (below)."""
+    """Which theory the runs' theory_edge_learning_rate is: 2/L, heavy ball's 2(1+β)/L (above 2/L) or Nesterov's (below)."""
     if _plain_gradient_descent(results):
         return "2/L"
-    ratio = np.asarray(results["theory_edge_step"]) * np.asarray(results["L"]) / 2
+    ratio = np.asarray(results["theory_edge_learning_rate"]) * np.asarray(results["L"]) / 2
     return "(2+2β)/((1+2β)L)" if np.nanmax(ratio) < 1 else "2(1+β)/L"
 
 
@@ -546,7 +546,7 @@ def _best_in_edge_units(L, mu):
     L, mu = np.asarray(L, np.float64), np.asarray(mu, np.float64)
     convex = np.isfinite(L) & np.isfinite(mu) & (L > 0) & (mu >= -1e-8 * L) & (mu <= L)
     L, mu = np.where(convex, L, 1.0), np.where(convex, np.maximum(mu, 0.0), 0.0)
-    return np.where(convex, np.asarray(spectrum.best_step(L, mu)) / np.asarray(spectrum.stability_threshold(L)), np.nan)
+    return np.where(convex, np.asarray(spectrum.best_learning_rate(L, mu)) / np.asarray(spectrum.stability_threshold(L)), np.nan)
 
 
 def _corners(x, y, log):
@@ -568,7 +568,7 @@ def _edges_on_slice(results, edges, rows, at):
         return None
     base = dict(zip(results.axes, _index(results, {}, at)))
     for name in results.axes:
-        several = len(results.axes[name]) > 1 and name not in (rows, "seed", _step_axis(results))
+        several = len(results.axes[name]) > 1 and name not in (rows, "seed", _learning_rate_axis(results))
         if several and name not in edges.axes:
             raise ValueError(f"edges lack the axis {name!r} that the map fixes at {results.axes[name][base[name]]:g}: "
                              "measure them over it too.")

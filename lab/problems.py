@@ -193,7 +193,7 @@ class Problem:
     spectrum: spectrum.Spectrum
 
     @property
-    def edge_step(self):
+    def edge_learning_rate(self):
         """2/L of the Hessian at a*: the local stability edge of gradient descent."""
         return spectrum.stability_threshold(self.spectrum.L)
 

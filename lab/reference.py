@@ -189,9 +189,9 @@ def still_falls(criterion, params, data, directions=None):
     is non-zero). A finite minimum that a solver only approached (a nearly flat direction) rises again further
     out, and is not reported."""
     value = criterion(params, data)
-    steps = params[None] if directions is None else jnp.concatenate([params[None], directions])
+    moves = params[None] if directions is None else jnp.concatenate([params[None], directions])
     moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(jnp.asarray(STILL_FALLS_T, d.dtype)))(
-        steps)
+        moves)
     rounding = 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
     return jnp.any((moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
 

@@ -142,7 +142,7 @@ def rows(results: Results, curves: bool = False):
 
     Curves of another length than the first (a `sharpness` recorded every k steps beside
     `gap`) do not share its iterations, so `curves` leaves them out of the rows. An output named as an
-    axis (the `step_over_edge` a run reports back) is the axis column, written as swept.
+    axis (the `learning_rate_over_edge` a run reports back) is the axis column, written as swept.
     """
     grid = len(results.axes)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves and n not in results.axes]

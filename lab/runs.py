@@ -2,7 +2,7 @@
 
 The contract between a run and `lab.sweep` / `lab.stability` is the `Run`
 base class: a run is a hashable callable `run(learning_rate=... or
-step_over_edge=..., **axes) -> Outcome` (or a dict holding at least the
+learning_rate_over_edge=..., **axes) -> Outcome` (or a dict holding at least the
 Outcome's fields) that declares
 
 * `axis_names`: the names it accepts;
@@ -15,10 +15,10 @@ Outcome's fields) that declares
   'converging' (bounded gradients: logistic, Huber), see `lab.stability`.
 
 The step size has two names, one per unit, and a run takes exactly one:
-`learning_rate`, absolute (optax's name), or `step_over_edge`, a fraction
-of the run's 2/L (its `edge_step`). A run builds its `lab.problems.Problem`
+`learning_rate`, absolute (optax's name), or `learning_rate_over_edge`, a fraction
+of the run's 2/L (its `edge_learning_rate`). A run builds its `lab.problems.Problem`
 (data, reference optimum, spectrum), converts the step size once
-(`learning_rate = step_over_edge * edge_step`), optimizes with `optimize`
+(`learning_rate = learning_rate_over_edge * edge_learning_rate`), optimizes with `optimize`
 and returns the `Outcome`, which reports both; all in one traced function: data that depends only on (kappa, seed) is computed
 once per setting and shared by every step size of a sweep. Runs are
 registered pytrees: a `CriterionRun`'s data travels as an array argument of
@@ -48,9 +48,9 @@ class Outcome(NamedTuple):
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
     L, mu, condition_number: the Hessian's extreme eigenvalues at a* and their ratio.
-    learning_rate, step_over_edge: the absolute step size and it over the run's unit 2/L (L at a*,
-        or at the start for a `LogisticRun` from a = 0: the unit of its step_over_edge axis).
-    theory_edge_step: the optimizer's edge on the quadratic model at a*:
+    learning_rate, learning_rate_over_edge: the absolute step size and it over the run's unit 2/L (L at a*,
+        or at the start for a `LogisticRun` from a = 0: the unit of its learning_rate_over_edge axis).
+    theory_edge_learning_rate: the optimizer's edge on the quadratic model at a*:
         2/L (gradient descent), 2(1 + beta)/L (heavy ball), (2 + 2 beta)/((1 + 2 beta) L)
         (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
     predicted_rate: that optimizer's asymptotic contraction at this step (NaN without theory).
@@ -75,8 +75,8 @@ class Outcome(NamedTuple):
     mu: jax.Array
     condition_number: jax.Array
     learning_rate: jax.Array
-    step_over_edge: jax.Array
-    theory_edge_step: jax.Array
+    learning_rate_over_edge: jax.Array
+    theory_edge_learning_rate: jax.Array
     predicted_rate: jax.Array
     predicted_iterations: jax.Array
     reference_gradient_norm: jax.Array
@@ -88,17 +88,17 @@ class Outcome(NamedTuple):
 STABILITY_RULES = ("bounded", "converging")
 
 
-STEP_SIZES = ("learning_rate", "step_over_edge")
+STEP_SIZES = ("learning_rate", "learning_rate_over_edge")
 
 
-def absolute_learning_rate(learning_rate, step_over_edge, edge_step, dtype):
-    """The learning rate from exactly one of `learning_rate` (absolute) and `step_over_edge` (units of `edge_step`)."""
-    if (learning_rate is None) == (step_over_edge is None):
-        raise ValueError("give the step size as exactly one of learning_rate (absolute) and step_over_edge "
+def absolute_learning_rate(learning_rate, learning_rate_over_edge, edge_learning_rate, dtype):
+    """The learning rate from exactly one of `learning_rate` (absolute) and `learning_rate_over_edge` (units of `edge_learning_rate`)."""
+    if (learning_rate is None) == (learning_rate_over_edge is None):
+        raise ValueError("give the step size as exactly one of learning_rate (absolute) and learning_rate_over_edge "
                          f"(a fraction of the run's 2/L), got learning_rate={learning_rate}, "
-                         f"step_over_edge={step_over_edge}.")
+                         f"learning_rate_over_edge={learning_rate_over_edge}.")
     if learning_rate is None:
-        return jnp.asarray(step_over_edge, dtype) * edge_step
+        return jnp.asarray(learning_rate_over_edge, dtype) * edge_learning_rate
     return jnp.asarray(learning_rate, dtype)
 
 
@@ -118,10 +118,10 @@ class Run:
     def check_axes(self, axes: dict):
         """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
         if all(name in axes for name in STEP_SIZES):
-            raise ValueError("axes 'learning_rate' and 'step_over_edge' are one step size in two units: give one.")
+            raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one step size in two units: give one.")
         _validate.hyper_parameters(axes)
         positive = (lambda v: v > 0, "> 0")
-        rules = {"learning_rate": positive, "step_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
+        rules = {"learning_rate": positive, "learning_rate_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
                  "separation": (lambda v: v >= 0, ">= 0")}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
@@ -143,12 +143,12 @@ class Run:
 
     def at(self, **setting):
         """The runs of one setting of the other axes as a function of the step size alone (`learning_rate=`
-        or `step_over_edge=`).
+        or `learning_rate_over_edge=`).
 
         The edge search calls it once per setting and the result at many step sizes, so a run that
         builds an expensive problem (a reference by Newton or L-BFGS) overrides it to build it once.
         """
-        return lambda **step_size: self(**step_size, **setting)
+        return lambda **learning_rate: self(**learning_rate, **setting)
 
     @property
     def optimizer_name(self) -> str:
@@ -171,7 +171,7 @@ class Run:
         """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
         point = dict(point or {})
         if not any(name in point for name in STEP_SIZES):
-            point["step_over_edge"] = 1.0
+            point["learning_rate_over_edge"] = 1.0
         shapes = jax.eval_shape(lambda: self(**point))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
 
@@ -268,7 +268,7 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     """One run of `optimizer(learning_rate, **hyper)` on `problem` from `start` (default `problem.start`).
 
     learning_rate is absolute (a fraction c of the problem's 2/L is
-    `c * problem.edge_step`). batches: `descent.Minibatches` for stochastic
+    `c * problem.edge_learning_rate`). batches: `descent.Minibatches` for stochastic
     gradients (the Outcome then has no theory: its edge is not 2/L, see
     `lab.minibatch`). Returns (Outcome, Trace): the summaries with the
     optimizer's theory beside them, and the raw trace (for `record_path`).
@@ -433,7 +433,7 @@ def _check_common(run):
 class LinearRegressionRun(Run):
     """Least squares or ridge on `problems.regression_problem(key(seed), n, d, kappa)`, optimized from a = 0.
 
-    Call it as run(learning_rate= or step_over_edge=, kappa=10.0, seed=0,
+    Call it as run(learning_rate= or learning_rate_over_edge=, kappa=10.0, seed=0,
     l2=0.0, **hyper): the step size absolute, or as the fraction c of the
     run's own 2/L (learning_rate = c * 2/L); `l2` is ridge's penalty weight
     (`Data.l2`); `hyper` goes to the optimizer (momentum, b1, ...).
@@ -481,9 +481,9 @@ class LinearRegressionRun(Run):
     def bytes_per_setting(self, point=None) -> int:
         return _data_bytes(self.n, self.d + 1, self.dtype)
 
-    def __call__(self, *, learning_rate=None, step_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
-        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
+        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
@@ -501,8 +501,8 @@ class LinearRegressionRun(Run):
         start = problem.start if self.start == "zero" else probe_start(problem)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, step_over_edge=None):
-            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, problem.edge_step, dtype)
+        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
 
@@ -541,8 +541,8 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         mu=spec.mu,
         condition_number=spec.kappa,
         learning_rate=learning_rate,
-        step_over_edge=learning_rate / problem.edge_step,
-        theory_edge_step=jnp.asarray(edge, gap.dtype),
+        learning_rate_over_edge=learning_rate / problem.edge_learning_rate,
+        theory_edge_learning_rate=jnp.asarray(edge, gap.dtype),
         predicted_rate=jnp.asarray(rate, gap.dtype),
         predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
         reference_gradient_norm=problem.reference.gradient_norm,
@@ -575,19 +575,19 @@ PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessia
 class LogisticRun(Run):
     """Logistic regression on `problems.classification_problem(key(seed), n, d, separation, kappa, l2)` from a = 0.
 
-    Call it as run(learning_rate= or step_over_edge=, l2=1e-2, seed=0,
+    Call it as run(learning_rate= or learning_rate_over_edge=, l2=1e-2, seed=0,
     separation=1.0, kappa=1.0, **hyper);
     `kappa` is the condition number of the features' within-class covariance
     (features of different scales). Logistic regression has no closed form:
     the reference is Newton's method inside the same compiled call. Its
     Hessian changes along the path and is largest at a = 0 (s'(z) <= 1/4 is
     reached at z = 0), so `L_start`, the top eigenvalue there, bounds the
-    curvature everywhere: from a = 0 the unit of `step_over_edge` (in and
+    curvature everywhere: from a = 0 the unit of `learning_rate_over_edge` (in and
     out) is 2 / L_start, and c < 1 is stable from anywhere. The theory fields of the `Outcome` (L, mu,
     predicted rate) are those of the Hessian at the optimum, which governs
     the final linear rate and the local edge 2/L. `start="eigen"` probes that
     neighbourhood: it starts at a* + PROBE * (every unit eigenvector of the
-    Hessian at a*), and `step_over_edge` is then in units of 2/L at a*. With
+    Hessian at a*), and `learning_rate_over_edge` is then in units of 2/L at a*. With
     `sharpness_every = k > 0` the top Hessian eigenvalue is also measured
     (power iteration on Hessian-vector products) at every k-th iterate.
     Returns a dict: the `Outcome`'s fields, `L_start` and `sharpness`.
@@ -630,10 +630,10 @@ class LogisticRun(Run):
     def bytes_per_setting(self, point=None) -> int:
         return _data_bytes(self.n, self.d + 1, self.dtype)
 
-    def __call__(self, *, learning_rate=None, step_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
+    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
                  **hyper) -> dict:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
-        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, step_over_edge=step_over_edge)
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
+        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
@@ -651,11 +651,11 @@ class LogisticRun(Run):
         if self.start == "zero":
             start, unit = problem.start, spectrum.stability_threshold(L_start)
         else:
-            start, unit = probe_start(problem, PROBE), problem.edge_step
+            start, unit = probe_start(problem, PROBE), problem.edge_learning_rate
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, step_over_edge=None):
-            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, unit, dtype)
+        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, unit, dtype)
             outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                                       tolerance=self.tolerance, record_every=self.record_every,
                                       record_path=self.sharpness_every > 0, **hyper)
@@ -665,7 +665,7 @@ class LogisticRun(Run):
                 top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key,
                                                                      self.power_iterations))
                 outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
-            return outcome | {"step_over_edge": learning_rate / unit, "L_start": L_start}
+            return outcome | {"learning_rate_over_edge": learning_rate / unit, "L_start": L_start}
 
         return at_step
 
@@ -680,7 +680,7 @@ BATCH_NEEDS_LARGEST = "batch_size needs mini-batches: give the run largest_batch
                                 "stability_rule", "record_every", "largest_batch", "replacement"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class CriterionRun(Run):
-    """Your criterion on your data: run(learning_rate= or step_over_edge=, seed=0, **hyper), its problem built
+    """Your criterion on your data: run(learning_rate= or learning_rate_over_edge=, seed=0, **hyper), its problem built
     per seed inside the sweep.
 
     criterion: pure `f(a, data) -> scalar`; data: `lab.criteria.Data`, or any
@@ -808,10 +808,10 @@ class CriterionRun(Run):
             return self.init_scale * jax.random.normal(key, (size,), dtype)
         return jnp.zeros(size, dtype)
 
-    def __call__(self, *, learning_rate=None, step_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, step_over_edge=step_over_edge)  # `at` checks the setting
+    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
         return self.at(seed=seed, batch_size=batch_size, **hyper)(learning_rate=learning_rate,
-                                                                  step_over_edge=step_over_edge)
+                                                                  learning_rate_over_edge=learning_rate_over_edge)
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
@@ -855,8 +855,8 @@ class CriterionRun(Run):
         start = probe_start(problem, PROBE) if start is None else start
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, step_over_edge=None):
-            learning_rate = absolute_learning_rate(learning_rate, step_over_edge, problem.edge_step, dtype)
+        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, batches=batches,
                             **hyper)[0]

@@ -1,28 +1,28 @@
 """Curvature and the theory of gradient descent on quadratics, computed rather than typed in.
 
 For a quadratic f with Hessian H (eigenvalues mu = h_1 <= ... <= h_P = L),
-gradient descent a <- a - step * grad f(a) multiplies the component of
-a - a* along the i-th eigenvector by (1 - step * h_i) at every step. So
+gradient descent a <- a - eta * grad f(a) (eta: the learning rate) multiplies the component of
+a - a* along the i-th eigenvector by (1 - eta h_i) at every step. So
 
-* it is stable iff 0 < step < 2 / L (`stability_threshold`);
-* the per-step contraction is max(|1 - step mu|, |1 - step L|) (`contraction`),
-  smallest at step = 2 / (L + mu) (`best_step`), where it equals
+* it is stable iff 0 < eta < 2 / L (`stability_threshold`);
+* the per-step contraction is max(|1 - eta mu|, |1 - eta L|) (`contraction`),
+  smallest at eta = 2 / (L + mu) (`best_learning_rate`), where it equals
   (kappa - 1) / (kappa + 1) (`optimal_rate`), kappa = L / mu;
-* f(a_t) - f* = 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c = V^T (a_0 - a*),
+* f(a_t) - f* = 1/2 sum_i h_i c_i^2 (1 - eta h_i)^(2t), c = V^T (a_0 - a*),
   exactly (`predicted_gap`), so figures overlay theory without simulating.
 
 With a singular H (fewer samples than features), the minimisers form a+ + null(H), a+ the minimum-norm one in the
 row space (`row_space`); ridge's penalty l2 ||a||^2 picks a(l2), which tends to a+ as l2 -> 0 (`ridge_distance`).
 
-Heavy-ball momentum a <- a - step grad f(a) + beta (a - a_prev) (optax.sgd
-with `momentum=beta`) is stable iff step < 2 (1 + beta) / L, and at its best
+Heavy-ball momentum a <- a - eta grad f(a) + beta (a - a_prev) (optax.sgd
+with `momentum=beta`) is stable iff eta < 2 (1 + beta) / L, and at its best
 parameters contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`heavy_ball_*`).
 Nesterov's momentum (optax.sgd with `nesterov=True`) is stable iff
-step < (2 + 2 beta) / ((1 + 2 beta) L) (`nesterov_threshold`). On each
+eta < (2 + 2 beta) / ((1 + 2 beta) L) (`nesterov_threshold`). On each
 eigen-direction h the three are linear maps of (error, velocity) with
-characteristic polynomial z^2 - T z + D: gradient descent T = 1 - step h,
-D = 0; heavy ball T = 1 + beta - step h, D = beta; Nesterov
-T = (1 + beta)(1 - step h), D = beta (1 - step h). `momentum_rate` is the
+characteristic polynomial z^2 - T z + D: gradient descent T = 1 - eta h,
+D = 0; heavy ball T = 1 + beta - eta h, D = beta; Nesterov
+T = (1 + beta)(1 - eta h), D = beta (1 - eta h). `momentum_rate` is the
 largest root's modulus over the spectrum: the exact asymptotic contraction.
 """
 
@@ -122,63 +122,63 @@ def power_iteration(criterion, params, data, vector, iterations: int, scale=None
 
 
 def stability_threshold(L):
-    """2 / L: gradient descent on a quadratic converges iff 0 < step < 2 / L."""
+    """2 / L: gradient descent on a quadratic converges iff 0 < eta < 2 / L."""
     _curvature(L)
     return 2.0 / L
 
 
-def best_step(L, mu):
-    """2 / (L + mu): the constant step that minimises the worst-case contraction."""
+def best_learning_rate(L, mu):
+    """2 / (L + mu): the constant learning rate that minimises the worst-case contraction."""
     _curvatures(L, mu)
     return 2.0 / (L + mu)
 
 
-def contraction(step, L, mu):
-    """max(|1 - step mu|, |1 - step L|): per-step factor on ||a - a*|| (>= 1 means no convergence; mu < 0, a
-    direction of negative curvature, gives 1 + step |mu|)."""
+def contraction(learning_rate, L, mu):
+    """max(|1 - eta mu|, |1 - eta L|): per-step factor on ||a - a*|| (>= 1 means no convergence; mu < 0, a
+    direction of negative curvature, gives 1 + eta |mu|)."""
     _curvature(L)
     _validate.real_values("mu", mu, np.isfinite, "must be finite (the smallest curvature)")
     if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
         raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
                          "are they swapped?")
-    _validate.step_size("step", step)
-    return jnp.maximum(jnp.abs(1 - step * mu), jnp.abs(1 - step * L))
+    _validate.learning_rate("learning_rate", learning_rate)
+    return jnp.maximum(jnp.abs(1 - learning_rate * mu), jnp.abs(1 - learning_rate * L))
 
 
 def optimal_rate(kappa):
-    """(kappa - 1) / (kappa + 1): the contraction at the best step."""
+    """(kappa - 1) / (kappa + 1): the contraction at the best learning rate."""
     _validate.real_values("kappa", kappa, lambda v: v >= 1, "must be >= 1 (L / mu)")
     return (kappa - 1) / (kappa + 1)
 
 
 def heavy_ball_threshold(L, beta):
-    """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < step < this, 0 <= beta < 1."""
+    """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < eta < this, 0 <= beta < 1."""
     _curvature(L)
     _momentum(beta)
     return _with_momentum(beta, 2.0 * (1 + beta) / L)
 
 
 def nesterov_threshold(L, beta):
-    """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff step < this."""
+    """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff eta < this."""
     _curvature(L)
     _momentum(beta)
     return _with_momentum(beta, (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L))
 
 
-def momentum_rate(step, beta, eigenvalues, nesterov=False):
+def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
     """Asymptotic contraction per step of gradient descent (beta = 0), heavy ball or Nesterov on a quadratic.
 
     max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0, T and D as in the
     module docstring. eigenvalues: (..., P).
     """
     _momentum(beta)
-    _validate.step_size("step", step)
+    _validate.learning_rate("learning_rate", learning_rate)
     if jnp.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
     _validate.real_values("eigenvalues", eigenvalues, lambda v: True, "must be finite (the Hessian's)")
-    x = 1 - step * eigenvalues
-    trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - step * eigenvalues)
+    x = 1 - learning_rate * eigenvalues
+    trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - learning_rate * eigenvalues)
     det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
     disc = trace**2 - 4 * det
     root = jnp.sqrt(jnp.abs(disc))
@@ -189,9 +189,9 @@ def momentum_rate(step, beta, eigenvalues, nesterov=False):
 
 
 def heavy_ball_optimal(L, mu):
-    """(step, beta, rate) of the best heavy-ball momentum on a quadratic (Polyak, 1964).
+    """(learning_rate, beta, rate) of the best heavy-ball momentum on a quadratic (Polyak, 1964).
 
-    step = 4 / (sqrt(L) + sqrt(mu))^2, beta = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2,
+    learning_rate = 4 / (sqrt(L) + sqrt(mu))^2, beta = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2,
     and the error then contracts by sqrt(beta) = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)
     per step: iterations grow like sqrt(kappa) instead of kappa.
     """
@@ -225,32 +225,32 @@ def _components(spec: Spectrum, start, optimum_params):
     return spec.eigenvectors.T @ (start - optimum_params)
 
 
-def predicted_gap(spec: Spectrum, step, start, optimum_params, num_steps: int):
+def predicted_gap(spec: Spectrum, learning_rate, start, optimum_params, num_steps: int):
     """Exact f(a_t) - f* for t = 0..num_steps of gradient descent on a quadratic with spectrum `spec`.
 
-    Returns (num_steps + 1,): 1/2 sum_i h_i c_i^2 (1 - step h_i)^(2t), c the
+    Returns (num_steps + 1,): 1/2 sum_i h_i c_i^2 (1 - eta h_i)^(2t), c the
     coordinates of start - a* in the eigenbasis.
     """
-    num_steps = _check_prediction(spec, step, start, optimum_params, num_steps)
-    return _predicted_gap(spec, step, start, optimum_params, num_steps)
+    num_steps = _check_prediction(spec, learning_rate, start, optimum_params, num_steps)
+    return _predicted_gap(spec, learning_rate, start, optimum_params, num_steps)
 
 
-def predicted_distance(spec: Spectrum, step, start, optimum_params, num_steps: int):
+def predicted_distance(spec: Spectrum, learning_rate, start, optimum_params, num_steps: int):
     """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
-    num_steps = _check_prediction(spec, step, start, optimum_params, num_steps)
-    return _predicted_distance(spec, step, start, optimum_params, num_steps)
+    num_steps = _check_prediction(spec, learning_rate, start, optimum_params, num_steps)
+    return _predicted_distance(spec, learning_rate, start, optimum_params, num_steps)
 
 
 @functools.partial(jax.jit, static_argnames="num_steps")
-def _predicted_gap(spec, step, start, optimum_params, num_steps):
+def _predicted_gap(spec, learning_rate, start, optimum_params, num_steps):
     c = _components(spec, start, optimum_params)
-    return 0.5 * _squared_factors(spec, step, num_steps) @ (spec.eigenvalues * c**2)
+    return 0.5 * _squared_factors(spec, learning_rate, num_steps) @ (spec.eigenvalues * c**2)
 
 
 @functools.partial(jax.jit, static_argnames="num_steps")
-def _predicted_distance(spec, step, start, optimum_params, num_steps):
+def _predicted_distance(spec, learning_rate, start, optimum_params, num_steps):
     c = _components(spec, start, optimum_params)
-    return jnp.sqrt(_squared_factors(spec, step, num_steps) @ c**2)
+    return jnp.sqrt(_squared_factors(spec, learning_rate, num_steps) @ c**2)
 
 
 def row_space(spec: Spectrum):
@@ -347,11 +347,11 @@ def _check_spectrum(spec, **points):
             raise ValueError("spec.eigenvectors must be orthonormal columns (V^T V = I), as spectrum() returns them.")
 
 
-def _check_prediction(spec, step, start, optimum_params, num_steps) -> int:
+def _check_prediction(spec, learning_rate, start, optimum_params, num_steps) -> int:
     """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* finite of shape (P,),
-    and the step > 0."""
+    and the learning rate > 0."""
     _check_spectrum(spec, start=start, optimum_params=optimum_params)
-    _validate.step_size("step", step)
+    _validate.learning_rate("learning_rate", learning_rate)
     return _validate.count("num_steps", num_steps, 0)
 
 
@@ -378,7 +378,7 @@ def _with_momentum(beta, value):
     return jnp.where((beta >= 0) & (beta < 1), value, jnp.nan)
 
 
-def _squared_factors(spec, step, num_steps):
-    """(1 - step h_i)^(2t) for t = 0..num_steps, shape (num_steps + 1, P); squared first so signs never matter."""
+def _squared_factors(spec, learning_rate, num_steps):
+    """(1 - eta h_i)^(2t) for t = 0..num_steps, shape (num_steps + 1, P); squared first so signs never matter."""
     t = jnp.arange(num_steps + 1, dtype=spec.eigenvalues.dtype)[:, None]
-    return ((1 - step * spec.eigenvalues) ** 2) ** t
+    return ((1 - learning_rate * spec.eigenvalues) ** 2) ** t

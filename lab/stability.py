@@ -29,8 +29,8 @@ Two rules for stable:
   Just below 2/L the gap halves over T/2 steps once the rate is below
   2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
 
-The search varies `step_over_edge`, the step size as a fraction of each
-run's 2/L, and reports the absolute `edge_step` and `best_step` beside it.
+The search varies `learning_rate_over_edge`, the step size as a fraction of each
+run's 2/L, and reports the absolute `edge_learning_rate` and `best_learning_rate` beside it.
 """
 
 import functools
@@ -46,14 +46,14 @@ from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, wa
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
-          "condition_number", "learning_rate", "step_over_edge", "theory_edge_step", "reference_status")
+          "condition_number", "learning_rate", "learning_rate_over_edge", "theory_edge_learning_rate", "reference_status")
 
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
                   rtol: float = 1e-3, best_iterations: int = 24, find_best: bool = True) -> Results:
     """Measured largest stable step size and best one for every point of the grid of `axes` (no step size axis).
 
-    run: a `lab.runs.Run` returning an `Outcome`, taking `step_over_edge`;
+    run: a `lab.runs.Run` returning an `Outcome`, taking `learning_rate_over_edge`;
         `run.near_optimum()` is searched (started next to a*), and the
         brackets are fractions of its 2/L.
     rule: 'bounded', 'converging', or a function outcome -> bool; default
@@ -63,27 +63,27 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         Nesterov's (1 + beta)/(1 + 2 beta) > 2/3 (geometric bisection: a wide
         bracket costs a few iterations). Where it does not hold a stable low
         end and an unstable high end the edge is not measured: `edge` and
-        `edge_step` are NaN, `bracketed` False, `edge_above` says on which
+        `edge_learning_rate` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
     best_bracket: where the best step is searched (golden section on the measured rate). Where the search
         ends at one of its ends (the rate still falls beyond it) the best step is not measured either: `best`,
-        `best_step` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
+        `best_learning_rate` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
     find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
         or unmodelled rate): the best outputs are NaN, nothing is warned about them, each iteration runs one
         step instead of two, and there are only the bisections rtol asks for (with the best step, the two
         searches share best_iterations iterations): the edge agrees with find_best=True's to rtol.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
-    as step_over_edge), edge_step and best_step (absolute), best_rate (measured
+    as learning_rate_over_edge), edge_learning_rate and best_learning_rate (absolute), best_rate (measured
     contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
-    theory_edge_step (the optimizer's edge, NaN without theory),
-    gd_edge_step = 2/L, theory_best_step = 2/(L + mu) and theory_rate =
+    theory_edge_learning_rate (the optimizer's edge, NaN without theory),
+    gd_edge_learning_rate = 2/L, theory_best_learning_rate = 2/(L + mu) and theory_rate =
     (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers),
     L, mu, condition_number.
     """
     run = runs.as_run(run)
     if any(name in axes for name in runs.STEP_SIZES):
-        raise ValueError("axes must not contain a step size (learning_rate, step_over_edge): it is what "
+        raise ValueError("axes must not contain a step size (learning_rate, learning_rate_over_edge): it is what "
                          "edge_and_best searches.")
     best_iterations = _validate.count("best_iterations", best_iterations)
     for name, bracket in (("edge_bracket", edge_bracket), ("best_bracket", best_bracket)):
@@ -98,7 +98,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     rule_name, stable = _rule(run, rule)
     axes = checked_axes(run, axes)
     run = run.near_optimum()
-    runs.require_outcome(run, {"step_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
+    runs.require_outcome(run, {"learning_rate_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
     iterations = max(bisections, best_iterations) if find_best else bisections
@@ -136,11 +136,11 @@ def _warn_if_far_from_theory(outputs, rule_name):
     """Next to a* the local quadratic model holds, so a measured edge far from the optimizer's theory edge (2/L
     for gradient descent), or a best step above the measured edge, says the rule misread the runs (runs too
     short for 'converging') rather than something about the criterion: warned, the numbers are kept."""
-    edge, theory = outputs["edge_step"], outputs["theory_edge_step"]
+    edge, theory = outputs["edge_learning_rate"], outputs["theory_edge_learning_rate"]
     known = np.isfinite(theory) & outputs["bracketed"]  # no theory (Adam, mini-batches): nothing to compare
     with np.errstate(invalid="ignore", divide="ignore"):
         deviation = np.where(known, edge / theory - 1, 0.0)
-        crossed = known & outputs["best_bracketed"] & (outputs["best_step"] > edge)
+        crossed = known & outputs["best_bracketed"] & (outputs["best_learning_rate"] > edge)
     far = np.abs(deviation) > THEORY_DEVIATION
     if not (far.any() or crossed.any()):
         return
@@ -199,7 +199,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
 
     def per_point(*point):
         at_step = run.at(**dict(zip(names, point)), **fixed)  # the setting's problem, built once
-        evaluate = jax.vmap(lambda c: runs.outputs_of(at_step(step_over_edge=c)))
+        evaluate = jax.vmap(lambda c: runs.outputs_of(at_step(learning_rate_over_edge=c)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
@@ -236,15 +236,15 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         at_best = {name: x[0] for name, x in (evaluate(best[None]) if find_best else first).items()}
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
-        unit = (at_best["learning_rate"] / at_best["step_over_edge"]).astype(best.dtype)  # the run's 2/L
-        plain = jnp.abs(at_best["theory_edge_step"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
+        unit = (at_best["learning_rate"] / at_best["learning_rate_over_edge"]).astype(best.dtype)  # the run's 2/L
+        plain = jnp.abs(at_best["theory_edge_learning_rate"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
         return dict(
-            edge=edge, best=best, edge_step=edge * unit,
-            best_step=jnp.where(best_bracketed, at_best["learning_rate"], jnp.nan),
+            edge=edge, best=best, edge_learning_rate=edge * unit,
+            best_learning_rate=jnp.where(best_bracketed, at_best["learning_rate"], jnp.nan),
             best_rate=jnp.where(best_bracketed, at_best["measured_rate"], jnp.nan), bracketed=bracketed,
             edge_above=stable_first[1], best_bracketed=best_bracketed, best_above=best_above,
-            theory_edge_step=at_best["theory_edge_step"], gd_edge_step=spectrum.stability_threshold(L),
-            theory_best_step=jnp.where(plain, spectrum.best_step(L, mu), jnp.nan),
+            theory_edge_learning_rate=at_best["theory_edge_learning_rate"], gd_edge_learning_rate=spectrum.stability_threshold(L),
+            theory_best_learning_rate=jnp.where(plain, spectrum.best_learning_rate(L, mu), jnp.nan),
             theory_rate=jnp.where(plain, spectrum.optimal_rate(kappa), jnp.nan),
             L=L, mu=mu, condition_number=kappa, reference_status=at_best["reference_status"],
         )

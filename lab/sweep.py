@@ -273,7 +273,7 @@ def _gather(x) -> np.ndarray:
 def checked_axes(run, axes) -> dict:
     """`axes` as {name: 1-D float array}, checked against the run's names and its `check_axes` (ValueError)."""
     if not isinstance(axes, dict) or not axes:
-        raise ValueError("axes must be a non-empty dict {name: values}, e.g. {'step_over_edge': np.linspace(0.1, 1.9, 64)}.")
+        raise ValueError("axes must be a non-empty dict {name: values}, e.g. {'learning_rate_over_edge': np.linspace(0.1, 1.9, 64)}.")
     accepted = run.axis_names
     checked = {}
     for name, values in axes.items():

@@ -47,7 +47,7 @@ def measured_edges():
     for debias in (False, True):
         run, sharpness = frozen_run(debias)
         edges[debias] = stability.edge_and_best(run, {"b1": BETAS}, edge_bracket=(0.05, 64.0), rtol=2e-4,
-                                                find_best=False)["edge_step"]
+                                                find_best=False)["edge_learning_rate"]
     return edges, sharpness
 
 

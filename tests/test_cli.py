@@ -33,7 +33,7 @@ def test_list_names_every_experiment_with_what_it_shows(capsys):
 
 def test_python_dash_m_experiments_is_the_command():
     done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "--step-over-edge" in done.stdout
+    assert done.returncode == 0 and "--learning-rate-over-edge" in done.stdout
 
 
 def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
@@ -116,7 +116,7 @@ def test_a_fast_compiling_sweep_leaves_the_xla_flags_as_they_were(capsys, tmp_pa
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
     # the grid of test_sweep_measures_the_edge_at_2_over_L, so that one of the two compiles it
     code, _, err = lab(capsys, "sweep", "--kappa", "1,10,100,1000", "--steps", "400", "--n", "30", "--d", "3",
-                       "--step-over-edge", "0.1:1.2:8", "--out", str(tmp_path / "s"), "--quiet")
+                       "--learning-rate-over-edge", "0.1:1.2:8", "--out", str(tmp_path / "s"), "--quiet")
     assert code == 0, err
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
 
@@ -124,13 +124,13 @@ def test_a_fast_compiling_sweep_leaves_the_xla_flags_as_they_were(capsys, tmp_pa
 def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
     out = tmp_path / "ls.npz"
     code, stdout, err = lab(capsys, "sweep", "--kappa", "1,10,100,1000", "--steps", "400", "--n", "30", "--d", "3",
-                            "--step-over-edge", "0.1:1.2:8", "--out", str(out), "--csv", "--quiet")
+                            "--learning-rate-over-edge", "0.1:1.2:8", "--out", str(out), "--csv", "--quiet")
     assert code == 0, err
     assert err == ""  # --quiet
     grid = results.load(out)
     assert grid.shape == (8, 4, 1) and grid["diverged"][-1].all()
     edges = results.load(tmp_path / "ls_edges")
-    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
+    np.testing.assert_allclose(edges["edge_learning_rate"], edges["theory_edge_learning_rate"], rtol=1e-2)
     assert (tmp_path / "ls.csv").read_text().count("\n") == 8 * 4 + 1
     assert [line.split()[0] for line in stdout.splitlines()[1:5]] == ["kappa=1", "kappa=10", "kappa=100", "kappa=1000"]
 
@@ -138,7 +138,7 @@ def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
 def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsys, tmp_path):
     out = tmp_path / "lg.npz"
     code, stdout, err = lab(capsys, "sweep", "--criterion", "logistic", "--kappa", "1,10,100", "--steps", "400",
-                            "--n", "60", "--d", "3", "--step-over-edge", "0.1:2:8", "--out", str(out), "--quiet")
+                            "--n", "60", "--d", "3", "--learning-rate-over-edge", "0.1:2:8", "--out", str(out), "--quiet")
     assert code == 0, err
     grid = results.load(out)
     assert grid.shape == (8, 3, 1, 1) and grid.axes["l2"].tolist() == [cli.LOGISTIC_L2]
@@ -146,23 +146,23 @@ def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsy
     edges = results.load(tmp_path / "lg_edges")
     assert edges["bracketed"].all()
     # The rule reads the edge about 0.35/T low (0.09 %); 2/L at a = 0, where the curvature is largest, is 12 % lower.
-    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=3e-3)
+    np.testing.assert_allclose(edges["edge_learning_rate"], edges["theory_edge_learning_rate"], rtol=3e-3)
     assert (grid["L_start"][0] > 1.1 * grid["L"][0]).all()
-    np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
+    np.testing.assert_allclose(edges["best_learning_rate"], edges["theory_best_learning_rate"], rtol=2e-2)
     assert [line.split()[0] for line in stdout.splitlines()[1:4]] == ["kappa=1", "kappa=10", "kappa=100"]
 
 
 def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracket(capsys, tmp_path):
     code, stdout, err = lab(capsys, "sweep", "--optimizer", "momentum", "--momentum", "0.5", "--kappa", "10",
-                            "--steps", "400", "--n", "30", "--d", "3", "--step-over-edge", "0.1:1:4",
+                            "--steps", "400", "--n", "30", "--d", "3", "--learning-rate-over-edge", "0.1:1:4",
                             "--out", str(tmp_path / "m.npz"), "--quiet", "--csv")
     assert code == 0, err
     edges = results.load(tmp_path / "m_edges")
     assert edges["bracketed"].all()
-    np.testing.assert_allclose(edges["edge_step"], 1.5 * edges["gd_edge_step"], rtol=1e-2)  # 2(1 + beta)/L
-    np.testing.assert_allclose(edges["theory_edge_step"], 1.5 * edges["gd_edge_step"], rtol=1e-12)
+    np.testing.assert_allclose(edges["edge_learning_rate"], 1.5 * edges["gd_edge_learning_rate"], rtol=1e-2)  # 2(1 + beta)/L
+    np.testing.assert_allclose(edges["theory_edge_learning_rate"], 1.5 * edges["gd_edge_learning_rate"], rtol=1e-12)
     header = (tmp_path / "m_edges.csv").read_text().splitlines()[0].split(",")
-    assert {"edge_step", "theory_edge_step", "best_step", "theory_best_step", "bracketed"} <= set(header)
+    assert {"edge_learning_rate", "theory_edge_learning_rate", "best_learning_rate", "theory_best_learning_rate", "bracketed"} <= set(header)
 
 
 CRITERION_FILE = """
@@ -198,13 +198,13 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     out = user_files / "out" / "lc.npz"
     code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
                             "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
-                            "--step-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2", "--out", str(out),
+                            "--learning-rate-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2", "--out", str(out),
                             "--csv", "--plot", "--quiet")
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
     assert grid.shape == (6, 2) and edges.config["stability_rule"] == "converging"
     assert edges["bracketed"].all()
-    np.testing.assert_allclose(edges["edge_step"], edges["gd_edge_step"], rtol=1e-2)
+    np.testing.assert_allclose(edges["edge_learning_rate"], edges["gd_edge_learning_rate"], rtol=1e-2)
     assert edges["L"][0] != edges["L"][1]  # seed 1 is a bootstrap resample: another Hessian
     assert [line.split()[0] for line in stdout.splitlines()[1:3]] == ["seed=0", "seed=1"]
     assert (out.parent / "lc.csv").exists() and (out.parent / "lc_edges.csv").exists()
@@ -356,7 +356,7 @@ def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_fin
 
 def test_the_edge_searchs_warnings_reach_the_user_in_the_commands_words(capsys, tmp_path):
     """The table's '< 0.5x2/L' came without the advice (runs too short for 'converging'), which was filtered out."""
-    code, out, err = lab(capsys, "sweep", "--kappa", "1000", "--steps", "30", "--rule", "converging", "--step-over-edge",
+    code, out, err = lab(capsys, "sweep", "--kappa", "1000", "--steps", "30", "--rule", "converging", "--learning-rate-over-edge",
                          "0.5:1.5:4", "--quiet", "--out", str(tmp_path / "short"))
     assert code == 0 and "< 0.5x2/L" in out
     assert "lab: warning: the edge was not bracketed at 1 of 1" in err and "raise --steps" in err
@@ -372,7 +372,7 @@ def test_the_runs_and_the_grids_warnings_are_said_once_each_in_the_commands_word
     with warnings.catch_warnings(record=True) as escaped:  # a Python warning would print beside the command's line
         warnings.simplefilter("always")
         code, _, err = lab(capsys, "sweep", "--data", str(user_files / "twice.csv"), "--target", "target", "--steps",
-                           "20", "--step-over-edge", "0.5:1:2", "--quiet", "--out", str(user_files / "o" / "twice"))
+                           "20", "--learning-rate-over-edge", "0.5:1:2", "--quiet", "--out", str(user_files / "o" / "twice"))
     said = [line for line in err.splitlines() if line.startswith("lab: warning:")]
     assert code == 0 and said and len(said) == len(set(said)) and any("rank" in line for line in said), err
     assert not escaped, [str(w.message) for w in escaped]

@@ -33,8 +33,8 @@ def test_sharpness_falls_from_its_start_value_to_the_optimums(quick):
 
 def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
     _, n = quick
-    for c, step, converged in zip(n["steps_over_edge_at_start"], n["learning_rates"], n["converged"]):
-        assert converged == (step < 2 / n["L_optimum"]), c
+    for c, learning_rate, converged in zip(n["learning_rates_over_edge_at_start"], n["learning_rates"], n["converged"]):
+        assert converged == (learning_rate < 2 / n["L_optimum"]), c
     # 1.1 * 2/L_start is above the edge at a = 0 yet converges: unstable at the start, stable later.
     assert n["unstable_at_start_stable_later"] == [False, True, False, False]
     # The same on every data set, for every run further than 1 % from its local edge (the figure's claim).

@@ -26,8 +26,8 @@ def problem():
 
 def gd(problem, fraction, num_steps=NUM_STEPS):
     data, optimum, spec, start = problem
-    step = fraction * spectrum.stability_threshold(spec.L)
-    return descent.gradient_descent(criteria.least_squares, data, start, optimum, step, num_steps)
+    learning_rate = fraction * spectrum.stability_threshold(spec.L)
+    return descent.gradient_descent(criteria.least_squares, data, start, optimum, learning_rate, num_steps)
 
 
 def test_below_the_edge_gradient_descent_reaches_the_closed_form(problem):
@@ -60,15 +60,15 @@ def test_an_absurd_step_never_records_nan_or_inf(problem):
 @pytest.mark.parametrize("fraction", [0.3, 0.9, 1.05])
 def test_predicted_curve_matches_the_measured_one(problem, fraction):
     data, optimum, spec, start = problem
-    step = fraction * spectrum.stability_threshold(spec.L)
+    learning_rate = fraction * spectrum.stability_threshold(spec.L)
     num_steps = 200
     trace = gd(problem, fraction, num_steps)
-    predicted = spectrum.predicted_gap(spec, step, start, optimum.params, num_steps)
+    predicted = spectrum.predicted_gap(spec, learning_rate, start, optimum.params, num_steps)
     # Compare where the measured gap is far above the rounding of f(a) - f* (f* ~ 1e-2 here).
     trusted = (predicted > 1e-6) & (np.arange(num_steps + 1) < (int(trace.diverged_at) if trace.diverged else num_steps + 1))
     assert trusted.sum() >= 30
     np.testing.assert_allclose(trace.gap[trusted], predicted[trusted], rtol=1e-8)
-    distance = spectrum.predicted_distance(spec, step, start, optimum.params, num_steps)
+    distance = spectrum.predicted_distance(spec, learning_rate, start, optimum.params, num_steps)
     np.testing.assert_allclose(trace.distance[trusted], distance[trusted], rtol=1e-8)
 
 
@@ -88,12 +88,12 @@ def test_gradient_descent_from_zero_finds_the_minimum_norm_solution():
     optimum = descent.optimum(criteria.least_squares, target, data)
     spec = spectrum.spectrum(criteria.least_squares, target, data)
     positive = spec.eigenvalues[spec.eigenvalues > 1e-9]
-    step = spectrum.best_step(positive[-1], positive[0])
-    trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(31), optimum, step, 3000)
+    learning_rate = spectrum.best_learning_rate(positive[-1], positive[0])
+    trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(31), optimum, learning_rate, 3000)
     np.testing.assert_allclose(trace.params, target, atol=1e-9)
     # Started elsewhere, GD interpolates too but keeps its null-space component: not the minimum norm.
     start = jax.random.normal(jax.random.key(2), (31,))
-    other = descent.gradient_descent(criteria.least_squares, data, start, optimum, step, 3000)
+    other = descent.gradient_descent(criteria.least_squares, data, start, optimum, learning_rate, 3000)
     assert float(other.gap[-1]) <= 1e-12
     assert float(jnp.linalg.norm(other.params)) > float(jnp.linalg.norm(target)) + 0.1
 

@@ -25,7 +25,7 @@ def test_least_squares_numbers_match_theory(least_squares_out):
     assert summary["kappa"] == pytest.approx(least_squares.KAPPA, rel=1e-6)
     assert summary["gradient_norm_at_closed_form"] <= 1e-10
     below, best, at, above = summary["runs"]
-    assert best["step"] == pytest.approx(summary["best_step"])
+    assert best["learning_rate"] == pytest.approx(summary["best_learning_rate"])
     assert best["final_gap"] <= 1e-12 and not best["diverged"]
     assert below["final_gap"] > best["final_gap"]
     assert not at["diverged"] and at["final_gap"] > 0.1 * summary["runs"][0]["final_gap"]

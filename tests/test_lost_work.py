@@ -20,7 +20,7 @@ from lab import cli, criteria, problems, results, runs, stability, sweep
 jax.config.update("jax_enable_x64", True)
 
 RUN = runs.LinearRegressionRun(n=40, d=3, num_steps=100)
-AXES = {"step_over_edge": np.array([0.4, 1.1]), "kappa": np.geomspace(1.0, 30.0, 6), "seed": np.array([0])}
+AXES = {"learning_rate_over_edge": np.array([0.4, 1.1]), "kappa": np.geomspace(1.0, 30.0, 6), "seed": np.array([0])}
 SWEEP_ARGUMENTS = ["sweep", "--n", "40", "--d", "3", "--steps", "100", "--learning-rate", "0.05:1:2", "--kappa",
                    "1,3,10,30,100,300,1000,3000", "--quiet", "--max-mb", "0.02"]  # one kappa per chunk: 8 chunks
 
@@ -119,7 +119,7 @@ def test_an_edited_criterion_never_reads_the_chunks_of_its_earlier_version(tmp_p
     name, a helper) is a new sweep, not a resumed one. (A constant it closes over too, in a new process: within
     one, jax.jit itself keeps the first trace of a function object.)"""
     data = problems.make_data(np.arange(20.0).reshape(10, 2) % 7, np.arange(10.0))
-    axes = {"step_over_edge": np.array([0.5, 0.9])}
+    axes = {"learning_rate_over_edge": np.array([0.5, 0.9])}
 
     def by_mean(a, d):
         return jnp.mean((d.X @ a - d.y) ** 2)
@@ -220,7 +220,7 @@ def test_the_grid_is_saved_before_the_edge_search(tmp_path, monkeypatch, capsys)
     assert results.load(out)["gap"].shape[:2] == (2, 8)
     assert not (tmp_path / "grid_edges.npz").exists()
     assert cli.main([*SWEEP_ARGUMENTS, "--out", str(out), "--resume"]) == 0  # the grid from its chunks, then the edge
-    assert results.load(tmp_path / "grid_edges")["edge_step"].shape == (8, 1)
+    assert results.load(tmp_path / "grid_edges")["edge_learning_rate"].shape == (8, 1)
 
 
 def test_out_naming_a_directory_is_refused_before_any_computation(tmp_path, capsys):

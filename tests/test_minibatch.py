@@ -149,17 +149,17 @@ def interpolating_run(X, **options):
 
 def test_batch_size_step_and_seed_are_one_sweep_equal_to_plain_calls(X):
     run = interpolating_run(X, replacement=False)
-    axes = {"batch_size": np.array([1, 3, N]), "step_over_edge": np.array([0.3, 0.8]), "seed": np.arange(3)}
+    axes = {"batch_size": np.array([1, 3, N]), "learning_rate_over_edge": np.array([0.3, 0.8]), "seed": np.arange(3)}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["gap"].shape == (3, 2, 3, 61)
     for i, b in enumerate(axes["batch_size"]):
         for k, seed in enumerate(axes["seed"]):
-            alone = run(step_over_edge=0.8, batch_size=b, seed=seed)
+            alone = run(learning_rate_over_edge=0.8, batch_size=b, seed=seed)
             np.testing.assert_allclose(grid["gap"][i, 1, k], alone.gap, rtol=1e-10, atol=1e-300)
-    full = runs.CriterionRun(criteria.least_squares, run.data, 60, resample=False)(step_over_edge=0.8)
+    full = runs.CriterionRun(criteria.least_squares, run.data, 60, resample=False)(learning_rate_over_edge=0.8)
     np.testing.assert_allclose(grid["gap"][2, 1, 0], full.gap, rtol=1e-10)  # B = N distinct rows: the full gradient
     assert np.all(grid["gap"][0, :, 0, 1:] != grid["gap"][0, :, 1, 1:])  # seeds draw different batches
-    assert np.all(np.isnan(grid["theory_edge_step"]))  # no 2/L theory for stochastic runs: lab.minibatch has it
+    assert np.all(np.isnan(grid["theory_edge_learning_rate"]))  # no 2/L theory for stochastic runs: lab.minibatch has it
 
 
 @pytest.mark.parametrize("options, axes, match", [
@@ -171,7 +171,7 @@ def test_bad_batch_axes_are_refused_by_name(X, options, axes, match):
     data = criteria.Data(X, X @ jnp.ones(P))
     run = runs.CriterionRun(criteria.least_squares, data, 10, resample=False, **({"largest_batch": N} | options))
     with pytest.raises(ValueError, match=match):
-        sweep.sweep(run, {"step_over_edge": [0.5], **axes}, progress=False)
+        sweep.sweep(run, {"learning_rate_over_edge": [0.5], **axes}, progress=False)
 
 
 def test_a_run_refuses_more_distinct_rows_than_the_data_hold(X):
@@ -193,4 +193,4 @@ def test_the_theory_refuses_batch_sizes_no_sampler_has(X, batch_size, replacemen
 def test_a_direct_call_with_a_batch_size_needs_mini_batches(X):
     run = runs.CriterionRun(criteria.least_squares, criteria.Data(X, X @ jnp.ones(P)), 10, resample=False)
     with pytest.raises(ValueError, match="batch_size needs mini-batches"):
-        run(step_over_edge=0.5, batch_size=2)
+        run(learning_rate_over_edge=0.5, batch_size=2)

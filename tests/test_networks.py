@@ -68,7 +68,7 @@ def test_the_readmes_network_runs_with_mini_batches_on_data_rows():
     run, batched = namespace["run"], namespace["grid"]
     full = sweep.sweep(runs.CriterionRun(run.criterion, run.data, 50, size=run.size, init_scale=0.5, start="random",
                                          resample=False, method="lbfgs"),
-                       {"step_over_edge": np.array([0.5]), "seed": np.array([0])}, progress=False)
+                       {"learning_rate_over_edge": np.array([0.5]), "seed": np.array([0])}, progress=False)
     assert run.size == 17 and full["reference_gradient_norm"].max() <= 1e-10
     # rtol 1e-6: each sweep's L-BFGS reference stops at its own gradient norm below 1e-10 (their 2/L differ by 1e-7)
     np.testing.assert_allclose(batched["gap"][0, 0, 1], full["gap"][0, 0], rtol=1e-6, atol=1e-14)

@@ -27,12 +27,12 @@ def curvature(known):
 
 
 def gradient_descent(L, mu):
-    return optax.sgd, {"learning_rate": float(spectrum.best_step(L, mu))}, 3000
+    return optax.sgd, {"learning_rate": float(spectrum.best_learning_rate(L, mu))}, 3000
 
 
 def heavy_ball(L, mu):
-    step, beta, _ = spectrum.heavy_ball_optimal(L, mu)
-    return optax.sgd, {"learning_rate": float(step), "momentum": float(beta)}, 600
+    learning_rate, beta, _ = spectrum.heavy_ball_optimal(L, mu)
+    return optax.sgd, {"learning_rate": float(learning_rate), "momentum": float(beta)}, 600
 
 
 def nesterov(L, mu):

@@ -20,8 +20,8 @@ def test_momentum_edges_are_measured_on_their_formulas_within_0_05_percent(neste
     edges = stability.edge_and_best(run, {"kappa": [10.0], "momentum": betas}, rtol=2e-4)
     L = edges["L"].ravel()
     formula = (2 + 2 * betas) / ((1 + 2 * betas) * L) if nesterov else 2 * (1 + betas) / L  # written out
-    np.testing.assert_allclose(edges["theory_edge_step"].ravel(), formula, rtol=1e-12)  # the run's theory is this one
-    np.testing.assert_allclose(edges["edge_step"].ravel(), formula, rtol=5e-4)
+    np.testing.assert_allclose(edges["theory_edge_learning_rate"].ravel(), formula, rtol=1e-12)  # the run's theory is this one
+    np.testing.assert_allclose(edges["edge_learning_rate"].ravel(), formula, rtol=5e-4)
 
 
 # u_k(t) written out from optax's documentation, independently of lab.runs.Scheduled

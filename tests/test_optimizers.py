@@ -53,7 +53,7 @@ def test_momentum_and_betas_outside_0_1_are_refused(axis):
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=optax.sgd if axis == "momentum" else optax.adam)
     with pytest.raises(ValueError, match=f"{axis} must be in \\[0, 1\\)"):
-        sweep.sweep(run, {"step_over_edge": [0.5], axis: [0.5, 1.0]}, progress=False)
+        sweep.sweep(run, {"learning_rate_over_edge": [0.5], axis: [0.5, 1.0]}, progress=False)
 
 
 def test_schedules_are_a_sweep_axis(tmp_path):
@@ -61,7 +61,7 @@ def test_schedules_are_a_sweep_axis(tmp_path):
     assert json.loads((tmp_path / "optimizers_schedules.json").read_text()) == numbers
     assert (tmp_path / "optimizers_schedules.png").stat().st_size > 10_000
     assert numbers["schedules"] == ["constant", "exponential", "cosine", "warmup_cosine"]
-    constant, exponential, cosine, warmup = numbers["last_stable_step"]
+    constant, exponential, cosine, warmup = numbers["last_stable_learning_rate"]
     assert constant < 1.0 < warmup  # a warm-up survives an initial step above 2/L; a constant step cannot
     assert exponential > 1.0
 
@@ -71,7 +71,7 @@ def test_an_unknown_schedule_index_is_refused():
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, optimizer=runs.Scheduled(optax.sgd, 10))
     with pytest.raises(ValueError, match="axis 'schedule' must hold indices 0..3"):
-        sweep.sweep(run, {"step_over_edge": [0.5], "schedule": [0, 4]}, progress=False)
+        sweep.sweep(run, {"learning_rate_over_edge": [0.5], "schedule": [0, 4]}, progress=False)
 
 
 def test_iterations_are_the_median_over_drawn_problems_and_momentum_methods_do_not_depend_on_the_draw(quick):

@@ -20,7 +20,7 @@ def test_adam_runs_are_not_labelled_against_gradient_descents_edge_or_theory():
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=60, optimizer=optax.adam)
     grid = sweep.sweep(run, {"learning_rate": np.array([0.01, 0.05]), "kappa": np.array([1.0, 10.0])}, progress=False)
     curves = plots.convergence_curves(grid, select=[{"learning_rate": 0.05, "kappa": 10.0}])
-    iterations = plots.iterations_vs_step(grid)
+    iterations = plots.iterations_vs_learning_rate(grid)
     labels = _labels(curves) + _labels(iterations)
     plt.close("all")
     assert labels and not any("the edge" in label for label in labels)  # 2/L is not Adam's edge
@@ -28,9 +28,9 @@ def test_adam_runs_are_not_labelled_against_gradient_descents_edge_or_theory():
 
 
 def test_select_is_a_list_of_points():
-    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20), {"step_over_edge": np.array([0.5])},
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20), {"learning_rate_over_edge": np.array([0.5])},
                        progress=False)
-    for select in ({"step_over_edge": 0.5}, [0.5], []):  # a TypeError from inside the figure before
+    for select in ({"learning_rate_over_edge": 0.5}, [0.5], []):  # a TypeError from inside the figure before
         with pytest.raises(ValueError, match="select must list at least one run, as dicts"):
             plots.convergence_curves(grid, select=select)
 
@@ -38,16 +38,16 @@ def test_select_is_a_list_of_points():
 def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_steps():
     """Its x range followed the best-step stars (0.91-0.99) before, far from the steps swept (1.2-2)."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=50),
-                       {"step_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])}, progress=False)
+                       {"learning_rate_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])}, progress=False)
     assert grid["diverged"].all()
-    low, high = plots.iterations_vs_step(grid).axes[0].get_xlim()
+    low, high = plots.iterations_vs_learning_rate(grid).axes[0].get_xlim()
     plt.close("all")
     assert low < 1.2 and high > 2.0
 
 
 def test_one_step_size_is_a_narrow_column_not_every_step_from_zero():
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
-                       {"step_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}, progress=False)
+                       {"learning_rate_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}, progress=False)
     mesh = plots.stability_map(grid).axes[0].collections[0]
     plt.close("all")
     x = mesh.get_coordinates()[..., 0]
@@ -57,15 +57,15 @@ def test_one_step_size_is_a_narrow_column_not_every_step_from_zero():
 def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end():
     """at={"seed": 7} on seeds 0 and 3 drew seed 3 before; inside the range the nearest value is taken."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
-                       {"step_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0]),
+                       {"learning_rate_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0]),
                         "seed": np.array([0, 3])}, progress=False)
     for draw in (lambda: plots.stability_map(grid, at={"seed": 7}),
-                 lambda: plots.iterations_vs_step(grid, kappas=[1000.0]),
-                 lambda: plots.convergence_curves(grid, select=[{"step_over_edge": 0.5, "kappa": 0.1}])):
+                 lambda: plots.iterations_vs_learning_rate(grid, kappas=[1000.0]),
+                 lambda: plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.5, "kappa": 0.1}])):
         with pytest.raises(ValueError, match="outside the swept values"):
             draw()
     title = plots.stability_map(grid, at={"seed": np.float32(2.0)}).axes[0].get_title()
-    near = plots.convergence_curves(grid, select=[{"step_over_edge": 0.6, "kappa": 9.0}])
+    near = plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.6, "kappa": 9.0}])
     plt.close("all")
     assert "seed = 3" in title and "step = 0.5·2/L (below the edge), κ = 10" in _labels(near)
 
@@ -73,15 +73,15 @@ def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end(
 def test_without_a_row_axis_the_curve_is_labelled_as_the_median_hessians_kappa_not_as_an_axis_value():
     """A seed-only sweep's curve read 'κ = 437.096 (never within the run)', as if κ were swept, while seeds reached."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=40),
-                       {"step_over_edge": np.array([0.3, 0.9]), "seed": np.array([0, 1, 2])},
+                       {"learning_rate_over_edge": np.array([0.3, 0.9]), "seed": np.array([0, 1, 2])},
                        progress=False)
-    labels = _labels(plots.iterations_vs_step(grid))
+    labels = _labels(plots.iterations_vs_learning_rate(grid))
     plt.close("all")
     assert any(label.startswith("κ of H* = 10 (median of 3 seeds)") for label in labels), labels
 
 
 @pytest.mark.filterwarnings("ignore:the Hessian at the reference optimum is singular")  # by design
-def test_a_singular_hessian_still_gets_its_best_step_line_at_2_over_L():
+def test_a_singular_hessian_still_gets_its_best_learning_rate_line_at_2_over_L():
     """N < P: mu is 0 up to rounding (-1e-15 L from eigh), so 2/(L + mu) = 2/L; the line was dropped as non-convex."""
     import jax
 
@@ -89,7 +89,7 @@ def test_a_singular_hessian_still_gets_its_best_step_line_at_2_over_L():
 
     X, y = problems.random_regression(jax.random.key(0), 10, 30)
     run = runs.CriterionRun(criteria.least_squares, problems.make_data(X, y), 50)
-    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 0.9]), "seed": np.array([0])}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5, 0.9]), "seed": np.array([0])}, progress=False)
     figure, ax = plt.subplots()
     plots.stability_map(grid, ax=ax)
     best = [line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == plots.BEST_COLOUR]

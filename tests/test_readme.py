@@ -24,7 +24,7 @@ def test_the_snippet_runs_and_measures_the_edge_at_two_over_L(tmp_path, monkeypa
     exec(compile(code, "README.md", "exec"), namespace)
     for name in ("huber.npz", "huber.json", "huber_edges.csv", "huber.png"):
         assert (tmp_path / name).stat().st_size > 0, name
-    ratio = np.asarray(namespace["edges"]["edge_step"] / namespace["edges"]["gd_edge_step"])
+    ratio = np.asarray(namespace["edges"]["edge_learning_rate"] / namespace["edges"]["gd_edge_learning_rate"])
     assert ratio.shape == (3,) and np.all(np.abs(ratio - 1) <= 2e-2)
     assert "[" in capsys.readouterr().out  # the printed ratios
 

@@ -17,7 +17,7 @@ FIGURES = {
 KEYS = {
     "ridge": {"N", "D", "P", "rank", "null_space_dimension", "min_norm", "interpolants", "ridge_path", "descent"},
     "conditioning": {"tolerance", "num_steps", "synthetic", "diabetes_columns", "features"},
-    "conditioning_quadratics": {"tolerance", "course_step", "start", "isotropic", "anisotropic", "runs"},
+    "conditioning_quadratics": {"tolerance", "course_learning_rate", "start", "isotropic", "anisotropic", "runs"},
 }
 # Gradient descent's gap shrinks at least by ((kappa - 1)/(kappa + 1))^2 per step, so the measured count is at
 # most the predicted one; from a = 0 on these problems it is never less than half of it.
@@ -91,7 +91,7 @@ def test_ridge_path_tends_to_min_norm_linearly_in_l2(ridge_out):
 def test_ridge_gradient_descent_implicit_bias(ridge_out):
     _, s = ridge_out
     gd = s["descent"]
-    assert gd["step"] == pytest.approx(2 / (gd["L"] + gd["mu_plus"]), rel=1e-12)
+    assert gd["learning_rate"] == pytest.approx(2 / (gd["L"] + gd["mu_plus"]), rel=1e-12)
     assert not gd["diverged"]
     assert gd["from_zero_final_distance_to_min_norm"] <= 1e-8
     # From a random start: off by exactly its null-space component, which is large.
@@ -132,10 +132,10 @@ def test_quadratics_measured_iterations_equal_theory(conditioning_quadratics_out
     for run in runs:
         assert run["measured_iterations"] == run["predicted_iterations"]
         assert run["max_abs_deviation_from_prediction"] <= 1e-12
-    assert iso_course["step"] == aniso_course["step"] == 0.1  # the course's step (its slides), on both quadratics
+    assert iso_course["learning_rate"] == aniso_course["learning_rate"] == 0.1  # the course's step (its slides), on both quadratics
     assert iso_course["contraction"] == pytest.approx(0.9) and aniso_course["contraction"] == pytest.approx(0.9)
-    assert iso_best["step"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
-    assert aniso_best["step"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)
+    assert iso_best["learning_rate"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
+    assert aniso_best["learning_rate"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)
     assert aniso_best["stability_threshold"] == pytest.approx(0.2) and iso_best["stability_threshold"] == pytest.approx(2.0)
     assert aniso_best["measured_iterations"] > 20 * iso_best["measured_iterations"]
 

@@ -46,13 +46,13 @@ def test_hvp_and_power_iteration_agree_with_the_dense_hessian():
     np.testing.assert_allclose(top, np.linalg.eigvalsh(np.asarray(H))[-1], rtol=1e-8)
 
 
-def test_best_step_contraction_is_the_optimal_rate():
+def test_best_learning_rate_contraction_is_the_optimal_rate():
     L, mu = 2.0, 2.0 / 50.0
-    step = spectrum.best_step(L, mu)
-    np.testing.assert_allclose(spectrum.contraction(step, L, mu), spectrum.optimal_rate(L / mu), rtol=1e-14)
+    learning_rate = spectrum.best_learning_rate(L, mu)
+    np.testing.assert_allclose(spectrum.contraction(learning_rate, L, mu), spectrum.optimal_rate(L / mu), rtol=1e-14)
     # Any other step contracts worse.
-    assert spectrum.contraction(0.99 * step, L, mu) > spectrum.contraction(step, L, mu)
-    assert spectrum.contraction(1.01 * step, L, mu) > spectrum.contraction(step, L, mu)
+    assert spectrum.contraction(0.99 * learning_rate, L, mu) > spectrum.contraction(learning_rate, L, mu)
+    assert spectrum.contraction(1.01 * learning_rate, L, mu) > spectrum.contraction(learning_rate, L, mu)
     assert spectrum.contraction(1.001 * spectrum.stability_threshold(L), L, mu) > 1
 
 
@@ -109,8 +109,8 @@ MISUSES = [
     (lambda: spectrum.stability_threshold(0.0), "L must be > 0"),
     (lambda: spectrum.stability_threshold(-2.0), "L must be > 0"),
     (lambda: spectrum.stability_threshold("a"), "L must be a real number"),
-    (lambda: spectrum.best_step(1.0, 2.0), "mu must be at most L"),
-    (lambda: spectrum.best_step(-1.0, 1.0), "L must be > 0"),
+    (lambda: spectrum.best_learning_rate(1.0, 2.0), "mu must be at most L"),
+    (lambda: spectrum.best_learning_rate(-1.0, 1.0), "L must be > 0"),
     (lambda: spectrum.optimal_rate(0.5), "kappa must be >= 1"),
     (lambda: spectrum.heavy_ball_threshold(1.0, 1.0), r"beta must be in \[0, 1\)"),
     (lambda: spectrum.nesterov_threshold(1.0, -0.5), r"beta must be in \[0, 1\)"),
@@ -160,6 +160,6 @@ def test_misused_spectrum_helpers_raise_a_clear_error(misuse, message):
 
 
 def test_spectrum_helpers_still_compose_under_jit_and_vmap():
-    rates = jax.jit(jax.vmap(lambda L, mu: spectrum.contraction(spectrum.best_step(L, mu), L, mu)))(
+    rates = jax.jit(jax.vmap(lambda L, mu: spectrum.contraction(spectrum.best_learning_rate(L, mu), L, mu)))(
         jnp.array([2.0, 4.0]), jnp.array([1.0, 1.0]))
     np.testing.assert_allclose(rates, [1 / 3, 3 / 5], rtol=1e-6)

@@ -11,10 +11,10 @@ from experiments import stability as experiment
 from lab import plots, runs, sweep
 
 FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
-KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "steps_over_edge", "kappas", "per_kappa", "max_edge_relative_error",
+KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "learning_rates_over_edge", "kappas", "per_kappa", "max_edge_relative_error",
         "max_best_relative_error", "max_rate_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
-PER_KAPPA = {"kappa", "edge_step", "theory_edge_step", "edge_relative_error", "best_step", "theory_best_step",
-             "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_step"}
+PER_KAPPA = {"kappa", "edge_learning_rate", "theory_edge_learning_rate", "edge_relative_error", "best_learning_rate", "theory_best_learning_rate",
+             "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_learning_rate"}
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,17 @@ def test_numbers_have_the_documented_keys(quick):
     assert len(summary["per_kappa"]) == len(summary["kappas"]) == len(experiment.SIZES["kappas"][1])
     for entry in summary["per_kappa"]:
         assert set(entry) == PER_KAPPA
-    for key in KEYS - {"dtype", "per_kappa", "curves", "steps_over_edge", "kappas"}:
+    for key in KEYS - {"dtype", "per_kappa", "curves", "learning_rates_over_edge", "kappas"}:
         assert key in experiment.__doc__, key
 
 
-def test_measured_edge_and_best_step_are_the_theory(quick):
+def test_measured_edge_and_best_learning_rate_are_the_theory(quick):
     _, summary = quick
     for entry in summary["per_kappa"]:
         assert entry["bracketed"]
-        assert entry["edge_step"] == pytest.approx(entry["theory_edge_step"], rel=1e-3)
-        assert entry["best_step"] == pytest.approx(entry["theory_best_step"], rel=5e-3)
-        assert entry["theory_edge_step"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
+        assert entry["edge_learning_rate"] == pytest.approx(entry["theory_edge_learning_rate"], rel=1e-3)
+        assert entry["best_learning_rate"] == pytest.approx(entry["theory_best_learning_rate"], rel=5e-3)
+        assert entry["theory_edge_learning_rate"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
     # README (full run): 0.04 %, 0.4 % and 0.33 %; quick: 0.047 %, 0.24 %, 0.16 %.
     assert summary["max_edge_relative_error"] <= 1e-3 and summary["max_best_relative_error"] <= 5e-3
     assert summary["max_rate_relative_error"] <= 4e-3  # the contraction at the measured best step, kappa > 1
@@ -58,7 +58,7 @@ def test_runs_diverge_above_the_edge_only(quick):
     _, summary = quick
     assert summary["diverged_runs"] > 0 and summary["diverged_below_edge"] == 0
     for entry in summary["per_kappa"]:
-        assert entry["smallest_diverged_step"] > 1.0
+        assert entry["smallest_diverged_learning_rate"] > 1.0
     below, just_below, at, above = summary["curves"]
     assert not below["diverged"] and not just_below["diverged"] and not at["diverged"]
     assert above["diverged"] and above["diverged_at"] > 0
@@ -73,7 +73,7 @@ def test_runs_diverge_above_the_edge_only(quick):
 @pytest.fixture(scope="module")
 def tiny():
     run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.SIZES["num_steps"][1])
-    axes = {"step_over_edge": experiment.SIZES["steps_over_edge"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
+    axes = {"learning_rate_over_edge": experiment.SIZES["learning_rates_over_edge"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["diverged"].any() and not grid["diverged"].all()
     return grid
@@ -98,8 +98,8 @@ def test_stability_map_on_given_axes(tiny):
     assert "seed = 1" in ax.get_title() and len(fig.axes) == 2  # the map and its colourbar
 
 
-def test_iterations_vs_step(tiny):
-    fig = plots.iterations_vs_step(tiny, kappas=[1.0, 1000.0])
+def test_iterations_vs_learning_rate(tiny):
+    fig = plots.iterations_vs_learning_rate(tiny, kappas=[1.0, 1000.0])
     ax = fig.axes[0]
     assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel().startswith("iterations t to f(a_t) − f* ≤ 1e-06")
     assert ax.get_yscale() == "log"
@@ -108,7 +108,7 @@ def test_iterations_vs_step(tiny):
 
 
 def test_convergence_curves_with_a_diverged_run(tiny):
-    select = [{"step_over_edge": 0.5}, {"step_over_edge": 1.0}, {"step_over_edge": 1.2}]
+    select = [{"learning_rate_over_edge": 0.5}, {"learning_rate_over_edge": 1.0}, {"learning_rate_over_edge": 1.2}]
     fig = plots.convergence_curves(tiny, select=select, at={"kappa": 10.0}, predicted="bound", floor=1e-18)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "iteration t" and ax.get_ylabel() == "f(a_t) − f*" and ax.get_yscale() == "log"
@@ -119,7 +119,7 @@ def test_convergence_curves_with_a_diverged_run(tiny):
 
 @pytest.mark.parametrize("call, match", [
     (lambda r: plots.stability_map(sweep.Results({"kappa": r.axes["kappa"]}, {}, {})), "needs one step-size axis"),
-    (lambda r: plots.stability_map(sweep.Results({"step_over_edge": r.axes["step_over_edge"]}, {}, {})), "needs the outputs"),
+    (lambda r: plots.stability_map(sweep.Results({"learning_rate_over_edge": r.axes["learning_rate_over_edge"]}, {}, {})), "needs the outputs"),
     (lambda r: plots.stability_map(r, at={"kappa": 10.0}), "axes not drawn"),
     (lambda r: plots.convergence_curves(r, select=[]), "at least one run"),
     (lambda r: plots.convergence_curves(r, select=[{"lr": 0.1}]), "unknown axes"),
@@ -135,7 +135,7 @@ def test_the_rate_map_colours_each_run_by_its_steps_per_decade_as_theory_predict
     fig = plots.stability_map(tiny, colour="rate")
     assert "steps per decade" in fig.axes[1].get_ylabel()
     drawn = np.ma.filled(fig.axes[0].collections[0].get_array(), np.nan).reshape(len(tiny.axes["kappa"]), -1)
-    c = np.sort(tiny.axes["step_over_edge"])
+    c = np.sort(tiny.axes["learning_rate_over_edge"])
     row = drawn[np.argmin(tiny.axes["kappa"])]
     theory = np.clip(plots.steps_per_decade(np.abs(1 - 2 * c)), 1.0, None)
     stable = (c < 0.99) & (np.abs(c - 0.5) > 0.01)

@@ -18,7 +18,7 @@ from lab import criteria, descent, problems, reference, results, runs, stability
 from tests import helpers  # absolute: the two-process test imports this file as a top-level module
 
 RUN = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
-AXES = {"step_over_edge": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]), "seed": np.array([0, 1])}
+AXES = {"learning_rate_over_edge": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]), "seed": np.array([0, 1])}
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +42,18 @@ def close_to(measured, expected, scale, name=""):
 
 def test_sweep_equals_a_python_loop_over_the_same_runs(swept):
     assert swept.shape == (5, 2, 2) and swept["gap"].shape == (5, 2, 2, 201)
-    for i, step in enumerate(AXES["step_over_edge"]):
+    for i, c in enumerate(AXES["learning_rate_over_edge"]):
         for j, kappa in enumerate(AXES["kappa"]):
             for k, seed in enumerate(AXES["seed"]):
-                one = RUN(step_over_edge=step, kappa=kappa, seed=seed)
+                one = RUN(learning_rate_over_edge=c, kappa=kappa, seed=seed)
                 for name, value in one._asdict().items():
                     scale = float(np.max(np.abs(one.gap))) if name in ("gap", "final_gap", "initial_gap") else 1.0
                     close_to(swept[name][i, j, k], value, scale, name)
 
 
 def test_dims_name_the_axes_and_the_iterations(swept):
-    assert swept.dims("gap") == ("step_over_edge", "kappa", "seed", "iteration")
-    assert swept.dims("final_gap") == ("step_over_edge", "kappa", "seed")
+    assert swept.dims("gap") == ("learning_rate_over_edge", "kappa", "seed", "iteration")
+    assert swept.dims("final_gap") == ("learning_rate_over_edge", "kappa", "seed")
 
 
 def test_diverged_runs_are_recorded_finite_and_leave_the_others_untouched(swept):
@@ -62,13 +62,13 @@ def test_diverged_runs_are_recorded_finite_and_leave_the_others_untouched(swept)
     assert (swept["diverged_at"][3:] > 0).all() and (swept["diverged_at"][:3] == -1).all()
     for name, value in swept.outputs.items():
         assert np.all(np.isfinite(value)), name
-    stable_only = sweep.sweep(RUN, AXES | {"step_over_edge": AXES["step_over_edge"][:3]}, progress=False)
+    stable_only = sweep.sweep(RUN, AXES | {"learning_rate_over_edge": AXES["learning_rate_over_edge"][:3]}, progress=False)
     for name, value in stable_only.outputs.items():
         close_to(value, swept[name][:3], np.max(np.abs(swept["gap"][:3])), name)
 
 
 def test_theory_beside_measurement(swept):
-    np.testing.assert_allclose(swept["step_over_edge"], AXES["step_over_edge"][:, None, None] * np.ones((1, 2, 2)), rtol=1e-12)
+    np.testing.assert_allclose(swept["learning_rate_over_edge"], AXES["learning_rate_over_edge"][:, None, None] * np.ones((1, 2, 2)), rtol=1e-12)
     np.testing.assert_allclose(swept["condition_number"], AXES["kappa"][None, :, None] * np.ones((5, 1, 2)), rtol=1e-6)
     converged = swept["iterations"] >= 0
     # Read off the curve, the iterations to 1e-6 never exceed the worst-case prediction.
@@ -79,7 +79,7 @@ def test_theory_beside_measurement(swept):
 
 def test_a_second_sweep_with_new_values_does_not_recompile(swept):
     with helpers.lowerings() as lowered:
-        again = sweep.sweep(RUN, {"step_over_edge": AXES["step_over_edge"] * 0.9, "kappa": np.array([2.0, 7.0]),
+        again = sweep.sweep(RUN, {"learning_rate_over_edge": AXES["learning_rate_over_edge"] * 0.9, "kappa": np.array([2.0, 7.0]),
                                   "seed": np.array([5, 6])}, progress=False)
     assert not lowered
     assert not np.array_equal(again["gap"], swept["gap"])
@@ -106,7 +106,7 @@ def test_save_and_load_round_trip_exactly(swept, tmp_path):
         assert loaded[name].dtype == value.dtype
         np.testing.assert_array_equal(loaded[name], value)
     sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["dims"]["gap"] == ["step_over_edge", "kappa", "seed", "iteration"]
+    assert sidecar["dims"]["gap"] == ["learning_rate_over_edge", "kappa", "seed", "iteration"]
     assert sidecar["config"]["run_config"]["n"] == 40 and "jax" in sidecar["config"]["versions"]
     assert (loaded.optimizer, loaded.problem) == (swept.optimizer, swept.problem) == ("sgd", "least squares, N = 40, D = 4")
 
@@ -132,9 +132,9 @@ def test_csv_is_long_format(swept, tmp_path):
     import csv
 
     rows = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "runs.csv"))))
-    assert len(rows) == 20 and float(rows[-1]["step_over_edge"]) == 3.0 and rows[-1]["diverged"] == "True"
+    assert len(rows) == 20 and float(rows[-1]["learning_rate_over_edge"]) == 3.0 and rows[-1]["diverged"] == "True"
     curves = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "curves.csv", curves=True))))
-    assert len(curves) == 20 * 201 and set(curves[0]) == {"step_over_edge", "kappa", "seed", "iteration", "gap", "distance"}
+    assert len(curves) == 20 * 201 and set(curves[0]) == {"learning_rate_over_edge", "kappa", "seed", "iteration", "gap", "distance"}
     assert float(curves[5]["gap"]) == swept["gap"][0, 0, 0, 5]
 
 
@@ -167,17 +167,17 @@ def edges():
 
 def test_measured_stability_edge_is_2_over_L(edges):
     assert edges["bracketed"].all()
-    np.testing.assert_allclose(edges["edge_step"], edges["theory_edge_step"], rtol=1e-2)
+    np.testing.assert_allclose(edges["edge_learning_rate"], edges["theory_edge_learning_rate"], rtol=1e-2)
     np.testing.assert_allclose(edges["condition_number"], [1.0, 10.0, 100.0, 1e3, 1e4], rtol=1e-6)
 
 
-def test_measured_best_step_and_rate_are_the_theory(edges):
-    np.testing.assert_allclose(edges["best_step"], edges["theory_best_step"], rtol=2e-2)
+def test_measured_best_learning_rate_and_rate_are_the_theory(edges):
+    np.testing.assert_allclose(edges["best_learning_rate"], edges["theory_best_learning_rate"], rtol=2e-2)
     # The optimal rate (kappa-1)/(kappa+1) is 0 at kappa = 1: there the bound is absolute.
     np.testing.assert_allclose(edges["best_rate"], edges["theory_rate"], rtol=1e-2, atol=1e-4)
 
 
-def test_the_edge_alone_is_the_same_edge_without_the_best_step(edges):
+def test_the_edge_alone_is_the_same_edge_without_the_best_learning_rate(edges):
     """find_best=False: the bisection alone (one step per iteration instead of two, as many iterations as rtol
     asks), no golden section, no warning about the best step it did not look for."""
     run, axes = runs.LinearRegressionRun(n=30, d=5, num_steps=3000), {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])}
@@ -186,10 +186,10 @@ def test_the_edge_alone_is_the_same_edge_without_the_best_step(edges):
         alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best step
     with pytest.warns(UserWarning, match="the best step was not bracketed"):  # searched (the fixture's program): warned
         stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
-    np.testing.assert_allclose(alone["edge_step"], edges["edge_step"], rtol=1e-3)  # the default rtol
-    for name in ("theory_edge_step", "gd_edge_step", "theory_best_step", "L", "mu", "bracketed"):
+    np.testing.assert_allclose(alone["edge_learning_rate"], edges["edge_learning_rate"], rtol=1e-3)  # the default rtol
+    for name in ("theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate", "L", "mu", "bracketed"):
         np.testing.assert_array_equal(alone[name], edges[name])
-    assert np.isnan(alone["best_step"]).all() and np.isnan(alone["best_rate"]).all() and not alone["best_bracketed"].any()
+    assert np.isnan(alone["best_learning_rate"]).all() and np.isnan(alone["best_rate"]).all() and not alone["best_bracketed"].any()
     assert alone.config["find_best"] is False
     with pytest.raises(ValueError, match="find_best must be True or False"):
         stability.edge_and_best(run, {"kappa": np.array([10.0])}, find_best="no")
@@ -199,18 +199,18 @@ def test_the_edge_alone_is_the_same_edge_without_the_best_step(edges):
     "axes, match",
     [
         ({}, "non-empty dict"),
-        ({"step_over_edge": []}, "axis 'step_over_edge' must be a non-empty"),
-        ({"step_over_edge": [0.1, np.nan]}, "axis 'step_over_edge' contains NaN"),
-        ({"step_over_edge": [0.1, np.inf]}, "axis 'step_over_edge' contains NaN"),
-        ({"step_over_edge": [0.1, 0.0]}, "axis 'step_over_edge' must hold values > 0"),
-        ({"step_over_edge": [-0.5]}, "axis 'step_over_edge' must hold values > 0"),
-        ({"step_over_edge": [0.5], "kapa": [10.0]}, "axis 'kapa' is not a parameter"),
-        ({"step_over_edge": [0.5], "kappa": [0.5]}, "axis 'kappa' must hold values >= 1"),
-        ({"step_over_edge": [0.5], "seed": [0.5]}, "axis 'seed' must hold integers"),
-        ({"step_over_edge": [0.5], "seed": [0, 2**32]}, r"magnitude below 2\*\*31"),
-        ({"step_over_edge": [[0.5]]}, "axis 'step_over_edge' must be a non-empty 1-D"),
+        ({"learning_rate_over_edge": []}, "axis 'learning_rate_over_edge' must be a non-empty"),
+        ({"learning_rate_over_edge": [0.1, np.nan]}, "axis 'learning_rate_over_edge' contains NaN"),
+        ({"learning_rate_over_edge": [0.1, np.inf]}, "axis 'learning_rate_over_edge' contains NaN"),
+        ({"learning_rate_over_edge": [0.1, 0.0]}, "axis 'learning_rate_over_edge' must hold values > 0"),
+        ({"learning_rate_over_edge": [-0.5]}, "axis 'learning_rate_over_edge' must hold values > 0"),
+        ({"learning_rate_over_edge": [0.5], "kapa": [10.0]}, "axis 'kapa' is not a parameter"),
+        ({"learning_rate_over_edge": [0.5], "kappa": [0.5]}, "axis 'kappa' must hold values >= 1"),
+        ({"learning_rate_over_edge": [0.5], "seed": [0.5]}, "axis 'seed' must hold integers"),
+        ({"learning_rate_over_edge": [0.5], "seed": [0, 2**32]}, r"magnitude below 2\*\*31"),
+        ({"learning_rate_over_edge": [[0.5]]}, "axis 'learning_rate_over_edge' must be a non-empty 1-D"),
         ({"learning_rate": [-0.1]}, "axis 'learning_rate' must hold values > 0"),
-        ({"learning_rate": [0.1], "step_over_edge": [0.5]}, "one step size in two units"),
+        ({"learning_rate": [0.1], "learning_rate_over_edge": [0.5]}, "one step size in two units"),
         ({"kappa": [10.0]}, "exactly one of learning_rate"),
     ],
 )
@@ -221,13 +221,13 @@ def test_bad_axes_are_refused_by_name(axes, match):
 
 @pytest.mark.parametrize("run", [RUN, runs.LogisticRun(n=40, d=3, num_steps=50)], ids=["least_squares", "logistic"])
 def test_the_step_size_has_one_unit_per_name_in_and_out(run):
-    """step_over_edge = c is learning_rate = c times the run's 2/L (logistic from a = 0: 2/L_start), and the
+    """learning_rate_over_edge = c is learning_rate = c times the run's 2/L (logistic from a = 0: 2/L_start), and the
     Outcome reports the same c back: one conversion, the same unit on both sides."""
-    relative = runs.outputs_of(run(step_over_edge=0.5, kappa=30.0))
+    relative = runs.outputs_of(run(learning_rate_over_edge=0.5, kappa=30.0))
     unit = 2 / float(relative["L_start"] if "L_start" in relative else relative["L"])
     assert float(relative["learning_rate"]) == pytest.approx(0.5 * unit, rel=1e-14)
     absolute = runs.outputs_of(run(learning_rate=0.5 * unit, kappa=30.0))
-    assert float(absolute["step_over_edge"]) == pytest.approx(0.5, rel=1e-14)
+    assert float(absolute["learning_rate_over_edge"]) == pytest.approx(0.5, rel=1e-14)
     np.testing.assert_allclose(absolute["gap"], relative["gap"], rtol=1e-12)
 
 
@@ -312,7 +312,7 @@ def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
     import optax
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=functools.partial(optax.sgd, nesterov=True))
-    grid = sweep.sweep(run, {"step_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)  # whole floats are seeds
+    grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)  # whole floats are seeds
     assert not np.array_equal(grid["gap"][0, 0], grid["gap"][0, 1])
     assert grid.config["run_config"]["optimizer"] == grid.optimizer == "sgd(nesterov=True)"
 
@@ -320,20 +320,20 @@ def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
 def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
     import csv
 
-    grid = results.Results({"step_over_edge": np.array([0.1, 0.2])},
+    grid = results.Results({"learning_rate_over_edge": np.array([0.1, 0.2])},
                            {"gap": np.ones((2, 5)), "sharpness": np.ones((2, 3)), "final_gap": np.ones(2)}, {})
     rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
-    assert len(rows) == 2 * 5 and set(rows[0]) == {"step_over_edge", "iteration", "gap"}
+    assert len(rows) == 2 * 5 and set(rows[0]) == {"learning_rate_over_edge", "iteration", "gap"}
 
 
 def test_lower_gives_the_grids_compiled_call_without_running_it():
     # Axes of several values are vmapped (step sizes innermost), an axis of one value is passed as a scalar.
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10)
-    axes = {"step_over_edge": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]), "seed": np.array([0.0])}
+    axes = {"learning_rate_over_edge": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]), "seed": np.array([0.0])}
     outputs = sweep.lower(run, axes).out_info
     assert outputs.gap.shape == (2, 3, 11) and outputs.final_gap.shape == (2, 3)
     with pytest.raises(ValueError, match="axis 'kappa' must hold values >= 1"):
-        sweep.lower(run, {"step_over_edge": np.array([0.5]), "kappa": np.array([0.5])})
+        sweep.lower(run, {"learning_rate_over_edge": np.array([0.5]), "kappa": np.array([0.5])})
 
 
 def test_a_function_returning_descent_traces_of_adam_sweeps_like_any_other():

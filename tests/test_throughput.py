@@ -59,7 +59,7 @@ def test_variants_compute_the_same_losses_on_a_small_problem():
     jax.config.update("jax_enable_x64", True)
     work = throughput.QUICK_WORKLOADS["tiny"]  # the quick run's shapes: the lab's sweep is compiled already
     problem = throughput.make_problem(work["n"], work["d"], work["num_steps"], "float64")
-    learning_rates = throughput.step_sizes(work["num_runs"])
+    learning_rates = throughput.learning_rate_grid(work["num_runs"])
     reference = throughput.lab_sweep(problem, learning_rates)
     stable = learning_rates < 1.0
     names, _ = throughput.available_variants(quick=True)

@@ -422,7 +422,7 @@ def test_kappa_beyond_what_the_dtype_resolves_is_refused(dtype, kappa):
         problems.classification(jax.random.key(0), 50, 3, kappa=kappa, dtype=dtype)
     run = runs.LinearRegressionRun(n=50, d=3, num_steps=10, dtype=dtype)
     with pytest.raises(ValueError, match="beyond what"):
-        sweep.sweep(run, {"step_over_edge": [0.5], "kappa": [10.0, kappa]}, progress=False)
+        sweep.sweep(run, {"learning_rate_over_edge": [0.5], "kappa": [10.0, kappa]}, progress=False)
 
 
 def test_float64_runs_are_refused_when_the_float64_switch_is_off():
@@ -457,8 +457,8 @@ def test_results_load_refuses_a_pair_from_two_saves_and_damaged_shapes(tmp_path)
     from lab import results
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
-    first = sweep.sweep(run, {"step_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False)
-    second = sweep.sweep(run, {"step_over_edge": [0.5, 0.7, 0.9], "kappa": [10.0]}, progress=False)
+    first = sweep.sweep(run, {"learning_rate_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False)
+    second = sweep.sweep(run, {"learning_rate_over_edge": [0.5, 0.7, 0.9], "kappa": [10.0]}, progress=False)
     results.save(first, tmp_path / "a")
     sidecar = (tmp_path / "a.json").read_text()
     results.save(second, tmp_path / "a")
@@ -507,7 +507,7 @@ def test_results_load_on_a_truncated_or_corrupt_file_says_so(tmp_path, damage, m
     from lab import results
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
-    results.save(sweep.sweep(run, {"step_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False), tmp_path / "a")
+    results.save(sweep.sweep(run, {"learning_rate_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False), tmp_path / "a")
     damage(tmp_path / "a.npz", tmp_path / "a.json")
     with pytest.raises(ValueError, match=message):
         results.load(tmp_path / "a")
@@ -585,7 +585,7 @@ def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_
     # The issue's defect: a non-JSON config wrote the .npz and then failed, leaving half a pair.
     from lab import results
 
-    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5), {"step_over_edge": [0.5]}, progress=False,
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5), {"learning_rate_over_edge": [0.5]}, progress=False,
                        config={"note": object()})
     with pytest.raises(ValueError, match="config must hold JSON values"):
         results.save(grid, tmp_path / "a")
@@ -696,13 +696,13 @@ def test_search_settings_are_checked_where_they_are_given(tmp_path):
 
 
 def test_the_rate_formulas_refuse_a_step_or_curvatures_they_would_turn_into_a_plausible_rate():
-    with pytest.raises(ValueError, match="step must be > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
         spectrum.contraction(-0.1, 1.0, 0.5)  # 1.1 before
     with pytest.raises(ValueError, match="mu must be at most L"):
         spectrum.contraction(0.1, 1.0, 2.0)  # 0.9 before
     with pytest.raises(ValueError, match="L must be > 0"):
         spectrum.contraction(0.1, -1.0, 0.0)
-    with pytest.raises(ValueError, match="step must be > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
         spectrum.momentum_rate(-0.1, 0.5, jnp.ones(3))  # 2.28 before
     assert float(spectrum.contraction(0.1, 1.0, -2.0)) == pytest.approx(1.2)  # negative curvature: 1 + step |mu|
 
@@ -720,7 +720,7 @@ def test_float_seeds_above_two_to_the_24_are_two_problems_in_float32_not_one():
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, dtype="float32")
     seeds = np.array([2**24, 2**24 + 1])
     with jax.enable_x64(False):  # the initial gap depends on the data drawn (L is 2 by construction, up to rounding)
-        gap = [sweep.sweep(run, {"step_over_edge": np.array([0.5]), "seed": s}, progress=False)["initial_gap"].ravel()
+        gap = [sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5]), "seed": s}, progress=False)["initial_gap"].ravel()
                for s in (seeds, seeds.astype(float))]
     assert abs(gap[0][0] / gap[0][1] - 1) > 1e-3 and gap[1].tolist() == gap[0].tolist()
 
@@ -755,7 +755,7 @@ FORMULA_INPUTS = [
     (lambda: reference.solve(criteria.logistic, problems.make_data(_X(), _labels01()), jnp.zeros(P), max_iter=0),
      "max_iter must be an integer"),  # meant 100
     (lambda: spectrum.momentum_rate(0.1, 0.0, jnp.array([NAN])), "eigenvalues must be finite"),  # a rate of 0
-    (lambda: spectrum.predicted_gap(_spectrum(), -0.1, jnp.ones(P), jnp.zeros(P), 5), "step must be > 0"),
+    (lambda: spectrum.predicted_gap(_spectrum(), -0.1, jnp.ones(P), jnp.zeros(P), 5), "learning_rate must be > 0"),
     (lambda: atoms.bcc(2.7), "repeats must be a positive integer"),  # read as 2
     (lambda: atoms.bcc(2, strain=-1.0), "collapses or inverts the cell"),  # a cell of volume 0
     (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=0.0), "temperature must be positive"),  # -inf
@@ -872,7 +872,7 @@ def test_a_formula_refuses_what_it_would_turn_into_a_plausible_number(call, word
 
 def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=20)
-    axes = {"step_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}
+    axes = {"learning_rate_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}
     for bound in (NAN, INF, -5):  # a TypeError or "more than max_bytes = -4.8e-06 MiB" before
         with pytest.raises(ValueError, match="max_bytes must be a positive number"):
             sweep.sweep(run, axes, max_bytes=bound, progress=False)
@@ -887,12 +887,12 @@ def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
         results.save(results.Results({"a": np.arange(3.0)}, {"x": np.zeros(2)}, {}), tmp_path / "r")
 
 
-def test_a_best_step_at_the_end_of_its_bracket_is_not_reported_as_measured(capsys):
+def test_a_best_learning_rate_at_the_end_of_its_bracket_is_not_reported_as_measured(capsys):
     run = runs.LinearRegressionRun(n=30, d=3, num_steps=200)
     for bracket, above in (((0.95, 1.5), False), ((0.05, 0.5), True)):  # the best step 2/(L+mu) = 0.91 x 2/L
         with pytest.warns(UserWarning, match="the best step was not bracketed at 1 of 1"):
             edges = stability.edge_and_best(run, {"kappa": np.array([10.0])}, best_bracket=bracket)
-        assert np.isnan(edges["best"][0]) and np.isnan(edges["best_step"][0]) and np.isnan(edges["best_rate"][0])
+        assert np.isnan(edges["best"][0]) and np.isnan(edges["best_learning_rate"][0]) and np.isnan(edges["best_rate"][0])
         assert not edges["best_bracketed"][0] and edges["best_above"][0] == above
 
 
@@ -908,7 +908,7 @@ def test_an_edge_far_from_theory_is_warned_about_as_a_rule_misreading_the_runs()
 
 def test_numpy_arrays_in_a_hand_built_data_sweep_with_bootstrap_seeds():
     """A TracerArrayConversionError inside the sweep before: the bootstrap met numpy arrays."""
-    axes = {"step_over_edge": np.array([0.5]), "seed": np.arange(2)}
+    axes = {"learning_rate_over_edge": np.array([0.5]), "seed": np.arange(2)}
     L = [sweep.sweep(runs.CriterionRun(criteria.least_squares, data, 30), axes, progress=False)["L"]
          for data in (criteria.Data(np.c_[np.ones(N), _X()], _y(), 0.0), problems.make_data(_X(), _y()))]
     np.testing.assert_allclose(L[0], L[1], rtol=1e-12)
@@ -970,7 +970,7 @@ def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
 def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
     """Under jit a batch size outside 1..largest zeroed or rescaled the step, and a NaN curvature gave sqrt(beta)."""
     run = runs.CriterionRun(criteria.ridge, _data(), 30, largest_batch=4)
-    outcome = jax.jit(jax.vmap(lambda b: run(step_over_edge=0.5, batch_size=b)))(jnp.array([40.0, 2.5, 0.0, 4.0]))
+    outcome = jax.jit(jax.vmap(lambda b: run(learning_rate_over_edge=0.5, batch_size=b)))(jnp.array([40.0, 2.5, 0.0, 4.0]))
     assert outcome.diverged.tolist() == [True, True, True, False]
     edges = jax.jit(jax.vmap(lambda b: minibatch.mean_square_edge(_X(), b, False)))(jnp.array([25.0, -2.0, 0.5, 3.0]))
     assert np.isnan(edges[:3]).all() and np.isfinite(edges[3])
@@ -985,7 +985,7 @@ def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
     kappa, l2 = np.array([1.0, 10.0]), np.array([0.0, 0.1])
-    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 1.5]), "kappa": kappa, "l2": l2}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5, 1.5]), "kappa": kappa, "l2": l2}, progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappa, "l2": l2}, best_iterations=4)
     part = lambda axes, index: results.Results(axes, {k: v[index] for k, v in edges.outputs.items()}, {})  # noqa: E731
     figure = plots.stability_map(grid, at={"l2": 0.1}, edges=edges)  # the map's slice of the edges, l2 = 0.1

@@ -89,7 +89,7 @@ def test_convex_reference_is_exact_and_gradient_descent_from_zero_reaches_it(nam
     assert float(problem.reference.gradient_norm) <= 1e-10
     gradient = jax.grad(criterion)(problem.reference.params, problem.data)
     assert float(jnp.linalg.norm(gradient)) == pytest.approx(float(problem.reference.gradient_norm), abs=1e-14)
-    outcome, _ = runs.optimize(problem, 3000, 0.9 * problem.edge_step)
+    outcome, _ = runs.optimize(problem, 3000, 0.9 * problem.edge_learning_rate)
     scale = float(jnp.linalg.norm(problem.reference.params))
     assert not outcome.diverged and float(outcome.final_distance) <= 1e-4 * scale
     assert abs(float(outcome.final_gap)) <= 1e-12 * (1 + abs(float(problem.reference.value)))
@@ -122,7 +122,7 @@ def test_convex_local_edge_is_two_over_L_with_the_right_rule(name):
     run = runs.CriterionRun(criterion, make(), 1000, stability_rule=rule, method=method, resample=False)
     edges = stability.edge_and_best(run, {"seed": np.array([0])})
     assert bool(edges["bracketed"][0]) and edges.config["stability_rule"] == rule
-    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=1e-2)
+    assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=1e-2)
 
 
 def test_float32_log_cosh_edge():
@@ -130,7 +130,7 @@ def test_float32_log_cosh_edge():
                             method="newton", resample=False)
     edges = stability.edge_and_best(run, {"seed": np.array([0])})
     assert edges["L"].dtype == np.float32 and int(edges["reference_status"][0]) == reference.CONVERGED  # ||g|| <= 1e-5
-    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=1e-2)
+    assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=1e-2)
 
 
 def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
@@ -139,7 +139,7 @@ def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
     # seed 0: the search from its random initialisation reaches ||grad f|| <= 1e-10 at a strict minimum
     assert int(edges["reference_status"][0]) == reference.CONVERGED and float(edges["mu"][0]) > 0
     assert bool(edges["bracketed"][0])
-    assert float(edges["edge_step"][0]) == pytest.approx(float(edges["gd_edge_step"][0]), rel=2e-2)
+    assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=2e-2)
 
 
 def test_the_wrong_reference_trap_raises():
@@ -163,18 +163,18 @@ def test_an_unbracketed_edge_is_never_reported_as_measured():
     with pytest.warns(UserWarning, match=r"not bracketed at 1 of 1 point\(s\) \(1 stable at the top"):
         edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6))
     assert not edges["bracketed"][0] and edges["edge_above"][0]
-    assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_step"][0])
+    assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_learning_rate"][0])
 
 
 def test_bootstrap_seeds_build_their_own_problems_inside_one_compiled_sweep():
     from lab import sweep
 
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 200, method="newton")
-    grid = sweep.sweep(run, {"step_over_edge": np.array([0.5, 0.9]), "seed": np.arange(3)}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5, 0.9]), "seed": np.arange(3)}, progress=False)
     L = grid["L"][0]
     assert len(set(np.round(L, 12))) == 3  # three samples, three Hessians
     for seed in range(3):  # each the problem of its own resample, as a plain call builds it
-        alone = run(step_over_edge=0.9, seed=seed)
+        alone = run(learning_rate_over_edge=0.9, seed=seed)
         assert float(alone.L) == pytest.approx(float(grid["L"][1, seed]), rel=1e-12)
         np.testing.assert_allclose(grid["gap"][1, seed], alone.gap, rtol=1e-9, atol=1e-15)
 
@@ -183,10 +183,10 @@ def test_lbfgs_runs_and_each_optimizer_has_its_own_theory():
     problem = problems.problem(log_cosh, log_cosh_data(), method="newton")
     lbfgs, _ = runs.optimize(problem, 30, 1.0, optax.lbfgs)
     assert not lbfgs.diverged and float(lbfgs.final_gap) <= 1e-12
-    assert np.isnan(float(lbfgs.theory_edge_step))  # no theory for L-BFGS: none is drawn
+    assert np.isnan(float(lbfgs.theory_edge_learning_rate))  # no theory for L-BFGS: none is drawn
     assert int(lbfgs.predicted_iterations) == -1 and np.isnan(float(lbfgs.predicted_rate))
-    heavy, _ = runs.optimize(problem, 200, 0.5 * problem.edge_step, optax.sgd, momentum=0.5)
-    assert float(heavy.theory_edge_step) == pytest.approx(1.5 * float(problem.edge_step), rel=1e-12)
+    heavy, _ = runs.optimize(problem, 200, 0.5 * problem.edge_learning_rate, optax.sgd, momentum=0.5)
+    assert float(heavy.theory_edge_learning_rate) == pytest.approx(1.5 * float(problem.edge_learning_rate), rel=1e-12)
 
 
 def test_a_criterion_that_fails_or_returns_a_vector_is_refused_before_any_run():
@@ -225,10 +225,10 @@ def test_load_csv_refuses_what_it_cannot_read_naming_line_and_column(tmp_path):
 def test_results_convert_to_a_long_dataframe_like_the_csv(tmp_path):
     from lab import results, sweep
 
-    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"step_over_edge": [0.5, 0.9], "seed": [0, 1, 2]},
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"learning_rate_over_edge": [0.5, 0.9], "seed": [0, 1, 2]},
                        progress=False)
     frame = results.to_dataframe(grid)
-    assert len(frame) == 6 and list(frame.columns[:2]) == ["step_over_edge", "seed"]
+    assert len(frame) == 6 and list(frame.columns[:2]) == ["learning_rate_over_edge", "seed"]
     np.testing.assert_allclose(frame["final_gap"], grid["final_gap"].ravel())
     import pandas
 
@@ -255,7 +255,7 @@ def test_the_reference_tolerance_and_iterations_reach_the_solver():
     with pytest.raises(ValueError, match="lbfgs stopped after 3 iterations"):
         runs.CriterionRun(log_cosh, log_cosh_data(), 20, method="lbfgs", reference_max_iter=3)
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 20, method="lbfgs", reference_tol=1e-3, resample=False)
-    norm = float(run(step_over_edge=0.5).reference_gradient_norm)
+    norm = float(run(learning_rate_over_edge=0.5).reference_gradient_norm)
     assert 1e-10 < norm <= 1e-3  # stopped at the looser tolerance, not the default 1e-10
     for name, value in (("reference_tol", 0.0), ("reference_tol", -1e-6), ("reference_max_iter", 0), ("reference_max_iter", 2.5)):
         with pytest.raises(ValueError, match=name):

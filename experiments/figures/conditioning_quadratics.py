@@ -7,15 +7,15 @@ from experiments import first_below, plural
 from lab import spectrum
 
 
-def run_label(step, best):
+def run_label(learning_rate, best):
     """A run's legend: its step, and whether it is the best step or the course's."""
-    return f"step {step:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
+    return f"step {learning_rate:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
 
 
 def figure(q, summary, settings):
     """Contour lines with the four trajectories; f(a_t) - f* measured and predicted. settings: (quadratic, at the best
     step) of each run; the tolerance, step and start come from the lesson's `summary`."""
-    tolerance, course_step, start = summary["tolerance"], summary["course_step"], tuple(summary["start"])
+    tolerance, course_learning_rate, start = summary["tolerance"], summary["course_learning_rate"], tuple(summary["start"])
     path_num_steps = len(q["gaps"][0]) - 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
     grid = np.meshgrid(np.linspace(-4.6, 1.6, 300), np.linspace(-2.6, 2.6, 300))
@@ -31,8 +31,8 @@ def figure(q, summary, settings):
                 dict(color="tab:blue", ls="-", lw=1.2, marker=".", ms=6, zorder=3)
             ax.plot(path[:, 0], path[:, 1], **style,
                     label=f"{run_label(float(q['learning_rates'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {tolerance:g}")
-        if h[0] != h[1] and course_step * max(h) == 1:
-            ax.annotate(f"step {course_step:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_step * h[0]), 0),
+        if h[0] != h[1] and course_learning_rate * max(h) == 1:
+            ax.annotate(f"step {course_learning_rate:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_learning_rate * h[0]), 0),
                         xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
                         bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
         ax.plot(*start, "s", color="k", ms=7, label=f"start a₀ = {start}")

@@ -6,15 +6,15 @@ import numpy as np
 from experiments import quantiles
 
 
-def figure(out, steps_over_edge, every, problem):
+def figure(out, learning_rates_over_edge, every, problem):
     """Step x sharpness (measured every `every` iterations) against 2 (stable below), and the gaps: medians over the
-    data sets, 10-90 % bands; one curve per step of `steps_over_edge`, on the `problem` named in the title."""
+    data sets, 10-90 % bands; one curve per step of `learning_rates_over_edge`, on the `problem` named in the title."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8))
     t = np.arange(out["sharpness"].shape[2]) * every
-    step_times_sharpness = out["learning_rate"][:, :, None] * out["sharpness"]
-    for i, c in enumerate(steps_over_edge):
+    learning_rate_times_sharpness = out["learning_rate"][:, :, None] * out["sharpness"]
+    for i, c in enumerate(learning_rates_over_edge):
         label = f"step = {c:g}·2/L_start"
-        low, middle, high = quantiles(step_times_sharpness[i], (10, 50, 90))
+        low, middle, high = quantiles(learning_rate_times_sharpness[i], (10, 50, 90))
         line, = left.plot(t, middle, lw=2, label=label)
         left.fill_between(t, low, high, color=line.get_color(), alpha=0.25, lw=0)
         gap = out["gap"][i]
@@ -25,7 +25,7 @@ def figure(out, steps_over_edge, every, problem):
         right.fill_between(iterations, low, high, color=line.get_color(), alpha=0.25, lw=0)
     left.axhline(2, color="k", lw=1.5, label="2: locally stable below")
     ratio = np.median(out["L_start"][0] / out["L"][0])
-    left.set_ylim(0, 2 * steps_over_edge.max() * 1.1)
+    left.set_ylim(0, 2 * learning_rates_over_edge.max() * 1.1)
     left.set_ylabel("step × sharpness (top Hessian eigenvalue at a_t)")
     left.set_title(f"Sharpness along GD: starts at 2c, settles at 2c / {ratio:.2f} (median L_start / L*)",
                    fontsize=10)

@@ -47,7 +47,7 @@ def figure(one, two, real_gap, real_newton, l2):
     ax2.legend(fontsize=8, loc="upper left")
 
     g = two["grid"]
-    for i, c in enumerate(g.axes["step_over_edge"]):
+    for i, c in enumerate(g.axes["learning_rate_over_edge"]):
         gaps = np.array([above_rounding(gap) for gap in g["gap"][i].reshape(-1, g["gap"].shape[-1])])
         t = 1 + np.arange(gaps.shape[1])
         low, middle, high = quantiles(gaps, (10, 50, 90))

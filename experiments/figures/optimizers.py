@@ -12,7 +12,7 @@ def map_figure(maps, kappa, num_steps):
     step x beta at condition number `kappa`, the measured edges on the theory's."""
     fig, axes = plt.subplots(1, len(maps), figsize=(12.8, 5.2), sharey=True, layout="constrained")
     for ax, (name, (grid, edges)) in zip(axes, maps.items()):
-        c, beta = grid.axes["step_over_edge"], grid.axes["momentum"]
+        c, beta = grid.axes["learning_rate_over_edge"], grid.axes["momentum"]
         ratio = (grid["final_gap"] / grid["initial_gap"])[:, :, 0]
         diverged = grid["diverged"][:, :, 0]
         floor = np.finfo(ratio.dtype).eps  # below this, f - f* is rounding noise
@@ -27,8 +27,8 @@ def map_figure(maps, kappa, num_steps):
                 label=f"theory: edge step = {formula}")
         ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
         if name == "heavy ball":
-            step, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(kappa))
-            ax.plot(float(step) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
+            learning_rate, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(kappa))
+            ax.plot(float(learning_rate) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
         ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
         ax.set_xscale("log")
         ax.set_xlim(c[0], c[-1])

@@ -10,7 +10,7 @@ def schedules_figure(grid, kappa, num_steps):
     """Final / initial suboptimality after `num_steps` against the initial step, one curve per schedule (the grid's
     first axis, named as in `runs.SCHEDULES`), diverged runs marked; condition number `kappa`."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    c = grid.axes["step_over_edge"]
+    c = grid.axes["learning_rate_over_edge"]
     for i, (name, style) in enumerate(zip(runs.SCHEDULES, ("o-", "s--", "^-.", "d:"))):
         ratio = (grid["final_gap"] / grid["initial_gap"])[i, :, 0]
         diverged = grid["diverged"][i, :, 0]

@@ -82,7 +82,7 @@ def path_figure(result, small_l2, slope):
 def descent_figure(result):
     """(c) Gradient descent from 0 reaches a+; from a random start it reaches a+ + z_0, off by ||z_0||."""
     traces, predicted = result["traces"], np.asarray(result["predicted"])
-    spec, mu_plus, step = result["spec"], float(result["mu_plus"]), float(result["step"])
+    spec, mu_plus, learning_rate = result["spec"], float(result["mu_plus"]), float(result["learning_rate"])
     null_norm = float(np.linalg.norm(result["start_null"]))
     rate = (float(spec.L) - mu_plus) / (float(spec.L) + mu_plus)
     t = np.arange(traces.distance.shape[1])
@@ -101,7 +101,7 @@ def descent_figure(result):
     ax.set_ylim(floor / 3, 100)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("distance (log scale)")
-    ax.set_title(f"Gradient descent at step 2/(L + μ₊) = {step:.3f} (L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
+    ax.set_title(f"Gradient descent at step 2/(L + μ₊) = {learning_rate:.3f} (L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
     ax.legend(fontsize=8, loc="center right", bbox_to_anchor=(1.0, 0.63))
     ax.grid(True, which="major", alpha=0.3)
 

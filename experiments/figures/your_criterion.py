@@ -10,7 +10,7 @@ def figure(grid, edges):
     """The sweep's stability map (step x seed) with the measured edges, and each sample's edge against its 2/L."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.6, 1))
     plots.stability_map(grid, left, edges=edges)
-    two_over_L, edge = np.asarray(edges["gd_edge_step"]), np.asarray(edges["edge_step"])
+    two_over_L, edge = np.asarray(edges["gd_edge_learning_rate"]), np.asarray(edges["edge_learning_rate"])
     seeds = np.asarray(edges.axes["seed"])
     right.plot(two_over_L[seeds > 0], edge[seeds > 0], "o", mfc="white", mec="k", label="bootstrap resamples")
     right.plot(two_over_L[seeds == 0], edge[seeds == 0], "*", ms=14, mfc="C1", mec="k", label="the data")
