@@ -44,6 +44,13 @@ class Known(NamedTuple):
     def kappa(self) -> float:
         return float(self.problem.spectrum.kappa)
 
+    @property
+    def features(self) -> tuple[jax.Array, jax.Array]:
+        """The raw features X (N, D) and targets y of a problem on `criteria.Data`: its design less the column of
+        ones, for the lab's functions that prepend it themselves (`lab.reference`, `problems.make_data`)."""
+        data = self.problem.data
+        return data.X[:, 1:], data.y
+
 
 class Quadratic(NamedTuple):
     """f(a) = 1/2 (a - a*)^T H (a - a*): minimiser a*, minimum 0, Hessian H everywhere."""
@@ -74,9 +81,9 @@ def chosen_spectrum(eigenvalues=(1.0, 3.0, 10.0, 30.0, 100.0), dtype="float64", 
 
 def exact_kappa_regression(kappa=100.0, n=100, d=5, dtype="float64", seed=0) -> Known:
     """Least squares on `problems.regression` data, whose Hessian has condition number exactly `kappa`;
-    minimiser by numpy's lstsq on the float64 design."""
+    minimiser by numpy's lstsq on the float64 design [1, X], built here."""
     X, y = problems.regression(jax.random.key(seed), n, d, kappa, dtype=jnp.float64)
-    A = np.asarray(criteria.design(X))
+    A = np.column_stack([np.ones(n), np.asarray(X)])
     minimiser = np.linalg.lstsq(A, np.asarray(y), rcond=None)[0]
     data = criteria.Data(jnp.asarray(A, dtype), jnp.asarray(y, dtype), jnp.zeros((), dtype))
     with warnings.catch_warnings():  # singular by design: the warning that a* is one of many minimisers

@@ -16,12 +16,11 @@ NUM_STEPS = 1000
 
 @pytest.fixture(scope="module")
 def problem():
-    """Least squares with kappa = 100: data, optimum, spectrum, start a_0 = 0."""
-    X, y = problems.regression(jax.random.key(0), 80, 5, KAPPA)
-    data = problems.make_data(X, y)
-    optimum = descent.optimum(criteria.least_squares, reference.least_squares(X, y), data)
-    spec = spectrum.spectrum(criteria.least_squares, optimum.params, data)
-    return data, optimum, spec, jnp.zeros(data.X.shape[1])
+    """Least squares with kappa = 100: data, optimum (numpy's lstsq), spectrum, start a_0 = 0."""
+    known = helpers.exact_kappa_regression(KAPPA, n=80, d=5)
+    data = known.problem.data
+    optimum = descent.optimum(criteria.least_squares, jnp.asarray(known.minimiser), data)
+    return data, optimum, known.problem.spectrum, jnp.zeros(data.X.shape[1])
 
 
 def gd(problem, fraction, num_steps=NUM_STEPS):
@@ -82,11 +81,10 @@ def test_a_new_step_size_does_not_recompile(problem):
 
 def test_gradient_descent_from_zero_finds_the_minimum_norm_solution():
     # N < D: infinitely many interpolants; GD from 0 stays in the row space and picks the shortest.
-    X, y = problems.random_regression(jax.random.key(1), 10, 30)
-    data = problems.make_data(X, y)
-    target = reference.min_norm(X, y)
+    known = helpers.underdetermined(n=10, d=30)
+    data, target = known.problem.data, jnp.asarray(known.minimiser)  # pinv(A) y, by numpy
     optimum = descent.optimum(criteria.least_squares, target, data)
-    spec = spectrum.spectrum(criteria.least_squares, target, data)
+    spec = known.problem.spectrum  # least squares: the Hessian is the same everywhere
     positive = spec.eigenvalues[spec.eigenvalues > 1e-9]
     learning_rate = spectrum.best_learning_rate(positive[-1], positive[0])
     trace = descent.gradient_descent(criteria.least_squares, data, jnp.zeros(31), optimum, learning_rate, 3000)
@@ -121,9 +119,9 @@ def test_optax_adam_reaches_the_ridge_optimum():
 
 
 def test_gradient_descent_reaches_the_logistic_newton_reference():
-    X, y = problems.classification(jax.random.key(4), 100, 2, separation=1.0)
-    data = problems.make_data(X, y, l2=0.01)
-    optimum = descent.optimum(criteria.logistic, reference.logistic(X, y, 0.01), data)
+    known = helpers.two_classes(n=100, d=2, separation=1.0, l2=0.01)
+    data = known.problem.data
+    optimum = descent.optimum(criteria.logistic, jnp.asarray(known.minimiser), data)  # Newton in numpy
     L = spectrum.spectrum(criteria.logistic, jnp.zeros(3), data).L  # logistic curvature is largest at a = 0
     trace = descent.gradient_descent(criteria.logistic, data, jnp.zeros(3), optimum, 1.0 / L, 2000)
     assert float(jnp.linalg.norm(jax.grad(criteria.logistic)(trace.params, data))) <= 1e-8

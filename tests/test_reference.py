@@ -8,16 +8,28 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from lab import criteria, problems, reference
 
-
-@pytest.fixture(scope="module")
-def regression():
-    return problems.regression(jax.random.key(0), 60, 5, 1e3)
+from . import helpers
 
 
 @pytest.fixture(scope="module")
-def wide():
+def known_regression():
+    return helpers.exact_kappa_regression(1e3, n=60, d=5)
+
+
+@pytest.fixture(scope="module")
+def regression(known_regression):
+    return known_regression.features
+
+
+@pytest.fixture(scope="module")
+def known_wide():
     """Fewer samples than features: N = 8, D = 20."""
-    return problems.random_regression(jax.random.key(1), 8, 20)
+    return helpers.underdetermined(n=8, d=20, seed=1)
+
+
+@pytest.fixture(scope="module")
+def wide(known_wide):
+    return known_wide.features
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +89,7 @@ def test_ridge_tends_to_min_norm_as_l2_vanishes(wide):
     assert errors[-1] <= 1e-6 * float(jnp.linalg.norm(target))
 
 
-def test_min_norm_interpolates_and_is_shortest(wide):
+def test_min_norm_interpolates_and_is_shortest(wide, known_wide):
     X, y = wide
     a = reference.min_norm(X, y)
     A = problems.design(X)
@@ -85,7 +97,7 @@ def test_min_norm_interpolates_and_is_shortest(wide):
     # Any other interpolant adds a null-space component, which only lengthens a.
     null_direction = jnp.linalg.svd(A)[2][-1]
     assert float(jnp.linalg.norm(a + 0.1 * null_direction)) > float(jnp.linalg.norm(a))
-    np.testing.assert_allclose(a, np.linalg.pinv(np.asarray(A)) @ np.asarray(y), rtol=1e-9)
+    np.testing.assert_allclose(a, known_wide.minimiser, rtol=1e-9)  # numpy's pinv(A) y
 
 
 def test_duplicated_rows_leave_every_mean_scaled_optimum_unchanged(regression, binary):
@@ -153,15 +165,14 @@ def test_rank_deficient_least_squares_is_the_minimum_norm_solution_with_a_warnin
 
 @pytest.mark.parametrize("scale", [1e200, 1e-200, 1e15])
 @pytest.mark.parametrize("solver", ["least_squares", "ridge with l2 = 0", "min_norm"])
-def test_features_on_any_finite_scale_are_solved(regression, scale, solver):
+def test_features_on_any_finite_scale_are_solved(regression, known_regression, scale, solver):
     # The issue's defects: least_squares(X * 1e200) all NaN, ridge(X * 1e200, y, 0) all zeros, min_norm(X * 1e15)
     # without its intercept. A change of units scales the coefficients by its inverse, nothing else.
     X, y = np.asarray(regression[0]), np.asarray(regression[1])
     solve = {"least_squares": reference.least_squares, "ridge with l2 = 0": lambda X, y: reference.ridge(X, y, 0.0),
              "min_norm": reference.min_norm}[solver]
     a = np.asarray(solve(X * scale, y))
-    expected = np.asarray(reference.least_squares(X, y))
-    np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], expected, rtol=1e-12)
+    np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], known_regression.minimiser, rtol=1e-12)  # numpy's lstsq
 
 
 def test_newtons_path_vmapped_over_its_iteration_limit_equals_plain_calls_and_converges_quadratically(binary):
