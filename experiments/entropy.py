@@ -19,11 +19,12 @@ import numpy as np
 
 from experiments import command_line, loglog_slope, prepare, save, size
 from experiments.figures.entropy import cost_figure, error_figure, finite_size_figure, interstitial_figure, parity_figure
-from lab import atoms, model_selection, reference
+from lab import atoms
+from lab.atoms import table
+from lab.model_selection import bootstrap_errors, mean_absolute_error, scaled_ridge
 
-# Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of
-# vacancies are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test
-# ones compact.
+# Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of vacancies
+# are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test ones compact.
 # Training cells are as large as the smallest test cell (432 sites): a cluster's S_f in a periodic cell of N sites
 # falls short of its dilute value by about 8/N k_B per vacancy (measured, see SIZES["finite_size"]), a long-range effect that
 # 5 angstrom descriptors cannot see; trained in 128- and 250-site cells, the models under-predicted 80-vacancy
@@ -38,55 +39,19 @@ SIZES = dict(  # full, quick
     interstitial_train=([(6, k, 8, "interstitial") for k in (1, 2, 3)], [(4, k, 2, "interstitial") for k in (1, 2)]),
     interstitial_test=([*[(7, k, 3, "interstitial") for k in (5, 10)], (8, 15, 3, "interstitial")],
                        [(4, 5, 2, "interstitial")]),
-    # The same compact clusters (of these sizes, grown in a 432-site cell) in cells of these repeats: the
-    # finite-size trend.
+    # The same compact clusters (these sizes, grown in a 432-site cell) in cells of these repeats: finite-size trend.
     finite_size=(((1, 3, 10), (4, 5, 6, 7, 8)), ((1, 3), (3, 4, 5))),
 )
 STRAIN = 0.01  # strain tensor entries uniform in [-1 %, 1 %]
 PENALTIES = np.logspace(-14, 0, 57)
+# Ridge (`model_selection.scaled_ridge`): its cross-validation folds are contiguous blocks of the training list, ordered
+# by cell, cluster size and shape: each fold holds out whole groups (all the monovacancies of a cell, say), closer to
+# extrapolation than shuffled folds (shuffling moves the quick mode's test errors by 0.05-0.2 k_B).
 FOLDS = 5
 RESAMPLES = 30  # bootstrap resamples of the training set, each refitted with its own cross-validation
 RADIAL = len(atoms.RADIAL_CENTRES)
 K_S1 = "k * s_1 (k vacancies x monovacancy)"
 K_S1_EACH = "k * s_1 (k defects x their kind's single-defect S_f)"
-
-
-# %%
-def table(defects, field):
-    """One field of every defect, stacked into a float array."""
-    return np.array([getattr(d, field) for d in defects], dtype=float)
-
-
-def ridge_model(train_features, train_entropy):
-    """Ridge without intercept (an intercept is not extensive) on features scaled by their training RMS,
-    the penalty chosen by k-fold cross-validation; returns the predictor and the penalty.
-
-    The folds are contiguous blocks of the training list, which is ordered by cell, cluster size and
-    shape: each fold holds out whole groups (all the monovacancies of a cell, say), closer to
-    extrapolation than shuffled folds (and the choice matters: shuffling moves the quick mode's
-    test errors by 0.05-0.2 k_B).
-    """
-    scale = np.sqrt(np.mean(train_features**2, axis=0))
-    scale = np.where(scale > 0, scale, 1.0)
-    scores = model_selection.ridge_cv(train_features / scale, train_entropy, PENALTIES, k=FOLDS, intercept=False)
-    penalty = float(scores.best_l2)
-    weights = np.asarray(reference.ridge(train_features / scale, train_entropy, penalty, intercept=False))
-    return (lambda features: features / scale @ weights), penalty
-
-
-def resampled_test_errors(train_features, s_train, test_features, s_test, rng):
-    """Test MAE of `ridge_model` refitted on bootstrap resamples of the training set: how much the
-    extrapolation depends on which small defects were drawn and on the penalty their CV picks."""
-    errors = []
-    for _ in range(RESAMPLES):
-        rows = np.sort(rng.integers(len(s_train), size=len(s_train)))  # sorted: the folds stay grouped, as in ridge_model
-        predict, _ = ridge_model(train_features[rows], s_train[rows])
-        errors.append(mean_absolute_error(predict(test_features), s_test))
-    return {"median": float(np.median(errors)), "p10": float(np.percentile(errors, 10)), "p90": float(np.percentile(errors, 90))}
-
-
-def mean_absolute_error(predicted, exact):
-    return float(np.mean(np.abs(predicted - exact)))
 
 
 # %%
@@ -106,9 +71,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     for name, field, columns in [("AFS (radial + angular)", "descriptor", slice(None)), ("radial only", "descriptor", slice(RADIAL)),
                                  ("per-atom average (not extensive)", "average", slice(None))]:
         features_train, features_test = table(train, field)[:, columns], table(test, field)[:, columns]
-        predict, penalty = ridge_model(features_train, s_train)
+        predict, penalty = scaled_ridge(features_train, s_train, PENALTIES, FOLDS)
         models[name] = (predict(features_train), predict(features_test), penalty)
-        resampled[name] = resampled_test_errors(features_train, s_train, features_test, s_test, np.random.default_rng(seed))
+        resampled[name] = bootstrap_errors(features_train, s_train, features_test, s_test, PENALTIES,
+                                           np.random.default_rng(seed), RESAMPLES, FOLDS)
     models[K_S1] = (k_train * s_1, k_test * s_1, None)
 
     errors = {
@@ -119,33 +85,28 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                "test_most_negative_error": float(np.min(p_test - s_test))}
         for name, (p_train, p_test, penalty) in models.items()
     }
-    span_train, span_test = np.ptp(s_train), np.ptp(s_test)
     cost = atoms.cost_by_size(train + test + [d for row in by_size.values() for d in row])
     numbers = {
-        "synthetic_analogue": True,
-        "potential": "Finnis-Sinclair iron (1984)",
+        "synthetic_analogue": True, "potential": "Finnis-Sinclair iron (1984)",
         "train": {"configurations": len(train), "sites": sorted(set(table(train, "sites").astype(int).tolist())),
                   "vacancies": [int(k_train.min()), int(k_train.max())], "entropy_range": [float(s_train.min()), float(s_train.max())]},
         "test": {"configurations": len(test), "sites": sorted(set(table(test, "sites").astype(int).tolist())),
                  "vacancies": [int(k_test.min()), int(k_test.max())], "entropy_range": [float(s_test.min()), float(s_test.max())]},
-        "range_ratio": float(span_test / span_train),
+        "range_ratio": float(np.ptp(s_test) / np.ptp(s_train)),
         "rejected": rejected_train + rejected_test,
         "monovacancy_entropy_by_atoms": {str(n): s for n, s in monovacancies.items()},
         "cluster_entropy_by_sites": {str(k): {str(d.sites): d.entropy for d in row} for k, row in by_size.items()},
         "finite_size_fits": {str(k): atoms.dilute_fit(row, k) for k, row in by_size.items()},
-        "s_1": s_1,
-        "models": errors,
+        "s_1": s_1, "models": errors,
     }
     timings = {"cost_seconds": cost, "cost_slopes": {stage: loglog_slope(cost["atoms"], cost[stage]) for stage in (*atoms.STAGES, "exact")},
                "exact_over_descriptor_at_largest": cost["exact"][-1] / cost["descriptor"][-1]}
     numbers["with_interstitials"], mixed = with_interstitials(train, test, s_1, quick, rng)
-    figures = {
-        "parity": parity_figure(models, s_train, s_test, numbers),
-        "error": error_figure(models, k_test, s_test, numbers["train"]["vacancies"]),
-        "cost": cost_figure(cost, timings["cost_slopes"]),
-        "finite_size": finite_size_figure(by_size, numbers["finite_size_fits"]),
-        "interstitials": interstitial_figure(*mixed, numbers["with_interstitials"]),
-    }
+    figures = {"parity": parity_figure(models, s_train, s_test, numbers),
+               "error": error_figure(models, k_test, s_test, numbers["train"]["vacancies"]),
+               "cost": cost_figure(cost, timings["cost_slopes"]),
+               "finite_size": finite_size_figure(by_size, numbers["finite_size_fits"]),
+               "interstitials": interstitial_figure(*mixed, numbers["with_interstitials"])}
     return save(out, "entropy", numbers, figures, timings)
 
 
@@ -168,7 +129,7 @@ def with_interstitials(train, test, s_1, quick, rng):
     control = lambda defects, interstitial: cluster_size(defects) * np.where(interstitial, s_1_interstitial, s_1)
     predictions = {K_S1_EACH: (control(train, interstitial_train), control(test, interstitial_test))}
     for name, columns in [("AFS (radial + angular)", slice(None)), ("radial only", slice(RADIAL))]:
-        predict, _ = ridge_model(table(train, "descriptor")[:, columns], s_train)
+        predict, _ = scaled_ridge(table(train, "descriptor")[:, columns], s_train, PENALTIES, FOLDS)
         predictions[name] = (predict(table(train, "descriptor")[:, columns]), predict(table(test, "descriptor")[:, columns]))
     errors = {name: {"train_mae": mean_absolute_error(p_train, s_train),
                      "test_mae_vacancies": mean_absolute_error(p_test[~interstitial_test], s_test[~interstitial_test]),
@@ -180,9 +141,7 @@ def with_interstitials(train, test, s_1, quick, rng):
                                 "entropy_range": [float(s_train[interstitial_train].min()), float(s_train[interstitial_train].max())]},
         "interstitials_test": {"configurations": len(extra_test), "sizes": sorted(set(cluster_size(extra_test).astype(int).tolist())),
                                "entropy_range": [float(s_test[interstitial_test].min()), float(s_test[interstitial_test].max())]},
-        "s_1_interstitial": s_1_interstitial,
-        "rejected": rejected_train + rejected_test,
-        "models": errors,
+        "s_1_interstitial": s_1_interstitial, "rejected": rejected_train + rejected_test, "models": errors,
     }
     return numbers, ((s_train, interstitial_train, s_test, interstitial_test), predictions)
 

@@ -49,24 +49,16 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     key_data, key_null, key_start = jax.random.split(jax.random.key(seed), 3)
     X, y = problems.random_regression(key_data, N, D, dtype=dtype)
     data = problems.make_data(X, y)
-    A, P = data.X, D + 1
     a_plus = reference.min_norm(X, y)
-    optimum = descent.optimum(criteria.least_squares, a_plus, data)
     spec = spectrum.spectrum(criteria.least_squares, a_plus, data)
     nonzero = spectrum.row_space(spec)  # the other eigenvectors span null(A)
     mu_plus = jnp.min(jnp.where(nonzero, spec.eigenvalues, jnp.inf))
 
-    def null_part(v):
-        """v minus its projection on the row space of A, which is the min-norm solution of A a = A v."""
-        return v - reference.min_norm(X, A @ v)
-
     # (a) interpolants a+ + z: z a random null-space direction scaled to a chosen norm.
     count = size(SIZES, "interpolants", quick)
-    directions = jax.vmap(null_part)(jax.random.normal(key_null, (count, P), dtype))
-    directions = directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
     null_norms = jnp.concatenate([jnp.asarray(NULL_NORMS, dtype),
                                   jnp.linspace(0.0, MAX_NULL_NORM, count - len(NULL_NORMS), dtype=dtype)])
-    interpolants = a_plus + null_norms[:, None] * directions
+    interpolants = a_plus + null_norms[:, None] * reference.null_directions(key_null, X, count)
     interpolant_mse = jax.vmap(criteria.least_squares, (0, None))(interpolants, data)
 
     # (b) the ridge path, measured by the SVD closed form, beside its exact value from the spectrum.
@@ -77,21 +69,19 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
 
     # (c) gradient descent from 0 towards a+, and from a random a_0 measured against a+ and against its own
     # limit a+ + z_0 (z_0 the null-space part of a_0): three runs in one vmap, theory from the spectrum.
-    learning_rate = spectrum.best_learning_rate(spec.L, mu_plus)
-    num_steps = size(SIZES, "num_steps", quick)
-    random_start = jax.random.normal(key_start, (P,), dtype)
-    start_null = null_part(random_start)
-    limit = a_plus + start_null
-    starts = jnp.stack([jnp.zeros(P, dtype), random_start, random_start])
-    targets = jnp.stack([a_plus, a_plus, limit])
+    learning_rate, num_steps = spectrum.best_learning_rate(spec.L, mu_plus), size(SIZES, "num_steps", quick)
+    random_start = jax.random.normal(key_start, a_plus.shape, dtype)
+    start_null = reference.null_part(X, random_start)
+    starts = jnp.stack([jnp.zeros_like(a_plus), random_start, random_start])
+    targets = jnp.stack([a_plus, a_plus, a_plus + start_null])
     optima = jax.vmap(descent.optimum, (None, 0, None))(criteria.least_squares, targets, data)
     traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt, learning_rate, num_steps))(
         starts, optima)
     predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, learning_rate, a0, target, num_steps))(starts, targets)
-    return dict(X=X, y=y, data=data, a_plus=a_plus, optimum=optimum, spec=spec, nonzero=nonzero, mu_plus=mu_plus,
-                null_norms=null_norms, interpolants=interpolants, interpolant_mse=interpolant_mse,
-                l2=l2, path=path, predicted_path_distance=predicted_path_distance, slope_constant=slope_constant,
-                learning_rate=learning_rate, starts=starts, traces=traces, predicted=predicted, start_null=start_null, limit=limit)
+    return dict(y=y, data=data, a_plus=a_plus, spec=spec, nonzero=nonzero, mu_plus=mu_plus, null_norms=null_norms,
+                interpolants=interpolants, interpolant_mse=interpolant_mse, l2=l2, path=path, slope_constant=slope_constant,
+                predicted_path_distance=predicted_path_distance, learning_rate=learning_rate, traces=traces,
+                predicted=predicted, start_null=start_null, limit=targets[2])
 
 
 # %%
@@ -109,18 +99,15 @@ def numbers(result):
         interpolants=dict(
             count=len(norms), null_component_norms=null_norms[:shown].tolist(), norms=norms[:shown].tolist(),
             training_mse=result["interpolant_mse"][:shown].tolist(),
-            max_training_mse=float(np.max(result["interpolant_mse"])),
-            min_norm_over_all=float(norms.min()),
-            max_pythagoras_error=float(np.max(np.abs(norms**2 - (plus_norm**2 + null_norms**2)))),
-        ),
+            max_training_mse=float(np.max(result["interpolant_mse"])), min_norm_over_all=float(norms.min()),
+            max_pythagoras_error=float(np.max(np.abs(norms**2 - (plus_norm**2 + null_norms**2))))),
         ridge_path=dict(
             l2=l2.tolist(), distance_to_min_norm=distance.tolist(), predicted_distance=predicted.tolist(),
             max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted),
             distance_at_smallest_l2=float(distance[0]),
             fitted_slope_small_l2=loglog_slope(l2[l2 <= SMALL_L2], distance[l2 <= SMALL_L2]),
             predicted_constant=float(result["slope_constant"]), measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
-            norm=np.linalg.norm(result["path"], axis=1).tolist(),
-        ),
+            norm=np.linalg.norm(result["path"], axis=1).tolist()),
         descent=dict(
             L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus, learning_rate=float(result["learning_rate"]),
             predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
@@ -130,9 +117,7 @@ def numbers(result):
             from_random_final_distance_to_its_limit=float(measured[2, -1]),
             max_relative_deviation_from_prediction=max_relative_deviation(  # above the rounding floor of ||a_t - a+||
                 measured, result["predicted"], result["predicted"] > 1e-10),
-            diverged=bool(np.any(result["traces"].diverged)),
-        ),
-    )
+            diverged=bool(np.any(result["traces"].diverged))))
 
 
 def over_draws(seeds, quick, dtype):
@@ -142,19 +127,17 @@ def over_draws(seeds, quick, dtype):
     return dict(
         count=len(each), max_interpolant_training_mse=worst("interpolants", "max_training_mse"),
         path_max_relative_deviation_from_prediction=worst("ridge_path", "max_relative_deviation_from_prediction"),
-        path_slopes_small_l2=[worst("ridge_path", "fitted_slope_small_l2", min), worst("ridge_path", "fitted_slope_small_l2")],
+        path_slopes_small_l2=[worst("ridge_path", "fitted_slope_small_l2", pick) for pick in (min, max)],
         descent_max_relative_deviation_from_prediction=worst("descent", "max_relative_deviation_from_prediction"),
         from_zero_max_final_distance_to_min_norm=worst("descent", "from_zero_final_distance_to_min_norm"),
-        from_random_max_final_distance_to_its_limit=worst("descent", "from_random_final_distance_to_its_limit"),
-    )
+        from_random_max_final_distance_to_its_limit=worst("descent", "from_random_final_distance_to_its_limit"))
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
     out = prepare(out, dtype)
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
-    summary = numbers(result)
-    summary["draws"] = over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)
+    summary = numbers(result) | {"draws": over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)}
     figures = {"interpolants": interpolants_figure(result, shown=len(NULL_NORMS)),
                "path": path_figure(result, SMALL_L2, summary["ridge_path"]["fitted_slope_small_l2"]),
                "descent": descent_figure(result)}

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate, linalg
+from lab import _validate, linalg, reference
 from lab.problems import design
 
 
@@ -67,6 +67,43 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     train, validation = _scores(design(X, intercept), y, l2, masks)
     mean_validation = validation.mean(axis=1)
     return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(mean_validation))
+
+
+def scaled_ridge(X, y, l2, k: int = 5):
+    """Ridge without intercept on features scaled by their root mean square, the penalty chosen from the grid `l2`
+    by `ridge_cv` (k contiguous folds): (predict, penalty), predict(X_new) the (M,) predictions of (M, D) features.
+
+    X (N, D), y (N,): each column is divided by its RMS over the N rows (a zero column by 1), so that the penalty
+    l2 ||w||^2 (mean loss, as `ridge_cv`) weighs every feature alike whatever its units. No intercept: a target
+    that is extensive (a sum over parts, zero for no parts) has none.
+    """
+    scale = np.sqrt(np.mean(X**2, axis=0))
+    scale = np.where(scale > 0, scale, 1.0)
+    scores = ridge_cv(X / scale, y, l2, k=k, intercept=False)
+    penalty = float(scores.best_l2)
+    weights = np.asarray(reference.ridge(X / scale, y, penalty, intercept=False))
+    return (lambda features: features / scale @ weights), penalty
+
+
+def mean_absolute_error(predicted, exact) -> float:
+    """mean |predicted - exact|."""
+    return float(np.mean(np.abs(predicted - exact)))
+
+
+def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resamples: int, k: int = 5) -> dict:
+    """The test mean absolute error of `scaled_ridge` refitted on `resamples` bootstrap resamples of the training
+    rows, each with its own cross-validation over `l2`: {"median", "p10", "p90"} of the errors over the resamples.
+
+    How much a fit depends on which training rows were drawn and on the penalty they pick. The drawn rows are
+    sorted, so that a training set ordered by group keeps whole groups in each contiguous fold.
+    """
+    errors = []
+    for _ in range(resamples):
+        rows = np.sort(rng.integers(len(y), size=len(y)))
+        predict, _ = scaled_ridge(X[rows], y[rows], l2, k)
+        errors.append(mean_absolute_error(predict(X_test), y_test))
+    return {"median": float(np.median(errors)), "p10": float(np.percentile(errors, 10)),
+            "p90": float(np.percentile(errors, 90))}
 
 
 @jax.jit

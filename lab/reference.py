@@ -132,6 +132,25 @@ def min_norm(X, y, intercept: bool = True):
     return _solve(design(X, intercept), y, jnp.zeros((), X.dtype))
 
 
+def null_part(X, v, intercept: bool = True):
+    """v's component in the null space of the design A (N, P) of X (the columns of X, after a column of ones with
+    `intercept`): v minus its projection pinv(A) A v on the row space, the `min_norm` solution of A a = A v.
+
+    A a = A (a + null_part(X, v)) for every a: the part of v that changes no prediction. Jittable and vmappable
+    over v (P,).
+    """
+    return v - min_norm(X, design(X, intercept) @ v, intercept)
+
+
+def null_directions(key, X, count: int, intercept: bool = True):
+    """(count, P) random unit vectors of the null space of X's design A (N, P), uniform on its unit sphere: the
+    `null_part`s of standard normal draws, each divided by its norm. Added to a minimiser of (1/N) ||y - A a||^2,
+    any multiple of one gives another (with N < P, the affine set of zero-error solutions)."""
+    draws = jax.random.normal(key, (count, X.shape[1] + int(intercept)), X.dtype)
+    directions = jax.vmap(lambda v: null_part(X, v, intercept))(draws)
+    return directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
+
+
 def logistic(X, y, l2=0.0, intercept: bool = True, tol=None, max_iter: int = 100):
     """Minimiser of `criteria.logistic` by Newton's method (IRLS) with backtracking.
 

@@ -35,7 +35,7 @@ from lab.atoms.afs import (
 )
 from lab.atoms.defects import (
     DUMBBELL_HALF_LENGTH, Defect, EXACT_STAGES, JITTER, STAGES, cost_by_size, defect, dilute_fit, in_larger_cells,
-    insert_dumbbells, interstitial_cluster, measure, sample, vacancy_cluster,
+    insert_dumbbells, interstitial_cluster, measure, sample, table, vacancy_cluster,
 )
 
 __all__ = [
@@ -46,5 +46,6 @@ __all__ = [
     "hessian", "hessian_product", "nonzero_modes", "perfect_eigenvalues", "vibrational_eigenvalues",
     "ANGULAR_ORDERS", "DESCRIPTOR_CUTOFF", "RADIAL_CENTRES", "RADIAL_WIDTH", "descriptors",
     "DUMBBELL_HALF_LENGTH", "Defect", "EXACT_STAGES", "JITTER", "STAGES", "cost_by_size", "defect", "dilute_fit",
-    "in_larger_cells", "insert_dumbbells", "interstitial_cluster", "measure", "sample", "vacancy_cluster",
+    "in_larger_cells", "insert_dumbbells", "interstitial_cluster", "measure", "sample", "table",
+    "vacancy_cluster",
 ]

@@ -154,6 +154,12 @@ def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
     )
 
 
+def table(defects, field: str) -> np.ndarray:
+    """One field of every defect (a number or a vector: `Defect`'s entropy, vacancies, descriptor, ...), stacked into
+    a float array: (count,) or (count, D)."""
+    return np.array([getattr(d, field) for d in defects], dtype=float)
+
+
 def sample(plan, strain: float, rng: np.random.Generator) -> tuple[list[Defect], list[str]]:
     """The defects of a `plan` of (repeats, size, count, kind): `count` clusters of `size` defects of `kind` (see
     `defect`) in cells of 2 repeats^3 sites, each strained by `random_strain(rng, strain)`; and the messages of
