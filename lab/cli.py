@@ -538,8 +538,8 @@ def _print_edges(grid, edges, args, rule):
              ("condition_number", "theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate",
               "theory_rate")}
         setting = ", ".join(f"{n}={edges.axes[n][i]:g}" for n, i in zip(names, point) if len(edges.axes[n]) > 1) or "-"
-        edge = _measured(edges, point, "edge_learning_rate", "bracketed", "edge_above", "edge_bracket", 11)
-        best = _measured(edges, point, "best_learning_rate", "best_bracketed", "best_above", "best_bracket", 10)
+        edge = _measured(edges, point, "edge_learning_rate", "bracketed", "edge_above", "edge_bound", 11)
+        best = _measured(edges, point, "best_learning_rate", "best_bracketed", "best_above", "best_bound", 10)
         fastest = int(reached[point]) if np.isfinite(reached[point]) else "never"
         rate = e["theory_rate"]
         theory = float(spectrum.predicted_iterations(rate, 1.0, args.tolerance))  # NaN rate (not plain GD): inf
@@ -558,12 +558,11 @@ def _print_edges(grid, edges, args, rule):
               "are stable from anywhere, those between may converge once the path has flattened")
 
 
-def _measured(edges, point, name, bracketed, above, bracket, width):
-    """A measured step, or '> B x2/L' / '< B x2/L' where the search ended at an end of its bracket (units of 2/L)."""
+def _measured(edges, point, name, bracketed, above, bound, width):
+    """A measured learning rate, or '> B x2/L' / '< B x2/L' where the search ended at the end B of its bracket."""
     if bool(np.asarray(edges[bracketed])[point]):
         return f"{float(np.asarray(edges[name])[point]):{width}.5g}"
-    low, high = edges.config[bracket]
-    side = f"> {high:g}" if bool(np.asarray(edges[above])[point]) else f"< {low:g}"
+    side = f"{'>' if bool(np.asarray(edges[above])[point]) else '<'} {float(np.asarray(edges[bound])[point]):g}"
     return f"{side + 'x2/L':>{width}}"
 
 

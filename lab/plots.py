@@ -62,7 +62,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     if colour not in ("gap", "rate"):
         raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
     _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_learning_rate",
-                       *(["measured_rate"] if colour == "rate" else [])))
+                       "theory_kind", *(["measured_rate"] if colour == "rate" else [])))
     edges = _edges_on_slice(results, edges, rows, at)
     if rows is None:
         return _stability_profile(results, ax, edges, at)
@@ -225,7 +225,7 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     """
     rows = _row_axis(results, rows)
     _require(results, ("learning_rate", "iterations", "predicted_iterations", "condition_number", "L", "mu",
-                       "theory_edge_learning_rate"))
+                       "theory_edge_learning_rate", "theory_kind"))
     axis = _learning_rate_axis(results)
     get, fixed = _slicer(results, (rows, axis) if rows else (axis,), at)
     fig, ax = _axes(ax, (9, 5.5))
@@ -490,10 +490,14 @@ AXIS_LABELS = {"kappa": "condition number κ", "momentum": "momentum β", "l2": 
 AXIS_SYMBOLS = {"kappa": "κ", "momentum": "β", "b1": "β₁", "b2": "β₂"}
 
 
+def _theory_kinds(results) -> set:
+    """The theories the runs report (`lab.runs.THEORY_KINDS`): 'gradient descent', 'heavy ball', ..."""
+    return {runs.THEORY_KINDS[k] for k in np.unique(np.asarray(results["theory_kind"]))}
+
+
 def _plain_gradient_descent(results) -> bool:
-    """Whether the runs were plain gradient descent (their theory edge is 2/L), so 2/(L + mu) is their best step."""
-    ratio = np.asarray(results["theory_edge_learning_rate"]) * np.asarray(results["L"]) / 2
-    return bool(np.all(np.abs(ratio - 1) < 1e-6))
+    """Whether every run was plain gradient descent (momentum 0 included), so 2/(L + mu) is its best step."""
+    return _theory_kinds(results) == {"gradient descent"}
 
 
 def _optimizer_name(results) -> str:
@@ -504,11 +508,9 @@ def _optimizer_name(results) -> str:
 
 
 def _edge_formula(results) -> str:
-    """Which theory the runs' theory_edge_learning_rate is: 2/L, heavy ball's 2(1+β)/L (above 2/L) or Nesterov's (below)."""
-    if _plain_gradient_descent(results):
-        return "2/L"
-    ratio = np.asarray(results["theory_edge_learning_rate"]) * np.asarray(results["L"]) / 2
-    return "(2+2β)/((1+2β)L)" if np.nanmax(ratio) < 1 else "2(1+β)/L"
+    """Which theory the runs' theory_edge_learning_rate is: 2/L, heavy ball's 2(1+β)/L or Nesterov's (both 2/L at β = 0)."""
+    kinds = _theory_kinds(results)
+    return "(2+2β)/((1+2β)L)" if "nesterov" in kinds else ("2(1+β)/L" if "heavy ball" in kinds else "2/L")
 
 
 

@@ -53,6 +53,8 @@ class Outcome(NamedTuple):
     theory_edge_learning_rate: the optimizer's edge on the quadratic model at a*:
         2/L (gradient descent), 2(1 + beta)/L (heavy ball), (2 + 2 beta)/((1 + 2 beta) L)
         (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
+    theory_kind: which of those theories ran, an index into THEORY_KINDS (0: none; 1: gradient descent, which
+        momentum 0 is; 2: heavy ball; 3: Nesterov), so that tables and figures never infer it from numbers.
     predicted_rate: that optimizer's asymptotic contraction at this step (NaN without theory).
     predicted_iterations: iterations to the tolerance at that rate (-1: never, or no theory).
     reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
@@ -77,6 +79,7 @@ class Outcome(NamedTuple):
     learning_rate: jax.Array
     learning_rate_over_edge: jax.Array
     theory_edge_learning_rate: jax.Array
+    theory_kind: jax.Array
     predicted_rate: jax.Array
     predicted_iterations: jax.Array
     reference_gradient_norm: jax.Array
@@ -89,6 +92,7 @@ STABILITY_RULES = ("bounded", "converging")
 
 
 STEP_SIZES = ("learning_rate", "learning_rate_over_edge")
+THEORY_KINDS = ("none", "gradient descent", "heavy ball", "nesterov")
 
 
 def absolute_learning_rate(learning_rate, learning_rate_over_edge, edge_learning_rate, dtype):
@@ -521,11 +525,13 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     iterations = jnp.where(jnp.any(reached) & ~trace.diverged, jnp.argmax(reached), -1)
     nan = jnp.full((), jnp.nan, gap.dtype)
     if momentum is None:
-        edge, rate = nan, nan
+        edge, rate, kind = nan, nan, jnp.int32(THEORY_KINDS.index("none"))
     else:
         beta, nesterov = jnp.asarray(momentum[0], gap.dtype), momentum[1]
         edge = (spectrum.nesterov_threshold(spec.L, beta) if nesterov else spectrum.heavy_ball_threshold(spec.L, beta))
         rate = spectrum.momentum_rate(learning_rate, beta, spec.eigenvalues, nesterov)
+        kind = jnp.where(beta == 0, THEORY_KINDS.index("gradient descent"),
+                         THEORY_KINDS.index("nesterov" if nesterov else "heavy ball")).astype(jnp.int32)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
     return Outcome(
         gap=gap[::record_every],
@@ -543,6 +549,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         learning_rate=learning_rate,
         learning_rate_over_edge=learning_rate / problem.edge_learning_rate,
         theory_edge_learning_rate=jnp.asarray(edge, gap.dtype),
+        theory_kind=kind,
         predicted_rate=jnp.asarray(rate, gap.dtype),
         predicted_iterations=jnp.where(predicted < 2**31 - 1, predicted, -1).astype(jnp.int32),
         reference_gradient_norm=problem.reference.gradient_norm,

@@ -46,7 +46,8 @@ from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, wa
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
-          "condition_number", "learning_rate", "learning_rate_over_edge", "theory_edge_learning_rate", "reference_status")
+          "condition_number", "learning_rate", "learning_rate_over_edge", "theory_edge_learning_rate", "theory_kind",
+          "reference_status")
 
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
@@ -66,7 +67,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         `edge_learning_rate` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
     best_bracket: where the best step is searched (golden section on the measured rate). Where the search
-        ends at one of its ends (the rate still falls beyond it) the best step is not measured either: `best`,
+        ends at one of its ends, or its minimum's rate is no lower than the rate at both ends (the rate still
+        falls beyond an end), the best step is not measured either: `best`,
         `best_learning_rate` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
     find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
@@ -75,8 +77,10 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         searches share best_iterations iterations): the edge agrees with find_best=True's to rtol.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as learning_rate_over_edge), edge_learning_rate and best_learning_rate (absolute), best_rate (measured
-    contraction at the best step), bracketed, edge_above, best_bracketed, best_above, and theory:
-    theory_edge_learning_rate (the optimizer's edge, NaN without theory),
+    contraction at the best step), bracketed, edge_above, best_bracketed, best_above, edge_bound and best_bound
+    (where a search ended at an end of its bracket, that end, which the edge or best lies beyond: NaN where
+    measured), and theory:
+    theory_edge_learning_rate (the optimizer's edge, NaN without theory), theory_kind (`lab.runs.THEORY_KINDS`),
     gd_edge_learning_rate = 2/L, theory_best_learning_rate = 2/(L + mu) and theory_rate =
     (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers),
     L, mu, condition_number.
@@ -228,22 +232,30 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
 
         rates = first["measured_rate"][2:] if find_best else jnp.zeros(2, first["measured_rate"].dtype)
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, (lo, hi, a, b, x1, x2, *rates))
-        # The golden section never moved an end of best_bracket: the minimum is there or beyond.
-        best_above = (b >= best_bracket[1]) & find_best
-        best_bracketed = (a > best_bracket[0]) & (b < best_bracket[1]) & find_best
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         # The theory and the run's 2/L at the best step, or at the edge bracket's low end: they do not depend on it.
-        at_best = {name: x[0] for name, x in (evaluate(best[None]) if find_best else first).items()}
+        last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]])) if find_best else first
+        at_best = {name: x[0] for name, x in last.items()}
+        # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both:
+        # a rate still falling at an end (noise near it can move that end a little) puts the best there or beyond.
+        ends = jnp.where(jnp.isnan(last["measured_rate"][1:3]), jnp.inf, last["measured_rate"][1:3])
+        interior = (a > best_bracket[0]) & (b < best_bracket[1]) & (at_best["measured_rate"] < jnp.min(ends))
+        best_bracketed = interior & find_best
+        best_above = ~interior & (ends[1] <= ends[0]) & find_best
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["learning_rate_over_edge"]).astype(best.dtype)  # the run's 2/L
-        plain = jnp.abs(at_best["theory_edge_learning_rate"] * L / 2 - 1) < 1e-6  # gradient descent's theory: edge 2/L
+        plain = at_best["theory_kind"] == runs.THEORY_KINDS.index("gradient descent")
         return dict(
             edge=edge, best=best, edge_learning_rate=edge * unit,
             best_learning_rate=jnp.where(best_bracketed, at_best["learning_rate"], jnp.nan),
             best_rate=jnp.where(best_bracketed, at_best["measured_rate"], jnp.nan), bracketed=bracketed,
             edge_above=stable_first[1], best_bracketed=best_bracketed, best_above=best_above,
-            theory_edge_learning_rate=at_best["theory_edge_learning_rate"], gd_edge_learning_rate=spectrum.stability_threshold(L),
+            edge_bound=jnp.where(bracketed, jnp.nan, jnp.where(stable_first[1], edge_bracket[1], edge_bracket[0])),
+            best_bound=jnp.where(best_bracketed | (not find_best), jnp.nan,
+                                 jnp.where(best_above, best_bracket[1], best_bracket[0])),
+            theory_edge_learning_rate=at_best["theory_edge_learning_rate"], theory_kind=at_best["theory_kind"],
+            gd_edge_learning_rate=spectrum.stability_threshold(L),
             theory_best_learning_rate=jnp.where(plain, spectrum.best_learning_rate(L, mu), jnp.nan),
             theory_rate=jnp.where(plain, spectrum.optimal_rate(kappa), jnp.nan),
             L=L, mu=mu, condition_number=kappa, reference_status=at_best["reference_status"],

@@ -185,7 +185,9 @@ def test_the_edge_alone_is_the_same_edge_without_the_best_learning_rate(edges):
         warnings.simplefilter("error")
         alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best step
     with pytest.warns(UserWarning, match="the best step was not bracketed"):  # searched (the fixture's program): warned
-        stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
+        missed = stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
+    assert missed["best_above"].all() and (missed["best_bound"] == 0.1).all()  # beyond the bracket's top, 0.1 x 2/L
+    assert np.isnan(alone["best_bound"]).all() and np.isnan(alone["edge_bound"]).all()  # not searched; measured
     np.testing.assert_allclose(alone["edge_learning_rate"], edges["edge_learning_rate"], rtol=1e-3)  # the default rtol
     for name in ("theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate", "L", "mu", "bracketed"):
         np.testing.assert_array_equal(alone[name], edges[name])

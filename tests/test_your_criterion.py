@@ -162,7 +162,7 @@ def test_an_unbracketed_edge_is_never_reported_as_measured():
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 1000, stability_rule="converging", method="newton", resample=False)
     with pytest.warns(UserWarning, match=r"not bracketed at 1 of 1 point\(s\) \(1 stable at the top"):
         edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6))
-    assert not edges["bracketed"][0] and edges["edge_above"][0]
+    assert not edges["bracketed"][0] and edges["edge_above"][0] and edges["edge_bound"][0] == 0.6  # the end it lies beyond
     assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_learning_rate"][0])
 
 
