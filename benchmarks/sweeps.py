@@ -27,14 +27,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import edge_of_stability, sgd
+from experiments import edge_of_stability, interpolating_diabetes
 from lab import criteria, descent, files, sweep
 
 
 def minibatch_run(num_steps, largest=None):
     """Mini-batch SGD on the interpolating diabetes data; every step draws `largest` rows (default N) and
     weighs the first batch_size of them."""
-    data, optimum = sgd.interpolating_diabetes(jnp.float64)
+    data, optimum = interpolating_diabetes(jnp.float64)
     reference = descent.optimum(criteria.least_squares, optimum, data)
     largest = largest or data.X.shape[0]
 

@@ -60,6 +60,15 @@ def prepare(out, dtype: str):
     return out
 
 
+def interpolating_diabetes(dtype):
+    """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target:
+    (Data, a*), data that gradient descent and SGD fit exactly."""
+    from lab import problems
+
+    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    return problems.interpolating(problems.make_data(X.astype(dtype), y.astype(dtype)))
+
+
 def size(table: dict, name: str, quick: bool):
     """An experiment's size in its mode: `table[name]` is a (full, quick) pair, so both sit side by side."""
     return table[name][1 if quick else 0]
@@ -74,6 +83,12 @@ def loglog_slope(x, y) -> float:
 def first_below(curve, threshold):
     """First index where curve <= threshold, or None."""
     hits = np.flatnonzero(np.asarray(curve) <= threshold)
+    return int(hits[0]) if hits.size else None
+
+
+def first_above(curve, threshold):
+    """First index where curve >= threshold, or None."""
+    hits = np.flatnonzero(np.asarray(curve) >= threshold)
     return int(hits[0]) if hits.size else None
 
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import DATA, command_line, prepare, save, size
+from experiments import DATA, command_line, first_above, prepare, save, size
 from experiments.figures.edge_of_stability import figure
 from lab import adam, descent, networks, problems, spectrum, sweep
 
@@ -76,8 +76,7 @@ def train(data, init, num_steps, with_adam):
             params, state, vector = carry
             trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, opt_state=state, return_state=True,
                                 learning_rate=learning_rate, growth=jnp.finfo(init.dtype).max, **hyper)
-            scale = (1 / jnp.sqrt(adam.preconditioner(trace.opt_state, ADAM["b2"], ADAM["eps"])) if with_adam
-                     else None)
+            scale = 1 / jnp.sqrt(adam.preconditioner(trace.opt_state, ADAM["b2"], ADAM["eps"])) if with_adam else None
             sharpness, vector = spectrum.power_iteration(mean_squared_error, trace.params, data, vector, POWER_STEPS,
                                                          scale)
             return (trace.params, trace.opt_state, vector), (trace.gap[:-1], sharpness)
@@ -97,8 +96,7 @@ def compute(quick, dtype, seed):
         grid = sweep.sweep(train(data, init, size(SIZES, prefix + "num_steps", quick), name == "Adam"),
                            {"learning_rate": size(SIZES, prefix + "learning_rates", quick)}, progress=False)
         curves[name] = np.asarray(grid["loss"]), np.asarray(grid["sharpness"])
-    initial = spectrum.power_iteration(mean_squared_error, init, data, jnp.ones_like(init), 200)[0]
-    return data, curves, float(initial)
+    return data, curves, float(spectrum.power_iteration(mean_squared_error, init, data, jnp.ones_like(init), 200)[0])
 
 
 def threshold(name, learning_rate):
@@ -107,23 +105,16 @@ def threshold(name, learning_rate):
     return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.stability_threshold(learning_rate)
 
 
-def crossing(sharpness, edge):
-    """(first iteration whose sharpness reaches `edge` or -1, sharpness / edge at the measurements after it)."""
-    reached = np.nonzero(sharpness >= edge)[0]
-    if reached.size == 0:
-        return -1, np.array([])
-    return int((reached[0] + 1) * EVERY), sharpness[reached[0]:] / edge
-
-
 def summary(name, learning_rates, loss, sharpness):
-    """Per learning rate: the first crossing, sharpness / edge after it (median, 10-90 %), how the loss fell."""
-    per_rate = {}
+    """Per learning rate: the first iteration whose sharpness reaches the edge (-1 if none), sharpness / edge at the
+    measurements from then on (median, 10-90 %), how the loss fell."""
+    per_rate, half = {}, loss.shape[1] // 2
     for k, eta in enumerate(learning_rates):
         edge = threshold(name, eta)
-        first, ratios = crossing(sharpness[k], edge)
-        half = loss.shape[1] // 2
+        reached = first_above(sharpness[k], edge)  # the index of a measurement, taken after (reached + 1) EVERY steps
+        ratios = np.array([]) if reached is None else sharpness[k, reached:] / edge
         per_rate[f"{eta:g}"] = dict(
-            first_crossing=first,
+            first_crossing=-1 if reached is None else (reached + 1) * EVERY,
             median_sharpness_ratio_after_crossing=float(np.median(ratios)) if ratios.size else None,
             sharpness_ratio_10_90=np.percentile(ratios, [10, 90]).tolist() if ratios.size else None,
             loss_increases=int(np.sum(np.diff(loss[k]) > 0)),
@@ -136,11 +127,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write edge_of_stability.png, edge_of_stability_adam.png and edge_of_stability.json in `out`."""
     out = prepare(out, dtype)
     data, curves, initial = compute(quick, jnp.dtype(dtype), seed)
-    inputs = data.X.shape[1]
     rates = {"gradient descent": size(SIZES, "learning_rates", quick), "Adam": size(SIZES, "adam_learning_rates", quick)}
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
-        widths=list(widths(inputs)), num_params=networks.size(widths(inputs)),
+        widths=list(widths(data.X.shape[1])), num_params=networks.size(widths(data.X.shape[1])),
         num_samples=int(data.X.shape[0]), num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
         initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
         progressive_sharpening=float(sharpness[0].max() / initial),

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import DIABETES, command_line, max_relative_deviation, prepare, save, size
+from experiments import command_line, interpolating_diabetes, max_relative_deviation, prepare, save, size
 from experiments.figures.sgd import figure
-from lab import criteria, descent, linalg, minibatch, problems, runs, spectrum, stability, sweep
+from lab import criteria, descent, minibatch, problems, runs, spectrum, stability, sweep
 
 TABLE = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # and N: the batch sizes of the JSON's exact edges
 SYNTHETIC = dict(n=64, d=4, kappa=100.0)  # problems.regression: exactly this condition number, L = 2
@@ -37,22 +37,14 @@ SIZES = dict(  # full, quick
 )
 
 
-def interpolating_diabetes(dtype):
-    """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target."""
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
-    return problems.interpolating(problems.make_data(X.astype(dtype), y.astype(dtype)))
-
-
 def mean_square_run(data, optimum, reference, learning_rate, batch_size, seed, num_steps):
     """One mini-batch SGD run started at a* + a draw of covariance M, T_B's top eigenvector at this learning rate:
     its ||a_t - a*||^2 and rho(T_B)."""
     rho, M = minibatch.mean_square_rate(data.X, learning_rate, batch_size, True)
-    values, vectors = linalg.eigh(M)
     key = jax.random.key(jnp.asarray(seed).astype(jnp.int32))
-    start = optimum + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, optimum.shape, data.X.dtype)
     batches = descent.Minibatches(batch_size, jax.random.fold_in(key, 1), batch_size, True)
-    trace = descent.run(criteria.least_squares, data, start, reference, num_steps, learning_rate=learning_rate,
-                        growth=jnp.finfo(data.X.dtype).max, batches=batches)
+    trace = descent.run(criteria.least_squares, data, minibatch.draw_with_second_moment(key, optimum, M), reference,
+                        num_steps, learning_rate=learning_rate, growth=jnp.finfo(data.X.dtype).max, batches=batches)
     return {"square": trace.distance**2, "rho": rho}
 
 
@@ -122,13 +114,12 @@ def measured_against_rho(ensembles):
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
-    data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws) = compute(quick, jnp.dtype(dtype),
-                                                                                                 seed)
+    data, every, exact, ensembles, batches, found, (synthetic, checks, draws) = compute(quick, jnp.dtype(dtype), seed)
     n = data.X.shape[0]
     anywhere = jnp.zeros(data.X.shape[1], data.X.dtype)  # least squares: one Hessian everywhere
     two_over_L = float(spectrum.stability_threshold(spectrum.spectrum(criteria.least_squares, anywhere, data).L))
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
-    edge_learning_rate = np.asarray(per_seed["edge_learning_rate"])
+    edge_learning_rate = np.asarray(found["edge_learning_rate"])
     median, band = np.nanmedian(edge_learning_rate, axis=1), np.nanpercentile(edge_learning_rate, [10, 90], axis=1)
     numbers = dict(
         num_samples=n, num_params=int(data.X.shape[1]), two_over_L=two_over_L,
@@ -138,17 +129,16 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                       **measured_against_rho(ensembles)),
         median_run=dict(batch_sizes=batches.tolist(), seeds=size(SIZES, "median_seeds", quick),
                         num_steps=size(SIZES, "median_num_steps", quick), edge=median.tolist(),
-                        edge_10_90=band.T.tolist(), bracketed=bool(np.all(per_seed["bracketed"])),
+                        edge_10_90=band.T.tolist(), bracketed=bool(np.all(found["bracketed"])),
                         exact_edge=[float(exact["with_replacement"][b - 1]) for b in batches],
                         over_exact=(median / exact["with_replacement"][batches - 1]).tolist()),
         synthetic=dict(**SYNTHETIC, num_params=int(synthetic.X.shape[1]),
                        exact_edge={str(b): float(minibatch.mean_square_edge(synthetic.X, b, True)) for b in checks},
                        **measured_against_rho(checks)),
-        synthetic_draws=dict(count=size(SIZES, "synthetic_draws", quick), batch_sizes=list(over_draws),
+        synthetic_draws=dict(count=size(SIZES, "synthetic_draws", quick), batch_sizes=list(draws),
                              max_relative_deviation_below=max_relative_deviation(
-                                 np.concatenate([m for m, _ in over_draws.values()]),
-                                 np.concatenate([r for _, r in over_draws.values()]))),
-    )
+                                 np.concatenate([m for m, _ in draws.values()]),
+                                 np.concatenate([r for _, r in draws.values()]))))
     fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, DRAWN, size(SIZES, "seeds", quick),
                  batches, median, band)
     return save(out, "sgd", numbers, {"": fig})

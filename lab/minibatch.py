@@ -115,6 +115,15 @@ def _mean_square_rate(X, learning_rate, batch_size, replacement):
     return jnp.abs(values[top]), M / jnp.trace(M)
 
 
+def draw_with_second_moment(key, center, M):
+    """center + R z, z standard normal and R = V diag(sqrt(max(lambda, 0))) from M = V diag(lambda) V^T: a random
+    point whose second moment about `center` is E (a - center)(a - center)^T = M, a symmetric positive semi-definite
+    (P, P) matrix (an eigenvalue below 0 by rounding reads as 0). From a* + such a draw with M the top eigenvector of
+    T_B (`mean_square_rate`), SGD's mean square E||a_t - a*||^2 is multiplied by exactly rho(T_B) at every step."""
+    values, vectors = linalg.eigh(M)
+    return center + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, center.shape, center.dtype)
+
+
 def mean_square_edge(X, batch_size, replacement: bool = True):
     """eta_c(B) = 1 / lambda_max(A^-1/2 C A^-1/2): the largest learning rate at which the mean square of
     mini-batch SGD's error contracts on interpolating least squares (module docstring).
