@@ -28,12 +28,12 @@ LOGISTIC_L2 = 1e-3
 SWEEP_DESCRIPTION = """\
 A grid of optimization runs (step x kappa x seed, or step x seed on your --data) in one compiled call,
 and per setting the measured stability edge beside the optimizer's theoretical edge and 2/L, the
-measured best step beside 2/(L+mu) and the fewest iterations to the tolerance beside the prediction.
+measured best learning rate beside 2/(L+mu) and the fewest iterations to the tolerance beside the prediction.
 
 Stable (--rule): bounded, not diverged and a final gap at most the initial one (least squares,
 ridge, poisson, your own criterion by default); converging, not diverged and the gap reached the
 tolerance or still halved over the second half of the run (logistic and huber by default: their
-gradients are bounded, so a step past the edge oscillates without growing). L and mu are the
+gradients are bounded, so a learning rate past the edge oscillates without growing). L and mu are the
 Hessian's at the optimum, and the edge is measured from next to it: the local edge is 2/L there
 (for synthetic logistic, from a = 0 the larger curvature L_start matters: see lab run curvature).
 With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its rows."""
@@ -524,7 +524,7 @@ def _criterion(args):
 
 
 def _print_edges(grid, edges, args, rule):
-    """One row per setting of the edge search (at most 20): measured edge and best step beside theory."""
+    """One row per setting of the edge search (at most 20): measured edge and best learning rate beside theory."""
     from lab import spectrum
 
     note = f"   (theory edge: {args.optimizer}'s on the quadratic model)" if args.optimizer in ("momentum", "nesterov") else ""
@@ -549,9 +549,9 @@ def _print_edges(grid, edges, args, rule):
               f"{str(fastest):>8} {theory:>7}")
     if len(index) > 20:
         print(f"... {len(index) - 20} more settings in the edges file")
-    print(f"edge: the largest stable step measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
+    print(f"edge: the largest stable learning rate measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
           "bracket was stable (not measured; best: where the rate still fell there); theory: the optimizer's edge on the quadratic model at a*; "
-          "cond(H*), L, mu: the Hessian at the optimum; best: the measured best step; fastest: fewest iterations "
+          "cond(H*), L, mu: the Hessian at the optimum; best: the measured best learning rate; fastest: fewest iterations "
           "to the tolerance among the swept step sizes; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
         print("logistic: from a = 0 the curvature is larger (up to L_start in the results), step sizes up to 2/L_start "

@@ -1,4 +1,4 @@
-"""Figures from sweep `Results`: the stability map, iterations against step, convergence curves.
+"""Figures from sweep `Results`: the stability map, iterations against the learning rate, convergence curves.
 
 Every function takes a `lab.results.Results` of a `lab.runs.LinearRegressionRun`
 sweep (or any run with the same outputs: gap, initial_gap, final_gap,
@@ -13,7 +13,7 @@ draw alike, as learning_rate / (2/L) = learning_rate * L / 2 with L the
 Hessian's at a*, the units of the theory lines drawn beside them. The theory drawn is the optimizer's, as
 the run computes it (`theory_edge_learning_rate`, `predicted_iterations`,
 `predicted_rate`: gradient descent's, heavy ball's, Nesterov's; none for
-Adam), and 2/(L + mu), gradient descent's best step, for gradient descent.
+Adam), and 2/(L + mu), gradient descent's best learning rate, for gradient descent.
 A 'seed' axis of several values is drawn as the median over the seeds with
 a 10-90 % band. The other axes that a figure does not draw (l2, momentum,
 ...) are fixed at their first value, or at the value nearest to
@@ -37,22 +37,22 @@ NOT_SWEPT_COLOUR = "#d9d9d9"
 
 
 def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdBu_r", colour="gap"):
-    """log10(final_gap / initial_gap) over step / (2/L) (x) and one more axis (y), the edges beside theory.
+    """log10(final_gap / initial_gap) over learning rate / (2/L) (x) and one more axis (y), the edges beside theory.
 
     colour: 'gap' colours by that ratio; 'rate' by the steps each run takes per decade of ||a - a*||,
         -1 / log10(measured_rate) on a log scale (dark: fast), which keeps telling runs apart where the gap
-        ratio saturates at the rounding floor within the T steps; each row is then darkest at its best step
+        ratio saturates at the rounding floor within the T steps; each row is then darkest at its best learning rate
         (a map with rows; the profile without them draws the gap ratio).
 
     rows: the axis drawn as rows; default the first axis with several values
         (not the step size or 'seed'), 'kappa' first, else a 'kappa' of one value. Without
-        any, the map is one profile: the ratio against the step, the median
+        any, the map is one profile: the ratio against the learning rate, the median
         over seeds with a 10-90 % band.
     Converged runs are blue, runs that ended above their start red (the
     colour scale is centred on 0, no progress; blue alone when no run ended
     above its start), diverged runs black (with
     seeds: where most of them diverged). The optimizer's theoretical edge and,
-    for gradient descent, the best step 2/(L + mu) are drawn as lines from the
+    for gradient descent, the best learning rate 2/(L + mu) are drawn as lines from the
     results' L and mu. `edges`: optional `lab.stability.edge_and_best` Results
     over the same axes (or more values of those the map fixes: the map's slice of them is drawn), drawn as
     measured markers beside theory.
@@ -127,7 +127,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
             dense = np.geomspace(values[0], values[-1], 200)
             mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
         ax.plot(_best_in_edge_units(1.0, mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
-        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best learning rate 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
         unit = 2 / np.asarray(edges["L"]).ravel()
@@ -135,7 +135,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         ax.plot(np.asarray(edges["best_learning_rate"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
         handles += [Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k", label="measured edge (bisection)"),
                     Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
-                           label="measured best step (golden section)")]
+                           label="measured best learning rate (golden section)")]
     if log_rows:
         ax.set_yscale("log")
     shown = [corners_x.min(), corners_x.max(), *theory[np.isfinite(theory)]]
@@ -144,9 +144,9 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
     if max(shown) > corners_x.max():
         ax.set_facecolor(NOT_SWEPT_COLOUR)
-        handles.append(Patch(color=NOT_SWEPT_COLOUR, label="step sizes not swept"))
+        handles.append(Patch(color=NOT_SWEPT_COLOUR, label="learning rates not swept"))
     ax.set_ylim(corners_y.min(), corners_y.max())
-    ax.set_xlabel("step / (2/L)")
+    ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel(AXIS_LABELS.get(rows, rows))
     ax.set_title(f"Stability map of {_optimizer_name(results)}{_describe(results, fixed)}")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
@@ -162,7 +162,7 @@ def steps_per_decade(rate):
 
 
 def _stability_profile(results, ax, edges, at):
-    """The stability map of results without a row axis: final / initial gap against the step, seeds as a band."""
+    """The stability map of results without a row axis: final / initial gap against the learning rate, seeds as a band."""
     get, fixed = _slicer(results, (_learning_rate_axis(results),), at)
     fig, ax = _axes(ax, (9, 5))
     x = _median(_over_edge(get))
@@ -192,7 +192,7 @@ def _stability_profile(results, ax, edges, at):
     if _plain_gradient_descent(results):
         best = _median(_best_in_edge_units(get("L"), get("mu")))[0]
         ax.axvline(best, color=BEST_COLOUR, lw=2.5, ls="--")
-        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best step 2/(L+μ)"))
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best learning rate 2/(L+μ)"))
     if edges is not None:
         measured = (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel()
         measured = measured[np.isfinite(measured)]
@@ -202,7 +202,7 @@ def _stability_profile(results, ax, edges, at):
             ax.axvline(mid, color="k", lw=1.5, ls="-.")
             handles.append(Line2D([], [], color="k", lw=1.5, ls="-.",
                                   label=f"measured edge (bisection){', median and 10–90 % of seeds' if measured.size > 1 else ''}"))
-    ax.set_xlabel("step / (2/L)")
+    ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel("[f(a_T) − f*] / [f(a_0) − f*]")
     ax.set_ylim(max(floor / 3, float(np.min(low)) / 10), max(10.0, float(np.max(high)) * 3))
     ax.set_title(f"Stability of {_optimizer_name(results)}{_describe(results, fixed)}")
@@ -212,13 +212,13 @@ def _stability_profile(results, ax, edges, at):
 
 
 def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=None, max_curves=5):
-    """Iterations to the run's tolerance against step / (2/L), one curve per value of a row axis (log y).
+    """Iterations to the run's tolerance against learning rate / (2/L), one curve per value of a row axis (log y).
 
     Measured iterations (never reached: left out) are solid with dots (with
     seeds: the median, and a 10-90 % band), the optimizer's theory
     `predicted_iterations` dashed in the same colour (a worst case over
     starts: the slowest mode, fully excited), and for gradient descent the
-    best step 2/(L + mu) is a star on each curve, at the iterations theory
+    best learning rate 2/(L + mu) is a star on each curve, at the iterations theory
     gives there. rows: the axis of the curves (default as in
     `stability_map`); kappas: which of its values to draw (whatever the axis),
     default up to `max_curves` spread over the axis. Returns the Figure.
@@ -268,7 +268,7 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
             top, stars = max(top, iterations), stars + [best]
     ax.axhline(num_steps, color="grey", ls=":", lw=1.2)
     top = max(top, num_steps)
-    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing measured: the swept steps and the stars
+    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing measured: the swept learning rates and the stars
         low, high = min([np.nanmin(x), *stars]), max([np.nanmax(x), *stars])
         ax.set_xlim(low - 0.05 * (high - low) - 1e-3, high + 0.05 * (high - low) + 1e-3)
     ax.set_yscale("log")
@@ -280,12 +280,12 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     if seeds > 1:
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
     if stars:
-        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best step 2/(L+μ)"))
+        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best learning rate 2/(L+μ)"))
     handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {num_steps}"))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
-    ax.set_xlabel("step / (2/L)")
+    ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel(f"iterations t to f(a_t) − f* ≤ {tolerance:g}·[f(a_0) − f*]")
-    ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against step{_describe(results, fixed)}")
+    ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against the learning rate{_describe(results, fixed)}")
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
@@ -298,7 +298,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     predicted: None; "bound", the worst case (f(a_0) − f*)·ρ^{2t} with ρ the
         run's predicted_rate; or one curve per selected run (over t = 0, 1, ...),
         e.g. `lab.spectrum.predicted_gap`. Drawn dashed in black.
-    labels: one legend label per selected run (default: its step and kappa).
+    labels: one legend label per selected run (default: its learning rate and kappa).
     floor: draw the rounding floor of f(a) − f* at this value (eps·|f*|, when the caller knows f*).
     Measured curves are solid; a diverged run stops where the rule fired,
     marked with a cross. Returns the Figure.
@@ -496,7 +496,7 @@ def _theory_kinds(results) -> set:
 
 
 def _plain_gradient_descent(results) -> bool:
-    """Whether every run was plain gradient descent (momentum 0 included), so 2/(L + mu) is its best step."""
+    """Whether every run was plain gradient descent (momentum 0 included), so 2/(L + mu) is its best learning rate."""
     return _theory_kinds(results) == {"gradient descent"}
 
 
@@ -528,11 +528,11 @@ def _run_label(results, index) -> str:
     word = "below" if c < 1 - 1e-9 else ("at" if c <= 1 + 1e-9 else "above")
     kappa = float(results["condition_number"][index])
     edge = f" ({word} the edge)" if _plain_gradient_descent(results) else ""  # 2/L is not Adam's or momentum's edge
-    return f"step = {c:.3g}·2/L{edge}, κ = {kappa:.3g}"
+    return f"learning rate {c:.3g}·2/L{edge}, κ = {kappa:.3g}"
 
 
 def _best(L, mu, tolerance):
-    """The best step 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1; inf where
+    """The best learning rate 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1; inf where
     mu <= 0 or the rate rounds to 1), in float64 whatever the run's dtype."""
     L, mu = np.float64(L), np.float64(mu)
     if not mu > 0:
@@ -542,7 +542,7 @@ def _best(L, mu, tolerance):
 
 
 def _best_in_edge_units(L, mu):
-    """Gradient descent's best step 2/(L + mu) over its edge 2/L (`lab.spectrum`), in float64; NaN where the
+    """Gradient descent's best learning rate 2/(L + mu) over its edge 2/L (`lab.spectrum`), in float64; NaN where the
     curvatures are no convex quadratic's (mu below 0 beyond rounding, a singular Hessian's -1e-15 L counting as 0;
     mu > L; not finite): no theory to draw there."""
     L, mu = np.asarray(L, np.float64), np.asarray(mu, np.float64)
@@ -553,7 +553,7 @@ def _best_in_edge_units(L, mu):
 
 def _corners(x, y, log):
     """Cell corners for pcolormesh: x (rows, cols) per row, y (rows,) on a log scale when `log`."""
-    # one step size: a cell 5 % wide around it, not one that paints every step from 0 to 2x it as measured
+    # one step size: a cell 5 % wide around it, not one that paints every learning rate from 0 to 2x it as measured
     row_edges = np.stack([_edges(row, log=False, single=0.05 * abs(row[0])) for row in x])  # (rows, cols + 1)
     inner = (row_edges[1:] + row_edges[:-1]) / 2
     corners_x = np.concatenate([row_edges[:1], inner, row_edges[-1:]])

@@ -1,13 +1,13 @@
-"""The measured stability edge and best step of a run, beside 2/L and 2/(L + mu).
+"""The measured stability edge and best learning rate of a run, beside 2/L and 2/(L + mu).
 
 For every setting of the other axes (kappa, seed, ...) the step is searched
 per lane, all lanes at once, inside one compiled call:
 
-* the edge, the largest stable step, by bisection on a geometric bracket to a
+* the edge, the largest stable learning rate, by bisection on a geometric bracket to a
   relative width `rtol` (0.1 % by default) or finer. What *stable* means is the
   `rule` argument, by default the run's declared `stability_rule` (below);
   an edge the bracket does not hold is NaN, never the bracket's end;
-* the best step, the one with the smallest measured contraction
+* the best learning rate, the one with the smallest measured contraction
   (`Outcome.measured_rate`), by golden-section search (the contraction is
   unimodal in the step for gradient descent on a quadratic).
 
@@ -24,7 +24,7 @@ Two rules for stable:
 * `converging` (logistic, Huber: bounded gradients): not diverged and either the
   gap reached the run's tolerance or it still halved over the second half of
   the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
-  step past the edge settles into an oscillation that neither diverges nor
+  learning rate past the edge settles into an oscillation that neither diverges nor
   necessarily ends above its start; it does not converge, and this rule says so.
   Just below 2/L the gap halves over T/2 steps once the rate is below
   2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
@@ -52,7 +52,7 @@ NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
                   rtol: float = 1e-3, best_iterations: int = 24, find_best: bool = True) -> Results:
-    """Measured largest stable step size and best one for every point of the grid of `axes` (no step size axis).
+    """Measured largest stable learning rate size and best one for every point of the grid of `axes` (no step size axis).
 
     run: a `lab.runs.Run` returning an `Outcome`, taking `learning_rate_over_edge`;
         `run.near_optimum()` is searched (started next to a*), and the
@@ -66,18 +66,18 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         end and an unstable high end the edge is not measured: `edge` and
         `edge_learning_rate` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
-    best_bracket: where the best step is searched (golden section on the measured rate). Where the search
+    best_bracket: where the best learning rate is searched (golden section on the measured rate). Where the search
         ends at one of its ends, or its minimum's rate is no lower than the rate at both ends (the rate still
-        falls beyond an end), the best step is not measured either: `best`,
+        falls beyond an end), the best learning rate is not measured either: `best`,
         `best_learning_rate` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
-    find_best: False skips the best-step search, where only the edge is wanted (mini-batches, Adam: a noisy
+    find_best: False skips the best learning rate's search, where only the edge is wanted (mini-batches, Adam: a noisy
         or unmodelled rate): the best outputs are NaN, nothing is warned about them, each iteration runs one
-        step instead of two, and there are only the bisections rtol asks for (with the best step, the two
+        step instead of two, and there are only the bisections rtol asks for (with the best learning rate, the two
         searches share best_iterations iterations): the edge agrees with find_best=True's to rtol.
     Returns `Results` over `axes` with outputs: edge, best (fractions of 2/L,
     as learning_rate_over_edge), edge_learning_rate and best_learning_rate (absolute), best_rate (measured
-    contraction at the best step), bracketed, edge_above, best_bracketed, best_above, edge_bound and best_bound
+    contraction at the best learning rate), bracketed, edge_above, best_bracketed, best_above, edge_bound and best_bound
     (where a search ended at an end of its bracket, that end, which the edge or best lies beyond: NaN where
     measured), and theory:
     theory_edge_learning_rate (the optimizer's edge, NaN without theory), theory_kind (`lab.runs.THEORY_KINDS`),
@@ -125,7 +125,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     missed = int(np.sum(~outputs["best_bracketed"])) if find_best else 0
     if missed:
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
-        warnings.warn(f"the best step was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
+        warnings.warn(f"the best learning rate was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
                       f"({above} at the top of best_bracket={tuple(best_bracket)}, {missed - above} at its bottom: "
                       "the rate still falls beyond): reported as NaN. Widen best_bracket.", stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
@@ -138,7 +138,7 @@ THEORY_DEVIATION = 0.1  # a measured edge further than this from the theory edge
 
 def _warn_if_far_from_theory(outputs, rule_name):
     """Next to a* the local quadratic model holds, so a measured edge far from the optimizer's theory edge (2/L
-    for gradient descent), or a best step above the measured edge, says the rule misread the runs (runs too
+    for gradient descent), or a best learning rate above the measured edge, says the rule misread the runs (runs too
     short for 'converging') rather than something about the criterion: warned, the numbers are kept."""
     edge, theory = outputs["edge_learning_rate"], outputs["theory_edge_learning_rate"]
     known = np.isfinite(theory) & outputs["bracketed"]  # no theory (Adam, mini-batches): nothing to compare
@@ -151,7 +151,7 @@ def _warn_if_far_from_theory(outputs, rule_name):
     worst = float(deviation.flat[np.argmax(np.abs(deviation))])
     found = [f"the measured edge is {worst:+.0%} from the theory edge (more than {THEORY_DEVIATION:.0%} at "
              f"{int(far.sum())} of {far.size} point(s))"] if far.any() else []
-    found += [f"the best step lies above the measured edge at {int(crossed.sum())} of {far.size} point(s)"] if crossed.any() else []
+    found += [f"the best learning rate lies above the measured edge at {int(crossed.sum())} of {far.size} point(s)"] if crossed.any() else []
     warnings.warn(f"{' and '.join(found)}: next to a* the local quadratic model gives the theory edge, so the rule "
                   f"({rule_name!r}) likely misread the runs. 'converging' needs runs long enough for the slowest mode "
                   "to halve the gap: raise num_steps (or use 'bounded' where the loss blows up past the edge).",
@@ -196,7 +196,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
     bisection's alone without `find_best`).
 
     The run is traced three times (the first four points, the loop body, the
-    best step; without `find_best` twice: the bracket's ends and the loop body),
+    best learning rate; without `find_best` twice: the bracket's ends and the loop body),
     however many iterations, which keeps compile time down; the run's problem
     once per setting (`Run.at`), not in the loop.
     """
@@ -233,7 +233,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         rates = first["measured_rate"][2:] if find_best else jnp.zeros(2, first["measured_rate"].dtype)
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, (lo, hi, a, b, x1, x2, *rates))
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
-        # The theory and the run's 2/L at the best step, or at the edge bracket's low end: they do not depend on it.
+        # The theory and the run's 2/L at the best learning rate, or at the edge bracket's low end: they do not depend on it.
         last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]])) if find_best else first
         at_best = {name: x[0] for name, x in last.items()}
         # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both:

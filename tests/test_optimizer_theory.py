@@ -22,7 +22,7 @@ def test_momentum_edges_are_measured_on_their_formulas_within_0_05_percent(neste
     formula = (2 + 2 * betas) / ((1 + 2 * betas) * L) if nesterov else 2 * (1 + betas) / L  # written out
     np.testing.assert_allclose(edges["theory_edge_learning_rate"].ravel(), formula, rtol=1e-12)  # the run's theory is this one
     np.testing.assert_allclose(edges["edge_learning_rate"].ravel(), formula, rtol=5e-4)
-    # Which theory ran is reported, not read off the edge: momentum 0 is gradient descent, with its best step
+    # Which theory ran is reported, not read off the edge: momentum 0 is gradient descent, with its best learning rate
     # 2/(L + mu); a momentum of 1e-7 (its edge 2/L to 1e-7) is not, and has no best-step theory.
     kind = "nesterov" if nesterov else "heavy ball"
     assert [runs.THEORY_KINDS[k] for k in edges["theory_kind"].ravel()] == ["gradient descent"] + [kind] * 3

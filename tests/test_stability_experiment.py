@@ -51,7 +51,7 @@ def test_measured_edge_and_best_learning_rate_are_the_theory(quick):
         assert entry["theory_edge_learning_rate"] == pytest.approx(2 / 2.0, rel=1e-9)  # problems.regression has L = 2
     # README (full run): 0.04 %, 0.4 % and 0.33 %; quick: 0.047 %, 0.24 %, 0.16 %.
     assert summary["max_edge_relative_error"] <= 1e-3 and summary["max_best_relative_error"] <= 5e-3
-    assert summary["max_rate_relative_error"] <= 4e-3  # the contraction at the measured best step, kappa > 1
+    assert summary["max_rate_relative_error"] <= 4e-3  # the contraction at the measured best learning rate, kappa > 1
 
 
 def test_runs_diverge_above_the_edge_only(quick):
@@ -83,7 +83,7 @@ def test_stability_map(tiny):
     fig = plots.stability_map(tiny)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel() == "condition number κ"
+    assert ax.get_xlabel() == "learning rate / (2/L)" and ax.get_ylabel() == "condition number κ"
     assert ax.get_yscale() == "log" and "seed = 1" in ax.get_title()
     assert ax.get_title().startswith(f"Stability map of gradient descent\n(least squares, N = {experiment.N}, D = {experiment.D}, T = ")
     assert "diverged" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
@@ -101,7 +101,7 @@ def test_stability_map_on_given_axes(tiny):
 def test_iterations_vs_learning_rate(tiny):
     fig = plots.iterations_vs_learning_rate(tiny, kappas=[1.0, 1000.0])
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "step / (2/L)" and ax.get_ylabel().startswith("iterations t to f(a_t) − f* ≤ 1e-06")
+    assert ax.get_xlabel() == "learning rate / (2/L)" and ax.get_ylabel().startswith("iterations t to f(a_t) − f* ≤ 1e-06")
     assert ax.get_yscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["κ = 1", "κ = 1000 (never within the run)"] and any("2/(L+μ)" in s for s in labels)
@@ -113,7 +113,7 @@ def test_convergence_curves_with_a_diverged_run(tiny):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "iteration t" and ax.get_ylabel() == "f(a_t) − f*" and ax.get_yscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0] == "step = 0.5·2/L (below the edge), κ = 10" and "at the edge" in labels[1]
+    assert labels[0] == "learning rate 0.5·2/L (below the edge), κ = 10" and "at the edge" in labels[1]
     assert "divergence detected (run stopped)" in labels and "kappa = 10, seed = 1" in ax.get_title()
 
 

@@ -179,12 +179,12 @@ def test_measured_best_learning_rate_and_rate_are_the_theory(edges):
 
 def test_the_edge_alone_is_the_same_edge_without_the_best_learning_rate(edges):
     """find_best=False: the bisection alone (one step per iteration instead of two, as many iterations as rtol
-    asks), no golden section, no warning about the best step it did not look for."""
+    asks), no golden section, no warning about the best learning rate it did not look for."""
     run, axes = runs.LinearRegressionRun(n=30, d=5, num_steps=3000), {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best step
-    with pytest.warns(UserWarning, match="the best step was not bracketed"):  # searched (the fixture's program): warned
+        alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best learning rate
+    with pytest.warns(UserWarning, match="the best learning rate was not bracketed"):  # searched (the fixture's program): warned
         missed = stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
     assert missed["best_above"].all() and (missed["best_bound"] == 0.1).all()  # beyond the bracket's top, 0.1 x 2/L
     assert np.isnan(alone["best_bound"]).all() and np.isnan(alone["edge_bound"]).all()  # not searched; measured

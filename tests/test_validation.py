@@ -889,8 +889,8 @@ def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
 
 def test_a_best_learning_rate_at_the_end_of_its_bracket_is_not_reported_as_measured(capsys):
     run = runs.LinearRegressionRun(n=30, d=3, num_steps=200)
-    for bracket, above in (((0.95, 1.5), False), ((0.05, 0.5), True)):  # the best step 2/(L+mu) = 0.91 x 2/L
-        with pytest.warns(UserWarning, match="the best step was not bracketed at 1 of 1"):
+    for bracket, above in (((0.95, 1.5), False), ((0.05, 0.5), True)):  # the best learning rate 2/(L+mu) = 0.91 x 2/L
+        with pytest.warns(UserWarning, match="the best learning rate was not bracketed at 1 of 1"):
             edges = stability.edge_and_best(run, {"kappa": np.array([10.0])}, best_bracket=bracket)
         assert np.isnan(edges["best"][0]) and np.isnan(edges["best_learning_rate"][0]) and np.isnan(edges["best_rate"][0])
         assert not edges["best_bracketed"][0] and edges["best_above"][0] == above
