@@ -46,7 +46,7 @@ def test_every_experiment_refuses_an_unwritable_output_before_computing(name, tm
     assert list(tmp_path.iterdir()) == [blocker]
 
 
-LONGEST_LESSON = 195  # lines: a lesson reads as a screen or two (README, "Gallery")
+LONGEST_LESSON = 150  # lines: a lesson reads as a screen or two (README, "Gallery")
 
 
 @pytest.mark.parametrize("name", experiments.NAMES)
