@@ -61,7 +61,7 @@ from lab import files, problems, runs, sweep  # noqa: E402
 
 KAPPA = 1e4  # the Hessian's condition number (X's is 100)
 SEED = 0
-STEP_LOW, STEP_HIGH = 1e-3, 1.2  # absolute step sizes; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
+LEARNING_RATE_LOW, LEARNING_RATE_HIGH = 1e-3, 1.2  # absolute step sizes; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
 WORKLOADS = {
     "large": dict(n=2000, d=50, num_steps=500, num_runs=256),
     "small": dict(n=200, d=10, num_steps=1000, num_runs=1024),
@@ -128,8 +128,8 @@ def make_problem(n, d, num_steps, dtype, seed=SEED, kappa=KAPPA) -> Problem:
 
 
 def learning_rate_grid(num_runs):
-    """R absolute step sizes from STEP_LOW to STEP_HIGH * 2/L (2/L = 1 for the lab's generator)."""
-    return np.geomspace(STEP_LOW, STEP_HIGH, num_runs)
+    """R absolute step sizes from LEARNING_RATE_LOW to LEARNING_RATE_HIGH * 2/L (2/L = 1 for the lab's generator)."""
+    return np.geomspace(LEARNING_RATE_LOW, LEARNING_RATE_HIGH, num_runs)
 
 
 # %% [markdown]
@@ -791,7 +791,7 @@ def benchmark(out="figures", quick=False, log=print):
         description=__doc__.strip().splitlines()[0],
         quick=quick,
         settings=dict(dtypes=list(dtypes), kappa_hessian=KAPPA, kappa_X=KAPPA ** 0.5, seed=SEED,
-                      learning_rates=f"geomspace({STEP_LOW}, {STEP_HIGH}, R)", stability_threshold=1.0,
+                      learning_rates=f"geomspace({LEARNING_RATE_LOW}, {LEARNING_RATE_HIGH}, R)", stability_threshold=1.0,
                       repeats=repeats, pause_between_libraries_s=pause,
                       statistic="median over repeats (seconds_all has every sample)",
                       subset_rule=f"loop variants estimated above {SUBSET_ABOVE_S} s are timed on ~{SUBSET_TARGET_S} s "

@@ -4,7 +4,7 @@ Least squares with an intercept on features of very different scales
 and offsets, raw and standardised (`problems.standardize`: columns centred,
 scaled to unit standard deviation): the condition number kappa = L/mu of the
 Hessian (2/N) A^T A before and after, and the iterations gradient descent
-needs at its best step 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*),
+needs at its best learning rate 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*),
 measured by running it (at most SIZES["num_steps"] iterations) beside the number predicted
 from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at
 least by ((kappa - 1)/(kappa + 1))^2 per step). Both share f*: standardising is
@@ -62,7 +62,7 @@ def condition_numbers_over_draws(seeds, dtype):
 
 @functools.partial(jax.jit, static_argnames="num_steps")
 def compute_features(X, y, num_steps: int):
-    """Raw and standardised features: spectra, exact optima, and gradient descent at each one's best step."""
+    """Raw and standardised features: spectra, exact optima, and gradient descent at each one's best learning rate."""
     designs = (X, problems.standardize(X)[0])
     datas = [problems.make_data(Xi, y) for Xi in designs]
     optima = [descent.optimum(criteria.least_squares, reference.least_squares(Xi, y), data) for Xi, data in zip(designs, datas)]

@@ -2,11 +2,11 @@
 
 f(a) = 1/2 a^T H a with H = diag(ISOTROPIC) and diag(ANISOTROPIC), written as
 least squares (1/N)||y - A a||^2 on A = diag(sqrt(h)), y = 0, N = 2. Gradient
-descent from the same start at the course's step 0.1 and at each quadratic's
-best step 2/(L + mu), every iterate recorded (`descent.run(record_path=True)`)
-and drawn on the contour lines. At step 0.1 both descend at the rate
+descent from the same start at the course's learning rate 0.1 and at each quadratic's
+best learning rate 2/(L + mu), every iterate recorded (`descent.run(record_path=True)`)
+and drawn on the contour lines. At learning rate 0.1 both descend at the rate
 1 - 0.1 mu = 0.9 set by the flat direction (mu = 1 in both); what anisotropy
-costs is the step: the isotropic bowl is stable up to 2/L = 2 and its best step
+costs is the learning rate: the isotropic bowl is stable up to 2/L = 2 and its best learning rate
 reaches the minimum in one iteration, the anisotropic one is stable only below
 2/L = 0.2 and converges at best at the rate (kappa - 1)/(kappa + 1) = 9/11,
 zigzagging. Features of different scales, the same lesson on data, are
@@ -23,7 +23,7 @@ from experiments.figures.conditioning_quadratics import figure
 from lab import criteria, descent, problems, spectrum
 
 ISOTROPIC, ANISOTROPIC = (1.0, 1.0), (1.0, 10.0)   # Hessian eigenvalues
-COURSE_STEP = 0.1
+COURSE_LEARNING_RATE = 0.1
 START = (-4.0, 2.0)
 PATH_NUM_STEPS = 100
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
@@ -36,16 +36,16 @@ def quadratic(curvatures, dtype):
     return problems.make_data(jnp.diag(jnp.sqrt(h)), jnp.zeros(2, dtype), intercept=False)
 
 
-# The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best step 2/(L + mu) rather than COURSE_STEP).
+# The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best learning rate 2/(L + mu) rather than COURSE_LEARNING_RATE).
 RUNS_2D = ((0, False), (0, True), (1, False), (1, True))
 
 
 def compute(dtype=jnp.float64):
-    """Four runs: each quadratic at the course's step and at its best step; iterates, gaps and their theory."""
+    """Four runs: each quadratic at the course's learning rate and at its best learning rate; iterates, gaps and their theory."""
     problems_2d = [quadratic(h, dtype) for h in (ISOTROPIC, ANISOTROPIC)]
     origin, start = jnp.zeros(2, dtype), jnp.asarray(START, dtype)
     specs = [spectrum.spectrum(criteria.least_squares, origin, data) for data in problems_2d]
-    learning_rates = jnp.stack([spectrum.best_learning_rate(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_STEP, dtype)
+    learning_rates = jnp.stack([spectrum.best_learning_rate(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_LEARNING_RATE, dtype)
                        for k, best in RUNS_2D])
     data = stack([problems_2d[k] for k, _ in RUNS_2D])
     minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
@@ -72,7 +72,7 @@ def numbers(q):
             predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),
             max_abs_deviation_from_prediction=float(np.max(np.abs(gap - predicted) / gap[0])),
         ))
-    return dict(tolerance=TOLERANCE, course_learning_rate=COURSE_STEP, start=list(START), isotropic=list(ISOTROPIC),
+    return dict(tolerance=TOLERANCE, course_learning_rate=COURSE_LEARNING_RATE, start=list(START), isotropic=list(ISOTROPIC),
                 anisotropic=list(ANISOTROPIC), runs=runs_2d)
 
 

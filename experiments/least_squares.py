@@ -16,7 +16,7 @@ from lab import problems, runs, spectrum
 
 N, D, KAPPA = 200, 10, 30.0
 SIZES = dict(num_steps=(400, 300), draws=(20, 3))  # full, quick; draws: data sets the claims are checked on
-# Steps as fractions of 2/L; None stands for the best step 2/(L + mu).
+# Steps as fractions of 2/L; None stands for the best learning rate 2/(L + mu).
 FRACTIONS = (0.2, None, 1.0, 1.03)
 
 

@@ -28,7 +28,7 @@ from lab import criteria, problems, reference, runs, spectrum, sweep
 BREAST_CANCER = DATA / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
 N2, SEPARATION = 200, 2.0
-STEPS_OVER_EDGE = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
+LEARNING_RATES_OVER_EDGE = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
 NEWTON_ITERATIONS = 12
 SIZES = dict(num_steps=(600, 300), real_num_steps=(20000, 10000), seeds=(20, 4))  # full, quick
 
@@ -71,7 +71,7 @@ def two_features(num_steps, seeds, dtype):
     `runs.LogisticRun`; on the first, the criterion along three random lines through the optimum, and its
     curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
-    grid = sweep.sweep(run, {"learning_rate_over_edge": STEPS_OVER_EDGE, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
+    grid = sweep.sweep(run, {"learning_rate_over_edge": LEARNING_RATES_OVER_EDGE, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
                              "separation": np.array([SEPARATION])}, progress=False)
     X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # seed 0's data
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
@@ -121,14 +121,14 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     two = two_features(size(SIZES, "num_steps", quick), size(SIZES, "seeds", quick), dtype)
     real, real_gap, real_newton = real_data(size(SIZES, "real_num_steps", quick), dtype)
     g = two["grid"]
-    per_step = lambda name: g[name].reshape(len(STEPS_OVER_EDGE), -1)  # noqa: E731 (every run at each step)
+    per_rate = lambda name: g[name].reshape(len(LEARNING_RATES_OVER_EDGE), -1)  # noqa: E731 (every run at each learning rate)
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),
-        two_features=dict(learning_rates_over_edge_at_start=STEPS_OVER_EDGE.tolist(), data_sets=int(g.shape[1]),
+        two_features=dict(learning_rates_over_edge_at_start=LEARNING_RATES_OVER_EDGE.tolist(), data_sets=int(g.shape[1]),
                           diverged=g["diverged"].any(axis=(1, 2, 3)).tolist(),
-                          iterations=np.median(per_step("iterations"), axis=1).tolist(),
-                          iterations_10_90=np.percentile(per_step("iterations"), (10, 90), axis=1).tolist(),
-                          final_gap=np.median(per_step("final_gap"), axis=1).tolist(),
+                          iterations=np.median(per_rate("iterations"), axis=1).tolist(),
+                          iterations_10_90=np.percentile(per_rate("iterations"), (10, 90), axis=1).tolist(),
+                          final_gap=np.median(per_rate("final_gap"), axis=1).tolist(),
                           directional_curvature=two["curvature"].tolist()),
         breast_cancer=real,
         newton_gap=dict(two_features=two["newton"].tolist(), breast_cancer=real_newton.tolist()),

@@ -1,7 +1,7 @@
 """Logistic regression's stability edge: measured next to a* and from a = 0, against 2/L at each.
 
 On two-feature problems of growing class separation (`runs.LogisticRun`, l2 = L2), gradient descent's
-largest stable step is measured by bisection twice: next to a* (`run.near_optimum()`, the rule
+largest stable learning rate is measured by bisection twice: next to a* (`run.near_optimum()`, the rule
 `converging`), where the Hessian at a* sets the local edge 2/L, and from a = 0 (the run a user
 makes; stable when it ends within EDGE_TOLERANCE of f*). Both are drawn beside 2/L at a* and 2/L
 at a = 0, where the curvature is largest (s'(z) <= 1/4 peaks at z = 0): a bound below which every
@@ -19,7 +19,7 @@ from experiments.figures.logistic_edges import edges_figure
 from lab import criteria, problems, runs, spectrum, stability
 
 N2, L2_SYNTHETIC = 200, 1e-3
-EDGE_TOLERANCE = 1e-6  # from a = 0, a step is stable when the run ends this close to f* (relative to f(0) - f*)
+EDGE_TOLERANCE = 1e-6  # from a = 0, a learning rate is stable when the run ends this close to f* (relative to f(0) - f*)
 SIZES = dict(separations=(np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]), np.array([1.0, 2.0])),  # full, quick
              edge_num_steps=(2000, 600))
 

@@ -1,8 +1,8 @@
-"""Optimizers: heavy-ball and Nesterov momentum's stability maps (step x beta) against their edges, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
+"""Optimizers: heavy-ball and Nesterov momentum's stability maps (learning rate x beta) against their edges, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
 
 Every method is run through the same sweep on the same least-squares
 problems. The stability maps sweep heavy-ball momentum (optax.sgd with
-momentum=beta) and Nesterov's (nesterov=True) over step and beta at one
+momentum=beta) and Nesterov's (nesterov=True) over learning rate and beta at one
 condition number; the measured edge for each beta is found by bisection and
 drawn beside 2(1+beta)/L and 2(1+beta)/((1+2 beta)L). Then each
 method's fewest iterations to reach the tolerance, over a grid of its
@@ -44,7 +44,7 @@ OPTIMUM_KAPPAS = np.array([100.0, 300.0, 1000.0])
 
 # %%
 def momentum_map(quick, dtype, optimizer=optax.sgd):
-    """`optimizer` (heavy ball or NESTEROV) over step (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
+    """`optimizer` (heavy ball or NESTEROV) over learning rate (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
     edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen", optimizer=optimizer)
     grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "map_learning_rates_over_edge", quick), "momentum": size(SIZES, "map_betas", quick),
@@ -56,7 +56,7 @@ def momentum_map(quick, dtype, optimizer=optax.sgd):
 
 
 def rate_at_optimum(quick, dtype):
-    """Heavy-ball at Polyak's optimal (step, beta) for each kappa: measured contraction beside theory."""
+    """Heavy-ball at Polyak's optimal (learning rate, beta) for each kappa: measured contraction beside theory."""
     kappas = OPTIMUM_KAPPAS
     run = runs.LinearRegressionRun(N, D, size(SIZES, "horizon", quick), dtype=dtype, start="eigen")
 

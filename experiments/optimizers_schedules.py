@@ -23,7 +23,7 @@ SIZES = dict(learning_rates_over_edge=(np.geomspace(0.05, 1.6, 40), np.geomspace
 
 # %%
 def schedules(quick, dtype):
-    """Gradient descent with each optax schedule (a sweep axis) over the step, at kappa = MAP_KAPPA."""
+    """Gradient descent with each optax schedule (a sweep axis) over the learning rate, at kappa = MAP_KAPPA."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
     return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
@@ -47,4 +47,4 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    print("last stable initial step / (2/L):", dict(zip(result["schedules"], result["last_stable_learning_rate"])))
+    print("last stable initial learning rate / (2/L):", dict(zip(result["schedules"], result["last_stable_learning_rate"])))

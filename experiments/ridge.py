@@ -12,7 +12,7 @@ a+ + null(A), of dimension P - N. Three measured facts:
     penalty l2 ||a||^2 on the mean loss, intercept included) tends to a+ as
     l2 -> 0, at the distance the Hessian H = (2/N) A^T A's spectrum gives
     (`spectrum.ridge_distance`), l2 ||2 H^+ a+|| + O(l2^2): slope 1 on log-log axes;
-(c) gradient descent from a = 0 at step 2/(L + mu+), mu+ the smallest
+(c) gradient descent from a = 0 at learning rate 2/(L + mu+), mu+ the smallest
     non-zero eigenvalue of H, never leaves the row space and converges to a+
     at the rate (L - mu+)/(L + mu+); from a random start a_0 it keeps the
     null-space part z_0 of a_0 and converges to the other interpolant a+ + z_0.

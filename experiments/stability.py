@@ -1,16 +1,16 @@
-"""Stability of gradient descent: a map of step/(2/L) against condition number, with the edge 2/L and best step 2/(L+μ) measured.
+"""Stability of gradient descent: a map of learning rate/(2/L) against condition number, with the edge 2/L and best learning rate 2/(L+μ) measured.
 
 One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
 a = 0 on least-squares problems with condition numbers SIZES["kappas"] (1 to
 1e4) at every step size of SIZES["learning_rates_over_edge"], given as fractions c of each
 problem's own 2/L, for SIZES["num_steps"] iterations. `lab.stability.edge_and_best` then measures, for every
-kappa, the largest stable step (bisection to 0.1 %) and the best step (golden
+kappa, the largest stable learning rate (bisection to 0.1 %) and the best learning rate (golden
 section on the measured contraction), which are drawn on the map beside the
 theory 2/L and 2/(L + mu).
 
 Figures (in `out`):
   stability_map.png          log10 of the final gap over the initial one, diverged runs in black;
-  stability_iterations.png   iterations to the tolerance against step, for a few kappas, with theory;
+  stability_iterations.png   iterations to the tolerance against the learning rate, for a few kappas, with theory;
   stability_convergence.png  f(a_t) − f* at kappa = CURVE_KAPPA well below (slow), just below, at (no
                              progress) and just above the edge (exploding), with the exact predicted curves,
                              and the component of a_t − a* along the top eigenvector (oscillating).
@@ -37,19 +37,19 @@ from lab import plots, problems, runs, spectrum, stability, sweep
 N, D = 100, 10
 SIZES = dict(  # full, quick
     num_steps=(1000, 500),
-    # step sizes as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
+    # learning rates as fractions c of 2/L (exactly 1.0 is on both grids), condition numbers 1 to 1e4
     learning_rates_over_edge=(np.round(np.arange(1, 121) * 0.01, 10), np.round(np.arange(1, 25) * 0.05, 10)),
     kappas=(np.logspace(0, 4, 17), np.logspace(0, 4, 5)),
     seeds=(5, 2),  # data drawn anew per seed: the figures show the median (and a 10-90 % band)
 )
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
-CURVE_KAPPA, CURVE_STEPS_OVER_EDGE = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
+CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
 TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
 
 
 # %%
 def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
-    """The sweep, the measured edges and best steps, and the convergence runs' theory: arrays only."""
+    """The sweep, the measured edges and best learning rates, and the convergence runs' theory: arrays only."""
     num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
     kappas, seeds = size(SIZES, "kappas", quick), seed + np.arange(size(SIZES, "seeds", quick))
@@ -60,11 +60,11 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
 
 
 def curves_theory(run, seed, num_steps):
-    """For the convergence runs (kappa = CURVE_KAPPA, CURVE_STEPS_OVER_EDGE x 2/L): the exact predicted gaps, and
+    """For the convergence runs (kappa = CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE x 2/L): the exact predicted gaps, and
     the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=run.dtype)
     spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
-    learning_rates = [c * problem.edge_learning_rate for c in CURVE_STEPS_OVER_EDGE]
+    learning_rates = [c * problem.edge_learning_rate for c in CURVE_LEARNING_RATES_OVER_EDGE]
     predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
     paths = [runs.optimize(problem, TOP_NUM_STEPS, rate, record_path=True)[1].path for rate in learning_rates]
     top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
@@ -75,7 +75,7 @@ def curves_theory(run, seed, num_steps):
 def numbers(result, seed, dtype):
     """The key numbers, as plain JSON-ready values."""
     grid, edges, run = result["grid"], result["edges"], result["run"]
-    c, kappas = grid["learning_rate_over_edge"], grid.axes["kappa"]  # (step, kappa, seed)
+    c, kappas = grid["learning_rate_over_edge"], grid.axes["kappa"]  # (learning rate, kappa, seed)
     diverged = grid["diverged"]
     at = lambda name: np.asarray(edges[name], float)  # noqa: E731 (kappa, seed)
     edge_error = at("edge_learning_rate") / at("theory_edge_learning_rate") - 1
@@ -91,7 +91,7 @@ def numbers(result, seed, dtype):
                       smallest_diverged_learning_rate=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
-    for n, c in enumerate(CURVE_STEPS_OVER_EDGE):
+    for n, c in enumerate(CURVE_LEARNING_RATES_OVER_EDGE):
         index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - c)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
@@ -105,7 +105,7 @@ def numbers(result, seed, dtype):
                 learning_rates_over_edge=grid.axes["learning_rate_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
                 max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
-                # kappa = 1 contracts to a* in one step at its best step: its measured rate is the rounding floor
+                # kappa = 1 contracts to a* in one step at its best learning rate: its measured rate is the rounding floor
                 max_rate_relative_error=max(abs(k["best_rate"] / k["theory_rate"] - 1) for k in per_kappa if k["kappa"] > 1),
                 runs=int(diverged.size), diverged_runs=int(diverged.sum()),
                 diverged_below_edge=int((diverged & (c < 1)).sum()),
@@ -119,7 +119,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     summary = numbers(result, seed, dtype)
     figures = {"map": plots.stability_map(result["grid"], edges=result["edges"], colour="rate"),
                "iterations": plots.iterations_vs_learning_rate(result["grid"], kappas=ITERATION_KAPPAS),
-               "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_STEPS_OVER_EDGE)}
+               "convergence": convergence_figure(result, CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE)}
     figures["map"].set_size_inches(9.5, 6.5)
     return save(out, "stability", summary, figures)
 

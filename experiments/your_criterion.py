@@ -4,7 +4,7 @@ The criterion is written here as a user would, a pure JAX function; the
 lab finds its reference optimum (Newton fails from a = 0, where every
 residual is beyond delta and the Hessian is zero, so L-BFGS takes over and
 Newton polishes), the Hessian's spectrum there, sweeps gradient descent
-over step x seed in one compiled call (seed 0 the data, seeds 1.. bootstrap
+over learning rate x seed in one compiled call (seed 0 the data, seeds 1.. bootstrap
 resamples of its rows, each with its own optimum and Hessian), and measures
 the edge with the 'converging' rule: Huber's gradient is bounded, so past
 the edge the iterates oscillate without blowing up.

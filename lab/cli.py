@@ -355,7 +355,7 @@ def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
                              "command with --resume to measure it")
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
-        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.STEP_SIZES}, rule=rule)
+        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.LEARNING_RATE_AXES}, rule=rule)
         for message in dict.fromkeys(str(warning.message) for warning in caught):  # in their order, each once
             print(f"lab: warning: {message.replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
         results.save(edges, edges_stem)

@@ -465,7 +465,7 @@ def _over_edge(get):
 
 def _learning_rate_axis(results) -> str:
     """The name of the results' step-size axis, 'learning_rate' or 'learning_rate_over_edge' (ValueError without one)."""
-    names = [name for name in runs.STEP_SIZES if name in results.axes]
+    names = [name for name in runs.LEARNING_RATE_AXES if name in results.axes]
     if len(names) != 1:
         raise ValueError(f"this figure needs one step-size axis, learning_rate or learning_rate_over_edge; the results have "
                          f"{list(results.axes)}: sweep over one of them.")

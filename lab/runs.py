@@ -91,7 +91,7 @@ class Outcome(NamedTuple):
 STABILITY_RULES = ("bounded", "converging")
 
 
-STEP_SIZES = ("learning_rate", "learning_rate_over_edge")
+LEARNING_RATE_AXES = ("learning_rate", "learning_rate_over_edge")
 THEORY_KINDS = ("none", "gradient descent", "heavy ball", "nesterov")
 
 
@@ -121,7 +121,7 @@ class Run:
 
     def check_axes(self, axes: dict):
         """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
-        if all(name in axes for name in STEP_SIZES):
+        if all(name in axes for name in LEARNING_RATE_AXES):
             raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one step size in two units: give one.")
         _validate.hyper_parameters(axes)
         positive = (lambda v: v > 0, "> 0")
@@ -174,7 +174,7 @@ class Run:
     def bytes_per_run(self, point=None) -> int:
         """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
         point = dict(point or {})
-        if not any(name in point for name in STEP_SIZES):
+        if not any(name in point for name in LEARNING_RATE_AXES):
             point["learning_rate_over_edge"] = 1.0
         shapes = jax.eval_shape(lambda: self(**point))
         return sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))

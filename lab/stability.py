@@ -86,7 +86,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     L, mu, condition_number.
     """
     run = runs.as_run(run)
-    if any(name in axes for name in runs.STEP_SIZES):
+    if any(name in axes for name in runs.LEARNING_RATE_AXES):
         raise ValueError("axes must not contain a step size (learning_rate, learning_rate_over_edge): it is what "
                          "edge_and_best searches.")
     best_iterations = _validate.count("best_iterations", best_iterations)

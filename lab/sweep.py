@@ -250,7 +250,7 @@ def split_axes(axes: dict):
     streamed every setting's data from memory, and the sweep ran 7x slower.
     """
     mapped = tuple(name for name, values in axes.items() if len(values) > 1) or tuple(axes)[:1]
-    mapped = tuple(sorted(mapped, key=lambda name: name in runs.STEP_SIZES))  # stable: the given order otherwise
+    mapped = tuple(sorted(mapped, key=lambda name: name in runs.LEARNING_RATE_AXES))  # stable: the given order otherwise
     return mapped, {name: values[0] for name, values in axes.items() if name not in mapped}
 
 
@@ -299,7 +299,7 @@ def _slice_bytes(run, axes, mapped) -> int:
     settings (shared by the step sizes of a setting)."""
     point = {name: values[0] for name, values in axes.items()}
     counts = [1] + [len(axes[name]) for name in mapped[1:]]
-    settings = int(np.prod([c for c, name in zip(counts, mapped) if name not in runs.STEP_SIZES]))
+    settings = int(np.prod([c for c, name in zip(counts, mapped) if name not in runs.LEARNING_RATE_AXES]))
     return run.bytes_per_run(point) * int(np.prod(counts)) + run.bytes_per_setting(point) * settings
 
 

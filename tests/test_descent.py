@@ -49,7 +49,7 @@ def test_above_the_edge_gradient_descent_diverges_and_is_frozen(problem):
     assert trace.gap[t - 1] <= descent.DEFAULT_GROWTH * trace.gap[0]
 
 
-def test_an_absurd_step_never_records_nan_or_inf(problem):
+def test_an_absurd_learning_rate_never_records_nan_or_inf(problem):
     trace = gd(problem, 1e12, num_steps=20)
     assert trace.diverged and int(trace.diverged_at) == 1
     assert np.all(np.isfinite(trace.gap)) and np.all(np.isfinite(trace.distance))
@@ -71,7 +71,7 @@ def test_predicted_curve_matches_the_measured_one(problem, fraction):
     np.testing.assert_allclose(trace.distance[trusted], distance[trusted], rtol=1e-8)
 
 
-def test_a_new_step_size_does_not_recompile(problem):
+def test_a_new_learning_rate_does_not_recompile(problem):
     gd(problem, 0.5, 50)
     with helpers.lowerings() as lowered:
         gd(problem, 0.7, 50)

@@ -147,7 +147,7 @@ def interpolating_run(X, **options):
     return runs.CriterionRun(criteria.least_squares, data, 60, resample=False, largest_batch=X.shape[0], **options)
 
 
-def test_batch_size_step_and_seed_are_one_sweep_equal_to_plain_calls(X):
+def test_batch_size_learning_rate_and_seed_are_one_sweep_equal_to_plain_calls(X):
     run = interpolating_run(X, replacement=False)
     axes = {"batch_size": np.array([1, 3, N]), "learning_rate_over_edge": np.array([0.3, 0.8]), "seed": np.arange(3)}
     grid = sweep.sweep(run, axes, progress=False)

@@ -35,7 +35,7 @@ def test_select_is_a_list_of_points():
             plots.convergence_curves(grid, select=select)
 
 
-def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_steps():
+def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_learning_rates():
     """Its x range followed the best-step stars (0.91-0.99) before, far from the steps swept (1.2-2)."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=50),
                        {"learning_rate_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])}, progress=False)
@@ -45,7 +45,7 @@ def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_ste
     assert low < 1.2 and high > 2.0
 
 
-def test_one_step_size_is_a_narrow_column_not_every_step_from_zero():
+def test_one_learning_rate_is_a_narrow_column_not_every_rate_from_zero():
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
                        {"learning_rate_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}, progress=False)
     mesh = plots.stability_map(grid).axes[0].collections[0]

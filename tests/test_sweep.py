@@ -222,7 +222,7 @@ def test_bad_axes_are_refused_by_name(axes, match):
 
 
 @pytest.mark.parametrize("run", [RUN, runs.LogisticRun(n=40, d=3, num_steps=50)], ids=["least_squares", "logistic"])
-def test_the_step_size_has_one_unit_per_name_in_and_out(run):
+def test_the_learning_rate_has_one_unit_per_name_in_and_out(run):
     """learning_rate_over_edge = c is learning_rate = c times the run's 2/L (logistic from a = 0: 2/L_start), and the
     Outcome reports the same c back: one conversion, the same unit on both sides."""
     relative = runs.outputs_of(run(learning_rate_over_edge=0.5, kappa=30.0))

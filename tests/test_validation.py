@@ -265,10 +265,10 @@ def test_runs_accept_float_init(runner):
     assert trace.gap[-1] < trace.gap[0]
 
 
-BAD_STEPS = [0.0, -0.1, -1e-12, NAN, INF, -INF]
+BAD_LEARNING_RATES = [0.0, -0.1, -1e-12, NAN, INF, -INF]
 
 
-@pytest.mark.parametrize("learning_rate", BAD_STEPS)
+@pytest.mark.parametrize("learning_rate", BAD_LEARNING_RATES)
 def test_gradient_descent_rejects_bad_learning_rate_by_name(learning_rate):
     data, opt = _run_setup()
     with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
@@ -288,7 +288,7 @@ def test_logistic_rejects_bad_tolerance(tol):
         reference.logistic(_X(), (_y() > 0).astype(float), l2=0.1, tol=tol)
 
 
-@pytest.mark.parametrize("learning_rate", BAD_STEPS)
+@pytest.mark.parametrize("learning_rate", BAD_LEARNING_RATES)
 def test_run_rejects_bad_learning_rate(learning_rate):
     data, opt = _run_setup()
     with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
@@ -695,7 +695,7 @@ def test_search_settings_are_checked_where_they_are_given(tmp_path):
         problems.load_csv(path, "t", dtype=int)  # truncated before
 
 
-def test_the_rate_formulas_refuse_a_step_or_curvatures_they_would_turn_into_a_plausible_rate():
+def test_the_rate_formulas_refuse_a_learning_rate_or_curvatures_they_would_turn_into_a_plausible_rate():
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
         spectrum.contraction(-0.1, 1.0, 0.5)  # 1.1 before
     with pytest.raises(ValueError, match="mu must be at most L"):

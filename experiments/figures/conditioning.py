@@ -138,7 +138,7 @@ def features_figure(result, summary):
     cx.set_ylim(0.5, 1e12)
     cx.set_xlabel("condition number κ, log scale")
     cx.set_ylabel(f"iterations to f − f* ≤ {tolerance:g}·(f(a₀) − f*), log scale")
-    cx.set_title("Iterations to tolerance at the best step against κ", fontsize=10)
+    cx.set_title("Iterations to tolerance at the best learning rate against κ", fontsize=10)
     key.legend(*cx.get_legend_handles_labels(), fontsize=8.5, loc="center left", title="iterations to tolerance",
                title_fontsize=9)
     cx.grid(True, which="major", alpha=0.3)

@@ -8,13 +8,13 @@ from lab import spectrum
 
 
 def run_label(learning_rate, best):
-    """A run's legend: its step, and whether it is the best step or the course's."""
-    return f"step {learning_rate:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
+    """A run's legend: its learning rate, and whether it is the best one or the course's."""
+    return f"learning rate {learning_rate:.3g}" + (" = 2/(L+μ), the best" if best else " (the course's)")
 
 
 def figure(q, summary, settings):
     """Contour lines with the four trajectories; f(a_t) - f* measured and predicted. settings: (quadratic, at the best
-    step) of each run; the tolerance, step and start come from the lesson's `summary`."""
+    step) of each run; the tolerance, learning rates and start come from the lesson's `summary`."""
     tolerance, course_learning_rate, start = summary["tolerance"], summary["course_learning_rate"], tuple(summary["start"])
     path_num_steps = len(q["gaps"][0]) - 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
@@ -32,7 +32,7 @@ def figure(q, summary, settings):
             ax.plot(path[:, 0], path[:, 1], **style,
                     label=f"{run_label(float(q['learning_rates'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {tolerance:g}")
         if h[0] != h[1] and course_learning_rate * max(h) == 1:
-            ax.annotate(f"step {course_learning_rate:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_learning_rate * h[0]), 0),
+            ax.annotate(f"learning rate {course_learning_rate:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_learning_rate * h[0]), 0),
                         xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
                         bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
         ax.plot(*start, "s", color="k", ms=7, label=f"start a₀ = {start}")
@@ -53,7 +53,7 @@ def figure(q, summary, settings):
         ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(float(q['learning_rates'][i]), best)}")
         if gap[1] == 0:  # exactly at the minimum after one step: nothing to draw on a log scale
             ax.annotate("", (1, 1e-20), xytext=(1, 1e-2), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
-            ax.text(3, 1e-17, f"{kind}, best step:\nf = f* exactly at t = 1", color=colour, fontsize=8)
+            ax.text(3, 1e-17, f"{kind}, best learning rate:\nf = f* exactly at t = 1", color=colour, fontsize=8)
         ax.semilogy(t, np.asarray(q["predicted"][i]) / float(q["predicted"][i][0]), "--", color="k", lw=0.8)
     ax.plot([], [], "--", color="k", lw=0.8, label="predicted from the Hessian's spectrum")
     ax.axhline(tolerance, color="grey", ls=":", lw=1.2, label=f"tolerance {tolerance:g}")

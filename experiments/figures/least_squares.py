@@ -32,7 +32,7 @@ def figure(result, summary, best):
     closed, final = np.asarray(result["optimum"].params), np.asarray(traces.params[best])
     index = np.arange(len(closed))
     bx.plot(index, closed, "o", ms=9, mfc="none", mew=1.5, label="closed form a* (QR)")
-    bx.plot(index, final, "+", ms=9, mew=1.5, label=f"GD at the best step, t = {len(t) - 1}")
+    bx.plot(index, final, "+", ms=9, mew=1.5, label=f"GD at the best learning rate, t = {len(t) - 1}")
     bx.set_xticks(index, ["b"] + [f"a{j}" for j in range(1, len(closed))])
     bx.set_xlabel("coefficient (b is the intercept)")
     bx.set_ylabel("value")

@@ -9,7 +9,7 @@ from lab import spectrum
 
 def map_figure(maps, kappa, num_steps):
     """One panel per optimizer of `maps` {name: (grid, edges)}: final/initial suboptimality after `num_steps` over
-    step x beta at condition number `kappa`, the measured edges on the theory's."""
+    learning rate x beta at condition number `kappa`, the measured edges on the theory's."""
     fig, axes = plt.subplots(1, len(maps), figsize=(12.8, 5.2), sharey=True, layout="constrained")
     for ax, (name, (grid, edges)) in zip(axes, maps.items()):
         c, beta = grid.axes["learning_rate_over_edge"], grid.axes["momentum"]
@@ -24,16 +24,16 @@ def map_figure(maps, kappa, num_steps):
         edge = spectrum.heavy_ball_threshold if name == "heavy ball" else spectrum.nesterov_threshold
         formula = "2(1+β)/L" if name == "heavy ball" else "2(1+β)/((1+2β)L)"
         ax.plot(np.asarray(edge(1.0, line) / spectrum.stability_threshold(1.0)), line, "w--", lw=2,
-                label=f"theory: edge step = {formula}")
+                label=f"theory: edge = {formula}")
         ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
         if name == "heavy ball":
             learning_rate, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(kappa))
-            ax.plot(float(learning_rate) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (step*, β*)")
+            ax.plot(float(learning_rate) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (learning rate, β)")
         ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
         ax.set_xscale("log")
         ax.set_xlim(c[0], c[-1])
         ax.set_ylim(beta[0], beta[-1])
-        ax.set_xlabel("step / (2/L)")
+        ax.set_xlabel("learning rate / (2/L)")
         ax.set_title(f"{'Heavy-ball' if name == 'heavy ball' else name} momentum, κ = {kappa:g}")
         ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     axes[0].set_ylabel("momentum β")

@@ -101,7 +101,7 @@ def descent_figure(result):
     ax.set_ylim(floor / 3, 100)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("distance (log scale)")
-    ax.set_title(f"Gradient descent at step 2/(L + μ₊) = {learning_rate:.3f} (L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
+    ax.set_title(f"Gradient descent at learning rate 2/(L + μ₊) = {learning_rate:.3f} (L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
     ax.legend(fontsize=8, loc="center right", bbox_to_anchor=(1.0, 0.63))
     ax.grid(True, which="major", alpha=0.3)
 

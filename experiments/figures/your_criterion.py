@@ -7,7 +7,7 @@ from lab import plots
 
 
 def figure(grid, edges):
-    """The sweep's stability map (step x seed) with the measured edges, and each sample's edge against its 2/L."""
+    """The sweep's stability map (learning rate x seed) with the measured edges, and each sample's edge against its 2/L."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.6, 1))
     plots.stability_map(grid, left, edges=edges)
     two_over_L, edge = np.asarray(edges["gd_edge_learning_rate"]), np.asarray(edges["edge_learning_rate"])
@@ -17,7 +17,7 @@ def figure(grid, edges):
     span = np.array([two_over_L.min(), two_over_L.max()]) * [0.95, 1.05]
     right.plot(span, span, "-", color=plots.EDGE_COLOUR, lw=2, label="theory: edge = 2/L at a*")
     right.set_xlabel("2/L of each sample's Hessian at its optimum")
-    right.set_ylabel("measured edge (bisection, absolute step)")
+    right.set_ylabel("measured edge (bisection, absolute learning rate)")
     right.set_title("Each sample's edge sits on its own 2/L", fontsize=11)
     right.legend(fontsize=9, loc="upper left")
     right.grid(True, alpha=0.3)
