@@ -120,7 +120,18 @@ def draw_with_second_moment(key, center, M):
     point whose second moment about `center` is E (a - center)(a - center)^T = M, a symmetric positive semi-definite
     (P, P) matrix (an eigenvalue below 0 by rounding reads as 0). From a* + such a draw with M the top eigenvector of
     T_B (`mean_square_rate`), SGD's mean square E||a_t - a*||^2 is multiplied by exactly rho(T_B) at every step."""
+    center = _validate.as_float_array("center", center, 1)
+    M = _validate.as_float_array("M", M, 2)
+    if M.shape != (center.size, center.size):
+        raise ValueError(f"M must be ({center.size}, {center.size}), the second moment of a point like center, got {M.shape}.")
+    if _validate.is_concrete(M):
+        _validate.symmetric("M", M, "a second moment E (a - center)(a - center)^T is; pass (M + M.T) / 2")
     values, vectors = linalg.eigh(M)
+    if _validate.is_concrete(values):
+        if np.min(values) < -1e3 * np.finfo(values.dtype).eps * np.max(np.abs(values)):
+            raise ValueError(f"M has an eigenvalue {float(np.min(values)):.3g} < 0: a second moment is positive "
+                             "semi-definite, and drawing from it would silently drop that direction.")
+    key = _validate.prng_key("key", key)
     return center + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, center.shape, center.dtype)
 
 

@@ -139,6 +139,8 @@ def null_part(X, v, intercept: bool = True):
     A a = A (a + null_part(X, v)) for every a: the part of v that changes no prediction. Jittable and vmappable
     over v (P,).
     """
+    X = _validate.as_float_array("X", X, 2)
+    _validate.float_params("v", v, X.shape[1] + int(bool(intercept)), "X's design (a column of ones first with intercept)")
     return v - min_norm(X, design(X, intercept) @ v, intercept)
 
 
@@ -146,9 +148,17 @@ def null_directions(key, X, count: int, intercept: bool = True):
     """(count, P) random unit vectors of the null space of X's design A (N, P), uniform on its unit sphere: the
     `null_part`s of standard normal draws, each divided by its norm. Added to a minimiser of (1/N) ||y - A a||^2,
     any multiple of one gives another (with N < P, the affine set of zero-error solutions)."""
-    draws = jax.random.normal(key, (count, X.shape[1] + int(intercept)), X.dtype)
+    X, count = _validate.as_float_array("X", X, 2), _validate.count("count", count)
+    draws = jax.random.normal(_validate.prng_key("key", key), (count, X.shape[1] + int(intercept)), X.dtype)
     directions = jax.vmap(lambda v: null_part(X, v, intercept))(draws)
-    return directions / jnp.linalg.norm(directions, axis=1, keepdims=True)
+    norms = jnp.linalg.norm(directions, axis=1, keepdims=True)
+    # A design of full column rank has no null space: what is left of a draw is rounding, not a direction.
+    empty = norms <= 1e3 * jnp.finfo(X.dtype).eps * jnp.linalg.norm(draws, axis=1, keepdims=True)
+    if _validate.is_concrete(empty) and np.any(empty):
+        raise ValueError(f"X's design ({X.shape[0]} x {X.shape[1] + int(bool(intercept))}) has full column rank: its "
+                         "null space is empty, so there are no null directions (they exist where N < P or columns "
+                         "are dependent).")
+    return jnp.where(empty, jnp.nan, directions / norms)  # NaN, not rounding scaled up, where traced
 
 
 def logistic(X, y, l2=0.0, intercept: bool = True, tol=None, max_iter: int = 100):

@@ -125,3 +125,22 @@ def test_interpolating_diabetes_fits_exactly():
     data, optimum = experiments.interpolating_diabetes(jnp.float64)
     assert data.X.shape == (442, 11) and data.X.dtype == jnp.float64
     np.testing.assert_allclose(data.X @ optimum, data.y, rtol=0, atol=1e-12 * float(jnp.max(jnp.abs(data.y))))
+
+
+def test_the_moved_functions_refuse_what_would_give_a_quiet_wrong_answer(wide):
+    X, _ = wide
+    tall = jax.random.normal(jax.random.key(3), (30, 4))
+    with pytest.raises(ValueError, match="full column rank: its null space is empty"):  # rounding scaled to unit norm before
+        reference.null_directions(jax.random.key(0), tall, 2)
+    assert np.isnan(jax.jit(lambda A: reference.null_directions(jax.random.key(0), A, 2))(tall)).all()  # traced: NaN
+    with pytest.raises(ValueError, match=r"v must have shape \(15,\)"):
+        reference.null_part(X, jnp.ones(14))
+    with pytest.raises(ValueError, match="key must be a JAX PRNG key"):
+        reference.null_directions(0, X, 2)
+    center = jnp.zeros(2)
+    with pytest.raises(ValueError, match="eigenvalue -1 < 0"):  # its direction silently dropped before
+        minibatch.draw_with_second_moment(jax.random.key(0), center, jnp.diag(jnp.array([-1.0, 1.0])))
+    with pytest.raises(ValueError, match="M is not symmetric"):  # eigh reads one triangle
+        minibatch.draw_with_second_moment(jax.random.key(0), center, jnp.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"M must be \(2, 2\)"):
+        minibatch.draw_with_second_moment(jax.random.key(0), center, jnp.eye(3))
