@@ -38,9 +38,9 @@ def edges(quick, dtype):
     run = runs.LogisticRun(N2, 2, size(SIZES, "edge_num_steps", quick), dtype=dtype)
     separation = size(SIZES, "separations", quick)
     axes = {"separation": separation, "l2": np.array([L2_SYNTHETIC])}
-    at_optimum = stability.edge_and_best(run, axes, edge_bracket=(0.5, 2.0), find_best=False)  # near a*: 2/L(a*) units
+    at_optimum = stability.edge_and_best(run, axes, edge_bracket=(0.5, 2.0), find_best=False, rtol=1e-5)  # 2/L(a*) units
     from_zero = stability.edge_and_best(lambda **point: run(**point), axes, rule=converged,  # as it is: a = 0
-                                        edge_bracket=(0.5, 16.0), find_best=False)  # units of 2/L(0): up to 2/L(a*)
+                                        edge_bracket=(0.5, 16.0), find_best=False, rtol=1e-5)  # 2/L(0) units
 
     def top_curvature_at_zero(s):  # the top Hessian eigenvalue at a = 0 of the run's problem (seed 0)
         problem = problems.classification_problem(jax.random.key(0), N2, 2, s, 1.0, L2_SYNTHETIC, dtype=dtype)

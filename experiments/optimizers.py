@@ -51,7 +51,7 @@ def momentum_map(quick, dtype, optimizer=optax.sgd):
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
-                                    edge_bracket=(0.4, 2.5), find_best=False)
+                                    edge_bracket=(0.4, 2.5), find_best=False, rtol=1e-5)
     return grid, edges
 
 

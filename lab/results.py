@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
+import jax
 import numpy as np
 
 from lab import files
@@ -53,6 +54,22 @@ class Results(NamedTuple):
         """An output that is the same for every run (record_every, tolerance) as a Python scalar, or `default`
         where the runs do not report it (a function run)."""
         return np.ravel(self.outputs[name])[0].item() if name in self.outputs else default
+
+
+def _flatten(results: Results):
+    """Results as a JAX pytree that keeps the axes' order: a NamedTuple of dicts would be rebuilt with its keys
+    sorted (`jax.device_get`, `jax.tree.map`), its axes then naming the outputs' dimensions in the wrong order."""
+    names = (tuple(results.axes), tuple(results.outputs))
+    children = (tuple(results.axes.values()), tuple(results.outputs.values()))
+    return children, (names, results.config, results.optimizer, results.problem)
+
+
+def _unflatten(aux, children) -> Results:
+    (axis_names, output_names), config, optimizer, problem = aux
+    return Results(dict(zip(axis_names, children[0])), dict(zip(output_names, children[1])), config, optimizer, problem)
+
+
+jax.tree_util.register_pytree_node(Results, _flatten, _unflatten)
 
 
 def _paths(path):

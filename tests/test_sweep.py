@@ -56,6 +56,15 @@ def test_dims_name_the_axes_and_the_iterations(swept):
     assert swept.dims("final_gap") == ("learning_rate_over_edge", "kappa", "seed")
 
 
+def test_jax_tree_functions_keep_the_axes_in_the_outputs_order(swept):
+    """jax.device_get and jax.tree.map rebuilt Results' dicts with sorted keys: the axes of a lesson's grid read
+    (kappa, learning_rate_over_edge, seed) beside outputs still (learning_rate_over_edge, kappa, seed)."""
+    for rebuilt in (jax.device_get({"grid": swept})["grid"], jax.tree.map(lambda x: x, swept)):
+        assert isinstance(rebuilt, type(swept)) and list(rebuilt.axes) == list(AXES) and rebuilt.shape == (5, 2, 2)
+        assert rebuilt.dims("gap") == swept.dims("gap") and rebuilt.config == swept.config
+        np.testing.assert_array_equal(rebuilt["final_gap"], swept["final_gap"])
+
+
 def test_diverged_runs_are_recorded_finite_and_leave_the_others_untouched(swept):
     diverged = swept["diverged"]
     assert diverged[3:].all() and not diverged[:3].any()  # 1.05 and 3.0 times 2/L diverge, the rest do not
