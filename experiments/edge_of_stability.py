@@ -102,7 +102,7 @@ def compute(quick, dtype, seed):
 def threshold(name, learning_rate):
     """Where the sharpness sits at the edge: 2/eta for gradient descent (eta < 2/L iff L < 2/eta), (2 + 2 b1)/((1 - b1) eta)
     for Adam."""
-    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.stability_threshold(learning_rate)
+    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.sharpness_threshold(learning_rate)
 
 
 def summary(name, learning_rates, loss, sharpness):

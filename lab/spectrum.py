@@ -127,6 +127,13 @@ def stability_threshold(L):
     return 2.0 / L
 
 
+def sharpness_threshold(learning_rate):
+    """2 / eta: gradient descent at learning rate eta is locally stable where the sharpness (the top eigenvalue of
+    the Hessian at a_t) is below this, the edge 2/L read the other way (`lab.adam.sharpness_threshold` for Adam)."""
+    _validate.learning_rate("learning_rate", learning_rate)
+    return 2.0 / learning_rate
+
+
 def best_learning_rate(L, mu):
     """2 / (L + mu): the constant learning rate that minimises the worst-case contraction."""
     _curvatures(L, mu)
@@ -232,12 +239,14 @@ def predicted_gap(spec: Spectrum, learning_rate, start, optimum_params, num_step
     coordinates of start - a* in the eigenbasis.
     """
     num_steps = _check_prediction(spec, learning_rate, start, optimum_params, num_steps)
+    learning_rate = jnp.asarray(learning_rate, spec.eigenvalues.dtype)  # the spectrum's precision, as the run's
     return _predicted_gap(spec, learning_rate, start, optimum_params, num_steps)
 
 
 def predicted_distance(spec: Spectrum, learning_rate, start, optimum_params, num_steps: int):
     """Exact ||a_t - a*|| for t = 0..num_steps of gradient descent on a quadratic, shape (num_steps + 1,)."""
     num_steps = _check_prediction(spec, learning_rate, start, optimum_params, num_steps)
+    learning_rate = jnp.asarray(learning_rate, spec.eigenvalues.dtype)
     return _predicted_distance(spec, learning_rate, start, optimum_params, num_steps)
 
 

@@ -162,3 +162,24 @@ def test_spectrum_helpers_still_compose_under_jit_and_vmap():
     rates = jax.jit(jax.vmap(lambda L, mu: spectrum.contraction(spectrum.best_learning_rate(L, mu), L, mu)))(
         jnp.array([2.0, 4.0]), jnp.array([1.0, 1.0]))
     np.testing.assert_allclose(rates, [1 / 3, 3 / 5], rtol=1e-6)
+
+
+def test_the_sharpness_threshold_is_the_edge_read_the_other_way():
+    """GD at learning rate eta on a quadratic of top curvature L is stable iff L < 2/eta, iff eta < 2/L."""
+    for L in (0.5, 3.0, 40.0):
+        for eta in np.array([0.9, 1.0, 1.1]) * (2 / L):
+            assert (L < spectrum.sharpness_threshold(eta)) == (eta < spectrum.stability_threshold(L))
+    np.testing.assert_allclose(spectrum.sharpness_threshold(np.array([0.5, 2.0])), [4.0, 1.0], rtol=1e-15)
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):  # named as what it is, not as L
+        spectrum.sharpness_threshold(-0.1)
+
+
+def test_a_float64_learning_rate_on_a_float32_spectrum_predicts_in_float32():
+    """Under strict promotion a float64 learning rate met float32 eigenvalues in a bare promotion error."""
+    known = helpers.chosen_spectrum((1.0, 4.0), dtype="float32")
+    spec, start = known.problem.spectrum, known.problem.start
+    target = jnp.asarray(known.minimiser, jnp.float32)
+    gap = spectrum.predicted_gap(spec, np.float64(0.3), start, target, 10)
+    distance = spectrum.predicted_distance(spec, np.float64(0.3), start, target, 10)
+    assert gap.dtype == distance.dtype == jnp.float32
+    np.testing.assert_allclose(gap, spectrum.predicted_gap(spec, jnp.float32(0.3), start, target, 10), rtol=1e-6)
