@@ -127,7 +127,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
             dense = np.geomspace(values[0], values[-1], 200)
             mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
         ax.plot(_best_in_edge_units(1.0, mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
-        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--", label="theory: best learning rate 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
+        handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--",
+                              label="theory: best learning rate 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
         unit = 2 / np.asarray(edges["L"]).ravel()
@@ -280,7 +281,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     if seeds > 1:
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
     if stars:
-        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k", label="theory: best learning rate 2/(L+μ)"))
+        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc="white", mec="k",
+                              label="theory: best learning rate 2/(L+μ)"))
     handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label=f"run length T = {num_steps}"))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     ax.set_xlabel("learning rate / (2/L)")

@@ -96,7 +96,8 @@ THEORY_KINDS = ("none", "gradient descent", "heavy ball", "nesterov")
 
 
 def absolute_learning_rate(learning_rate, learning_rate_over_edge, edge_learning_rate, dtype):
-    """The learning rate from exactly one of `learning_rate` (absolute) and `learning_rate_over_edge` (units of `edge_learning_rate`)."""
+    """The learning rate from exactly one of `learning_rate` (absolute) and `learning_rate_over_edge` (in units of
+    `edge_learning_rate`)."""
     if (learning_rate is None) == (learning_rate_over_edge is None):
         raise ValueError("give the step size as exactly one of learning_rate (absolute) and learning_rate_over_edge "
                          f"(a fraction of the run's 2/L), got learning_rate={learning_rate}, "
@@ -122,11 +123,11 @@ class Run:
     def check_axes(self, axes: dict):
         """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
         if all(name in axes for name in LEARNING_RATE_AXES):
-            raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one step size in two units: give one.")
+            raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one learning rate in two units: give one.")
         _validate.hyper_parameters(axes)
         positive = (lambda v: v > 0, "> 0")
-        rules = {"learning_rate": positive, "learning_rate_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"), "l2": (lambda v: v >= 0, ">= 0"),
-                 "separation": (lambda v: v >= 0, ">= 0")}
+        rules = {"learning_rate": positive, "learning_rate_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"),
+                 "l2": (lambda v: v >= 0, ">= 0"), "separation": (lambda v: v >= 0, ">= 0")}
         for name, values in axes.items():
             if name in rules and not np.all(rules[name][0](values)):
                 raise ValueError(f"axis {name!r} must hold values {rules[name][1]}, got {values}.")

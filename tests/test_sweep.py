@@ -221,7 +221,7 @@ def test_the_edge_alone_is_the_same_edge_without_the_best_learning_rate(edges):
         ({"learning_rate_over_edge": [0.5], "seed": [0, 2**32]}, r"magnitude below 2\*\*31"),
         ({"learning_rate_over_edge": [[0.5]]}, "axis 'learning_rate_over_edge' must be a non-empty 1-D"),
         ({"learning_rate": [-0.1]}, "axis 'learning_rate' must hold values > 0"),
-        ({"learning_rate": [0.1], "learning_rate_over_edge": [0.5]}, "one step size in two units"),
+        ({"learning_rate": [0.1], "learning_rate_over_edge": [0.5]}, "one learning rate in two units"),
         ({"kappa": [10.0]}, "exactly one of learning_rate"),
     ],
 )
