@@ -102,7 +102,7 @@ def nonnegative(name: str, value, zero: str = "no penalty"):
 
 
 def positive(name: str, value):
-    """A real scalar > 0 (when concrete), e.g. a step size."""
+    """A real scalar > 0 (when concrete), e.g. a learning rate."""
     return _scalar(name, value, lambda v: v > 0, "must be > 0")
 
 
@@ -175,7 +175,7 @@ def prng_key(name: str, key):
 
 def learning_rate(name: str, value):
     """Step sizes > 0, of any shape (when concrete)."""
-    return real_values(name, value, lambda v: v > 0, "must be > 0 (a step size)")
+    return real_values(name, value, lambda v: v > 0, "must be > 0 (a learning rate)")
 
 
 def symmetric(name: str, matrix, fix: str):

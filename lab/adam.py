@@ -2,7 +2,7 @@
 
 With its preconditioner P (a positive vector, Adam's sqrt(nu) + eps) frozen and
 without bias correction, Adam's momentum m <- b1 m + (1 - b1) g with
-a <- a - eta m / P is heavy ball with step eta (1 - b1) and momentum b1 on the
+a <- a - eta m / P is heavy ball with learning rate eta (1 - b1) and momentum b1 on the
 preconditioned Hessian P^-1 H: on a quadratic it converges iff
 
     lambda_max(P^-1 H) < (2 + 2 b1) / ((1 - b1) eta)    (38 / eta at b1 = 0.9)

@@ -26,7 +26,7 @@ CRITERIA = ("least_squares", "ridge", "logistic", "huber", "poisson")
 CONVERGING = ("logistic", "huber")  # bounded gradients: past the edge they oscillate without blowing up
 LOGISTIC_L2 = 1e-3
 SWEEP_DESCRIPTION = """\
-A grid of optimization runs (step x kappa x seed, or step x seed on your --data) in one compiled call,
+A grid of optimization runs (learning rate x kappa x seed, or learning rate x seed on your --data) in one compiled call,
 and per setting the measured stability edge beside the optimizer's theoretical edge and 2/L, the
 measured best learning rate beside 2/(L+mu) and the fewest iterations to the tolerance beside the prediction.
 
@@ -149,9 +149,9 @@ def parser(extensions=()):
                        help="beta for momentum and nesterov (default 0.9)")
     learning_rate_group = sweep.add_mutually_exclusive_group()
     learning_rate_group.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
-                           help="step sizes, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
+                           help="learning rates, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
     learning_rate_group.add_argument("--learning-rate-over-edge", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
-                           help="step sizes in units of each run's 2/L instead (at the optimum; synthetic logistic "
+                           help="learning rates in units of each run's 2/L instead (at the optimum; synthetic logistic "
                                 "from a = 0: L at a = 0, its largest curvature)")
     sweep.add_argument("--kappa", type=_float_list, default=None, metavar="LIST",
                        help="synthetic data only: condition numbers, comma-separated, each >= 1 (default 1,10,100): "
@@ -552,9 +552,9 @@ def _print_edges(grid, edges, args, rule):
     print(f"edge: the largest stable learning rate measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
           "bracket was stable (not measured; best: where the rate still fell there); theory: the optimizer's edge on the quadratic model at a*; "
           "cond(H*), L, mu: the Hessian at the optimum; best: the measured best learning rate; fastest: fewest iterations "
-          "to the tolerance among the swept step sizes; theory: at 2/(L+mu)")
+          "to the tolerance among the swept learning rates; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
-        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), step sizes up to 2/L_start "
+        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), learning rates up to 2/L_start "
               "are stable from anywhere, those between may converge once the path has flattened")
 
 

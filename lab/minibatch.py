@@ -127,12 +127,13 @@ def draw_with_second_moment(key, center, M):
     if _validate.is_concrete(M):
         _validate.symmetric("M", M, "a second moment E (a - center)(a - center)^T is; pass (M + M.T) / 2")
     values, vectors = linalg.eigh(M)
-    if _validate.is_concrete(values):
-        if np.min(values) < -1e3 * np.finfo(values.dtype).eps * np.max(np.abs(values)):
-            raise ValueError(f"M has an eigenvalue {float(np.min(values)):.3g} < 0: a second moment is positive "
-                             "semi-definite, and drawing from it would silently drop that direction.")
+    negative = jnp.min(values) < -1e3 * jnp.finfo(values.dtype).eps * jnp.max(jnp.abs(values))  # beyond rounding
+    if _validate.is_concrete(negative) and bool(negative):
+        raise ValueError(f"M has an eigenvalue {float(np.min(values)):.3g} < 0: a second moment is positive "
+                         "semi-definite, and drawing from it would silently drop that direction.")
     key = _validate.prng_key("key", key)
-    return center + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, center.shape, center.dtype)
+    draw = center + (vectors * jnp.sqrt(jnp.maximum(values, 0))) @ jax.random.normal(key, center.shape, center.dtype)
+    return jnp.where(negative, jnp.nan, draw)  # traced: NaN, not a draw that dropped a direction
 
 
 def mean_square_edge(X, batch_size, replacement: bool = True):

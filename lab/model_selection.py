@@ -77,16 +77,33 @@ def scaled_ridge(X, y, l2, k: int = 5):
     l2 ||w||^2 (mean loss, as `ridge_cv`) weighs every feature alike whatever its units. No intercept: a target
     that is extensive (a sum over parts, zero for no parts) has none.
     """
-    scale = np.sqrt(np.mean(X**2, axis=0))
+    X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
+    with np.errstate(over="ignore"):
+        scale = np.sqrt(np.mean(X**2, axis=0))
+    if not np.all(np.isfinite(scale)):
+        raise ValueError(f"X's columns {np.flatnonzero(~np.isfinite(scale)).tolist()} overflow {X.dtype} when squared: "
+                         "rescale them (the model divides each column by its root mean square).")
     scale = np.where(scale > 0, scale, 1.0)
     scores = ridge_cv(X / scale, y, l2, k=k, intercept=False)
     penalty = float(scores.best_l2)
     weights = np.asarray(reference.ridge(X / scale, y, penalty, intercept=False))
-    return (lambda features: features / scale @ weights), penalty
+
+    def predict(features):
+        features = np.asarray(features, dtype=X.dtype)
+        if features.ndim != 2 or features.shape[1] != X.shape[1]:
+            raise ValueError(f"predict takes (M, {X.shape[1]}) features, those the model was fitted on; got shape "
+                             f"{features.shape}.")
+        return features / scale @ weights
+
+    return predict, penalty
 
 
 def mean_absolute_error(predicted, exact) -> float:
-    """mean |predicted - exact|."""
+    """mean |predicted - exact| over two (M,) vectors (M >= 1): a column (M, 1) is refused, not broadcast to (M, M)."""
+    predicted, exact = np.asarray(predicted, dtype=float), np.asarray(exact, dtype=float)
+    if predicted.ndim != 1 or predicted.shape != exact.shape or predicted.size == 0:
+        raise ValueError(f"predicted and exact must be two non-empty 1-D arrays of one length, got shapes "
+                         f"{predicted.shape} and {exact.shape}: flatten a column with .ravel().")
     return float(np.mean(np.abs(predicted - exact)))
 
 
@@ -97,6 +114,10 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
     How much a fit depends on which training rows were drawn and on the penalty they pick. The drawn rows are
     sorted, so that a training set ordered by group keeps whole groups in each contiguous fold.
     """
+    resamples = _validate.count("resamples", resamples)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}.")
+    X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
     errors = []
     for _ in range(resamples):
         rows = np.sort(rng.integers(len(y), size=len(y)))

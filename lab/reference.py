@@ -139,8 +139,10 @@ def null_part(X, v, intercept: bool = True):
     A a = A (a + null_part(X, v)) for every a: the part of v that changes no prediction. Jittable and vmappable
     over v (P,).
     """
-    X = _validate.as_float_array("X", X, 2)
-    _validate.float_params("v", v, X.shape[1] + int(bool(intercept)), "X's design (a column of ones first with intercept)")
+    X, intercept = _validate.as_float_array("X", X, 2), _validate.flag("intercept", intercept)
+    _validate.float_params("v", v, X.shape[1] + int(intercept), "X's design (a column of ones first with intercept)")
+    if _validate.is_concrete(v) and not np.all(np.isfinite(np.asarray(v))):
+        raise ValueError("v contains NaN or infinite values.")
     return v - min_norm(X, design(X, intercept) @ v, intercept)
 
 
@@ -149,6 +151,7 @@ def null_directions(key, X, count: int, intercept: bool = True):
     `null_part`s of standard normal draws, each divided by its norm. Added to a minimiser of (1/N) ||y - A a||^2,
     any multiple of one gives another (with N < P, the affine set of zero-error solutions)."""
     X, count = _validate.as_float_array("X", X, 2), _validate.count("count", count)
+    intercept = _validate.flag("intercept", intercept)
     draws = jax.random.normal(_validate.prng_key("key", key), (count, X.shape[1] + int(intercept)), X.dtype)
     directions = jax.vmap(lambda v: null_part(X, v, intercept))(draws)
     norms = jnp.linalg.norm(directions, axis=1, keepdims=True)

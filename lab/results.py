@@ -19,7 +19,7 @@ import numpy as np
 
 from lab import files
 
-FORMAT = "lab.results/1"
+FORMAT = "lab.results/2"  # 2: learning-rate names (learning_rate_over_edge, ...), theory_kind
 
 
 class Results(NamedTuple):
@@ -58,7 +58,8 @@ class Results(NamedTuple):
 
 def _flatten(results: Results):
     """Results as a JAX pytree that keeps the axes' order: a NamedTuple of dicts would be rebuilt with its keys
-    sorted (`jax.device_get`, `jax.tree.map`), its axes then naming the outputs' dimensions in the wrong order."""
+    sorted (`jax.device_get`, `jax.tree.map`), its axes then naming the outputs' dimensions in the wrong order.
+    The leaves are the axes' values and the outputs (a tree.map maps both); the names, config and titles ride along."""
     names = (tuple(results.axes), tuple(results.outputs))
     children = (tuple(results.axes.values()), tuple(results.outputs.values()))
     return children, (names, results.config, results.optimizer, results.problem)

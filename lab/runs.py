@@ -55,7 +55,7 @@ class Outcome(NamedTuple):
         (Nesterov); NaN where the lab knows no theory (Adam, schedules, ...).
     theory_kind: which of those theories ran, an index into THEORY_KINDS (0: none; 1: gradient descent, which
         momentum 0 is; 2: heavy ball; 3: Nesterov), so that tables and figures never infer it from numbers.
-    predicted_rate: that optimizer's asymptotic contraction at this step (NaN without theory).
+    predicted_rate: that optimizer's asymptotic contraction at this learning rate (NaN without theory).
     predicted_iterations: iterations to the tolerance at that rate (-1: never, or no theory).
     reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
     reference_status: how its search ended, an index into `lab.reference.STATUSES` (0: converged);
@@ -506,12 +506,12 @@ class LinearRegressionRun(Run):
         start = problem.start if self.start == "zero" else probe_start(problem)
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+        def at_learning_rate(*, learning_rate=None, learning_rate_over_edge=None):
             learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
 
-        return at_step
+        return at_learning_rate
 
 
 def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, tolerance, record_every=1,
@@ -662,7 +662,7 @@ class LogisticRun(Run):
             start, unit = probe_start(problem, PROBE), problem.edge_learning_rate
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+        def at_learning_rate(*, learning_rate=None, learning_rate_over_edge=None):
             learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, unit, dtype)
             outcome, trace = optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                                       tolerance=self.tolerance, record_every=self.record_every,
@@ -675,7 +675,7 @@ class LogisticRun(Run):
                 outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
             return outcome | {"learning_rate_over_edge": learning_rate / unit, "L_start": L_start}
 
-        return at_step
+        return at_learning_rate
 
 
 STARTS = ("zero", "random", "eigen")
@@ -863,10 +863,10 @@ class CriterionRun(Run):
         start = probe_start(problem, PROBE) if start is None else start
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
-        def at_step(*, learning_rate=None, learning_rate_over_edge=None):
+        def at_learning_rate(*, learning_rate=None, learning_rate_over_edge=None):
             learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, batches=batches,
                             **hyper)[0]
 
-        return at_step
+        return at_learning_rate

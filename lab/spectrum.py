@@ -131,7 +131,7 @@ def sharpness_threshold(learning_rate):
     """2 / eta: gradient descent at learning rate eta is locally stable where the sharpness (the top eigenvalue of
     the Hessian at a_t) is below this, the edge 2/L read the other way (`lab.adam.sharpness_threshold` for Adam)."""
     _validate.learning_rate("learning_rate", learning_rate)
-    return 2.0 / learning_rate
+    return 2.0 / jnp.asarray(learning_rate)
 
 
 def best_learning_rate(L, mu):

@@ -1,6 +1,6 @@
 """The measured stability edge and best learning rate of a run, beside 2/L and 2/(L + mu).
 
-For every setting of the other axes (kappa, seed, ...) the step is searched
+For every setting of the other axes (kappa, seed, ...) the learning rate is searched
 per lane, all lanes at once, inside one compiled call:
 
 * the edge, the largest stable learning rate, by bisection on a geometric bracket to a
@@ -9,7 +9,7 @@ per lane, all lanes at once, inside one compiled call:
   an edge the bracket does not hold is NaN, never the bracket's end;
 * the best learning rate, the one with the smallest measured contraction
   (`Outcome.measured_rate`), by golden-section search (the contraction is
-  unimodal in the step for gradient descent on a quadratic).
+  unimodal in the learning rate for gradient descent on a quadratic).
 
 The search runs `run.near_optimum()`: the lab's runs start there at a* plus
 every unit eigenvector (times `runs.PROBE` off the quadratics), so every
@@ -52,7 +52,7 @@ NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured
 
 def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_bracket=(0.05, 1.0),
                   rtol: float = 1e-3, best_iterations: int = 24, find_best: bool = True) -> Results:
-    """Measured largest stable learning rate size and best one for every point of the grid of `axes` (no step size axis).
+    """Measured largest stable learning rate and best one at every point of the grid of `axes` (no learning rate axis).
 
     run: a `lab.runs.Run` returning an `Outcome`, taking `learning_rate_over_edge`;
         `run.near_optimum()` is searched (started next to a*), and the
@@ -125,9 +125,13 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     missed = int(np.sum(~outputs["best_bracketed"])) if find_best else 0
     if missed:
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
+        unmeasured = int(np.sum(~outputs["best_bracketed"] & np.isnan(outputs["best_bound"])))
+        below = missed - above - unmeasured
         warnings.warn(f"the best learning rate was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
-                      f"({above} at the top of best_bracket={tuple(best_bracket)}, {missed - above} at its bottom: "
-                      "the rate still falls beyond): reported as NaN. Widen best_bracket.", stacklevel=2)
+                      f"({above} at the top of best_bracket={tuple(best_bracket)}, {below} at its bottom: the rate still "
+                      "falls beyond" + (f"; {unmeasured} where no rate could be measured at either end: the runs "
+                                        "diverged or never left the rounding floor" if unmeasured else "")
+                      + "): reported as NaN. Widen best_bracket.", stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name, "find_best": bool(find_best)}
     return Results(axes, outputs, describe(run, axes, jax.devices(), config), run.optimizer_name, run.problem_name)
@@ -202,8 +206,8 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
     """
 
     def per_point(*point):
-        at_step = run.at(**dict(zip(names, point)), **fixed)  # the setting's problem, built once
-        evaluate = jax.vmap(lambda c: runs.outputs_of(at_step(learning_rate_over_edge=c)))
+        at_learning_rate = run.at(**dict(zip(names, point)), **fixed)  # the setting's problem, built once
+        evaluate = jax.vmap(lambda c: runs.outputs_of(at_learning_rate(learning_rate_over_edge=c)))
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
@@ -236,12 +240,16 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         # The theory and the run's 2/L at the best learning rate, or at the edge bracket's low end: they do not depend on it.
         last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]])) if find_best else first
         at_best = {name: x[0] for name, x in last.items()}
-        # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both:
-        # a rate still falling at an end (noise near it can move that end a little) puts the best there or beyond.
+        # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both by
+        # more than the measured rate's noise (1e3 eps: float32's wobbles by 1e-5): a rate still falling at an end
+        # (noise near it can move that end a little) puts the best there or beyond.
         ends = jnp.where(jnp.isnan(last["measured_rate"][1:3]), jnp.inf, last["measured_rate"][1:3])
-        interior = (a > best_bracket[0]) & (b < best_bracket[1]) & (at_best["measured_rate"] < jnp.min(ends))
+        noise = 1e3 * jnp.finfo(ends.dtype).eps
+        interior = ((a > best_bracket[0]) & (b < best_bracket[1])
+                    & (at_best["measured_rate"] < jnp.min(ends) * (1 - noise)))
+        measurable = jnp.isfinite(jnp.min(ends)) & find_best  # no rate at either end: no side to report
         best_bracketed = interior & find_best
-        best_above = ~interior & (ends[1] <= ends[0]) & find_best
+        best_above = ~interior & (ends[1] <= ends[0]) & measurable
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["learning_rate_over_edge"]).astype(best.dtype)  # the run's 2/L
@@ -252,7 +260,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
             best_rate=jnp.where(best_bracketed, at_best["measured_rate"], jnp.nan), bracketed=bracketed,
             edge_above=stable_first[1], best_bracketed=best_bracketed, best_above=best_above,
             edge_bound=jnp.where(bracketed, jnp.nan, jnp.where(stable_first[1], edge_bracket[1], edge_bracket[0])),
-            best_bound=jnp.where(best_bracketed | (not find_best), jnp.nan,
+            best_bound=jnp.where(best_bracketed | ~measurable, jnp.nan,
                                  jnp.where(best_above, best_bracket[1], best_bracket[0])),
             theory_edge_learning_rate=at_best["theory_edge_learning_rate"], theory_kind=at_best["theory_kind"],
             gd_edge_learning_rate=spectrum.stability_threshold(L),

@@ -11,7 +11,7 @@ equals a plain call of `run` there.
 
 An axis of a single value is passed to the run as a traced scalar rather
 than vmapped (a batch of one would make shared matmuls batched ones). The
-first axis of several values that is not a step size (the step axis when
+first axis of several values that is not a learning rate (the learning-rate axis when
 it is the only one) is chunked so that a chunk (its results, curves and data) fits in
 `max_bytes`, and each chunk is sharded over `jax.devices()`. Chunks all have one shape (the last
 is padded), so a sweep compiles once, and a second sweep with new values of

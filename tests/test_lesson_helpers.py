@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import experiments
-from lab import atoms, criteria, minibatch, model_selection, problems, reference
+from lab import atoms, criteria, minibatch, model_selection, problems, reference, spectrum
 
 PENALTIES = np.logspace(-8, 1, 19)
 
@@ -144,3 +144,37 @@ def test_the_moved_functions_refuse_what_would_give_a_quiet_wrong_answer(wide):
         minibatch.draw_with_second_moment(jax.random.key(0), center, jnp.array([[1.0, 0.5], [0.0, 1.0]]))
     with pytest.raises(ValueError, match=r"M must be \(2, 2\)"):
         minibatch.draw_with_second_moment(jax.random.key(0), center, jnp.eye(3))
+
+
+def test_the_research_cases_model_refuses_what_would_broadcast_or_fail_deep_inside(extensive):
+    X, y = extensive
+    exact = np.arange(3.0)
+    with pytest.raises(ValueError, match="two non-empty 1-D arrays of one length"):  # (3,) - (3, 1): 0.889, not 0
+        model_selection.mean_absolute_error(exact, exact[:, None])
+    with pytest.raises(ValueError, match="two non-empty 1-D arrays of one length"):
+        model_selection.mean_absolute_error(exact, exact[:2])
+    l2, rng = np.logspace(-6, 0, 4), np.random.default_rng(0)
+    with pytest.raises(ValueError, match="two non-empty 1-D arrays of one length"):  # a median of 1.82 for 0.073
+        model_selection.bootstrap_errors(X, y, X, y[:, None], l2, rng, 2)
+    with pytest.raises(ValueError, match="resamples must be an integer >= 1"):
+        model_selection.bootstrap_errors(X, y, X, y, l2, rng, 0)
+    with pytest.raises(ValueError, match="rng must be a numpy Generator"):
+        model_selection.bootstrap_errors(X, y, X, y, l2, 0, 2)
+    predict, _ = model_selection.scaled_ridge(X.tolist(), y.tolist(), l2)  # lists are arrays
+    with pytest.raises(ValueError, match=rf"predict takes \(M, {X.shape[1]}\) features"):
+        predict(X[:, :-1])
+    huge = X.copy()
+    huge[:, 0] = 1e200
+    with pytest.raises(ValueError, match=r"X's columns \[0\] overflow"):  # its column silently zeroed before
+        model_selection.scaled_ridge(huge, y, l2)
+
+
+def test_the_null_space_functions_name_their_bad_arguments(wide):
+    X, _ = wide
+    with pytest.raises(ValueError, match="v contains NaN"):  # blamed a y it does not take
+        reference.null_part(X, jnp.full(15, jnp.nan))
+    with pytest.raises(ValueError, match="intercept must be True or False"):
+        reference.null_directions(jax.random.key(0), X, 2, intercept="no")
+    M = -jnp.eye(2)  # traced: the draw is NaN, not one that dropped both directions
+    assert np.isnan(jax.jit(minibatch.draw_with_second_moment)(jax.random.key(0), jnp.zeros(2), M)).all()
+    np.testing.assert_allclose(spectrum.sharpness_threshold([0.5, 2.0]), [4.0, 1.0])

@@ -49,7 +49,7 @@ def test_best_learning_rate_contraction_is_the_optimal_rate():
     L, mu = 2.0, 2.0 / 50.0
     learning_rate = spectrum.best_learning_rate(L, mu)
     np.testing.assert_allclose(spectrum.contraction(learning_rate, L, mu), spectrum.optimal_rate(L / mu), rtol=1e-14)
-    # Any other step contracts worse.
+    # Any other learning rate contracts worse.
     assert spectrum.contraction(0.99 * learning_rate, L, mu) > spectrum.contraction(learning_rate, L, mu)
     assert spectrum.contraction(1.01 * learning_rate, L, mu) > spectrum.contraction(learning_rate, L, mu)
     assert spectrum.contraction(1.001 * spectrum.stability_threshold(L), L, mu) > 1
