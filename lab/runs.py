@@ -839,7 +839,10 @@ class CriterionRun(Run):
 
     @property
     def problem_name(self):
-        return name_of(self.criterion).replace("_", " ")
+        """'huber, N = 442, P = 11': the criterion, its data's rows (`Data`) and the parameters it fits."""
+        size = self.size if self.size is not None else problems.problem_size(self.data)
+        rows = f", N = {self.data.X.shape[0]}" if isinstance(self.data, criteria.Data) else ""
+        return f"{name_of(self.criterion).replace('_', ' ')}{rows}, P = {size}"
 
     def at(self, seed=0, batch_size=None, **hyper):
         """The runs of one setting as a function of the step size, its problem built once (the edge search's loop)."""

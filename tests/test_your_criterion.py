@@ -260,3 +260,10 @@ def test_the_reference_tolerance_and_iterations_reach_the_solver():
     for name, value in (("reference_tol", 0.0), ("reference_tol", -1e-6), ("reference_max_iter", 0), ("reference_max_iter", 2.5)):
         with pytest.raises(ValueError, match=name):
             runs.CriterionRun(log_cosh, log_cosh_data(), 20, **{name: value})
+
+
+def test_a_criterion_runs_title_names_its_rows_and_parameters():
+    """Figure titles and tables said 'log cosh' alone: the data's N and the P the criterion fits come with it."""
+    assert runs.CriterionRun(log_cosh, log_cosh_data(), 10).problem_name == "log cosh, N = 200, P = 5"
+    points = Points(jnp.ones((7, 2)), jnp.zeros(7))  # not Data: no rows to name, its size given
+    assert runs.CriterionRun(lambda a, d: jnp.sum(a**2), points, 10, size=3, resample=False).problem_name.endswith(", P = 3")
