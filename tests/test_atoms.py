@@ -77,10 +77,10 @@ def test_forces_match_finite_differences_of_the_energy():
     force = np.asarray(atoms.forces(jnp.asarray(structure.positions), structure.occupied, near))
     h = 1e-5
     for atom, axis in [(0, 0), (7, 1), (31, 2)]:
-        step = np.zeros_like(structure.positions)
-        step[atom, axis] = h
-        plus = atoms.energy(jnp.asarray(structure.positions + step), structure.occupied, near)
-        minus = atoms.energy(jnp.asarray(structure.positions - step), structure.occupied, near)
+        offset = np.zeros_like(structure.positions)
+        offset[atom, axis] = h
+        plus = atoms.energy(jnp.asarray(structure.positions + offset), structure.occupied, near)
+        minus = atoms.energy(jnp.asarray(structure.positions - offset), structure.occupied, near)
         assert force[atom, axis] == pytest.approx(-float(plus - minus) / (2 * h), rel=1e-6, abs=1e-8)
 
 
