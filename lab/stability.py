@@ -238,18 +238,21 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, (lo, hi, a, b, x1, x2, *rates))
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
         # The theory and the run's 2/L at the best learning rate, or at the edge bracket's low end: they do not depend on it.
-        last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]])) if find_best else first
+        if find_best:
+            last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]]))
+            # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both
+            # by more than the measured rate's noise (1e3 eps: float32's wobbles by 1e-5): a rate still falling at
+            # an end (noise near it can move that end a little) puts the best there or beyond.
+            ends = jnp.where(jnp.isnan(last["measured_rate"][1:]), jnp.inf, last["measured_rate"][1:])
+            noise = 1e3 * jnp.finfo(ends.dtype).eps
+            best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1])
+                              & (last["measured_rate"][0] < jnp.min(ends) * (1 - noise)))
+            measurable = jnp.isfinite(jnp.min(ends))  # no rate at either end: no side to report
+            best_above = ~best_bracketed & (ends[1] <= ends[0]) & measurable
+        else:
+            last, best_bracketed = first, jnp.zeros((), bool)
+            measurable = best_above = best_bracketed
         at_best = {name: x[0] for name, x in last.items()}
-        # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both by
-        # more than the measured rate's noise (1e3 eps: float32's wobbles by 1e-5): a rate still falling at an end
-        # (noise near it can move that end a little) puts the best there or beyond.
-        ends = jnp.where(jnp.isnan(last["measured_rate"][1:3]), jnp.inf, last["measured_rate"][1:3])
-        noise = 1e3 * jnp.finfo(ends.dtype).eps
-        interior = ((a > best_bracket[0]) & (b < best_bracket[1])
-                    & (at_best["measured_rate"] < jnp.min(ends) * (1 - noise)))
-        measurable = jnp.isfinite(jnp.min(ends)) & find_best  # no rate at either end: no side to report
-        best_bracketed = interior & find_best
-        best_above = ~interior & (ends[1] <= ends[0]) & measurable
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["learning_rate_over_edge"]).astype(best.dtype)  # the run's 2/L

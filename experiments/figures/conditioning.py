@@ -102,7 +102,7 @@ def features_figure(result, summary):
     bx.set_ylim(1e-18, 3)
     bx.set_xlabel("iteration t, log scale")
     bx.set_ylabel("(f(a_t) − f*) / (f(a₀) − f*), log scale")
-    bx.set_title(f"Gradient descent at each problem's step 2/(L+μ), {num_steps:,} iterations", fontsize=10)
+    bx.set_title(f"Gradient descent at each problem's learning rate 2/(L+μ), {num_steps:,} iterations", fontsize=10)
     bx.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     bx.grid(True, which="major", alpha=0.3)
 
