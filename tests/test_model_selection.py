@@ -5,8 +5,6 @@ import json
 import jax
 import numpy as np
 import pytest
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, KFold
 
 from lab import model_selection, problems, reference
 
@@ -21,6 +19,8 @@ L2_GRID = np.geomspace(1e-6, 10, 15)
 
 
 def test_folds_are_sklearns_kfold():
+    from sklearn.model_selection import KFold  # here, not at collection: scikit-learn takes 1.5 s to import
+
     for n, k in ((60, 5), (23, 4)):
         masks = model_selection.fold_masks(n, k)
         for mask, (train, _) in zip(masks, KFold(k).split(np.zeros(n))):
@@ -28,6 +28,9 @@ def test_folds_are_sklearns_kfold():
 
 
 def test_ridge_cv_equals_gridsearchcv(data):
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+
     X, y = data
     cv = model_selection.ridge_cv(X, y, L2_GRID, k=5)
     n_train = 48  # 60 samples, 5 folds: every fold trains on 48

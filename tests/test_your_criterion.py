@@ -120,7 +120,7 @@ def test_poisson_gradient_and_hessian_are_the_formulas():
 def test_convex_local_edge_is_two_over_L_with_the_right_rule(name):
     criterion, make, rule, method = CONVEX[name]
     run = runs.CriterionRun(criterion, make(), 1000, stability_rule=rule, method=method, resample=False)
-    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    edges = stability.edge_and_best(run, {"seed": np.array([0])}, find_best=False)
     assert bool(edges["bracketed"][0]) and edges.config["stability_rule"] == rule
     assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=1e-2)
 
@@ -128,14 +128,14 @@ def test_convex_local_edge_is_two_over_L_with_the_right_rule(name):
 def test_float32_log_cosh_edge():
     run = runs.CriterionRun(log_cosh, log_cosh_data(jnp.float32), 1000, stability_rule="converging",
                             method="newton", resample=False)
-    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    edges = stability.edge_and_best(run, {"seed": np.array([0])}, find_best=False)
     assert edges["L"].dtype == np.float32 and int(edges["reference_status"][0]) == reference.CONVERGED  # ||g|| <= 1e-5
     assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=1e-2)
 
 
 def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
     run = runs.CriterionRun(tanh_net, net_data(), 500, init_scale=0.5, size=NET_SIZE, resample=False)
-    edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    edges = stability.edge_and_best(run, {"seed": np.array([0])}, find_best=False)
     # seed 0: the search from its random initialisation reaches ||grad f|| <= 1e-10 at a strict minimum
     assert int(edges["reference_status"][0]) == reference.CONVERGED and float(edges["mu"][0]) > 0
     assert bool(edges["bracketed"][0])
@@ -161,7 +161,7 @@ def test_a_reference_that_did_not_converge_is_refused_and_is_a_status_under_jit(
 def test_an_unbracketed_edge_is_never_reported_as_measured():
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 1000, stability_rule="converging", method="newton", resample=False)
     with pytest.warns(UserWarning, match=r"not bracketed at 1 of 1 point\(s\) \(1 stable at the top"):
-        edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6))
+        edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6), find_best=False)
     assert not edges["bracketed"][0] and edges["edge_above"][0] and edges["edge_bound"][0] == 0.6  # the end it lies beyond
     assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_learning_rate"][0])
 
