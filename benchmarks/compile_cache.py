@@ -4,7 +4,8 @@ time alone of the default `lab sweep`'s grid (`sweep.lower(...).compile()`, in a
 with XLA's optimising compile and with `lab.cli.FAST_COMPILE_XLA_FLAGS`, which `lab sweep` uses on grids
 this small (`--compile auto`). And what every new process pays before any of it: importing JAX, optax,
 matplotlib and the `lab` command, with the installed ml_dtypes and, side by side, with ml_dtypes
-ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import).
+ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import). And the floor under every command: a new process that imports
+the `lab` command and starts JAX's CPU backend with one compiled addition (STARTUP).
 
 Run: python -m benchmarks.compile_cache [--out figures] [--repeats 3]
 Writes OUT/compile_cache.json. Each repeat uses a new cache directory, so "first" always compiles.
@@ -115,6 +116,33 @@ def imports(repeats):
                 with_installed_ml_dtypes_s=installed, with_compared_ml_dtypes_s=compared)
 
 
+# What every `lab` command pays before it traces anything: Python, the lab's command and its imports, JAX's CPU
+# backend started by one compiled call. A second run cannot be faster than this.
+STARTUP = """
+import time
+started = time.perf_counter()
+import jax
+import jax.numpy as jnp
+import experiments.cli
+jax.config.update("jax_enable_x64", True)
+jax.jit(lambda x: x + 1)(jnp.ones(3)).block_until_ready()
+print(time.perf_counter() - started)
+"""
+
+
+def startup(repeats):
+    """Median wall seconds of a new process that runs STARTUP, measured from before Python starts (the interpreter's
+    own start included) and from STARTUP's first line."""
+    whole, inside = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", STARTUP], env={**os.environ, "LAB_CACHE_DIR": "off"}, check=True,
+                              capture_output=True, text=True)
+        whole.append(time.perf_counter() - started)
+        inside.append(float(done.stdout.strip().splitlines()[-1]))
+    return dict(median_s=statistics.median(whole), median_after_python_s=statistics.median(inside), samples_s=whole)
+
+
 def benchmark(out="figures", repeats=3):
     out = files.writable_directory(out)
     numbers = dict(
@@ -124,7 +152,13 @@ def benchmark(out="figures", repeats=3):
         commands={name: measure(arguments, repeats) for name, arguments in COMMANDS.items()},
         default_sweep_compile=compile_only(repeats),
         imports=imports(repeats),
+        startup=startup(repeats),
     )
+    second = numbers["commands"]["lab sweep"]["median_s"]
+    numbers["second_sweep_floor"] = dict(
+        target_s=second["first"] / 3, startup_s=numbers["startup"]["median_s"],
+        left_for_the_sweep_s=second["first"] / 3 - numbers["startup"]["median_s"],
+        second_minus_startup_s=second["second"] - numbers["startup"]["median_s"])
     files.save_json(out / "compile_cache.json", numbers)
     return numbers
 
@@ -135,6 +169,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     numbers = benchmark(args.out, args.repeats)
+    print(f"startup (the floor of any lab command): {numbers['startup']['median_s']:.2f} s")
     print(f"default sweep's compile: {numbers['default_sweep_compile']['median_s']}")
     found = numbers["imports"]
     print(f"imports (s): {found['median_s']}; with ml_dtypes {found['ml_dtypes_versions']}: "
