@@ -230,26 +230,18 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
         found, curvature = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
     if concrete:
+        if int(found.status) == reference.FALLS_FURTHER:
+            _refuse_an_infinite_optimum(criterion, data, found)  # logistic and Poisson: why, in the data's words
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
-        _refuse_an_infinite_optimum(criterion, data, found, curvature)
         _warn_if_singular(criterion, data, found, curvature)
     return Problem(criterion, data, start, found, curvature)
 
 
-def _refuse_an_infinite_optimum(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):
-    """Logistic and Poisson regression without a penalty can have no finite optimum, and Newton then stops where
-    the gradient is rounding, far along the direction the loss still falls: refused when the loss keeps falling
-    along a* or along the Hessian's softest eigenvector (either sign; `reference.still_falls`), which no convex
-    criterion's minimiser allows."""
+def _refuse_an_infinite_optimum(criterion, data, found: reference.Reference):
+    """Logistic and Poisson regression without a penalty, where f falls further from where the solver stopped
+    (status FALLS_FURTHER, `_minimum`): no finite optimum, and which property of the data takes it away."""
     base = _unwrapped(criterion)
     if base not in (criteria.logistic, criteria.poisson) or not isinstance(data, Data) or float(data.l2) != 0:
-        return
-    values = np.asarray(curvature.eigenvalues)
-    softest = curvature.eigenvectors[:, 0] * (1 + float(jnp.linalg.norm(found.params)))
-    # A Hessian singular to rounding (nearly collinear columns) is `_warn_if_singular`'s: its flat direction is
-    # not a direction of no finite optimum.
-    directions = jnp.stack([softest, -softest]) if values[0] > values.size * np.finfo(values.dtype).eps * values[-1] else None
-    if not reference.still_falls(criterion, found.params, data, directions):
         return
     why = ("the classes are separable (but for samples on the boundary)" if base is criteria.logistic else
            "the counts are 0 wherever some feature is non-zero (or everywhere)")
@@ -370,22 +362,39 @@ def _solve(criterion, data, start, method, tol, max_iter):
     def solve(data, start, tol):
         found = reference.solve(criterion, data, start, method, tol, max_iter)
         curvature = spectrum.spectrum(criterion, found.params, data)
-        return _minimum(found, curvature), curvature
+        return _minimum(criterion, data, start, found, curvature), curvature
     if tol is None:
         return linalg.one_at_a_time(lambda data, start: solve(data, start, None))(data, start)
     return linalg.one_at_a_time(solve)(data, start, tol)
 
 
-def _minimum(found: reference.Reference, curvature: spectrum.Spectrum) -> reference.Reference:
+def _minimum(criterion, data, start, found: reference.Reference, curvature: spectrum.Spectrum) -> reference.Reference:
     """`found`, its status NOT_FINITE where the Hessian is not finite, NOT_A_MINIMUM where the gradient vanishes
-    but an eigenvalue is clearly negative (below -sqrt(eps) L: a saddle or a maximum, not rounding)."""
+    but an eigenvalue is clearly negative (below -sqrt(eps) L: a saddle or a maximum, not rounding), FALLS_FURTHER
+    where it vanishes but f falls further along a* or the Hessian's flattest direction (either sign, in steps of
+    1 + ||a*||; `reference.still_falls`, rounding measured against f(start) too): where f flattens out with no
+    finite minimum (exp(-a), logistic regression on separable classes without a penalty) or where a degenerate
+    stationary point is no minimum (a^3). The lab's quadratics need no probe: where their gradient vanishes is a
+    minimum."""
     eps = jnp.finfo(curvature.eigenvalues.dtype).eps
     finite = jnp.all(jnp.isfinite(curvature.eigenvalues))
     saddle = curvature.mu < -jnp.sqrt(eps) * jnp.abs(curvature.L)
+    falls = (False if criterion in reference.QUADRATICS else
+             reference.still_falls(criterion, found.params, data, _flattest(found, curvature), criterion(start, data)))
     converged = found.status == reference.CONVERGED
     status = jnp.where(converged & ~finite, reference.NOT_FINITE,
-                       jnp.where(converged & saddle, reference.NOT_A_MINIMUM, found.status))
+                       jnp.where(converged & saddle, reference.NOT_A_MINIMUM,
+                                 jnp.where(converged & falls, reference.FALLS_FURTHER, found.status)))
     return found._replace(status=status.astype(found.status.dtype))
+
+
+def _flattest(found: reference.Reference, curvature: spectrum.Spectrum):
+    """+-(1 + ||a*||) v, v the Hessian's flattest eigenvector; zeros where the Hessian is singular to rounding (a
+    flat direction of many minimisers, `_warn_if_singular`'s, is not one where f falls)."""
+    values = curvature.eigenvalues
+    softest = curvature.eigenvectors[:, 0] * (1 + jnp.linalg.norm(found.params))
+    regular = values[0] > values.size * jnp.finfo(values.dtype).eps * values[-1]
+    return jnp.where(regular, jnp.stack([softest, -softest]), 0)
 
 
 def problem_size(data):

@@ -214,17 +214,18 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
                                                 & still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2))))
 
 
-def still_falls(criterion, params, data, directions=None):
+def still_falls(criterion, params, data, directions=None, scale=0.0):
     """Along d = a or a row of `directions` (K, P), f(a + d) < f(a) beyond rounding and f(a + t d) never above f(a)
     for t = 4, 16, 64: for a convex criterion the loss then falls without end along d, no finite optimum (classes
     separable but for samples on the boundary, where no margin is positive; Poisson counts all 0 where a feature
     is non-zero). A finite minimum that a solver only approached (a nearly flat direction) rises again further
-    out, and is not reported."""
+    out, and is not reported. Rounding: 16 eps (|f(a)| + scale); scale, f's size elsewhere (at the start), keeps
+    a minimum of 0 (an interpolating fit) from reading rounding as a fall."""
     value = criterion(params, data)
     moves = params[None] if directions is None else jnp.concatenate([params[None], directions])
     moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(jnp.asarray(STILL_FALLS_T, d.dtype)))(
         moves)
-    rounding = 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
+    rounding = 16 * jnp.finfo(value.dtype).eps * (jnp.abs(value) + jnp.abs(scale))
     return jnp.any((moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
 
 
@@ -240,8 +241,9 @@ def default_tol(dtype, scale=0.0):
 
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
 METHODS = ("closed_form", "newton", "lbfgs")
-STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite", "not_a_minimum")
-CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE, NOT_A_MINIMUM = range(len(STATUSES))
+STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite", "not_a_minimum",
+            "falls_further")
+CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE, NOT_A_MINIMUM, FALLS_FURTHER = range(len(STATUSES))
 
 
 class Reference(NamedTuple):
@@ -442,6 +444,14 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
             f"(||grad f|| = {float(found.gradient_norm):.3e}) but the Hessian has a negative eigenvalue: a saddle "
             "point or a maximum. Start elsewhere (problem(..., start=...); for a network, CriterionRun(init_scale=0.5), "
             "since a = 0 is a saddle of most networks)."
+        )
+    if status == FALLS_FURTHER:
+        raise ValueError(
+            f"{what} was not found: {METHODS[int(found.method)]} reached a point where the gradient vanishes "
+            f"(||grad f|| = {float(found.gradient_norm):.3e}, f = {float(found.value):.6g} at ||a|| = "
+            f"{float(jnp.linalg.norm(found.params)):.3g}) but f falls further from it, and keeps falling 64 times as far "
+            "out (along a or the Hessian's flattest direction): no finite minimum (f(a) = exp(-a) flattens out without "
+            "one; f(a) = a^3 is unbounded below). Check the criterion's sign and terms, or add a penalty (l2 > 0)."
         )
     if METHODS[int(found.method)] == "closed_form" and status != NOT_FINITE:
         raise ValueError(

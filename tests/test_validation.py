@@ -605,6 +605,28 @@ def test_a_saddle_point_or_a_maximum_is_not_accepted_as_the_reference_optimum():
     assert int(problems.problem(criteria.least_squares, data).reference.status) == reference.CONVERGED
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_vanishing_gradient_where_f_falls_further_is_not_a_minimum(dtype):
+    """exp(-a) flattens out with no minimum and a^3 flattens at 0 with none: the gradient vanishes to tol in both, and
+    both were accepted (the edge then read 2/L of a Hessian of 1e-11). A degenerate true minimum (a^4) still is."""
+    data = problems.make_data(_X().astype(dtype), _y().astype(dtype))
+    start = jnp.ones(data.X.shape[1], dtype)
+    flattening = lambda a, data: jnp.sum(jnp.exp(-a))  # noqa: E731
+    cube = lambda a, data: jnp.sum(a**3)  # noqa: E731
+    for criterion in (flattening, cube):
+        with pytest.raises(ValueError, match=r"gradient vanishes .* but f falls further from it.*no finite minimum"):
+            problems.problem(criterion, data, start)
+    traced = jax.jit(lambda data: problems.problem(flattening, data, start).reference.status)(data)  # a status
+    assert reference.STATUSES[int(traced)] == "falls_further"
+    quartic = problems.problem(lambda a, data: jnp.sum(a**4), data, start)
+    assert int(quartic.reference.status) == reference.CONVERGED and float(jnp.max(jnp.abs(quartic.reference.params))) < 0.05
+    # f* = 0 (fewer rows than parameters: an interpolating fit), flat along the null space: rounding is not a fall
+    wide = problems.make_data(jax.random.normal(jax.random.key(3), (5, 8), dtype), jnp.arange(5, dtype=dtype))
+    own = lambda a, data: jnp.mean((data.y - data.X @ a) ** 2)  # noqa: E731
+    with pytest.warns(UserWarning, match="singular"):
+        assert int(problems.problem(own, wide).reference.status) == reference.CONVERGED
+
+
 def test_logistic_regression_refuses_labels_other_than_0_and_1_whatever_builds_the_problem():
     for labels in (2 * _y() - 1, 2 * _y(), np.full(N, 0.5)):
         with pytest.raises(ValueError, match="y must hold binary labels 0 and 1"):
