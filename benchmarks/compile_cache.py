@@ -4,8 +4,9 @@ time alone of the default `lab sweep`'s grid (`sweep.lower(...).compile()`, in a
 with XLA's optimising compile and with `lab.cli.FAST_COMPILE_XLA_FLAGS`, which `lab sweep` uses on grids
 this small (`--compile auto`). And what every new process pays before any of it: importing JAX, optax,
 matplotlib and the `lab` command, with the installed ml_dtypes and, side by side, with ml_dtypes
-ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import). And the floor under every command: a new process that imports
-the `lab` command and starts JAX's CPU backend with one compiled addition (STARTUP).
+ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import).
+And the floor under every command: a new process that imports the `lab` command and starts JAX's CPU
+backend with one compiled addition (STARTUP).
 
 Run: python -m benchmarks.compile_cache [--out figures] [--repeats 3]
 Writes OUT/compile_cache.json. Each repeat uses a new cache directory, so "first" always compiles.
