@@ -55,7 +55,7 @@ def measure(arguments, repeats):
                 first_over_off=median["first"] / median["off"])
 
 
-# The default `lab sweep`: least squares, N = 200, D = 10, 500 steps, 64 step sizes x 3 condition numbers, float64.
+# The default `lab sweep`: least squares, N = 200, D = 10, 500 steps, 64 learning rates x 3 condition numbers, float64.
 COMPILE_ONLY = """
 import time
 import jax

@@ -2,7 +2,7 @@
 
 Gradient descent on least squares, N = 200, D = 10 (P = 11 with the intercept),
 T = 1000 steps, float32, curves recorded every 10th step, over 100 seeds x 10
-condition numbers x 100 step sizes (0.02 to 1.2 times 2/L): 100,000 runs,
+condition numbers x 100 learning rates (0.02 to 1.2 times 2/L): 100,000 runs,
 each setting (kappa, seed) generating its own data, exact optimum and
 spectrum inside the compiled call. `max_bytes` bounds a chunk (its results,
 curves and data), so the grid runs as several calls of one compiled program.

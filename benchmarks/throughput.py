@@ -1,6 +1,6 @@
 """Throughput of gradient descent on least squares: the lab's sweep against the ways people write it.
 
-Two workloads, each run in float32 and float64: R step sizes, log-spaced from
+Two workloads, each run in float32 and float64: R learning rates, log-spaced from
 1e-3 to 1.2 times 2/L, each running T steps of a <- a - lr * (2/N) X^T (X a - y)
 from a = 0 on the design X = [1, features] of `lab.problems.regression` (seed 0,
 Hessian condition number 1e4, so L = 2 and 2/L = 1 exactly), recording the
@@ -18,7 +18,7 @@ loss f(a_t) at every step. Variants:
 beside the machine's own matmul throughput for the same shapes (X @ A and
 X^T @ Rmat, JAX jit), and diagnostics that locate the lab's costs: (h) the same
 algorithm batched by hand in one jitted `lax.scan`; (i) the lab's sweep over the
-step axis alone, kappa bound to the run rather than given as an axis of one
+learning-rate axis alone, kappa bound to the run rather than given as an axis of one
 value (equal to (e) when such an axis costs nothing: it used to cost 1.3-2.3x);
 and the lab's sweep with one step (its fixed cost per call). Variants are
 interleaved, repeated, and reported as medians (and best times); slow loops are
@@ -61,7 +61,7 @@ from lab import files, problems, runs, sweep  # noqa: E402
 
 KAPPA = 1e4  # the Hessian's condition number (X's is 100)
 SEED = 0
-LEARNING_RATE_LOW, LEARNING_RATE_HIGH = 1e-3, 1.2  # absolute step sizes; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
+LEARNING_RATE_LOW, LEARNING_RATE_HIGH = 1e-3, 1.2  # absolute learning rates; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
 WORKLOADS = {
     "large": dict(n=2000, d=50, num_steps=500, num_runs=256),
     "small": dict(n=200, d=10, num_steps=1000, num_runs=1024),
@@ -95,7 +95,7 @@ VARIANTS = {
 }
 DIAGNOSTICS = {
     "jax_batched_scan": ("h", "JAX batched by hand, one jitted scan", "jax", "data"),
-    "lab_sweep_learning_rate_axis": ("i", "lab sweep, step axis only (kappa bound)", "jax", "data"),
+    "lab_sweep_learning_rate_axis": ("i", "lab sweep, learning-rate axis only (kappa bound)", "jax", "data"),
 }
 MEASURED = {**VARIANTS, **DIAGNOSTICS}
 QUICK_SKIP = ("lab_sweep_learning_rate_axis",)  # quick mode: one more lab compilation (seconds) for a diagnostic
@@ -128,7 +128,7 @@ def make_problem(n, d, num_steps, dtype, seed=SEED, kappa=KAPPA) -> Problem:
 
 
 def learning_rate_grid(num_runs):
-    """R absolute step sizes from LEARNING_RATE_LOW to LEARNING_RATE_HIGH * 2/L (2/L = 1 for the lab's generator)."""
+    """R absolute learning rates from LEARNING_RATE_LOW to LEARNING_RATE_HIGH * 2/L (2/L = 1 for the lab's generator)."""
     return np.geomspace(LEARNING_RATE_LOW, LEARNING_RATE_HIGH, num_runs)
 
 
@@ -240,7 +240,7 @@ def lab_axes(learning_rates):
 
 
 def lab_sweep(problem: Problem, learning_rates, gram=False):
-    """(e) the lab: one `sweep` over the step axis; losses = recorded gap + f*."""
+    """(e) the lab: one `sweep` over the learning-rate axis; losses = recorded gap + f*."""
     result = sweep.sweep(lab_run(problem, gram), lab_axes(learning_rates), progress=False)
     return result["gap"][:, 0, :].astype(np.float64) + problem.fstar
 
@@ -566,7 +566,7 @@ def lab_sweep_short(problem: Problem, learning_rates):
 
 
 def measure_scaling(spec, repeats, dtype, log):
-    """The lab's sweep (e), and (i) over the step axis alone, as R grows (base N) and as N grows (base R),
+    """The lab's sweep (e), and (i) over the learning-rate axis alone, as R grows (base N) and as N grows (base R),
     with the chained-matmul ceiling beside them. Up to `repeats` interleaved warm calls per point, fewer
     once SCALING_BUDGET_S is spent."""
     base = spec["base"]
@@ -630,7 +630,7 @@ def figure(numbers):
               "range of the repeats", "matmul ceiling of the data form (X @ A, X^T @ R): float64 dashed, float32 dotted"]
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9, frameon=False)
     repeats = numbers["settings"]["repeats"]
-    fig.suptitle(f"Gradient descent on least squares, R step sizes x T steps: throughput per variant\n"
+    fig.suptitle(f"Gradient descent on least squares, R learning rates x T steps: throughput per variant\n"
                  f"(median of {repeats} interleaved repeats, {numbers['machine']['cpu_count']} CPU cores, "
                  "shared machine)", fontsize=12)
     return fig
@@ -690,7 +690,7 @@ def scaling_panel(ax, scaling, axis):
     rows = scaling[axis]
     x = np.array([r[axis] for r in rows])
     for prefix, label, style, colour in (("", "lab sweep (e)", "o-", "tab:orange"),
-                                         ("learning_rate_axis_", "lab sweep, step axis only (i)", "^:", "saddlebrown")):
+                                         ("learning_rate_axis_", "lab sweep, learning-rate axis only (i)", "^:", "saddlebrown")):
         values = np.array([r[f"{prefix}gflops"] for r in rows])
         ranges = np.array([r[f"{prefix}gflops_range"] for r in rows]).T
         ax.errorbar(x, values, yerr=[values - ranges[0], ranges[1] - values], fmt=style, color=colour, lw=2, ms=7,
@@ -707,7 +707,7 @@ def scaling_panel(ax, scaling, axis):
     fixed = (f"N={base['n']}" if axis == "R" else f"R={base['num_runs']}") + f", D={base['d']}, T={base['num_steps']}"
     ax.set_xticks(x, [str(v) for v in x])
     ax.minorticks_off()
-    ax.set_xlabel("R, number of runs (step sizes)" if axis == "R" else "N, number of samples")
+    ax.set_xlabel("R, number of runs (learning rates)" if axis == "R" else "N, number of samples")
     ax.set_ylabel("GFLOP/s (4 N P flops per run-step)")
     ax.set_title(f"The lab's sweep as {axis} grows ({fixed}, {scaling['dtype']})", fontsize=10.5)
     values = [v for r in rows for v in (*r["gflops_range"], *r["learning_rate_axis_gflops_range"], r["ceiling_gflops"])]
