@@ -178,10 +178,26 @@ def learning_rate(name: str, value):
     return real_values(name, value, lambda v: v > 0, "must be > 0 (a learning rate)")
 
 
+def one_learning_rate(name: str, value):
+    """One learning rate > 0: 0-d, traced or not. An array would broadcast against the eigenvalues or the P^2
+    entries of a formula, one rate per direction: a number that means nothing. Several: jax.vmap over them."""
+    if jnp.ndim(value) != 0:
+        raise ValueError(f"{name} must be one number, got shape {jnp.shape(value)}: jax.vmap over learning rates for "
+                         "several.")
+    return learning_rate(name, value)
+
+
+def finite_matrix(name: str, matrix, fix: str):
+    """A concrete matrix without NaN or infinite entries (a NaN compares False, so no other check sees it)."""
+    if not np.all(np.isfinite(np.asarray(matrix))):
+        raise ValueError(f"{name} contains NaN or infinite values: {fix}.")
+
+
 def symmetric(name: str, matrix, fix: str):
     """A concrete square matrix symmetric to rounding (100 eps of its largest entry): eigvalsh reads one triangle
     and the lab's gradients of a^T G a assume G = G^T, so an asymmetric one would give a quietly wrong answer."""
     M = np.asarray(matrix)
+    finite_matrix(name, M, fix)
     if np.max(np.abs(M - M.T), initial=0) > 100 * np.finfo(M.dtype).eps * np.max(np.abs(M), initial=0):
         raise ValueError(f"{name} is not symmetric: {fix}.")
 

@@ -29,6 +29,7 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     _validate.learning_rate("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     _positive("preconditioner", preconditioner, "it divides the update")
+    debias = _validate.flag("debias", debias)
 
     def scale(updates, params=None):
         return jax.tree_util.tree_map(lambda u: -learning_rate * u / preconditioner, updates)

@@ -40,7 +40,7 @@ def _checked(X, batch_size, replacement, learning_rate=None):
         raise ValueError(f"batch_size must be one integer, got shape {jnp.shape(batch_size)}: jax.vmap over batch "
                          "sizes for several.")
     if learning_rate is not None:
-        _validate.learning_rate("learning_rate", learning_rate)
+        _validate.one_learning_rate("learning_rate", learning_rate)
     return X
 
 
@@ -57,6 +57,7 @@ def _check_batch_size(batch_size, num_samples: int, replacement: bool):
 
 def noise_weight(batch_size, num_samples: int, replacement: bool = True):
     """c_B: the weight of the per-sample term S in T_B; 1/B with replacement, (N - B) / (B (N - 1)) without."""
+    num_samples = _validate.count("num_samples", num_samples)
     _check_batch_size(batch_size, num_samples, replacement)
     batch_size = jnp.asarray(batch_size, float)
     # Checked when concrete; traced, a B that is no batch size gives NaN, not the weight of a batch never drawn.

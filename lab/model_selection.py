@@ -104,6 +104,10 @@ def mean_absolute_error(predicted, exact) -> float:
     if predicted.ndim != 1 or predicted.shape != exact.shape or predicted.size == 0:
         raise ValueError(f"predicted and exact must be two non-empty 1-D arrays of one length, got shapes "
                          f"{predicted.shape} and {exact.shape}: flatten a column with .ravel().")
+    for name, values in (("predicted", predicted), ("exact", exact)):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name} contains NaN or infinite values at {np.flatnonzero(~np.isfinite(values)).tolist()}"
+                             f"{' (the features predicted from: check them)' if name == 'predicted' else ''}.")
     return float(np.mean(np.abs(predicted - exact)))
 
 
@@ -135,9 +139,13 @@ def _scores(A, y, l2, masks):
         rotated = u.T @ (root * y)
         n_train, n_validation = weights.sum(), (1 - weights).sum()
 
+        # Held-out rows are zeroed, not dropped: their singular values are rounding (1e-16 s_max, not 0), which
+        # s / (s^2 + 0) would blow up at l2 = 0 when a fold trains on fewer rows than A has columns.
+        kept = s > s[0] * max(A.shape) * jnp.finfo(s.dtype).eps
+
         def fit(penalty):
             denominator = s**2 + n_train * penalty
-            factor = jnp.where(denominator > 0, s / jnp.where(denominator > 0, denominator, 1), 0)
+            factor = jnp.where(kept & (denominator > 0), s / jnp.where(denominator > 0, denominator, 1), 0)
             a = vt.T @ (factor * rotated)
             squared = (y - A @ a) ** 2
             return (weights @ squared) / n_train, ((1 - weights) @ squared) / n_validation

@@ -179,7 +179,8 @@ def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
     module docstring. eigenvalues: (..., P).
     """
     _momentum(beta)
-    _validate.learning_rate("learning_rate", learning_rate)
+    _validate.one_learning_rate("learning_rate", learning_rate)
+    nesterov = _validate.flag("nesterov", nesterov)
     if jnp.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
@@ -360,7 +361,7 @@ def _check_prediction(spec, learning_rate, start, optimum_params, num_steps) -> 
     """ValueError unless spec is a Spectrum of P eigenvalues, P x P eigenvectors, start and a* finite of shape (P,),
     and the learning rate > 0."""
     _check_spectrum(spec, start=start, optimum_params=optimum_params)
-    _validate.learning_rate("learning_rate", learning_rate)
+    _validate.one_learning_rate("learning_rate", learning_rate)
     return _validate.count("num_steps", num_steps, 0)
 
 

@@ -91,3 +91,14 @@ def test_without_scikit_learn_the_comparison_is_skipped_loudly(monkeypatch):
     with pytest.warns(UserWarning, match=r"scikit-learn is not installed: the comparison with GridSearchCV is skipped.*"
                                          r"pip install -e '\.\[compare\]'"):
         assert experiment.sklearn_cv(np.ones((10, 2)), np.ones(10), np.array([1e-3])) == (None, None)
+
+
+@pytest.mark.parametrize("n, d, k", [(8, 5, 2), (6, 10, 3)])
+def test_an_unpenalised_fold_with_fewer_rows_than_columns_is_the_min_norm_fit(n, d, k):
+    """Held-out rows are zeroed, so their singular values are rounding: at l2 = 0 (and 1e-30) s / s^2 blew up, a
+    validation error of 7.2 where the fold's pinv fit gives 6.4 (and 8e27 with N < D)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    found = model_selection.ridge_cv(X, y, [0.0, 1e-30], k=k, intercept=False).mean_validation
+    errors = [np.mean((y[~m] - X[~m] @ (np.linalg.pinv(X[m]) @ y[m])) ** 2) for m in model_selection.fold_masks(n, k)]
+    np.testing.assert_allclose(found, np.mean(errors), rtol=1e-10)

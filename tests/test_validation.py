@@ -1031,3 +1031,34 @@ def test_a_schedule_longer_than_the_run_is_its_first_part():
     runs.CriterionRun(criteria.least_squares, data, 300, optimizer=runs.Scheduled(optax.sgd, 1000))
     with pytest.raises(ValueError, match="would end at step 100"):
         runs.CriterionRun(criteria.least_squares, data, 300, optimizer=runs.Scheduled(optax.sgd, 100))
+
+
+def test_formulas_refuse_what_would_broadcast_or_read_nan_as_a_plausible_number():
+    """Found by probing the formulas' modules: each of these returned a number."""
+    spec = spectrum.Spectrum(jnp.array([1.0, 4.0]), jnp.eye(2))
+    X = jax.random.normal(jax.random.key(0), (5, 2))
+    one_rate = "learning_rate must be one number, got shape .*jax.vmap over learning rates"
+    with pytest.raises(ValueError, match=one_rate):  # a rate per eigen-direction
+        spectrum.predicted_gap(spec, jnp.array([0.1, 0.4]), jnp.ones(2), jnp.zeros(2), 2)
+    with pytest.raises(ValueError, match=one_rate):
+        spectrum.predicted_distance(spec, jnp.full((3, 1), 0.1), jnp.ones(2), jnp.zeros(2), 2)
+    with pytest.raises(ValueError, match=one_rate):  # a rate per entry of the P^2 map
+        minibatch.mean_square_rate(X, jnp.array([0.1, 0.2, 0.3, 0.4]), 2)
+    with pytest.raises(ValueError, match=one_rate):
+        spectrum.momentum_rate(jnp.array([0.1, 0.2]), 0.5, jnp.array([1.0, 4.0]))
+    for bad in (2, np.array([True, False]), "no"):  # 2 was taken for True, both for their maximum
+        with pytest.raises(ValueError, match="nesterov must be True or False"):
+            spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 4.0]), nesterov=bad)
+    with pytest.raises(ValueError, match="debias must be True or False"):  # "no" meant 10x larger first steps
+        adam.frozen_adam(0.1, debias="no")
+    with pytest.raises(ValueError, match="hessian contains NaN or infinite values"):  # NaN passed the symmetry test
+        adam.preconditioned_sharpness(jnp.array([[np.nan, 0.0], [0.0, 1.0]]), 1.0)
+    with pytest.raises(ValueError, match="predicted contains NaN or infinite values at \\[1\\]"):
+        model_selection.mean_absolute_error([1.0, np.nan], [1.0, 2.0])
+    for bad in (2.5, 0):
+        with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
+            minibatch.noise_weight(2, bad, replacement=False)
+    # the valid forms still pass, eagerly and under vmap over the rates
+    assert float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 4.0]), nesterov=np.bool_(True))) > 0
+    rates = jax.vmap(lambda eta: minibatch.mean_square_rate(X, eta, 2)[0])(jnp.array([0.01, 0.02]))
+    assert rates.shape == (2,) and bool(jnp.all(rates < 1))
