@@ -26,13 +26,19 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     debias: divide m by 1 - b1^t as optax's Adam does. `preconditioner` is a
     scalar or a (P,) array, positive.
     """
-    _validate.learning_rate("learning_rate", learning_rate)
+    _validate.one_learning_rate("learning_rate", learning_rate)
     _validate.hyper_parameters({"b1": b1})
     _positive("preconditioner", preconditioner, "it divides the update")
     debias = _validate.flag("debias", debias)
 
     def scale(updates, params=None):
-        return jax.tree_util.tree_map(lambda u: -learning_rate * u / preconditioner, updates)
+        def one(update):
+            if jnp.ndim(preconditioner) and jnp.shape(preconditioner) != update.shape:  # shapes are static: traced too
+                raise ValueError(f"preconditioner has shape {jnp.shape(preconditioner)}, the parameters {update.shape}: "
+                                 "give one P per parameter, or a scalar (it would broadcast into another matrix).")
+            return -learning_rate * update / preconditioner
+
+        return jax.tree_util.tree_map(one, updates)
 
     return optax.chain(optax.ema(b1, debias=debias), optax.stateless(scale))
 
@@ -63,6 +69,9 @@ def preconditioner(opt_state, b2, eps):
                          f"{type(opt_state).__name__}.")
     _validate.real_values("b2", b2, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (Adam's second-moment decay)")
     _validate.real_values("eps", eps, lambda v: v >= 0, "must be >= 0 (Adam's eps)")
+    for name, value in (("b2", b2), ("eps", eps)):
+        if jnp.ndim(value):
+            raise ValueError(f"{name} must be one number, that optax.adam was built with; got shape {jnp.shape(value)}.")
     count = jnp.maximum(adam_state.count, 1).astype(adam_state.nu.dtype)
     return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
 

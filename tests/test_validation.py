@@ -1055,6 +1055,11 @@ def test_formulas_refuse_what_would_broadcast_or_read_nan_as_a_plausible_number(
         adam.preconditioned_sharpness(jnp.array([[np.nan, 0.0], [0.0, 1.0]]), 1.0)
     with pytest.raises(ValueError, match="predicted contains NaN or infinite values at \\[1\\]"):
         model_selection.mean_absolute_error([1.0, np.nan], [1.0, 2.0])
+    params = jnp.ones((3, 3))
+    with pytest.raises(ValueError, match=r"preconditioner has shape \(3,\), the parameters \(3, 3\)"):
+        adam.frozen_adam(0.1, preconditioner=jnp.ones(3)).update(params, adam.frozen_adam(0.1).init(params))
+    with pytest.raises(ValueError, match="b2 must be one number"):
+        adam.preconditioner(optax.adam(0.1).init(jnp.ones(3)), jnp.array([0.9, 0.99, 0.999]), 1e-8)
     for bad in (2.5, 0):
         with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
             minibatch.noise_weight(2, bad, replacement=False)
