@@ -252,6 +252,9 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
                              f"got {type(optimum).__name__}.")
     if jnp.ndim(optimum.params) != 1:
         raise ValueError(f"{reference}.params must be a vector a* (P,), got shape {jnp.shape(optimum.params)}.")
+    if jnp.ndim(optimum.value) != 0:
+        raise ValueError(f"{reference}.value must be one number f*, got shape {jnp.shape(optimum.value)}: the gaps "
+                         "f(a_t) - f* are a curve of scalars.")
     on_moments = isinstance(data, criteria.Gram)  # P is b's length; on Data a network's P is not X's columns
     _validate.float_params(start, init, data.b.shape[0] if on_moments else jnp.shape(optimum.params)[0],
                            "the moments' b" if on_moments else f"{reference}.params")
@@ -277,6 +280,8 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
         raise ValueError(f"hyper-parameters are one number each (a sweep axis gives several runs), got shapes {shaped}: "
                          "sweep over the values with lab.sweep.sweep, or vmap the run.")
     _validate.hyper_parameters(hyperparams)
+    if jnp.ndim(growth) != 0:
+        raise ValueError(f"growth must be one number, a factor on the initial gap, got shape {jnp.shape(growth)}.")
     if _validate.is_concrete(growth) and not np.all(np.asarray(growth, float) >= 1):
         raise ValueError(f"growth must be >= 1, a factor on the initial gap (below 1 the start itself counts as "
                          f"diverged), got {growth!r}.")

@@ -1063,6 +1063,12 @@ def test_formulas_refuse_what_would_broadcast_or_read_nan_as_a_plausible_number(
     for bad in (2.5, 0):
         with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
             minibatch.noise_weight(2, bad, replacement=False)
+    data = problems.make_data(X, jnp.ones(5))
+    optimum = descent.Optimum(jnp.zeros(3), jnp.zeros(()))
+    with pytest.raises(ValueError, match=r"optimum.value must be one number f\*, got shape \(1,\)"):  # was JAX's own
+        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum._replace(value=jnp.zeros(1)), 3, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"growth must be one number.*got shape \(2,\)"):
+        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum, 3, growth=jnp.array([2.0, 3.0]), learning_rate=0.1)
     # the valid forms still pass, eagerly and under vmap over the rates
     assert float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 4.0]), nesterov=np.bool_(True))) > 0
     rates = jax.vmap(lambda eta: minibatch.mean_square_rate(X, eta, 2)[0])(jnp.array([0.01, 0.02]))
