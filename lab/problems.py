@@ -336,7 +336,7 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
     parameters' units, as `reference.rank` measures a design with unit-norm columns), or H is only too badly
     conditioned for the dtype, and mu, kappa and the rates are rounding."""
     values = np.asarray(curvature.eigenvalues)
-    if values[0] > values.size * np.finfo(values.dtype).eps * abs(values[-1]):
+    if _regular(values):
         return
     H = np.asarray(spectrum.hessian(criterion, found.params, data))
     diagonal = np.diag(H)
@@ -391,10 +391,14 @@ def _minimum(criterion, data, start, found: reference.Reference, curvature: spec
 def _flattest(found: reference.Reference, curvature: spectrum.Spectrum):
     """+-(1 + ||a*||) v, v the Hessian's flattest eigenvector; zeros where the Hessian is singular to rounding (a
     flat direction of many minimisers, `_warn_if_singular`'s, is not one where f falls)."""
-    values = curvature.eigenvalues
     softest = curvature.eigenvectors[:, 0] * (1 + jnp.linalg.norm(found.params))
-    regular = values[0] > values.size * jnp.finfo(values.dtype).eps * values[-1]
-    return jnp.where(regular, jnp.stack([softest, -softest]), 0)
+    return jnp.where(_regular(curvature.eigenvalues), jnp.stack([softest, -softest]), 0)
+
+
+def _regular(eigenvalues):
+    """Whether a Hessian's smallest eigenvalue (ascending order) is above P eps |L|: not singular to rounding
+    (numpy in, numpy out: the eager check runs no JAX operation)."""
+    return eigenvalues[0] > eigenvalues.size * jnp.finfo(eigenvalues.dtype).eps * abs(eigenvalues[-1])
 
 
 def problem_size(data):
