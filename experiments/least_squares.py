@@ -35,9 +35,9 @@ def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float6
 
 def label(fraction, learning_rate, edge):
     if fraction is None:
-        return f"λ = 2/(L+μ) = {learning_rate / edge:.3f}·2/L (best)"
+        return f"η = 2/(L+μ) = {learning_rate / edge:.3f}·2/L (best)"
     word = "below" if fraction < 1 else ("at" if fraction == 1 else "above")
-    return f"λ = {fraction:g}·2/L ({word} the edge)"
+    return f"η = {fraction:g}·2/L ({word} the edge)"
 
 
 def over_draws(seeds, num_steps, dtype):
