@@ -233,6 +233,20 @@ def count(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def data_dtype(data):
+    """The one floating dtype of the data's arrays (scalars such as l2 aside), as JAX computes it (float64 numpy
+    arrays are float32 with float64 off), or None. Refused when they mix two: a float32 X beside a float64 y gives
+    a reference accurate to float32 measured in float64 (negative gaps)."""
+    paths = jax.tree_util.tree_flatten_with_path(data)[0]
+    found = {jax.tree_util.keystr(path): jax.dtypes.canonicalize_dtype(leaf.dtype) for path, leaf in paths
+             if np.ndim(leaf) and jnp.issubdtype(getattr(leaf, "dtype", None), jnp.floating)}
+    dtypes = set(found.values())
+    if len(dtypes) > 1:
+        raise ValueError("the data mix float dtypes (" + ", ".join(f"data{k}: {v}" for k, v in found.items()) + "): "
+                         "give every array one dtype (lab.problems.make_data converts them).")
+    return dtypes.pop() if dtypes else None
+
+
 def float_params(name: str, params, size: int, against: str):
     """Parameters must be a floating vector of the model's size (that of `against`): `jax.grad` refuses integers."""
     dtype = getattr(params, "dtype", None)
@@ -244,6 +258,15 @@ def float_params(name: str, params, size: int, against: str):
     if params.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},) to match {against}, got {params.shape}.")
     return params
+
+
+def params_in_data_dtype(name: str, params, data):
+    """Parameters of the data's float dtype (`data_dtype`): a float32 a on float64 data steps in float32 and
+    measures its gaps in float64, a precision nobody asked for (strict promotion refuses the mix outright)."""
+    dtype = data_dtype(data)
+    if dtype is not None and jax.dtypes.canonicalize_dtype(params.dtype) != dtype:
+        raise ValueError(f"{name} is {params.dtype} but the data are {dtype}: give {name} the data's dtype "
+                         f"({name}.astype(jnp.{dtype})), or the data {name}'s (X.astype(...) before lab.problems.make_data).")
 
 
 # Optimizer hyper-parameters the lab knows the range of (optax's names).

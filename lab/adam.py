@@ -80,8 +80,8 @@ def preconditioned_sharpness(hessian, preconditioner):
     """lambda_max(P^-1 H) = lambda_max(P^-1/2 H P^-1/2) for a symmetric (P, P) Hessian and a positive (P,) (or
     scalar) preconditioner."""
     hessian = jnp.asarray(hessian)
-    if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1]:
-        raise ValueError(f"hessian must be a square (P, P) matrix, got shape {hessian.shape}.")
+    if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or hessian.shape[0] == 0:
+        raise ValueError(f"hessian must be a square (P, P) matrix, P >= 1, got shape {hessian.shape}.")
     if _validate.is_concrete(hessian):  # asymmetric beyond rounding: not a Hessian (eigvalsh reads one triangle)
         _validate.symmetric("hessian", hessian, "pass the Hessian itself, (P, P) and symmetric")
     _positive("preconditioner", preconditioner, "it divides the update")

@@ -336,7 +336,7 @@ def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
     from lab import results, runs, stability, sweep
 
     rule = args.rule or ("converging" if args.criterion in CONVERGING else "bounded")
-    run, axes = _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
+    run, axes = run_and_axes(args, l2, rule)
     started = time.perf_counter()
     max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
     edges_stem = stem.with_name(stem.name + "_edges")
@@ -452,6 +452,12 @@ def _synthetic_run(args, l2):
     if args.criterion != "least_squares":
         axes["l2"] = np.array([l2])
     return run, axes
+
+
+def run_and_axes(args, l2, rule):
+    """What `lab sweep ARGS` (parsed by `parser()`) sweeps at penalty l2 with stability rule `rule`: the run (a
+    CriterionRun on the CSV file of --data, else the synthetic problem) and the axes of its grid."""
+    return _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
 
 
 def _data_run(args, l2, rule):

@@ -258,6 +258,7 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
     on_moments = isinstance(data, criteria.Gram)  # P is b's length; on Data a network's P is not X's columns
     _validate.float_params(start, init, data.b.shape[0] if on_moments else jnp.shape(optimum.params)[0],
                            "the moments' b" if on_moments else f"{reference}.params")
+    _validate.params_in_data_dtype(start, init, data)
     if jnp.shape(optimum.params) != init.shape:
         raise ValueError(f"{reference}.params has shape {jnp.shape(optimum.params)}, {start} {init.shape}: they must match.")
     for name, value in ((start, init), (f"{reference}.params", optimum.params), (f"{reference}.value", optimum.value)):

@@ -226,14 +226,15 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
     if concrete:
         _check_data(criterion, data)
         _check_criterion(criterion, data, start)
-    found, curvature = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
+    found, curvature, change = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
     if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
-        found, curvature = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
+        found, curvature, change = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
     if concrete:
         if int(found.status) == reference.FALLS_FURTHER:
             _refuse_an_infinite_optimum(criterion, data, found)  # logistic and Poisson: why, in the data's words
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
         _warn_if_singular(criterion, data, found, curvature)
+        _warn_if_degenerate(float(change))
     return Problem(criterion, data, start, found, curvature)
 
 
@@ -266,24 +267,10 @@ def _unwrapped(criterion):
     return criterion
 
 
-def _data_dtype(data):
-    """The one floating dtype of the data's arrays (scalars such as l2 aside), as JAX computes it (float64 numpy
-    arrays are float32 with float64 off), or None. Refused when they mix two: a float32 X beside a float64 y gives
-    a reference accurate to float32 measured in float64 (negative gaps)."""
-    paths = jax.tree_util.tree_flatten_with_path(data)[0]
-    found = {jax.tree_util.keystr(path): jax.dtypes.canonicalize_dtype(leaf.dtype) for path, leaf in paths
-             if np.ndim(leaf) and jnp.issubdtype(getattr(leaf, "dtype", None), jnp.floating)}
-    dtypes = set(found.values())
-    if len(dtypes) > 1:
-        raise ValueError("the data mix float dtypes (" + ", ".join(f"data{k}: {v}" for k, v in found.items()) + "): "
-                         "give every array one dtype (lab.problems.make_data converts them).")
-    return dtypes.pop() if dtypes else None
-
-
 def _check_data(criterion, data):
     """`Data` whose y is one target per row, binary labels for logistic regression, counts >= 0 for Poisson, no
     penalty that least squares would ignore; consistent `Gram` moments; one float dtype for the arrays."""
-    _data_dtype(data)
+    _validate.data_dtype(data)
     base = _unwrapped(criterion)
     if isinstance(data, Gram):
         _check_gram(base, data)
@@ -356,13 +343,30 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
                       "(lab.problems.standardize), or compute in float64.", stacklevel=3)
 
 
+def _warn_if_degenerate(change):
+    """Warn when the Hessian changes by more than DEGENERATE along the Newton step from a* (`_curvature_change`)."""
+    if change > DEGENERATE:
+        warnings.warn(f"the Hessian at the reference optimum changes by {change:.0%} along the Newton step to the "
+                      "minimum its quadratic model predicts: there L, mu, 2/L and the predicted rates describe where "
+                      "the solver stopped, not the minimum. Pass a smaller tol; where the change stays, the minimum "
+                      "is degenerate (f rises faster than quadratically from it, as a^4 does from 0) and no "
+                      "quadratic theory describes it.", stacklevel=3)
+
+
+# The relative change of the Hessian along the Newton step above which `problem` warns: ~0 at a regular minimum
+# (the third derivative times the step), 1 - ((k - 2)/(k - 1))^(k - 2) >= 0.56 at a degenerate one, f = a^k, k >= 4.
+DEGENERATE = 0.1
+
+
 @functools.partial(jax.jit, static_argnames=("criterion", "method", "max_iter"))
 def _solve(criterion, data, start, method, tol, max_iter):
-    """The reference and the spectrum there, in one compiled call (eagerly, the Hessian alone costs seconds)."""
+    """The reference, the spectrum there and `_curvature_change`, in one compiled call (eagerly, the Hessian alone
+    costs seconds)."""
     def solve(data, start, tol):
         found = reference.solve(criterion, data, start, method, tol, max_iter)
         curvature = spectrum.spectrum(criterion, found.params, data)
-        return _minimum(criterion, data, start, found, curvature), curvature
+        return (_minimum(criterion, data, start, found, curvature), curvature,
+                _curvature_change(criterion, data, found, curvature))
     if tol is None:
         return linalg.one_at_a_time(lambda data, start: solve(data, start, None))(data, start)
     return linalg.one_at_a_time(solve)(data, start, tol)
@@ -386,6 +390,23 @@ def _minimum(criterion, data, start, found: reference.Reference, curvature: spec
                        jnp.where(converged & saddle, reference.NOT_A_MINIMUM,
                                  jnp.where(converged & falls, reference.FALLS_FURTHER, found.status)))
     return found._replace(status=status.astype(found.status.dtype))
+
+
+def _curvature_change(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):
+    """||H(a* - s) s - H(a*) s|| / ||H(a*) s||, s = H^-1 grad f(a*) the Newton step to the minimum the quadratic model
+    at a* predicts: how much the Hessian changes on the way there. Near 0 where a* is close to a regular minimum;
+    large where the spectrum at a* depends on where the solver stopped (a degenerate minimum, a^4: s = a*/3 and H
+    falls by 56 %). 0 for the lab's quadratics (a constant Hessian) and where H is singular to rounding."""
+    if criterion in reference.QUADRATICS:
+        return jnp.zeros((), curvature.eigenvalues.dtype)
+    values, vectors = curvature.eigenvalues, curvature.eigenvectors
+    regular = _regular(values)
+    gradient = jax.grad(criterion)(found.params, data)
+    step = jnp.where(regular, vectors @ ((vectors.T @ gradient) / jnp.where(regular, values, 1)), 0)
+    here = vectors @ (values * (vectors.T @ step))  # H(a*) s, from the spectrum
+    there = spectrum.hvp(criterion, found.params - step, data, step)
+    size = jnp.linalg.norm(here)
+    return jnp.where(size > 0, jnp.linalg.norm(there - here) / jnp.where(size > 0, size, 1), 0)
 
 
 def _flattest(found: reference.Reference, curvature: spectrum.Spectrum):
@@ -463,7 +484,7 @@ def _start(data, start):
     if isinstance(data, Gram) and start.shape != data.b.shape:  # on Data, a network's P is not X's columns
         raise ValueError(f"start must have shape {data.b.shape} to match the moments' b (a run's size too), "
                          f"got {start.shape}.")
-    return jnp.asarray(start, _data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
+    return jnp.asarray(start, _validate.data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
 
 
 def _check_criterion(criterion, data, start):

@@ -387,5 +387,5 @@ def test_no_intercept_gives_your_criterion_the_features_alone(user_files):
             f"{user_files / 'losses.py'}:log_cosh"]
     for extra, columns in (([], 3), (["--no-intercept"], 2)):
         args = cli.parser().parse_args([*argv, *extra])
-        run, _ = cli._data_run(args, 0.0, "converging")
+        run, _ = cli.run_and_axes(args, 0.0, "converging")
         assert run.data.X.shape[1] == columns and (columns == 2) != bool(np.all(run.data.X[:, 0] == 1))

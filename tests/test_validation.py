@@ -216,6 +216,14 @@ def test_runs_reject_init_of_wrong_shape(runner, init):
         runner(data, init, opt)
 
 
+@pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
+def test_runs_reject_an_init_of_another_precision_than_the_data(runner):
+    """A float32 init on float64 data stepped in float32 and returned float64 gaps (standard promotion)."""
+    data, opt = _run_setup()
+    with pytest.raises(ValueError, match=r"^init is float32 but the data are float64: .* \(init.astype\(jnp.float64\)\)"):
+        runner(data, jnp.zeros(P, jnp.float32), opt)
+
+
 @pytest.mark.parametrize("criterion", problems.ON_COLUMNS, ids=lambda f: f.__name__)
 def test_the_labs_linear_criteria_refuse_a_start_of_other_than_x_columns_eagerly_and_under_jit(criterion):
     """On Data a network's P is its own; the lab's linear criteria have one coefficient per column, and say so
@@ -608,7 +616,8 @@ def test_a_saddle_point_or_a_maximum_is_not_accepted_as_the_reference_optimum():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_a_vanishing_gradient_where_f_falls_further_is_not_a_minimum(dtype):
     """exp(-a) flattens out with no minimum and a^3 flattens at 0 with none: the gradient vanishes to tol in both, and
-    both were accepted (the edge then read 2/L of a Hessian of 1e-11). A degenerate true minimum (a^4) still is."""
+    both were accepted (the edge then read 2/L of a Hessian of 1e-11). A degenerate true minimum (a^4) still is, with
+    a warning that its Hessian describes where the solver stopped (L = 2e-7 in float64, 8e-3 in float32)."""
     data = problems.make_data(_X().astype(dtype), _y().astype(dtype))
     start = jnp.ones(data.X.shape[1], dtype)
     flattening = lambda a, data: jnp.sum(jnp.exp(-a))  # noqa: E731
@@ -618,7 +627,8 @@ def test_a_vanishing_gradient_where_f_falls_further_is_not_a_minimum(dtype):
             problems.problem(criterion, data, start)
     traced = jax.jit(lambda data: problems.problem(flattening, data, start).reference.status)(data)  # a status
     assert reference.STATUSES[int(traced)] == "falls_further"
-    quartic = problems.problem(lambda a, data: jnp.sum(a**4), data, start)
+    with pytest.warns(UserWarning, match="changes by 56% along the Newton step .* the minimum is degenerate"):
+        quartic = problems.problem(lambda a, data: jnp.sum(a**4), data, start)
     assert int(quartic.reference.status) == reference.CONVERGED and float(jnp.max(jnp.abs(quartic.reference.params))) < 0.05
     # f* = 0 (fewer rows than parameters: an interpolating fit), flat along the null space: rounding is not a fall
     wide = problems.make_data(jax.random.normal(jax.random.key(3), (5, 8), dtype), jnp.arange(5, dtype=dtype))
@@ -757,6 +767,7 @@ FORMULA_INPUTS = [
     (lambda: adam.frozen_adam(0.1, preconditioner=0.0), "preconditioner must be > 0"),  # updates of -inf
     (lambda: adam.preconditioned_sharpness(_H, np.array([0.0, 1.0])), "preconditioner must be > 0"),  # NaN
     (lambda: adam.preconditioned_sharpness(np.array([[1.0, 2.0], [0.0, 1.0]]), 1.0), "not symmetric"),  # 3.5, not 1
+    (lambda: adam.preconditioned_sharpness(np.zeros((0, 0)), 1.0), "P >= 1, got shape (0, 0)"),  # an IndexError
     (lambda: adam.preconditioner(optax.sgd(0.1).init(jnp.zeros(2)), 0.999, 1e-8), "state of optax.adam"),
     (lambda: minibatch.mean_square_rate(_X(), -0.1, 2), "learning_rate must be > 0"),  # rho = 1.66
     (lambda: minibatch.mean_square_edge(_X(), 2, "no"), "replacement must be True or False"),  # "no" meant True
