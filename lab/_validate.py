@@ -33,9 +33,11 @@ def as_float_array(name: str, value, ndim: int):
             value = jnp.asarray(value)
             dtype = value.dtype
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} is not a rectangular numeric array ({error}): pass an array of shape {_SHAPES.get(ndim, ndim)}.") from None
+        raise ValueError(f"{name} is not a rectangular numeric array ({error}): pass an array of shape "
+                         f"{_SHAPES.get(ndim, ndim)}.") from None
     if not _is_numeric(dtype):
-        raise ValueError(f"{name} has dtype {dtype}, not numbers: convert it first, e.g. np.asarray({name}, dtype=float).")
+        raise ValueError(f"{name} has dtype {dtype}, not numbers: convert it first, "
+                         f"e.g. np.asarray({name}, dtype=float).")
     if jnp.issubdtype(dtype, jnp.complexfloating):
         raise ValueError(f"{name} is complex ({dtype}); the lab works on real data: pass its real part.")
     if not jnp.issubdtype(dtype, jnp.floating):
@@ -46,7 +48,8 @@ def as_float_array(name: str, value, ndim: int):
                          f"{name}.astype(np.float32).")
     value = jnp.asarray(value)
     if value.ndim != ndim:
-        hint = {1: "flatten it (y.ravel()) if it is a column", 2: "reshape it to (N, D), e.g. X[:, None] for one feature"}
+        hint = {1: "flatten it (y.ravel()) if it is a column",
+                2: "reshape it to (N, D), e.g. X[:, None] for one feature"}
         raise ValueError(f"{name} must be {ndim}-D, got shape {value.shape}: {hint.get(ndim, '')}.")
     if value.size == 0:
         raise ValueError(f"{name} is empty (shape {value.shape}): give at least "
@@ -266,7 +269,8 @@ def params_in_data_dtype(name: str, params, data):
     dtype = data_dtype(data)
     if dtype is not None and jax.dtypes.canonicalize_dtype(params.dtype) != dtype:
         raise ValueError(f"{name} is {params.dtype} but the data are {dtype}: give {name} the data's dtype "
-                         f"({name}.astype(jnp.{dtype})), or the data {name}'s (X.astype(...) before lab.problems.make_data).")
+                         f"({name}.astype(jnp.{dtype})), or the data {name}'s "
+                         f"(X.astype(...) before lab.problems.make_data).")
 
 
 # Optimizer hyper-parameters the lab knows the range of (optax's names).

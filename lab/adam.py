@@ -34,7 +34,8 @@ def frozen_adam(learning_rate, b1=0.9, preconditioner=1.0, debias: bool = False)
     def scale(updates, params=None):
         def one(update):
             if jnp.ndim(preconditioner) and jnp.shape(preconditioner) != update.shape:  # shapes are static: traced too
-                raise ValueError(f"preconditioner has shape {jnp.shape(preconditioner)}, the parameters {update.shape}: "
+                raise ValueError(f"preconditioner has shape {jnp.shape(preconditioner)}, "
+                                 f"the parameters {update.shape}: "
                                  "give one P per parameter, or a scalar (it would broadcast into another matrix).")
             return -learning_rate * update / preconditioner
 
@@ -71,7 +72,8 @@ def preconditioner(opt_state, b2, eps):
     _validate.real_values("eps", eps, lambda v: v >= 0, "must be >= 0 (Adam's eps)")
     for name, value in (("b2", b2), ("eps", eps)):
         if jnp.ndim(value):
-            raise ValueError(f"{name} must be one number, that optax.adam was built with; got shape {jnp.shape(value)}.")
+            raise ValueError(f"{name} must be one number, that optax.adam was built with; "
+                             f"got shape {jnp.shape(value)}.")
     count = jnp.maximum(adam_state.count, 1).astype(adam_state.nu.dtype)
     return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
 

@@ -44,7 +44,8 @@ def square() -> Layer:
 
 def mean() -> Layer:
     """f(w) = mean(w): tangent mean(dw), adjoint bar / m in every entry."""
-    return Layer(apply=jnp.mean, tangent=lambda w, dw: jnp.mean(dw), adjoint=lambda w, bar: jnp.full_like(w, bar / w.size))
+    return Layer(apply=jnp.mean, tangent=lambda w, dw: jnp.mean(dw),
+                 adjoint=lambda w, bar: jnp.full_like(w, bar / w.size))
 
 
 def compose(layers):

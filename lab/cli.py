@@ -124,7 +124,8 @@ def parser(extensions=()):
     sweep.add_argument("--criterion", default="least_squares", metavar="NAME",
                        help=f"one of {', '.join(CRITERIA)}, or your own f(a, data) as PATH.py:FUNCTION or "
                             "package.module:FUNCTION (needs --data; data is lab.criteria.Data(X, y, l2) with the "
-                            "intercept column first, unless --no-intercept). Without --data: least squares or ridge on regression data "
+                            "intercept column first, unless --no-intercept). Without --data: least squares or ridge on "
+                            "regression data "
                             "with an exact condition number, or logistic regression on two Gaussian classes (means "
                             "1 apart) with an l2 penalty (default least_squares)")
     sweep.add_argument("--data", metavar="FILE.csv", help="your data: a CSV file with a header and numeric columns")
@@ -150,7 +151,8 @@ def parser(extensions=()):
     learning_rate_group = sweep.add_mutually_exclusive_group()
     learning_rate_group.add_argument("--learning-rate", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
                            help="learning rates, COUNT values log-spaced from START to STOP (default 0.05:1.2:64)")
-    learning_rate_group.add_argument("--learning-rate-over-edge", type=_geometric_range, default=None, metavar="START:STOP:COUNT",
+    learning_rate_group.add_argument("--learning-rate-over-edge", type=_geometric_range, default=None,
+                           metavar="START:STOP:COUNT",
                            help="learning rates in units of each run's 2/L instead (at the optimum; synthetic logistic "
                                 "from a = 0: L at a = 0, its largest curvature)")
     sweep.add_argument("--kappa", type=_float_list, default=None, metavar="LIST",
@@ -176,7 +178,8 @@ def parser(extensions=()):
     sweep.add_argument("--l2", type=float, default=None,
                        help="penalty weight l2 (mean scaling) of ridge (default 0), logistic (> 0, default 1e-3), "
                             "huber and poisson (default 0)")
-    sweep.add_argument("--tolerance", type=float, default=1e-6, help="iterations to reach gap <= tolerance * initial gap")
+    sweep.add_argument("--tolerance", type=float, default=1e-6,
+                       help="iterations to reach gap <= tolerance * initial gap")
     sweep.add_argument("--gram", action="store_true", help="least squares on X^T X / N: P^2 per step instead of N P")
     sweep.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     sweep.add_argument("--out", default="sweep.npz", help="results file: OUT.npz plus OUT.json (default sweep.npz); "
@@ -289,7 +292,8 @@ def _sweep(args) -> int:
     if logistic and l2 == 0:
         raise ValueError("--l2 must be > 0 for logistic: without a penalty, separable classes have no finite optimum.")
     if args.gram and args.criterion not in ("least_squares", "ridge"):
-        raise ValueError(f"--gram rewrites least squares on X^T X / N: it does not apply to --criterion {args.criterion}.")
+        raise ValueError(f"--gram rewrites least squares on X^T X / N: it does not apply to "
+                         f"--criterion {args.criterion}.")
     if args.data is None:
         if args.criterion not in ("least_squares", "ridge", "logistic"):
             raise ValueError(f"--criterion {args.criterion} needs your data: add --data FILE.csv --target COLUMN "
@@ -355,7 +359,8 @@ def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
                              "command with --resume to measure it")
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
-        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.LEARNING_RATE_AXES}, rule=rule)
+        edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.LEARNING_RATE_AXES},
+                                        rule=rule)
         for message in dict.fromkeys(str(warning.message) for warning in caught):  # in their order, each once
             print(f"lab: warning: {message.replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
         results.save(edges, edges_stem)
@@ -448,7 +453,8 @@ def _synthetic_run(args, l2):
         run = runs.LogisticRun(n=args.n, d=args.d, **common)
     else:
         run = runs.LinearRegressionRun(n=args.n, d=args.d, criterion=args.criterion, gram=args.gram, **common)
-    axes = {**_learning_rates(args), "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]), "seed": np.arange(args.seeds)}
+    axes = {**_learning_rates(args), "kappa": np.asarray(args.kappa or [1.0, 10.0, 100.0]),
+            "seed": np.arange(args.seeds)}
     if args.criterion != "least_squares":
         axes["l2"] = np.array([l2])
     return run, axes
@@ -533,7 +539,8 @@ def _print_edges(grid, edges, args, rule):
     """One row per setting of the edge search (at most 20): measured edge and best learning rate beside theory."""
     from lab import spectrum
 
-    note = f"   (theory edge: {args.optimizer}'s on the quadratic model)" if args.optimizer in ("momentum", "nesterov") else ""
+    note = (f"   (theory edge: {args.optimizer}'s on the quadratic model)"
+            if args.optimizer in ("momentum", "nesterov") else "")
     print(f"{'setting':<22} {'cond(H*)':>9} {'edge':>11} {'theory':>10} {'2/L':>10} {'best':>10} {'2/(L+mu)':>10} "
           f"{'fastest':>8} {'theory':>7}{note}")
     names = list(edges.axes)
@@ -555,13 +562,14 @@ def _print_edges(grid, edges, args, rule):
               f"{str(fastest):>8} {theory:>7}")
     if len(index) > 20:
         print(f"... {len(index) - 20} more settings in the edges file")
-    print(f"edge: the largest stable learning rate measured from next to a* (rule {rule}), '> B x2/L' where even the top of the "
-          "bracket was stable (not measured; best: where the rate still fell there); theory: the optimizer's edge on the quadratic model at a*; "
-          "cond(H*), L, mu: the Hessian at the optimum; best: the measured best learning rate; fastest: fewest iterations "
-          "to the tolerance among the swept learning rates; theory: at 2/(L+mu)")
+    print(f"edge: the largest stable learning rate measured from next to a* (rule {rule}), '> B x2/L' where even the "
+          "top of the bracket was stable (not measured; best: where the rate still fell there); theory: the "
+          "optimizer's edge on the quadratic model at a*; cond(H*), L, mu: the Hessian at the optimum; best: the "
+          "measured best learning rate; fastest: fewest iterations to the tolerance among the swept learning rates; "
+          "theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
-        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), learning rates up to 2/L_start "
-              "are stable from anywhere, those between may converge once the path has flattened")
+        print("logistic: from a = 0 the curvature is larger (up to L_start in the results), learning rates up to "
+              "2/L_start are stable from anywhere, those between may converge once the path has flattened")
 
 
 def _measured(edges, point, name, bracketed, above, bound, width):

@@ -90,7 +90,8 @@ def logistic(a, data: Data):
 
 
 def huber(a, data: Data, delta=1.0):
-    """Mean Huber loss of the residuals r = y - X a, plus l2 ||a||^2: r^2 / 2 for |r| <= delta, else delta (|r| - delta / 2).
+    """Mean Huber loss of the residuals r = y - X a, plus l2 ||a||^2: r^2 / 2 for |r| <= delta,
+    else delta (|r| - delta / 2).
 
     Quadratic near zero, linear beyond `delta` (in units of y): robust to
     outliers. Without a penalty its gradient is bounded, so steps past the
@@ -149,7 +150,8 @@ def least_squares_gram(a, moments: Gram):
     array, and A G is then one matrix product with no transposed copy (benchmarks/bookkeeping.py).
     """
     if a.shape != moments.b.shape:
-        raise ValueError(f"a must have shape {moments.b.shape} to match the moments' G {moments.G.shape}, got {a.shape}.")
+        raise ValueError(f"a must have shape {moments.b.shape} to match the moments' G {moments.G.shape}, "
+                         f"got {a.shape}.")
     return _symmetric_form(a, moments.G) - 2 * (a @ moments.b) + moments.c
 
 

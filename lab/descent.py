@@ -87,7 +87,8 @@ class Trace(NamedTuple):
 DEFAULT_GROWTH = 1e4
 
 
-@functools.partial(jax.tree_util.register_dataclass, data_fields=("size", "key"), meta_fields=("largest", "replacement"))
+@functools.partial(jax.tree_util.register_dataclass, data_fields=("size", "key"),
+                   meta_fields=("largest", "replacement"))
 @dataclasses.dataclass(frozen=True)
 class Minibatches:
     """B rows of `Data` per step, drawn inside the scan: step t draws from `jax.random.fold_in(key, t)`.
@@ -119,9 +120,9 @@ def check_row_mean(criterion, data, params):
     whole, mean = float(whole), float(mean)
     if not np.isclose(whole, mean, rtol=np.sqrt(np.finfo(params.dtype).eps), atol=np.sqrt(np.finfo(params.dtype).eps)):
         name = getattr(criterion, "__name__", "the criterion")
-        raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): {name}(a, data) "
-                         f"= {whole:.6g}, but the mean of its rows' values is {mean:.6g} (a sum over rows?). Write it "
-                         "with jnp.mean over the samples.")
+        raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): "
+                         f"{name}(a, data) = {whole:.6g}, but the mean of its rows' values is {mean:.6g} "
+                         "(a sum over rows?). Write it with jnp.mean over the samples.")
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -181,7 +182,8 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     if batches is not None:
         check_row_mean(criterion, data, init)
     return _run(criterion, optimizer, num_steps, _validate.flag("record_path", record_path),
-                _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches, opt_state)
+                _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches,
+                opt_state)
 
 
 def check_optimizer(optimizer, hyperparams=("learning_rate",)):
@@ -236,7 +238,8 @@ def _check_start_value(criterion, data, init, optimum):
         raise ValueError(f"f(init) is {start}: choose a start where the criterion is finite.")
     if start < best - 1e3 * float(jnp.finfo(init.dtype).eps) * (1 + abs(best)):
         raise ValueError(f"optimum.value = {best:.6g} is above f(init) = {start:.6g}: it is not the minimum value (the "
-                         "run would count as diverged at t = 0). Pass descent.optimum(...) or a lab.reference.Reference.")
+                         "run would count as diverged at t = 0). Pass descent.optimum(...) or a "
+                         "lab.reference.Reference.")
 
 
 def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=None, *, names=("init", "optimum")):
@@ -260,7 +263,8 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
                            "the moments' b" if on_moments else f"{reference}.params")
     _validate.params_in_data_dtype(start, init, data)
     if jnp.shape(optimum.params) != init.shape:
-        raise ValueError(f"{reference}.params has shape {jnp.shape(optimum.params)}, {start} {init.shape}: they must match.")
+        raise ValueError(f"{reference}.params has shape {jnp.shape(optimum.params)}, {start} {init.shape}: "
+                         "they must match.")
     for name, value in ((start, init), (f"{reference}.params", optimum.params), (f"{reference}.value", optimum.value)):
         if _validate.is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
             raise ValueError(f"{name} contains NaN or infinite values: every gap would be NaN; give finite values.")
@@ -269,7 +273,8 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
             "hyper-parameters must be numbers (they are traced, so new values never recompile), not functions: "
             "for a learning-rate schedule use lab.runs.Scheduled(optimizer, num_steps) as the optimizer."
         )
-    flags = [name for name, value in hyperparams.items() if isinstance(value, (bool, np.bool_)) or name.endswith("dtype")]
+    flags = [name for name, value in hyperparams.items()
+             if isinstance(value, (bool, np.bool_)) or name.endswith("dtype")]
     if flags:
         raise ValueError(f"{', '.join(flags)}: flags and dtypes change the optimizer's program, not a value, so they "
                          "are not traced hyper-parameters: bind them in the optimizer, e.g. "
@@ -278,16 +283,18 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
         _validate.positive("learning_rate", hyperparams["learning_rate"])
     shaped = {name: np.shape(value) for name, value in hyperparams.items() if value is not None and np.ndim(value)}
     if shaped:
-        raise ValueError(f"hyper-parameters are one number each (a sweep axis gives several runs), got shapes {shaped}: "
-                         "sweep over the values with lab.sweep.sweep, or vmap the run.")
+        raise ValueError(f"hyper-parameters are one number each (a sweep axis gives several runs), "
+                         f"got shapes {shaped}: sweep over the values with lab.sweep.sweep, or vmap the run.")
     _validate.hyper_parameters(hyperparams)
     if jnp.ndim(growth) != 0:
         raise ValueError(f"growth must be one number, a factor on the initial gap, got shape {jnp.shape(growth)}.")
     if _validate.is_concrete(growth) and not np.all(np.asarray(growth, float) >= 1):
         raise ValueError(f"growth must be >= 1, a factor on the initial gap (below 1 the start itself counts as "
                          f"diverged), got {growth!r}.")
-    if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(data)):
-        raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, which says where.")
+    if _validate.is_concrete(data) and not all(np.all(np.isfinite(np.asarray(x)))
+                                               for x in jax.tree_util.tree_leaves(data)):
+        raise ValueError("data contains NaN or infinite values: build it with lab.problems.make_data, "
+                         "which says where.")
     if batches is not None:
         _check_batches(data, batches)
     # None means the optimizer's default (optax.sgd(momentum=None)): left out

@@ -14,7 +14,8 @@ def writable_directory(path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path):
             pass
     except OSError as error:
-        raise ValueError(f"cannot write to the output directory {str(path)!r} ({error.strerror}): choose another one.") from None
+        raise ValueError(f"cannot write to the output directory {str(path)!r} ({error.strerror}): "
+                         "choose another one.") from None
     return path
 
 

@@ -124,7 +124,8 @@ def draw_with_second_moment(key, center, M):
     center = _validate.as_float_array("center", center, 1)
     M = _validate.as_float_array("M", M, 2)
     if M.shape != (center.size, center.size):
-        raise ValueError(f"M must be ({center.size}, {center.size}), the second moment of a point like center, got {M.shape}.")
+        raise ValueError(f"M must be ({center.size}, {center.size}), the second moment of a point like center, "
+                         f"got {M.shape}.")
     if _validate.is_concrete(M):
         _validate.symmetric("M", M, "a second moment E (a - center)(a - center)^T is; pass (M + M.T) / 2")
     values, vectors = linalg.eigh(M)

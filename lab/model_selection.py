@@ -106,7 +106,8 @@ def mean_absolute_error(predicted, exact) -> float:
                          f"{predicted.shape} and {exact.shape}: flatten a column with .ravel().")
     for name, values in (("predicted", predicted), ("exact", exact)):
         if not np.all(np.isfinite(values)):
-            raise ValueError(f"{name} contains NaN or infinite values at {np.flatnonzero(~np.isfinite(values)).tolist()}"
+            raise ValueError(f"{name} contains NaN or infinite values at "
+                             f"{np.flatnonzero(~np.isfinite(values)).tolist()}"
                              f"{' (the features predicted from: check them)' if name == 'predicted' else ''}.")
     return float(np.mean(np.abs(predicted - exact)))
 

@@ -116,7 +116,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
                       cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
-    theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[order][:, 0]  # the optimizer's edge in units of 2/L
+    # the optimizer's edge in units of 2/L
+    theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[order][:, 0]
     handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
     if np.isfinite(theory).any():
         ax.plot(theory, values, "-", color=EDGE_COLOUR, lw=2.5)
@@ -132,8 +133,10 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     if edges is not None:
         at_rows = _axis_of_each(edges, rows)
         unit = 2 / np.asarray(edges["L"]).ravel()
-        ax.plot(np.asarray(edges["edge_learning_rate"]).ravel() / unit, at_rows, "o", ms=9, mfc="white", mec="k", mew=1.2)
-        ax.plot(np.asarray(edges["best_learning_rate"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k", mew=1.0)
+        ax.plot(np.asarray(edges["edge_learning_rate"]).ravel() / unit, at_rows, "o", ms=9, mfc="white", mec="k",
+                mew=1.2)
+        ax.plot(np.asarray(edges["best_learning_rate"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k",
+                mew=1.0)
         handles += [Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k", label="measured edge (bisection)"),
                     Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
                            label="measured best learning rate (golden section)")]
@@ -141,7 +144,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         ax.set_yscale("log")
     shown = [corners_x.min(), corners_x.max(), *theory[np.isfinite(theory)]]
     if edges is not None:
-        shown += [x for x in (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel() if np.isfinite(x)]
+        shown += [x for x in (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel()
+                  if np.isfinite(x)]
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
     if max(shown) > corners_x.max():
         ax.set_facecolor(NOT_SWEPT_COLOUR)
@@ -163,7 +167,8 @@ def steps_per_decade(rate):
 
 
 def _stability_profile(results, ax, edges, at):
-    """The stability map of results without a row axis: final / initial gap against the learning rate, seeds as a band."""
+    """The stability map of results without a row axis: final / initial gap against the learning rate, seeds as a
+    band."""
     get, fixed = _slicer(results, (_learning_rate_axis(results),), at)
     fig, ax = _axes(ax, (9, 5))
     x = _median(_over_edge(get))
@@ -202,7 +207,8 @@ def _stability_profile(results, ax, edges, at):
             ax.axvspan(lo, hi, color="k", alpha=0.12, lw=0)
             ax.axvline(mid, color="k", lw=1.5, ls="-.")
             handles.append(Line2D([], [], color="k", lw=1.5, ls="-.",
-                                  label=f"measured edge (bisection){', median and 10–90 % of seeds' if measured.size > 1 else ''}"))
+                                  label=f"measured edge (bisection)"
+                                        f"{', median and 10–90 % of seeds' if measured.size > 1 else ''}"))
     ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel("[f(a_T) − f*] / [f(a_0) − f*]")
     ax.set_ylim(max(floor / 3, float(np.min(low)) / 10), max(10.0, float(np.max(high)) * 3))
@@ -241,7 +247,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     num_steps = (results["gap"].shape[-1] - 1) * results.constant("record_every", 1)
     x = lift(_median(_over_edge(get)))
     measured = lift(np.where(get("iterations") >= 0, get("iterations").astype(float), NEVER))
-    predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float), np.nan)))
+    predicted = lift(_median(np.where(get("predicted_iterations") >= 0, get("predicted_iterations").astype(float),
+                                      np.nan)))
     L, mu = lift(_median(get("L")))[:, 0], lift(_median(get("mu")))[:, 0]
     plain, seeds = _plain_gradient_descent(results), measured.shape[-1]
     symbol = AXIS_SYMBOLS.get(name, name)
@@ -260,7 +267,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
         if seeds > 1:
             band = np.isfinite(low)
             upper = np.where(np.isfinite(high), high, 1e30)  # some seeds never reached: the band runs off the top
-            ax.fill_between(xs[band], np.maximum(low[band], 1), np.maximum(upper[band], 1), color=colour, alpha=0.2, lw=0)
+            ax.fill_between(xs[band], np.maximum(low[band], 1), np.maximum(upper[band], 1), color=colour, alpha=0.2,
+                            lw=0)
         ax.plot(xs, np.maximum(predicted[i][order], 1), "--", color=colour, lw=1.2)
         top = max(top, np.max(mid[reached], initial=1))
         best, iterations = _best(L[i], mu[i], tolerance) if plain else (np.nan, np.nan)
@@ -269,7 +277,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
             top, stars = max(top, iterations), stars + [best]
     ax.axhline(num_steps, color="grey", ls=":", lw=1.2)
     top = max(top, num_steps)
-    if not np.isfinite(_reached_percentiles(measured)[1]).any():  # nothing measured: the swept learning rates and the stars
+    # nothing measured: the swept learning rates and the stars
+    if not np.isfinite(_reached_percentiles(measured)[1]).any():
         low, high = min([np.nanmin(x), *stars]), max([np.nanmax(x), *stars])
         ax.set_xlim(low - 0.05 * (high - low) - 1e-3, high + 0.05 * (high - low) + 1e-3)
     ax.set_yscale("log")
@@ -277,7 +286,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     handles, _ = ax.get_legend_handles_labels()
     if np.isfinite(predicted[chosen]).any():  # no theory line drawn (Adam, your criterion): no legend entry
         handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
-                              label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, ρ the contraction"))
+                              label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, "
+                                    "ρ the contraction"))
     if seeds > 1:
         handles.append(Patch(color="grey", alpha=0.3, label=f"10–90 % of {seeds} seeds (line: median)"))
     if stars:
@@ -287,7 +297,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel(f"iterations t to f(a_t) − f* ≤ {tolerance:g}·[f(a_0) − f*]")
-    ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against the learning rate{_describe(results, fixed)}")
+    ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against the learning rate"
+                 f"{_describe(results, fixed)}")
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
@@ -306,8 +317,8 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     marked with a cross. Returns the Figure.
     """
     if not select or isinstance(select, dict) or not all(isinstance(point, dict) for point in select):
-        raise ValueError(f"select must list at least one run, as dicts {{axis: value}}, e.g. [{{'learning_rate_over_edge': "
-                         f"0.5, 'kappa': 100.0}}], got {select!r}.")
+        raise ValueError(f"select must list at least one run, as dicts {{axis: value}}, "
+                         f"e.g. [{{'learning_rate_over_edge': 0.5, 'kappa': 100.0}}], got {select!r}.")
     if labels is not None and len(labels) != len(select):
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
@@ -343,10 +354,12 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
         starts.append(gap[0])
     handles, _ = ax.get_legend_handles_labels()
     if predicted is not None:
-        text = "bound (f(a_0) − f*)·ρ²ᵗ, ρ the predicted rate" if isinstance(predicted, str) else "predicted from the Hessian's spectrum"
+        text = ("bound (f(a_0) − f*)·ρ²ᵗ, ρ the predicted rate" if isinstance(predicted, str)
+                else "predicted from the Hessian's spectrum")
         handles.append(Line2D([], [], color="k", ls="--", lw=0.9, label=text))
     if any(bool(results["diverged"][_index(results, p, at)]) for p in select):
-        handles.append(Line2D([], [], ls="", marker="x", color="grey", ms=8, mew=2, label="divergence detected (run stopped)"))
+        handles.append(Line2D([], [], ls="", marker="x", color="grey", ms=8, mew=2,
+                              label="divergence detected (run stopped)"))
     if floor is not None:
         ax.axhline(floor, color="grey", ls=":", lw=1.2)
         handles.append(Line2D([], [], color="grey", ls=":", lw=1.2, label="rounding floor ε·|f*| of f(a) − f*"))
@@ -422,7 +435,8 @@ def _slicer(results, keep, at):
     base = _index(results, {}, at)
     index = tuple(slice(None) if name in drawn else i for name, i in zip(results.axes, base))
     order = [name for name in results.axes if name in drawn]
-    fixed = ", ".join(f"{name} = {values[i]:g}" for (name, values), i in zip(results.axes.items(), base) if name not in drawn)
+    fixed = ", ".join(f"{name} = {values[i]:g}" for (name, values), i in zip(results.axes.items(), base)
+                      if name not in drawn)
     if seeds:
         fixed += ("; " if fixed else "") + f"median of {len(results.axes['seed'])} seeds"
 
@@ -466,11 +480,12 @@ def _over_edge(get):
 
 
 def _learning_rate_axis(results) -> str:
-    """The name of the results' step-size axis, 'learning_rate' or 'learning_rate_over_edge' (ValueError without one)."""
+    """The name of the results' step-size axis, 'learning_rate' or 'learning_rate_over_edge' (ValueError without
+    one)."""
     names = [name for name in runs.LEARNING_RATE_AXES if name in results.axes]
     if len(names) != 1:
-        raise ValueError(f"this figure needs one step-size axis, learning_rate or learning_rate_over_edge; the results have "
-                         f"{list(results.axes)}: sweep over one of them.")
+        raise ValueError(f"this figure needs one step-size axis, learning_rate or learning_rate_over_edge; "
+                         f"the results have {list(results.axes)}: sweep over one of them.")
     return names[0]
 
 
@@ -510,7 +525,8 @@ def _optimizer_name(results) -> str:
 
 
 def _edge_formula(results) -> str:
-    """Which theory the runs' theory_edge_learning_rate is: 2/L, heavy ball's 2(1+β)/L or Nesterov's (both 2/L at β = 0)."""
+    """Which theory the runs' theory_edge_learning_rate is: 2/L, heavy ball's 2(1+β)/L or Nesterov's (both 2/L at
+    β = 0)."""
     kinds = _theory_kinds(results)
     return "(2+2β)/((1+2β)L)" if "nesterov" in kinds else ("2(1+β)/L" if "heavy ball" in kinds else "2/L")
 
@@ -550,7 +566,9 @@ def _best_in_edge_units(L, mu):
     L, mu = np.asarray(L, np.float64), np.asarray(mu, np.float64)
     convex = np.isfinite(L) & np.isfinite(mu) & (L > 0) & (mu >= -1e-8 * L) & (mu <= L)
     L, mu = np.where(convex, L, 1.0), np.where(convex, np.maximum(mu, 0.0), 0.0)
-    return np.where(convex, np.asarray(spectrum.best_learning_rate(L, mu)) / np.asarray(spectrum.stability_threshold(L)), np.nan)
+    return np.where(convex,
+                    np.asarray(spectrum.best_learning_rate(L, mu)) / np.asarray(spectrum.stability_threshold(L)),
+                    np.nan)
 
 
 def _corners(x, y, log):
@@ -582,7 +600,8 @@ def _edges_on_slice(results, edges, rows, at):
             index.append(slice(None))
             continue
         fixed = float(results.axes[name][base[name]]) if name in results.axes else None
-        match = np.flatnonzero(np.isclose(np.asarray(values, float), fixed, rtol=1e-9, atol=0)) if fixed is not None else []
+        match = (np.flatnonzero(np.isclose(np.asarray(values, float), fixed, rtol=1e-9, atol=0))
+                 if fixed is not None else [])
         if len(match) == 0:
             where = f"fixes {name} = {fixed:g}" if fixed is not None else f"has no axis {name!r}"
             raise ValueError(f"edges hold {name} = {list(np.asarray(values).tolist())}, but the map {where}: measure "

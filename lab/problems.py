@@ -52,7 +52,8 @@ def regression(key, n: int, d: int, kappa, noise=0.1, intercept: bool = True, dt
     n = _validate.count("n", n)
     d = _validate.count("d", d)
     if n < d + intercept:
-        raise ValueError(f"n must be at least d{' + 1' if intercept else ''} = {d + intercept} for a full-rank design, got n={n}.")
+        raise ValueError(f"n must be at least d{' + 1' if intercept else ''} = {d + intercept} for a full-rank design, "
+                         f"got n={n}.")
     if not intercept and d == 1:
         raise ValueError("d must be >= 2 without an intercept: a single column has condition number 1.")
     _validate.at_least_one("kappa", kappa)
@@ -228,7 +229,8 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
         _check_criterion(criterion, data, start)
     found, curvature, change = _solve(criterion, data, start, _eager_method(criterion, method, concrete), tol, max_iter)
     if concrete and method == "auto" and int(found.status) != reference.CONVERGED:
-        found, curvature, change = _solve(criterion, data, start, method, tol, max_iter)  # Newton alone did not converge
+        # Newton alone did not converge
+        found, curvature, change = _solve(criterion, data, start, method, tol, max_iter)
     if concrete:
         if int(found.status) == reference.FALLS_FURTHER:
             _refuse_an_infinite_optimum(criterion, data, found)  # logistic and Poisson: why, in the data's words
@@ -277,8 +279,9 @@ def _check_data(criterion, data):
     if isinstance(data, Data):
         for name, array in (("X", data.X), ("y", data.y)):
             if not jnp.issubdtype(getattr(array, "dtype", None), jnp.floating):
-                raise ValueError(f"data.{name} is of dtype {getattr(array, 'dtype', type(array).__name__)}, not floating "
-                                 "point: build data with lab.problems.make_data(X, y), which converts integers.")
+                raise ValueError(f"data.{name} is of dtype {getattr(array, 'dtype', type(array).__name__)}, "
+                                 "not floating point: build data with lab.problems.make_data(X, y), "
+                                 "which converts integers.")
         if getattr(data.X, "ndim", None) != 2:
             raise ValueError(f"data.X must be the (N, P) design matrix, got shape {getattr(data.X, 'shape', None)}: "
                              "build data with lab.problems.make_data(X, y).")
@@ -484,7 +487,8 @@ def _start(data, start):
     if isinstance(data, Gram) and start.shape != data.b.shape:  # on Data, a network's P is not X's columns
         raise ValueError(f"start must have shape {data.b.shape} to match the moments' b (a run's size too), "
                          f"got {start.shape}.")
-    return jnp.asarray(start, _validate.data_dtype(data))  # the data's precision: a float32 start would solve float64 data in float32
+    # the data's precision: a float32 start would solve float64 data in float32
+    return jnp.asarray(start, _validate.data_dtype(data))
 
 
 def _check_criterion(criterion, data, start):
@@ -590,7 +594,8 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
                          "truncate the values.")
     limit = float(jnp.finfo(dtype or jnp.result_type(float)).max)
     if np.abs(table).max() > limit:
-        raise ValueError(f"{str(path)!r} holds values beyond the largest {jnp.dtype(dtype or jnp.result_type(float)).name} "
+        raise ValueError(f"{str(path)!r} holds values beyond the largest "
+                         f"{jnp.dtype(dtype or jnp.result_type(float)).name} "
                          f"({limit:.3g}): rescale the columns, or read them with dtype=jnp.float64.")
     X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     if standardize:

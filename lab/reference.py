@@ -211,7 +211,8 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
     return NewtonResult(found.params, found.gradient_norm, found.value, found.iterations,
                         found.gradient_norm <= tol,
                         jnp.all(margins > 0) | ((found.gradient_norm <= tol)  # an unfinished run still falls too
-                                                & still_falls(criteria.logistic, found.params, criteria.Data(A, y, l2))))
+                                                & still_falls(criteria.logistic, found.params,
+                                                              criteria.Data(A, y, l2))))
 
 
 def still_falls(criterion, params, data, directions=None, scale=0.0):
@@ -223,8 +224,8 @@ def still_falls(criterion, params, data, directions=None, scale=0.0):
     a minimum of 0 (an interpolating fit) from reading rounding as a fall."""
     value = criterion(params, data)
     moves = params[None] if directions is None else jnp.concatenate([params[None], directions])
-    moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(jnp.asarray(STILL_FALLS_T, d.dtype)))(
-        moves)
+    moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(
+        jnp.asarray(STILL_FALLS_T, d.dtype)))(moves)
     rounding = 16 * jnp.finfo(value.dtype).eps * (jnp.abs(value) + jnp.abs(scale))
     return jnp.any((moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
 
@@ -364,7 +365,8 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
     def going(state):
         _, loss, g, it, status, polish = state
         norm = jnp.linalg.norm(g)
-        return (((norm > tol) & (it < max_iter)) | (polish & (norm <= tol))) & (status == CONVERGED) & jnp.isfinite(loss)
+        return ((((norm > tol) & (it < max_iter)) | (polish & (norm <= tol))) & (status == CONVERGED)
+                & jnp.isfinite(loss))
 
     init = (start, *loss_and_grad(start, data), jnp.zeros((), jnp.int32), jnp.asarray(CONVERGED, jnp.int32),
             jnp.array(True))
@@ -442,14 +444,15 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
         raise ValueError(
             f"{what} was not found: {METHODS[int(found.method)]} reached a point where the gradient vanishes "
             f"(||grad f|| = {float(found.gradient_norm):.3e}) but the Hessian has a negative eigenvalue: a saddle "
-            "point or a maximum. Start elsewhere (problem(..., start=...); for a network, CriterionRun(init_scale=0.5), "
-            "since a = 0 is a saddle of most networks)."
+            "point or a maximum. Start elsewhere (problem(..., start=...); for a network, "
+            "CriterionRun(init_scale=0.5), since a = 0 is a saddle of most networks)."
         )
     if status == FALLS_FURTHER:
         raise ValueError(
             f"{what} was not found: {METHODS[int(found.method)]} reached a point where the gradient vanishes "
             f"(||grad f|| = {float(found.gradient_norm):.3e}, f = {float(found.value):.6g} at ||a|| = "
-            f"{float(jnp.linalg.norm(found.params)):.3g}) but f falls further from it, and keeps falling 64 times as far "
+            f"{float(jnp.linalg.norm(found.params)):.3g}) but f falls further from it, "
+            "and keeps falling 64 times as far "
             "out (along a or the Hessian's flattest direction): no finite minimum (f(a) = exp(-a) flattens out without "
             "one; f(a) = a^3 is unbounded below). Check the criterion's sign and terms, or add a penalty (l2 > 0)."
         )
@@ -462,7 +465,7 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
     where = f"f = {float(found.value):.6g} at ||a|| = {float(jnp.linalg.norm(found.params)):.3g}"
     if status == NOT_DESCENT and METHODS[int(found.method)] == "lbfgs":
         raise ValueError(
-            f"{what} was not found: lbfgs stopped after {int(found.iterations)} iterations with ||grad f|| = "
+            f"{what} was not found in {int(found.iterations)} iterations: lbfgs ended with ||grad f|| = "
             f"{float(found.gradient_norm):.3e} ({where}), finding no descent direction: the criterion may be unbounded "
             "below (no finite minimum: add a penalty, e.g. l2 > 0) or not smooth there, or, non-convex (a network), "
             "its line search failed where f is flat or curves down: loosen tol, or start elsewhere."
@@ -480,8 +483,9 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
                     "(features near the float32 range overflow: standardize them, or compute in float64)",
     }[status]
     raise ValueError(
-        f"{what} was not found: {METHODS[int(found.method)]} stopped after {int(found.iterations)} iterations "
-        f"with ||grad f|| = {float(found.gradient_norm):.3e} ({STATUSES[status]}): {advice}."
+        f"{what} was not found in {int(found.iterations)} iterations (of every search the method ran; 'auto' runs "
+        f"Newton, L-BFGS, Newton): {METHODS[int(found.method)]} ended with ||grad f|| = "
+        f"{float(found.gradient_norm):.3e} ({STATUSES[status]}): {advice}."
     )
 
 

@@ -102,7 +102,8 @@ def save(results: Results, path) -> Path:
     try:
         text = files.json_text(sidecar)  # before any file: a config JSON cannot hold leaves no half pair
     except TypeError as error:
-        raise ValueError(f"the results' config must hold JSON values (numbers, strings, lists, dicts): {error}.") from None
+        raise ValueError(f"the results' config must hold JSON values (numbers, strings, lists, dicts): "
+                         f"{error}.") from None
     arrays = {f"axis/{k}": v for k, v in results.axes.items()} | {f"output/{k}": v for k, v in results.outputs.items()}
     files.write_atomic(arrays_path, lambda file: np.savez(file, token=np.array(token), **arrays))
     files.write_atomic(sidecar_path, lambda file: file.write(text.encode()))
@@ -115,17 +116,20 @@ def load(path) -> Results:
     if not arrays_path.exists():
         raise ValueError(f"no results at {str(arrays_path)!r}: check the path (save writes NAME.npz and NAME.json).")
     if not sidecar_path.exists():
-        raise ValueError(f"{str(arrays_path)!r} has no sidecar {sidecar_path.name!r}: the save was interrupted; run the sweep again.")
+        raise ValueError(f"{str(arrays_path)!r} has no sidecar {sidecar_path.name!r}: the save was interrupted; "
+                         "run the sweep again.")
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{str(sidecar_path)!r} is not JSON ({error}): the file is damaged; run the sweep again.") from None
+        raise ValueError(f"{str(sidecar_path)!r} is not JSON ({error}): the file is damaged; "
+                         "run the sweep again.") from None
     if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
         found = sidecar.get("format") if isinstance(sidecar, dict) else type(sidecar).__name__
         raise ValueError(f"{str(sidecar_path)!r} is not a lab results sidecar of format {FORMAT!r} (it says "
                          f"{found!r}): written by another version of the lab, or not by the lab.")
     if not all(isinstance(sidecar.get(key), kind) for key, kind in (("axes", list), ("dims", dict), ("config", dict))):
-        raise ValueError(f"{str(sidecar_path)!r} lacks its axes, dims or config: the file is damaged; run the sweep again.")
+        raise ValueError(f"{str(sidecar_path)!r} lacks its axes, dims or config: the file is damaged; "
+                         "run the sweep again.")
     try:
         with np.load(arrays_path, allow_pickle=False) as arrays:
             token = str(arrays["token"]) if "token" in arrays.files else None
@@ -140,11 +144,12 @@ def load(path) -> Results:
             axes = {name: arrays[f"axis/{name}"] for name in sidecar["axes"]}
             outputs = {name: arrays[f"output/{name}"] for name in sidecar["dims"]}
     except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{str(arrays_path)!r} cannot be read ({type(error).__name__}: {error}): the file is truncated "
-                         "or damaged; run the sweep again.") from None
+        raise ValueError(f"{str(arrays_path)!r} cannot be read ({type(error).__name__}: {error}): "
+                         "the file is truncated or damaged; run the sweep again.") from None
     except ValueError as error:
         if "pickle" in str(error):  # numpy's words for bytes that are not an .npz
-            raise ValueError(f"{str(arrays_path)!r} is not an .npz file: the file is damaged; run the sweep again.") from None
+            raise ValueError(f"{str(arrays_path)!r} is not an .npz file: the file is damaged; "
+                             "run the sweep again.") from None
         raise
     shape = tuple(len(values) for values in axes.values())
     for name, values in outputs.items():

@@ -19,8 +19,8 @@ The step size has two names, one per unit, and a run takes exactly one:
 of the run's 2/L (its `edge_learning_rate`). A run builds its `lab.problems.Problem`
 (data, reference optimum, spectrum), converts the step size once
 (`learning_rate = learning_rate_over_edge * edge_learning_rate`), optimizes with `optimize`
-and returns the `Outcome`, which reports both; all in one traced function: data that depends only on (kappa, seed) is computed
-once per setting and shared by every step size of a sweep. Runs are
+and returns the `Outcome`, which reports both; all in one traced function: data that depends only
+on (kappa, seed) is computed once per setting and shared by every step size of a sweep. Runs are
 registered pytrees: a `CriterionRun`'s data travels as an array argument of
 the compiled sweep, the rest as its static configuration.
 """
@@ -123,7 +123,8 @@ class Run:
     def check_axes(self, axes: dict):
         """ValueError for values no run can take: step sizes <= 0, kappa < 1, l2 < 0, betas outside [0, 1), ...."""
         if all(name in axes for name in LEARNING_RATE_AXES):
-            raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one learning rate in two units: give one.")
+            raise ValueError("axes 'learning_rate' and 'learning_rate_over_edge' are one learning rate in two units: "
+                             "give one.")
         _validate.hyper_parameters(axes)
         positive = (lambda v: v > 0, "> 0")
         rules = {"learning_rate": positive, "learning_rate_over_edge": positive, "kappa": (lambda v: v >= 1, ">= 1"),
@@ -137,7 +138,8 @@ class Run:
                 raise ValueError(f"axis 'seed' must hold integers of magnitude below 2**31 (they become 32-bit PRNG "
                                  f"seeds, and larger ones would alias smaller ones), got {values}.")
             if name == "schedule" and not np.all(np.isin(values, np.arange(len(SCHEDULES)))):
-                raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, got {values}.")
+                raise ValueError(f"axis 'schedule' must hold indices 0..{len(SCHEDULES) - 1} into {SCHEDULES}, "
+                                 f"got {values}.")
 
     def check_point(self, **point):
         """`check_axes` on the concrete values of one direct call (a sweep's traced values were checked as axes)."""
@@ -173,7 +175,8 @@ class Run:
         return self
 
     def bytes_per_run(self, point=None) -> int:
-        """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one call."""
+        """Memory one run's results hold (curves and summaries) at `point` ({axis: value}), from the shapes of one
+        call."""
         point = dict(point or {})
         if not any(name in point for name in LEARNING_RATE_AXES):
             point["learning_rate_over_edge"] = 1.0
@@ -245,7 +248,8 @@ def as_run(run) -> Run:
     if isinstance(run, Run):
         return run
     if not callable(run):
-        raise ValueError(f"run must be a lab.runs.Run or a callable of named hyper-parameters, got {type(run).__name__}.")
+        raise ValueError(f"run must be a lab.runs.Run or a callable of named hyper-parameters, "
+                         f"got {type(run).__name__}.")
     return FunctionRun(run)
 
 
@@ -305,7 +309,8 @@ def _optimize(problem, start, tolerance, hyper, batches, *, optimizer, num_steps
 
 
 def theory(optimizer, hyper: dict):
-    """(beta, nesterov) when the lab knows the optimizer's theory (optax.sgd: plain, heavy ball, Nesterov), else None."""
+    """(beta, nesterov) when the lab knows the optimizer's theory (optax.sgd: plain, heavy ball, Nesterov), else
+    None."""
     keywords = {}
     while isinstance(optimizer, functools.partial):
         keywords = {**optimizer.keywords, **keywords}
@@ -317,7 +322,8 @@ def theory(optimizer, hyper: dict):
 
 
 def probe_start(problem: problems.Problem, scale=1.0):
-    """a* plus `scale` times every unit eigenvector of the Hessian at a*: every mode excited, the worst-case contraction."""
+    """a* plus `scale` times every unit eigenvector of the Hessian at a*: every mode excited, the worst-case
+    contraction."""
     return problem.reference.params + scale * problem.spectrum.eigenvectors.sum(axis=1)
 
 
@@ -364,7 +370,8 @@ class Scheduled:
         index = jnp.asarray(schedule).astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
         dtype = jnp.result_type(learning_rate)  # optax's count is int32: an integer count gives float32 schedules
         branches = [lambda count, unit=unit: jnp.asarray(unit(count.astype(dtype)), dtype) for unit in units]
-        return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count), **hyper)
+        return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count),
+                              **hyper)
 
 
 def _optimizer_axes(optimizer) -> list:
@@ -469,7 +476,8 @@ class LinearRegressionRun(Run):
         if self.criterion not in ("least_squares", "ridge"):
             raise ValueError(f"criterion must be 'least_squares' or 'ridge', got {self.criterion!r}.")
         if self.start not in ("zero", "eigen"):
-            raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (a* plus every unit eigenvector), got {self.start!r}.")
+            raise ValueError(f"start must be 'zero' (a_0 = 0) or 'eigen' (a* plus every unit eigenvector), "
+                             f"got {self.start!r}.")
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
@@ -486,9 +494,12 @@ class LinearRegressionRun(Run):
     def bytes_per_setting(self, point=None) -> int:
         return _data_bytes(self.n, self.d + 1, self.dtype)
 
-    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, kappa=10.0, seed=0, l2=0.0, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
-        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
+    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, kappa=10.0, seed=0, l2=0.0,
+                 **hyper) -> Outcome:
+        # `at` checks the setting
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
+        return self.at(kappa=kappa, seed=seed, l2=l2, **hyper)(learning_rate=learning_rate,
+                                                               learning_rate_over_edge=learning_rate_over_edge)
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
@@ -507,7 +518,8 @@ class LinearRegressionRun(Run):
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
         def at_learning_rate(*, learning_rate=None, learning_rate_over_edge=None):
-            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
+            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate,
+                                                   dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, **hyper)[0]
 
@@ -640,8 +652,10 @@ class LogisticRun(Run):
 
     def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, l2=1e-2, seed=0, separation=1.0, kappa=1.0,
                  **hyper) -> dict:
-        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
-        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
+        # `at` checks the setting
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
+        return self.at(l2=l2, seed=seed, separation=separation, kappa=kappa, **hyper)(
+            learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
 
     def near_optimum(self):
         return dataclasses.replace(self, start="eigen")
@@ -816,8 +830,10 @@ class CriterionRun(Run):
             return self.init_scale * jax.random.normal(key, (size,), dtype)
         return jnp.zeros(size, dtype)
 
-    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, seed=0, batch_size=None, **hyper) -> Outcome:
-        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)  # `at` checks the setting
+    def __call__(self, *, learning_rate=None, learning_rate_over_edge=None, seed=0, batch_size=None,
+                 **hyper) -> Outcome:
+        # `at` checks the setting
+        self.check_point(learning_rate=learning_rate, learning_rate_over_edge=learning_rate_over_edge)
         return self.at(seed=seed, batch_size=batch_size, **hyper)(learning_rate=learning_rate,
                                                                   learning_rate_over_edge=learning_rate_over_edge)
 
@@ -867,7 +883,8 @@ class CriterionRun(Run):
         hyper = {name: jnp.asarray(value, dtype) for name, value in hyper.items()}
 
         def at_learning_rate(*, learning_rate=None, learning_rate_over_edge=None):
-            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate, dtype)
+            learning_rate = absolute_learning_rate(learning_rate, learning_rate_over_edge, problem.edge_learning_rate,
+                                                   dtype)
             return optimize(problem, self.num_steps, learning_rate, self.optimizer, start=start,
                             tolerance=self.tolerance, record_every=self.record_every, batches=batches,
                             **hyper)[0]

@@ -192,7 +192,8 @@ def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
     root = jnp.sqrt(jnp.abs(disc))
     real = jnp.maximum(jnp.abs(trace + root), jnp.abs(trace - root)) / 2
     rate = jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det)))
-    rate = jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)  # NaN curvature (traced): no rate, not sqrt(beta)
+    # NaN curvature (traced): no rate, not sqrt(beta)
+    rate = jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)
     return _with_momentum(beta, rate)
 
 
@@ -332,11 +333,13 @@ def _check_spectrum(spec, **points):
     quadratic's, as `spectrum` returns them), with P x P orthonormal eigenvectors, and each of `points` (name: value)
     is finite of shape (P,). Traced values pass (the formulas give NaN for what they cannot use)."""
     if not isinstance(spec, Spectrum):
-        raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), got {type(spec).__name__}.")
+        raise ValueError(f"spec must be a lab.spectrum.Spectrum (spectrum(criterion, a_star, data)), "
+                         f"got {type(spec).__name__}.")
     for name, value in (("eigenvalues", spec.eigenvalues), ("eigenvectors", spec.eigenvectors)):
         if not (isinstance(value, (jax.Array, np.ndarray)) and jnp.issubdtype(value.dtype, jnp.floating)):
             raise ValueError(f"spec.{name} must be an array of floats, got {type(value).__name__} "
-                             f"{getattr(value, 'dtype', '')}: build spec with spectrum.spectrum, or from jnp.asarray(..., float).")
+                             f"{getattr(value, 'dtype', '')}: build spec with spectrum.spectrum, "
+                             "or from jnp.asarray(..., float).")
     size = jnp.shape(spec.eigenvalues)[-1:] if jnp.ndim(spec.eigenvalues) else ()
     if jnp.ndim(spec.eigenvalues) != 1 or jnp.shape(spec.eigenvectors) != size * 2 or size == (0,):
         raise ValueError(f"spec must hold P >= 1 eigenvalues (P,) and eigenvectors (P, P), got shapes "
@@ -372,7 +375,8 @@ def _curvature(L):
 def _curvatures(L, mu, strongly_convex=False):
     _curvature(L)
     _validate.real_values("mu", mu, (lambda v: v > 0) if strongly_convex else (lambda v: v >= 0),
-                          "must be > 0 (the smallest curvature)" if strongly_convex else "must be >= 0 (the smallest curvature)")
+                          ("must be > 0 (the smallest curvature)" if strongly_convex
+                           else "must be >= 0 (the smallest curvature)"))
     if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
         raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
                          "are they swapped?")

@@ -95,14 +95,16 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
             raise ValueError(f"{name} must be a pair (low, high) in units of 2/L, got {bracket!r}.")
     lo, hi = edge_bracket
     if not (0 < lo < hi < np.inf and 0 < best_bracket[0] < best_bracket[1] < np.inf):
-        raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, best {best_bracket}.")
+        raise ValueError(f"brackets must be increasing finite positive pairs, got edge {edge_bracket}, "
+                         f"best {best_bracket}.")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
     find_best = _validate.flag("find_best", find_best)
     rule_name, stable = _rule(run, rule)
     axes = checked_axes(run, axes)
     run = run.near_optimum()
-    runs.require_outcome(run, {"learning_rate_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}}, NEEDED)
+    runs.require_outcome(run, {"learning_rate_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}},
+                         NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
     iterations = max(bisections, best_iterations) if find_best else bisections
@@ -127,10 +129,11 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
         unmeasured = int(np.sum(~outputs["best_bracketed"] & np.isnan(outputs["best_bound"])))
         below = missed - above - unmeasured
-        warnings.warn(f"the best learning rate was not bracketed at {missed} of {outputs['best_bracketed'].size} point(s) "
-                      f"({above} at the top of best_bracket={tuple(best_bracket)}, {below} at its bottom: the rate still "
-                      "falls beyond" + (f"; {unmeasured} where no rate could be measured at either end: the runs "
-                                        "diverged or never left the rounding floor" if unmeasured else "")
+        warnings.warn(f"the best learning rate was not bracketed at {missed} of {outputs['best_bracketed'].size} "
+                      f"point(s) ({above} at the top of best_bracket={tuple(best_bracket)}, {below} at its bottom: "
+                      "the rate still falls beyond"
+                      + (f"; {unmeasured} where no rate could be measured at either end: the runs "
+                         "diverged or never left the rounding floor" if unmeasured else "")
                       + "): reported as NaN. Widen best_bracket.", stacklevel=2)
     config = {"rtol": rtol, "edge_bracket": list(edge_bracket), "best_bracket": list(best_bracket),
               "stability_rule": rule_name, "find_best": bool(find_best)}
@@ -155,7 +158,8 @@ def _warn_if_far_from_theory(outputs, rule_name):
     worst = float(deviation.flat[np.argmax(np.abs(deviation))])
     found = [f"the measured edge is {worst:+.0%} from the theory edge (more than {THEORY_DEVIATION:.0%} at "
              f"{int(far.sum())} of {far.size} point(s))"] if far.any() else []
-    found += [f"the best learning rate lies above the measured edge at {int(crossed.sum())} of {far.size} point(s)"] if crossed.any() else []
+    found += [f"the best learning rate lies above the measured edge at {int(crossed.sum())} of {far.size} "
+              "point(s)"] if crossed.any() else []
     warnings.warn(f"{' and '.join(found)}: next to a* the local quadratic model gives the theory edge, so the rule "
                   f"({rule_name!r}) likely misread the runs. 'converging' needs runs long enough for the slowest mode "
                   "to halve the gap: raise num_steps (or use 'bounded' where the loss blows up past the edge).",
@@ -237,7 +241,8 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         rates = first["measured_rate"][2:] if find_best else jnp.zeros(2, first["measured_rate"].dtype)
         lo, hi, a, b, *_ = jax.lax.fori_loop(0, iterations, step, (lo, hi, a, b, x1, x2, *rates))
         edge, best = jnp.where(bracketed, jnp.sqrt(lo * hi), jnp.nan), (a + b) / 2
-        # The theory and the run's 2/L at the best learning rate, or at the edge bracket's low end: they do not depend on it.
+        # The theory and the run's 2/L at the best learning rate, or at the edge bracket's low end: they do not
+        # depend on it.
         if find_best:
             last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]]))
             # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both

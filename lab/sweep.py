@@ -149,7 +149,8 @@ def _check_memory(compiled, free, num_chunks, devices):
     stats = compiled.memory_analysis()
     if stats is None:
         return
-    need = stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes - stats.alias_size_in_bytes
+    need = (stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
+            - stats.alias_size_in_bytes)
     results = stats.output_size_in_bytes * len(devices) * num_chunks
     host = host_available_bytes()
     on_cpu = devices[0].platform == "cpu"
@@ -232,8 +233,8 @@ def warn_unconverged(outputs: dict, stacklevel: int = 3):
     if status is not None and np.any(np.asarray(status) != 0):
         bad = np.asarray(status)[np.asarray(status) != 0]
         kinds = ", ".join(f"{reference.STATUSES[k]} x{int(np.sum(bad == k))}" for k in np.unique(bad))
-        warnings.warn(f"the reference optimum was not found for {bad.size} of {np.asarray(status).size} runs ({kinds}): "
-                      "their gaps and rates are measured from a wrong f*. Check reference_status and "
+        warnings.warn(f"the reference optimum was not found for {bad.size} of {np.asarray(status).size} runs "
+                      f"({kinds}): their gaps and rates are measured from a wrong f*. Check reference_status and "
                       "reference_gradient_norm; build the problem eagerly (lab.problems.problem) for the reason.",
                       stacklevel=stacklevel)
 
@@ -250,7 +251,8 @@ def split_axes(axes: dict):
     streamed every setting's data from memory, and the sweep ran 7x slower.
     """
     mapped = tuple(name for name, values in axes.items() if len(values) > 1) or tuple(axes)[:1]
-    mapped = tuple(sorted(mapped, key=lambda name: name in runs.LEARNING_RATE_AXES))  # stable: the given order otherwise
+    # stable: the given order otherwise
+    mapped = tuple(sorted(mapped, key=lambda name: name in runs.LEARNING_RATE_AXES))
     return mapped, {name: values[0] for name, values in axes.items() if name not in mapped}
 
 
@@ -273,7 +275,8 @@ def _gather(x) -> np.ndarray:
 def checked_axes(run, axes) -> dict:
     """`axes` as {name: 1-D float array}, checked against the run's names and its `check_axes` (ValueError)."""
     if not isinstance(axes, dict) or not axes:
-        raise ValueError("axes must be a non-empty dict {name: values}, e.g. {'learning_rate_over_edge': np.linspace(0.1, 1.9, 64)}.")
+        raise ValueError("axes must be a non-empty dict {name: values}, "
+                         "e.g. {'learning_rate_over_edge': np.linspace(0.1, 1.9, 64)}.")
     accepted = run.axis_names
     checked = {}
     for name, values in axes.items():
@@ -310,7 +313,8 @@ def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_
     if not chunk and fits < length:
         raise ValueError(
             f"the grid needs {_mib(length * bytes_per_slice)}, more than max_bytes = "
-            f"{_mib(max_bytes)}: allow chunking (chunk=True), raise max_bytes (lab sweep --max-mb) or record fewer iterations."
+            f"{_mib(max_bytes)}: allow chunking (chunk=True), raise max_bytes (lab sweep --max-mb) or record fewer "
+            "iterations."
         )
     if fits < num_devices and not strict:
         return num_devices

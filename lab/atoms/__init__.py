@@ -1,4 +1,5 @@
-"""Atoms, the research case: bcc iron with vacancies and interstitials, its Finnis-Sinclair energy, relaxation, harmonic entropy and descriptors.
+"""Atoms, the research case: bcc iron with vacancies and interstitials, its Finnis-Sinclair energy, relaxation,
+harmonic entropy and descriptors.
 
 The lab's research case is a *synthetic analogue* of Lapointe et al., Phys. Rev.
 Materials 4, 063802 (2020): formation entropies computed exactly (relaxation,
@@ -12,7 +13,8 @@ the configurations of one supercell share array shapes and compiled functions.
 
 One module per idea: lattice (supercells, neighbour lists), potential (Finnis-Sinclair
 energy and forces), relaxation (L-BFGS to a minimum), vibrations (Hessian, modes, harmonic
-entropy), afs (angular Fourier series descriptors), defects (clusters, relaxed and measured; sampled by plan; the same cluster in larger cells).
+entropy), afs (angular Fourier series descriptors), defects (clusters, relaxed and measured; sampled by plan; the
+same cluster in larger cells).
 The package re-exports their public names: `from lab import atoms; atoms.bcc(4)`.
 """
 

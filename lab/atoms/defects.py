@@ -7,7 +7,9 @@ from typing import NamedTuple
 import numpy as np
 
 from lab.atoms.afs import DESCRIPTOR_CUTOFF, descriptors
-from lab.atoms.lattice import LATTICE_CONSTANT, Structure, bcc, cluster_offsets, neighbours, place, random_strain, vacate
+from lab.atoms.lattice import (
+    LATTICE_CONSTANT, Structure, bcc, cluster_offsets, neighbours, place, random_strain, vacate,
+)
 from lab.atoms.relaxation import NotAMinimum, relax
 from lab.atoms.vibrations import eigenvalues, formation_entropy, hessian, nonzero_modes, perfect_eigenvalues
 
@@ -54,7 +56,8 @@ def _check_size(size, sites):
 
 
 DUMBBELL_HALF_LENGTH = 1.0  # angstrom: a starting guess; relaxation finds the dumbbell's own length
-JITTER = 0.05  # angstrom: random displacement of dumbbell atoms at the start (measured: 4 of 12 saddles without, 2 with)
+# angstrom: random displacement of dumbbell atoms at the start (measured: 4 of 12 saddles without, 2 with)
+JITTER = 0.05
 
 
 def insert_dumbbells(structure: Structure, sites, direction, spare: int = 0) -> Structure:
@@ -145,7 +148,8 @@ def measure(perfect: Structure, unrelaxed: Structure) -> Defect:
         sites=lattice,
         vacancies=int(np.sum(~relaxed.structure.occupied[:lattice])),
         interstitials=int(np.sum(relaxed.structure.occupied[lattice:])),
-        strain=np.asarray(perfect.cell) / (repeats * LATTICE_CONSTANT) - np.eye(3),  # bcc's cell is the cubic one times (I + e)
+        # bcc's cell is the cubic one times (I + e)
+        strain=np.asarray(perfect.cell) / (repeats * LATTICE_CONSTANT) - np.eye(3),
         entropy=formation_entropy(modes, perfect_modes),
         descriptor=summed - len(modes) / len(perfect_modes) * perfect_summed,
         average=summed / relaxed.structure.atoms - perfect_summed / perfect.atoms,

@@ -76,7 +76,8 @@ def vacate(structure: Structure, sites) -> Structure:
 
 
 def _checked(structure: Structure):
-    """positions (S, 3) and cell (3, 3) as finite floats, occupied (S,) bool, the cell of non-zero volume: ValueError."""
+    """positions (S, 3) and cell (3, 3) as finite floats, occupied (S,) bool, the cell of non-zero volume:
+    ValueError."""
     positions, cell = np.asarray(structure.positions, float), np.asarray(structure.cell, float)
     occupied = np.asarray(structure.occupied)
     if positions.ndim != 2 or positions.shape[1] != 3 or occupied.shape != positions.shape[:1] or cell.shape != (3, 3):
@@ -86,7 +87,8 @@ def _checked(structure: Structure):
         raise ValueError(f"occupied must be a boolean mask over the sites, got dtype {occupied.dtype}.")
     for name, value in (("positions", positions), ("cell", cell)):
         if not np.all(np.isfinite(value)):
-            raise ValueError(f"the structure's {name} hold NaN or infinite values at {np.argwhere(~np.isfinite(value))[:3].tolist()}.")
+            raise ValueError(f"the structure's {name} hold NaN or infinite values at "
+                             f"{np.argwhere(~np.isfinite(value))[:3].tolist()}.")
     volume = abs(np.linalg.det(cell))
     if not volume > 1e-9 * np.prod(np.linalg.norm(cell, axis=1)):
         raise ValueError(f"the cell's rows are linearly dependent (volume {volume:g} angstrom^3): no periodic lattice.")
@@ -129,7 +131,8 @@ def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> 
     counts = np.bincount(i, minlength=sites)
     size = int(8 * max(1, np.ceil(counts.max() / 8))) if size is None else size
     if counts.max() > size:
-        raise ValueError(f"a site has {counts.max()} neighbours within {cutoff} angstrom, more than size={size}: raise size.")
+        raise ValueError(f"a site has {counts.max()} neighbours within {cutoff} angstrom, "
+                         f"more than size={size}: raise size.")
     order = np.lexsort((distance, i))
     i, j, shift = i[order], j[order], shift[order]
     slot = np.arange(len(i)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[i]
@@ -185,7 +188,8 @@ def random_strain(rng: np.random.Generator, scale: float = 0.01) -> np.ndarray:
 
 
 def cluster_offsets(structure: Structure, sites) -> np.ndarray:
-    """(k, 3) vectors from the first of `sites` to each of them (nearest periodic image), angstrom: a cluster's shape."""
+    """(k, 3) vectors from the first of `sites` to each of them (nearest periodic image), angstrom:
+    a cluster's shape."""
     fractional = (structure.positions[sites] - structure.positions[sites[0]]) @ np.linalg.inv(structure.cell)
     return (fractional - np.rint(fractional)) @ structure.cell
 
@@ -201,5 +205,6 @@ def place(structure: Structure, offsets) -> np.ndarray:
     distance = np.linalg.norm((difference - np.rint(difference)) @ structure.cell, axis=-1)
     sites = np.argmin(distance, axis=1)
     if np.max(distance[np.arange(len(sites)), sites]) > 1e-6 or len(set(sites.tolist())) < len(sites):
-        raise ValueError("the offsets do not fit this cell's sites: use a cell of the same lattice, wide enough for the cluster.")
+        raise ValueError("the offsets do not fit this cell's sites: use a cell of the same lattice, "
+                         "wide enough for the cluster.")
     return sites

@@ -1,4 +1,5 @@
-"""Relaxation: the atoms at fixed cell to a minimum of the energy, with optax's L-BFGS, pair lists rebuilt as they move."""
+"""Relaxation: the atoms at fixed cell to a minimum of the energy, with optax's L-BFGS, pair lists rebuilt as they
+move."""
 
 from typing import NamedTuple
 
@@ -16,7 +17,8 @@ class NotAMinimum(ValueError):
 
 
 class Relaxation(NamedTuple):
-    """A relaxed structure, the norm of its remaining forces (eV/angstrom), the steps taken, and whether it converged."""
+    """A relaxed structure, the norm of its remaining forces (eV/angstrom), the steps taken, and whether it
+    converged."""
 
     structure: Structure
     force_norm: float
@@ -48,7 +50,8 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
     total = 0
     for _ in range(REBUILDS):
         near = potential_neighbours(structure)
-        positions, norm, steps = _relax(jnp.asarray(structure.positions), structure.occupied, near, tolerance, max_steps)
+        positions, norm, steps = _relax(jnp.asarray(structure.positions), structure.occupied, near, tolerance,
+                                        max_steps)
         relaxed, total = structure._replace(positions=np.asarray(positions)), total + int(steps)
         try:
             needed = potential_neighbours(relaxed, skin=0.0)
@@ -80,7 +83,8 @@ def _relax(positions, occupied, near, tolerance, max_steps):
         with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes dtypes (lab.descent.OPTAX_PROMOTION)
             updates, state = optimizer.update(g, state, x, value=e, grad=g, value_fn=value)
         x = optax.apply_updates(x, updates)
-        return x, state, jnp.linalg.norm(optax.tree_utils.tree_get(state, "grad")), steps + 1  # the line search's gradient at x
+        # the line search's gradient at x
+        return x, state, jnp.linalg.norm(optax.tree_utils.tree_get(state, "grad")), steps + 1
 
     def going(carry):
         return (carry[2] > tolerance) & (carry[3] < max_steps)

@@ -41,7 +41,8 @@ def padded_hessian(positions, occupied, near):
 
 
 def hessian(structure: Structure) -> np.ndarray:
-    """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic differentiation."""
+    """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic
+    differentiation."""
     near = potential_neighbours(structure, skin=0.0)
     full = np.asarray(padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
     keep = np.repeat(structure.occupied, 3)
@@ -74,11 +75,13 @@ def check_relaxed(structure: Structure, tolerance: float = 1e-8):
     """NotAMinimum unless the force norm (eV/angstrom) is at most `tolerance`."""
     remaining = force_norm(structure, potential_neighbours(structure))
     if not remaining <= tolerance:
-        raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; relax it first (atoms.relax).")
+        raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; "
+                          "relax it first (atoms.relax).")
 
 
 def nonzero_modes(eigenvalues) -> np.ndarray:
-    """The ascending eigenvalues without the three zero modes; NotAMinimum when there are negative or other zero modes."""
+    """The ascending eigenvalues without the three zero modes; NotAMinimum when there are negative or other zero
+    modes."""
     eigenvalues = np.sort(eigenvalues)
     small = 1e-8 * eigenvalues[-1]
     negative, zero = np.sum(eigenvalues < -small), np.sum(np.abs(eigenvalues) <= small)
@@ -91,13 +94,15 @@ def nonzero_modes(eigenvalues) -> np.ndarray:
 
 
 def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON_MASS) -> float:
-    """Classical harmonic vibrational entropy, in k_B: sum_j [ln(k_B T / (hbar omega_j)) + 1], omega_j = sqrt(lambda_j / m).
+    """Classical harmonic vibrational entropy, in k_B: sum_j [ln(k_B T / (hbar omega_j)) + 1],
+    omega_j = sqrt(lambda_j / m).
 
     eigenvalues: the non-zero Hessian eigenvalues (eV/angstrom^2); mass in amu; temperature in K.
     """
     eigenvalues = np.asarray(eigenvalues)
     if eigenvalues.size == 0 or not np.all(eigenvalues > 0):  # an empty set gave 0.0
-        raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only: pass vibrational_eigenvalues(...).")
+        raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only: "
+                         "pass vibrational_eigenvalues(...).")
     for name, value in (("temperature", temperature), ("mass", mass)):
         if not 0 < value < np.inf:
             raise ValueError(f"{name} must be positive and finite (K, amu), got {value!r}.")  # -inf or NaN entropy
@@ -112,7 +117,8 @@ def formation_entropy(defect_modes, perfect_modes, temperature: float = 300.0, m
     cancel exactly: S_f = -1/2 sum_d ln lambda + (M_d / M_p) 1/2 sum_p ln lambda.
     """
     ratio = len(defect_modes) / len(perfect_modes)
-    return harmonic_entropy(defect_modes, temperature, mass) - ratio * harmonic_entropy(perfect_modes, temperature, mass)
+    return (harmonic_entropy(defect_modes, temperature, mass)
+            - ratio * harmonic_entropy(perfect_modes, temperature, mass))
 
 
 def perfect_eigenvalues(structure: Structure) -> np.ndarray:
@@ -126,16 +132,18 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
     full (3N, 3N) matrix, O(N^3), gives the same numbers (tested).
     """
     if not np.all(structure.occupied):
-        raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); use vibrational_eigenvalues for a defect.")
+        raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); "
+                         "use vibrational_eigenvalues for a defect.")
     repeats = round((len(structure.occupied) / 2) ** (1 / 3))
     fractional = structure.positions @ np.linalg.inv(structure.cell) * 2 * repeats
     if 2 * repeats**3 != len(structure.occupied) or not np.allclose(fractional, np.rint(fractional), atol=1e-6):
-        raise ValueError("perfect_eigenvalues needs a bcc supercell of repeats^3 cubic cells with atoms on their sites (atoms.bcc); "
-                         "use vibrational_eigenvalues otherwise.")
+        raise ValueError("perfect_eigenvalues needs a bcc supercell of repeats^3 cubic cells with atoms on their sites "
+                         "(atoms.bcc); use vibrational_eigenvalues otherwise.")
     near = potential_neighbours(structure, skin=0.0)
     rows = np.asarray(_first_rows(jnp.asarray(structure.positions), structure.occupied, near)).reshape(3, -1, 3)
     # Wave vectors k = 2 pi cell^-1 m, m over one copy of Z^3 modulo bcc's reciprocal lattice: (2n, n, n) values.
-    m = np.stack(np.meshgrid(np.arange(2 * repeats), np.arange(repeats), np.arange(repeats), indexing="ij"), -1).reshape(-1, 3)
+    m = np.stack(np.meshgrid(np.arange(2 * repeats), np.arange(repeats), np.arange(repeats), indexing="ij"),
+                 -1).reshape(-1, 3)
     k = 2 * np.pi * m @ np.linalg.inv(structure.cell).T
     phase = np.exp(1j * k @ (structure.positions - structure.positions[0]).T)  # (N, N)
     dynamical = np.einsum("ks,asb->kab", phase, rows)
