@@ -21,7 +21,8 @@ def layer_shapes(widths) -> list[tuple[int, int]]:
         raise ValueError("widths must be static (they set the parameters' shapes): bind them outside jit, e.g. "
                          "functools.partial(networks.mlp, widths=(2, 32, 1)), or mark them static_argnames.")
     array = np.asarray(widths) if not isinstance(widths, (str, bytes)) else np.asarray([])
-    if array.ndim != 1 or len(array) < 2 or not np.issubdtype(array.dtype, np.integer) or array.min() < 1:
+    flags = array.ndim == 1 and any(isinstance(w, (bool, np.bool_)) for w in widths)  # (2, True, 1): int 1 in numpy
+    if flags or array.ndim != 1 or len(array) < 2 or not np.issubdtype(array.dtype, np.integer) or array.min() < 1:
         raise ValueError(f"widths must be (inputs, ..., outputs), at least two positive integers, got {widths!r}.")
     widths = tuple(int(w) for w in array)
     return list(zip(widths[:-1], widths[1:]))

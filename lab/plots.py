@@ -585,9 +585,19 @@ def _corners(x, y, log):
 def _edges_on_slice(results, edges, rows, at):
     """`edges` on the map's slice: each axis of theirs is the map's rows, a seed axis, or one the map fixes, taken
     at the value it fixes; ValueError where that value is not among theirs, or where they lack an axis of
-    several values the map fixes, or the rows (markers of another slice would sit on the map's rows)."""
+    several values the map fixes, or the rows (markers of another slice would sit on the map's rows), or where
+    they were measured on another problem, with another optimizer or on seeds the map does not hold."""
     if edges is None:
         return None
+    for what in ("problem", "optimizer"):  # '' where a hand-built Results does not say
+        if getattr(edges, what) and getattr(results, what) and getattr(edges, what) != getattr(results, what):
+            raise ValueError(f"edges were measured with {what} {getattr(edges, what)!r}, the map's runs use "
+                             f"{getattr(results, what)!r}: measure them with the map's run (edge_and_best(run, ...)).")
+    if "seed" in edges.axes and "seed" in results.axes:
+        others = sorted(set(np.asarray(edges.axes["seed"]).tolist()) - set(np.asarray(results.axes["seed"]).tolist()))
+        if others:
+            raise ValueError(f"edges hold seeds {others} that the map does not (each seed draws its own problem): "
+                             "measure them over the map's seeds.")
     base = dict(zip(results.axes, _index(results, {}, at)))
     for name in results.axes:
         several = len(results.axes[name]) > 1 and name not in (rows, "seed", _learning_rate_axis(results))

@@ -168,6 +168,7 @@ def rows(results: Results, curves: bool = False):
     axis (the `learning_rate_over_edge` a run reports back) is the axis column, written as swept.
     """
     grid = len(results.axes)
+    _check_echoed_axes(results)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves and n not in results.axes]
     if curves and names:
         length = results.outputs[names[0]].shape[-1]
@@ -186,6 +187,22 @@ def rows(results: Results, curves: bool = False):
                 yield [*coordinates, *(results.outputs[n][tuple(point)].item() for n in names)]
 
     return header, generate()
+
+
+def _check_echoed_axes(results: Results):
+    """An output named as an axis must be that axis's values at every run, to the output's rounding (the long
+    format writes the axis column alone): a function run's own output x beside an axis x would be lost."""
+    for name, values in results.axes.items():
+        output = results.outputs.get(name)
+        if output is None or output.shape[:len(results.axes)] != results.shape:
+            continue
+        index = list(results.axes).index(name)
+        swept = np.asarray(values, float).reshape([-1 if i == index else 1 for i in range(len(results.axes))])
+        swept = swept.reshape(swept.shape + (1,) * (output.ndim - len(results.axes)))
+        dtype = output.dtype if np.issubdtype(output.dtype, np.floating) else np.float64
+        if not np.allclose(np.asarray(output, float), swept, rtol=4 * np.finfo(dtype).eps, atol=0):
+            raise ValueError(f"output {name!r} is named as an axis but holds other values than it: rename the output "
+                             "(the long format has one column per name, and writes the axis).")
 
 
 def to_csv(results: Results, path, curves: bool = False) -> Path:

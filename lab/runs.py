@@ -291,7 +291,7 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     _check_optimizer(optimizer, num_steps)
     if isinstance(optimizer, Scheduled):
         optimizer.check(hyper.get("schedule", 0))
-    record_every = _validate.count("record_every", record_every)
+    record_every = _check_record_every(record_every, num_steps)
     return _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
                      record_every=record_every, record_path=_validate.flag("record_path", record_path))
 
@@ -346,7 +346,8 @@ class Scheduled:
     num_steps: int
 
     def __post_init__(self):
-        _validate.count("num_steps", self.num_steps)
+        descent.check_optimizer(self.optimizer)  # a factory, its bound hyper-parameters in range
+        _validate.count("num_steps", self.num_steps, minimum=2)  # the warm-up's cosine needs a step after it
 
     @property
     def axis_names(self) -> tuple:
@@ -383,10 +384,26 @@ def _optimizer_axes(optimizer) -> list:
 
 
 def values_of(optimizer) -> list:
-    """An optimizer factory's parameters that are values: flags (nesterov=False) and dtypes change its program
-    instead, so they are bound with functools.partial, never traced."""
-    parameters = inspect.signature(optimizer).parameters.items()
-    return [name for name, p in parameters if not isinstance(p.default, bool) and not name.endswith("dtype")]
+    """An optimizer factory's parameters that are values a sweep may trace: those without a default, with a float
+    one, or with None for a number (optax.sgd's momentum). Flags (nesterov=False), dtypes, counts (optax.lbfgs's
+    memory_size), objects (its linesearch), masks and PRNG keys or seeds change the program or are no number: they
+    are bound with functools.partial, never traced."""
+    descent.check_optimizer(optimizer, ())
+    values = []
+    for name, parameter in inspect.signature(optimizer).parameters.items():
+        default, kind = parameter.default, parameter.kind
+        if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or name.endswith("dtype"):
+            continue
+        number = isinstance(default, (float, np.floating)) or default is inspect.Parameter.empty
+        optional_number = default is None and "typing.Any" not in str(parameter.annotation)  # not adamw's mask
+        if (number or optional_number) and name not in NOT_VALUES:
+            values.append(name)
+    return values
+
+
+# Parameters of optax factories that take no traced number whatever their annotation says: a PRNG key or seed
+# (noisy_sgd's; the run's seed axis draws the runs' randomness) and a mask.
+NOT_VALUES = ("key", "seed", "mask")
 
 
 def _key(seed):
@@ -426,10 +443,21 @@ def _check_optimizer(optimizer, num_steps=None):
                          f"schedules would end at step {optimizer.num_steps}; give Scheduled(..., {num_steps}).")
 
 
+def _check_record_every(record_every, num_steps: int) -> int:
+    """record_every, a count that divides num_steps: the curves then end at the final step, where the converging
+    rule compares final_gap with the gap a whole period of two earlier (an odd T against the even steps recorded
+    read a period-two oscillation as converging, and moved the measured edge by 20 %)."""
+    every = _validate.count("record_every", record_every)
+    if num_steps % every:
+        raise ValueError(f"record_every = {every} must divide num_steps = {num_steps}, so that the curves end at the "
+                         f"final step: e.g. num_steps = {num_steps + every - num_steps % every}.")
+    return every
+
+
 def _check_common(run):
     _validate.count("num_steps", run.num_steps)
     _check_optimizer(run.optimizer, run.num_steps)
-    _validate.count("record_every", run.record_every)
+    _check_record_every(run.record_every, run.num_steps)
     if not 0 < run.tolerance < 1:
         raise ValueError(f"tolerance must be in (0, 1) (a fraction of the initial gap), got {run.tolerance!r}.")
     if run.dtype not in ("float32", "float64"):
@@ -766,7 +794,7 @@ class CriterionRun(Run):
         if self.largest_batch and not self.replacement and self.largest_batch > self.data.X.shape[0]:
             raise ValueError(f"largest_batch = {self.largest_batch} distinct rows per step, but the data have "
                              f"{self.data.X.shape[0]}: lower it, or use replacement=True.")
-        _validate.count("record_every", self.record_every)
+        _check_record_every(self.record_every, _validate.count("num_steps", self.num_steps))
         if not callable(self.criterion):
             raise ValueError(f"criterion must be a function f(a, data) -> scalar, got {type(self.criterion).__name__}.")
         if self.start not in STARTS:

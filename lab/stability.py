@@ -108,8 +108,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))
     mapped, fixed = split_axes(axes)
     iterations = max(bisections, best_iterations) if find_best else bisections
-    outputs = _search(run, stable, mapped, iterations, find_best, jnp.asarray(edge_bracket),
-                      jnp.asarray(best_bracket), {name: jnp.asarray(v) for name, v in fixed.items()},
+    real = jnp.result_type(float)  # integer brackets, (1, 4), would make the bisection's carry integer
+    outputs = _search(run, stable, mapped, iterations, find_best, jnp.asarray(edge_bracket, real),
+                      jnp.asarray(best_bracket, real), {name: jnp.asarray(v) for name, v in fixed.items()},
                       *[jnp.asarray(axes[name]) for name in mapped])
     shape = tuple(len(values) for values in axes.values())
     outputs = {name: np.asarray(value).reshape(shape) for name, value in outputs.items()}
@@ -215,11 +216,13 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         lo, hi = edge_bracket[0], edge_bracket[1]
         a, b = best_bracket[0], best_bracket[1]
         x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
-        first = evaluate(jnp.stack([lo, hi, x1, x2] if find_best else [lo, hi]))
-        stable_first = stable(first)
-        if stable_first.dtype != bool:  # static under tracing: refused before any run
-            raise ValueError(f"rule must return booleans (stable or not) for each run, got dtype {stable_first.dtype}: "
-                             "compare, e.g. lambda outcome: outcome['final_gap'] < outcome['initial_gap'].")
+        points = jnp.stack([lo, hi, x1, x2] if find_best else [lo, hi])
+        first = evaluate(points)
+        stable_first = jnp.asarray(stable(first))
+        if stable_first.dtype != bool or stable_first.shape != points.shape:  # static: refused before any run
+            raise ValueError(f"rule must return one boolean (stable or not) per run, shape {points.shape} for a batch "
+                             f"of {points.size} runs, got dtype {stable_first.dtype} and shape {stable_first.shape}: "
+                             "compare run by run, e.g. lambda outcome: outcome['final_gap'] < outcome['initial_gap'].")
         bracketed = stable_first[0] & ~stable_first[1]
 
         def step(_, state):

@@ -7,6 +7,7 @@ separable classes without a penalty. Integer X and y are accepted and become
 floats. Sizes are tiny: the whole file runs in seconds.
 """
 
+import dataclasses
 import functools
 import os
 import re
@@ -22,8 +23,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import (adam, atoms, cli, criteria, descent, files, minibatch, model_selection, plots, problems, reference,  # noqa: E402
-                 results, runs, spectrum, stability, sweep)
+from lab import (adam, atoms, cli, criteria, descent, files, minibatch, model_selection, networks, plots,  # noqa: E402
+                 problems, reference, results, runs, spectrum, stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -849,6 +850,17 @@ FORMULA_INPUTS = [
                          batches=descent.Minibatches(N, jax.random.key(0), N, False)), "a mean over the rows"),  # N x slower
     (lambda: runs.CriterionRun(_sum_of_squares, problems.make_data(_X(), _y()), 10, largest_batch=4),
      "a mean over the rows"),
+    # A sixth probe (lab.runs, stability, plots, results, networks):
+    (lambda: runs.optimize(_problem(), 301, 0.1, record_every=2), "record_every = 2 must divide num_steps = 301"),
+    (lambda: runs.LinearRegressionRun(n=20, d=2, num_steps=301, record_every=2), "must divide num_steps"),
+    (lambda: runs.CriterionRun(criteria.least_squares, _data(), 301, record_every=2), "must divide num_steps"),
+    (lambda: runs.Scheduled(functools.partial(optax.sgd, momentum=1.5), 50), "momentum must be in [0, 1)"),
+    (lambda: runs.Scheduled(functools.partial(optax.sgd, nesterov="no"), 50), "nesterov must be True or False"),
+    (lambda: runs.Scheduled(optax.adam(0.1), 50), "not optax.adam(...)"),  # a TypeError when called
+    (lambda: runs.Scheduled("sgd", 50), "must be an optax factory"),
+    (lambda: runs.Scheduled(optax.sgd, 1), "num_steps must be an integer >= 2"),  # optax's decay_steps error
+    (lambda: runs.values_of(optax.adam(0.1)), "not optax.adam(...)"),
+    (lambda: networks.size((2, True, 1)), "at least two positive integers"),  # 5: True read as 1
 ]
 
 
@@ -914,8 +926,15 @@ def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
         sweep.sweep(run, axes, checkpoint=tmp_path / "file", progress=False)
     with pytest.raises(ValueError, match="edge_bracket must be a pair"):
         stability.edge_and_best(run, {"kappa": np.array([1.0])}, edge_bracket=(1.0,))
-    with pytest.raises(ValueError, match="rule must return booleans"):
-        stability.edge_and_best(run, {"kappa": np.array([1.0])}, rule=lambda outcome: outcome["final_gap"])
+    for rule in (lambda outcome: outcome["final_gap"],  # numbers
+                 lambda outcome: jnp.all(outcome["final_gap"] < outcome["initial_gap"]),  # an IndexError before
+                 lambda outcome: True,  # an AttributeError before
+                 lambda outcome: outcome["gap"] < outcome["initial_gap"][:, None]):  # JAX's scan-carry error before
+        with pytest.raises(ValueError, match=r"rule must return one boolean \(stable or not\) per run, shape \(4,\)"):
+            stability.edge_and_best(run, {"kappa": np.array([1.0])}, rule=rule)
+    edges = [stability.edge_and_best(run, {"kappa": np.array([10.0])}, edge_bracket=bracket, find_best=False)
+             for bracket in ((1, 4), (1.0, 4.0))]  # integers: JAX's scan-carry TypeError before
+    assert edges[0]["edge"].tolist() == edges[1]["edge"].tolist()
     with pytest.raises(ValueError, match=r"output 'x' has shape \(2,\)"):  # saved, then "damaged" on load, before
         results.save(results.Results({"a": np.arange(3.0)}, {"x": np.zeros(2)}, {}), tmp_path / "r")
 
@@ -1031,10 +1050,38 @@ def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
         plots.stability_map(grid, edges=part({"kappa": kappa}, np.s_[:, 0]))
     with pytest.raises(ValueError, match="edges lack the map's rows axis 'l2'"):  # markers at y = kappa, before
         plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
+    other = stability.edge_and_best(dataclasses.replace(run, optimizer=functools.partial(optax.sgd, momentum=0.9)),
+                                    {"kappa": kappa, "l2": l2}, find_best=False)
+    with pytest.raises(ValueError, match=r"edges were measured with optimizer 'sgd\(momentum=0.9\)', the map's runs use "
+                                         "'sgd'"):  # markers at 1.9 x 2/L beside the theory's 1, before
+        plots.stability_map(grid, at={"l2": 0.1}, edges=other)
+    seeds = results.Results({**edges.axes, "seed": np.array([7])}, {k: v[..., None] for k, v in edges.outputs.items()},
+                            {}, edges.optimizer, edges.problem)
+    with pytest.raises(ValueError, match=r"edges hold seeds \[7\] that the map does not"):
+        plots.stability_map(sweep.sweep(run, {**grid.axes, "seed": np.array([0, 1])}, progress=False), at={"l2": 0.1},
+                            edges=seeds)
     one_kappa = results.Results({**grid.axes, "kappa": kappa[:1]}, {k: v[:, :1] for k, v in grid.outputs.items()}, {})
     figure = plots.stability_map(one_kappa)  # rows: l2, not the one kappa (a map of one row, l2 = 0.1 unseen)
     assert "penalty l2" in figure.axes[0].get_ylabel()
     plt.close(figure)
+
+def test_only_an_optimizers_numbers_are_sweep_axes_and_an_output_named_as_an_axis_must_echo_it():
+    """adamw's mask, lbfgs's memory_size and linesearch, noisy_sgd's key and seed were offered as axes (then failed
+    inside JAX); an output x beside an axis x was dropped from the long format in silence."""
+    assert runs.values_of(optax.adamw) == ["learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"]
+    assert runs.values_of(optax.sgd) == ["learning_rate", "momentum"]
+    assert runs.values_of(optax.lbfgs) == ["learning_rate"] and runs.values_of(optax.noisy_sgd) == ["learning_rate",
+                                                                                                   "eta", "gamma"]
+    with pytest.raises(ValueError, match="axis 'mask'"):
+        sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=optax.adamw),
+                    {"learning_rate": np.array([0.1]), "mask": np.array([0, 1])}, progress=False)
+    axes = {"x": np.array([1.0, 2.0]), "s": np.array([0.0, 1.0])}
+    grid = sweep.sweep(lambda x, s: {"x": 2 * x + s, "y": x * s}, axes, progress=False)
+    with pytest.raises(ValueError, match="output 'x' is named as an axis but holds other values"):
+        results.rows(grid)
+    echo = sweep.sweep(lambda x, s: {"x": x + 0 * s, "y": x * s}, axes, progress=False)
+    assert results.rows(echo)[0] == ["x", "s", "y"]
+
 
 def test_a_schedule_longer_than_the_run_is_its_first_part():
     """Only a shorter one is refused (it would stop the run): a 1000-step cosine in a 300-step run decays partly."""
