@@ -156,7 +156,8 @@ def summary(cells: dict) -> dict:
         "rows_over_hand_data": extent(c["over_hand"]["hand, runs as rows"] for c in data),
         "rows_over_hand_gram": extent(c["over_hand"]["hand, runs as rows"] for c in gram),
         "bookkeeping": extent(c["bookkeeping"] for c in cells.values()),
-        "distance_cost_gram": extent(c["over_hand"]["descent.run, whole trace"] / c["over_hand"]["descent.run, gaps only"]
+        "distance_cost_gram": extent(c["over_hand"]["descent.run, whole trace"]
+                                     / c["over_hand"]["descent.run, gaps only"]
                                      for c in gram),
     }
 

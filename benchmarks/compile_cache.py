@@ -97,7 +97,8 @@ def import_seconds(module, path=None):
     """Wall time of `import module` in a new Python process (`path` first on its sys.path)."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [path, os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-c", f"import time; t = time.perf_counter(); import {module}; "
-                           "print(time.perf_counter() - t)"], env=environment, check=True, capture_output=True, text=True)
+                           "print(time.perf_counter() - t)"], env=environment,
+                          check=True, capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -106,7 +107,8 @@ def imports(repeats):
     beside ML_DTYPES_COMPARED (installed with pip into a temporary directory put first on the path; None where pip
     cannot get it)."""
     median = {module: statistics.median(import_seconds(module) for _ in range(repeats)) for module in IMPORTED}
-    installed = dict(jax=median["jax"], ml_dtypes=statistics.median(import_seconds("ml_dtypes") for _ in range(repeats)))
+    installed = dict(jax=median["jax"],
+                     ml_dtypes=statistics.median(import_seconds("ml_dtypes") for _ in range(repeats)))
     with tempfile.TemporaryDirectory() as other:
         got = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", other,
                               f"ml_dtypes=={ML_DTYPES_COMPARED}"], capture_output=True).returncode == 0

@@ -38,7 +38,8 @@ def seconds(f, *args):
 
 def benchmark(out="figures", sizes=(4, 5, 6, 7, 8)):
     """Time both methods on bcc cells of 2 r^3 sites (three vacancies) for each r in `sizes`; write hessian.json."""
-    print(f"{'sites':>6} {'blocks: first, run (s)':>24} {'columns: first, run (s)':>25} {'ratio':>6} {'max |diff|':>10}")
+    print(f"{'sites':>6} {'blocks: first, run (s)':>24} {'columns: first, run (s)':>25} "
+          f"{'ratio':>6} {'max |diff|':>10}")
     rows = []
     for repeats in sizes:
         structure = atoms.vacate(atoms.bcc(repeats, 0.003), [0, 1, 5])

@@ -27,8 +27,10 @@ import numpy as np
 
 from lab import files, runs, sweep
 
-SIZES = dict(n=200, d=10, num_steps=1000, record_every=10, seeds=100, kappas=10, learning_rates_over_edge=100, max_mib=256)
-QUICK_SIZES = dict(n=40, d=3, num_steps=100, record_every=10, seeds=4, kappas=3, learning_rates_over_edge=8, max_mib=0.08)
+SIZES = dict(n=200, d=10, num_steps=1000, record_every=10, seeds=100, kappas=10,
+             learning_rates_over_edge=100, max_mib=256)
+QUICK_SIZES = dict(n=40, d=3, num_steps=100, record_every=10, seeds=4, kappas=3,
+                   learning_rates_over_edge=8, max_mib=0.08)
 MARGIN = 0.02  # runs this close to the edge (relative) are left out of the check: T steps may not tell them apart
 
 

@@ -132,7 +132,8 @@ def main(argv=None):
     masking = masking_cost(50 if quick else 200, 64 if quick else 1024, args.repeats)
     masking["ratio"] = masking["largest_N"] / masking["largest_1"]
     print(f"B = 1 runs masked to N rows per step: {masking['ratio']:.1f}x the time of drawing one row")
-    numbers = dict(workloads=results, masking=masking, repeats=args.repeats, quick=quick, machine=platform.processor() or platform.machine(),
+    numbers = dict(workloads=results, masking=masking, repeats=args.repeats, quick=quick,
+                   machine=platform.processor() or platform.machine(),
                    devices=[str(d) for d in jax.devices()], jax=jax.__version__)
     files.save_json(out / "sweeps.json", numbers)
     return numbers

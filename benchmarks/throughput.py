@@ -61,7 +61,8 @@ from lab import files, problems, runs, sweep  # noqa: E402
 
 KAPPA = 1e4  # the Hessian's condition number (X's is 100)
 SEED = 0
-LEARNING_RATE_LOW, LEARNING_RATE_HIGH = 1e-3, 1.2  # absolute learning rates; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
+# absolute learning rates; L = 2 exactly, so 2/L = 1 and the top is 1.2 * 2/L
+LEARNING_RATE_LOW, LEARNING_RATE_HIGH = 1e-3, 1.2
 WORKLOADS = {
     "large": dict(n=2000, d=50, num_steps=500, num_runs=256),
     "small": dict(n=200, d=10, num_steps=1000, num_runs=1024),
@@ -128,7 +129,8 @@ def make_problem(n, d, num_steps, dtype, seed=SEED, kappa=KAPPA) -> Problem:
 
 
 def learning_rate_grid(num_runs):
-    """R absolute learning rates from LEARNING_RATE_LOW to LEARNING_RATE_HIGH * 2/L (2/L = 1 for the lab's generator)."""
+    """R absolute learning rates from LEARNING_RATE_LOW to LEARNING_RATE_HIGH * 2/L (2/L = 1 for the lab's
+    generator)."""
     return np.geomspace(LEARNING_RATE_LOW, LEARNING_RATE_HIGH, num_runs)
 
 
@@ -310,7 +312,8 @@ def _jax_batched(X, y, lr, num_steps):
 
 def jax_batched_scan(problem: Problem, learning_rates):
     """(h, diagnostic) the same algorithm batched by hand: one jitted scan, (P, R) matmuls, nothing else."""
-    return np.asarray(_jax_batched(problem.Xj, problem.yj, jnp.asarray(learning_rates, problem.dtype), problem.num_steps))
+    return np.asarray(_jax_batched(problem.Xj, problem.yj, jnp.asarray(learning_rates, problem.dtype),
+                                   problem.num_steps))
 
 
 FUNCTIONS = {f.__name__: f for f in (numpy_loop, numpy_batched, jax_loop_scan, optax_loop_step, lab_sweep,
@@ -398,7 +401,8 @@ def compile_times(problem: Problem, learning_rates, gram: bool, aot: bool):
 
 
 def subset_for(per_run_s, num_runs):
-    """Indices of the runs to time: all, or an even spread sized to SUBSET_TARGET_S when all would exceed SUBSET_ABOVE_S."""
+    """Indices of the runs to time: all, or an even spread sized to SUBSET_TARGET_S when all would exceed
+    SUBSET_ABOVE_S."""
     if per_run_s * num_runs <= SUBSET_ABOVE_S:
         return np.arange(num_runs)
     k = int(np.clip(SUBSET_TARGET_S / max(per_run_s, 1e-9), 2, num_runs))
@@ -451,7 +455,8 @@ def agreement(losses, learning_rates, dtype):
                 ok_all=all(v is not None and v <= tolerance for v in out.values()))
 
 
-def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples, fixed_samples, compiled, losses, learning_rates):
+def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples,
+                    fixed_samples, compiled, losses, learning_rates):
     """Medians (and bests) and ratios for one workload and dtype."""
     n, d, T, R = work["n"], work["d"], work["num_steps"], work["num_runs"]
     variants = {}
@@ -493,7 +498,8 @@ def summarise_block(work, dtype, names, samples, runs_measured, ceiling_samples,
     )
     if "lab_sweep_learning_rate_axis" in variants:
         diagnostics["kappa_axis_cost"] = dict(
-            lab_sweep_over_learning_rate_axis_only=variants[REFERENCE]["seconds"] / variants["lab_sweep_learning_rate_axis"]["seconds"],
+            lab_sweep_over_learning_rate_axis_only=variants[REFERENCE]["seconds"]
+                / variants["lab_sweep_learning_rate_axis"]["seconds"],
             note="time of (e), swept over step and a kappa axis of one value, over the time of (i), the same runs "
                  "swept over step alone with kappa bound to the run: about 1 when an axis of one value costs nothing",
         )
@@ -594,14 +600,18 @@ def measure_scaling(spec, repeats, dtype, log):
             for name, prefix in (("lab_sweep", ""), ("lab_sweep_learning_rate_axis", "learning_rate_axis_")):
                 seconds = float(np.median(times[name]))
                 row.update({f"{prefix}seconds": seconds, f"{prefix}seconds_all": times[name],
-                            f"{prefix}run_steps_per_s": R * T / seconds, f"{prefix}gflops": R * T * flops / seconds / 1e9,
-                            f"{prefix}gflops_range": [R * T * flops / x / 1e9 for x in (max(times[name]), min(times[name]))],
+                            f"{prefix}run_steps_per_s": R * T / seconds,
+                            f"{prefix}gflops": R * T * flops / seconds / 1e9,
+                            f"{prefix}gflops_range": [R * T * flops / x / 1e9
+                                                      for x in (max(times[name]), min(times[name]))],
                             f"{prefix}fraction_of_ceiling": step_s / (seconds / T)})
             rows.append(row)
         table[axis] = rows
-    return dict(dtype=dtype, base=base, variant="lab_sweep (e); learning_rate_axis_*: (i), the same runs swept over step alone",
+    return dict(dtype=dtype, base=base,
+                variant="lab_sweep (e); learning_rate_axis_*: (i), the same runs swept over step alone",
                 repeats=f"up to {repeats} interleaved warm calls, fewer once {SCALING_BUDGET_S} s are spent",
-                ceiling=f"chained matmul pair X^T (X A), JAX jit, {SCALING_CHAIN_NUM_STEPS} steps, median of 3 per repeat",
+                ceiling=f"chained matmul pair X^T (X A), JAX jit, {SCALING_CHAIN_NUM_STEPS} steps, "
+                        "median of 3 per repeat",
                 **table)
 
 
@@ -627,7 +637,8 @@ def figure(numbers):
                 plt.Line2D([], [], color="black", lw=1, marker="|", ms=8),
                 plt.Line2D([], [], color="crimson", ls="--", lw=2)]
     labels = ["numpy", "JAX", "PyTorch", "the lab (e, f)", "diagnostic (h, i), not a variant", "float32 (light)",
-              "range of the repeats", "matmul ceiling of the data form (X @ A, X^T @ R): float64 dashed, float32 dotted"]
+              "range of the repeats",
+              "matmul ceiling of the data form (X @ A, X^T @ R): float64 dashed, float32 dotted"]
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9, frameon=False)
     repeats = numbers["settings"]["repeats"]
     fig.suptitle(f"Gradient descent on least squares, R learning rates x T steps: throughput per variant\n"
@@ -661,11 +672,13 @@ def bars(ax, wname, w, dtypes):
             value = v["run_steps_per_s"]
             lab = name in ("lab_sweep", "lab_sweep_gram")
             ax.barh(yi, value, height=height * 0.92, color=COLOURS[v["library"]], alpha=0.35 if light else 0.85,
-                    hatch="//" if v["diagnostic"] else None, edgecolor="black" if lab else "grey", lw=1.5 if lab else 0.5)
+                    hatch="//" if v["diagnostic"] else None, edgecolor="black" if lab else "grey",
+                    lw=1.5 if lab else 0.5)
             rates = [w["num_runs"] * w["num_steps"] / sec for sec in v["seconds_all"]]
             ax.plot([min(rates), max(rates)], [yi, yi], color="black", lw=1, marker="|", ms=5)
             ratio = "= lab" if name == REFERENCE else f"{v['throughput_ratio_to_lab']:.2g}x lab"
-            ax.text(max(max(rates), value) * 1.2, yi, f"{dtype[-2:]}: {value:.2g}/s, {ratio}", va="center", fontsize=7.5)
+            ax.text(max(max(rates), value) * 1.2, yi, f"{dtype[-2:]}: {value:.2g}/s, {ratio}",
+                    va="center", fontsize=7.5)
             high = max(high, value, max(rates))
         ceiling = block["matmul_ceiling"]["run_steps_per_s"]
         ax.axvline(ceiling, color="crimson", ls="--" if not light else ":", lw=2)
@@ -690,7 +703,8 @@ def scaling_panel(ax, scaling, axis):
     rows = scaling[axis]
     x = np.array([r[axis] for r in rows])
     for prefix, label, style, colour in (("", "lab sweep (e)", "o-", "tab:orange"),
-                                         ("learning_rate_axis_", "lab sweep, learning-rate axis only (i)", "^:", "saddlebrown")):
+                                         ("learning_rate_axis_", "lab sweep, learning-rate axis only (i)",
+                                          "^:", "saddlebrown")):
         values = np.array([r[f"{prefix}gflops"] for r in rows])
         ranges = np.array([r[f"{prefix}gflops_range"] for r in rows]).T
         ax.errorbar(x, values, yerr=[values - ranges[0], ranges[1] - values], fmt=style, color=colour, lw=2, ms=7,
@@ -722,7 +736,8 @@ def scaling_panel(ax, scaling, axis):
 
 # %%
 def headline(workloads, dtypes):
-    """Per (workload, dtype): the lab's throughput, its speed-up over each peer, its share of the ceiling, its compile time."""
+    """Per (workload, dtype): the lab's throughput, its speed-up over each peer, its share of the ceiling, its compile
+    time."""
     out = {}
     for wname, w in workloads.items():
         for dtype in dtypes:
@@ -753,8 +768,9 @@ def summary(headline: dict, workloads: dict) -> dict:
     return dict(
         large_speedup_over_batched=extent(h["lab_speedup_over"].get(name) for h in large for name in batched),
         all_speedup_over_hand_scan=extent(h["lab_speedup_over"]["jax_batched_scan"] for h in headline.values()),
-        large_gram_speedup=extent(workloads["large"][key.split()[1]]["variants"]["lab_sweep_gram"]["throughput_ratio_to_lab"]
-                                  for key in headline if key.startswith("large")),
+        large_gram_speedup=extent(
+            workloads["large"][key.split()[1]]["variants"]["lab_sweep_gram"]["throughput_ratio_to_lab"]
+            for key in headline if key.startswith("large")),
         all_compile_s=extent(h["lab_compile_s"] for h in headline.values()),
     )
 
@@ -791,8 +807,8 @@ def benchmark(out="figures", quick=False, log=print):
         description=__doc__.strip().splitlines()[0],
         quick=quick,
         settings=dict(dtypes=list(dtypes), kappa_hessian=KAPPA, kappa_X=KAPPA ** 0.5, seed=SEED,
-                      learning_rates=f"geomspace({LEARNING_RATE_LOW}, {LEARNING_RATE_HIGH}, R)", stability_threshold=1.0,
-                      repeats=repeats, pause_between_libraries_s=pause,
+                      learning_rates=f"geomspace({LEARNING_RATE_LOW}, {LEARNING_RATE_HIGH}, R)",
+                      stability_threshold=1.0, repeats=repeats, pause_between_libraries_s=pause,
                       statistic="median over repeats (seconds_all has every sample)",
                       subset_rule=f"loop variants estimated above {SUBSET_ABOVE_S} s are timed on ~{SUBSET_TARGET_S} s "
                                   "of evenly spread runs and extrapolated linearly",

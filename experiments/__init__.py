@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("least_squares", "stability", "conditioning_quadratics", "conditioning", "ridge", "model_selection", "logistic",
-         "logistic_edges", "optimizers", "optimizers_schedules", "curvature", "autodiff", "entropy", "your_criterion",
-         "sgd", "adam", "edge_of_stability")
+NAMES = ("least_squares", "stability", "conditioning_quadratics", "conditioning", "ridge", "model_selection",
+         "logistic", "logistic_edges", "optimizers", "optimizers_schedules", "curvature", "autodiff", "entropy",
+         "your_criterion", "sgd", "adam", "edge_of_stability")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
 LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "optimizers", "logistic", "your_criterion", "logistic_edges",
                  "conditioning", "model_selection", "stability", "least_squares", "ridge", "autodiff", "curvature",
@@ -75,7 +75,8 @@ def size(table: dict, name: str, quick: bool):
 
 
 def loglog_slope(x, y) -> float:
-    """The exponent p of a power law y ~ x^p, fitted by least squares on log-log axes (NaN with fewer than two points)."""
+    """The exponent p of a power law y ~ x^p, fitted by least squares on log-log axes (NaN with fewer than two
+    points)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     return float(np.polyfit(np.log(x), np.log(y), 1)[0]) if len(x) >= 2 else float("nan")
 

@@ -37,7 +37,8 @@ def quadratic(a, data):
 def quadratic_data(dtype, seed):
     rng = np.random.default_rng(seed)
     basis, _ = np.linalg.qr(rng.normal(size=(len(EIGENVALUES),) * 2))
-    return jnp.asarray((basis * np.asarray(EIGENVALUES)) @ basis.T, dtype), jnp.asarray(rng.normal(size=len(EIGENVALUES)), dtype)
+    return jnp.asarray((basis * np.asarray(EIGENVALUES)) @ basis.T, dtype), jnp.asarray(
+        rng.normal(size=len(EIGENVALUES)), dtype)
 
 
 def compute(quick, dtype, seed):

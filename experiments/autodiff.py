@@ -107,9 +107,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         slopes={name: slope(np.asarray(dimensions, float), np.asarray(y)) for name, y in rows.items()},
     )
     timed_slopes = {"timed_" + name: slope(*np.asarray(pairs, float).T) for name, pairs in timings.items()}
-    return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings, timed_slopes | numbers["slopes"], SAMPLES,
-                                                       TIMED_SAMPLES, REPEATS)},
-                timings=dict(samples=TIMED_SAMPLES, seconds={name: [t for _, t in pairs] for name, pairs in timings.items()},
+    return save(out, "autodiff", numbers, {"": figure(dimensions, rows, timings, timed_slopes | numbers["slopes"],
+                                                       SAMPLES, TIMED_SAMPLES, REPEATS)},
+                timings=dict(samples=TIMED_SAMPLES,
+                             seconds={name: [t for _, t in pairs] for name, pairs in timings.items()},
                              dimensions={name: [d for d, _ in pairs] for name, pairs in timings.items()}))
 
 

@@ -62,7 +62,8 @@ def run_experiments(args) -> int:
     names = list(experiments.NAMES) if args.names == ["all"] else list(dict.fromkeys(args.names))  # each once
     unknown = [n for n in names if n not in experiments.NAMES]
     if unknown:
-        raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; the experiments are: {', '.join(experiments.NAMES)}")
+        raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; "
+                         f"the experiments are: {', '.join(experiments.NAMES)}")
     requested = args.jobs if args.jobs is not None else (usable_cpus() if args.quick else 1)
     if requested < 1:
         raise ValueError(f"--jobs must be >= 1, got {requested}.")

@@ -70,7 +70,8 @@ def compute_features(X, y, num_steps: int):
     data, optimum, spec = stack(datas), stack(optima), stack(specs)
     learning_rates = spectrum.best_learning_rate(spec.L, spec.mu)
     start = jnp.zeros(X.shape[1] + 1, X.dtype)
-    traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(data, optimum, learning_rates)
+    traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(
+        data, optimum, learning_rates)
     predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, learning_rates, optimum)
     gap0 = traces.gap[:, 0]
     bound = spectrum.predicted_iterations(spectrum.optimal_rate(spec.kappa), gap0, TOLERANCE * gap0)
@@ -109,8 +110,8 @@ def numbers(result):
             bound = finite(f["bound"][k])
             entries[which] = dict(
                 condition_number=finite(f["kappa"][k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
-                learning_rate=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]), initial_gap=float(gap[0]),
-                measured_iterations=measured, predicted_iterations=bound,
+                learning_rate=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]),
+                initial_gap=float(gap[0]), measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),
                 measured_over_predicted=None if measured is None or not bound else measured / bound,
                 relative_gap_at_end=float(gap[-1] / gap[0]),

@@ -36,26 +36,32 @@ def quadratic(curvatures, dtype):
     return problems.make_data(jnp.diag(jnp.sqrt(h)), jnp.zeros(2, dtype), intercept=False)
 
 
-# The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best learning rate 2/(L + mu) rather than COURSE_LEARNING_RATE).
+# The four 2-D runs: (0 isotropic or 1 anisotropic, whether at the best learning rate 2/(L + mu) rather than
+# COURSE_LEARNING_RATE).
 RUNS_2D = ((0, False), (0, True), (1, False), (1, True))
 
 
 def compute(dtype=jnp.float64):
-    """Four runs: each quadratic at the course's learning rate and at its best learning rate; iterates, gaps and their theory."""
+    """Four runs: each quadratic at the course's learning rate and at its best learning rate; iterates, gaps and their
+    theory."""
     problems_2d = [quadratic(h, dtype) for h in (ISOTROPIC, ANISOTROPIC)]
     origin, start = jnp.zeros(2, dtype), jnp.asarray(START, dtype)
     specs = [spectrum.spectrum(criteria.least_squares, origin, data) for data in problems_2d]
-    learning_rates = jnp.stack([spectrum.best_learning_rate(specs[k].L, specs[k].mu) if best else jnp.asarray(COURSE_LEARNING_RATE, dtype)
+    learning_rates = jnp.stack([spectrum.best_learning_rate(specs[k].L, specs[k].mu) if best
+                                else jnp.asarray(COURSE_LEARNING_RATE, dtype)
                        for k, best in RUNS_2D])
     data = stack([problems_2d[k] for k, _ in RUNS_2D])
     minimum = descent.Optimum(origin, jnp.zeros((), dtype))  # a* = 0, f* = 0
-    traces = jax.vmap(lambda d, learning_rate: descent.gradient_descent(criteria.least_squares, d, start, minimum, learning_rate,
-                                                               PATH_NUM_STEPS, record_path=True))(data, learning_rates)
-    predicted = jax.vmap(lambda sp, learning_rate: spectrum.predicted_gap(sp, learning_rate, start, origin, PATH_NUM_STEPS))(
+    traces = jax.vmap(lambda d, learning_rate: descent.gradient_descent(criteria.least_squares, d, start, minimum,
+                                                               learning_rate, PATH_NUM_STEPS,
+                                                               record_path=True))(data, learning_rates)
+    predicted = jax.vmap(lambda sp, learning_rate: spectrum.predicted_gap(sp, learning_rate, start, origin,
+                                                                          PATH_NUM_STEPS))(
         stack([specs[k] for k, _ in RUNS_2D]), learning_rates)
-    contractions = jnp.stack([spectrum.contraction(learning_rates[i], specs[k].L, specs[k].mu) for i, (k, _) in enumerate(RUNS_2D)])
-    return dict(specs=specs, kappas=[sp.kappa for sp in specs], learning_rates=learning_rates, contractions=contractions,
-                paths=traces.path, gaps=traces.gap, predicted=predicted)
+    contractions = jnp.stack([spectrum.contraction(learning_rates[i], specs[k].L, specs[k].mu)
+                              for i, (k, _) in enumerate(RUNS_2D)])
+    return dict(specs=specs, kappas=[sp.kappa for sp in specs], learning_rates=learning_rates,
+                contractions=contractions, paths=traces.path, gaps=traces.gap, predicted=predicted)
 
 
 # %%
@@ -66,14 +72,14 @@ def numbers(q):
         spec, gap, predicted = q["specs"][problem], np.asarray(q["gaps"][i]), np.asarray(q["predicted"][i])
         runs_2d.append(dict(
             hessian_eigenvalues=np.asarray(spec.eigenvalues).tolist(), condition_number=float(q["kappas"][problem]),
-            learning_rate=float(q["learning_rates"][i]), best_learning_rate=best, stability_threshold=float(spectrum.stability_threshold(spec.L)),
-            contraction=float(q["contractions"][i]),
+            learning_rate=float(q["learning_rates"][i]), best_learning_rate=best,
+            stability_threshold=float(spectrum.stability_threshold(spec.L)), contraction=float(q["contractions"][i]),
             measured_iterations=first_below(gap, TOLERANCE * gap[0]),
             predicted_iterations=first_below(predicted, TOLERANCE * predicted[0]),
             max_abs_deviation_from_prediction=float(np.max(np.abs(gap - predicted) / gap[0])),
         ))
-    return dict(tolerance=TOLERANCE, course_learning_rate=COURSE_LEARNING_RATE, start=list(START), isotropic=list(ISOTROPIC),
-                anisotropic=list(ANISOTROPIC), runs=runs_2d)
+    return dict(tolerance=TOLERANCE, course_learning_rate=COURSE_LEARNING_RATE, start=list(START),
+                isotropic=list(ISOTROPIC), anisotropic=list(ANISOTROPIC), runs=runs_2d)
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -88,5 +94,6 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
     for r in summary["runs"]:
-        print(f"H = diag({', '.join(f'{h:g}' for h in r['hessian_eigenvalues'])}), learning rate {r['learning_rate']:.3g}: "
+        print(f"H = diag({', '.join(f'{h:g}' for h in r['hessian_eigenvalues'])}), "
+              f"learning rate {r['learning_rate']:.3g}: "
               f"{plural(r['measured_iterations'], 'iteration')} (predicted {r['predicted_iterations']})")

@@ -49,8 +49,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
         L_start_over_L_optimum=float(first["L_start"][0] / first["L"][0]),
-        learning_rates_over_edge_at_start=LEARNING_RATES_OVER_EDGE.tolist(), learning_rates=first["learning_rate"].tolist(),
-        two_over_learning_rate=spectrum.sharpness_threshold(first["learning_rate"]).tolist(), converged=converged.tolist(),
+        learning_rates_over_edge_at_start=LEARNING_RATES_OVER_EDGE.tolist(),
+        learning_rates=first["learning_rate"].tolist(),
+        two_over_learning_rate=spectrum.sharpness_threshold(first["learning_rate"]).tolist(),
+        converged=converged.tolist(),
         iterations=first["iterations"].tolist(), final_gap=first["final_gap"].tolist(),
         sharpness_start=first["sharpness"][:, 0].tolist(), sharpness_end=first["sharpness"][:, -1].tolist(),
         unstable_at_start_stable_later=[bool(c > 1 and ok) for c, ok in zip(LEARNING_RATES_OVER_EDGE, converged)],
@@ -65,7 +67,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                 (every_converged == (result["learning_rate"] < spectrum.stability_threshold(result["L"])))[~near])),
         ),
     )
-    return save(out, "curvature", numbers, {"": figure(result, LEARNING_RATES_OVER_EDGE, EVERY, f"Logistic regression, N = {N}, D = {D}, l2 = {L2:g}")})
+    return save(out, "curvature", numbers, {"": figure(result, LEARNING_RATES_OVER_EDGE, EVERY,
+                                                       f"Logistic regression, N = {N}, D = {D}, l2 = {L2:g}")})
 
 
 # %%

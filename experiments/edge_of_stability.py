@@ -100,8 +100,8 @@ def compute(quick, dtype, seed):
 
 
 def threshold(name, learning_rate):
-    """Where the sharpness sits at the edge: 2/eta for gradient descent (eta < 2/L iff L < 2/eta), (2 + 2 b1)/((1 - b1) eta)
-    for Adam."""
+    """Where the sharpness sits at the edge: 2/eta for gradient descent (eta < 2/L iff L < 2/eta),
+    (2 + 2 b1)/((1 - b1) eta) for Adam."""
     return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.sharpness_threshold(learning_rate)
 
 
@@ -131,8 +131,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
         widths=list(widths(data.X.shape[1])), num_params=networks.size(widths(data.X.shape[1])),
-        num_samples=int(data.X.shape[0]), num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY, power_steps=POWER_STEPS,
-        initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
+        num_samples=int(data.X.shape[0]), num_steps=size(SIZES, "num_steps", quick), sharpness_every=EVERY,
+        power_steps=POWER_STEPS, initial_sharpness=initial, learning_rates=rates["gradient descent"].tolist(),
         progressive_sharpening=float(sharpness[0].max() / initial),
         per_learning_rate=summary("gradient descent", rates["gradient descent"], loss, sharpness),
         adam=dict(**ADAM, num_steps=size(SIZES, "adam_num_steps", quick), learning_rates=rates["Adam"].tolist(),

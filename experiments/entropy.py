@@ -26,8 +26,8 @@ from lab.model_selection import bootstrap_errors, mean_absolute_error, scaled_ri
 # Plans of (cubic repeats, defects, configurations, kind): 2 repeats^3 sites per cell. Training clusters of vacancies
 # are compact or spread (each vacancy within 5 angstrom of another), for varied environments; test ones compact.
 # Training cells are as large as the smallest test cell (432 sites): a cluster's S_f in a periodic cell of N sites
-# falls short of its dilute value by about 8/N k_B per vacancy (measured, see SIZES["finite_size"]), a long-range effect that
-# 5 angstrom descriptors cannot see; trained in 128- and 250-site cells, the models under-predicted 80-vacancy
+# falls short of its dilute value by about 8/N k_B per vacancy (measured, see SIZES["finite_size"]), a long-range effect
+# that 5 angstrom descriptors cannot see; trained in 128- and 250-site cells, the models under-predicted 80-vacancy
 # clusters by 1-5 k_B.
 SIZES = dict(  # full, quick
     train=([*[(6, k, 16, "compact") for k in (1, 2, 3)], *[(6, k, 16, "spread") for k in (2, 3)]],

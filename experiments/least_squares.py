@@ -25,12 +25,14 @@ def compute(seed: int = 0, num_steps: int = SIZES["num_steps"][0], dtype="float6
     """The problem (closed form and spectrum), and gradient descent at each step beside its predicted curve."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, KAPPA, dtype=dtype)
     spec, optimum = problem.spectrum, problem.reference
-    learning_rates = [spectrum.best_learning_rate(spec.L, spec.mu) if f is None else f * problem.edge_learning_rate for f in FRACTIONS]
+    learning_rates = [spectrum.best_learning_rate(spec.L, spec.mu) if f is None else f * problem.edge_learning_rate
+                      for f in FRACTIONS]
     traces = [runs.optimize(problem, num_steps, rate)[1] for rate in learning_rates]  # one compilation: it is traced
-    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
+    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps)
+                 for rate in learning_rates]
     traces = jax.tree.map(lambda *leaves: np.stack(leaves), *jax.device_get(traces))
-    return jax.device_get(dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=np.array(learning_rates), traces=traces,
-                               predicted=np.array(predicted), gradient_at_optimum=optimum.gradient_norm))
+    return jax.device_get(dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=np.array(learning_rates),
+                               traces=traces, predicted=np.array(predicted), gradient_at_optimum=optimum.gradient_norm))
 
 
 def label(fraction, learning_rate, edge):
@@ -59,7 +61,8 @@ def numbers(result):
         gap, diverged = np.asarray(traces.gap[i]), bool(traces.diverged[i])
         stop = int(traces.diverged_at[i]) if diverged else len(gap)
         deviation = max_relative_deviation(gap[:stop], predicted[i][:stop], np.asarray(predicted[i][:stop]) > 1e-6)
-        runs.append(dict(learning_rate=float(learning_rate), learning_rate_over_edge=float(learning_rate) / edge, label=label(fraction, float(learning_rate), edge),
+        runs.append(dict(learning_rate=float(learning_rate), learning_rate_over_edge=float(learning_rate) / edge,
+                         label=label(fraction, float(learning_rate), edge),
                          final_gap=float(gap[-1]), diverged=diverged, diverged_at=int(traces.diverged_at[i]),
                          max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, kappa=float(result["kappa"]), L=float(spec.L), mu=float(spec.mu),

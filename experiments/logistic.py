@@ -42,8 +42,8 @@ def one_feature(dtype):
     X = jnp.asarray(x[:, None], dtype)
     line = np.asarray(reference.least_squares(X, jnp.asarray(y, dtype)))
     logit = newton_optimum(problems.make_data(X, jnp.asarray(y, dtype), l2=L2_SYNTHETIC))
-    return dict(x=x, y=y.astype(dtype), line=line, logit=logit,
-                least_squares=scores(line[0] + line[1] * x, y), logistic=scores(1 / (1 + np.exp(-(logit[0] + logit[1] * x))), y))
+    return dict(x=x, y=y.astype(dtype), line=line, logit=logit, least_squares=scores(line[0] + line[1] * x, y),
+                logistic=scores(1 / (1 + np.exp(-(logit[0] + logit[1] * x))), y))
 
 
 def newton_optimum(data):
@@ -71,8 +71,8 @@ def two_features(num_steps, seeds, dtype):
     `runs.LogisticRun`; on the first, the criterion along three random lines through the optimum, and its
     curvature there."""
     run = runs.LogisticRun(N2, 2, num_steps, dtype=dtype)
-    grid = sweep.sweep(run, {"learning_rate_over_edge": LEARNING_RATES_OVER_EDGE, "seed": np.arange(seeds), "l2": np.array([L2_SYNTHETIC]),
-                             "separation": np.array([SEPARATION])}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": LEARNING_RATES_OVER_EDGE, "seed": np.arange(seeds),
+                             "l2": np.array([L2_SYNTHETIC]), "separation": np.array([SEPARATION])}, progress=False)
     X, y = problems.classification(jax.random.key(0), N2, 2, SEPARATION, dtype=dtype)  # seed 0's data
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_SYNTHETIC), method="newton")
     a, hessian = problem.reference.params, spectrum.hessian(criteria.logistic, problem.reference.params, problem.data)
@@ -97,7 +97,8 @@ def real_data(num_steps, dtype):
     numbers = dict(n=int(X.shape[0]), d=int(X.shape[1]), l2=L2_REAL, L_start=float(L_start),
                    L_optimum=float(at_optimum.L), mu_optimum=float(at_optimum.mu), learning_rate=float(learning_rate),
                    num_steps=num_steps, gd_gradient_norm=float(jnp.linalg.norm(gradient(trace.params, data))),
-                   gd_relative_distance=float(jnp.linalg.norm(trace.params - newton.params) / jnp.linalg.norm(newton.params)),
+                   gd_relative_distance=float(jnp.linalg.norm(trace.params - newton.params)
+                                              / jnp.linalg.norm(newton.params)),
                    newton_gradient_norm=float(newton.gradient_norm),
                    training_errors=int(jnp.sum((data.X @ newton.params > 0) != (data.y > 0.5))))
     try:
@@ -109,7 +110,8 @@ def real_data(num_steps, dtype):
         sk = LogisticRegression(C=1 / (2 * len(y) * L2_REAL), fit_intercept=False, solver="newton-cholesky",
                                 tol=1e-12, max_iter=200).fit(np.asarray(data.X), np.asarray(data.y))
         theirs = sk.coef_.ravel()
-        numbers["sklearn"] = dict(relative_difference=float(np.linalg.norm(theirs - newton.params) / np.linalg.norm(theirs)))
+        numbers["sklearn"] = dict(relative_difference=float(np.linalg.norm(theirs - newton.params)
+                                                            / np.linalg.norm(theirs)))
     return numbers, np.asarray(trace.gap), newton_path(problem)
 
 
@@ -121,11 +123,12 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     two = two_features(size(SIZES, "num_steps", quick), size(SIZES, "seeds", quick), dtype)
     real, real_gap, real_newton = real_data(size(SIZES, "real_num_steps", quick), dtype)
     g = two["grid"]
-    per_rate = lambda name: g[name].reshape(len(LEARNING_RATES_OVER_EDGE), -1)  # noqa: E731 (every run at each learning rate)
+    per_rate = lambda name: g[name].reshape(  # noqa: E731 (every run at each learning rate)
+        len(LEARNING_RATES_OVER_EDGE), -1)
     numbers = dict(
         one_feature=dict(least_squares=one["least_squares"], logistic=one["logistic"]),
-        two_features=dict(learning_rates_over_edge_at_start=LEARNING_RATES_OVER_EDGE.tolist(), data_sets=int(g.shape[1]),
-                          diverged=g["diverged"].any(axis=(1, 2, 3)).tolist(),
+        two_features=dict(learning_rates_over_edge_at_start=LEARNING_RATES_OVER_EDGE.tolist(),
+                          data_sets=int(g.shape[1]), diverged=g["diverged"].any(axis=(1, 2, 3)).tolist(),
                           iterations=np.median(per_rate("iterations"), axis=1).tolist(),
                           iterations_10_90=np.percentile(per_rate("iterations"), (10, 90), axis=1).tolist(),
                           final_gap=np.median(per_rate("final_gap"), axis=1).tolist(),

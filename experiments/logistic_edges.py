@@ -19,7 +19,8 @@ from experiments.figures.logistic_edges import edges_figure
 from lab import criteria, problems, runs, spectrum, stability
 
 N2, L2_SYNTHETIC = 200, 1e-3
-EDGE_TOLERANCE = 1e-6  # from a = 0, a learning rate is stable when the run ends this close to f* (relative to f(0) - f*)
+# from a = 0, a learning rate is stable when the run ends this close to f* (relative to f(0) - f*)
+EDGE_TOLERANCE = 1e-6
 SIZES = dict(separations=(np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]), np.array([1.0, 2.0])),  # full, quick
              edge_num_steps=(2000, 600))
 
@@ -38,7 +39,8 @@ def edges(quick, dtype):
     run = runs.LogisticRun(N2, 2, size(SIZES, "edge_num_steps", quick), dtype=dtype)
     separation = size(SIZES, "separations", quick)
     axes = {"separation": separation, "l2": np.array([L2_SYNTHETIC])}
-    at_optimum = stability.edge_and_best(run, axes, edge_bracket=(0.5, 2.0), find_best=False, rtol=1e-5)  # 2/L(a*) units
+    # 2/L(a*) units
+    at_optimum = stability.edge_and_best(run, axes, edge_bracket=(0.5, 2.0), find_best=False, rtol=1e-5)
     from_zero = stability.edge_and_best(lambda **point: run(**point), axes, rule=converged,  # as it is: a = 0
                                         edge_bracket=(0.5, 16.0), find_best=False, rtol=1e-5)  # 2/L(0) units
 
@@ -47,7 +49,8 @@ def edges(quick, dtype):
         return spectrum.spectrum(criteria.logistic, problem.start, problem.data).L
 
     L_start = jax.vmap(top_curvature_at_zero)(jnp.asarray(separation, dtype))
-    return dict(separation=separation, at_optimum=at_optimum["edge_learning_rate"][:, 0], from_zero=from_zero["edge_learning_rate"][:, 0],
+    return dict(separation=separation, at_optimum=at_optimum["edge_learning_rate"][:, 0],
+                from_zero=from_zero["edge_learning_rate"][:, 0],
                 edge_start=np.asarray(spectrum.stability_threshold(L_start)),
                 edge_optimum=np.asarray(spectrum.stability_threshold(at_optimum["L"][:, 0])),
                 bracketed=at_optimum["bracketed"][:, 0] & from_zero["bracketed"][:, 0])

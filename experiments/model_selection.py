@@ -134,7 +134,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = max_relative_deviation(cv.mean_validation,
                                                                                reference_cv["mean_validation"])
-    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv, numbers, truth=(GRID, target(GRID)),
+    return save(out, "model_selection", numbers, {"": figure(train, curve, fitted, cv, reference_cv, numbers,
+                                                          truth=(GRID, target(GRID)),
                                                           shown=SHOWN, noise=NOISE, n_test=N_TEST)},
                 timings=dict(lab_seconds=lab_seconds, sklearn_seconds=sklearn_seconds))
 

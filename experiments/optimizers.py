@@ -44,10 +44,11 @@ OPTIMUM_KAPPAS = np.array([100.0, 300.0, 1000.0])
 
 # %%
 def momentum_map(quick, dtype, optimizer=optax.sgd):
-    """`optimizer` (heavy ball or NESTEROV) over learning rate (units of 2/L) x beta at kappa = MAP_KAPPA, and the measured
-    edge per beta."""
+    """`optimizer` (heavy ball or NESTEROV) over learning rate (units of 2/L) x beta at kappa = MAP_KAPPA, and the
+    measured edge per beta."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, dtype=dtype, start="eigen", optimizer=optimizer)
-    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "map_learning_rates_over_edge", quick), "momentum": size(SIZES, "map_betas", quick),
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "map_learning_rates_over_edge", quick),
+                             "momentum": size(SIZES, "map_betas", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
     edges = stability.edge_and_best(dataclasses.replace(run, num_steps=2000),
                                     {"momentum": size(SIZES, "edge_betas", quick), "kappa": np.array([MAP_KAPPA])},
@@ -70,8 +71,8 @@ def rate_at_optimum(quick, dtype):
 
 
 def fewest_iterations(quick, dtype):
-    """Each method's fewest iterations to the tolerance over its hyper-parameter grid: (kappas, {method: (kappa, seed)}),
-    -1 where no setting reached it. Each seed draws another problem of the same condition number."""
+    """Each method's fewest iterations to the tolerance over its hyper-parameter grid: (kappas, {method:
+    (kappa, seed)}), -1 where no setting reached it. Each seed draws another problem of the same condition number."""
     horizon, kappas, seeds = size(SIZES, "horizon", quick), size(SIZES, "kappas", quick), size(SIZES, "seeds", quick)
     record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
     never = np.iinfo(np.int32).max

@@ -26,7 +26,8 @@ def schedules(quick, dtype):
     """Gradient descent with each optax schedule (a sweep axis) over the learning rate, at kappa = MAP_KAPPA."""
     run = runs.LinearRegressionRun(N, D, MAP_NUM_STEPS, optimizer=runs.Scheduled(optax.sgd, MAP_NUM_STEPS), dtype=dtype,
                                    start="eigen")
-    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)), "learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
+    return sweep.sweep(run, {"schedule": np.arange(len(runs.SCHEDULES)),
+                             "learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
                              "kappa": np.array([MAP_KAPPA])}, progress=False)
 
 
@@ -38,7 +39,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     grid = schedules(quick, dtype)
     learning_rates_over_edge, diverged = grid.axes["learning_rate_over_edge"], grid["diverged"][:, :, 0]
-    numbers = dict(kappa=MAP_KAPPA, num_steps=MAP_NUM_STEPS, schedules=list(runs.SCHEDULES), learning_rates_over_edge=learning_rates_over_edge.tolist(),
+    numbers = dict(kappa=MAP_KAPPA, num_steps=MAP_NUM_STEPS, schedules=list(runs.SCHEDULES),
+                   learning_rates_over_edge=learning_rates_over_edge.tolist(),
                    final_gap=grid["final_gap"][:, :, 0].tolist(), diverged=diverged.tolist(),
                    last_stable_learning_rate=[float(learning_rates_over_edge[~d].max()) for d in diverged])
     return save(out, "optimizers_schedules", numbers, {"": schedules_figure(grid, MAP_KAPPA, MAP_NUM_STEPS)})
@@ -47,4 +49,5 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    print("last stable initial learning rate / (2/L):", dict(zip(result["schedules"], result["last_stable_learning_rate"])))
+    print("last stable initial learning rate / (2/L):",
+          dict(zip(result["schedules"], result["last_stable_learning_rate"])))

@@ -75,8 +75,8 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     starts = jnp.stack([jnp.zeros_like(a_plus), random_start, random_start])
     targets = jnp.stack([a_plus, a_plus, a_plus + start_null])
     optima = jax.vmap(descent.optimum, (None, 0, None))(criteria.least_squares, targets, data)
-    traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt, learning_rate, num_steps))(
-        starts, optima)
+    traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt,
+                                                               learning_rate, num_steps))(starts, optima)
     predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, learning_rate, a0, target, num_steps))(starts, targets)
     return dict(y=y, data=data, a_plus=a_plus, spec=spec, nonzero=nonzero, mu_plus=mu_plus, null_norms=null_norms,
                 interpolants=interpolants, interpolant_mse=interpolant_mse, l2=l2, path=path, slope_constant=slope_constant,
@@ -109,9 +109,9 @@ def numbers(result):
             predicted_constant=float(result["slope_constant"]), measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
             norm=np.linalg.norm(result["path"], axis=1).tolist()),
         descent=dict(
-            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus, learning_rate=float(result["learning_rate"]),
-            predicted_rate=float(spectrum.optimal_rate(L / mu_plus)), num_steps=measured.shape[1] - 1,
-            from_zero_final_distance_to_min_norm=float(measured[0, -1]),
+            L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus,
+            learning_rate=float(result["learning_rate"]), predicted_rate=float(spectrum.optimal_rate(L / mu_plus)),
+            num_steps=measured.shape[1] - 1, from_zero_final_distance_to_min_norm=float(measured[0, -1]),
             from_random_final_distance_to_min_norm=float(measured[1, -1]),
             from_random_null_component_norm=float(np.linalg.norm(result["start_null"])),
             from_random_final_distance_to_its_limit=float(measured[2, -1]),

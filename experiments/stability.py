@@ -43,7 +43,8 @@ SIZES = dict(  # full, quick
     seeds=(5, 2),  # data drawn anew per seed: the figures show the median (and a 10-90 % band)
 )
 ITERATION_KAPPAS = (1.0, 10.0, 100.0, 1000.0)  # the curves of the iterations figure
-CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE = 100.0, (0.5, 0.95, 1.0, 1.05)  # the convergence curves: well below, just below, at, above
+# the convergence curves: well below, just below, at, above
+CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE = 100.0, (0.5, 0.95, 1.0, 1.05)
 TOP_NUM_STEPS = 20  # iterations of the top-eigenvector panel
 
 
@@ -53,22 +54,24 @@ def compute(seed: int = 0, quick: bool = False, dtype: str = "float64"):
     num_steps = size(SIZES, "num_steps", quick)
     run = runs.LinearRegressionRun(n=N, d=D, num_steps=num_steps, dtype=dtype)
     kappas, seeds = size(SIZES, "kappas", quick), seed + np.arange(size(SIZES, "seeds", quick))
-    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "kappa": kappas, "seed": seeds},
-                       progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
+                             "kappa": kappas, "seed": seeds}, progress=False)
     edges = stability.edge_and_best(run, {"kappa": kappas, "seed": seeds})
     return dict(run=run, grid=grid, edges=edges, **curves_theory(run, seed, num_steps))
 
 
 def curves_theory(run, seed, num_steps):
-    """For the convergence runs (kappa = CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE x 2/L): the exact predicted gaps, and
-    the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
+    """For the convergence runs (kappa = CURVE_KAPPA, CURVE_LEARNING_RATES_OVER_EDGE x 2/L): the exact predicted gaps,
+    and the component of a_t − a* along the top eigenvector, measured on gradient descent itself."""
     problem = problems.regression_problem(jax.random.key(seed), N, D, CURVE_KAPPA, run.noise, dtype=run.dtype)
     spec, optimum = problem.spectrum, problem.reference  # the sweep's problem at kappa = CURVE_KAPPA
     learning_rates = [c * problem.edge_learning_rate for c in CURVE_LEARNING_RATES_OVER_EDGE]
-    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps) for rate in learning_rates]
+    predicted = [spectrum.predicted_gap(spec, rate, problem.start, optimum.params, num_steps)
+                 for rate in learning_rates]
     paths = [runs.optimize(problem, TOP_NUM_STEPS, rate, record_path=True)[1].path for rate in learning_rates]
     top_component = [(path - optimum.params) @ spec.eigenvectors[:, -1] for path in paths]
-    return dict(predicted=np.array(predicted), top_component=np.array(top_component), optimal_value=float(optimum.value))
+    return dict(predicted=np.array(predicted), top_component=np.array(top_component),
+                optimal_value=float(optimum.value))
 
 
 # %%
@@ -83,30 +86,37 @@ def numbers(result, seed, dtype):
     median = lambda values, j: float(np.median(values[j]))  # noqa: E731 (over the seeds)
     worst = lambda errors, j: float(errors[j][np.argmax(np.abs(errors[j]))])  # noqa: E731 (signed, over the seeds)
     smallest = [float(c[:, j][diverged[:, j]].min()) if diverged[:, j].any() else None for j in range(len(kappas))]
-    per_kappa = [dict(kappa=float(k), edge_learning_rate=median(at("edge_learning_rate"), j), theory_edge_learning_rate=median(at("theory_edge_learning_rate"), j),
+    per_kappa = [dict(kappa=float(k), edge_learning_rate=median(at("edge_learning_rate"), j),
+                      theory_edge_learning_rate=median(at("theory_edge_learning_rate"), j),
                       edge_relative_error=worst(edge_error, j), best_learning_rate=median(at("best_learning_rate"), j),
-                      theory_best_learning_rate=median(at("theory_best_learning_rate"), j), best_relative_error=worst(best_error, j),
+                      theory_best_learning_rate=median(at("theory_best_learning_rate"), j),
+                      best_relative_error=worst(best_error, j),
                       best_rate=median(at("best_rate"), j), theory_rate=median(at("theory_rate"), j),
                       bracketed=bool(np.all(edges["bracketed"][j])), diverged_runs=int(diverged[:, j].sum()),
                       smallest_diverged_learning_rate=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
     for n, c in enumerate(CURVE_LEARNING_RATES_OVER_EDGE):
-        index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - c)), np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
+        index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - c)),
+                 np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)
-        deviation = max_relative_deviation(gap[:stop], predicted[:stop], predicted[:stop] > 1e-6 * predicted[0])  # above rounding
-        curves.append(dict(learning_rate_over_edge=float(grid["learning_rate_over_edge"][index]), kappa=float(grid["condition_number"][index]),
+        deviation = max_relative_deviation(gap[:stop], predicted[:stop],
+                                           predicted[:stop] > 1e-6 * predicted[0])  # above rounding
+        curves.append(dict(learning_rate_over_edge=float(grid["learning_rate_over_edge"][index]),
+                           kappa=float(grid["condition_number"][index]),
                            final_gap=float(grid["final_gap"][index]), diverged=bool(grid["diverged"][index]),
                            diverged_at=int(grid["diverged_at"][index]), iterations=int(grid["iterations"][index]),
                            max_relative_deviation_from_prediction=deviation))
     return dict(N=N, D=D, num_steps=run.num_steps, tolerance=run.tolerance, seed=seed,
                 seeds=grid.axes["seed"].astype(int).tolist(), dtype=dtype,
-                learning_rates_over_edge=grid.axes["learning_rate_over_edge"].tolist(), kappas=kappas.tolist(), per_kappa=per_kappa,
-                max_edge_relative_error=float(np.max(np.abs(edge_error))),
+                learning_rates_over_edge=grid.axes["learning_rate_over_edge"].tolist(), kappas=kappas.tolist(),
+                per_kappa=per_kappa, max_edge_relative_error=float(np.max(np.abs(edge_error))),
                 max_best_relative_error=float(np.max(np.abs(best_error))),
-                # kappa = 1 contracts to a* in one step at its best learning rate: its measured rate is the rounding floor
-                max_rate_relative_error=max(abs(k["best_rate"] / k["theory_rate"] - 1) for k in per_kappa if k["kappa"] > 1),
+                # kappa = 1 contracts to a* in one step at its best learning rate:
+                # its measured rate is the rounding floor
+                max_rate_relative_error=max(abs(k["best_rate"] / k["theory_rate"] - 1)
+                                            for k in per_kappa if k["kappa"] > 1),
                 runs=int(diverged.size), diverged_runs=int(diverged.sum()),
                 diverged_below_edge=int((diverged & (c < 1)).sum()),
                 not_diverged_above_edge=int((~diverged & (c > 1)).sum()), curves=curves)
@@ -129,5 +139,7 @@ if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
     print(f"{'kappa':>8} {'edge / (2/L) - 1':>17} {'best / (2/(L+mu)) - 1':>22} {'diverged runs':>14}")
     for k in summary["per_kappa"]:
-        print(f"{k['kappa']:8.3g} {k['edge_relative_error']:17.2e} {k['best_relative_error']:22.2e} {k['diverged_runs']:14d}")
-    print(f"{summary['diverged_runs']} of {summary['runs']} runs diverged, {summary['diverged_below_edge']} below the edge")
+        print(f"{k['kappa']:8.3g} {k['edge_relative_error']:17.2e} {k['best_relative_error']:22.2e} "
+              f"{k['diverged_runs']:14d}")
+    print(f"{summary['diverged_runs']} of {summary['runs']} runs diverged, "
+          f"{summary['diverged_below_edge']} below the edge")

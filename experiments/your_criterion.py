@@ -37,7 +37,8 @@ def compute(quick, dtype, seed):
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     run = runs.CriterionRun(huber, data, size(SIZES, "num_steps", quick), stability_rule="converging")
     seeds = seed + size(SIZES, "seeds", quick)
-    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "seed": seeds}, progress=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "seed": seeds},
+                       progress=False)
     edges = stability.edge_and_best(run, {"seed": seeds})
     return grid, edges
 
@@ -50,8 +51,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     numbers = dict(
         delta=DELTA, num_steps=size(SIZES, "num_steps", quick), seeds=edges.axes["seed"].tolist(),
         edge_learning_rate=edges["edge_learning_rate"].tolist(), two_over_L=edges["gd_edge_learning_rate"].tolist(),
-        edge_over_two_over_L=ratio.tolist(), max_relative_deviation=max_relative_deviation(edges["edge_learning_rate"], edges["gd_edge_learning_rate"]),
-        best_learning_rate=edges["best_learning_rate"].tolist(), theory_best_learning_rate=edges["theory_best_learning_rate"].tolist(),
+        edge_over_two_over_L=ratio.tolist(),
+        max_relative_deviation=max_relative_deviation(edges["edge_learning_rate"], edges["gd_edge_learning_rate"]),
+        best_learning_rate=edges["best_learning_rate"].tolist(),
+        theory_best_learning_rate=edges["theory_best_learning_rate"].tolist(),
         condition_number=edges["condition_number"].tolist(), bracketed=edges["bracketed"].tolist(),
         reference_gradient_norm=grid["reference_gradient_norm"][0].tolist(),
         two_over_L_range=[float(np.min(edges["gd_edge_learning_rate"])), float(np.max(edges["gd_edge_learning_rate"]))],

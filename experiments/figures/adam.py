@@ -1,4 +1,5 @@
-"""The figure of `experiments.adam`: frozen-preconditioner Adam's measured edge against the formula, and the bias correction's transient."""
+"""The figure of `experiments.adam`: frozen-preconditioner Adam's measured edge against the formula, and the bias
+correction's transient."""
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -59,7 +59,8 @@ def features_figure(result, summary):
             ax.text(x, top * 1.6, f"{kappa:.3g}", ha="center", fontsize=8)
     draws = next(iter(summary["synthetic_draws"].values()))["count"]
     ax.legend(handles=[Patch(facecolor="white", edgecolor="k", label="raw features"),
-                       Patch(facecolor="white", edgecolor="k", hatch="//", label="standardised (centred, unit variance)"),
+                       Patch(facecolor="white", edgecolor="k", hatch="//",
+                             label="standardised (centred, unit variance)"),
                        ax.errorbar([], [], yerr=[], fmt="none", ecolor="k", capsize=4,
                                    label=f"synthetic: lowest to highest over {draws} draws (bar: the draw drawn)")],
               fontsize=8, loc="upper left")
@@ -83,7 +84,8 @@ def features_figure(result, summary):
                 which = f"standardised = {', '.join(n for n, e in same.items() if e == name)}, standardised"
             gap = np.asarray(traces.gap[k]) / float(traces.gap[k][0])
             # Drawn until it first meets the rounding floor of f - f*, 10 eps (1 + |f*|), below which it is noise.
-            floor = 10 * np.finfo(gap.dtype).eps * (1 + abs(float(features[name]["optimum"].value[k]))) / float(traces.gap[k][0])
+            floor = 10 * np.finfo(gap.dtype).eps * (
+                1 + abs(float(features[name]["optimum"].value[k]))) / float(traces.gap[k][0])
             below = first_below(gap, floor)
             gap = np.where(np.arange(len(gap)) <= (below if below is not None else len(gap)), gap, np.nan)
             bx.loglog(t, np.where(gap[t] > 0, gap[t], np.nan), "-" if k == 0 else "-.", color=DATA_COLOURS[j],
@@ -127,10 +129,12 @@ def features_figure(result, summary):
                 words = f"standardised = {', '.join(n for n, e in same.items() if e == name)}, standardised"
             if measured is not None:
                 cx.loglog(kappa, measured, "o", color=DATA_COLOURS[j], mfc=fill, ms=9, mew=2,
-                          label=f"{name}, {words}: κ = {kappa:.3g}, measured {measured:,}, predicted {predicted_n:,.0f}")
+                          label=f"{name}, {words}: κ = {kappa:.3g}, measured {measured:,}, "
+                                f"predicted {predicted_n:,.0f}")
             else:
                 cx.loglog(kappa, num_steps, "^", color=DATA_COLOURS[j], mfc=fill, ms=10, mew=2,
-                          label=f"{name}, {words}: κ = {kappa:.3g}, not reached in {num_steps:,}, predicted {predicted_n:.3g}")
+                          label=f"{name}, {words}: κ = {kappa:.3g}, not reached in {num_steps:,}, "
+                                f"predicted {predicted_n:.3g}")
                 cx.plot([kappa, kappa], [num_steps, predicted_n], ":", color=DATA_COLOURS[j], lw=1.2)
                 cx.plot(kappa, predicted_n, "x", color=DATA_COLOURS[j], ms=9, mew=2)
     cx.plot([], [], "x", color="grey", ms=8, mew=2, label="predicted, where it could not be run to tolerance")

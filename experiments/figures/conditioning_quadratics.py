@@ -1,4 +1,5 @@
-"""The figure of `experiments.conditioning_quadratics`: trajectories on the contour lines, and the gaps beside their prediction."""
+"""The figure of `experiments.conditioning_quadratics`: trajectories on the contour lines, and the gaps beside their
+prediction."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,7 +16,8 @@ def run_label(learning_rate, best):
 def figure(q, summary, settings):
     """Contour lines with the four trajectories; f(a_t) - f* measured and predicted. settings: (quadratic, at the best
     step) of each run; the tolerance, learning rates and start come from the lesson's `summary`."""
-    tolerance, course_learning_rate, start = summary["tolerance"], summary["course_learning_rate"], tuple(summary["start"])
+    tolerance, course_learning_rate, start = summary["tolerance"], summary["course_learning_rate"], tuple(
+        summary["start"])
     path_num_steps = len(q["gaps"][0]) - 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8), gridspec_kw=dict(width_ratios=(1, 1, 1.15)))
     grid = np.meshgrid(np.linspace(-4.6, 1.6, 300), np.linspace(-2.6, 2.6, 300))
@@ -27,13 +29,17 @@ def figure(q, summary, settings):
             if problem != k:
                 continue
             path, iterations = np.asarray(q["paths"][i]), first_below(q["gaps"][i], tolerance * float(q["gaps"][i][0]))
-            style = dict(color="tab:orange", ls="-", lw=4, alpha=0.55, marker="o", ms=9, mfc="none", zorder=2) if best else \
+            style = dict(color="tab:orange", ls="-", lw=4, alpha=0.55, marker="o", ms=9, mfc="none",
+                         zorder=2) if best else \
                 dict(color="tab:blue", ls="-", lw=1.2, marker=".", ms=6, zorder=3)
             ax.plot(path[:, 0], path[:, 1], **style,
-                    label=f"{run_label(float(q['learning_rates'][i]), best)}: {plural(iterations, 'iteration')} to tolerance {tolerance:g}")
+                    label=f"{run_label(float(q['learning_rates'][i]), best)}: {plural(iterations, 'iteration')} "
+                          f"to tolerance {tolerance:g}")
         if h[0] != h[1] and course_learning_rate * max(h) == 1:
-            ax.annotate(f"learning rate {course_learning_rate:g} = 1/L: the steep\ncomponent a₂ is 0 after one step", (start[0] * (1 - course_learning_rate * h[0]), 0),
-                        xytext=(-4.45, -2.45), fontsize=8, color="tab:blue", arrowprops=dict(arrowstyle="->", color="tab:blue"),
+            ax.annotate(f"learning rate {course_learning_rate:g} = 1/L: the steep\ncomponent a₂ is 0 after one step",
+                        (start[0] * (1 - course_learning_rate * h[0]), 0),
+                        xytext=(-4.45, -2.45), fontsize=8, color="tab:blue",
+                        arrowprops=dict(arrowstyle="->", color="tab:blue"),
                         bbox=dict(facecolor="white", edgecolor="none", alpha=0.85))
         ax.plot(*start, "s", color="k", ms=7, label=f"start a₀ = {start}")
         ax.plot(0, 0, "*", color="tab:red", ms=14, label="minimum a* = 0")
@@ -45,12 +51,14 @@ def figure(q, summary, settings):
 
     ax = axes[2]
     t = np.arange(path_num_steps + 1)
-    styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"), (1, True): ("tab:orange", ":")}
+    styles = {(0, False): ("tab:blue", "-"), (0, True): ("tab:orange", "-"), (1, False): ("tab:blue", ":"),
+              (1, True): ("tab:orange", ":")}
     for i, (problem, best) in enumerate(settings):
         gap = np.asarray(q["gaps"][i]) / float(q["gaps"][i][0])
         colour, style = styles[(problem, best)]
         kind = "isotropic" if problem == 0 else "anisotropic"
-        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8, label=f"{kind}, {run_label(float(q['learning_rates'][i]), best)}")
+        ax.semilogy(t, np.where(gap > 0, gap, np.nan), style, color=colour, lw=2.5, alpha=0.8,
+                    label=f"{kind}, {run_label(float(q['learning_rates'][i]), best)}")
         if gap[1] == 0:  # exactly at the minimum after one step: nothing to draw on a log scale
             ax.annotate("", (1, 1e-20), xytext=(1, 1e-2), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
             ax.text(3, 1e-17, f"{kind}, best learning rate:\nf = f* exactly at t = 1", color=colour, fontsize=8)

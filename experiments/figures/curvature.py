@@ -1,4 +1,5 @@
-"""The figure of `experiments.curvature`: learning rate x sharpness along gradient descent on logistic regression, and the gaps."""
+"""The figure of `experiments.curvature`: learning rate x sharpness along gradient descent on logistic regression, and
+the gaps."""
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,4 +1,5 @@
-"""The figures of `experiments.edge_of_stability`: loss and sharpness against the iteration, for gradient descent and Adam."""
+"""The figures of `experiments.edge_of_stability`: loss and sharpness against the iteration, for gradient descent and
+Adam."""
 
 import matplotlib.pyplot as plt
 import numpy as np

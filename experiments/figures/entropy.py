@@ -24,15 +24,18 @@ def parity_figure(models, s_train, s_test, numbers):
     for ax, (name, (p_train, p_test, _)) in zip(axes, models.items()):
         error = numbers["models"][name]
         ax.plot([0, top], [0, top], color="0.6", lw=1, label="exact = predicted")
-        ax.scatter(s_train, p_train, s=14, color="tab:blue", label=f"train ({k_train[0]}-{k_train[1]} vacancies): MAE {error['train_mae']:.2f} $k_B$")
+        ax.scatter(s_train, p_train, s=14, color="tab:blue",
+                   label=f"train ({k_train[0]}-{k_train[1]} vacancies): MAE {error['train_mae']:.2f} $k_B$")
         resampled = error["test_mae_resampled"]
         spread = f"\n(resampled training sets: median {resampled['median']:.2f}, 10-90 % {resampled['p10']:.2f}-{resampled['p90']:.2f})" if resampled else ""
-        ax.scatter(s_test, p_test, s=14, color="tab:orange", label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
+        ax.scatter(s_test, p_test, s=14, color="tab:orange",
+                   label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
         ax.set(xlim=(0, top), ylim=(0, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
         ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
     for ax in axes[::2]:
         ax.set_ylabel("predicted $S_f$ ($k_B$)")
-    fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies):\nextrapolation from small to large vacancy clusters")
+    fig.suptitle("Synthetic analogue (Finnis-Sinclair Fe, exact harmonic entropies):\n"
+                 "extrapolation from small to large vacancy clusters")
     return fig
 
 
@@ -46,7 +49,8 @@ def error_figure(models, k_test, s_test, k_train):
     ax.axhline(0, color="k", lw=0.6)
     ax.set_yscale("symlog", linthresh=0.1)  # both signs, over decades: linear within ±0.1 k_B
     ax.set(xlabel="vacancies in the cluster", ylabel="predicted − exact $S_f$ ($k_B$), symmetric log",
-           title=f"Synthetic analogue: signed test error against cluster size\n(trained on {k_train[0]}-{k_train[1]} vacancies)")
+           title="Synthetic analogue: signed test error against cluster size\n"
+                 f"(trained on {k_train[0]}-{k_train[1]} vacancies)")
     low, high = ax.get_ylim()
     ax.set_ylim(1.5 * low, 1.5 * high)  # the extreme points off the frame
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: no point hidden
@@ -57,8 +61,8 @@ def cost_figure(cost, slopes):
     """Time per configuration of each stage against the atoms (log-log), with the fitted slopes."""
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     n = np.array(cost["atoms"])
-    labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)", "diagonalise": "diagonalisation (eigvalsh)",
-              "descriptor": "descriptor + prediction"}
+    labels = {"relax": "relaxation (L-BFGS)", "hessian": "Hessian (AD, per-site blocks)",
+              "diagonalise": "diagonalisation (eigvalsh)", "descriptor": "descriptor + prediction"}
     theory = {"diagonalise": (3, "theory ∝ N³: dense eigensolver of the 3N × 3N Hessian"),
               "descriptor": (1, "theory ∝ N: a fixed neighbourhood per atom")}
     for stage in atoms.STAGES:
@@ -83,10 +87,13 @@ def finite_size_figure(by_size, fits):
         per_vacancy = np.array([d.entropy for d in row]) / k
         fit = (fits[str(k)]["slope"], fits[str(k)]["dilute"])
         grid = np.linspace(0, 1.05 / n.min(), 50)
-        line, = ax.plot(1 / n, per_vacancy, "o", label=f"{k} vacanc{'y' if k == 1 else 'ies'}: $S_f/k$ = {fit[1]:.3f} {'-' if fit[0] < 0 else '+'} {abs(fit[0]):.1f}/N")
+        line, = ax.plot(1 / n, per_vacancy, "o",
+                        label=f"{k} vacanc{'y' if k == 1 else 'ies'}: $S_f/k$ = {fit[1]:.3f} "
+                              f"{'-' if fit[0] < 0 else '+'} {abs(fit[0]):.1f}/N")
         ax.plot(grid, np.polyval(fit, grid), "--", lw=1, color=line.get_color())
     ax.set(xlabel="1 / N (lattice sites of the periodic cell)", ylabel="formation entropy per vacancy $S_f/k$ ($k_B$)",
-           title="Synthetic analogue: the same cluster in larger cells\n(exact values, dashed: a + b/N fits; 1/N = 0 is the dilute limit)")
+           title="Synthetic analogue: the same cluster in larger cells\n"
+                 "(exact values, dashed: a + b/N fits; 1/N = 0 is the dilute limit)")
     ax.legend(fontsize=8)
     return fig
 
@@ -95,7 +102,8 @@ def interstitial_figure(data, predictions, numbers):
     """The harder case's parity plots: vacancy and interstitial clusters, train and test, one panel per model."""
     s_train, interstitial_train, s_test, interstitial_test = data
     fig, axes = panels(len(predictions))
-    every = [s_train, s_test, *(p for pair in predictions.values() for p in pair)]  # exact and predicted, train and test
+    # exact and predicted, train and test
+    every = [s_train, s_test, *(p for pair in predictions.values() for p in pair)]
     top = 1.1 * max(np.max(p) for p in every)
     bottom = min(0.0, 1.1 * min(np.min(p) for p in every))  # a failed extrapolation (negative entropy) stays in view
     for ax, (name, (p_train, p_test)) in zip(axes, predictions.items()):
@@ -104,10 +112,13 @@ def interstitial_figure(data, predictions, numbers):
         for exact, predicted, chosen, colour, label in [
             (s_train, p_train, ~interstitial_train, "tab:blue", "train, vacancies"),
             (s_train, p_train, interstitial_train, "tab:cyan", "train, interstitials"),
-            (s_test, p_test, ~interstitial_test, "tab:orange", f"test, vacancies: MAE {error['test_mae_vacancies']:.2f} $k_B$"),
-            (s_test, p_test, interstitial_test, "tab:red", f"test, interstitials: MAE {error['test_mae_interstitials']:.2f} $k_B$"),
+            (s_test, p_test, ~interstitial_test, "tab:orange",
+             f"test, vacancies: MAE {error['test_mae_vacancies']:.2f} $k_B$"),
+            (s_test, p_test, interstitial_test, "tab:red",
+             f"test, interstitials: MAE {error['test_mae_interstitials']:.2f} $k_B$"),
         ]:
-            ax.scatter(exact[chosen], predicted[chosen], s=14, color=colour, marker="^" if "inter" in label else "o", label=label)
+            ax.scatter(exact[chosen], predicted[chosen], s=14, color=colour, marker="^" if "inter" in label else "o",
+                       label=label)
         ax.set(xlim=(bottom, top), ylim=(bottom, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
         ax.legend(loc="best", fontsize=8)  # the empty corner differs by panel
     for ax in axes[::2]:

@@ -1,4 +1,5 @@
-"""The figure of `experiments.least_squares`: gradient descent's suboptimality at four steps beside its prediction, and the coefficients."""
+"""The figure of `experiments.least_squares`: gradient descent's suboptimality at four steps beside its prediction, and
+the coefficients."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,7 +26,8 @@ def figure(result, summary, best):
     ax.set_ylim(floor / 10, 1e5)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("suboptimality f(a_t) − f*")
-    ax.set_title(f"Gradient descent on least squares (N={summary['N']}, D={summary['D']}, κ={float(result['kappa']):.0f})")
+    ax.set_title(f"Gradient descent on least squares (N={summary['N']}, D={summary['D']}, "
+                 f"κ={float(result['kappa']):.0f})")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
 

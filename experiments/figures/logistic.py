@@ -1,4 +1,5 @@
-"""The figure of `experiments.logistic`: one feature, two features, convergence against Newton's reference, convexity."""
+"""The figure of `experiments.logistic`: one feature, two features, convergence against Newton's reference,
+convexity."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -53,9 +54,11 @@ def figure(one, two, real_gap, real_newton, l2):
         low, middle, high = quantiles(gaps, (10, 50, 90))
         above = np.sum(~np.isnan(gaps), axis=0)  # once half the data sets are at the floor, so is the median
         line, = ax3.loglog(t, np.where(2 * above > len(gaps), middle, np.nan), lw=2,
-                           label=f"2 features, learning rate {c:g}·2/L(a=0): median {np.median(g['iterations'][i]):.0f} it. to 1e-6")
+                           label=f"2 features, learning rate {c:g}·2/L(a=0): "
+                                 f"median {np.median(g['iterations'][i]):.0f} it. to 1e-6")
         ax3.fill_between(t, low, high, color=line.get_color(), alpha=0.2)
-    ax3.fill_between([], [], color="grey", alpha=0.3, label=f"2 features: median of {g.shape[1]} data sets, band 10–90 %")
+    ax3.fill_between([], [], color="grey", alpha=0.3,
+                     label=f"2 features: median of {g.shape[1]} data sets, band 10–90 %")
     ax3.loglog(1 + np.arange(len(real_gap)), above_rounding(real_gap), "k", lw=1.5,
                label="breast cancer (30 features), learning rate 2/(L(0)+μ*)")
     for newton, colour, name in ((two["newton"], "C4", "2 features"), (real_newton, "k", "breast cancer")):

@@ -1,4 +1,5 @@
-"""The figure of `experiments.logistic_edges`: the measured edge against the class separation, beside 2/L at a* and at a = 0."""
+"""The figure of `experiments.logistic_edges`: the measured edge against the class separation, beside 2/L at a* and
+at a = 0."""
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker

@@ -1,4 +1,5 @@
-"""The figure of `experiments.model_selection`: errors against degree, fits of the first draw, ridge's cross-validation."""
+"""The figure of `experiments.model_selection`: errors against degree, fits of the first draw, ridge's
+cross-validation."""
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -28,7 +28,8 @@ def map_figure(maps, kappa, num_steps):
         ax.plot(edges["edge"][:, 0], edges.axes["momentum"], "wo", mec="k", ms=8, label="measured edge (bisection)")
         if name == "heavy ball":
             learning_rate, b, _ = spectrum.heavy_ball_optimal(np.float64(1.0), 1.0 / np.float64(kappa))
-            ax.plot(float(learning_rate) / 2, float(b), "*", color="orange", mec="k", ms=16, label="Polyak's optimum (learning rate, β)")
+            ax.plot(float(learning_rate) / 2, float(b), "*", color="orange", mec="k", ms=16,
+                    label="Polyak's optimum (learning rate, β)")
         ax.fill_between([], [], color="#d62728", label="diverged (run frozen)")
         ax.set_xscale("log")
         ax.set_xlim(c[0], c[-1])
@@ -52,11 +53,14 @@ def iterations_figure(kappas, fewest, theory, numbers):
         keep = middle > 0
         same = np.all(by_seed == by_seed[:, :1])
         line, = ax.loglog(kappas[keep], middle[keep], marker + "-",
-                          label=f"{name} (slope {numbers['slopes'][name]:.2f}{'; the same on every draw' if same else ''})")
+                          label=f"{name} (slope {numbers['slopes'][name]:.2f}"
+                                f"{'; the same on every draw' if same else ''})")
         reached = np.where(by_seed > 0, by_seed, np.nan)
-        ax.fill_between(kappas, np.nanmin(reached, axis=1), np.nanmax(reached, axis=1), color=line.get_color(), alpha=0.2)
+        ax.fill_between(kappas, np.nanmin(reached, axis=1), np.nanmax(reached, axis=1), color=line.get_color(),
+                        alpha=0.2)
     ax.fill_between([], [], color="grey", alpha=0.3,
-                    label=f"lines: median of {next(iter(fewest.values())).shape[1]} problems per κ; bands: fewest to most")
+                    label=f"lines: median of {next(iter(fewest.values())).shape[1]} problems per κ; "
+                          "bands: fewest to most")
     ax.loglog(kappas, np.maximum(theory[0], 1), "k--", lw=1, label="worst-case bound: GD at 2/(L+μ)")
     ax.loglog(kappas, np.maximum(theory[1], 1), "k:", lw=1.5, label="from the rate: heavy ball at its optimum")
     ax.set_xlabel("condition number κ")

@@ -1,4 +1,5 @@
-"""The figure of `experiments.optimizers_schedules`: final suboptimality against the initial learning rate, for each optax schedule."""
+"""The figure of `experiments.optimizers_schedules`: final suboptimality against the initial learning rate, for each
+optax schedule."""
 
 import matplotlib.pyplot as plt
 import numpy as np

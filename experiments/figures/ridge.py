@@ -1,4 +1,5 @@
-"""The figures of `experiments.ridge`: (a) interpolants, (b) the ridge path, (c) gradient descent from 0 and from a random start."""
+"""The figures of `experiments.ridge`: (a) interpolants, (b) the ridge path, (c) gradient descent from 0 and from a
+random start."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +24,8 @@ def interpolants_figure(result, shown):
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_xlabel("coefficient index (0 is the intercept b)")
     ax.set_ylabel("coefficient value")
-    ax.set_title(f"N = {len(result['y'])} samples, P = {len(a_plus)} parameters: every a⁺ + z, z ∈ null(A), fits exactly")
+    ax.set_title(f"N = {len(result['y'])} samples, P = {len(a_plus)} parameters: "
+                 "every a⁺ + z, z ∈ null(A), fits exactly")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     ax.grid(True, alpha=0.3)
 
@@ -69,7 +71,8 @@ def path_figure(result, small_l2, slope):
               label="exact: ‖2·l2·c_i / (h_i + 2·l2)‖, h_i the Hessian's eigenvalues, c = Vᵀa⁺")
     bx.loglog(l2, constant * l2, "--", color="tab:red", lw=1,
               label=f"small-l2 theory l2·‖(H/2)⁺a⁺‖ = {constant:.2f}·l2 (slope 1)")
-    bx.axhline(np.linalg.norm(a_plus), color="grey", ls=":", lw=1, label=f"‖a⁺‖ = {np.linalg.norm(a_plus):.2f} (limit l2 → ∞)")
+    bx.axhline(np.linalg.norm(a_plus), color="grey", ls=":", lw=1,
+               label=f"‖a⁺‖ = {np.linalg.norm(a_plus):.2f} (limit l2 → ∞)")
     bx.set_ylim(distance.min() / 10, np.linalg.norm(a_plus) * 10)
     bx.set_xlabel("ridge penalty l2, log scale")
     bx.set_ylabel("distance ‖a(l2) − a⁺‖, log scale")
@@ -95,13 +98,15 @@ def descent_figure(result):
     for curve in predicted:
         ax.semilogy(t, np.maximum(curve, floor), "--", color="k", lw=0.9)
     ax.plot([], [], "--", color="k", lw=0.9, label="predicted from the Hessian's spectrum")
-    ax.axhline(null_norm, color="tab:red", ls=":", lw=1.2, label=f"‖z₀‖ = {null_norm:.3f} (projection of a₀ on null(A))")
+    ax.axhline(null_norm, color="tab:red", ls=":", lw=1.2,
+               label=f"‖z₀‖ = {null_norm:.3f} (projection of a₀ on null(A))")
     ax.semilogy(t, float(traces.distance[0, 0]) * rate**t, ":", color="grey", lw=1,
                 label=f"‖a₀ − a⁺‖·((L − μ₊)/(L + μ₊))^t = ‖a₀ − a⁺‖·{rate:.3f}^t")
     ax.set_ylim(floor / 3, 100)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("distance (log scale)")
-    ax.set_title(f"Gradient descent at learning rate 2/(L + μ₊) = {learning_rate:.3f} (L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
+    ax.set_title(f"Gradient descent at learning rate 2/(L + μ₊) = {learning_rate:.3f} "
+                 f"(L = {float(spec.L):.2f}, μ₊ = {mu_plus:.3f})")
     ax.legend(fontsize=8, loc="center right", bbox_to_anchor=(1.0, 0.63))
     ax.grid(True, which="major", alpha=0.3)
 

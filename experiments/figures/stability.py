@@ -1,4 +1,5 @@
-"""The figure of `experiments.stability` beyond the library's stability map and iterations plot: convergence near the edge."""
+"""The figure of `experiments.stability` beyond the library's stability map and iterations plot: convergence near the
+edge."""
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
@@ -8,8 +9,8 @@ from lab import plots
 
 
 def convergence_figure(result, kappa, learning_rates_over_edge):
-    """Measured gaps with exact predictions at condition number `kappa` and `learning_rates_over_edge` (fractions of 2/L); the
-    top-eigenvector component flipping sign near the edge."""
+    """Measured gaps with exact predictions at condition number `kappa` and `learning_rates_over_edge`
+    (fractions of 2/L); the top-eigenvector component flipping sign near the edge."""
     fig = plt.figure(figsize=(13, 5.2), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
     first_seed = result["grid"].axes["seed"][0]  # the problem the exact predictions are computed for
@@ -18,7 +19,8 @@ def convergence_figure(result, kappa, learning_rates_over_edge):
              1.05: "above: explodes"}
     labels = [f"learning rate {c:g}·2/L ({words.get(c, '')})" for c in learning_rates_over_edge]
     floor = float(np.finfo(result["grid"]["gap"].dtype).eps * abs(result["optimal_value"]))
-    plots.convergence_curves(result["grid"], ax, select=select, predicted=result["predicted"], labels=labels, floor=floor)
+    plots.convergence_curves(result["grid"], ax, select=select, predicted=result["predicted"], labels=labels,
+                             floor=floor)
     t = np.arange(result["top_component"].shape[1])
     for n, c in enumerate(learning_rates_over_edge):
         if c < 0.9:  # the panel is about the edge; c = 0.5 kills the top mode in one step

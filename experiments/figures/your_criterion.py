@@ -1,4 +1,5 @@
-"""The figure of `experiments.your_criterion`: Huber regression's stability map, and each resample's edge against its own 2/L."""
+"""The figure of `experiments.your_criterion`: Huber regression's stability map, and each resample's edge against its
+own 2/L."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -7,7 +8,8 @@ from lab import plots
 
 
 def figure(grid, edges):
-    """The sweep's stability map (learning rate x seed) with the measured edges, and each sample's edge against its 2/L."""
+    """The sweep's stability map (learning rate x seed) with the measured edges, and each sample's edge against its
+    2/L."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.6, 1))
     plots.stability_map(grid, left, edges=edges)
     two_over_L, edge = np.asarray(edges["gd_edge_learning_rate"]), np.asarray(edges["edge_learning_rate"])
