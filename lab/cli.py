@@ -309,10 +309,12 @@ def _sweep(args) -> int:
             raise ValueError("--kappa conditions synthetic data: it does not apply to --data.")
         if args.gram:
             raise ValueError("--gram applies to synthetic least squares only.")
-    if not args.delta > 0:
-        raise ValueError(f"--delta must be > 0, got {args.delta}")
-    if args.max_mb is not None and not 0 < args.max_mb < np.inf:
-        raise ValueError(f"--max-mb must be a positive number of MiB, got {args.max_mb}.")
+    if not 0 < args.tolerance < 1:
+        raise ValueError(f"--tolerance must be in (0, 1), a fraction of the initial gap, got {args.tolerance}.")
+    if not 0 < args.delta < np.inf:
+        raise ValueError(f"--delta must be finite and > 0, got {args.delta}")
+    if args.max_mb is not None and not 2.0**-20 <= args.max_mb < np.inf:
+        raise ValueError(f"--max-mb must be a number of MiB from 1 byte ({2.0**-20:.2g} MiB), got {args.max_mb}.")
     from lab import files, sweep  # no JAX backend starts here: XLA_FLAGS below still apply
 
     stem = _stem(args.out)
@@ -393,7 +395,7 @@ def compiles_fast(args) -> bool:
             with open(args.data) as file:
                 p = len(file.readline().split(","))  # the features, the intercept for the target's column
                 n = sum(1 for line in file if line.strip())
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             return False  # loading the data says what is wrong
         settings = 1
     per_step = 4 * p * (p if args.gram else n)
@@ -404,6 +406,8 @@ def compiles_fast(args) -> bool:
 def _stem(out) -> Path:
     """The results' path without suffix: --out OUT, OUT.npz or OUT.json all name OUT.npz and OUT.json."""
     out = Path(out)
+    if not out.name:  # --out "" or --out /: no file to name
+        raise ValueError(f"--out must name a file, e.g. --out sweep.npz, got {str(out)!r}.")
     stem = out.with_suffix("") if out.suffix in (".npz", ".json") else out
     for taken in (stem, stem.with_name(stem.name + ".npz"), stem.with_name(stem.name + ".json")):
         if taken.is_dir():

@@ -100,8 +100,12 @@ def huber(a, data: Data, delta=1.0):
     |r| = delta). Pass another delta with functools.partial(huber, delta=...).
     """
     _check_shapes(a, data)
-    if _validate.is_concrete(delta) and not np.all(np.asarray(delta) > 0):
-        raise ValueError(f"huber's delta must be > 0 (in units of y: where the loss turns linear), got {delta!r}.")
+    if isinstance(delta, (str, bytes, bool)) or jnp.ndim(delta) != 0:
+        raise ValueError(f"huber's delta must be one number (in units of y: where the loss turns linear), got "
+                         f"{delta!r}.")
+    if _validate.is_concrete(delta) and not 0 < float(delta) < np.inf:
+        raise ValueError(f"huber's delta must be finite and > 0 (in units of y: where the loss turns linear), got "
+                         f"{delta!r}.")
     r = data.y - data.X @ a
     small = jnp.abs(r) <= delta
     return jnp.mean(jnp.where(small, 0.5 * r**2, delta * (jnp.abs(r) - 0.5 * delta))) + data.l2 * jnp.sum(a**2)

@@ -148,13 +148,37 @@ def standardize(X):
     if _validate.is_concrete(X) and np.any(constant := np.all(np.asarray(X) == np.asarray(X)[:1], axis=0)):
         columns = np.flatnonzero(constant).tolist()  # equal values, whose computed std can be rounding, not 0
         raise ValueError(f"X has constant column(s) {columns}: drop them before standardizing.")
-    return _standardized(X)
+    if not _validate.is_concrete(X) or _needs_rescaling(np.asarray(X)):
+        return _rescaled(X)
+    return _standardized(X)  # the plain formulas, where nothing overflows
 
 
 @jax.jit
 def _standardized(X):
     mean, scale = jnp.mean(X, axis=0), jnp.std(X, axis=0)
     return (X - mean) / scale, mean, scale
+
+
+@jax.jit
+def _rescaled(X):
+    """`_standardized` with each column divided by its largest magnitude before its sums and squares, which
+    overflow or underflow otherwise (features of 1e200 or 1e-170 in float64, 1e20 or 1e-25 in float32: a column of
+    zeros, or of inf and NaN)."""
+    size = jnp.max(jnp.abs(X), axis=0)
+    mean = jnp.mean(X / size, axis=0) * size
+    centred = X - mean
+    spread = jnp.max(jnp.abs(centred), axis=0)
+    scale = spread * jnp.sqrt(jnp.mean((centred / spread) ** 2, axis=0))
+    return centred / scale, mean, scale
+
+
+def _needs_rescaling(X) -> bool:
+    """Whether some column's sums or squares would overflow or underflow in X's dtype (numpy in, no JAX op)."""
+    info = np.finfo(X.dtype)
+    size = np.max(np.abs(X), axis=0)
+    with np.errstate(over="ignore"):
+        spread = np.max(np.abs(X - np.mean(X / size, axis=0) * size), axis=0)
+    return bool(np.any(size > np.sqrt(info.max / X.shape[0])) or np.any(spread < np.sqrt(info.tiny) / info.eps))
 
 
 _standardize = standardize  # load_csv's keyword of the same name hides it there
@@ -237,6 +261,8 @@ def problem(criterion, data, start=None, *, method: str = "auto", tol=None, max_
         reference.check(found, f"the minimum of {getattr(criterion, '__name__', 'the criterion')}")
         _warn_if_singular(criterion, data, found, curvature)
         _warn_if_degenerate(float(change))
+        if isinstance(data, Gram):
+            _warn_if_cancelling(data, found)
     return Problem(criterion, data, start, found, curvature)
 
 
@@ -310,10 +336,21 @@ def _check_gram(base, moments: Gram):
                          f"{c.shape}: build them with lab.criteria.gram(data).")
     _validate.symmetric("Gram moments: G", G, "the gradient 2(Ga - b) assumes G = X^T X / N; build them with "
                         "lab.criteria.gram(data)")
-    lowest, highest = np.linalg.eigvalsh(G)[[0, -1]]
-    if lowest < -100 * np.finfo(G.dtype).eps * max(abs(highest), abs(lowest)):
+    eps = np.finfo(G.dtype).eps
+    values, vectors = np.linalg.eigh(G.astype(np.float64))
+    lowest, highest = values[0], values[-1]
+    if lowest < -100 * eps * max(abs(highest), abs(lowest)):
         raise ValueError(f"Gram moments: G has a negative eigenvalue ({lowest:.3g}), which X^T X / N cannot: build "
                          "them with lab.criteria.gram(data).")
+    # [[G, b], [b^T, c]] is the moment matrix of the rows (x, y): positive semi-definite, so that the mean square
+    # c - 2 a^T b + a^T G a is >= 0 everywhere, its minimum c - b^T G^+ b; moments of two data sets break it
+    coordinates, kept = vectors.T @ b.astype(np.float64), values > b.size * eps * abs(highest)
+    explained = float(np.sum(coordinates[kept] ** 2 / values[kept]))
+    outside = float(np.linalg.norm(coordinates[~kept]))
+    if float(c) < explained - 100 * eps * (abs(float(c)) + explained) or outside > np.sqrt(eps) * np.linalg.norm(b):
+        raise ValueError(f"Gram moments: G, b and c are not the moments of one data set (c = {float(c):.6g} is below "
+                         f"b^T G^+ b = {explained:.6g}, or b leaves G's range): the mean square they describe would "
+                         "be negative at its minimum, or unbounded below. Build them with lab.criteria.gram(data).")
     _validate.nonnegative("moments.l2", moments.l2)
     if base is criteria.least_squares_gram and float(moments.l2) != 0:
         raise ValueError(f"least_squares_gram ignores moments.l2 = {float(moments.l2):g}: use criteria.ridge_gram for "
@@ -344,6 +381,18 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
                       f"eigenvalue is below {values.size} eps times its largest): a* is unique, but mu, kappa, "
                       "2/(L + mu) and the predicted rates are rounding. Standardize the features "
                       "(lab.problems.standardize), or compute in float64.", stacklevel=3)
+
+
+def _warn_if_cancelling(moments: Gram, found: reference.Reference):
+    """Warn where the Gram form's f(a) = c - 2 a^T b + a^T G a, which cancels c down to f*, leaves f* and the gaps
+    more rounding than a thousandth of f* (eps c > f* / 1000: y far from centred, in float32)."""
+    c, value = float(moments.c), float(found.value)
+    rounding = float(np.finfo(np.asarray(moments.c).dtype).eps) * abs(c)
+    if rounding > 1e-3 * abs(value):
+        warnings.warn(f"the Gram moments' f(a) = c - 2 a^T b + a^T G a cancels c = {c:.3g} down to f* = {value:.3g}: "
+                      f"in {np.asarray(moments.c).dtype} f* and every gap carry rounding of eps c = {rounding:.2g} "
+                      f"({rounding / abs(value) if value else np.inf:.1%} of f*). Centre y before the moments (the "
+                      "intercept absorbs its mean), or compute in float64.", stacklevel=3)
 
 
 def _warn_if_degenerate(change):
@@ -553,10 +602,15 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
     Build the criterion's data with `make_data(X, y)`.
     """
     path = Path(path)
+    standardize, labels = _validate.flag("standardize", standardize), _validate.flag("labels", labels)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}: check the path.")
-    with path.open(newline="", encoding="utf-8-sig") as file:  # -sig: a spreadsheet's byte-order mark is not a name
-        rows = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]  # blank lines skipped
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:  # -sig: a spreadsheet's byte-order mark is no name
+            rows = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]  # blank lines skipped
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}): save it as a CSV "
+                         "file in UTF-8 (a spreadsheet's 'CSV UTF-8'), or convert it (iconv -t utf-8).") from None
     if len(rows) < 2:
         raise ValueError(f"{str(path)!r} needs a header line and at least one row of numbers.")
     header = [name.strip() for name in rows[0][1]]
@@ -598,6 +652,11 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
                          f"{jnp.dtype(dtype or jnp.result_type(float)).name} "
                          f"({limit:.3g}): rescale the columns, or read them with dtype=jnp.float64.")
     X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
+    names = [name for name in header if name != target]
     if standardize:
+        constant = [name for name, column in zip(names, np.asarray(X).T) if np.all(column == column[0])]
+        if constant:  # by name: standardize's indices count the features, not the file's columns
+            raise ValueError(f"{str(path)!r} has constant column(s) {', '.join(map(repr, constant))}: drop them "
+                             "before standardizing.")
         X = _standardize(X)[0]
-    return X, y, [name for name in header if name != target]
+    return X, y, names

@@ -225,6 +225,9 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--criterion", "least_squares", "--size", "4"], "--criterion", "start must have shape (3,)"),
     (["--criterion", "{d}/losses.py:log_cosh", "--reference-max-iter", "1"], "--criterion", "(max_iter): raise max_iter"),
     (["--criterion", "{d}/losses.py:log_cosh", "--reference-tol", "-1"], "--reference-tol", "must be > 0"),
+    (["--tolerance", "0"], "--tolerance", "must be in (0, 1)"),  # said to be --criterion's before
+    (["--max-mb", "1e-9"], "--max-mb", "from 1 byte"),  # "max_bytes ... got 0" before
+    (["--delta", "inf"], "--delta", "finite and > 0"),  # a "not_finite" reference, blamed on the features, before
 ])
 def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
     argv = [a.format(d=user_files) for a in argv]
@@ -235,6 +238,17 @@ def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, ar
     assert code == 2 and flag in err and words in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not list(user_files.glob("o/*"))  # nothing written
+
+
+def test_a_file_that_is_not_utf8_and_an_empty_out_are_named(capsys, user_files):
+    """A latin-1 CSV gave "'utf-8' codec can't decode byte 0xe9" naming neither file nor flag; --out '' gave
+    "PosixPath('.') has an empty name"."""
+    (user_files / "latin.csv").write_bytes("caf\xe9,v,target\n1,2,3\n2,3,5\n".encode("latin-1"))
+    code, _, err = lab(capsys, "sweep", "--data", str(user_files / "latin.csv"), "--target", "target",
+                       "--out", str(user_files / "o" / "r"))
+    assert code == 2 and "--data" in err and "is not UTF-8 text" in err and "Traceback" not in err, err
+    code, _, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target", "--out", "")
+    assert code == 2 and "--out must name a file" in err, err
 
 
 def test_a_text_cell_in_the_csv_is_refused_with_its_line(capsys, user_files):

@@ -30,6 +30,7 @@ N, D = 20, 3
 P = D + 1  # parameters with the intercept
 
 NAN, INF = float("nan"), float("inf")
+DIABETES = os.path.join(os.path.dirname(__file__), "..", "experiments", "data", "diabetes.csv")
 
 
 def _X():
@@ -840,7 +841,7 @@ FORMULA_INPUTS = [
                          learning_rate=0.1), "batches.key must be a JAX PRNG key"),
     (lambda: descent.run(criteria.least_squares, *_run_args(), learning_rate=0.1,
                          batches=descent.Minibatches(np.array([2, 4]), jax.random.key(0), 4)), "one batch size"),
-    (lambda: problems.problem(functools.partial(criteria.huber, delta=0.0), _data()), "delta must be > 0"),
+    (lambda: problems.problem(functools.partial(criteria.huber, delta=0.0), _data()), "delta must be finite and > 0"),
     (lambda: files.save_json(os.path.dirname(__file__), {}), "is a directory: name a file"),  # the temporary's name
     (lambda: problems.regression_problem(jax.random.key(0), 20, 2, 5.0, criterion=criteria.huber, gram=True),
      "no moment form"),  # a bare KeyError
@@ -861,7 +862,22 @@ FORMULA_INPUTS = [
     (lambda: runs.Scheduled(optax.sgd, 1), "num_steps must be an integer >= 2"),  # optax's decay_steps error
     (lambda: runs.values_of(optax.adam(0.1)), "not optax.adam(...)"),
     (lambda: networks.size((2, True, 1)), "at least two positive integers"),  # 5: True read as 1
+    # A seventh probe (criteria, files, the command):
+    (lambda: problems.load_csv(DIABETES, "target", standardize="no"), "standardize must be True or False"),
+    (lambda: problems.load_csv(DIABETES, "target", labels="no"), "labels must be True or False"),
+    (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.inf), "delta must be finite and > 0"),  # NaN gradients
+    (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.ones(N)), "delta must be one number"),  # a delta per row
+    (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())._replace(l2=0.0, c=jnp.asarray(-5.0))),
+     "not the moments of one data set"),  # f* = -9.96, a negative mean square
+    (lambda: problems.problem(criteria.least_squares_gram, _other_datas_b()), "not the moments of one data set"),
 ]
+
+
+def _other_datas_b():
+    """G and c of one data set, b of another: f* = -5.1, a negative mean square, before."""
+    mine = criteria.gram(problems.make_data(_X(), _y()))
+    theirs = criteria.gram(problems.make_data(_X(), -3 * _y()))
+    return mine._replace(b=theirs.b)
 
 
 def _sum_of_squares(a, data):
@@ -1081,6 +1097,37 @@ def test_only_an_optimizers_numbers_are_sweep_axes_and_an_output_named_as_an_axi
         results.rows(grid)
     echo = sweep.sweep(lambda x, s: {"x": x + 0 * s, "y": x * s}, axes, progress=False)
     assert results.rows(echo)[0] == ["x", "s", "y"]
+
+
+@pytest.mark.parametrize("dtype, scales", [("float64", (1e200, 1e-170)), ("float32", (1e20, 1e-25))])
+def test_standardize_scales_features_whose_squares_overflow_or_underflow(dtype, scales):
+    """A column of 1e200 (1e20 in float32) came out all zeros with scale inf, one of 1e-170 as inf and NaN; the
+    lab's features may lie anywhere from 1e-200 to 1e200. Ordinary columns keep the plain formulas bit for bit."""
+    X = np.asarray(_X(), dtype)
+    expected, _, plain_scale = problems.standardize(X)
+    for size in scales:
+        standardized, mean, scale = problems.standardize(X * np.array([size, 1.0, 1.0], dtype))
+        np.testing.assert_allclose(standardized, expected, rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
+        np.testing.assert_allclose(scale[0], size * plain_scale[0], rtol=20 * np.finfo(dtype).eps)
+    def plain(X):  # standardize before, as one compiled call
+        mean, scale = jnp.mean(X, axis=0), jnp.std(X, axis=0)
+        return (X - mean) / scale, mean, scale
+    assert all(np.array_equal(mine, theirs) for mine, theirs in zip(problems.standardize(X), jax.jit(plain)(X)))
+
+
+def test_gram_moments_that_cancel_beyond_the_dtype_warn_and_a_constant_csv_column_is_named(tmp_path):
+    """float32 moments of a y around 1000 give f* = 0.81 where it is 1.06 (eps c = 0.12): a warning; centred y
+    none. load_csv(standardize=True) named a constant column by its index among the features, not its name."""
+    X = np.asarray(_X(), np.float32)
+    y = np.asarray(1000 + _y(), np.float32)
+    with pytest.warns(UserWarning, match=r"cancels c = 1e\+06 down to f\* = .* in float32 .* Centre y"):
+        problems.problem(criteria.least_squares_gram, criteria.gram(problems.make_data(X, y)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problems.problem(criteria.least_squares_gram, criteria.gram(problems.make_data(X, y - y.mean())))
+    (tmp_path / "c.csv").write_text("y,a,b\n3,1,5\n4,2,5\n5,3,5\n")
+    with pytest.raises(ValueError, match="has constant column\\(s\\) 'b'"):
+        problems.load_csv(tmp_path / "c.csv", "y", standardize=True)
 
 
 def test_a_schedule_longer_than_the_run_is_its_first_part():
