@@ -148,9 +148,14 @@ def standardize(X):
     if _validate.is_concrete(X) and np.any(constant := np.all(np.asarray(X) == np.asarray(X)[:1], axis=0)):
         columns = np.flatnonzero(constant).tolist()  # equal values, whose computed std can be rounding, not 0
         raise ValueError(f"X has constant column(s) {columns}: drop them before standardizing.")
-    if not _validate.is_concrete(X) or _needs_rescaling(np.asarray(X)):
-        return _rescaled(X)
-    return _standardized(X)  # the plain formulas, where nothing overflows
+    if not _validate.is_concrete(X):  # traced: per column, the plain formulas wherever they do not overflow
+        plain, rescaled = _standardized(X), _rescaled(X)
+        info = jnp.finfo(X.dtype)
+        size = jnp.max(jnp.abs(X), axis=0)
+        spread = jnp.max(jnp.abs(X - rescaled[1]), axis=0)
+        needed = (size > jnp.sqrt(info.max / X.shape[0])) | (spread < jnp.sqrt(info.tiny) / info.eps)
+        return tuple(jnp.where(needed, mine, theirs) for mine, theirs in zip(rescaled, plain))
+    return _rescaled(X) if _needs_rescaling(np.asarray(X)) else _standardized(X)
 
 
 @jax.jit

@@ -1106,9 +1106,11 @@ def test_standardize_scales_features_whose_squares_overflow_or_underflow(dtype, 
     X = np.asarray(_X(), dtype)
     expected, _, plain_scale = problems.standardize(X)
     for size in scales:
-        standardized, mean, scale = problems.standardize(X * np.array([size, 1.0, 1.0], dtype))
-        np.testing.assert_allclose(standardized, expected, rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
-        np.testing.assert_allclose(scale[0], size * plain_scale[0], rtol=20 * np.finfo(dtype).eps)
+        for standardize in (problems.standardize, jax.jit(problems.standardize)):  # eagerly and traced
+            standardized, mean, scale = standardize(X * np.array([size, 1.0, 1.0], dtype))
+            np.testing.assert_allclose(standardized, expected, rtol=20 * np.finfo(dtype).eps,
+                                       atol=20 * np.finfo(dtype).eps)
+            np.testing.assert_allclose(scale[0], size * plain_scale[0], rtol=20 * np.finfo(dtype).eps)
     def plain(X):  # standardize before, as one compiled call
         mean, scale = jnp.mean(X, axis=0), jnp.std(X, axis=0)
         return (X - mean) / scale, mean, scale
