@@ -28,6 +28,13 @@ def as_float_array(name: str, value, ndim: int):
     try:
         if isinstance(value, (list, tuple)):
             value = np.asarray(value)
+        elif hasattr(value, "dtypes") or not isinstance(getattr(value, "dtype", np.dtype(float)), np.dtype):
+            value = np.asarray(value)  # pandas' extension dtypes (Int64, Float64, category) and frames of them
+            if value.dtype == object:
+                try:
+                    value = value.astype(float)  # pandas' nullable numbers without a missing value
+                except (TypeError, ValueError):
+                    pass  # refused below, as not numbers
         dtype = getattr(value, "dtype", None)
         if dtype is None:
             value = jnp.asarray(value)

@@ -26,6 +26,7 @@ from lab import _validate
 
 def design(X, intercept: bool = True):
     """The design matrix: X (N, D) with a leading column of ones when `intercept` (N, D + 1)."""
+    X = _validate.as_float_array("X", X, 2)
     if not _validate.flag("intercept", intercept):
         return X
     return jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
@@ -141,6 +142,9 @@ class Gram(NamedTuple):
 
 def gram(data: Data) -> Gram:
     """The `Gram` moments of `data` (its L2 weight carried along)."""
+    if jnp.ndim(data.X) != 2 or jnp.shape(data.y) != jnp.shape(data.X)[:1]:
+        raise ValueError(f"gram needs data.X (N, P) and data.y (N,), got {jnp.shape(data.X)} and {jnp.shape(data.y)}: "
+                         "build data with lab.problems.make_data(X, y) (a column y (N, 1): y.ravel()).")
     n = data.X.shape[0]
     return Gram(data.X.T @ data.X / n, data.X.T @ data.y / n, data.y @ data.y / n, data.l2)
 

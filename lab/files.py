@@ -28,6 +28,9 @@ def write_atomic(path, write):
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a directory: name a file in it, e.g. {str(path / 'results.json')!r}.")
+    if not path.parent.is_dir():
+        raise ValueError(f"{str(path.parent)!r}, where {path.name!r} would be written, is not a directory (missing, or "
+                         "a file): create it first, e.g. Path(...).mkdir(parents=True).")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:

@@ -327,6 +327,12 @@ def _check_data(criterion, data):
             raise ValueError(f"Poisson regression models counts: data.y must be >= 0, got a minimum of "
                              f"{float(np.min(np.asarray(data.y))):g}.")
         _validate.nonnegative("data.l2", data.l2)
+        l2_dtype = getattr(data.l2, "dtype", None)  # a Python float adapts; a numpy or JAX float64 promotes
+        if (l2_dtype is not None and not getattr(data.l2, "weak_type", False)
+                and jax.dtypes.canonicalize_dtype(l2_dtype) != jax.dtypes.canonicalize_dtype(data.X.dtype)):
+            raise ValueError(f"data.l2 is {l2_dtype} but data.X {data.X.dtype}: it would compute the criterion in "
+                             f"{np.result_type(l2_dtype, data.X.dtype)}. Give l2 as a Python float or in X's dtype "
+                             "(lab.problems.make_data does).")
         if base is criteria.least_squares and float(data.l2) != 0:
             raise ValueError(f"least_squares ignores data.l2 = {float(data.l2):g}: use criteria.ridge for the penalty, "
                              "or data.l2 = 0.")

@@ -870,6 +870,13 @@ FORMULA_INPUTS = [
     (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())._replace(l2=0.0, c=jnp.asarray(-5.0))),
      "not the moments of one data set"),  # f* = -9.96, a negative mean square
     (lambda: problems.problem(criteria.least_squares_gram, _other_datas_b()), "not the moments of one data set"),
+    (lambda: files.save_json(os.path.join(os.path.dirname(__file__), "no_such_directory", "x.json"), {}),
+     "is not a directory (missing, or a file)"),  # a FileNotFoundError naming the temporary file
+    (lambda: criteria.gram(criteria.Data(_data().X, _data().y[:, None], 0.0)), "gram needs data.X (N, P)"),
+    (lambda: criteria.design(np.ones(3)), "X must be 2-D"),  # numpy's concatenate error
+    (lambda: problems.problem(criteria.ridge, criteria.Data(_data().X.astype(jnp.float32),
+                                                            _data().y.astype(jnp.float32), np.float64(0.1))),
+     "data.l2 is float64 but data.X float32"),  # a float64 criterion on float32 data (strict: a TypePromotionError)
 ]
 
 
@@ -1097,6 +1104,15 @@ def test_only_an_optimizers_numbers_are_sweep_axes_and_an_output_named_as_an_axi
         results.rows(grid)
     echo = sweep.sweep(lambda x, s: {"x": x + 0 * s, "y": x * s}, axes, progress=False)
     assert results.rows(echo)[0] == ["x", "s", "y"]
+
+
+def test_pandas_nullable_columns_are_read_as_numbers():
+    """pandas' Int64 and Float64 columns raised "Cannot interpret 'Int64Dtype()' as a data type"."""
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"a": _X()[:, 0], "b": _X()[:, 1], "y": (_y() * 3).astype(int)}).astype({"y": "Int64"})
+    data = problems.make_data(frame[["a", "b"]].astype("Float64"), frame["y"])
+    np.testing.assert_array_equal(data.y, _y() * 3)
+    np.testing.assert_array_equal(data.X[:, 1:], _X()[:, :2])
 
 
 @pytest.mark.parametrize("dtype, scales", [("float64", (1e200, 1e-170)), ("float32", (1e20, 1e-25))])
