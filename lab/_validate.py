@@ -29,8 +29,9 @@ def as_float_array(name: str, value, ndim: int):
         if isinstance(value, (list, tuple)):
             value = np.asarray(value)
         elif hasattr(value, "dtypes") or not isinstance(getattr(value, "dtype", np.dtype(float)), np.dtype):
+            kinds = [getattr(d, "kind", "O") for d in (value.dtypes if hasattr(value, "columns") else [value.dtype])]
             value = np.asarray(value)  # pandas' extension dtypes (Int64, Float64, category) and frames of them
-            if value.dtype == object:
+            if value.dtype == object and all(kind in "iufb" for kind in kinds):  # numbers, not text
                 try:
                     value = value.astype(float)  # pandas' nullable numbers without a missing value
                 except (TypeError, ValueError):

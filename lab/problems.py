@@ -328,11 +328,15 @@ def _check_data(criterion, data):
                              f"{float(np.min(np.asarray(data.y))):g}.")
         _validate.nonnegative("data.l2", data.l2)
         l2_dtype = getattr(data.l2, "dtype", None)  # a Python float adapts; a numpy or JAX float64 promotes
-        if (l2_dtype is not None and not getattr(data.l2, "weak_type", False)
-                and jax.dtypes.canonicalize_dtype(l2_dtype) != jax.dtypes.canonicalize_dtype(data.X.dtype)):
-            raise ValueError(f"data.l2 is {l2_dtype} but data.X {data.X.dtype}: it would compute the criterion in "
-                             f"{np.result_type(l2_dtype, data.X.dtype)}. Give l2 as a Python float or in X's dtype "
-                             "(lab.problems.make_data does).")
+        if l2_dtype is not None and not getattr(data.l2, "weak_type", False):
+            try:
+                promoted = jax.dtypes.canonicalize_dtype(jnp.result_type(data.l2, data.X))
+            except jax.dtypes.TypePromotionError:  # strict promotion refuses the mix outright
+                promoted = None
+            if promoted != jax.dtypes.canonicalize_dtype(data.X.dtype):
+                raise ValueError(f"data.l2 is {l2_dtype} beside data.X of {data.X.dtype}: the criterion would compute "
+                                 f"in {promoted or 'no dtype (strict promotion)'}. Give l2 as a Python float or in "
+                                 "X's dtype (lab.problems.make_data does).")
         if base is criteria.least_squares and float(data.l2) != 0:
             raise ValueError(f"least_squares ignores data.l2 = {float(data.l2):g}: use criteria.ridge for the penalty, "
                              "or data.l2 = 0.")
@@ -348,20 +352,19 @@ def _check_gram(base, moments: Gram):
     _validate.symmetric("Gram moments: G", G, "the gradient 2(Ga - b) assumes G = X^T X / N; build them with "
                         "lab.criteria.gram(data)")
     eps = np.finfo(G.dtype).eps
-    values, vectors = np.linalg.eigh(G.astype(np.float64))
-    lowest, highest = values[0], values[-1]
+    lowest, highest = np.linalg.eigvalsh(G)[[0, -1]]
     if lowest < -100 * eps * max(abs(highest), abs(lowest)):
         raise ValueError(f"Gram moments: G has a negative eigenvalue ({lowest:.3g}), which X^T X / N cannot: build "
                          "them with lab.criteria.gram(data).")
-    # [[G, b], [b^T, c]] is the moment matrix of the rows (x, y): positive semi-definite, so that the mean square
-    # c - 2 a^T b + a^T G a is >= 0 everywhere, its minimum c - b^T G^+ b; moments of two data sets break it
-    coordinates, kept = vectors.T @ b.astype(np.float64), values > b.size * eps * abs(highest)
-    explained = float(np.sum(coordinates[kept] ** 2 / values[kept]))
-    outside = float(np.linalg.norm(coordinates[~kept]))
-    if float(c) < explained - 100 * eps * (abs(float(c)) + explained) or outside > np.sqrt(eps) * np.linalg.norm(b):
-        raise ValueError(f"Gram moments: G, b and c are not the moments of one data set (c = {float(c):.6g} is below "
-                         f"b^T G^+ b = {explained:.6g}, or b leaves G's range): the mean square they describe would "
-                         "be negative at its minimum, or unbounded below. Build them with lab.criteria.gram(data).")
+    # [[G, b], [b^T, c]] is the moment matrix of the rows (x, y), positive semi-definite: the mean square
+    # c - 2 a^T b + a^T G a is then >= 0 everywhere. Moments of two data sets break it (a negative f*, or none).
+    moments_matrix = np.block([[G, b[:, None]], [b[None, :], c[None, None]]]).astype(np.float64)
+    spread = np.linalg.eigvalsh(moments_matrix)
+    if spread[0] < -100 * spread.size * eps * max(abs(spread[-1]), np.finfo(np.float64).tiny):
+        raise ValueError(f"Gram moments: G, b and c are not the moments of one data set: their moment matrix "
+                         f"[[G, b], [b^T, c]] has a negative eigenvalue ({spread[0]:.3g}), so the mean square they "
+                         "describe would be negative at its minimum, or unbounded below. Build them with "
+                         "lab.criteria.gram(data).")
     _validate.nonnegative("moments.l2", moments.l2)
     if base is criteria.least_squares_gram and float(moments.l2) != 0:
         raise ValueError(f"least_squares_gram ignores moments.l2 = {float(moments.l2):g}: use criteria.ridge_gram for "
@@ -396,14 +399,17 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
 
 def _warn_if_cancelling(moments: Gram, found: reference.Reference):
     """Warn where the Gram form's f(a) = c - 2 a^T b + a^T G a, which cancels c down to f*, leaves f* and the gaps
-    more rounding than a thousandth of f* (eps c > f* / 1000: y far from centred, in float32)."""
+    more rounding than a thousandth of f* in float32 (eps c > f* / 1000: y far from centred, or a small f*). In
+    float64 that takes c > 5e12 f*, an f* at the data's own rounding: no warning."""
+    dtype = np.asarray(moments.c).dtype
     c, value = float(moments.c), float(found.value)
-    rounding = float(np.finfo(np.asarray(moments.c).dtype).eps) * abs(c)
-    if rounding > 1e-3 * abs(value):
+    rounding = float(np.finfo(dtype).eps) * abs(c)
+    if dtype != np.float64 and rounding > 1e-3 * abs(value):
         warnings.warn(f"the Gram moments' f(a) = c - 2 a^T b + a^T G a cancels c = {c:.3g} down to f* = {value:.3g}: "
                       f"in {np.asarray(moments.c).dtype} f* and every gap carry rounding of eps c = {rounding:.2g} "
-                      f"({rounding / abs(value) if value else np.inf:.1%} of f*). Centre y before the moments (the "
-                      "intercept absorbs its mean), or compute in float64.", stacklevel=3)
+                      f"({rounding / abs(value) if value else np.inf:.1%} of f*): gaps below it are rounding. "
+                      "Compute in float64, or centre y if it lies far from 0 (the intercept absorbs its mean).",
+                      stacklevel=3)
 
 
 def _warn_if_degenerate(change):

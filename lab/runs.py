@@ -384,8 +384,8 @@ def _optimizer_axes(optimizer) -> list:
 
 
 def values_of(optimizer) -> list:
-    """An optimizer factory's parameters that are values a sweep may trace: those without a default, with a float
-    one, or with None for a number (optax.sgd's momentum). Flags (nesterov=False), dtypes, counts (optax.lbfgs's
+    """An optimizer factory's parameters that are values a sweep may trace: those without a default, with a number
+    as default, or with None for a number (optax.sgd's momentum). Flags (nesterov=False), dtypes, counts (optax.lbfgs's
     memory_size), objects (its linesearch), masks and PRNG keys or seeds change the program or are no number: they
     are bound with functools.partial, never traced."""
     descent.check_optimizer(optimizer, ())
@@ -394,16 +394,18 @@ def values_of(optimizer) -> list:
         default, kind = parameter.default, parameter.kind
         if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or name.endswith("dtype"):
             continue
-        number = isinstance(default, (float, np.floating)) or default is inspect.Parameter.empty
+        number = (isinstance(default, (int, float, np.integer, np.floating)) and not isinstance(default, bool)
+                  or default is inspect.Parameter.empty)
         optional_number = default is None and "typing.Any" not in str(parameter.annotation)  # not adamw's mask
         if (number or optional_number) and name not in NOT_VALUES:
             values.append(name)
     return values
 
 
-# Parameters of optax factories that take no traced number whatever their annotation says: a PRNG key or seed
-# (noisy_sgd's; the run's seed axis draws the runs' randomness) and a mask.
-NOT_VALUES = ("key", "seed", "mask")
+# Parameters of optax factories that take no traced number whatever their default or annotation says: a PRNG key
+# or seed (noisy_sgd's; the run's seed axis draws the runs' randomness), a mask, and counts that set shapes or
+# loops (lbfgs's memory_size, lookahead's sync_period).
+NOT_VALUES = ("key", "seed", "mask", "memory_size", "sync_period")
 
 
 def _key(seed):

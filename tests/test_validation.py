@@ -876,7 +876,7 @@ FORMULA_INPUTS = [
     (lambda: criteria.design(np.ones(3)), "X must be 2-D"),  # numpy's concatenate error
     (lambda: problems.problem(criteria.ridge, criteria.Data(_data().X.astype(jnp.float32),
                                                             _data().y.astype(jnp.float32), np.float64(0.1))),
-     "data.l2 is float64 but data.X float32"),  # a float64 criterion on float32 data (strict: a TypePromotionError)
+     "data.l2 is float64 beside data.X of float32"),  # a float64 criterion on float32 data (strict: a TypePromotionError)
 ]
 
 
@@ -1104,11 +1104,20 @@ def test_only_an_optimizers_numbers_are_sweep_axes_and_an_output_named_as_an_axi
         results.rows(grid)
     echo = sweep.sweep(lambda x, s: {"x": x + 0 * s, "y": x * s}, axes, progress=False)
     assert results.rows(echo)[0] == ["x", "s", "y"]
+    # valid echoes: in bfloat16, and NaN where a run lost its unit (a failed reference's 2/L)
+    rounded = sweep.sweep(lambda x, s: {"x": jnp.asarray(x, jnp.bfloat16), "y": x * s}, axes, progress=False)
+    lost = sweep.sweep(lambda x, s: {"x": jnp.where(s > 0, jnp.nan, x), "y": x * s}, axes, progress=False)
+    assert results.rows(rounded)[0] == results.rows(lost)[0] == ["x", "s", "y"]
+    momentum = lambda learning_rate, momentum=0: optax.sgd(learning_rate, momentum)  # noqa: E731 (an int default)
+    assert runs.values_of(momentum) == ["learning_rate", "momentum"]
 
 
 def test_pandas_nullable_columns_are_read_as_numbers():
-    """pandas' Int64 and Float64 columns raised "Cannot interpret 'Int64Dtype()' as a data type"."""
+    """pandas' Int64 and Float64 columns raised "Cannot interpret 'Int64Dtype()' as a data type"; text stays
+    refused."""
     pandas = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="not numbers"):
+        problems.make_data(_X(), pandas.Series([str(v) for v in _y()], dtype="string"))
     frame = pandas.DataFrame({"a": _X()[:, 0], "b": _X()[:, 1], "y": (_y() * 3).astype(int)}).astype({"y": "Int64"})
     data = problems.make_data(frame[["a", "b"]].astype("Float64"), frame["y"])
     np.testing.assert_array_equal(data.y, _y() * 3)
@@ -1133,12 +1142,28 @@ def test_standardize_scales_features_whose_squares_overflow_or_underflow(dtype, 
     assert all(np.array_equal(mine, theirs) for mine, theirs in zip(problems.standardize(X), jax.jit(plain)(X)))
 
 
+def test_valid_gram_moments_and_scalars_beside_data_are_accepted():
+    """The moment and dtype checks refuse no valid input: nearly collinear columns with ridge, noiseless centred
+    moments in float64 (no cancellation warning), an l2 scalar of the arrays' dtype (a float64 one beside float32
+    arrays is refused, in the seventh probe's table)."""
+    X = _X()
+    collinear = np.column_stack([X[:, 0], X[:, 0] * (1 + 1e-8), X[:, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problems.problem(criteria.ridge_gram, criteria.gram(problems.make_data(collinear, _y(), l2=1e-3)))
+        problems.problem(criteria.least_squares_gram, criteria.gram(problems.make_data(X, X @ np.arange(3.0))))
+    data = _data()
+    problems.problem(criteria.ridge, criteria.Data(data.X, data.y, np.float64(0.1)))
+    problems.problem(criteria.ridge, criteria.Data(data.X.astype(jnp.float32), data.y.astype(jnp.float32),
+                                                   np.float32(0.1)))
+
+
 def test_gram_moments_that_cancel_beyond_the_dtype_warn_and_a_constant_csv_column_is_named(tmp_path):
     """float32 moments of a y around 1000 give f* = 0.81 where it is 1.06 (eps c = 0.12): a warning; centred y
     none. load_csv(standardize=True) named a constant column by its index among the features, not its name."""
     X = np.asarray(_X(), np.float32)
     y = np.asarray(1000 + _y(), np.float32)
-    with pytest.warns(UserWarning, match=r"cancels c = 1e\+06 down to f\* = .* in float32 .* Centre y"):
+    with pytest.warns(UserWarning, match=r"cancels c = 1e\+06 down to f\* = .* in float32 .* centre y"):
         problems.problem(criteria.least_squares_gram, criteria.gram(problems.make_data(X, y)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
