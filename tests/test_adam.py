@@ -17,7 +17,8 @@ PRECONDITIONER = jnp.array([0.5, 1.0, 2.0, 4.0, 8.0])
 def frozen_run(debias, num_steps=3000):
     known = helpers.chosen_spectrum()
     optimizer = functools.partial(adam.frozen_adam, preconditioner=PRECONDITIONER, debias=debias)
-    run = runs.CriterionRun(helpers.quadratic, known.problem.data, num_steps, resample=False, size=5, optimizer=optimizer)
+    run = runs.CriterionRun(helpers.quadratic, known.problem.data, num_steps, resample=False, size=5,
+                            optimizer=optimizer)
     sharpness = float(adam.preconditioned_sharpness(known.problem.data.hessian, PRECONDITIONER))
     return run, sharpness
 

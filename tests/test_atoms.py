@@ -43,7 +43,8 @@ def monovacancies():
     for repeats in (3, 4, 5):
         perfect = atoms.bcc(repeats)
         relaxed = atoms.relax(atoms.vacate(perfect, [0]))
-        result[repeats] = (relaxed, atoms.vibrational_eigenvalues(relaxed.structure), atoms.perfect_eigenvalues(perfect))
+        result[repeats] = (relaxed, atoms.vibrational_eigenvalues(relaxed.structure),
+                           atoms.perfect_eigenvalues(perfect))
     return result
 
 
@@ -91,7 +92,8 @@ def test_forces_match_finite_differences_of_the_energy():
 ], ids=["54 sites", "2 sites", "16 sites"])
 def test_hessian_equals_jax_hessian(structure):
     near = atoms.potential_neighbours(structure, skin=0.0)
-    dense = jax.jit(jax.hessian(atoms.energy))(jnp.asarray(structure.positions), structure.occupied, near)  # one compilation
+    # one compilation
+    dense = jax.jit(jax.hessian(atoms.energy))(jnp.asarray(structure.positions), structure.occupied, near)
     keep = np.repeat(structure.occupied, 3)
     size = structure.positions.size
     expected = np.asarray(dense).reshape(size, size)[np.ix_(keep, keep)]
@@ -126,8 +128,10 @@ def test_formation_entropy_independent_of_temperature_and_mass(monovacancies):
         assert atoms.formation_entropy(defect, perfect, temperature, mass) == pytest.approx(reference, abs=1e-10)
     # the absolute entropy does depend on both: S grows by M ln(T2/T1) and by M/2 ln(m2/m1)
     modes = len(defect)
-    assert atoms.harmonic_entropy(defect, 600.0) - atoms.harmonic_entropy(defect, 300.0) == pytest.approx(modes * np.log(2), rel=1e-12)
-    assert atoms.harmonic_entropy(defect, 300.0, 4 * atoms.IRON_MASS) - atoms.harmonic_entropy(defect) == pytest.approx(modes * np.log(2), rel=1e-12)
+    assert atoms.harmonic_entropy(defect, 600.0) - atoms.harmonic_entropy(defect, 300.0) == pytest.approx(
+        modes * np.log(2), rel=1e-12)
+    assert atoms.harmonic_entropy(defect, 300.0, 4 * atoms.IRON_MASS) - atoms.harmonic_entropy(defect) == pytest.approx(
+        modes * np.log(2), rel=1e-12)
 
 
 def test_monovacancy_entropy_converges_with_cell_size(monovacancies):
@@ -205,7 +209,8 @@ def test_unrelaxed_configuration_is_refused_by_the_entropy():
 
 
 def test_saddle_point_is_refused():
-    """Zero forces are not enough: bcc squeezed into a tall tetragonal cell keeps zero forces by symmetry but is unstable."""
+    """Zero forces are not enough: bcc squeezed into a tall tetragonal cell keeps zero forces by symmetry but is
+    unstable."""
     squeezed = atoms.bcc(3, np.diag([-0.075, -0.075, 0.15]))
     assert atoms.force_norm(squeezed, atoms.potential_neighbours(squeezed)) < 1e-12
     with pytest.raises(atoms.NotAMinimum, match="[1-9][0-9]* negative"):
@@ -270,7 +275,8 @@ def test_a_cluster_keeps_its_shape_in_another_cell():
 def test_an_interstitial_dumbbell_relaxes_to_a_minimum_in_arrays_of_a_fixed_shape():
     perfect = atoms.bcc(4)
     one = atoms.insert_dumbbells(perfect, [5], [1, 1, 0], spare=4)
-    two = atoms.insert_dumbbells(perfect, atoms.interstitial_cluster(perfect, 2, np.random.default_rng(0)), [1, -1, 0], spare=4)
+    two = atoms.insert_dumbbells(perfect, atoms.interstitial_cluster(perfect, 2, np.random.default_rng(0)), [1, -1, 0],
+                                 spare=4)
     assert one.positions.shape == two.positions.shape == (132, 3) and (one.atoms, two.atoms) == (129, 130)
     relaxed = atoms.relax(one)
     assert relaxed.converged and relaxed.force_norm <= 1e-8

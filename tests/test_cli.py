@@ -32,7 +32,8 @@ def test_list_names_every_experiment_with_what_it_shows(capsys):
 
 
 def test_python_dash_m_experiments_is_the_command():
-    done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0 and "--learning-rate-over-edge" in done.stdout
 
 
@@ -138,7 +139,8 @@ def test_sweep_measures_the_edge_at_2_over_L(capsys, tmp_path):
 def test_logistic_sweep_measures_the_local_edge_at_2_over_L_at_the_optimum(capsys, tmp_path):
     out = tmp_path / "lg.npz"
     code, stdout, err = lab(capsys, "sweep", "--criterion", "logistic", "--kappa", "1,10,100", "--steps", "400",
-                            "--n", "60", "--d", "3", "--learning-rate-over-edge", "0.1:2:8", "--out", str(out), "--quiet")
+                            "--n", "60", "--d", "3", "--learning-rate-over-edge", "0.1:2:8", "--out", str(out),
+                            "--quiet")
     assert code == 0, err
     grid = results.load(out)
     assert grid.shape == (8, 3, 1, 1) and grid.axes["l2"].tolist() == [cli.LOGISTIC_L2]
@@ -159,10 +161,12 @@ def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracke
     assert code == 0, err
     edges = results.load(tmp_path / "m_edges")
     assert edges["bracketed"].all()
-    np.testing.assert_allclose(edges["edge_learning_rate"], 1.5 * edges["gd_edge_learning_rate"], rtol=1e-2)  # 2(1 + beta)/L
+    # 2(1 + beta)/L
+    np.testing.assert_allclose(edges["edge_learning_rate"], 1.5 * edges["gd_edge_learning_rate"], rtol=1e-2)
     np.testing.assert_allclose(edges["theory_edge_learning_rate"], 1.5 * edges["gd_edge_learning_rate"], rtol=1e-12)
     header = (tmp_path / "m_edges.csv").read_text().splitlines()[0].split(",")
-    assert {"edge_learning_rate", "theory_edge_learning_rate", "best_learning_rate", "theory_best_learning_rate", "bracketed"} <= set(header)
+    assert {"edge_learning_rate", "theory_edge_learning_rate", "best_learning_rate", "theory_best_learning_rate",
+            "bracketed"} <= set(header)
 
 
 CRITERION_FILE = """
@@ -198,8 +202,8 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     out = user_files / "out" / "lc.npz"
     code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
                             "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
-                            "--learning-rate-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2", "--out", str(out),
-                            "--csv", "--plot", "--quiet")
+                            "--learning-rate-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2",
+                            "--out", str(out), "--csv", "--plot", "--quiet")
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
     assert grid.shape == (6, 2) and edges.config["stability_rule"] == "converging"
@@ -223,7 +227,8 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--kappa", "10"], "--kappa", "does not apply to --data"),
     (["--criterion", "{d}/losses.py:net"], "--criterion", "lab sweep: --size P"),  # 3 columns, 6 parameters
     (["--criterion", "least_squares", "--size", "4"], "--criterion", "start must have shape (3,)"),
-    (["--criterion", "{d}/losses.py:log_cosh", "--reference-max-iter", "1"], "--criterion", "(max_iter): raise max_iter"),
+    (["--criterion", "{d}/losses.py:log_cosh", "--reference-max-iter", "1"], "--criterion",
+     "(max_iter): raise max_iter"),
     (["--criterion", "{d}/losses.py:log_cosh", "--reference-tol", "-1"], "--reference-tol", "must be > 0"),
     (["--tolerance", "0"], "--tolerance", "must be in (0, 1)"),  # said to be --criterion's before
     (["--max-mb", "1e-9"], "--max-mb", "from 1 byte"),  # "max_bytes ... got 0" before
@@ -234,7 +239,8 @@ def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, ar
     base = {"--data": str(user_files / "data.csv"), "--target": "target", "--criterion": "huber"}
     for name, value in zip(argv[::2], argv[1::2]):
         base[name] = value
-    code, _, err = lab(capsys, "sweep", *[x for pair in base.items() for x in pair], "--out", str(user_files / "o" / "r"))
+    code, _, err = lab(capsys, "sweep", *[x for pair in base.items() for x in pair], "--out",
+                       str(user_files / "o" / "r"))
     assert code == 2 and flag in err and words in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not list(user_files.glob("o/*"))  # nothing written
@@ -267,9 +273,11 @@ def test_jobs_runs_experiments_in_worker_processes_with_the_same_table(capsys, t
                          str(tmp_path))  # the two quickest lessons
     assert code == 0, err
     rows = [line.split() for line in out.splitlines()[1:3]]
-    assert [row[0] for row in rows] == ["conditioning_quadratics", "least_squares"] and all(row[2] == "ok" for row in rows)
+    assert [row[0] for row in rows] == ["conditioning_quadratics", "least_squares"] and all(
+        row[2] == "ok" for row in rows)
     assert json.loads((tmp_path / "conditioning_quadratics.json").read_text())
-    assert json.loads((tmp_path / "least_squares.json").read_text()) and any(tmp_path.glob("conditioning_quadratics*.png"))
+    assert json.loads((tmp_path / "least_squares.json").read_text()) and any(
+        tmp_path.glob("conditioning_quadratics*.png"))
     code, _, err = lab(capsys, "run", "curvature", "--jobs", "0", "--out", str(tmp_path))
     assert code == 2 and "--jobs" in err
 
@@ -371,8 +379,8 @@ def test_sigterm_during_lab_run_removes_the_file_being_written_and_says_what_fin
 
 def test_the_edge_searchs_warnings_reach_the_user_in_the_commands_words(capsys, tmp_path):
     """The table's '< 0.5x2/L' came without the advice (runs too short for 'converging'), which was filtered out."""
-    code, out, err = lab(capsys, "sweep", "--kappa", "1000", "--steps", "30", "--rule", "converging", "--learning-rate-over-edge",
-                         "0.5:1.5:4", "--quiet", "--out", str(tmp_path / "short"))
+    code, out, err = lab(capsys, "sweep", "--kappa", "1000", "--steps", "30", "--rule", "converging",
+                         "--learning-rate-over-edge", "0.5:1.5:4", "--quiet", "--out", str(tmp_path / "short"))
     assert code == 0 and "< 0.5x2/L" in out
     assert "lab: warning: the edge was not bracketed at 1 of 1" in err and "raise --steps" in err
 
@@ -387,7 +395,8 @@ def test_the_runs_and_the_grids_warnings_are_said_once_each_in_the_commands_word
     with warnings.catch_warnings(record=True) as escaped:  # a Python warning would print beside the command's line
         warnings.simplefilter("always")
         code, _, err = lab(capsys, "sweep", "--data", str(user_files / "twice.csv"), "--target", "target", "--steps",
-                           "20", "--learning-rate-over-edge", "0.5:1:2", "--quiet", "--out", str(user_files / "o" / "twice"))
+                           "20", "--learning-rate-over-edge", "0.5:1:2", "--quiet",
+                           "--out", str(user_files / "o" / "twice"))
     said = [line for line in err.splitlines() if line.startswith("lab: warning:")]
     assert code == 0 and said and len(said) == len(set(said)) and any("rank" in line for line in said), err
     assert not escaped, [str(w.message) for w in escaped]

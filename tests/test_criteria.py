@@ -110,6 +110,7 @@ def test_the_gram_gradient_takes_one_matrix_vector_product():
     cost = jax.jit(jax.value_and_grad(criteria.least_squares_gram)).lower(a, moments).compile().cost_analysis()
     assert 2 * p**2 <= cost["flops"] < 2.5 * p**2
     plain = lambda a, m: a @ (m.G @ a) - 2 * (a @ m.b) + m.c  # noqa: E731
-    for ours, theirs in zip(jax.value_and_grad(criteria.least_squares_gram)(a, moments), jax.value_and_grad(plain)(a, moments)):
+    for ours, theirs in zip(jax.value_and_grad(criteria.least_squares_gram)(a, moments),
+                            jax.value_and_grad(plain)(a, moments)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     np.testing.assert_allclose(jax.hessian(criteria.least_squares_gram)(a, moments), 2 * moments.G, rtol=1e-12)

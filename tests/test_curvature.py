@@ -39,14 +39,16 @@ def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
     assert n["unstable_at_start_stable_later"] == [False, True, False, False]
     # The same on every data set, for every run further than 1 % from its local edge (the figure's claim).
     sets = n["data_sets"]
-    assert sets["count"] == curvature.SIZES["seeds"][1] and sets["others_converged_iff_learning_rate_below_two_over_L_optimum"]
+    assert (sets["count"] == curvature.SIZES["seeds"][1]
+            and sets["others_converged_iff_learning_rate_below_two_over_L_optimum"])
     assert sets["L_start_over_L_optimum"]["low"] > 1 and sets["converged_fraction"][:2] == [1.0, 1.0]
 
 
 def test_a_learning_rate_past_the_local_edge_oscillates_without_growing_and_is_not_stable():
     run = runs.LogisticRun(60, 3, 400)
     edge = 2 / float(run(learning_rate=1.0, l2=1e-3, kappa=10.0)["L"])  # 2/L of the Hessian at the optimum
-    below, past = run(learning_rate=0.9 * edge, l2=1e-3, kappa=10.0), run(learning_rate=1.05 * edge, l2=1e-3, kappa=10.0)
+    below, past = run(learning_rate=0.9 * edge, l2=1e-3, kappa=10.0), run(learning_rate=1.05 * edge, l2=1e-3,
+                                                                          kappa=10.0)
     gap = np.asarray(past["gap"])
     np.testing.assert_allclose(gap[-4:-2], gap[-2:], rtol=1e-9)  # a period-two oscillation that stays
     assert not past["diverged"] and past["final_gap"] < past["initial_gap"] and gap[-1] != gap[-2]

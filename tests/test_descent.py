@@ -64,7 +64,8 @@ def test_predicted_curve_matches_the_measured_one(problem, fraction):
     trace = gd(problem, fraction, num_steps)
     predicted = spectrum.predicted_gap(spec, learning_rate, start, optimum.params, num_steps)
     # Compare where the measured gap is far above the rounding of f(a) - f* (f* ~ 1e-2 here).
-    trusted = (predicted > 1e-6) & (np.arange(num_steps + 1) < (int(trace.diverged_at) if trace.diverged else num_steps + 1))
+    trusted = (predicted > 1e-6) & (np.arange(num_steps + 1)
+                                    < (int(trace.diverged_at) if trace.diverged else num_steps + 1))
     assert trusted.sum() >= 30
     np.testing.assert_allclose(trace.gap[trusted], predicted[trusted], rtol=1e-8)
     distance = spectrum.predicted_distance(spec, learning_rate, start, optimum.params, num_steps)

@@ -47,7 +47,8 @@ def test_finite_size_trend_and_cost_are_reported(quick):
     values = list(numbers["monovacancy_entropy_by_atoms"].values())
     assert len(values) == 3 and all(1.5 < v < 2.0 for v in values)
     assert numbers["s_1"] == values[-1]
-    for k, by_sites in numbers["cluster_entropy_by_sites"].items():  # the same cluster: S_f grows towards its dilute value
+    # the same cluster: S_f grows towards its dilute value
+    for k, by_sites in numbers["cluster_entropy_by_sites"].items():
         entropies = [by_sites[n] for n in sorted(by_sites, key=int)]
         assert all(a < b for a, b in zip(entropies, entropies[1:])), (k, entropies)
         fit = numbers["finite_size_fits"][k]  # S_f/k = dilute + slope/N: below its dilute limit in every cell

@@ -58,7 +58,8 @@ def test_a_lesson_computes_and_its_figures_module_draws(name):
 
     folder = Path(experiments.__file__).parent
     source = (folder / f"{name}.py").read_text()
-    imported = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
+                for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
     assert not {module for module in imported if module.split(".")[0] == "matplotlib"}
     assert f"experiments.figures.{name}" in imported and (folder / "figures" / f"{name}.py").is_file()

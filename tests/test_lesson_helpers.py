@@ -130,7 +130,8 @@ def test_interpolating_diabetes_fits_exactly():
 def test_the_moved_functions_refuse_what_would_give_a_quiet_wrong_answer(wide):
     X, _ = wide
     tall = jax.random.normal(jax.random.key(3), (30, 4))
-    with pytest.raises(ValueError, match="full column rank: its null space is empty"):  # rounding scaled to unit norm before
+    # rounding scaled to unit norm before
+    with pytest.raises(ValueError, match="full column rank: its null space is empty"):
         reference.null_directions(jax.random.key(0), tall, 2)
     assert np.isnan(jax.jit(lambda A: reference.null_directions(jax.random.key(0), A, 2))(tall)).all()  # traced: NaN
     with pytest.raises(ValueError, match=r"v must have shape \(15,\)"):

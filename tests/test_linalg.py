@@ -52,7 +52,8 @@ def test_the_vmapped_runs_call_lapack_one_matrix_at_a_time():
     for run in (runs.LinearRegressionRun(n=20, d=3, num_steps=5), runs.LinearRegressionRun(n=20, d=3, num_steps=5,
                                                                                              gram=True),
                 runs.LogisticRun(n=20, d=3, num_steps=5)):
-        assert _lapack_batch_dims(jax.vmap(lambda k, s: run(learning_rate_over_edge=0.5, kappa=k, seed=s)), kappas, seeds) == {0}
+        assert _lapack_batch_dims(jax.vmap(lambda k, s: run(learning_rate_over_edge=0.5, kappa=k, seed=s)), kappas,
+                                  seeds) == {0}
 
 
 def test_the_vmapped_theory_calls_lapack_one_matrix_at_a_time():

@@ -43,7 +43,8 @@ def test_the_memory_estimate_bounds_what_xla_counts_while_a_problem_is_built(kin
                   "classification": (runs.LogisticRun, lambda key: problems.classification_problem(key, n, d))}[kind]
     memory = jax.jit(build).lower(jax.random.key(0)).compile().memory_analysis()
     counted = memory.temp_size_in_bytes + memory.output_size_in_bytes
-    assert 0.3 * run(n=n, d=d, num_steps=10).bytes_per_setting() < counted <= run(n=n, d=d, num_steps=10).bytes_per_setting()
+    assert 0.3 * run(n=n, d=d, num_steps=10).bytes_per_setting() < counted <= run(
+        n=n, d=d, num_steps=10).bytes_per_setting()
 
 
 def test_the_exact_optimum_takes_no_n_by_n_workspace():

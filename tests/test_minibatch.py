@@ -159,7 +159,8 @@ def test_batch_size_learning_rate_and_seed_are_one_sweep_equal_to_plain_calls(X)
     full = runs.CriterionRun(criteria.least_squares, run.data, 60, resample=False)(learning_rate_over_edge=0.8)
     np.testing.assert_allclose(grid["gap"][2, 1, 0], full.gap, rtol=1e-10)  # B = N distinct rows: the full gradient
     assert np.all(grid["gap"][0, :, 0, 1:] != grid["gap"][0, :, 1, 1:])  # seeds draw different batches
-    assert np.all(np.isnan(grid["theory_edge_learning_rate"]))  # no 2/L theory for stochastic runs: lab.minibatch has it
+    # no 2/L theory for stochastic runs: lab.minibatch has it
+    assert np.all(np.isnan(grid["theory_edge_learning_rate"]))
 
 
 @pytest.mark.parametrize("options, axes, match", [

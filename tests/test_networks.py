@@ -26,7 +26,8 @@ def test_the_initial_weights_have_variance_scale_squared_over_fan_in_and_zero_bi
     widths = (400, 300, 2)
     a = np.asarray(networks.init(jax.random.key(3), widths, jnp.float64, scale=0.5))
     W1, b1, W2, b2 = np.split(a, np.cumsum([400 * 300, 300, 300 * 2]))
-    assert W1.std() == pytest.approx(0.5 / np.sqrt(400), rel=0.02) and W2.std() == pytest.approx(0.5 / np.sqrt(300), rel=0.1)
+    assert W1.std() == pytest.approx(0.5 / np.sqrt(400), rel=0.02) and W2.std() == pytest.approx(
+        0.5 / np.sqrt(300), rel=0.1)
     assert not b1.any() and not b2.any() and a.dtype == np.float64
     np.testing.assert_array_equal(networks.init(jax.random.key(3), widths, jnp.float64, scale=0.5), a)
 

@@ -13,21 +13,24 @@ from . import helpers
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_edges_are_measured_on_their_formulas_within_0_05_percent(nesterov):
-    # The README's claim: the heavy-ball edge 2(1 + beta)/L measured within 0.05 %; Nesterov's (2 + 2 beta)/((1 + 2 beta) L).
+    # The README's claim: the heavy-ball edge 2(1 + beta)/L measured within 0.05 %; Nesterov's
+    # (2 + 2 beta)/((1 + 2 beta) L).
     optimizer = functools.partial(optax.sgd, nesterov=True) if nesterov else optax.sgd
     run = runs.LinearRegressionRun(n=40, d=3, num_steps=3000, optimizer=optimizer)
     betas = np.array([0.0, 1e-7, 0.5, 0.9])
     edges = stability.edge_and_best(run, {"kappa": [10.0], "momentum": betas}, rtol=2e-4)
     L, mu = edges["L"].ravel(), edges["mu"].ravel()
     formula = (2 + 2 * betas) / ((1 + 2 * betas) * L) if nesterov else 2 * (1 + betas) / L  # written out
-    np.testing.assert_allclose(edges["theory_edge_learning_rate"].ravel(), formula, rtol=1e-12)  # the run's theory is this one
+    # the run's theory is this one
+    np.testing.assert_allclose(edges["theory_edge_learning_rate"].ravel(), formula, rtol=1e-12)
     np.testing.assert_allclose(edges["edge_learning_rate"].ravel(), formula, rtol=5e-4)
     # Which theory ran is reported, not read off the edge: momentum 0 is gradient descent, with its best learning rate
     # 2/(L + mu); a momentum of 1e-7 (its edge 2/L to 1e-7) is not, and has no best-step theory.
     kind = "nesterov" if nesterov else "heavy ball"
     assert [runs.THEORY_KINDS[k] for k in edges["theory_kind"].ravel()] == ["gradient descent"] + [kind] * 3
     np.testing.assert_allclose(edges["theory_best_learning_rate"].ravel()[0], 2 / (L[0] + mu[0]), rtol=1e-12)
-    assert np.isnan(edges["theory_best_learning_rate"].ravel()[1:]).all() and np.isnan(edges["theory_rate"].ravel()[1:]).all()
+    assert np.isnan(edges["theory_best_learning_rate"].ravel()[1:]).all() and np.isnan(
+        edges["theory_rate"].ravel()[1:]).all()
 
 
 # u_k(t) written out from optax's documentation, independently of lab.runs.Scheduled

@@ -25,13 +25,15 @@ def test_writes_its_figures_and_numbers(quick):
 def test_heavy_ball_edge_is_2_1_plus_beta_over_L(quick):
     _, numbers = quick
     assert len(numbers["edge_betas"]) >= 3 and max(numbers["edge_betas"]) >= 0.9
-    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=1.5e-4)  # quick 0.0083 %, full 0.008 %
+    # quick 0.0083 %, full 0.008 %
+    np.testing.assert_allclose(numbers["measured_edge"], numbers["theory_edge"], rtol=1.5e-4)
 
 
 def test_nesterov_edge_is_2_1_plus_beta_over_1_plus_2_beta_L(quick):
     _, numbers = quick
     betas = np.array(numbers["edge_betas"])
-    np.testing.assert_allclose(numbers["nesterov_theory_edge"], (1 + betas) / (1 + 2 * betas), rtol=1e-12)  # units of 2/L
+    # units of 2/L
+    np.testing.assert_allclose(numbers["nesterov_theory_edge"], (1 + betas) / (1 + 2 * betas), rtol=1e-12)
     np.testing.assert_allclose(numbers["nesterov_measured_edge"], numbers["nesterov_theory_edge"], rtol=1e-4)  # 0.005 %
 
 
@@ -77,7 +79,8 @@ def test_an_unknown_schedule_index_is_refused():
 def test_iterations_are_the_median_over_drawn_problems_and_momentum_methods_do_not_depend_on_the_draw(quick):
     _, numbers = quick
     by_seed = {name: np.array(v) for name, v in numbers["fewest_iterations_by_seed"].items()}
-    assert all(v.shape == (len(numbers["kappas"]), numbers["seeds"]) for v in by_seed.values()) and numbers["seeds"] >= 2
+    assert all(v.shape == (len(numbers["kappas"]), numbers["seeds"])
+               for v in by_seed.values()) and numbers["seeds"] >= 2
     for name in ("gradient descent", "heavy ball", "Nesterov"):  # a start on every eigenvector: rotation-invariant
         assert (by_seed[name] == by_seed[name][:, :1]).all(), name
     np.testing.assert_array_equal(numbers["fewest_iterations"]["Adam"], np.median(by_seed["Adam"], axis=1))

@@ -38,7 +38,8 @@ def test_select_is_a_list_of_points():
 def test_when_every_run_diverges_the_iterations_figure_still_shows_the_swept_learning_rates():
     """Its x range followed the best-step stars (0.91-0.99) before, far from the steps swept (1.2-2)."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=50),
-                       {"learning_rate_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])}, progress=False)
+                       {"learning_rate_over_edge": np.linspace(1.2, 2.0, 3), "kappa": np.array([1.0, 10.0])},
+                       progress=False)
     assert grid["diverged"].all()
     low, high = plots.iterations_vs_learning_rate(grid).axes[0].get_xlim()
     plt.close("all")

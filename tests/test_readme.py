@@ -1,4 +1,5 @@
-"""The README's "Your own criterion" section: its code runs as printed, its command parses, its numbers are the JSON's."""
+"""The README's "Your own criterion" section: its code runs as printed, its command parses, its numbers are the
+JSON's."""
 
 import json
 import re
@@ -45,7 +46,8 @@ def test_the_numbers_are_those_of_the_experiment():
     assert (int(within), int(total)) == (int(np.sum(np.abs(ratios - 1) <= 2e-3)), len(ratios))
     low, high = re.search(r"2/L, which ranges over ([\d.]+)–([\d.]+)", SECTION).groups()
     assert [float(low), float(high)] == pytest.approx(numbers["two_over_L_range"], abs=0.005)
-    assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)", SECTION).group(1))
+    assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)",
+                                                                      SECTION).group(1))
 
 
 # A number the README states, followed by the JSON value it comes from:
@@ -90,5 +92,6 @@ def test_the_throughput_targets_the_readme_calls_missed_are_missed_in_the_json()
     assert summary["large_speedup_over_batched"][0] < 1.5  # "where 1.5x faster was asked"
     assert small["numpy_loop"] < 50 and small["jax_loop_scan"] < 15  # "where 50x and 15x were asked"
     assert summary["large_gram_speedup"][1] < 50 and summary["all_compile_s"][0] > 2
-    fraction = {dtype: numbers["headline"][f"large {dtype}"]["lab_fraction_of_ceiling"] for dtype in ("float32", "float64")}
+    fraction = {dtype: numbers["headline"][f"large {dtype}"]["lab_fraction_of_ceiling"]
+                for dtype in ("float32", "float64")}
     assert fraction["float64"] < 0.8 <= fraction["float32"]  # "met in float32, missed in float64"

@@ -1,4 +1,5 @@
-"""The ridge and conditioning experiments (on data and in 2-D) run in quick mode, and their numbers say what their figures show."""
+"""The ridge and conditioning experiments (on data and in 2-D) run in quick mode, and their numbers say what their
+figures show."""
 
 import json
 from pathlib import Path
@@ -132,11 +133,13 @@ def test_quadratics_measured_iterations_equal_theory(conditioning_quadratics_out
     for run in runs:
         assert run["measured_iterations"] == run["predicted_iterations"]
         assert run["max_abs_deviation_from_prediction"] <= 1e-12
-    assert iso_course["learning_rate"] == aniso_course["learning_rate"] == 0.1  # the course's step (its slides), on both quadratics
+    # the course's step (its slides), on both quadratics
+    assert iso_course["learning_rate"] == aniso_course["learning_rate"] == 0.1
     assert iso_course["contraction"] == pytest.approx(0.9) and aniso_course["contraction"] == pytest.approx(0.9)
     assert iso_best["learning_rate"] == pytest.approx(1.0) and iso_best["measured_iterations"] == 1
     assert aniso_best["learning_rate"] == pytest.approx(2 / 11) and aniso_best["contraction"] == pytest.approx(9 / 11)
-    assert aniso_best["stability_threshold"] == pytest.approx(0.2) and iso_best["stability_threshold"] == pytest.approx(2.0)
+    assert (aniso_best["stability_threshold"] == pytest.approx(0.2)
+            and iso_best["stability_threshold"] == pytest.approx(2.0))
     assert aniso_best["measured_iterations"] > 20 * iso_best["measured_iterations"]
 
 

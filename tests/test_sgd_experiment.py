@@ -87,8 +87,8 @@ def test_the_readme_states_the_numbers_of_figures_sgd_json():
     assert f"×{min(exact.values()):.2f} to ×{max(exact.values()):.1f})" in text
     growth = min(ensemble["mean_growth_above"].values())
     assert growth > 1 and f"by at least ×{np.floor(growth * 10) / 10:.1f}" in text
-    assert f"at B = 2 it is ×{ensemble['mean_growth_above']['2']:.0f} against ×{ensemble['rho_above']['2']**100:.1e}".replace(
-        "e+0", "e") in text
+    assert (f"at B = 2 it is ×{ensemble['mean_growth_above']['2']:.0f} "
+            f"against ×{ensemble['rho_above']['2']**100:.1e}").replace("e+0", "e") in text
     median = numbers["median_run"]
     over = dict(zip(median["batch_sizes"], median["over_exact"]))
     assert f"{over[1]:.2f} times above ηc at B = 1" in text

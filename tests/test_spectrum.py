@@ -100,8 +100,8 @@ def test_ridge_distance_composes_under_jit_and_vmap():
     l2 = jnp.logspace(-3, 1, 5)
     np.testing.assert_array_equal(jax.jit(jax.vmap(spectrum.ridge_distance, (None, None, 0)))(spec, a_plus, l2),
                                   jax.jit(spectrum.ridge_distance)(spec, a_plus, l2))
-    np.testing.assert_allclose(jax.jit(spectrum.ridge_distance)(spec, a_plus, l2), spectrum.ridge_distance(spec, a_plus, l2),
-                               rtol=1e-14)
+    np.testing.assert_allclose(jax.jit(spectrum.ridge_distance)(spec, a_plus, l2),
+                               spectrum.ridge_distance(spec, a_plus, l2), rtol=1e-14)
 
 
 MISUSES = [
@@ -141,11 +141,14 @@ MISUSES = [
      "must be ascending"),
     (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([1.0, 2.0, 3.0]), 2 * jnp.eye(3)), jnp.ones(3), 0.5),
      "must be orthonormal"),
-    (lambda: spectrum.row_space(spectrum.Spectrum(jnp.array([0, 1, 2]), jnp.eye(3))), "spec.eigenvalues must be an array of floats"),
-    (lambda: spectrum.row_space(spectrum.Spectrum([0.0, 1.0, 2.0], jnp.eye(3))), "spec.eigenvalues must be an array of floats"),
+    (lambda: spectrum.row_space(spectrum.Spectrum(jnp.array([0, 1, 2]), jnp.eye(3))),
+     "spec.eigenvalues must be an array of floats"),
+    (lambda: spectrum.row_space(spectrum.Spectrum([0.0, 1.0, 2.0], jnp.eye(3))),
+     "spec.eigenvalues must be an array of floats"),
     (lambda: spectrum.row_space(spectrum.Spectrum(jnp.zeros(0), jnp.zeros((0, 0)))), "P >= 1 eigenvalues"),
-    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([0.0, 1.0, 2.0]), jnp.eye(3)), jnp.array([5.0, 1.0, 1.0]),
-                                     0.1), "null-space part of norm 5"),  # a minimiser other than a+: it was taken for a+
+    (lambda: spectrum.ridge_distance(spectrum.Spectrum(jnp.array([0.0, 1.0, 2.0]), jnp.eye(3)),
+                                     jnp.array([5.0, 1.0, 1.0]), 0.1),
+     "null-space part of norm 5"),  # a minimiser other than a+: it was taken for a+
     (lambda: spectrum.power_iteration(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jnp.zeros(2), 5), "non-zero"),
     (lambda: spectrum.largest_eigenvalue(lambda a, d: jnp.sum(a**2), jnp.ones(2), None, jax.random.key(0), -3),
      "iterations"),

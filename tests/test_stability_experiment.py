@@ -11,10 +11,12 @@ from experiments import stability as experiment
 from lab import plots, runs, sweep
 
 FIGURES = ("stability_map.png", "stability_iterations.png", "stability_convergence.png")
-KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "learning_rates_over_edge", "kappas", "per_kappa", "max_edge_relative_error",
-        "max_best_relative_error", "max_rate_relative_error", "runs", "diverged_runs", "diverged_below_edge", "not_diverged_above_edge", "curves"}
-PER_KAPPA = {"kappa", "edge_learning_rate", "theory_edge_learning_rate", "edge_relative_error", "best_learning_rate", "theory_best_learning_rate",
-             "best_relative_error", "best_rate", "theory_rate", "bracketed", "diverged_runs", "smallest_diverged_learning_rate"}
+KEYS = {"N", "D", "num_steps", "tolerance", "seed", "seeds", "dtype", "learning_rates_over_edge", "kappas", "per_kappa",
+        "max_edge_relative_error", "max_best_relative_error", "max_rate_relative_error", "runs", "diverged_runs",
+        "diverged_below_edge", "not_diverged_above_edge", "curves"}
+PER_KAPPA = {"kappa", "edge_learning_rate", "theory_edge_learning_rate", "edge_relative_error", "best_learning_rate",
+             "theory_best_learning_rate", "best_relative_error", "best_rate", "theory_rate", "bracketed",
+             "diverged_runs", "smallest_diverged_learning_rate"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,8 @@ def test_runs_diverge_above_the_edge_only(quick):
 @pytest.fixture(scope="module")
 def tiny():
     run = runs.LinearRegressionRun(n=experiment.N, d=experiment.D, num_steps=experiment.SIZES["num_steps"][1])
-    axes = {"learning_rate_over_edge": experiment.SIZES["learning_rates_over_edge"][1], "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
+    axes = {"learning_rate_over_edge": experiment.SIZES["learning_rates_over_edge"][1],
+            "kappa": experiment.SIZES["kappas"][1], "seed": np.array([1])}
     grid = sweep.sweep(run, axes, progress=False)
     assert grid["diverged"].any() and not grid["diverged"].all()
     return grid
@@ -85,7 +88,8 @@ def test_stability_map(tiny):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "learning rate / (2/L)" and ax.get_ylabel() == "condition number κ"
     assert ax.get_yscale() == "log" and "seed = 1" in ax.get_title()
-    assert ax.get_title().startswith(f"Stability map of gradient descent\n(least squares, N = {experiment.N}, D = {experiment.D}, T = ")
+    assert ax.get_title().startswith(f"Stability map of gradient descent\n(least squares, N = {experiment.N}, "
+                                     f"D = {experiment.D}, T = ")
     assert "diverged" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert "log₁₀" in fig.axes[1].get_ylabel()  # the colourbar
     fig.savefig(__import__("io").BytesIO(), format="png")  # draws without error
@@ -101,7 +105,8 @@ def test_stability_map_on_given_axes(tiny):
 def test_iterations_vs_learning_rate(tiny):
     fig = plots.iterations_vs_learning_rate(tiny, kappas=[1.0, 1000.0])
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "learning rate / (2/L)" and ax.get_ylabel().startswith("iterations t to f(a_t) − f* ≤ 1e-06")
+    assert ax.get_xlabel() == "learning rate / (2/L)" and ax.get_ylabel().startswith(
+        "iterations t to f(a_t) − f* ≤ 1e-06")
     assert ax.get_yscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["κ = 1", "κ = 1000 (never within the run)"] and any("2/(L+μ)" in s for s in labels)
@@ -119,7 +124,8 @@ def test_convergence_curves_with_a_diverged_run(tiny):
 
 @pytest.mark.parametrize("call, match", [
     (lambda r: plots.stability_map(sweep.Results({"kappa": r.axes["kappa"]}, {}, {})), "needs one step-size axis"),
-    (lambda r: plots.stability_map(sweep.Results({"learning_rate_over_edge": r.axes["learning_rate_over_edge"]}, {}, {})), "needs the outputs"),
+    (lambda r: plots.stability_map(sweep.Results({"learning_rate_over_edge": r.axes["learning_rate_over_edge"]},
+                                                 {}, {})), "needs the outputs"),
     (lambda r: plots.stability_map(r, at={"kappa": 10.0}), "axes not drawn"),
     (lambda r: plots.convergence_curves(r, select=[]), "at least one run"),
     (lambda r: plots.convergence_curves(r, select=[{"lr": 0.1}]), "unknown axes"),

@@ -18,7 +18,8 @@ from lab import criteria, descent, problems, reference, results, runs, stability
 from tests import helpers  # absolute: the two-process test imports this file as a top-level module
 
 RUN = runs.LinearRegressionRun(n=40, d=4, num_steps=200)
-AXES = {"learning_rate_over_edge": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]), "seed": np.array([0, 1])}
+AXES = {"learning_rate_over_edge": np.array([0.2, 0.6, 0.95, 1.05, 3.0]), "kappa": np.array([1.0, 30.0]),
+        "seed": np.array([0, 1])}
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +72,15 @@ def test_diverged_runs_are_recorded_finite_and_leave_the_others_untouched(swept)
     assert (swept["diverged_at"][3:] > 0).all() and (swept["diverged_at"][:3] == -1).all()
     for name, value in swept.outputs.items():
         assert np.all(np.isfinite(value)), name
-    stable_only = sweep.sweep(RUN, AXES | {"learning_rate_over_edge": AXES["learning_rate_over_edge"][:3]}, progress=False)
+    stable_only = sweep.sweep(RUN, AXES | {"learning_rate_over_edge": AXES["learning_rate_over_edge"][:3]},
+                              progress=False)
     for name, value in stable_only.outputs.items():
         close_to(value, swept[name][:3], np.max(np.abs(swept["gap"][:3])), name)
 
 
 def test_theory_beside_measurement(swept):
-    np.testing.assert_allclose(swept["learning_rate_over_edge"], AXES["learning_rate_over_edge"][:, None, None] * np.ones((1, 2, 2)), rtol=1e-12)
+    np.testing.assert_allclose(swept["learning_rate_over_edge"],
+                               AXES["learning_rate_over_edge"][:, None, None] * np.ones((1, 2, 2)), rtol=1e-12)
     np.testing.assert_allclose(swept["condition_number"], AXES["kappa"][None, :, None] * np.ones((5, 1, 2)), rtol=1e-6)
     converged = swept["iterations"] >= 0
     # Read off the curve, the iterations to 1e-6 never exceed the worst-case prediction.
@@ -88,8 +91,8 @@ def test_theory_beside_measurement(swept):
 
 def test_a_second_sweep_with_new_values_does_not_recompile(swept):
     with helpers.lowerings() as lowered:
-        again = sweep.sweep(RUN, {"learning_rate_over_edge": AXES["learning_rate_over_edge"] * 0.9, "kappa": np.array([2.0, 7.0]),
-                                  "seed": np.array([5, 6])}, progress=False)
+        again = sweep.sweep(RUN, {"learning_rate_over_edge": AXES["learning_rate_over_edge"] * 0.9,
+                                  "kappa": np.array([2.0, 7.0]), "seed": np.array([5, 6])}, progress=False)
     assert not lowered
     assert not np.array_equal(again["gap"], swept["gap"])
 
@@ -117,7 +120,8 @@ def test_save_and_load_round_trip_exactly(swept, tmp_path):
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["dims"]["gap"] == ["learning_rate_over_edge", "kappa", "seed", "iteration"]
     assert sidecar["config"]["run_config"]["n"] == 40 and "jax" in sidecar["config"]["versions"]
-    assert (loaded.optimizer, loaded.problem) == (swept.optimizer, swept.problem) == ("sgd", "least squares, N = 40, D = 4")
+    assert (loaded.optimizer, loaded.problem) == (swept.optimizer, swept.problem) == ("sgd",
+                                                                                      "least squares, N = 40, D = 4")
 
 
 def test_an_interrupted_save_leaves_no_partial_file(swept, tmp_path, monkeypatch):
@@ -143,7 +147,8 @@ def test_csv_is_long_format(swept, tmp_path):
     rows = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "runs.csv"))))
     assert len(rows) == 20 and float(rows[-1]["learning_rate_over_edge"]) == 3.0 and rows[-1]["diverged"] == "True"
     curves = list(csv.DictReader(open(results.to_csv(swept, tmp_path / "curves.csv", curves=True))))
-    assert len(curves) == 20 * 201 and set(curves[0]) == {"learning_rate_over_edge", "kappa", "seed", "iteration", "gap", "distance"}
+    assert len(curves) == 20 * 201 and set(curves[0]) == {"learning_rate_over_edge", "kappa", "seed", "iteration",
+                                                          "gap", "distance"}
     assert float(curves[5]["gap"]) == swept["gap"][0, 0, 0, 5]
 
 
@@ -151,7 +156,8 @@ def test_gram_form_iterates_equal_the_data_form():
     X, y = problems.regression(jax.random.key(3), 500, 6, 100.0)
     data = problems.make_data(X, y, l2=0.01)
     moments = criteria.gram(data)
-    for plain, on_moments in ((criteria.least_squares, criteria.least_squares_gram), (criteria.ridge, criteria.ridge_gram)):
+    for plain, on_moments in ((criteria.least_squares, criteria.least_squares_gram),
+                              (criteria.ridge, criteria.ridge_gram)):
         a = jax.random.normal(jax.random.key(4), (7,))
         np.testing.assert_allclose(on_moments(a, moments), plain(a, data), rtol=1e-12)
         optimum = descent.optimum(plain, reference.ridge(X, y, 0.01 if plain is criteria.ridge else 0.0), data)
@@ -192,15 +198,19 @@ def test_the_edge_alone_is_the_same_edge_without_the_best_learning_rate(edges):
     run, axes = runs.LinearRegressionRun(n=30, d=5, num_steps=3000), {"kappa": np.array([1.0, 10.0, 100.0, 1e3, 1e4])}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))  # misses the best learning rate
-    with pytest.warns(UserWarning, match="the best learning rate was not bracketed"):  # searched (the fixture's program): warned
+        # misses the best learning rate
+        alone = stability.edge_and_best(run, axes, find_best=False, best_bracket=(0.05, 0.1))
+    # searched (the fixture's program): warned
+    with pytest.warns(UserWarning, match="the best learning rate was not bracketed"):
         missed = stability.edge_and_best(run, axes, best_bracket=(0.05, 0.1))
     assert missed["best_above"].all() and (missed["best_bound"] == 0.1).all()  # beyond the bracket's top, 0.1 x 2/L
     assert np.isnan(alone["best_bound"]).all() and np.isnan(alone["edge_bound"]).all()  # not searched; measured
     np.testing.assert_allclose(alone["edge_learning_rate"], edges["edge_learning_rate"], rtol=1e-3)  # the default rtol
-    for name in ("theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate", "L", "mu", "bracketed"):
+    for name in ("theory_edge_learning_rate", "gd_edge_learning_rate", "theory_best_learning_rate", "L", "mu",
+                 "bracketed"):
         np.testing.assert_array_equal(alone[name], edges[name])
-    assert np.isnan(alone["best_learning_rate"]).all() and np.isnan(alone["best_rate"]).all() and not alone["best_bracketed"].any()
+    assert (np.isnan(alone["best_learning_rate"]).all() and np.isnan(alone["best_rate"]).all()
+            and not alone["best_bracketed"].any())
     assert alone.config["find_best"] is False
     with pytest.raises(ValueError, match="find_best must be True or False"):
         stability.edge_and_best(run, {"kappa": np.array([10.0])}, find_best="no")
@@ -330,7 +340,8 @@ def test_one_sweep_in_two_processes_equals_one_process_and_only_process_0_writes
                                 stderr=subprocess.PIPE, text=True) for i in range(2)]
     errors = [worker.communicate(timeout=300)[1] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], errors
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid-curve-0.npy", "grid-curve-1.npy", "grid.json", "grid.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid-curve-0.npy", "grid-curve-1.npy", "grid.json",
+                                                          "grid.npz"]
     grid = results.load(tmp_path / "grid")
     assert len(grid.config["devices"]) == 2
     np.testing.assert_array_equal(np.load(tmp_path / "grid-curve-1.npy"), grid["curve"])  # both hold all results
@@ -345,7 +356,8 @@ def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
     import optax
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=functools.partial(optax.sgd, nesterov=True))
-    grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)  # whole floats are seeds
+    # whole floats are seeds
+    grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)
     assert not np.array_equal(grid["gap"][0, 0], grid["gap"][0, 1])
     assert grid.config["run_config"]["optimizer"] == grid.optimizer == "sgd(nesterov=True)"
 
@@ -362,7 +374,8 @@ def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
 def test_lower_gives_the_grids_compiled_call_without_running_it():
     # Axes of several values are vmapped (step sizes innermost), an axis of one value is passed as a scalar.
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10)
-    axes = {"learning_rate_over_edge": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]), "seed": np.array([0.0])}
+    axes = {"learning_rate_over_edge": np.array([0.5, 0.9, 1.1]), "kappa": np.array([10.0, 100.0]),
+            "seed": np.array([0.0])}
     outputs = sweep.lower(run, axes).out_info
     assert outputs.gap.shape == (2, 3, 11) and outputs.final_gap.shape == (2, 3)
     with pytest.raises(ValueError, match="axis 'kappa' must hold values >= 1"):

@@ -74,7 +74,8 @@ BAD_DATA = [
     ("y nested list column", lambda X, y: (X, y[:, None].tolist()), r"^y must be 1-D"),
     ("y scalar", lambda X, y: (X, 1.0), r"^y must be 1-D"),
     ("y shorter", lambda X, y: (X, y[:-1]), r"^X and y disagree on the number of samples: X has 20 rows, y has 19"),
-    ("y longer", lambda X, y: (X, np.append(y, 1.0)), r"^X and y disagree on the number of samples: X has 20 rows, y has 21"),
+    ("y longer", lambda X, y: (X, np.append(y, 1.0)),
+     r"^X and y disagree on the number of samples: X has 20 rows, y has 21"),
     ("X nan", lambda X, y: (_with(X, (3, 1), NAN), y), r"^X contains 1 NaN or infinite"),
     ("X inf", lambda X, y: (_with(X, (0, 0), INF), y), r"^X contains 1 NaN or infinite"),
     ("X -inf", lambda X, y: (_with(X, (19, 2), -INF), y), r"^X contains 1 NaN or infinite"),
@@ -170,7 +171,9 @@ CRITERIA = {"least_squares": criteria.least_squares, "ridge": criteria.ridge, "l
     ids=["P-1", "P+1", "D (no intercept)", "(P, 1)", "(1, P)", "scalar"],
 )
 def test_criteria_reject_params_of_wrong_shape(criterion, a):
-    with pytest.raises(ValueError, match=rf"^a must have shape \({P},\) to match data.X \({N}, {P}\), got {re.escape(str(a.shape))}"):
+    with pytest.raises(ValueError,
+                       match=rf"^a must have shape \({P},\) to match data.X \({N}, {P}\), "
+                             rf"got {re.escape(str(a.shape))}"):
         criterion(a, _data())
 
 
@@ -194,7 +197,8 @@ def _run_setup():
 
 RUNNERS = {
     "run": lambda data, init, opt: descent.run(criteria.least_squares, data, init, opt, 5, learning_rate=0.1),
-    "gradient_descent": lambda data, init, opt: descent.gradient_descent(criteria.least_squares, data, init, opt, 0.1, 5),
+    "gradient_descent": lambda data, init, opt: descent.gradient_descent(criteria.least_squares, data, init, opt,
+                                                                         0.1, 5),
 }
 
 
@@ -222,7 +226,8 @@ def test_runs_reject_init_of_wrong_shape(runner, init):
 def test_runs_reject_an_init_of_another_precision_than_the_data(runner):
     """A float32 init on float64 data stepped in float32 and returned float64 gaps (standard promotion)."""
     data, opt = _run_setup()
-    with pytest.raises(ValueError, match=r"^init is float32 but the data are float64: .* \(init.astype\(jnp.float64\)\)"):
+    with pytest.raises(ValueError,
+                       match=r"^init is float32 but the data are float64: .* \(init.astype\(jnp.float64\)\)"):
         runner(data, jnp.zeros(P, jnp.float32), opt)
 
 
@@ -235,7 +240,8 @@ def test_the_labs_linear_criteria_refuse_a_start_of_other_than_x_columns_eagerly
     data = problems.make_data(data.X[:, 1:], y, l2=0.1)
     for build in (lambda s: problems.problem(criterion, data, s).reference.params,
                   jax.jit(lambda s: problems.problem(criterion, data, s).reference.params)):
-        with pytest.raises(ValueError, match=rf"start must have shape \({P},\): {criterion.__name__} has one coefficient"):
+        with pytest.raises(ValueError,
+                           match=rf"start must have shape \({P},\): {criterion.__name__} has one coefficient"):
             build(jnp.zeros(P - 1))
 
 
@@ -263,8 +269,8 @@ def test_an_init_that_differs_from_the_optimum_names_both():
     with pytest.raises(ValueError, match=rf"^start must have shape \({P},\) to match problem.reference.params"):
         runs.optimize(problem, 5, 0.1, start=jnp.zeros(P + 1))  # in the caller's words
     with pytest.raises(ValueError, match=r"optimum.params must be a vector a\* \(P,\), got shape"):
-        descent.gradient_descent(criteria.least_squares, data, jnp.zeros((P, 1)), descent.Optimum(jnp.zeros((P, 1)), 0.0),
-                                 0.1, 5)
+        descent.gradient_descent(criteria.least_squares, data, jnp.zeros((P, 1)),
+                                 descent.Optimum(jnp.zeros((P, 1)), 0.0), 0.1, 5)
 
 
 @pytest.mark.parametrize("runner", RUNNERS.values(), ids=RUNNERS.keys())
@@ -517,7 +523,8 @@ def test_results_load_on_a_truncated_or_corrupt_file_says_so(tmp_path, damage, m
     from lab import results
 
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=5)
-    results.save(sweep.sweep(run, {"learning_rate_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False), tmp_path / "a")
+    results.save(sweep.sweep(run, {"learning_rate_over_edge": [0.5, 0.9], "kappa": [10.0]}, progress=False),
+                 tmp_path / "a")
     damage(tmp_path / "a.npz", tmp_path / "a.json")
     with pytest.raises(ValueError, match=message):
         results.load(tmp_path / "a")
@@ -595,8 +602,8 @@ def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_
     # The issue's defect: a non-JSON config wrote the .npz and then failed, leaving half a pair.
     from lab import results
 
-    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5), {"learning_rate_over_edge": [0.5]}, progress=False,
-                       config={"note": object()})
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5), {"learning_rate_over_edge": [0.5]},
+                       progress=False, config={"note": object()})
     with pytest.raises(ValueError, match="config must hold JSON values"):
         results.save(grid, tmp_path / "a")
     assert list(tmp_path.iterdir()) == []
@@ -631,7 +638,8 @@ def test_a_vanishing_gradient_where_f_falls_further_is_not_a_minimum(dtype):
     assert reference.STATUSES[int(traced)] == "falls_further"
     with pytest.warns(UserWarning, match="changes by 56% along the Newton step .* the minimum is degenerate"):
         quartic = problems.problem(lambda a, data: jnp.sum(a**4), data, start)
-    assert int(quartic.reference.status) == reference.CONVERGED and float(jnp.max(jnp.abs(quartic.reference.params))) < 0.05
+    assert (int(quartic.reference.status) == reference.CONVERGED
+            and float(jnp.max(jnp.abs(quartic.reference.params))) < 0.05)
     # f* = 0 (fewer rows than parameters: an interpolating fit), flat along the null space: rounding is not a fall
     wide = problems.make_data(jax.random.normal(jax.random.key(3), (5, 8), dtype), jnp.arange(5, dtype=dtype))
     own = lambda a, data: jnp.mean((data.y - data.X @ a) ** 2)  # noqa: E731
@@ -693,7 +701,8 @@ def test_a_csv_naming_two_columns_alike_is_refused_not_read_with_the_target_as_a
 
 def test_flags_are_refused_as_traced_hyper_parameters_and_are_not_sweep_axes():
     problem = problems.problem(criteria.least_squares, problems.make_data(_X(), _y()))
-    with pytest.raises(ValueError, match=r"nesterov: flags and dtypes change the optimizer's program.*functools.partial"):
+    with pytest.raises(ValueError,
+                       match=r"nesterov: flags and dtypes change the optimizer's program.*functools.partial"):
         runs.optimize(problem, 10, 0.1, momentum=0.9, nesterov=True)
     assert "nesterov" not in runs.CriterionRun(criteria.least_squares, problem.data, 10).axis_names
     scheduled = runs.CriterionRun(criteria.least_squares, problem.data, 10, optimizer=runs.Scheduled(optax.sgd, 10))
@@ -754,7 +763,8 @@ def test_float_seeds_above_two_to_the_24_are_two_problems_in_float32_not_one():
     run = runs.LinearRegressionRun(n=20, d=2, num_steps=10, dtype="float32")
     seeds = np.array([2**24, 2**24 + 1])
     with jax.enable_x64(False):  # the initial gap depends on the data drawn (L is 2 by construction, up to rounding)
-        gap = [sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5]), "seed": s}, progress=False)["initial_gap"].ravel()
+        gap = [sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5]), "seed": s},
+                           progress=False)["initial_gap"].ravel()
                for s in (seeds, seeds.astype(float))]
     assert abs(gap[0][0] / gap[0][1] - 1) > 1e-3 and gap[1].tolist() == gap[0].tolist()
 
@@ -826,7 +836,8 @@ FORMULA_INPUTS = [
      "mix float dtypes"),  # a float32 reference measured in float64: negative gaps
     (lambda: problems.problem(criteria.ridge_gram, criteria.gram(_data())._replace(l2=jnp.asarray(-0.2))),
      "moments.l2 must be >= 0"),
-    (lambda: problems.problem(criteria.least_squares_gram, _asymmetric_gram()), "G is not symmetric"),  # a wrong gradient
+    (lambda: problems.problem(criteria.least_squares_gram, _asymmetric_gram()),
+     "G is not symmetric"),  # a wrong gradient
     (lambda: problems.problem(criteria.least_squares_gram, criteria.Gram(-jnp.eye(P), jnp.ones(P), jnp.asarray(1.0))),
      "negative eigenvalue"),  # "rank-deficient or badly scaled"
     (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())), "ignores moments.l2"),
@@ -848,7 +859,8 @@ FORMULA_INPUTS = [
     (lambda: problems.problem(criteria.least_squares, criteria.Data(jnp.ones((5, 2), int), jnp.arange(5.0), 0.0)),
      "not floating point"),  # "data type int64 not inexact" from inside the solve
     (lambda: descent.run(_sum_of_squares, *_run_args(_sum_of_squares), learning_rate=0.01,
-                         batches=descent.Minibatches(N, jax.random.key(0), N, False)), "a mean over the rows"),  # N x slower
+                         batches=descent.Minibatches(N, jax.random.key(0), N, False)),
+     "a mean over the rows"),  # N x slower
     (lambda: runs.CriterionRun(_sum_of_squares, problems.make_data(_X(), _y()), 10, largest_batch=4),
      "a mean over the rows"),
     # A sixth probe (lab.runs, stability, plots, results, networks):
@@ -867,16 +879,18 @@ FORMULA_INPUTS = [
     (lambda: problems.load_csv(DIABETES, "target", labels="no"), "labels must be True or False"),
     (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.inf), "delta must be finite and > 0"),  # NaN gradients
     (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.ones(N)), "delta must be one number"),  # a delta per row
-    (lambda: problems.problem(criteria.least_squares_gram, criteria.gram(_data())._replace(l2=0.0, c=jnp.asarray(-5.0))),
+    (lambda: problems.problem(criteria.least_squares_gram,
+                              criteria.gram(_data())._replace(l2=0.0, c=jnp.asarray(-5.0))),
      "not the moments of one data set"),  # f* = -9.96, a negative mean square
     (lambda: problems.problem(criteria.least_squares_gram, _other_datas_b()), "not the moments of one data set"),
     (lambda: files.save_json(os.path.join(os.path.dirname(__file__), "no_such_directory", "x.json"), {}),
      "is not a directory (missing, or a file)"),  # a FileNotFoundError naming the temporary file
     (lambda: criteria.gram(criteria.Data(_data().X, _data().y[:, None], 0.0)), "gram needs data.X (N, P)"),
     (lambda: criteria.design(np.ones(3)), "X must be 2-D"),  # numpy's concatenate error
+    # a float64 criterion on float32 data (strict: a TypePromotionError)
     (lambda: problems.problem(criteria.ridge, criteria.Data(_data().X.astype(jnp.float32),
                                                             _data().y.astype(jnp.float32), np.float64(0.1))),
-     "data.l2 is float64 beside data.X of float32"),  # a float64 criterion on float32 data (strict: a TypePromotionError)
+     "data.l2 is float64 beside data.X of float32"),
 ]
 
 
@@ -945,7 +959,8 @@ def test_sweep_and_edge_search_settings_are_checked_before_any_run(tmp_path):
         with pytest.raises(ValueError, match="max_bytes must be a positive number"):
             sweep.sweep(run, axes, max_bytes=bound, progress=False)
     (tmp_path / "file").write_text("")
-    with pytest.raises(ValueError, match="is a file, not a directory"):  # a FileExistsError after the first chunk before
+    # a FileExistsError after the first chunk before
+    with pytest.raises(ValueError, match="is a file, not a directory"):
         sweep.sweep(run, axes, checkpoint=tmp_path / "file", progress=False)
     with pytest.raises(ValueError, match="edge_bracket must be a pair"):
         stability.edge_and_best(run, {"kappa": np.array([1.0])}, edge_bracket=(1.0,))
@@ -967,7 +982,8 @@ def test_a_best_learning_rate_at_the_end_of_its_bracket_is_not_reported_as_measu
     for bracket, above in (((0.95, 1.5), False), ((0.05, 0.5), True)):  # the best learning rate 2/(L+mu) = 0.91 x 2/L
         with pytest.warns(UserWarning, match="the best learning rate was not bracketed at 1 of 1"):
             edges = stability.edge_and_best(run, {"kappa": np.array([10.0])}, best_bracket=bracket)
-        assert np.isnan(edges["best"][0]) and np.isnan(edges["best_learning_rate"][0]) and np.isnan(edges["best_rate"][0])
+        assert (np.isnan(edges["best"][0]) and np.isnan(edges["best_learning_rate"][0])
+                and np.isnan(edges["best_rate"][0]))
         assert not edges["best_bracketed"][0] and edges["best_above"][0] == above
 
 
@@ -1035,7 +1051,8 @@ def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
         jax.config.update("jax_default_prng_impl", "threefry2x32")
     data, start, found, num_steps = _run_args()
     batches = descent.Minibatches(4, jax.random.key(0), 4)
-    jitted = [jax.jit(lambda lr: runs.optimize(problems.problem(criteria.least_squares, data, start), 20, lr)[0].final_gap),
+    jitted = [jax.jit(lambda lr: runs.optimize(problems.problem(criteria.least_squares, data, start), 20,
+                                               lr)[0].final_gap),
               jax.jit(lambda lr: descent.run(criteria.least_squares, data, start, found, num_steps, learning_rate=lr,
                                              batches=batches).gap[-1]),
               jax.jit(lambda s: model_selection.ridge_cv(data.X[:, 1:] * s, data.y, jnp.asarray([0.0, 0.1])).best_l2)]
@@ -1045,14 +1062,18 @@ def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
 def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
     """Under jit a batch size outside 1..largest zeroed or rescaled the step, and a NaN curvature gave sqrt(beta)."""
     run = runs.CriterionRun(criteria.ridge, _data(), 30, largest_batch=4)
-    outcome = jax.jit(jax.vmap(lambda b: run(learning_rate_over_edge=0.5, batch_size=b)))(jnp.array([40.0, 2.5, 0.0, 4.0]))
+    outcome = jax.jit(jax.vmap(lambda b: run(learning_rate_over_edge=0.5, batch_size=b)))(
+        jnp.array([40.0, 2.5, 0.0, 4.0]))
     assert outcome.diverged.tolist() == [True, True, True, False]
     edges = jax.jit(jax.vmap(lambda b: minibatch.mean_square_edge(_X(), b, False)))(jnp.array([25.0, -2.0, 0.5, 3.0]))
     assert np.isnan(edges[:3]).all() and np.isfinite(edges[3])
     rates = jax.jit(lambda h: spectrum.momentum_rate(0.1, 0.5, h))(jnp.array([[1.0, NAN], [1.0, 2.0]]))
-    assert np.isnan(rates[0]) and rates[1] == pytest.approx(float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 2.0]))))
-    edges = jax.jit(jax.vmap(lambda b: jnp.stack([spectrum.heavy_ball_threshold(2.0, b), spectrum.nesterov_threshold(2.0, b),
-                                                  spectrum.momentum_rate(0.1, b, jnp.ones(2))])))(jnp.array([1.5, -0.5, 0.5]))
+    assert np.isnan(rates[0]) and rates[1] == pytest.approx(
+        float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 2.0]))))
+    edges = jax.jit(jax.vmap(lambda b: jnp.stack([spectrum.heavy_ball_threshold(2.0, b),
+                                                  spectrum.nesterov_threshold(2.0, b),
+                                                  spectrum.momentum_rate(0.1, b, jnp.ones(2))])))(
+        jnp.array([1.5, -0.5, 0.5]))
     assert np.isnan(edges[:2]).all() and np.isfinite(edges[2]).all()  # 5/L at beta = 1.5 before
 
 
@@ -1075,8 +1096,9 @@ def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
         plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
     other = stability.edge_and_best(dataclasses.replace(run, optimizer=functools.partial(optax.sgd, momentum=0.9)),
                                     {"kappa": kappa, "l2": l2}, find_best=False)
-    with pytest.raises(ValueError, match=r"edges were measured with optimizer 'sgd\(momentum=0.9\)', the map's runs use "
-                                         "'sgd'"):  # markers at 1.9 x 2/L beside the theory's 1, before
+    with pytest.raises(ValueError,
+                       match=r"edges were measured with optimizer 'sgd\(momentum=0.9\)', the map's runs use "
+                             "'sgd'"):  # markers at 1.9 x 2/L beside the theory's 1, before
         plots.stability_map(grid, at={"l2": 0.1}, edges=other)
     seeds = results.Results({**edges.axes, "seed": np.array([7])}, {k: v[..., None] for k, v in edges.outputs.items()},
                             {}, edges.optimizer, edges.problem)
@@ -1214,9 +1236,11 @@ def test_formulas_refuse_what_would_broadcast_or_read_nan_as_a_plausible_number(
     data = problems.make_data(X, jnp.ones(5))
     optimum = descent.Optimum(jnp.zeros(3), jnp.zeros(()))
     with pytest.raises(ValueError, match=r"optimum.value must be one number f\*, got shape \(1,\)"):  # was JAX's own
-        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum._replace(value=jnp.zeros(1)), 3, learning_rate=0.1)
+        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum._replace(value=jnp.zeros(1)), 3,
+                    learning_rate=0.1)
     with pytest.raises(ValueError, match=r"growth must be one number.*got shape \(2,\)"):
-        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum, 3, growth=jnp.array([2.0, 3.0]), learning_rate=0.1)
+        descent.run(criteria.least_squares, data, jnp.zeros(3), optimum, 3, growth=jnp.array([2.0, 3.0]),
+                    learning_rate=0.1)
     # the valid forms still pass, eagerly and under vmap over the rates
     assert float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 4.0]), nesterov=np.bool_(True))) > 0
     rates = jax.vmap(lambda eta: minibatch.mean_square_rate(X, eta, 2)[0])(jnp.array([0.01, 0.02]))

@@ -105,7 +105,8 @@ def test_the_lab_s_huber_and_poisson_are_the_users():
     data, a = poisson_data(), jnp.array([0.1, -0.2, 0.3, 0.05])
     assert float(criteria.poisson(a, data)) == pytest.approx(float(poisson(a, data)), rel=1e-14)
     penalised = data._replace(l2=0.5)
-    assert float(criteria.poisson(a, penalised)) == pytest.approx(float(poisson(a, data)) + 0.5 * float(a @ a), rel=1e-14)
+    assert float(criteria.poisson(a, penalised)) == pytest.approx(float(poisson(a, data)) + 0.5 * float(a @ a),
+                                                                  rel=1e-14)
 
 
 def test_poisson_gradient_and_hessian_are_the_formulas():
@@ -160,10 +161,12 @@ def test_a_reference_that_did_not_converge_is_refused_and_is_a_status_under_jit(
 
 
 def test_an_unbracketed_edge_is_never_reported_as_measured():
-    run = runs.CriterionRun(log_cosh, log_cosh_data(), 1000, stability_rule="converging", method="newton", resample=False)
+    run = runs.CriterionRun(log_cosh, log_cosh_data(), 1000, stability_rule="converging", method="newton",
+                            resample=False)
     with pytest.warns(UserWarning, match=r"not bracketed at 1 of 1 point\(s\) \(1 stable at the top"):
         edges = stability.edge_and_best(run, {"seed": np.array([0])}, edge_bracket=(0.2, 0.6), find_best=False)
-    assert not edges["bracketed"][0] and edges["edge_above"][0] and edges["edge_bound"][0] == 0.6  # the end it lies beyond
+    # the end it lies beyond
+    assert not edges["bracketed"][0] and edges["edge_above"][0] and edges["edge_bound"][0] == 0.6
     assert np.isnan(edges["edge"][0]) and np.isnan(edges["edge_learning_rate"][0])
 
 
@@ -226,14 +229,15 @@ def test_load_csv_refuses_what_it_cannot_read_naming_line_and_column(tmp_path):
 def test_results_convert_to_a_long_dataframe_like_the_csv(tmp_path):
     from lab import results, sweep
 
-    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20), {"learning_rate_over_edge": [0.5, 0.9], "seed": [0, 1, 2]},
-                       progress=False)
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=20),
+                       {"learning_rate_over_edge": [0.5, 0.9], "seed": [0, 1, 2]}, progress=False)
     frame = results.to_dataframe(grid)
     assert len(frame) == 6 and list(frame.columns[:2]) == ["learning_rate_over_edge", "seed"]
     np.testing.assert_allclose(frame["final_gap"], grid["final_gap"].ravel())
     import pandas
 
-    np.testing.assert_allclose(pandas.read_csv(results.to_csv(grid, tmp_path / "g.csv"))["final_gap"], frame["final_gap"])
+    np.testing.assert_allclose(pandas.read_csv(results.to_csv(grid, tmp_path / "g.csv"))["final_gap"],
+                               frame["final_gap"])
 
 
 def test_newton_by_conjugate_gradients_equals_the_dense_solve(monkeypatch):
@@ -258,7 +262,8 @@ def test_the_reference_tolerance_and_iterations_reach_the_solver():
     run = runs.CriterionRun(log_cosh, log_cosh_data(), 20, method="lbfgs", reference_tol=1e-3, resample=False)
     norm = float(run(learning_rate_over_edge=0.5).reference_gradient_norm)
     assert 1e-10 < norm <= 1e-3  # stopped at the looser tolerance, not the default 1e-10
-    for name, value in (("reference_tol", 0.0), ("reference_tol", -1e-6), ("reference_max_iter", 0), ("reference_max_iter", 2.5)):
+    for name, value in (("reference_tol", 0.0), ("reference_tol", -1e-6), ("reference_max_iter", 0),
+                        ("reference_max_iter", 2.5)):
         with pytest.raises(ValueError, match=name):
             runs.CriterionRun(log_cosh, log_cosh_data(), 20, **{name: value})
 
@@ -267,4 +272,5 @@ def test_a_criterion_runs_title_names_its_rows_and_parameters():
     """Figure titles and tables said 'log cosh' alone: the data's N and the P the criterion fits come with it."""
     assert runs.CriterionRun(log_cosh, log_cosh_data(), 10).problem_name == "log cosh, N = 200, P = 5"
     points = Points(jnp.ones((7, 2)), jnp.zeros(7))  # not Data: no rows to name, its size given
-    assert runs.CriterionRun(lambda a, d: jnp.sum(a**2), points, 10, size=3, resample=False).problem_name.endswith(", P = 3")
+    assert runs.CriterionRun(lambda a, d: jnp.sum(a**2), points, 10, size=3,
+                             resample=False).problem_name.endswith(", P = 3")
