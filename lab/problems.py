@@ -149,13 +149,9 @@ def standardize(X):
         columns = np.flatnonzero(constant).tolist()  # equal values, whose computed std can be rounding, not 0
         raise ValueError(f"X has constant column(s) {columns}: drop them before standardizing.")
     if not _validate.is_concrete(X):  # traced: per column, the plain formulas wherever they do not overflow
-        plain, rescaled = _standardized(X), _rescaled(X)
-        info = jnp.finfo(X.dtype)
-        size = jnp.max(jnp.abs(X), axis=0)
-        spread = jnp.max(jnp.abs(X - rescaled[1]), axis=0)
-        needed = (size > jnp.sqrt(info.max / X.shape[0])) | (spread < jnp.sqrt(info.tiny) / info.eps)
-        return tuple(jnp.where(needed, mine, theirs) for mine, theirs in zip(rescaled, plain))
-    return _rescaled(X) if _needs_rescaling(np.asarray(X)) else _standardized(X)
+        needed = _needs_rescaling(X, jnp)
+        return tuple(jnp.where(needed, mine, theirs) for mine, theirs in zip(_rescaled(X), _standardized(X)))
+    return _rescaled(X) if np.any(_needs_rescaling(np.asarray(X), np)) else _standardized(X)
 
 
 @jax.jit
@@ -177,13 +173,14 @@ def _rescaled(X):
     return centred / scale, mean, scale
 
 
-def _needs_rescaling(X) -> bool:
-    """Whether some column's sums or squares would overflow or underflow in X's dtype (numpy in, no JAX op)."""
+def _needs_rescaling(X, xp):
+    """Per column, whether its sums or squares would overflow or underflow in X's dtype; xp is numpy (eagerly: no
+    JAX operation) or jax.numpy (traced)."""
     info = np.finfo(X.dtype)
-    size = np.max(np.abs(X), axis=0)
+    size = xp.max(xp.abs(X), axis=0)
     with np.errstate(over="ignore"):
-        spread = np.max(np.abs(X - np.mean(X / size, axis=0) * size), axis=0)
-    return bool(np.any(size > np.sqrt(info.max / X.shape[0])) or np.any(spread < np.sqrt(info.tiny) / info.eps))
+        spread = xp.max(xp.abs(X - xp.mean(X / size, axis=0) * size), axis=0)
+    return (size > np.sqrt(info.max / X.shape[0])) | (spread < np.sqrt(info.tiny) / info.eps)
 
 
 _standardize = standardize  # load_csv's keyword of the same name hides it there
