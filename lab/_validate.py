@@ -162,6 +162,26 @@ def kappa_within_dtype(kappa, dtype):
                          f"{', or use float64' if jnp.dtype(dtype) != jnp.float64 else ''}.")
 
 
+def within_dtype(values: dict, dtype, what: str = "{name} = {value:g}"):
+    """ValueError for a concrete nonzero value outside the dtype's normal numbers: below its smallest (1.2e-38 in
+    float32) the run would compute with 0 (XLA's CPU flushes subnormals to zero), above its largest with inf; a
+    learning rate of 1e-50 in float32 would run as 0 in silence. values: {name: number or array}; traced ones
+    pass. what: how the message names the first such value."""
+    info = jnp.finfo(dtype)
+    for name, value in values.items():
+        kind = np.asarray(value).dtype if value is not None and is_concrete(value) else None
+        if kind is None or not _is_numeric(kind) or jnp.issubdtype(kind, jnp.complexfloating):
+            continue  # traced, or no real number: the callers' other checks name those
+        array = np.abs(np.asarray(value, float))
+        outside = (array != 0) & np.isfinite(array) & ((array < float(info.tiny)) | (array > float(info.max)))
+        if np.any(outside):
+            value = np.asarray(value, float)[outside].flat[0]
+            becomes = "0" if abs(value) < float(info.tiny) else "inf"
+            raise ValueError(f"{what.format(name=name, value=value)} is outside {jnp.dtype(dtype).name}'s normal "
+                             f"numbers (magnitudes {float(info.tiny):.2g} to {float(info.max):.2g}): the run would "
+                             f"compute with {becomes}. Use float64, or rescale the problem so that it is not needed.")
+
+
 def float_dtype(dtype):
     """The dtype of generated data: float32 or float64 (None: JAX's default float), float64 only with JAX's switch on
     (else JAX would hand back float32 with a warning)."""

@@ -467,6 +467,10 @@ def _synthetic_run(args, l2):
 def run_and_axes(args, l2, rule):
     """What `lab sweep ARGS` (parsed by `parser()`) sweeps at penalty l2 with stability rule `rule`: the run (a
     CriterionRun on the CSV file of --data, else the synthetic problem) and the axes of its grid."""
+    from lab import _validate
+
+    flag = "--learning-rate-over-edge" if args.learning_rate_over_edge is not None else "--learning-rate"
+    _validate.within_dtype(_learning_rates(args), args.dtype, flag + " holds {value:g}, which")  # before any file
     return _data_run(args, l2, rule) if args.data else _synthetic_run(args, l2)
 
 

@@ -286,6 +286,7 @@ def checked(data, init, optimum, num_steps, growth, hyperparams: dict, batches=N
         raise ValueError(f"hyper-parameters are one number each (a sweep axis gives several runs), "
                          f"got shapes {shaped}: sweep over the values with lab.sweep.sweep, or vmap the run.")
     _validate.hyper_parameters(hyperparams)
+    _validate.within_dtype(hyperparams, init.dtype)  # they are cast to it: 1e-50 would run as 0 in float32
     if jnp.ndim(growth) != 0:
         raise ValueError(f"growth must be one number, a factor on the initial gap, got shape {jnp.shape(growth)}.")
     if _validate.is_concrete(growth) and not np.all(np.asarray(growth, float) >= 1):

@@ -657,14 +657,15 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
         raise ValueError(f"{str(path)!r} has no feature column besides the target {target!r}.")
     if labels:
         _validate.binary_labels(y)
-    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"dtype must be a floating-point type (float32 or float64), got {dtype!r}: integers would "
-                         "truncate the values.")
-    limit = float(jnp.finfo(dtype or jnp.result_type(float)).max)
-    if np.abs(table).max() > limit:
-        raise ValueError(f"{str(path)!r} holds values beyond the largest "
-                         f"{jnp.dtype(dtype or jnp.result_type(float)).name} "
-                         f"({limit:.3g}): rescale the columns, or read them with dtype=jnp.float64.")
+    dtype = _validate.float_dtype(dtype)  # float16 and complex refused here, not later in make_data
+    info, magnitude = jnp.finfo(dtype), np.abs(table)
+    outside = (magnitude > float(info.max)) | ((magnitude != 0) & (magnitude < float(info.tiny)))
+    if outside.any():
+        k, j = np.argwhere(outside)[0]
+        raise ValueError(f"{str(path)!r} line {lines[k]}, column {header[j]!r}: {table[k, j]:g} is outside "
+                         f"{dtype.name}'s normal numbers (magnitudes {float(info.tiny):.2g} to {float(info.max):.3g}), "
+                         f"which would read it as {'inf' if magnitude[k, j] > 1 else 0}: rescale the column, or read "
+                         "it with dtype=jnp.float64.")
     X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     names = [name for name in header if name != target]
     if standardize:

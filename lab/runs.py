@@ -92,6 +92,7 @@ STABILITY_RULES = ("bounded", "converging")
 
 
 LEARNING_RATE_AXES = ("learning_rate", "learning_rate_over_edge")
+AXIS_VALUE = "axis {name!r} holds {value:g}, which"  # how `_validate.within_dtype` names an axis value
 THEORY_KINDS = ("none", "gradient descent", "heavy ball", "nesterov")
 
 
@@ -511,6 +512,7 @@ class LinearRegressionRun(Run):
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
+        _validate.within_dtype(axes, self.dtype, AXIS_VALUE)
         if "kappa" in axes:
             _validate.kappa_within_dtype(axes["kappa"], self.dtype)
         if "l2" in axes and self.criterion == "least_squares" and np.any(axes["l2"] != 0):
@@ -666,6 +668,7 @@ class LogisticRun(Run):
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
+        _validate.within_dtype(axes, self.dtype, AXIS_VALUE)
         if "kappa" in axes:
             _validate.kappa_within_dtype(axes["kappa"], self.dtype)
         if "l2" in axes and not np.all(axes["l2"] > 0):
@@ -869,6 +872,7 @@ class CriterionRun(Run):
 
     def check_axes(self, axes: dict):
         super().check_axes(axes)
+        _validate.within_dtype(axes, _validate.data_dtype(self.data) or jnp.result_type(float), AXIS_VALUE)
         if "batch_size" in axes:
             values = axes["batch_size"]
             if not self.largest_batch:

@@ -84,6 +84,8 @@ def test_unwritable_output_fails_before_computing(capsys, tmp_path):
         (["--criterion", "logistic", "--l2", "0"], "--l2"),
         (["--l2", "1e-3"], "--l2"),
         (["--criterion", "logistic", "--gram"], "--gram"),
+        (["--learning-rate", "1e-50:1e-45:2", "--dtype", "float32"], "--learning-rate"),  # ran as 0 before
+        (["--learning-rate-over-edge", "1e-40:1:3", "--dtype", "float32"], "--learning-rate-over-edge"),
     ],
 )
 def test_bad_sweep_values_name_their_flag(capsys, tmp_path, argv, flag):

@@ -732,10 +732,15 @@ def test_search_settings_are_checked_where_they_are_given(tmp_path):
                     learning_rate=0.1)
     path = tmp_path / "large.csv"
     path.write_text("t,x\n1,1e39\n2,3\n")
-    with pytest.raises(ValueError, match="beyond the largest float32"):
+    with pytest.raises(ValueError, match=r"line 2, column 'x': 1e\+39 is outside float32's normal numbers .* as inf"):
         problems.load_csv(path, "t", dtype=jnp.float32)  # inf before, then "X contains NaN or infinite values"
-    with pytest.raises(ValueError, match="dtype must be a floating-point type"):
-        problems.load_csv(path, "t", dtype=int)  # truncated before
+    path.write_text("t,x\n1,1e-50\n2,3e-39\n3,1\n")  # 1e-50 read as 0, 3e-39 as a subnormal XLA's CPU flushes to 0
+    with pytest.raises(ValueError, match=r"line 2, column 'x': 1e-50 is outside float32's normal numbers .* as 0"):
+        problems.load_csv(path, "t", dtype=jnp.float32)
+    assert float(problems.load_csv(path, "t", dtype=jnp.float64)[0][0, 0]) == 1e-50
+    for dtype in (int, jnp.float16, jnp.bfloat16, jnp.complex64):  # truncated; refused later; "integers would truncate"
+        with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+            problems.load_csv(path, "t", dtype=dtype)
 
 
 def test_the_rate_formulas_refuse_a_learning_rate_or_curvatures_they_would_turn_into_a_plausible_rate():
@@ -1029,6 +1034,30 @@ def test_the_checks_accept_what_the_lab_and_numpy_produce():
         assert criteria.design(X, intercept).shape[1] == D + bool(intercept)
     grid = sweep.sweep(lambda seed: {"y": seed * 1.0}, {"seed": np.array([0.5, 2.0**40])}, progress=False)
     assert grid["y"].tolist() == [0.5, 2.0**40]  # a function's own "seed" is not cast to int32
+
+
+def test_values_the_runs_dtype_turns_into_0_or_inf_are_refused_not_run():
+    """A learning rate of 1e-50 (or Adam's eps of 1e-45) ran as 0 in float32, its results labelled 1e-50; one of 1e-40
+    as a subnormal that XLA's CPU flushes to 0; 1e39 as inf."""
+    data = problems.make_data(_X().astype(np.float32), _y().astype(np.float32))
+    problem = problems.problem(criteria.least_squares, data)
+    with pytest.raises(ValueError, match=r"learning_rate = 1e-50 is outside float32's normal numbers .* compute with 0"):
+        descent.run(criteria.least_squares, data, jnp.zeros(P, jnp.float32), problem.reference, 5, learning_rate=1e-50)
+    with pytest.raises(ValueError, match=r"eps = 1e-45 is outside float32's normal numbers"):
+        runs.optimize(problem, 5, 0.1, optax.adam, eps=1e-45)
+    run = runs.CriterionRun(criteria.least_squares, data, 5)
+    with pytest.raises(ValueError, match=r"axis 'learning_rate' holds 1e-40, which is outside float32's normal"):
+        sweep.sweep(run, {"learning_rate": np.array([0.1, 1e-40])}, progress=False)
+    synthetic = runs.LinearRegressionRun(N, D, 5, dtype="float32")
+    with pytest.raises(ValueError, match=r"axis 'learning_rate_over_edge' holds 1e\+39, .* compute with inf"):
+        sweep.sweep(synthetic, {"learning_rate_over_edge": np.array([0.5, 1e39])}, progress=False)
+    for bad in (runs.LogisticRun(N, D, 5, dtype="float32"), synthetic):
+        with pytest.raises(ValueError, match=r"axis 'l2' holds 1e-45"):
+            bad.check_axes({"learning_rate": np.array([0.1]), "l2": np.array([1e-45])})
+    # float32's smallest normal numbers run, and float64 holds what float32 does not
+    assert sweep.sweep(run, {"learning_rate": np.array([2e-38, 0.1])}, progress=False)["final_gap"].shape == (2,)
+    wide = runs.CriterionRun(criteria.least_squares, problems.make_data(_X(), _y()), 5)
+    assert sweep.sweep(wide, {"learning_rate": np.array([1e-50, 0.1])}, progress=False)["final_gap"].shape == (2,)
 
 
 def test_the_new_checks_let_valid_input_through_eagerly_and_under_jit():
