@@ -13,7 +13,6 @@ results; what several lessons share (sizes, slopes, deviations, saving) is here.
 
 import argparse
 import importlib
-from pathlib import Path
 
 import numpy as np
 
@@ -25,9 +24,6 @@ LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "optimizers", "logistic"
                  "conditioning", "model_selection", "stability", "least_squares", "ridge", "autodiff", "curvature",
                  "conditioning_quadratics", "optimizers_schedules", "adam")
 
-
-DATA = Path(__file__).parent / "data"  # the lessons' data sets; data/README.md says where each comes from
-DIABETES = DATA / "diabetes.csv"  # Efron et al. (2004): 442 patients, 10 features in their units, column "target"
 
 SKLEARN_MISSING = ("scikit-learn is not installed: {what} is skipped (its numbers are null in the JSON and its curve "
                    "is missing from the figure). Install it with: pip install -e '.[compare]'")
@@ -63,9 +59,9 @@ def prepare(out, dtype: str):
 def interpolating_diabetes(dtype):
     """Diabetes (442 x 10, standardised, intercept column) with y = X a*, a* the least-squares fit of the target:
     (Data, a*), data that gradient descent and SGD fit exactly."""
-    from lab import problems
+    from lab import datasets, problems
 
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    X, y, _ = datasets.diabetes(standardize=True)
     return problems.interpolating(problems.make_data(X.astype(dtype), y.astype(dtype)))
 
 

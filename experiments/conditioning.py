@@ -9,7 +9,7 @@ measured by running it (at most SIZES["num_steps"] iterations) beside the number
 from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at
 least by ((kappa - 1)/(kappa + 1))^2 per step). Both share f*: standardising is
 an affine change of variables that the intercept absorbs. On two synthetic
-data sets and on the diabetes data (Efron et al. 2004, experiments/data/).
+data sets and on the diabetes data (Efron et al. 2004, lab/data/).
 The "extreme" synthetic set and the raw diabetes data would need 1e8 to 1e11
 iterations: they are run for SIZES["num_steps"] and drawn as not reached, beside the
 prediction. Standardised diabetes keeps kappa = 470: total cholesterol s1 is
@@ -25,9 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import DIABETES, command_line, first_below, prepare, save, size, stack
+from experiments import command_line, first_below, prepare, save, size, stack
 from experiments.figures.conditioning import features_figure
-from lab import criteria, descent, problems, reference, spectrum
+from lab import criteria, datasets, descent, problems, reference, spectrum
 
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
 SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradient-descent iterations per run, at most
@@ -82,7 +82,7 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     """Every data set's runs and the draws' condition numbers: numpy arrays only (no JAX operation in the figure)."""
     num_steps = size(SIZES, "num_steps", quick)
     sets = {f"synthetic, {name}": synthetic_features(seed, *scales, dtype) for name, scales in SYNTHETIC.items()}
-    X, y, names = problems.load_csv(DIABETES, "target", dtype=dtype)  # in its units: (442, 10), (442,), names
+    X, y, names = datasets.diabetes(dtype=dtype)  # in its units: (442, 10), (442,), names
     sets["diabetes"] = (X, y)
     features = {name: compute_features(X, y, num_steps) for name, (X, y) in sets.items()}
     return dict(features=jax.device_get(features),

@@ -23,11 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import DATA, command_line, first_above, prepare, save, size
+from experiments import command_line, first_above, prepare, save, size
 from experiments.figures.edge_of_stability import figure
-from lab import adam, descent, networks, problems, spectrum, sweep
+from lab import adam, datasets, descent, networks, problems, spectrum, sweep
 
-DIGITS = DATA / "digits.csv"
 WIDTHS = (32, 32, 10)  # the hidden layers and the output; the input is the pixels that vary
 INIT_SCALE = 0.5  # times the usual 1/sqrt(fan-in)
 EVERY, POWER_STEPS = 20, 20  # sharpness every EVERY steps, by POWER_STEPS warm-started power steps
@@ -59,7 +58,7 @@ def initial_parameters(key, inputs, dtype):
 
 
 def load(dtype):
-    X, labels, _ = problems.load_csv(DIGITS, "digit")
+    X, labels, _ = datasets.digits()
     X = problems.standardize(X[:, np.asarray(jnp.std(X, axis=0)) > 0])[0]  # pixels blank in every image dropped
     return Digits(X.astype(dtype), jnp.asarray(np.eye(10)[np.asarray(labels, int)], dtype))
 

@@ -7,7 +7,7 @@
    steps converging to the Newton reference (suboptimality on a log scale),
    Newton's own iterates beside them, and the convexity of the criterion
    along lines through the optimum.
-3. The Wisconsin breast-cancer data (shipped in experiments/data/),
+3. The Wisconsin breast-cancer data (shipped in lab/data/),
    standardised, with an L2 term: the lab's Newton reference and its
    gradient-descent solution, against scikit-learn's LogisticRegression
    when installed.
@@ -21,11 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import DATA, SKLEARN_MISSING, command_line, first_below, prepare, rounding_floor, save, size
+from experiments import SKLEARN_MISSING, command_line, first_below, prepare, rounding_floor, save, size
 from experiments.figures.logistic import figure
-from lab import criteria, problems, reference, runs, spectrum, sweep
+from lab import criteria, datasets, problems, reference, runs, spectrum, sweep
 
-BREAST_CANCER = DATA / "breast_cancer.csv"
 L2_SYNTHETIC, L2_REAL = 1e-3, 1e-3
 N2, SEPARATION = 200, 2.0
 LEARNING_RATES_OVER_EDGE = np.array([0.25, 0.5, 1.0, 1.5])  # in units of 2/L at a = 0, the largest curvature
@@ -87,7 +86,7 @@ def two_features(num_steps, seeds, dtype):
 
 def real_data(num_steps, dtype):
     """Breast cancer, standardised: Newton, gradient descent from 0 at 2/(L(0) + mu*), and scikit-learn if installed."""
-    X, y, _ = problems.load_csv(BREAST_CANCER, "malignant", standardize=True, labels=True, dtype=dtype)
+    X, y, _ = datasets.breast_cancer(standardize=True, dtype=dtype)
     problem = problems.problem(criteria.logistic, problems.make_data(X, y, l2=L2_REAL), method="newton")
     data, newton, at_optimum = problem.data, problem.reference, problem.spectrum
     L_start = spectrum.spectrum(criteria.logistic, problem.start, data).L  # the largest curvature, at a = 0

@@ -14,9 +14,9 @@ the edge the iterates oscillate without blowing up.
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import DIABETES, command_line, max_relative_deviation, prepare, save, size
+from experiments import command_line, max_relative_deviation, prepare, save, size
 from experiments.figures.your_criterion import figure
-from lab import problems, runs, stability, sweep
+from lab import datasets, problems, runs, stability, sweep
 
 DELTA = 10.0  # where the loss turns linear, in units of the target (disease progression, standard deviation 77)
 SIZES = dict(  # full, quick
@@ -33,7 +33,7 @@ def huber(a, data, delta=DELTA):
 
 # %%
 def compute(quick, dtype, seed):
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    X, y, _ = datasets.diabetes(standardize=True)
     data = problems.make_data(X.astype(dtype), y.astype(dtype))
     run = runs.CriterionRun(huber, data, size(SIZES, "num_steps", quick), stability_rule="converging")
     seeds = seed + size(SIZES, "seeds", quick)

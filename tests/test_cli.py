@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -303,11 +305,17 @@ def test_an_experiment_that_switches_float64_on_does_not_leave_it_on(monkeypatch
         jax.config.update("jax_enable_x64", True)  # the suite's default (conftest)
 
 
-def test_the_library_imports_neither_the_experiments_nor_the_benchmarks():
-    code = ("import sys, lab, lab.cli, lab.sweep, lab.stability, lab.plots, lab.results, lab.atoms; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'experiments', 'benchmarks'}))")
+def test_the_library_imports_neither_the_experiments_nor_the_benchmarks_and_these_not_each_other():
+    code = ("import sys, lab, lab.cli, lab.sweep, lab.stability, lab.plots, lab.results, lab.atoms, lab.datasets; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'experiments', 'benchmarks'})); "
+            "import benchmarks.bookkeeping, benchmarks.compile_cache, benchmarks.hessian, benchmarks.scale, "
+            "benchmarks.sweeps, benchmarks.throughput; print('experiments' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    assert done.returncode == 0 and done.stdout.split() == ["[]", "False"], done.stderr
+    experiments = Path(__file__).parent.parent / "experiments"
+    importing = [path.relative_to(experiments).as_posix() for path in sorted(experiments.rglob("*.py"))
+                 if re.search(r"^\s*(from|import) benchmarks\b", path.read_text(), re.M)]
+    assert importing == ["cli.py"]  # `lab bench`: the command sits on top; no lesson imports a benchmark
 
 
 def test_the_compilation_cache_is_the_users_unless_moved_or_off(tmp_path):

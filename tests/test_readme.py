@@ -18,9 +18,7 @@ SECTION = README.split("## Your own criterion", 1)[1].split("\n## ", 1)[0]
 
 def test_the_snippet_runs_and_measures_the_edge_at_two_over_L(tmp_path, monkeypatch, capsys):
     code = re.search(r"```python\n(.*?)```", SECTION, re.S).group(1)
-    (tmp_path / "experiments" / "data").mkdir(parents=True)
-    (tmp_path / "experiments" / "data" / "diabetes.csv").symlink_to(ROOT / "experiments" / "data" / "diabetes.csv")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the snippet runs anywhere: its data set comes with the lab
     namespace = {}
     exec(compile(code, "README.md", "exec"), namespace)
     for name in ("huber.npz", "huber.json", "huber_edges.csv", "huber.png"):

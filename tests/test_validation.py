@@ -23,14 +23,13 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import (adam, atoms, cli, criteria, descent, files, minibatch, model_selection, networks, plots,  # noqa: E402
-                 problems, reference, results, runs, spectrum, stability, sweep)
+from lab import (adam, atoms, cli, criteria, datasets, descent, files, minibatch, model_selection, networks,  # noqa: E402
+                 plots, problems, reference, results, runs, spectrum, stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
 
 NAN, INF = float("nan"), float("inf")
-DIABETES = os.path.join(os.path.dirname(__file__), "..", "experiments", "data", "diabetes.csv")
 
 
 def _X():
@@ -880,8 +879,8 @@ FORMULA_INPUTS = [
     (lambda: runs.values_of(optax.adam(0.1)), "not optax.adam(...)"),
     (lambda: networks.size((2, True, 1)), "at least two positive integers"),  # 5: True read as 1
     # A seventh probe (criteria, files, the command):
-    (lambda: problems.load_csv(DIABETES, "target", standardize="no"), "standardize must be True or False"),
-    (lambda: problems.load_csv(DIABETES, "target", labels="no"), "labels must be True or False"),
+    (lambda: problems.load_csv(datasets.DIABETES, "target", standardize="no"), "standardize must be True or False"),
+    (lambda: problems.load_csv(datasets.DIABETES, "target", labels="no"), "labels must be True or False"),
     (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.inf), "delta must be finite and > 0"),  # NaN gradients
     (lambda: criteria.huber(jnp.zeros(P), _data(), delta=np.ones(N)), "delta must be one number"),  # a delta per row
     (lambda: problems.problem(criteria.least_squares_gram,

@@ -2,7 +2,6 @@
 one path (problems.problem -> runs.CriterionRun -> sweep and edge_and_best), in float64 unless said otherwise."""
 
 import warnings
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -11,9 +10,8 @@ import numpy as np
 import optax
 import pytest
 
-from lab import descent, problems, reference, runs, stability
+from lab import datasets, descent, problems, reference, runs, stability
 
-DIABETES = Path(__file__).parent.parent / "experiments" / "data" / "diabetes.csv"
 
 
 def huber(a, data, delta=10.0):
@@ -48,7 +46,7 @@ def tanh_net(a, data):
 
 
 def huber_data(dtype=jnp.float64):
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    X, y, _ = datasets.diabetes(standardize=True)
     return problems.make_data(X.astype(dtype), y.astype(dtype))
 
 
@@ -146,7 +144,7 @@ def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
 def test_the_wrong_reference_trap_raises():
     """The README's old pattern with another criterion's minimiser: refused, with the way out."""
     data = huber_data()
-    X, y, _ = problems.load_csv(DIABETES, "target", standardize=True)
+    X, y, _ = datasets.diabetes(standardize=True)
     with pytest.raises(ValueError, match=r"not a minimiser of huber.*lab.problems.problem"):
         descent.optimum(huber, reference.least_squares(X, y), data)
 
