@@ -628,6 +628,10 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
     if len(rows) < 2:
         raise ValueError(f"{str(path)!r} needs a header line and at least one row of numbers.")
     header = [name.strip() for name in rows[0][1]]
+    unnamed = [j + 1 for j, name in enumerate(header) if not name]
+    if unnamed:  # pandas' DataFrame.to_csv writes its index so: row numbers would become a feature
+        raise ValueError(f"{str(path)!r} has no name for column(s) {unnamed} (counted from 1): if it is a row index "
+                         "(pandas' to_csv writes one unless index=False), delete it; otherwise name it.")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ValueError(f"{str(path)!r} names more than one column {', '.join(map(repr, repeated))}: rename them "

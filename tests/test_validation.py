@@ -698,6 +698,16 @@ def test_a_csv_naming_two_columns_alike_is_refused_not_read_with_the_target_as_a
     assert problems.load_csv(marked, "target")[2] == ["x"]
 
 
+def test_a_csv_with_pandas_unnamed_index_column_is_refused_not_fitted_as_a_feature(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    path = tmp_path / "frame.csv"
+    pandas.DataFrame({"x": [1.0, 3.0, 5.0, 2.0], "target": [2.0, 4.0, 7.0, 1.0]}).to_csv(path)  # index=True
+    with pytest.raises(ValueError, match=r"no name for column\(s\) \[1\] .* row index .* index=False"):
+        problems.load_csv(path, "target")  # the row numbers 0..3 were a feature named ''
+    pandas.read_csv(path, index_col=0).to_csv(path, index=False)
+    assert problems.load_csv(path, "target")[2] == ["x"]
+
+
 def test_flags_are_refused_as_traced_hyper_parameters_and_are_not_sweep_axes():
     problem = problems.problem(criteria.least_squares, problems.make_data(_X(), _y()))
     with pytest.raises(ValueError,
