@@ -60,22 +60,23 @@ def sharpness_threshold(learning_rate, b1):
     return _edge(learning_rate, b1)
 
 
-def preconditioner(opt_state, b2, eps):
-    """P = sqrt(nu_hat) + eps from the state of `optax.adam(..., b2=b2, eps=eps)` (nu_hat = nu / (1 - b2^count);
-    before the first step, count = 0 and nu = 0: P = eps). b2 and eps must be those `optax.adam` was built with:
-    the state does not hold them."""
+def preconditioner(opt_state, b2, eps, eps_root=0.0):
+    """P = sqrt(nu_hat + eps_root) + eps from the state of `optax.adam(..., b2=b2, eps=eps, eps_root=eps_root)`
+    (nu_hat = nu / (1 - b2^count); before the first step, count = 0 and nu = 0: P = sqrt(eps_root) + eps). b2, eps
+    and eps_root must be those `optax.adam` was built with: the state does not hold them."""
     adam_state = opt_state[0] if isinstance(opt_state, tuple) and opt_state else None
     if not isinstance(adam_state, optax.ScaleByAdamState):  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
         raise ValueError(f"opt_state must be the state of optax.adam(...) (its first part a ScaleByAdamState), got "
                          f"{type(opt_state).__name__}.")
     _validate.real_values("b2", b2, lambda v: (v >= 0) & (v < 1), "must be in [0, 1) (Adam's second-moment decay)")
     _validate.real_values("eps", eps, lambda v: v >= 0, "must be >= 0 (Adam's eps)")
-    for name, value in (("b2", b2), ("eps", eps)):
+    _validate.real_values("eps_root", eps_root, lambda v: v >= 0, "must be >= 0 (Adam's eps_root)")
+    for name, value in (("b2", b2), ("eps", eps), ("eps_root", eps_root)):
         if jnp.ndim(value):
             raise ValueError(f"{name} must be one number, that optax.adam was built with; "
                              f"got shape {jnp.shape(value)}.")
     count = jnp.maximum(adam_state.count, 1).astype(adam_state.nu.dtype)
-    return jnp.sqrt(adam_state.nu / (1 - b2**count)) + eps
+    return jnp.sqrt(adam_state.nu / (1 - b2**count) + eps_root) + eps
 
 
 def preconditioned_sharpness(hessian, preconditioner):
@@ -84,12 +85,18 @@ def preconditioned_sharpness(hessian, preconditioner):
     hessian = jnp.asarray(hessian)
     if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or hessian.shape[0] == 0:
         raise ValueError(f"hessian must be a square (P, P) matrix, P >= 1, got shape {hessian.shape}.")
+    if not jnp.issubdtype(hessian.dtype, jnp.floating):
+        raise ValueError(f"hessian must hold floats, got {hessian.dtype}: the Hessian of a criterion is one.")
     if _validate.is_concrete(hessian):  # asymmetric beyond rounding: not a Hessian (eigvalsh reads one triangle)
         _validate.symmetric("hessian", hessian, "pass the Hessian itself, (P, P) and symmetric")
     _positive("preconditioner", preconditioner, "it divides the update")
+    if jnp.ndim(preconditioner) and jnp.shape(preconditioner) != hessian.shape[:1]:
+        raise ValueError(f"preconditioner has shape {jnp.shape(preconditioner)}, the Hessian {hessian.shape}: give "
+                         f"one P per parameter, ({hessian.shape[0]},), or a scalar.")
     preconditioner = jnp.broadcast_to(jnp.asarray(preconditioner), hessian.shape[:1])
     scale = 1 / jnp.sqrt(preconditioner)
-    return linalg.eigvalsh(scale[:, None] * (hessian + hessian.T) / 2 * scale[None, :])[-1]
+    top = linalg.eigvalsh(scale[:, None] * (hessian + hessian.T) / 2 * scale[None, :])[-1]
+    return jnp.where(jnp.all(jnp.isfinite(hessian)), top, jnp.nan)  # traced NaN: eigvalsh would read past it
 
 
 def _edge(x, b1):

@@ -61,6 +61,7 @@ def compose(layers):
 
 def forward_mode(layers, x, dx):
     """(y, dy): the value and the directional derivative J dx, tangents propagated from input to output."""
+    _check_float("x", x)
     for layer in layers:
         x, dx = layer.apply(x), layer.tangent(x, dx)
     return x, dx
@@ -72,6 +73,7 @@ def reverse_mode(layers, x, bar):
     The forward sweep stores every intermediate w_i (the memory that reverse
     mode pays for its speed); the backward sweep uses them in reverse order.
     """
+    _check_float("x", x)
     stored = []
     for layer in layers:
         stored.append(x)
@@ -86,8 +88,20 @@ def flops(fn, *args) -> float:
 
     `fn` may also be already compiled (`jax.jit(f).lower(x).compile()`), without `args`.
     """
-    compiled = fn if hasattr(fn, "cost_analysis") and not args else jax.jit(fn).lower(*args).compile()
+    if isinstance(fn, jax.stages.Lowered):
+        raise ValueError("fn is lowered, not compiled: pass fn.compile() (XLA counts the program it optimised).")
+    if isinstance(fn, jax.stages.Compiled) and args:
+        raise ValueError("fn is already compiled for its arguments: call flops(fn) without args.")
+    compiled = fn if isinstance(fn, jax.stages.Compiled) else jax.jit(fn).lower(*args).compile()
     analysis = compiled.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older JAX returned one dict per device program
         analysis = analysis[0]
     return float(analysis.get("flops", 0.0))
+
+
+def _check_float(name, x):
+    """Derivatives are of real floats (jax.grad refuses integers too): an integer x gave mean()'s adjoint in integers,
+    a zero gradient."""
+    dtype = jnp.asarray(x).dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"{name} must hold floats to differentiate, got {dtype}: e.g. x.astype(float).")

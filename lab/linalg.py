@@ -79,3 +79,24 @@ def solve(a, b):
 def solve_triangular(a, b, lower: bool = False):
     """a^-1 b for a triangular (N, N) matrix and an (N,) vector: jax.scipy.linalg.solve_triangular."""
     return one_at_a_time(lambda m, v: jax.scipy.linalg.solve_triangular(m, v, lower=lower))(a, b)
+
+
+def column_norms(A):
+    """||A[:, j]|| for each column of an (N, P) matrix, computed without overflow or underflow (max |a_ij| times the
+    norm of the column divided by it); 1 for a zero column, so that A / column_norms(A) is safe."""
+    largest = jnp.max(jnp.abs(A), axis=0)
+    largest = jnp.where(largest > 0, largest, 1.0)
+    norms = largest * jnp.linalg.norm(A / largest, axis=0)
+    return jnp.where(norms > 0, norms, 1.0)
+
+
+def numerical_rank(A):
+    """The numerical rank of an (N, P) matrix, scale-free (an int array; traceable): the singular values of A with
+    unit-norm columns above max(N, P) eps times the largest, numpy.linalg.matrix_rank's rule after a column scaling
+    that a change of units cannot affect (its raw rule would count an intercept beside a feature of 1e15 as 0)."""
+    scaled = A / column_norms(A)
+    tall = scaled if A.shape[0] >= A.shape[1] else scaled.T
+    # The singular values of R (QR of the tall side) are A's: an SVD of a P x P matrix, not of an N x P one (whose
+    # values-only SVD takes an N x N workspace on the CPU: 80 GB for N = 1e5).
+    s = svd(qr(tall, mode="r"), compute_uv=False)
+    return jnp.sum(s > max(A.shape) * jnp.finfo(A.dtype).eps * s[0])

@@ -2,8 +2,8 @@
 
 Folds are contiguous blocks, as scikit-learn's `KFold(k, shuffle=False)`,
 and are expressed as 0/1 weights on the samples rather than as slices, so
-that all folds have one shape and `vmap` runs them together. Each fold's SVD
-is computed once and shared by every penalty.
+that all folds have one shape and `vmap` runs them together. Each fold's SVDs
+are computed once and shared by every penalty.
 """
 
 from typing import NamedTuple
@@ -60,7 +60,9 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     if np.ndim(l2) == 0:
         raise ValueError(f"l2 must be a 1-D grid of penalties to choose from, got the scalar {l2!r}: pass [{l2!r}] "
                          "for one (or reference.ridge to fit it).")
-    l2 = _validate.as_float_array("l2", l2, 1).astype(X.dtype)
+    l2 = _validate.as_float_array("l2", l2, 1)
+    _validate.within_dtype({"l2": l2}, X.dtype, "l2 holds {value:g}, which")  # 1e-50 in float32: l2 = 0
+    l2 = l2.astype(X.dtype)
     if _validate.is_concrete(l2) and np.any(np.asarray(l2) < 0):
         raise ValueError(f"l2 must hold penalties >= 0, got {np.asarray(l2)}.")
     masks = jnp.asarray(fold_masks(X.shape[0], k), X.dtype)
@@ -78,11 +80,7 @@ def scaled_ridge(X, y, l2, k: int = 5):
     that is extensive (a sum over parts, zero for no parts) has none.
     """
     X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
-    with np.errstate(over="ignore"):
-        scale = np.sqrt(np.mean(X**2, axis=0))
-    if not np.all(np.isfinite(scale)):
-        raise ValueError(f"X's columns {np.flatnonzero(~np.isfinite(scale)).tolist()} overflow {X.dtype} when squared: "
-                         "rescale them (the model divides each column by its root mean square).")
+    scale = _root_mean_squares(X)
     scale = np.where(scale > 0, scale, 1.0)
     scores = ridge_cv(X / scale, y, l2, k=k, intercept=False)
     penalty = float(scores.best_l2)
@@ -96,6 +94,17 @@ def scaled_ridge(X, y, l2, k: int = 5):
         return features / scale @ weights
 
     return predict, penalty
+
+
+def _root_mean_squares(X):
+    """sqrt(mean(X^2)) of each column; divided by the column's largest magnitude first where its squares would
+    overflow or underflow (columns of 1e200 or 1e-170 in float64: inf, or 0 and the column ignored)."""
+    info, size = np.finfo(X.dtype), np.max(np.abs(X), axis=0)
+    risky = (size > np.sqrt(info.max / X.shape[0])) | ((size > 0) & (size < np.sqrt(info.tiny) / info.eps))
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        plain = np.sqrt(np.mean(X**2, axis=0))
+        rescaled = size * np.sqrt(np.mean((X / np.where(size > 0, size, 1)) ** 2, axis=0))
+    return np.where(risky, rescaled, plain)
 
 
 def mean_absolute_error(predicted, exact) -> float:
@@ -135,19 +144,27 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
 @jax.jit
 def _scores(A, y, l2, masks):
     def fold(weights):
+        # Held-out rows are zeroed, not dropped (one shape for every fold). A fold training on fewer rows than A has
+        # columns then gets singular values of rounding (1e-16 s_max, not 0) that 1/s would blow up: kept are the
+        # top numerical rank of the training rows, measured scale-free as `reference.ridge` does (a cut relative to
+        # the raw s_max dropped an intercept beside a feature in units of 1e6 in float32, at every penalty).
+        # l2 = 0 on training rows of full column rank: the unique minimiser from A with unit-norm columns (accurate
+        # whatever the units, 1e-10 in float32 too); otherwise ridge, or the minimum-norm fit, from A's own SVD.
         root = jnp.sqrt(weights)
-        u, s, vt = linalg.svd(root[:, None] * A, full_matrices=False)
-        rotated = u.T @ (root * y)
+        trained, targets = root[:, None] * A, root * y
+        scales = linalg.column_norms(trained)
+        u0, s0, vt0 = linalg.svd(trained / scales, full_matrices=False)
+        rank = jnp.sum(s0 > max(A.shape) * jnp.finfo(s0.dtype).eps * s0[0])  # linalg.numerical_rank's rule
+        unique = vt0.T @ ((u0.T @ targets) / jnp.where(s0 > 0, s0, 1)) / scales
+        u, s, vt = linalg.svd(trained, full_matrices=False)
+        kept = (jnp.arange(s.size) < rank) & (s > 0)
+        safe, rotated = jnp.where(kept, s, 1), u.T @ targets
         n_train, n_validation = weights.sum(), (1 - weights).sum()
 
-        # Held-out rows are zeroed, not dropped: their singular values are rounding (1e-16 s_max, not 0), which
-        # s / (s^2 + 0) would blow up at l2 = 0 when a fold trains on fewer rows than A has columns.
-        kept = s > s[0] * max(A.shape) * jnp.finfo(s.dtype).eps
-
         def fit(penalty):
-            denominator = s**2 + n_train * penalty
-            factor = jnp.where(kept & (denominator > 0), s / jnp.where(denominator > 0, denominator, 1), 0)
-            a = vt.T @ (factor * rotated)
+            by_svd = vt.T @ (jnp.where(kept, 1 / (safe + n_train * penalty / safe), 0) * rotated)  # s / (s^2 + n l2)
+            a = jnp.where((penalty == 0) & (rank == A.shape[1]), unique, by_svd)
+            a = jnp.where(penalty >= 0, a, jnp.nan)  # a traced negative penalty (no check sees it): NaN scores
             squared = (y - A @ a) ** 2
             return (weights @ squared) / n_train, ((1 - weights) @ squared) / n_validation
 

@@ -64,23 +64,7 @@ def _warn_if_rank_deficient(A):
                       "Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
 
 
-def _column_scales(A):
-    """||column||, computed without overflow or underflow (max |a_ij| times the norm of the column over it); 1 for a
-    zero column."""
-    largest = jnp.max(jnp.abs(A), axis=0)
-    largest = jnp.where(largest > 0, largest, 1.0)
-    norms = largest * jnp.linalg.norm(A / largest, axis=0)
-    return jnp.where(norms > 0, norms, 1.0)
-
-
-@jax.jit
-def _rank(A):
-    scaled = A / _column_scales(A)
-    tall = scaled if A.shape[0] >= A.shape[1] else scaled.T
-    # The singular values of R (QR of the tall side) are A's: an SVD of a P x P matrix, not of an N x P one (whose
-    # values-only SVD takes an N x N workspace on the CPU: 80 GB for N = 1e5).
-    s = linalg.svd(linalg.qr(tall, mode="r"), compute_uv=False)
-    return jnp.sum(s > max(A.shape) * jnp.finfo(A.dtype).eps * s[0])
+_rank = jax.jit(linalg.numerical_rank)
 
 
 @jax.jit
@@ -92,8 +76,8 @@ def _solve(A, y, l2):
     l2 > 0; the top rank(A) when l2 = 0, the rank measured scale-free), written so that s^2 never overflows.
     """
     n, p = A.shape
-    scales = _column_scales(A)
-    numerical_rank = _rank(A)
+    scales = linalg.column_norms(A)
+    numerical_rank = linalg.numerical_rank(A)
     if n >= p:
         q, r = linalg.qr(A / scales)
         by_qr = linalg.solve_triangular(r, q.T @ y) / scales

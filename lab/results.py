@@ -84,6 +84,13 @@ def save(results: Results, path) -> Path:
     """Write `results` to PATH.npz and its sidecar PATH.json; returns the .npz path."""
     arrays_path, sidecar_path = _paths(path)
     shape = results.shape
+    for kind, values_by_name in (("axis", results.axes), ("output", results.outputs)):
+        for name, values in values_by_name.items():
+            dtype = np.asarray(values).dtype
+            if dtype.kind in "OV":  # object, or a type numpy's .npz writes as raw bytes (bfloat16)
+                held = "raw bytes" if dtype.kind == "V" else "pickled objects, which load refuses"
+                raise ValueError(f"{kind} {name!r} has dtype {dtype}, which an .npz file holds as {held}: cast it, "
+                                 "e.g. np.asarray(values, np.float32).")
     for name, values in results.outputs.items():
         if np.shape(values)[:len(shape)] != shape:
             raise ValueError(f"output {name!r} has shape {np.shape(values)}, which does not start with the axes' "

@@ -2,6 +2,7 @@
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -102,3 +103,21 @@ def test_the_preconditioned_sharpness_by_power_steps_is_the_dense_one_with_adams
     assert float(value) == pytest.approx(float(adam.preconditioned_sharpness(problem.data.hessian, P)), rel=1e-9)
     fresh = optax.adam(0.01, eps=1e-3).init(problem.start)
     np.testing.assert_allclose(adam.preconditioner(fresh, 0.999, 1e-3), 1e-3)  # before any step: P = eps
+
+
+def test_the_preconditioner_reads_eps_root_and_the_sharpness_refuses_what_it_would_misread():
+    """optax's P is sqrt(nu_hat + eps_root) + eps: with eps_root = 1, P was 0.101 where optax divides by 1.006."""
+    params = jnp.zeros(3)
+    optimizer = optax.adam(0.01, eps=1e-3, eps_root=1.0)
+    with jax.numpy_dtype_promotion("standard"):  # optax's bias correction mixes its int32 count with floats
+        updates, state = optimizer.update(0.1 * jnp.ones(3), optimizer.init(params), params)
+    P = adam.preconditioner(state, 0.999, 1e-3, eps_root=1.0)
+    np.testing.assert_allclose(updates, -0.01 * 0.1 / P, rtol=1e-12)  # optax's own step, m_hat = g after one step
+    with pytest.raises(ValueError, match="eps_root must be >= 0"):
+        adam.preconditioner(state, 0.999, 1e-3, eps_root=-1.0)
+    traced = jax.jit(adam.preconditioned_sharpness)(jnp.array([[jnp.nan, 0.0], [0.0, 1.0]]), 1.0)
+    assert np.isnan(traced)  # 1.0 before: eigvalsh read past the NaN
+    with pytest.raises(ValueError, match=r"preconditioner has shape \(3,\), the Hessian \(4, 4\)"):
+        adam.preconditioned_sharpness(jnp.eye(4), jnp.ones(3))
+    with pytest.raises(ValueError, match="hessian must hold floats"):
+        adam.preconditioned_sharpness(np.eye(3, dtype=int), 1.0)

@@ -78,3 +78,14 @@ def test_autodiff_experiment_writes_its_figure_and_numbers(tmp_path):
     assert (tmp_path / "autodiff.png").stat().st_size > 10_000
     assert max(numbers["chain"]["forward"], numbers["chain"]["reverse"]) <= 1e-12
     assert numbers["slopes"]["jacfwd"] > 1.8 and numbers["slopes"]["grad"] < 1.2
+
+
+def test_integers_are_refused_not_differentiated_to_zero(chain):
+    """mean()'s adjoint took x's dtype: an integer x had the gradient 0 (jax.grad refuses integers too)."""
+    layers = [autodiff.square(), autodiff.mean()]
+    for mode, seed in ((autodiff.reverse_mode, 1.0), (autodiff.forward_mode, jnp.ones(3))):
+        with pytest.raises(ValueError, match="x must hold floats to differentiate, got int"):
+            mode(layers, jnp.arange(1, 4), seed)
+    np.testing.assert_allclose(autodiff.reverse_mode(layers, jnp.arange(1.0, 4.0), 1.0)[1], [2 / 3, 4 / 3, 2])
+    with pytest.raises(ValueError, match="fn is lowered, not compiled"):  # 6 flops for the compiled program's 5
+        autodiff.flops(jax.jit(jnp.sin).lower(1.0))

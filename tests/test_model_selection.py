@@ -102,3 +102,30 @@ def test_an_unpenalised_fold_with_fewer_rows_than_columns_is_the_min_norm_fit(n,
     found = model_selection.ridge_cv(X, y, [0.0, 1e-30], k=k, intercept=False).mean_validation
     errors = [np.mean((y[~m] - X[~m] @ (np.linalg.pinv(X[m]) @ y[m])) ** 2) for m in model_selection.fold_masks(n, k)]
     np.testing.assert_allclose(found, np.mean(errors), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype, units", [("float32", 1e6), ("float32", 1e-10), ("float64", 1e13)])
+def test_features_in_any_units_are_cross_validated_as_the_folds_references_fit_them(dtype, units):
+    """The rounding cut was relative to the raw design's largest singular value: beside features in units of 1e6
+    (float32) it dropped the intercept at every penalty (a validation error of 1.77 for 0.39), in units of 1e-10 the
+    features (12.96); the l2 = 0 fit now comes from the design with unit-norm columns, as `reference`'s does."""
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(30, 3)) * units).astype(dtype)
+    y = (X @ (np.array([1.0, 2.0, 3.0]) / units) + 1 + 0.5 * rng.normal(size=30)).astype(dtype)
+    l2 = np.array([0.0, 1e-4 / units**2, 1e-2 / units**2])  # penalties in the features' units
+    cv = model_selection.ridge_cv(X, y, l2.astype(dtype), k=5)
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)  # the references in float64
+    A = np.asarray(problems.design(X64))
+    for e, penalty in enumerate(l2):
+        errors = [np.mean((y64[~m] - A[~m] @ np.asarray(reference.ridge(X64[m], y64[m], penalty))) ** 2)
+                  for m in model_selection.fold_masks(30, 5)]
+        np.testing.assert_allclose(cv.mean_validation[e], np.mean(errors), rtol=1e-4 if dtype == "float32" else 1e-9)
+    assert float(cv.mean_validation[0]) < 0.5  # the noise's 0.25 and the folds' error, not 1.77 or 12.96
+
+
+def test_a_penalty_the_dtype_cannot_hold_or_a_traced_negative_one_is_no_score(data):
+    X, y = (np.asarray(v, np.float32) for v in data)
+    with pytest.raises(ValueError, match=r"l2 holds 1e-50, which is outside float32's normal numbers"):
+        model_selection.ridge_cv(X, y, [1e-50, 1.0])  # read back as l2 = 0
+    scores = jax.jit(lambda l2: model_selection.ridge_cv(X, y, l2).mean_validation)(np.array([-0.1, 0.1], np.float32))
+    assert np.isnan(scores[0]) and np.isfinite(scores[1])  # a plausible 0.058 before

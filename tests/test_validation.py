@@ -467,6 +467,19 @@ def test_a_nan_start_or_optimum_is_refused_instead_of_recording_nan(where):
         descent.gradient_descent(criteria.least_squares, data, init, optimum, 0.1, 10)
 
 
+def test_results_save_refuses_dtypes_an_npz_file_would_not_give_back(tmp_path):
+    """bfloat16 was saved as raw bytes (loaded as |V2, written to CSV as b'\\xc0?'); objects as a pickle that load
+    then called a damaged file."""
+    axes = {"learning_rate": np.array([0.1, 0.2])}
+    for values, match in ((jnp.array([1.5, 2.0], jnp.bfloat16), "dtype bfloat16, which an .npz file holds as raw"),
+                          (np.array([1.0, None]), "dtype object, which an .npz file holds as pickled objects")):
+        with pytest.raises(ValueError, match=f"output 'gap' has {match}"):
+            results.save(results.Results(axes, {"gap": values}, {}), tmp_path / "r")
+    assert list(tmp_path.iterdir()) == []
+    results.save(results.Results(axes, {"gap": np.array([1.5, 2.0], np.float32)}, {}), tmp_path / "r")
+    assert results.load(tmp_path / "r")["gap"].dtype == np.float32
+
+
 def test_results_load_refuses_a_pair_from_two_saves_and_damaged_shapes(tmp_path):
     # The issue's defect: load paired a new .npz with the .json an interrupted save left, and never checked shapes.
     from lab import results
