@@ -76,19 +76,26 @@ def _is_numeric(dtype) -> bool:
     return any(jnp.issubdtype(dtype, kind) for kind in (jnp.bool_, jnp.integer, jnp.floating, jnp.complexfloating))
 
 
-def features_and_targets(X, y):
-    """Check a feature matrix X (N, D) and targets y (N,) and return them as float arrays of one dtype."""
-    X = as_float_array("X", X, 2)
-    y = as_float_array("y", y, 1) if getattr(y, "ndim", 1) != 2 else _column_error(y)
+def is_real_number_dtype(dtype) -> bool:
+    """Integers and floats (bfloat16 included): not booleans, complex numbers, strings or objects."""
+    return bool(jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating))
+
+
+def features_and_targets(X, y, names=("X", "y")):
+    """Check a feature matrix X (N, D) and targets y (N,) and return them as float arrays of one dtype; `names`:
+    what the caller calls them."""
+    X = as_float_array(names[0], X, 2)
+    y = as_float_array(names[1], y, 1) if getattr(y, "ndim", 1) != 2 else _column_error(y, names[1])
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X and y disagree on the number of samples: X has {X.shape[0]} rows, y has {y.shape[0]}.")
+        raise ValueError(f"{names[0]} and {names[1]} disagree on the number of samples: {names[0]} has {X.shape[0]} "
+                         f"rows, {names[1]} has {y.shape[0]}.")
     dtype = jnp.promote_types(X.dtype, y.dtype)
     return X.astype(dtype), y.astype(dtype)
 
 
-def _column_error(y):
+def _column_error(y, name="y"):
     raise ValueError(
-        f"y must be 1-D of shape (N,), got shape {y.shape}: pass y.ravel(). "
+        f"{name} must be 1-D of shape (N,), got shape {y.shape}: pass {name}.ravel(). "
         "(A column (N, 1) would broadcast against (N,) predictions into an (N, N) matrix.)"
     )
 

@@ -101,6 +101,7 @@ def preconditioned_sharpness(hessian, preconditioner):
 
 def _edge(x, b1):
     """(2 + 2 b1) / ((1 - b1) x): symmetric in the learning rate and the preconditioned sharpness."""
+    x, b1 = jnp.asarray(x), jnp.asarray(b1)  # lists as arrays
     return (2.0 + 2.0 * b1) / ((1.0 - b1) * x)
 
 

@@ -49,6 +49,8 @@ def _check_batch_size(batch_size, num_samples: int, replacement: bool):
     _validate.flag("replacement", replacement)
     if _validate.is_concrete(batch_size):
         b = np.asarray(batch_size)
+        if b.dtype == bool or not _validate.is_real_number_dtype(b.dtype):  # True read as 1, "2" as a ufunc error
+            raise ValueError(f"batch_size must hold integers, got {batch_size!r}.")
         most = np.inf if replacement else num_samples
         if not (np.all(b >= 1) and np.all(b <= most) and np.all(np.mod(b, 1) == 0)):
             bound = ">= 1" if replacement else f"from 1 to N = {num_samples} (rows drawn without replacement)"

@@ -109,6 +109,9 @@ def _root_mean_squares(X):
 
 def mean_absolute_error(predicted, exact) -> float:
     """mean |predicted - exact| over two (M,) vectors (M >= 1): a column (M, 1) is refused, not broadcast to (M, M)."""
+    for name, values in (("predicted", predicted), ("exact", exact)):
+        if not _validate.is_real_number_dtype(np.asarray(values).dtype):  # complex: its imaginary part dropped
+            raise ValueError(f"{name} must hold real numbers, got dtype {np.asarray(values).dtype}.")
     predicted, exact = np.asarray(predicted, dtype=float), np.asarray(exact, dtype=float)
     if predicted.ndim != 1 or predicted.shape != exact.shape or predicted.size == 0:
         raise ValueError(f"predicted and exact must be two non-empty 1-D arrays of one length, got shapes "
@@ -132,6 +135,10 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}.")
     X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
+    X_test, y_test = (np.asarray(v) for v in _validate.features_and_targets(X_test, y_test, names=("X_test", "y_test")))
+    if X_test.shape[1] != X.shape[1]:
+        raise ValueError(f"X_test has {X_test.shape[1]} columns, X {X.shape[1]}: test on the features the model is "
+                         "fitted on.")
     errors = []
     for _ in range(resamples):
         rows = np.sort(rng.integers(len(y), size=len(y)))

@@ -121,3 +121,5 @@ def test_the_preconditioner_reads_eps_root_and_the_sharpness_refuses_what_it_wou
         adam.preconditioned_sharpness(jnp.eye(4), jnp.ones(3))
     with pytest.raises(ValueError, match="hessian must hold floats"):
         adam.preconditioned_sharpness(np.eye(3, dtype=int), 1.0)
+    np.testing.assert_allclose(adam.threshold(1.0, [0.0, 0.9]), [2.0, 38.0], rtol=1e-12)  # lists: a TypeError
+    np.testing.assert_allclose(adam.sharpness_threshold([0.1, 0.01], 0.9), [380.0, 3800.0], rtol=1e-12)

@@ -159,8 +159,14 @@ def test_the_research_cases_model_refuses_what_would_broadcast_or_fail_deep_insi
     with pytest.raises(ValueError, match="two non-empty 1-D arrays of one length"):
         model_selection.mean_absolute_error(exact, exact[:2])
     l2, rng = np.logspace(-6, 0, 4), np.random.default_rng(0)
-    with pytest.raises(ValueError, match="two non-empty 1-D arrays of one length"):  # a median of 1.82 for 0.073
+    with pytest.raises(ValueError, match=r"y_test must be 1-D of shape \(N,\)"):  # a median of 1.82 for 0.073
         model_selection.bootstrap_errors(X, y, X, y[:, None], l2, rng, 2)
+    with pytest.raises(ValueError, match="X_test and y_test disagree on the number of samples"):  # "predicted and"
+        model_selection.bootstrap_errors(X, y, X, y[:-1], l2, rng, 2)
+    with pytest.raises(ValueError, match="y_test contains 1 NaN"):  # after the first resample's fit before
+        model_selection.bootstrap_errors(X, y, X, np.where(np.arange(len(y)) == 3, np.nan, y), l2, rng, 2)
+    with pytest.raises(ValueError, match="exact must hold real numbers, got dtype complex128"):  # 0.0 for |5i|
+        model_selection.mean_absolute_error(np.array([1.0]), np.array([1 + 5j]))
     with pytest.raises(ValueError, match="resamples must be an integer >= 1"):
         model_selection.bootstrap_errors(X, y, X, y, l2, rng, 0)
     with pytest.raises(ValueError, match="rng must be a numpy Generator"):

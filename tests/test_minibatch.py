@@ -183,6 +183,7 @@ def test_a_run_refuses_more_distinct_rows_than_the_data_hold(X):
 
 @pytest.mark.parametrize("batch_size, replacement, match", [
     (0, True, "integers >= 1"), (2.5, True, "integers >= 1"), (N + 1, False, f"from 1 to N = {N}"),
+    (True, True, "must hold integers, got True"), ("2", True, "must hold integers, got '2'"),  # 1; a ufunc error
 ])
 def test_the_theory_refuses_batch_sizes_no_sampler_has(X, batch_size, replacement, match):
     for call in (lambda: minibatch.mean_square_edge(X, batch_size, replacement),
