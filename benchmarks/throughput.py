@@ -677,8 +677,8 @@ def bars(ax, wname, w, dtypes):
             rates = [w["num_runs"] * w["num_steps"] / sec for sec in v["seconds_all"]]
             ax.plot([min(rates), max(rates)], [yi, yi], color="black", lw=1, marker="|", ms=5)
             ratio = "= lab" if name == REFERENCE else f"{v['throughput_ratio_to_lab']:.2g}x lab"
-            ax.text(max(max(rates), value) * 1.2, yi, f"{dtype[-2:]}: {value:.2g}/s, {ratio}",
-                    va="center", fontsize=7.5)
+            ax.text(max(max(rates), value) * 1.2, yi, f"{dtype[-2:]}: {value:.2g}/s, {ratio}", va="center",
+                    fontsize=7.5, zorder=3, bbox=dict(facecolor="white", alpha=0.85, edgecolor="none", pad=0.5))
             high = max(high, value, max(rates))
         ceiling = block["matmul_ceiling"]["run_steps_per_s"]
         ax.axvline(ceiling, color="crimson", ls="--" if not light else ":", lw=2)
