@@ -179,14 +179,23 @@ def within_dtype(values: dict, dtype, what: str = "{name} = {value:g}"):
         kind = np.asarray(value).dtype if value is not None and is_concrete(value) else None
         if kind is None or not _is_numeric(kind) or jnp.issubdtype(kind, jnp.complexfloating):
             continue  # traced, or no real number: the callers' other checks name those
-        array = np.abs(np.asarray(value, float))
-        outside = (array != 0) & np.isfinite(array) & ((array < float(info.tiny)) | (array > float(info.max)))
+        array = np.asarray(value, float)
+        outside = outside_normal(array, dtype)
         if np.any(outside):
-            value = np.asarray(value, float)[outside].flat[0]
+            value = array[outside].flat[0]
             becomes = "0" if abs(value) < float(info.tiny) else "inf"
             raise ValueError(f"{what.format(name=name, value=value)} is outside {jnp.dtype(dtype).name}'s normal "
                              f"numbers (magnitudes {float(info.tiny):.2g} to {float(info.max):.2g}): the run would "
                              f"compute with {becomes}. Use float64, or rescale the problem so that it is not needed.")
+
+
+def outside_normal(array, dtype):
+    """Where a nonzero finite number becomes 0, inf or a subnormal in `dtype` (tested on the cast value: float32's
+    largest and smallest normal numbers, printed as 3.4028235e38 and 1.1754944e-38, round to themselves)."""
+    array = np.asarray(array, float)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = np.abs(array.astype(np.dtype(dtype)).astype(float))
+    return (array != 0) & np.isfinite(array) & (~np.isfinite(cast) | (cast < float(jnp.finfo(dtype).tiny)))
 
 
 def float_dtype(dtype):

@@ -75,13 +75,12 @@ def scaled_ridge(X, y, l2, k: int = 5):
     """Ridge without intercept on features scaled by their root mean square, the penalty chosen from the grid `l2`
     by `ridge_cv` (k contiguous folds): (predict, penalty), predict(X_new) the (M,) predictions of (M, D) features.
 
-    X (N, D), y (N,): each column is divided by its RMS over the N rows (a zero column by 1), so that the penalty
-    l2 ||w||^2 (mean loss, as `ridge_cv`) weighs every feature alike whatever its units. No intercept: a target
-    that is extensive (a sum over parts, zero for no parts) has none.
+    X (N, D), y (N,): each column is divided by its RMS over the N rows (a zero column by 1/sqrt(N)), so that the
+    penalty l2 ||w||^2 (mean loss, as `ridge_cv`) weighs every feature alike whatever its units. No intercept: a
+    target that is extensive (a sum over parts, zero for no parts) has none.
     """
     X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
-    scale = _root_mean_squares(X)
-    scale = np.where(scale > 0, scale, 1.0)
+    scale = np.asarray(linalg.column_norms(X)) / np.sqrt(X.shape[0])  # RMS, safe for columns of 1e-170 or 1e200
     scores = ridge_cv(X / scale, y, l2, k=k, intercept=False)
     penalty = float(scores.best_l2)
     weights = np.asarray(reference.ridge(X / scale, y, penalty, intercept=False))
@@ -94,17 +93,6 @@ def scaled_ridge(X, y, l2, k: int = 5):
         return features / scale @ weights
 
     return predict, penalty
-
-
-def _root_mean_squares(X):
-    """sqrt(mean(X^2)) of each column; divided by the column's largest magnitude first where its squares would
-    overflow or underflow (columns of 1e200 or 1e-170 in float64: inf, or 0 and the column ignored)."""
-    info, size = np.finfo(X.dtype), np.max(np.abs(X), axis=0)
-    risky = (size > np.sqrt(info.max / X.shape[0])) | ((size > 0) & (size < np.sqrt(info.tiny) / info.eps))
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        plain = np.sqrt(np.mean(X**2, axis=0))
-        rescaled = size * np.sqrt(np.mean((X / np.where(size > 0, size, 1)) ** 2, axis=0))
-    return np.where(risky, rescaled, plain)
 
 
 def mean_absolute_error(predicted, exact) -> float:
@@ -151,18 +139,16 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
 @jax.jit
 def _scores(A, y, l2, masks):
     def fold(weights):
-        # Held-out rows are zeroed, not dropped (one shape for every fold). A fold training on fewer rows than A has
-        # columns then gets singular values of rounding (1e-16 s_max, not 0) that 1/s would blow up: kept are the
-        # top numerical rank of the training rows, measured scale-free as `reference.ridge` does (a cut relative to
-        # the raw s_max dropped an intercept beside a feature in units of 1e6 in float32, at every penalty).
-        # l2 = 0 on training rows of full column rank: the unique minimiser from A with unit-norm columns (accurate
-        # whatever the units, 1e-10 in float32 too); otherwise ridge, or the minimum-norm fit, from A's own SVD.
+        # Each fit as `reference.ridge` makes it on the fold's training rows. Held-out rows are zeroed, not dropped
+        # (one shape for every fold): a fold training on fewer rows than A has columns gets singular values of
+        # rounding (1e-16 s_max, not 0), which only the top numerical rank, measured scale-free, leaves out (a cut
+        # relative to the raw s_max dropped an intercept beside features in units of 1e6 in float32).
         root = jnp.sqrt(weights)
         trained, targets = root[:, None] * A, root * y
         scales = linalg.column_norms(trained)
         u0, s0, vt0 = linalg.svd(trained / scales, full_matrices=False)
         rank = jnp.sum(s0 > max(A.shape) * jnp.finfo(s0.dtype).eps * s0[0])  # linalg.numerical_rank's rule
-        unique = vt0.T @ ((u0.T @ targets) / jnp.where(s0 > 0, s0, 1)) / scales
+        unique = vt0.T @ ((u0.T @ targets) / jnp.where(s0 > 0, s0, 1)) / scales  # full rank, l2 = 0
         u, s, vt = linalg.svd(trained, full_matrices=False)
         kept = (jnp.arange(s.size) < rank) & (s > 0)
         safe, rotated = jnp.where(kept, s, 1), u.T @ targets
@@ -170,7 +156,8 @@ def _scores(A, y, l2, masks):
 
         def fit(penalty):
             by_svd = vt.T @ (jnp.where(kept, 1 / (safe + n_train * penalty / safe), 0) * rotated)  # s / (s^2 + n l2)
-            a = jnp.where((penalty == 0) & (rank == A.shape[1]), unique, by_svd)
+            penalised = linalg.penalised_least_squares(trained, targets, n_train * jnp.where(penalty > 0, penalty, 1))
+            a = jnp.where(rank == A.shape[1], jnp.where(penalty > 0, penalised, unique), by_svd)
             a = jnp.where(penalty >= 0, a, jnp.nan)  # a traced negative penalty (no check sees it): NaN scores
             squared = (y - A @ a) ** 2
             return (weights @ squared) / n_train, ((1 - weights) @ squared) / n_validation

@@ -611,8 +611,9 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
 
     standardize: centre and scale every feature (`standardize`). labels: y
     must hold 0/1 (for logistic regression). dtype: of X and y (default JAX's
-    default float). Text cells, empty or NaN cells
-    and a missing target raise a ValueError naming the row and column.
+    default float; float64 needs JAX's float64 switch). Text cells, empty or
+    NaN cells, values the dtype turns into 0 or inf, and a missing target raise
+    a ValueError naming the row and column.
     Build the criterion's data with `make_data(X, y)`.
     """
     path = Path(path)
@@ -662,14 +663,14 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
     if labels:
         _validate.binary_labels(y)
     dtype = _validate.float_dtype(dtype)  # float16 and complex refused here, not later in make_data
-    info, magnitude = jnp.finfo(dtype), np.abs(table)
-    outside = (magnitude > float(info.max)) | ((magnitude != 0) & (magnitude < float(info.tiny)))
+    outside = _validate.outside_normal(table, dtype)
     if outside.any():
         k, j = np.argwhere(outside)[0]
+        info = jnp.finfo(dtype)
         raise ValueError(f"{str(path)!r} line {lines[k]}, column {header[j]!r}: {table[k, j]:g} is outside "
                          f"{dtype.name}'s normal numbers (magnitudes {float(info.tiny):.2g} to {float(info.max):.3g}), "
-                         f"which would read it as {'inf' if magnitude[k, j] > 1 else 0}: rescale the column, or read "
-                         "it with dtype=jnp.float64.")
+                         f"which would read it as {'inf' if abs(table[k, j]) > 1 else 0}: rescale the column"
+                         f"{'' if dtype == jnp.float64 else ', or read it with dtype=jnp.float64'}.")
     X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     names = [name for name in header if name != target]
     if standardize:

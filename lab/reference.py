@@ -48,7 +48,7 @@ def least_squares(X, y, intercept: bool = True):
             "infinitely many minimisers; use lab.reference.min_norm or lab.reference.ridge with l2 > 0."
         )
     _warn_if_rank_deficient(A)
-    return _solve(A, y, jnp.zeros((), A.dtype))
+    return _solve(A, y)
 
 
 def rank(A) -> int:
@@ -68,34 +68,39 @@ _rank = jax.jit(linalg.numerical_rank)
 
 
 @jax.jit
-def _solve(A, y, l2):
-    """argmin (1/N) ||y - A a||^2 + l2 ||a||^2, the minimum-norm one when l2 = 0 and A is rank-deficient.
+def _solve(A, y, l2=None):
+    """argmin (1/N) ||y - A a||^2 + l2 ||a||^2 (l2 None: 0), the minimum-norm one where l2 = 0 and A is rank-deficient.
 
-    Full column rank and l2 = 0: Householder QR of A with unit-norm columns (accurate for ill-conditioned
-    designs). Otherwise the SVD: a = V diag(1 / (s + N l2 / s)) U^T y over the kept singular values (all when
-    l2 > 0; the top rank(A) when l2 = 0, the rank measured scale-free), written so that s^2 never overflows.
+    A of full column rank (measured scale-free): from A with unit-norm columns, by Householder QR (l2 = 0) or
+    `linalg.penalised_least_squares` (l2 > 0), accurate whatever the columns' units. Otherwise from A's SVD,
+    a = V diag(1 / (s + N l2 / s)) U^T y over the top rank(A) singular values (the others are rounding, which a
+    penalty of 1e-30 would blow up), written so that s^2 never overflows.
     """
     n, p = A.shape
-    scales = linalg.column_norms(A)
     numerical_rank = linalg.numerical_rank(A)
-    if n >= p:
-        q, r = linalg.qr(A / scales)
-        by_qr = linalg.solve_triangular(r, q.T @ y) / scales
+    penalty = 0.0 if l2 is None else n * l2
     u, s, vt = linalg.svd(A, full_matrices=False)
-    keep = (s > 0) & ((l2 > 0) | (jnp.arange(s.size) < numerical_rank))
+    keep = (jnp.arange(s.size) < numerical_rank) & (s > 0)
     safe = jnp.where(keep, s, 1.0)
-    by_svd = vt.T @ (jnp.where(keep, 1 / (safe + n * l2 / safe), 0.0) * (u.T @ y))
+    by_svd = vt.T @ (jnp.where(keep, 1 / (safe + penalty / safe), 0.0) * (u.T @ y))
     if n < p:
         return by_svd
-    return jnp.where((l2 == 0) & (numerical_rank == p), by_qr, by_svd)
+    scales = linalg.column_norms(A)
+    q, r = linalg.qr(A / scales)
+    by_qr = linalg.solve_triangular(r, q.T @ y) / scales
+    if l2 is not None:  # ridge's l2, traced: both fits, one kept
+        by_qr = jnp.where(l2 > 0, linalg.penalised_least_squares(A, y, jnp.where(l2 > 0, penalty, 1)), by_qr)
+    return jnp.where(numerical_rank == p, by_qr, by_svd)
 
 
 def ridge(X, y, l2, intercept: bool = True):
     """Minimiser of (1/N) ||y - A a||^2 + l2 ||a||^2 (`criteria.ridge` with `Data.l2 = l2`).
 
-    a* = (A^T A + N l2 I)^-1 A^T y, computed from the thin SVD A = U S V^T as
-    V diag(s / (s^2 + N l2)) U^T y: stable, and defined for N < D too. (The
-    course's penalty without 1/N is N * l2.) l2 = 0 gives `min_norm`.
+    a* = (A^T A + N l2 I)^-1 A^T y, computed as the least-squares solution of
+    [A; sqrt(N l2) I] a = [y; 0] by QR with unit-norm columns
+    (`linalg.penalised_least_squares`): stable whatever the columns' units, and
+    defined for N < D too. (The course's penalty without 1/N is N * l2.)
+    l2 = 0 gives `min_norm`.
     """
     X, y = _validate.features_and_targets(X, y)
     _validate.nonnegative("l2", l2)
@@ -113,7 +118,7 @@ def min_norm(X, y, intercept: bool = True):
     cut-off would drop an intercept beside features of 1e15).
     """
     X, y = _validate.features_and_targets(X, y)
-    return _solve(design(X, intercept), y, jnp.zeros((), X.dtype))
+    return _solve(design(X, intercept), y)
 
 
 def null_part(X, v, intercept: bool = True):
@@ -264,7 +269,7 @@ QUADRATICS = (criteria.least_squares, criteria.ridge, criteria.least_squares_gra
 @functools.partial(jax.jit, static_argnames="criterion")
 def closed_form(criterion, data, tol=None) -> Reference:
     """The lab's quadratics in closed form: least squares by column-scaled QR (the minimum-norm
-    solution by SVD when N < P), ridge by SVD, their Gram forms by an eigen-decomposition of G."""
+    solution by SVD when N < P), ridge by QR (`ridge`), their Gram forms by an eigen-decomposition of G."""
     if criterion not in QUADRATICS:
         raise ValueError(f"closed_form knows {[f.__name__ for f in QUADRATICS]}, not "
                          f"{getattr(criterion, '__name__', criterion)!r}: use method='newton' or 'lbfgs'.")
@@ -274,7 +279,7 @@ def closed_form(criterion, data, tol=None) -> Reference:
     elif criterion is criteria.ridge:
         params = _solve(data.X, data.y, jnp.asarray(data.l2, data.X.dtype))
     else:  # QR at full rank, else the minimum-norm solution
-        params = _solve(data.X, data.y, jnp.zeros((), data.X.dtype))
+        params = _solve(data.X, data.y)
     tol = default_tol(params.dtype, _gradient_norm(criterion, jnp.zeros_like(params), data)) if tol is None else tol
     return _found(criterion, data, params, 0, METHODS.index("closed_form"), tol)
 

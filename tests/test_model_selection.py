@@ -108,11 +108,12 @@ def test_an_unpenalised_fold_with_fewer_rows_than_columns_is_the_min_norm_fit(n,
 def test_features_in_any_units_are_cross_validated_as_the_folds_references_fit_them(dtype, units):
     """The rounding cut was relative to the raw design's largest singular value: beside features in units of 1e6
     (float32) it dropped the intercept at every penalty (a validation error of 1.77 for 0.39), in units of 1e-10 the
-    features (12.96); the l2 = 0 fit now comes from the design with unit-norm columns, as `reference`'s does."""
+    features (12.96), and a penalty of 1e-30 there lost the intercept in the SVD's rounding (0.52 for 0.24): every
+    fit now comes from the design with unit-norm columns, as `reference.ridge`'s does (compared in float64)."""
     rng = np.random.default_rng(1)
     X = (rng.normal(size=(30, 3)) * units).astype(dtype)
     y = (X @ (np.array([1.0, 2.0, 3.0]) / units) + 1 + 0.5 * rng.normal(size=30)).astype(dtype)
-    l2 = np.array([0.0, 1e-4 / units**2, 1e-2 / units**2])  # penalties in the features' units
+    l2 = np.array([0.0, 1e-30, 1e-4 / units**2, 1e-2 / units**2])  # none, next to none, in the features' units
     cv = model_selection.ridge_cv(X, y, l2.astype(dtype), k=5)
     X64, y64 = X.astype(np.float64), y.astype(np.float64)  # the references in float64
     A = np.asarray(problems.design(X64))

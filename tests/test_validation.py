@@ -23,8 +23,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import (adam, atoms, cli, criteria, datasets, descent, files, minibatch, model_selection, networks,  # noqa: E402
-                 plots, problems, reference, results, runs, spectrum, stability, sweep)
+from lab import (adam, atoms, cli, criteria, datasets, descent, files, minibatch, model_selection,  # noqa: E402
+                 networks, plots, problems, reference, results, runs, spectrum, stability, sweep)
 
 N, D = 20, 3
 P = D + 1  # parameters with the intercept
@@ -1063,7 +1063,7 @@ def test_values_the_runs_dtype_turns_into_0_or_inf_are_refused_not_run():
     as a subnormal that XLA's CPU flushes to 0; 1e39 as inf."""
     data = problems.make_data(_X().astype(np.float32), _y().astype(np.float32))
     problem = problems.problem(criteria.least_squares, data)
-    with pytest.raises(ValueError, match=r"learning_rate = 1e-50 is outside float32's normal numbers .* compute with 0"):
+    with pytest.raises(ValueError, match=r"learning_rate = 1e-50 is outside float32's normal .* compute with 0"):
         descent.run(criteria.least_squares, data, jnp.zeros(P, jnp.float32), problem.reference, 5, learning_rate=1e-50)
     with pytest.raises(ValueError, match=r"eps = 1e-45 is outside float32's normal numbers"):
         runs.optimize(problem, 5, 0.1, optax.adam, eps=1e-45)
@@ -1076,8 +1076,12 @@ def test_values_the_runs_dtype_turns_into_0_or_inf_are_refused_not_run():
     for bad in (runs.LogisticRun(N, D, 5, dtype="float32"), synthetic):
         with pytest.raises(ValueError, match=r"axis 'l2' holds 1e-45"):
             bad.check_axes({"learning_rate": np.array([0.1]), "l2": np.array([1e-45])})
-    # float32's smallest normal numbers run, and float64 holds what float32 does not
-    assert sweep.sweep(run, {"learning_rate": np.array([2e-38, 0.1])}, progress=False)["final_gap"].shape == (2,)
+    # float32's smallest normal number runs, as printed (1.1754944e-38, which rounds to it), and its largest is held
+    grid = sweep.sweep(run, {"learning_rate": np.array([1.1754944e-38, 0.1])}, progress=False)
+    assert grid["final_gap"].shape == (2,)
+    run.check_axes({"learning_rate": np.array([3.4028235e38])})
+    with pytest.raises(ValueError, match="holds 1.17549e-38, which is outside float32's"):  # just below: subnormal
+        run.check_axes({"learning_rate": np.array([1.1754942e-38])})
     wide = runs.CriterionRun(criteria.least_squares, problems.make_data(_X(), _y()), 5)
     assert sweep.sweep(wide, {"learning_rate": np.array([1e-50, 0.1])}, progress=False)["final_gap"].shape == (2,)
 
