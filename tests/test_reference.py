@@ -182,6 +182,24 @@ def test_features_on_any_finite_scale_are_solved(regression, known_regression, s
     np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], known_regression.minimiser, rtol=1e-12)  # numpy's lstsq
 
 
+@pytest.mark.parametrize("dtype, units, l2", [("float32", 1e-10, 1e-30), ("float32", 1e6, 1e-14), ("float64", 1e13, 1e-6)])
+def test_ridge_is_solved_whatever_the_features_units(dtype, units, l2):
+    """From the raw design's SVD, ridge lost the intercept beside float32 features of 1e-10 (0.51 for 1.01) and was
+    off in the 4th digit beside a column of 1e13: now compared with numpy's lstsq of [A; sqrt(N l2) I] a = [y; 0] on
+    the same design with unit-norm columns, in float64."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 3)) * units
+    y = X @ (np.array([1.0, 2.0, 3.0]) / units) + 1 + 0.5 * rng.normal(size=30)
+    X, y = X.astype(dtype).astype(float), y.astype(dtype).astype(float)  # the data float32 holds, exactly
+    A = np.column_stack([np.ones(30), X])
+    norms = np.linalg.norm(A, axis=0)
+    stacked = np.vstack([A / norms, np.sqrt(30 * l2) * np.diag(1 / norms)])
+    expected = np.linalg.lstsq(stacked, np.r_[y, np.zeros(4)], rcond=None)[0] / norms
+    found = np.asarray(reference.ridge(X.astype(dtype), y.astype(dtype), l2), float)
+    np.testing.assert_allclose(found * np.r_[1, units, units, units], expected * np.r_[1, units, units, units],
+                               rtol=1e-4 if dtype == "float32" else 1e-10)
+
+
 def test_newtons_path_vmapped_over_its_iteration_limit_equals_plain_calls_and_converges_quadratically(binary):
     X, y = binary
     data = problems.make_data(X, y, l2=1e-2)
