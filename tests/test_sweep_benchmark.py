@@ -17,6 +17,28 @@ def test_the_sweep_and_the_loop_of_jitted_runs_agree():
     assert difference.shape == (8,) and difference.max() <= 1e-12
 
 
+def test_the_workloads_written_on_the_library_are_the_lessons():
+    """benchmarks/sweeps.py imports no lesson: its network and its interpolating data are the lessons', written again."""
+    import jax
+    import jax.numpy as jnp
+
+    from experiments import edge_of_stability, interpolating_diabetes
+    from lab import criteria, descent
+
+    data = edge_of_stability.load(jnp.float64)
+    init = edge_of_stability.initial_parameters(jax.random.key(0), data.X.shape[1], jnp.float64)
+    zero = descent.Optimum(jnp.zeros_like(init), jnp.zeros((), init.dtype))
+    lesson = descent.run(edge_of_stability.mean_squared_error, data, init, zero, 3, learning_rate=0.4,
+                         growth=jnp.finfo(init.dtype).max)
+    assert float(sweeps.network_run(3)(0.4)["final_loss"]) == float(lesson.gap[-1])
+    lesson_data, optimum = interpolating_diabetes(jnp.float64)
+    run = sweeps.minibatch_run(3)
+    reference = descent.optimum(criteria.least_squares, optimum, lesson_data)
+    trace = descent.run(criteria.least_squares, lesson_data, jnp.zeros_like(optimum), reference, 3, learning_rate=0.1,
+                        batches=descent.Minibatches(4.0, jax.random.key(1), lesson_data.X.shape[0], True))
+    assert float(run(4.0, 0.1, 1)["final_gap"]) == float(trace.gap[-1])
+
+
 def test_the_readme_states_the_numbers_of_figures_sweeps_json():
     numbers = json.loads((ROOT / "figures" / "sweeps.json").read_text())["workloads"]
     text = " ".join((ROOT / "README.md").read_text().split("**Speed** (`python -m benchmarks.sweeps`", 1)[1]
