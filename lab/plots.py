@@ -334,7 +334,7 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
         t = np.arange(gap.shape[-1]) * every
         diverged, at_step = bool(results["diverged"][index]), int(results["diverged_at"][index])
         keep = t < at_step if diverged else np.ones_like(t, dtype=bool)
-        label = labels[n] if labels is not None else _run_label(results, index)
+        label = labels[n] if labels is not None else _run_label(results, index, point)
         line, = ax.semilogy(t[keep], np.where(gap[keep] > 0, gap[keep], np.nan), lw=2.2, alpha=0.85, label=label)
         if diverged and keep.any():
             ax.plot(t[keep][-1], gap[keep][-1], "x", color=line.get_color(), ms=10, mew=2.2)
@@ -541,12 +541,16 @@ def _describe(results, fixed) -> str:
     return f"\n({text})" if text else ""
 
 
-def _run_label(results, index) -> str:
+def _run_label(results, index, point) -> str:
+    """The run's learning rate in units of 2/L and kappa, then every other axis `point` selects, at the value drawn
+    (the nearest on its axis): two runs told apart by momentum, or a seed, are named by it."""
     c = float(results["learning_rate"][index] * results["L"][index] / 2)
     word = "below" if c < 1 - 1e-9 else ("at" if c <= 1 + 1e-9 else "above")
     kappa = float(results["condition_number"][index])
     edge = f" ({word} the edge)" if _plain_gradient_descent(results) else ""  # 2/L is not Adam's or momentum's edge
-    return f"learning rate {c:.3g}·2/L{edge}, κ = {kappa:.3g}"
+    others = [f"{name} = {results.axes[name][index[list(results.axes).index(name)]]:g}" for name in point
+              if name not in (*runs.LEARNING_RATE_AXES, "kappa")]
+    return ", ".join([f"learning rate {c:.3g}·2/L{edge}, κ = {kappa:.3g}", *others])
 
 
 def _best(L, mu, tolerance):

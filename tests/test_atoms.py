@@ -243,6 +243,9 @@ def test_relax_refuses_float32():
         (lambda: atoms.perfect_eigenvalues(atoms.vacate(atoms.bcc(3), [0])), "perfect crystal"),
         (lambda: atoms.perfect_eigenvalues(DOUBLED), "repeats\\^3 cubic cells"),
         (lambda: atoms.harmonic_entropy([0.0, 1.0, 2.0]), "positive"),
+        (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=True), "temperature must be positive"),  # 1 K
+        (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=np.array([300.0, 600.0])), "temperature"),
+        (lambda: atoms.nonzero_modes(np.eye(6)), r"1-D array of Hessian eigenvalues, got shape \(6, 6\)"),
     ],
 )
 def test_bad_input_names_the_argument(call, message):
@@ -302,6 +305,28 @@ def test_dilute_fit_recovers_a_plus_b_over_n():
     assert atoms.dilute_fit(row[:2], k)["largest_minus_432"] is None  # no 432-site cell measured
 
 
+def test_dilute_fit_refuses_a_count_its_defects_do_not_hold_or_a_single_cell():
+    """dilute_fit(row of pairs, 1) returned twice the dilute value and slope; one cell, a line through one point."""
+    row = [fake_defect(n, 2, 2 * (2.5 - 8.0 / n)) for n in (128, 250, 432)]
+    with pytest.raises(ValueError, match=r"row's defects hold \[2\] vacancies, not vacancies = 1"):
+        atoms.dilute_fit(row, 1)
+    with pytest.raises(ValueError, match=r"at least two sizes, got sites \[128\]"):
+        atoms.dilute_fit(row[:1] * 2, 2)
+    with pytest.raises(ValueError, match="vacancies must be an integer >= 1"):
+        atoms.dilute_fit(row, 0)
+
+
+def test_the_entropy_refuses_spectra_holding_the_translations_or_stacked(monovacancies):
+    """The three zero modes rounded to 6e-15..2e-14 (positive) were summed as modes: S_f = 53.3 for 1.55; a stack of
+    two spectra was summed as one, its count that of its rows."""
+    _, modes, perfect = monovacancies[3]
+    with_translations = np.r_[6e-15, 9.8e-15, 1.8e-14, modes]
+    with pytest.raises(ValueError, match="none below 1e-08 times the largest"):
+        atoms.formation_entropy(with_translations, perfect)
+    with pytest.raises(ValueError, match=r"defect_modes must be a non-empty 1-D array .* got shape \(2, "):
+        atoms.formation_entropy(np.stack([modes, modes]), perfect)
+
+
 def test_the_same_cluster_in_larger_cells_keeps_its_shape_and_the_monovacancy_is_each_cells(monovacancies):
     by_size = atoms.in_larger_cells((1, 2), (3, 4), np.random.default_rng(0), grown_in=4)
     assert list(by_size) == [1, 2] and [(d.sites, d.vacancies) for d in by_size[1]] == [(54, 1), (128, 1)]
@@ -347,3 +372,13 @@ def test_cost_by_size_is_the_median_of_each_stage_per_cell_and_exact_sums_the_ex
                                timed(128, 126, (1.0, 1.0, 1.0, 1.0)), timed(128, 127, (2.0, 3.0, 4.0, 0.1))])
     assert cost["atoms"] == [53.0, 127.0] and cost["relax"] == [1.0, 2.0] and cost["descriptor"] == [0.5, 1.0]
     assert cost["exact"] == [6.0, 2.0 + 3.0 + 4.0]  # the medians' sum, the descriptor left out
+
+
+def test_without_float64_the_vibrations_say_so_instead_of_blaming_the_crystal():
+    """In float32 a perfect crystal read as 'not a minimum: 2 zero eigenvalues', a relaxed one as 'not relaxed'."""
+    crystal = atoms.bcc(2)
+    with jax.enable_x64(False):
+        for call, name in ((atoms.hessian, "hessian"), (atoms.perfect_eigenvalues, "perfect_eigenvalues"),
+                           (atoms.check_relaxed, "check_relaxed")):
+            with pytest.raises(ValueError, match=f"^{name} needs float64"):
+                call(crystal)

@@ -67,8 +67,13 @@ def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end(
             draw()
     title = plots.stability_map(grid, at={"seed": np.float32(2.0)}).axes[0].get_title()
     near = plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.6, "kappa": 9.0}])
+    # two runs told apart by an axis other than the learning rate and kappa: each label names it, at the value drawn
+    by_seed = plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.5, "kappa": 10.0, "seed": 0},
+                                                     {"learning_rate_over_edge": 0.5, "kappa": 10.0, "seed": 2.5}])
     plt.close("all")
     assert "seed = 3" in title and "learning rate 0.5·2/L (below the edge), κ = 10" in _labels(near)
+    assert _labels(by_seed)[:2] == ["learning rate 0.5·2/L (below the edge), κ = 10, seed = 0",
+                                    "learning rate 0.5·2/L (below the edge), κ = 10, seed = 3"]  # both read "κ = 10"
 
 
 def test_without_a_row_axis_the_curve_is_labelled_as_the_median_hessians_kappa_not_as_an_axis_value():

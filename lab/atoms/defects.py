@@ -193,7 +193,17 @@ def dilute_fit(row, vacancies: int, reference_sites: int = 432) -> dict:
     sites, k = `vacancies`), and S_f / k in the largest cell minus that in a cell of `reference_sites`, under the
     key "largest_minus_{reference_sites}" (None unless both were measured): how far a periodic cell of N sites
     sits from the dilute limit."""
+    if isinstance(vacancies, bool) or not isinstance(vacancies, (int, np.integer)) or vacancies < 1:
+        raise ValueError(f"vacancies must be an integer >= 1, the clusters' size, got {vacancies!r}.")
+    counted = sorted({d.vacancies for d in row})
+    if counted != [vacancies]:  # S_f / k with another k: a fit off by k'/k
+        raise ValueError(f"row's defects hold {counted} vacancies, not vacancies = {vacancies}: fit one cluster size "
+                         "at a time, with its own count.")
     n = np.array([d.sites for d in row], float)
+    if len(set(n)) < 2:
+        sites = sorted(set(n.astype(int).tolist()))
+        raise ValueError(f"dilute_fit needs the cluster in cells of at least two sizes, got sites {sites}: a line "
+                         "through one point is no fit.")
     per_vacancy = np.array([d.entropy for d in row]) / vacancies
     slope, dilute = np.polyfit(1 / n, per_vacancy, 1)
     by_sites = dict(zip(n, per_vacancy))

@@ -11,6 +11,14 @@ _C, _C0, _C1, _C2 = 3.40, 1.2371147, -0.3592185, -0.0385607
 POTENTIAL_CUTOFF = max(_C, _D)
 
 
+def require_float64(what: str):
+    """ValueError unless JAX computes in float64: a force norm of 1e-8, and the Hessian's modes down to 1e-8 of its
+    largest, are below float32's rounding (in float32 a perfect crystal read as 'not a minimum')."""
+    if jnp.result_type(float) != jnp.float64:
+        raise ValueError(f"{what} needs float64 (a force norm of 1e-8 is below float32's rounding): "
+                         "call jax.config.update('jax_enable_x64', True) first.")
+
+
 def site_energy(centre, around, pair, occupied):
     """Finnis-Sinclair energy (eV) of one site from its position (3,), its neighbours' (K, 3) and the (K,) mask of
     occupied pairs: 1/2 sum_j V(r_ij) - A sqrt(rho_i); zero on a vacant site."""

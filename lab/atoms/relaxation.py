@@ -9,7 +9,7 @@ import numpy as np
 import optax
 
 from lab.atoms.lattice import Neighbours, Structure
-from lab.atoms.potential import energy, potential_neighbours
+from lab.atoms.potential import energy, potential_neighbours, require_float64
 
 
 class NotAMinimum(ValueError):
@@ -38,9 +38,7 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
     times at most). Raises NotAMinimum when it keeps moving or collapses
     atoms onto each other (a stale pair list let it into a wrong energy).
     """
-    if jnp.result_type(float) != jnp.float64:
-        raise ValueError("relax needs float64 (a force norm of 1e-8 is below float32's rounding): "
-                         "call jax.config.update('jax_enable_x64', True) first.")
+    require_float64("relax")
     if not 0 < tolerance < np.inf:
         raise ValueError(f"tolerance must be a positive force norm (eV/angstrom), got {tolerance!r}.")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:

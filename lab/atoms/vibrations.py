@@ -6,7 +6,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from lab.atoms.lattice import Structure, pair_vectors
-from lab.atoms.potential import energy, force_norm, potential_neighbours, site_energy
+from lab.atoms.potential import energy, force_norm, potential_neighbours, require_float64, site_energy
 from lab.atoms.relaxation import NotAMinimum
 
 IRON_MASS = 55.845  # amu
@@ -43,6 +43,7 @@ def padded_hessian(positions, occupied, near):
 def hessian(structure: Structure) -> np.ndarray:
     """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic
     differentiation."""
+    require_float64("hessian")
     near = potential_neighbours(structure, skin=0.0)
     full = np.asarray(padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
     keep = np.repeat(structure.occupied, 3)
@@ -73,17 +74,21 @@ def eigenvalues(matrix) -> np.ndarray:
 
 def check_relaxed(structure: Structure, tolerance: float = 1e-8):
     """NotAMinimum unless the force norm (eV/angstrom) is at most `tolerance`."""
+    require_float64("check_relaxed")
     remaining = force_norm(structure, potential_neighbours(structure))
     if not remaining <= tolerance:
         raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; "
                           "relax it first (atoms.relax).")
 
 
+ZERO_MODE = 1e-8  # an eigenvalue below this fraction of the largest is a zero mode (a translation), in rounding
+
+
 def nonzero_modes(eigenvalues) -> np.ndarray:
     """The ascending eigenvalues without the three zero modes; NotAMinimum when there are negative or other zero
     modes."""
-    eigenvalues = np.sort(eigenvalues)
-    small = 1e-8 * eigenvalues[-1]
+    eigenvalues = np.sort(_modes("eigenvalues", eigenvalues))
+    small = ZERO_MODE * eigenvalues[-1]
     negative, zero = np.sum(eigenvalues < -small), np.sum(np.abs(eigenvalues) <= small)
     if negative or zero != 3:
         raise NotAMinimum(
@@ -99,12 +104,13 @@ def harmonic_entropy(eigenvalues, temperature: float = 300.0, mass: float = IRON
 
     eigenvalues: the non-zero Hessian eigenvalues (eV/angstrom^2); mass in amu; temperature in K.
     """
-    eigenvalues = np.asarray(eigenvalues)
-    if eigenvalues.size == 0 or not np.all(eigenvalues > 0):  # an empty set gave 0.0
-        raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only: "
-                         "pass vibrational_eigenvalues(...).")
+    eigenvalues = _modes("eigenvalues", eigenvalues)
+    if not np.all(eigenvalues > ZERO_MODE * eigenvalues.max()):  # an empty set gave 0.0; the translations ~1e-14
+        raise ValueError("harmonic_entropy needs the positive (non-zero) eigenvalues only, none below "
+                         f"{ZERO_MODE:g} times the largest (the translations, in rounding): pass "
+                         "vibrational_eigenvalues(...) or nonzero_modes(...).")
     for name, value in (("temperature", temperature), ("mass", mass)):
-        if not 0 < value < np.inf:
+        if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0 or not 0 < value < np.inf:
             raise ValueError(f"{name} must be positive and finite (K, amu), got {value!r}.")  # -inf or NaN entropy
     omega = np.sqrt(eigenvalues / mass * _OMEGA2_PER_EV_A2_AMU)
     return float(np.sum(np.log(BOLTZMANN * temperature / (HBAR * omega)) + 1.0))
@@ -116,6 +122,7 @@ def formation_entropy(defect_modes, perfect_modes, temperature: float = 300.0, m
     With M = 3N - 3 the number of non-zero modes, temperature, mass and units
     cancel exactly: S_f = -1/2 sum_d ln lambda + (M_d / M_p) 1/2 sum_p ln lambda.
     """
+    defect_modes, perfect_modes = _modes("defect_modes", defect_modes), _modes("perfect_modes", perfect_modes)
     ratio = len(defect_modes) / len(perfect_modes)
     return (harmonic_entropy(defect_modes, temperature, mass)
             - ratio * harmonic_entropy(perfect_modes, temperature, mass))
@@ -131,6 +138,7 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
     three rows (three Hessian-vector products). The diagonalisation of the
     full (3N, 3N) matrix, O(N^3), gives the same numbers (tested).
     """
+    require_float64("perfect_eigenvalues")
     if not np.all(structure.occupied):
         raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); "
                          "use vibrational_eigenvalues for a defect.")
@@ -154,3 +162,14 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
 def _first_rows(positions, occupied, near):
     """The Hessian's first three rows (equal to its first three columns): site 0's force constants."""
     return jax.vmap(hessian_product(positions, occupied, near))(jnp.eye(positions.size, dtype=positions.dtype)[:3])
+
+
+def _modes(name, eigenvalues) -> np.ndarray:
+    """A non-empty 1-D array of finite eigenvalues (a stack of spectra was summed as one, its count its rows')."""
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    if eigenvalues.ndim != 1 or eigenvalues.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of Hessian eigenvalues, got shape {eigenvalues.shape}: "
+                         "one structure's spectrum (eigenvalues(hessian(...)), not the Hessian or a stack).")
+    if not np.all(np.isfinite(eigenvalues)):
+        raise ValueError(f"{name} holds NaN or infinite values: the Hessian was not finite (a collapsed structure?).")
+    return eigenvalues
