@@ -182,7 +182,8 @@ def test_features_on_any_finite_scale_are_solved(regression, known_regression, s
     np.testing.assert_allclose(np.r_[a[0], a[1:] * scale], known_regression.minimiser, rtol=1e-12)  # numpy's lstsq
 
 
-@pytest.mark.parametrize("dtype, units, l2", [("float32", 1e-10, 1e-30), ("float32", 1e6, 1e-14), ("float64", 1e13, 1e-6)])
+@pytest.mark.parametrize("dtype, units, l2", [("float32", 1e-10, 1e-30), ("float32", 1e6, 1e-14),
+                                             ("float64", 1e13, 1e-6)])
 def test_ridge_is_solved_whatever_the_features_units(dtype, units, l2):
     """From the raw design's SVD, ridge lost the intercept beside float32 features of 1e-10 (0.51 for 1.01) and was
     off in the 4th digit beside a column of 1e13: now compared with numpy's lstsq of [A; sqrt(N l2) I] a = [y; 0] on

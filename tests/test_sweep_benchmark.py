@@ -18,7 +18,8 @@ def test_the_sweep_and_the_loop_of_jitted_runs_agree():
 
 
 def test_the_workloads_written_on_the_library_are_the_lessons():
-    """benchmarks/sweeps.py imports no lesson: its network and its interpolating data are the lessons', written again."""
+    """benchmarks/sweeps.py imports no lesson: its network and its interpolating data are the lessons', written
+    again."""
     import jax
     import jax.numpy as jnp
 
