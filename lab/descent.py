@@ -6,7 +6,9 @@ recompile, and a sweep vectorises this very function with `jax.vmap`.
 
 Divergence rule. At every step the run observes g_t = f(a_t) - f*. It is
 declared diverged at the first step t where g_t is not finite or
-g_t > growth * g_0 + eps (1 + |f*|), eps the machine epsilon: a step just
+g_t > growth * max(g_0, 0) + ROUNDING eps (1 + |f*|), eps the machine epsilon
+(f near f* is known to that much: a start at a* whose gap rounds to -2e-13 is no
+divergence, at t = 0 or after). A step just
 above 2/L stays finite for hundreds of steps, so finiteness alone is no
 test. From then on the run is frozen at its last accepted iterate a_{t-1}
 (masked with `where`), its recorded curves repeat the last finite values,
@@ -85,6 +87,7 @@ class Trace(NamedTuple):
 
 
 DEFAULT_GROWTH = 1e4
+ROUNDING = 1e3  # f(a) - f* within ROUNDING eps (1 + |f*|) of 0 is rounding: no start below f*, no divergence
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=("size", "key"),
@@ -236,7 +239,7 @@ def _check_start_value(criterion, data, init, optimum):
     start, best = float(start), float(optimum.value)
     if not np.isfinite(start):
         raise ValueError(f"f(init) is {start}: choose a start where the criterion is finite.")
-    if start < best - 1e3 * float(jnp.finfo(init.dtype).eps) * (1 + abs(best)):
+    if start < best - ROUNDING * float(jnp.finfo(init.dtype).eps) * (1 + abs(best)):
         raise ValueError(f"optimum.value = {best:.6g} is above f(init) = {start:.6g}: it is not the minimum value (the "
                          "run would count as diverged at t = 0). Pass descent.optimum(...) or a "
                          "lab.reference.Reference.")
@@ -340,7 +343,7 @@ def _run(criterion, optimizer, num_steps, record_path, return_state, data, init,
     value_fn = lambda a: criterion(a, data)  # noqa: E731
     eps = jnp.finfo(init.dtype).eps
     gap0 = criterion(init, data) - optimum.value
-    limit = growth * gap0 + eps * (1 + jnp.abs(optimum.value))
+    limit = growth * jnp.maximum(gap0, 0) + ROUNDING * eps * (1 + jnp.abs(optimum.value))
 
     def observe(carry, params, gap):
         """Apply the divergence rule to the new observation; return the carry and what to record."""

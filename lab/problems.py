@@ -384,9 +384,10 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
     if rank < scaled.size:
         warnings.warn(f"the Hessian at the reference optimum is singular (numerical rank {rank} < {scaled.size}): "
                       "the minimiser is not unique (with data: a duplicated, constant or zero column, or fewer "
-                      "samples than parameters) and the reference is one of them (least squares: the minimum-norm "
-                      "one); mu is rounding, so 2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with "
-                      "l2 > 0.", stacklevel=3)
+                      "samples than parameters) and the reference is one of them: the minimum-norm one for the lab's "
+                      "least squares, wherever the search stopped for another criterion (its distances and rates are "
+                      "then measured from that point, not from where gradient descent goes); mu is rounding, so "
+                      "2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
     else:
         warnings.warn(f"the Hessian at the reference optimum is too badly conditioned for {values.dtype} (its smallest "
                       f"eigenvalue is below {values.size} eps times its largest): a* is unique, but mu, kappa, "

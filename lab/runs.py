@@ -587,7 +587,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         diverged=trace.diverged,
         diverged_at=trace.diverged_at,
         iterations=iterations.astype(jnp.int32),
-        measured_rate=measured_rate(distance, trace.diverged_at),
+        measured_rate=measured_rate(distance, trace.diverged_at, jnp.linalg.norm(problem.reference.params)),
         L=spec.L,
         mu=spec.mu,
         condition_number=spec.kappa,
@@ -604,15 +604,19 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     )
 
 
-def measured_rate(distance, diverged_at):
+def measured_rate(distance, diverged_at, reference_norm=0.0):
     """Per-step factor of ||a_t - a*|| over the second half of the curve's clean part.
 
     The clean part ends at the divergence step, or where the distance falls
-    below 1e3 machine epsilons of its start (rounding noise below that).
+    below 1e3 machine epsilons of the larger of its start and ||a*|| =
+    `reference_norm` (rounding noise below that: the iterates themselves are
+    known to eps ||a*||, so a run started 1e-3 from an a* of norm 1e3 sat on a
+    floor of 3e-13 that read as the rate 1).
     """
     t = jnp.arange(distance.shape[0], dtype=jnp.int32)
     end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1).astype(jnp.int32)
-    clean = (distance > 1e3 * jnp.finfo(distance.dtype).eps * distance[0]) & (t <= end)
+    floor = 1e3 * jnp.finfo(distance.dtype).eps * jnp.maximum(distance[0], reference_norm)
+    clean = (distance > floor) & (t <= end)
     t1 = jnp.maximum(jnp.sum(jnp.cumprod(clean)) - 1, 0)
     t0 = t1 // 2
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)

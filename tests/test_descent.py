@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from lab import criteria, descent, problems, reference, spectrum
+from lab import criteria, descent, problems, reference, runs, spectrum, stability
 
 from . import helpers
 
@@ -164,3 +164,28 @@ def test_a_run_on_constants_composes_under_jit_vmap_and_eval_shape():
     np.testing.assert_allclose(jax.vmap(final_gap)(jnp.array([0.001, 0.01])), eager, rtol=1e-12)
     np.testing.assert_allclose(jax.jit(final_gap)(0.01), eager[1], rtol=1e-12)
     assert jax.eval_shape(final_gap, 0.01).shape == ()
+
+
+def _uncentred(seed, offset, scale=1.0):
+    """Least squares written by hand on data whose target is not centred: ||a*|| about the offset."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(100 if seed == 7 else 200, 4))
+    X[:, 1] *= 3
+    y = scale * rng.normal(size=X.shape[0]) + X @ rng.normal(size=4) + offset
+    return problems.problem(lambda a, data: jnp.mean((data.y - data.X @ a) ** 2), problems.make_data(X, y))
+
+
+def test_rounding_near_a_star_is_neither_a_divergence_nor_a_rate():
+    """A start at a* whose gap rounds to -2e-13 (f* = 1e4) counted as diverged at t = 0; a run started 1e-3 from an
+    a* of norm 1e3 sat on a floor of 3e-13 that measured_rate read as the rate 1 (0.83 predicted), and the edge
+    search's best learning rate on such data was 0.044 for 2/(L + mu) = 0.130, reported as measured."""
+    at_optimum = _uncentred(18, 0.0, scale=100.0)
+    outcome, _ = runs.optimize(at_optimum, 100, 0.5 * at_optimum.edge_learning_rate, start=at_optimum.reference.params)
+    assert not bool(outcome.diverged) and int(outcome.diverged_at) == -1
+    problem = _uncentred(7, 1000.0)
+    L, mu = float(problem.spectrum.L), float(problem.spectrum.mu)
+    outcome, _ = runs.optimize(problem, 300, 2 / (L + mu), start=problem.reference.params + 1e-3)
+    assert float(outcome.measured_rate) == pytest.approx((L - mu) / (L + mu), rel=1e-3)
+    edges = stability.edge_and_best(runs.CriterionRun(problem.criterion, problem.data, 400, resample=False),
+                                    {"seed": np.array([0])})
+    assert float(edges["best_learning_rate"][0]) == pytest.approx(2 / (L + mu), rel=5e-3)  # the README's 0.4 %

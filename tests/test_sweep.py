@@ -231,7 +231,7 @@ def test_a_best_learning_rate_at_a_bracket_end_is_not_measured_in_float32_either
 def test_where_no_rate_can_be_measured_the_best_lies_on_no_side(monkeypatch):
     """NaN rates at both ends of best_bracket read as 'the rate still falls beyond the top': widen the bracket,
     the wrong advice. Now no side, no bound, and the warning says why."""
-    monkeypatch.setattr(runs, "measured_rate", lambda distance, diverged_at: jnp.full((), jnp.nan, distance.dtype))
+    monkeypatch.setattr(runs, "measured_rate", lambda distance, *_: jnp.full((), jnp.nan, distance.dtype))
     run = runs.LinearRegressionRun(n=23, d=3, num_steps=100)  # a program of its own: traced with the patch
     with pytest.warns(UserWarning, match="1 where no rate could be measured at either end"):
         found = stability.edge_and_best(run, {"kappa": np.array([10.0])})

@@ -831,7 +831,7 @@ FORMULA_INPUTS = [
     (lambda: atoms.bcc(2.7), "repeats must be a positive integer"),  # read as 2
     (lambda: atoms.bcc(2, strain=-1.0), "collapses or inverts the cell"),  # a cell of volume 0
     (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=0.0), "temperature must be positive"),  # -inf
-    (lambda: atoms.harmonic_entropy([]), "positive (non-zero) eigenvalues"),  # 0.0
+    (lambda: atoms.harmonic_entropy([]), "must be a non-empty 1-D array of Hessian eigenvalues"),  # 0.0
     (lambda: atoms.relax(atoms.bcc(2), tolerance=0.0), "tolerance must be a positive force norm"),
     (lambda: atoms.relax(atoms.bcc(2), max_steps=0), "max_steps must be an integer >= 1"),
     (lambda: atoms.relax(atoms.bcc(2)._replace(positions=np.full((16, 3), NAN))), "NaN or infinite"),
