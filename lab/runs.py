@@ -611,7 +611,9 @@ def measured_rate(distance, diverged_at, reference_norm=0.0):
     below 1e3 machine epsilons of the larger of its start and ||a*|| =
     `reference_norm` (rounding noise below that: the iterates themselves are
     known to eps ||a*||, so a run started 1e-3 from an a* of norm 1e3 sat on a
-    floor of 3e-13 that read as the rate 1).
+    floor of 3e-13 that read as the rate 1). NaN where the start itself lies
+    below that floor (or the run diverged at once): no rate to measure; 0 where
+    the curve reaches the floor in one step.
     """
     t = jnp.arange(distance.shape[0], dtype=jnp.int32)
     end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1).astype(jnp.int32)
@@ -620,7 +622,8 @@ def measured_rate(distance, diverged_at, reference_norm=0.0):
     t1 = jnp.maximum(jnp.sum(jnp.cumprod(clean)) - 1, 0)
     t0 = t1 // 2
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
-    return jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)).astype(ratio.dtype), 0.0)
+    rate = jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)).astype(ratio.dtype), 0.0)
+    return jnp.where(clean[0], rate, jnp.nan)
 
 
 PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessian to rule, far above rounding

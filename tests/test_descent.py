@@ -189,3 +189,13 @@ def test_rounding_near_a_star_is_neither_a_divergence_nor_a_rate():
     edges = stability.edge_and_best(runs.CriterionRun(problem.criterion, problem.data, 400, resample=False),
                                     {"seed": np.array([0])})
     assert float(edges["best_learning_rate"][0]) == pytest.approx(2 / (L + mu), rel=5e-3)  # the README's 0.4 %
+
+
+def test_a_start_below_the_rounding_floor_has_no_rate_not_a_perfect_one():
+    """With the floor at 1e3 eps ||a*||, a float32 start 0.02 from an a* of norm 200 lay below it: the rate read 0.0,
+    a perfect contraction the best-rate search would have chosen; now NaN. 0 stays the one-step reach of the floor."""
+    curve = jnp.asarray(0.0224 * 0.818 ** np.arange(50), jnp.float32)
+    assert float(runs.measured_rate(curve, -1, jnp.float32(20.0))) == pytest.approx(0.818, rel=1e-4)
+    assert np.isnan(runs.measured_rate(curve, -1, jnp.float32(200.0)))
+    one_step = jnp.asarray([1.0, 1e-30, 1e-30], jnp.float64)
+    assert float(runs.measured_rate(one_step, -1, 1.0)) == 0.0
