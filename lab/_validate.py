@@ -210,6 +210,14 @@ def float_dtype(dtype):
     return jnp.dtype(dtype)
 
 
+def generator(name: str, rng):
+    """A numpy Generator (np.random.default_rng(seed)), not a seed: an int failed deep inside ('no attribute
+    integers')."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name} must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}.")
+    return rng
+
+
 def prng_key(name: str, key):
     """A JAX PRNG key (jax.random.key(seed), or a legacy jax.random.PRNGKey(seed)), not a seed."""
     dtype = getattr(key, "dtype", None)

@@ -120,8 +120,7 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
     sorted, so that a training set ordered by group keeps whole groups in each contiguous fold.
     """
     resamples = _validate.count("resamples", resamples)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}.")
+    _validate.generator("rng", rng)
     X, y = (np.asarray(v) for v in _validate.features_and_targets(X, y))
     X_test, y_test = (np.asarray(v) for v in _validate.features_and_targets(X_test, y_test, names=("X_test", "y_test")))
     if X_test.shape[1] != X.shape[1]:

@@ -246,6 +246,11 @@ def test_relax_refuses_float32():
         (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=True), "temperature must be positive"),  # 1 K
         (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=np.array([300.0, 600.0])), "temperature"),
         (lambda: atoms.nonzero_modes(np.eye(6)), r"1-D array of Hessian eigenvalues, got shape \(6, 6\)"),
+        (lambda: atoms.defect(2, 1, 0.0, 0), "rng must be a numpy Generator"),  # 'no attribute integers'
+        (lambda: atoms.sample([(2, 1, 1)], 0.01, np.random.default_rng(0)), r"plan holds \(repeats, size, count"),
+        (lambda: atoms.sample([(2, 1, -1, "compact")], 0.01, np.random.default_rng(0)), "count an integer >= 1"),
+        (lambda: atoms.interstitial_cluster(atoms.bcc(2), 9, np.random.default_rng(0)),  # numpy's 'cannot be empty'
+         "a cluster of size 9 does not fit in this cell of 16 sites: it stopped growing at 8"),
     ],
 )
 def test_bad_input_names_the_argument(call, message):

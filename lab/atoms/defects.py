@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lab import _validate
 from lab.atoms.afs import DESCRIPTOR_CUTOFF, descriptors
 from lab.atoms.lattice import (
     LATTICE_CONSTANT, Structure, bcc, cluster_offsets, neighbours, place, random_strain, vacate,
@@ -24,11 +25,13 @@ def vacancy_cluster(structure: Structure, size: int, rng: np.random.Generator, c
     every distance: more varied environments for the same size).
     """
     _check_size(size, len(structure.occupied))
+    _validate.generator("rng", rng)
     reach = 1.2 * LATTICE_CONSTANT if compact else DESCRIPTOR_CUTOFF  # shells at 0.87a and a; the third is at 1.41a
     near = neighbours(structure, reach, size=64)
     cluster = [int(rng.integers(len(structure.occupied)))]
     while len(cluster) < size:
         candidates = np.setdiff1d(near.index[cluster][near.valid[cluster]], cluster)
+        _check_growing(candidates, size, cluster, structure)
         weights = np.ones(len(candidates))
         if compact:
             contacts = np.array([np.isin(near.index[c][near.valid[c]], cluster).sum() for c in candidates])
@@ -41,13 +44,23 @@ def interstitial_cluster(structure: Structure, size: int, rng: np.random.Generat
     """`size` sites for parallel dumbbells, grown from a random site, each new one a second neighbour (a apart)
     of the cluster: first neighbours are too close for two parallel dumbbells (their atoms would overlap)."""
     _check_size(size, len(structure.occupied))
+    _validate.generator("rng", rng)
     near = neighbours(structure, 1.05 * LATTICE_CONSTANT, size=16)
     distance = np.linalg.norm(structure.positions[near.index] + near.shift - structure.positions[:, None], axis=-1)
     second = near.valid & (distance > 0.95 * LATTICE_CONSTANT)
     cluster = [int(rng.integers(len(structure.occupied)))]
     while len(cluster) < size:
-        cluster.append(int(rng.choice(np.setdiff1d(near.index[cluster][second[cluster]], cluster))))
+        candidates = np.setdiff1d(near.index[cluster][second[cluster]], cluster)
+        _check_growing(candidates, size, cluster, structure)
+        cluster.append(int(rng.choice(candidates)))
     return np.array(cluster)
+
+
+def _check_growing(candidates, size, cluster, structure):
+    """ValueError where a cluster cannot grow to `size` in this cell (every site it could take is taken)."""
+    if len(candidates) == 0:
+        raise ValueError(f"a cluster of size {size} does not fit in this cell of {len(structure.occupied)} sites: it "
+                         f"stopped growing at {len(cluster)}. Use a larger cell (more repeats) or a smaller size.")
 
 
 def _check_size(size, sites):
@@ -168,6 +181,10 @@ def sample(plan, strain: float, rng: np.random.Generator) -> tuple[list[Defect],
     """The defects of a `plan` of (repeats, size, count, kind): `count` clusters of `size` defects of `kind` (see
     `defect`) in cells of 2 repeats^3 sites, each strained by `random_strain(rng, strain)`; and the messages of
     those that do not relax to a minimum (NotAMinimum), which are left out: (found, rejected)."""
+    _validate.generator("rng", rng)
+    for entry in plan:
+        if len(entry) != 4 or isinstance(entry[2], bool) or not isinstance(entry[2], (int, np.integer)) or entry[2] < 1:
+            raise ValueError(f"plan holds (repeats, size, count, kind) entries, count an integer >= 1; got {entry!r}.")
     found, rejected = [], []
     for repeats, size, count, kind in plan:
         for _ in range(count):
