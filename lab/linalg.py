@@ -12,7 +12,8 @@ usual. They differentiate as their namesakes do (forward and reverse mode,
 through `fn`'s own rules); a vmap of a derivative batches the
 factorisations inside it again. Built on them, and used by `reference` and
 `model_selection` alike: column norms without overflow, the numerical rank
-measured on unit-norm columns, and ridge's least squares by QR.
+measured on unit-norm columns, and least squares with or without a ridge
+penalty, accurate whatever the columns' units.
 """
 import functools
 
@@ -112,3 +113,29 @@ def penalised_least_squares(A, y, penalty):
     scales = column_norms(A)
     q, r = qr(jnp.concatenate([A / scales, jnp.diag(jnp.sqrt(penalty) / scales)]))
     return solve_triangular(r, q[: A.shape[0]].T @ y) / scales
+
+
+def solve_least_squares(A, y, penalty=None):
+    """argmin ||y - A a||^2 + penalty ||a||^2 (None: 0) for an (N, P) matrix, the minimum-norm one where the penalty
+    is 0 and A is rank-deficient.
+
+    A of full column rank (measured scale-free, `numerical_rank`): from A with unit-norm columns, by Householder QR
+    (penalty 0) or `penalised_least_squares` (penalty > 0), accurate whatever the columns' units. Otherwise from A's
+    SVD, a = V diag(1 / (s + penalty / s)) U^T y over the top rank(A) singular values (the others are rounding,
+    which a penalty of 1e-30 would blow up), written so that s^2 never overflows. Under vmap over the penalty
+    alone, the factorisations of A are computed once.
+    """
+    n, p = A.shape
+    rank = numerical_rank(A)
+    u, s, vt = svd(A, full_matrices=False)
+    keep = (jnp.arange(s.size) < rank) & (s > 0)
+    safe = jnp.where(keep, s, 1.0)
+    by_svd = vt.T @ (jnp.where(keep, 1 / (safe + (0.0 if penalty is None else penalty) / safe), 0.0) * (u.T @ y))
+    if n < p:
+        return by_svd
+    scales = column_norms(A)
+    q, r = qr(A / scales)
+    by_qr = solve_triangular(r, q.T @ y) / scales
+    if penalty is not None:  # traced: both fits, one kept
+        by_qr = jnp.where(penalty > 0, penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1)), by_qr)
+    return jnp.where(rank == p, by_qr, by_svd)

@@ -49,7 +49,7 @@ def _check_batch_size(batch_size, num_samples: int, replacement: bool):
     _validate.flag("replacement", replacement)
     if _validate.is_concrete(batch_size):
         b = np.asarray(batch_size)
-        if b.dtype == bool or not _validate.is_real_number_dtype(b.dtype):  # True read as 1, "2" as a ufunc error
+        if not _validate.is_real_number_dtype(b.dtype):  # True was read as 1, "2" failed in a ufunc
             raise ValueError(f"batch_size must hold integers, got {batch_size!r}.")
         most = np.inf if replacement else num_samples
         if not (np.all(b >= 1) and np.all(b <= most) and np.all(np.mod(b, 1) == 0)):

@@ -2,8 +2,8 @@
 
 Folds are contiguous blocks, as scikit-learn's `KFold(k, shuffle=False)`,
 and are expressed as 0/1 weights on the samples rather than as slices, so
-that all folds have one shape and `vmap` runs them together. Each fold's SVDs
-are computed once and shared by every penalty.
+that all folds have one shape and `vmap` runs them together. Each fold's
+factorisations are computed once and shared by every penalty.
 """
 
 from typing import NamedTuple
@@ -138,25 +138,14 @@ def bootstrap_errors(X, y, X_test, y_test, l2, rng: np.random.Generator, resampl
 @jax.jit
 def _scores(A, y, l2, masks):
     def fold(weights):
-        # Each fit as `reference.ridge` makes it on the fold's training rows. Held-out rows are zeroed, not dropped
-        # (one shape for every fold): a fold training on fewer rows than A has columns gets singular values of
-        # rounding (1e-16 s_max, not 0), which only the top numerical rank, measured scale-free, leaves out (a cut
-        # relative to the raw s_max dropped an intercept beside features in units of 1e6 in float32).
+        # Each fit is `reference.ridge`'s on the fold's training rows. Held-out rows are zeroed, not dropped (one shape
+        # for every fold); the zero rows change no fit, and the factorisations are shared by every penalty.
         root = jnp.sqrt(weights)
         trained, targets = root[:, None] * A, root * y
-        scales = linalg.column_norms(trained)
-        u0, s0, vt0 = linalg.svd(trained / scales, full_matrices=False)
-        rank = jnp.sum(s0 > max(A.shape) * jnp.finfo(s0.dtype).eps * s0[0])  # linalg.numerical_rank's rule
-        unique = vt0.T @ ((u0.T @ targets) / jnp.where(s0 > 0, s0, 1)) / scales  # full rank, l2 = 0
-        u, s, vt = linalg.svd(trained, full_matrices=False)
-        kept = (jnp.arange(s.size) < rank) & (s > 0)
-        safe, rotated = jnp.where(kept, s, 1), u.T @ targets
         n_train, n_validation = weights.sum(), (1 - weights).sum()
 
         def fit(penalty):
-            by_svd = vt.T @ (jnp.where(kept, 1 / (safe + n_train * penalty / safe), 0) * rotated)  # s / (s^2 + n l2)
-            penalised = linalg.penalised_least_squares(trained, targets, n_train * jnp.where(penalty > 0, penalty, 1))
-            a = jnp.where(rank == A.shape[1], jnp.where(penalty > 0, penalised, unique), by_svd)
+            a = linalg.solve_least_squares(trained, targets, n_train * penalty)
             a = jnp.where(penalty >= 0, a, jnp.nan)  # a traced negative penalty (no check sees it): NaN scores
             squared = (y - A @ a) ** 2
             return (weights @ squared) / n_train, ((1 - weights) @ squared) / n_validation

@@ -69,28 +69,8 @@ _rank = jax.jit(linalg.numerical_rank)
 
 @jax.jit
 def _solve(A, y, l2=None):
-    """argmin (1/N) ||y - A a||^2 + l2 ||a||^2 (l2 None: 0), the minimum-norm one where l2 = 0 and A is rank-deficient.
-
-    A of full column rank (measured scale-free): from A with unit-norm columns, by Householder QR (l2 = 0) or
-    `linalg.penalised_least_squares` (l2 > 0), accurate whatever the columns' units. Otherwise from A's SVD,
-    a = V diag(1 / (s + N l2 / s)) U^T y over the top rank(A) singular values (the others are rounding, which a
-    penalty of 1e-30 would blow up), written so that s^2 never overflows.
-    """
-    n, p = A.shape
-    numerical_rank = linalg.numerical_rank(A)
-    penalty = 0.0 if l2 is None else n * l2
-    u, s, vt = linalg.svd(A, full_matrices=False)
-    keep = (jnp.arange(s.size) < numerical_rank) & (s > 0)
-    safe = jnp.where(keep, s, 1.0)
-    by_svd = vt.T @ (jnp.where(keep, 1 / (safe + penalty / safe), 0.0) * (u.T @ y))
-    if n < p:
-        return by_svd
-    scales = linalg.column_norms(A)
-    q, r = linalg.qr(A / scales)
-    by_qr = linalg.solve_triangular(r, q.T @ y) / scales
-    if l2 is not None:  # ridge's l2, traced: both fits, one kept
-        by_qr = jnp.where(l2 > 0, linalg.penalised_least_squares(A, y, jnp.where(l2 > 0, penalty, 1)), by_qr)
-    return jnp.where(numerical_rank == p, by_qr, by_svd)
+    """argmin (1/N) ||y - A a||^2 + l2 ||a||^2 (l2 None: 0) by `linalg.solve_least_squares`, penalty N l2."""
+    return linalg.solve_least_squares(A, y, None if l2 is None else A.shape[0] * l2)
 
 
 def ridge(X, y, l2, intercept: bool = True):
