@@ -2,7 +2,8 @@
 first and second with a fresh cache directory; median seconds over REPEATS and the ratios. And the compile
 time alone of the default `lab sweep`'s grid (`sweep.lower(...).compile()`, in a new process each time),
 with XLA's optimising compile and with `lab.cli.FAST_COMPILE_XLA_FLAGS`, which `lab sweep` uses on grids
-this small (`--compile auto`). And what every new process pays before any of it: importing JAX, optax,
+this small (`--compile auto`), and with those flags but the generated module split for parallel codegen
+(XLA's default; the flags compile it whole). And what every new process pays before any of it: importing JAX, optax,
 matplotlib and the `lab` command, with the installed ml_dtypes and, side by side, with ml_dtypes
 ML_DTYPES_COMPARED (installed apart for the comparison: its extension module took a second to import).
 And the floor under every command: a new process that imports the `lab` command and starts JAX's CPU
@@ -71,22 +72,30 @@ print(time.perf_counter() - started)
 """
 
 
-def compile_seconds(fast: bool) -> float:
-    """Seconds to compile the default sweep's grid in a new process, with or without the fast-compile flags."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    environment = {**os.environ, "XLA_FLAGS": cli.fast_compile_xla_flags(flags) if fast else flags}
-    done = subprocess.run([sys.executable, "-c", COMPILE_ONLY], env=environment, check=True, capture_output=True,
-                          text=True)
+WHOLE_MODULE = "--xla_cpu_parallel_codegen_split_count=1"  # of FAST_COMPILE_XLA_FLAGS: measured without it too
+MODES = {  # XLA_FLAGS of each compile measured, before any the environment sets
+    "full": "",
+    "fast": cli.fast_compile_xla_flags(""),
+    "fast, module split for parallel codegen": " ".join(f for f in cli.FAST_COMPILE_XLA_FLAGS if f != WHOLE_MODULE),
+}
+
+
+def compile_seconds(mode: str) -> float:
+    """Seconds to compile the default sweep's grid in a new process, with the XLA flags of `mode` (MODES)."""
+    flags = f"{MODES[mode]} {os.environ.get('XLA_FLAGS', '')}".strip()
+    done = subprocess.run([sys.executable, "-c", COMPILE_ONLY], env={**os.environ, "XLA_FLAGS": flags}, check=True,
+                          capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
 def compile_only(repeats):
-    samples = {"full": [], "fast": []}
+    samples = {mode: [] for mode in MODES}
     for _ in range(repeats):
         for mode in samples:
-            samples[mode].append(compile_seconds(mode == "fast"))
+            samples[mode].append(compile_seconds(mode))
     median = {mode: statistics.median(values) for mode, values in samples.items()}
-    return dict(median_s=median, samples_s=samples, full_over_fast=median["full"] / median["fast"])
+    return dict(median_s=median, samples_s=samples, full_over_fast=median["full"] / median["fast"],
+                split_over_whole=median["fast, module split for parallel codegen"] / median["fast"])
 
 
 IMPORTED = ("jax", "optax", "matplotlib.pyplot", "lab.cli")

@@ -47,6 +47,7 @@ class Outcome(NamedTuple):
     iterations: first t with gap_t <= tolerance * gap_0, read off the full curve (-1: never).
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
+    rate_resolution: how well measured_rate is known, relative to itself (`rate_resolution`).
     L, mu, condition_number: the Hessian's extreme eigenvalues at a* and their ratio.
     learning_rate, learning_rate_over_edge: the absolute step size and it over the run's unit 2/L (L at a*,
         or at the start for a `LogisticRun` from a = 0: the unit of its learning_rate_over_edge axis).
@@ -73,6 +74,7 @@ class Outcome(NamedTuple):
     diverged_at: jax.Array
     iterations: jax.Array
     measured_rate: jax.Array
+    rate_resolution: jax.Array
     L: jax.Array
     mu: jax.Array
     condition_number: jax.Array
@@ -578,6 +580,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         kind = jnp.where(beta == 0, THEORY_KINDS.index("gradient descent"),
                          THEORY_KINDS.index("nesterov" if nesterov else "heavy ball")).astype(jnp.int32)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
+    reference_norm = jnp.linalg.norm(problem.reference.params)
     return Outcome(
         gap=gap[::record_every],
         distance=distance[::record_every],
@@ -587,7 +590,8 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         diverged=trace.diverged,
         diverged_at=trace.diverged_at,
         iterations=iterations.astype(jnp.int32),
-        measured_rate=measured_rate(distance, trace.diverged_at, jnp.linalg.norm(problem.reference.params)),
+        measured_rate=measured_rate(distance, trace.diverged_at, reference_norm),
+        rate_resolution=rate_resolution(distance, trace.diverged_at, reference_norm),
         L=spec.L,
         mu=spec.mu,
         condition_number=spec.kappa,
@@ -615,15 +619,38 @@ def measured_rate(distance, diverged_at, reference_norm=0.0):
     below that floor (or the run diverged at once): no rate to measure; 0 where
     the curve reaches the floor in one step.
     """
+    return _clean_tail(distance, diverged_at, reference_norm)[0]
+
+
+def rate_resolution(distance, diverged_at, reference_norm=0.0):
+    """How well `measured_rate` is known, relative to itself: (eps s / d_t1) / (t1 - t0).
+
+    The rate is (d_t1 / d_t0)^(1 / (t1 - t0)) over the clean tail; its end d_t1
+    carries the iterates' rounding, eps s (s the larger of ||a_0 - a*|| and
+    ||a*||), at most 1e-3 of d_t1 above the floor, and the exponent spreads it
+    over t1 - t0 steps: 3e-5 for a curve that reaches the floor in 60 steps,
+    more than the float32 or float64 rounding of the rate itself. Two rates
+    closer than this are not told apart (the best learning rate's search).
+    0 where the rate is 0 (the floor in one step), NaN where it is NaN.
+    """
+    return _clean_tail(distance, diverged_at, reference_norm)[1]
+
+
+def _clean_tail(distance, diverged_at, reference_norm):
+    """(measured_rate, rate_resolution) of one distance curve."""
     t = jnp.arange(distance.shape[0], dtype=jnp.int32)
     end = jnp.where(diverged_at >= 0, diverged_at - 1, distance.shape[0] - 1).astype(jnp.int32)
-    floor = 1e3 * jnp.finfo(distance.dtype).eps * jnp.maximum(distance[0], reference_norm)
+    floor = descent.ROUNDING * jnp.finfo(distance.dtype).eps * jnp.maximum(distance[0], reference_norm)
     clean = (distance > floor) & (t <= end)
     t1 = jnp.maximum(jnp.sum(jnp.cumprod(clean)) - 1, 0)
     t0 = t1 // 2
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
-    rate = jnp.where(t1 > t0, ratio ** (1 / jnp.maximum(t1 - t0, 1)).astype(ratio.dtype), 0.0)
-    return jnp.where(clean[0], rate, jnp.nan)
+    steps = jnp.maximum(t1 - t0, 1)
+    rate = jnp.where(t1 > t0, ratio ** (1 / steps).astype(ratio.dtype), 0.0)
+    rounding = floor / descent.ROUNDING  # eps s
+    end_rounding = rounding / jnp.where(distance[t1] > 0, distance[t1], 1)  # relative, at most 1 / ROUNDING
+    resolution = jnp.where(t1 > t0, end_rounding / steps.astype(floor.dtype), 0.0)
+    return jnp.where(clean[0], rate, jnp.nan), jnp.where(clean[0], resolution.astype(rate.dtype), jnp.nan)
 
 
 PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessian to rule, far above rounding

@@ -45,7 +45,7 @@ from lab import _validate, runs, spectrum
 from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, warn_unconverged
 
 GOLDEN = (math.sqrt(5) - 1) / 2
-NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "L", "mu",
+NEEDED = ("diverged", "initial_gap", "final_gap", "gap", "iterations", "measured_rate", "rate_resolution", "L", "mu",
           "condition_number", "learning_rate", "learning_rate_over_edge", "theory_edge_learning_rate", "theory_kind",
           "reference_status")
 
@@ -249,10 +249,10 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         if find_best:
             last = evaluate(jnp.stack([best, best_bracket[0], best_bracket[1]]))
             # Measured only where the search moved both ends of best_bracket and its minimum beats the rate at both
-            # by more than the measured rate's noise (1e3 eps: float32's wobbles by 1e-5): a rate still falling at
-            # an end (noise near it can move that end a little) puts the best there or beyond.
+            # by more than the measured rates' resolution (`runs.rate_resolution`, at least 1e3 eps): a rate still
+            # falling at an end (noise near it can move that end a little) puts the best there or beyond.
             ends = jnp.where(jnp.isnan(last["measured_rate"][1:]), jnp.inf, last["measured_rate"][1:])
-            noise = 1e3 * jnp.finfo(ends.dtype).eps
+            noise = jnp.maximum(1e3 * jnp.finfo(ends.dtype).eps, jnp.nanmax(last["rate_resolution"]))
             best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1])
                               & (last["measured_rate"][0] < jnp.min(ends) * (1 - noise)))
             measurable = jnp.isfinite(jnp.min(ends))  # no rate at either end: no side to report

@@ -50,7 +50,8 @@ def test_run_writes_figures_numbers_and_a_summary(capsys, tmp_path):
 
 
 def test_quick_trades_run_speed_for_compile_speed_and_flags_already_set_win():
-    assert cli.fast_compile_xla_flags("") == "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    assert cli.fast_compile_xla_flags("") == ("--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false "
+                                                 "--xla_cpu_parallel_codegen_split_count=1")
     assert cli.fast_compile_xla_flags("--xla_backend_optimization_level=2").split() == [
         *cli.FAST_COMPILE_XLA_FLAGS, "--xla_backend_optimization_level=2"]  # XLA takes the last value of a flag
     assert cli.fast_compile_xla_flags(cli.fast_compile_xla_flags("")) == cli.fast_compile_xla_flags("")  # once

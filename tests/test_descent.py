@@ -199,3 +199,28 @@ def test_a_start_below_the_rounding_floor_has_no_rate_not_a_perfect_one():
     assert np.isnan(runs.measured_rate(curve, -1, jnp.float32(200.0)))
     one_step = jnp.asarray([1.0, 1e-30, 1e-30], jnp.float64)
     assert float(runs.measured_rate(one_step, -1, 1.0)) == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_rate_resolution_bounds_what_rounding_does_to_the_measured_rate(dtype):
+    """Gradient descent on |a - a*|^2 / 2 computed in the dtype (a* of norm 10, rate 1 - learning rate): rounding
+    moves the measured rate by at most its `rate_resolution`, which the best learning rate's search takes as the
+    rates' noise. With 1e3 eps instead, a rate still falling at the bracket's top end (kappa = 1) read 1e-5 low
+    there once, and the search reported a measured best inside the bracket."""
+    ratios = []
+    for learning_rate in (0.2, 0.5, 0.9):
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            star = (10 * (v := rng.normal(size=5)) / np.linalg.norm(v)).astype(dtype)
+            a, distances = (star + 0.5 * rng.normal(size=5)).astype(dtype), []
+            for _ in range(300):
+                distances.append(np.linalg.norm(a.astype(np.float64) - star))
+                a = (a - np.asarray(learning_rate, dtype) * (a - star)).astype(dtype)
+            curve = jnp.asarray(distances, dtype)
+            error = abs(float(runs.measured_rate(curve, -1, 10.0)) / (1 - learning_rate) - 1)
+            resolution = float(runs.rate_resolution(curve, -1, 10.0))
+            assert 10 * float(np.finfo(dtype).eps) < resolution <= 1e-3  # at most 1e-3 at the floor, over its steps
+            ratios.append(error / resolution)
+    assert max(ratios) <= 1 and max(ratios) > 0.1  # a bound, and not a loose one
+    assert float(runs.rate_resolution(jnp.asarray([1.0, 1e-30, 1e-30]), -1, 1.0)) == 0.0  # the rate 0: exact
+    assert np.isnan(runs.rate_resolution(jnp.asarray([1e-20, 1e-21]), -1, 1.0))  # no rate: no resolution
