@@ -219,10 +219,14 @@ def generator(name: str, rng):
 
 
 def prng_key(name: str, key):
-    """A JAX PRNG key (jax.random.key(seed), or a legacy jax.random.PRNGKey(seed)), not a seed."""
+    """One JAX PRNG key (jax.random.key(seed), or a legacy jax.random.PRNGKey(seed)), not a seed nor a batch."""
     dtype = getattr(key, "dtype", None)
-    if dtype is not None and (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
-                              or (dtype == np.uint32 and np.shape(key)[-1:] in ((2,), (4,)))):  # threefry, rbg
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype is not None and dtype == np.uint32 and np.shape(key)[-1:] in ((2,), (4,))  # threefry, rbg
+    if (typed and np.shape(key) != ()) or (raw and np.ndim(key) != 1):
+        raise ValueError(f"{name} must be one JAX PRNG key, got a batch of shape "
+                         f"{np.shape(key) if typed else np.shape(key)[:-1]}: jax.vmap over the keys for several.")
+    if typed or raw:
         return key
     raise ValueError(f"{name} must be a JAX PRNG key, e.g. jax.random.key(0), got {type(key).__name__}"
                      f"{'' if dtype is None else f' of dtype {dtype}'}.")

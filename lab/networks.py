@@ -20,7 +20,10 @@ def layer_shapes(widths) -> list[tuple[int, int]]:
     if not _validate.is_concrete(widths):
         raise ValueError("widths must be static (they set the parameters' shapes): bind them outside jit, e.g. "
                          "functools.partial(networks.mlp, widths=(2, 32, 1)), or mark them static_argnames.")
-    array = np.asarray(widths) if not isinstance(widths, (str, bytes)) else np.asarray([])
+    try:
+        array = np.asarray(widths) if not isinstance(widths, (str, bytes)) else np.asarray([])
+    except ValueError:  # nested sequences of unequal lengths
+        array = np.asarray([])
     flags = array.ndim == 1 and any(isinstance(w, (bool, np.bool_)) for w in widths)  # (2, True, 1): int 1 in numpy
     if flags or array.ndim != 1 or len(array) < 2 or not np.issubdtype(array.dtype, np.integer) or array.min() < 1:
         raise ValueError(f"widths must be (inputs, ..., outputs), at least two positive integers, got {widths!r}.")

@@ -82,6 +82,11 @@ def test_the_readmes_network_runs_with_mini_batches_on_data_rows():
     (lambda: networks.init(jax.random.key(0), (2, 1), jnp.int32), "dtype must be float32 or float64"),
     (lambda: networks.init(jax.random.key(0), (2, 1), scale=-0.5), "scale must be >= 0"),
     (lambda: networks.init(jax.random.key(0), (2, 1), scale=float("nan")), "scale"),
+    # a batch of keys failed in jax.random.split's words, nested widths in NumPy's ("inhomogeneous shape")
+    (lambda: networks.init(jax.random.split(jax.random.key(0), 3), (2, 1)),
+     r"key must be one JAX PRNG key, got a batch of shape \(3,\): jax.vmap over the keys"),
+    (lambda: networks.init(jax.random.split(jax.random.PRNGKey(0), 3), (2, 1)), r"a batch of shape \(3,\)"),
+    (lambda: networks.init(jax.random.key(0), ((2, 3), 1)), r"widths must be \(inputs, ..., outputs\)"),
 ])
 def test_bad_initialisation_arguments_are_refused(call, match):
     with pytest.raises(ValueError, match=match):
