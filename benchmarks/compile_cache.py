@@ -82,7 +82,8 @@ MODES = {  # XLA_FLAGS of each compile measured, before any the environment sets
 
 def compile_seconds(mode: str) -> float:
     """Seconds to compile the default sweep's grid in a new process, with the XLA flags of `mode` (MODES)."""
-    flags = f"{MODES[mode]} {os.environ.get('XLA_FLAGS', '')}".strip()
+    given = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != WHOLE_MODULE)  # split means split
+    flags = f"{MODES[mode]} {given}".strip()
     done = subprocess.run([sys.executable, "-c", COMPILE_ONLY], env={**os.environ, "XLA_FLAGS": flags}, check=True,
                           capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])

@@ -12,8 +12,9 @@ from lab import cli, files
 
 import experiments
 
-# --quick is compile-bound (small problems, many compiled shapes): XLA's CPU backend without LLVM optimisation and
-# with its elemental emitters instead of the fusion emitters compiles about 4x faster and runs about 3x slower.
+# --quick is compile-bound (small problems, many compiled shapes): XLA's CPU backend without LLVM optimisation,
+# with its elemental emitters instead of the fusion emitters and the module compiled whole
+# (lab.cli.FAST_COMPILE_XLA_FLAGS) compiles several times faster and runs about 3x slower.
 
 
 def main(argv=None) -> int:

@@ -43,7 +43,7 @@ CACHE_VARIABLE = "LAB_CACHE_DIR"
 # XLA options that trade run speed for compile speed: no LLVM optimisation of the generated CPU code, XLA's
 # elemental emitters instead of its fusion emitters, and the generated module compiled whole (split into parts for
 # parallel codegen threads, unoptimised code costs more to split than to compile). On the default sweep, compiling
-# takes about a fifth of the time and a step a few times longer (benchmarks/compile_cache.py).
+# takes about a sixth of the time and a step a few times longer (benchmarks/compile_cache.py).
 FAST_COMPILE_XLA_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false",
                           "--xla_cpu_parallel_codegen_split_count=1")
 # `lab sweep --compile auto` compiles fast when its grid does at most this much arithmetic (runs x steps x 4 N P

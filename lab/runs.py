@@ -616,22 +616,24 @@ def measured_rate(distance, diverged_at, reference_norm=0.0):
     `reference_norm` (rounding noise below that: the iterates themselves are
     known to eps ||a*||, so a run started 1e-3 from an a* of norm 1e3 sat on a
     floor of 3e-13 that read as the rate 1). NaN where the start itself lies
-    below that floor (or the run diverged at once): no rate to measure; 0 where
-    the curve reaches the floor in one step.
+    below that floor, or the run diverged at once or at its first step: no rate
+    to measure; 0 where the curve reaches the floor in one step.
     """
     return _clean_tail(distance, diverged_at, reference_norm)[0]
 
 
 def rate_resolution(distance, diverged_at, reference_norm=0.0):
-    """How well `measured_rate` is known, relative to itself: (eps s / d_t1) / (t1 - t0).
+    """How well `measured_rate` is known, relative to itself: (e / d_t1) / (t1 - t0).
 
     The rate is (d_t1 / d_t0)^(1 / (t1 - t0)) over the clean tail; its end d_t1
-    carries the iterates' rounding, eps s (s the larger of ||a_0 - a*|| and
-    ||a*||), at most 1e-3 of d_t1 above the floor, and the exponent spreads it
-    over t1 - t0 steps: 3e-5 for a curve that reaches the floor in 60 steps,
-    more than the float32 or float64 rounding of the rate itself. Two rates
-    closer than this are not told apart (the best learning rate's search).
-    0 where the rate is 0 (the floor in one step), NaN where it is NaN.
+    carries the iterates' rounding e: eps s per step (s the larger of
+    ||a_0 - a*|| and ||a*||), added up at random over the steps the run has not
+    yet contracted away, e = eps s / sqrt(1 - rate^2) (at most eps s sqrt(t1 + 1));
+    the exponent spreads it over t1 - t0 steps: 3e-5 for a curve that reaches
+    the floor in 60 steps, more than the float32 or float64 rounding of the rate
+    itself. Two rates closer than this are not told apart (the best learning
+    rate's search). 0 where the rate is 0 (the floor in one step), NaN where it
+    is NaN.
     """
     return _clean_tail(distance, diverged_at, reference_norm)[1]
 
@@ -647,10 +649,17 @@ def _clean_tail(distance, diverged_at, reference_norm):
     ratio = distance[t1] / jnp.where(distance[t0] > 0, distance[t0], 1)
     steps = jnp.maximum(t1 - t0, 1)
     rate = jnp.where(t1 > t0, ratio ** (1 / steps).astype(ratio.dtype), 0.0)
-    rounding = floor / descent.ROUNDING  # eps s
-    end_rounding = rounding / jnp.where(distance[t1] > 0, distance[t1], 1)  # relative, at most 1 / ROUNDING
+    # Each step rounds the iterate by about eps s and the run contracts what came before by the rate: over t1 steps
+    # the roundings add up (at random) to eps s sqrt(sum_k rate^2k), at most sqrt(1 / (1 - rate^2)) or sqrt(t1 + 1).
+    decay = 1 - jnp.minimum(rate, 1) ** 2
+    accumulated = jnp.sqrt(1 / jnp.maximum(decay, 1 / (t1 + 1).astype(floor.dtype)))
+    end_rounding = accumulated * (floor / descent.ROUNDING) / jnp.where(distance[t1] > 0, distance[t1], 1)
     resolution = jnp.where(t1 > t0, end_rounding / steps.astype(floor.dtype), 0.0)
-    return jnp.where(clean[0], rate, jnp.nan), jnp.where(clean[0], resolution.astype(rate.dtype), jnp.nan)
+    # A one-point clean part is a rate of 0 only where the next distance lies on the floor: not where the run
+    # diverged at step 1 or the next distance is NaN.
+    floor_in_one_step = (end >= 1) & (distance[jnp.minimum(1, distance.shape[0] - 1)] <= floor)
+    measurable = clean[0] & ((t1 > t0) | floor_in_one_step)
+    return jnp.where(measurable, rate, jnp.nan), jnp.where(measurable, resolution, jnp.nan)
 
 
 PROBE = 1e-2  # start="eigen" off a quadratic: close enough to a* for its Hessian to rule, far above rounding

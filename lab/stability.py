@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lab import _validate, runs, spectrum
+from lab import _validate, descent, runs, spectrum
 from lab.sweep import Results, checked_axes, describe, grid_vmap, split_axes, warn_unconverged
 
 GOLDEN = (math.sqrt(5) - 1) / 2
@@ -67,8 +67,9 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         `edge_learning_rate` are NaN, `bracketed` False, `edge_above` says on which
         side it lies, and a warning says so.
     best_bracket: where the best learning rate is searched (golden section on the measured rate). Where the search
-        ends at one of its ends, or its minimum's rate is no lower than the rate at both ends (the rate still
-        falls beyond an end), the best learning rate is not measured either: `best`,
+        ends at one of its ends, or its minimum's rate is not lower than the rate at both ends by more than the
+        rates' resolution (`runs.rate_resolution`, at least 1e3 eps: the rate still falls beyond an end, within
+        what the runs can tell), the best learning rate is not measured either: `best`,
         `best_learning_rate` and `best_rate` are NaN, `best_bracketed` False, `best_above` says on which side, and a
         warning says so.
     find_best: False skips the best learning rate's search, where only the edge is wanted (mini-batches, Adam: a noisy
@@ -252,7 +253,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
             # by more than the measured rates' resolution (`runs.rate_resolution`, at least 1e3 eps): a rate still
             # falling at an end (noise near it can move that end a little) puts the best there or beyond.
             ends = jnp.where(jnp.isnan(last["measured_rate"][1:]), jnp.inf, last["measured_rate"][1:])
-            noise = jnp.maximum(1e3 * jnp.finfo(ends.dtype).eps, jnp.nanmax(last["rate_resolution"]))
+            noise = jnp.maximum(descent.ROUNDING * jnp.finfo(ends.dtype).eps, jnp.nanmax(last["rate_resolution"]))
             best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1])
                               & (last["measured_rate"][0] < jnp.min(ends) * (1 - noise)))
             measurable = jnp.isfinite(jnp.min(ends))  # no rate at either end: no side to report

@@ -3,8 +3,8 @@
 The suite is bound by XLA compile time, not run time: on test-sized problems
 LLVM's optimisation of the generated CPU code costs more than it saves, so
 the tests compile as `lab run --quick` does (`lab.cli.FAST_COMPILE_XLA_FLAGS`: no LLVM
-optimisation, XLA's elemental emitters instead of its fusion emitters; set
-before JAX starts; the library and the experiments keep XLA's defaults).
+optimisation, XLA's elemental emitters instead of its fusion emitters, the module compiled
+whole; set before JAX starts; the library and the experiments keep XLA's defaults).
 """
 
 import atexit
