@@ -629,11 +629,10 @@ def rate_resolution(distance, diverged_at, reference_norm=0.0):
     carries the iterates' rounding e: eps s per step (s the larger of
     ||a_0 - a*|| and ||a*||), added up at random over the steps the run has not
     yet contracted away, e = eps s / sqrt(1 - rate^2) (at most eps s sqrt(t1 + 1));
-    the exponent spreads it over t1 - t0 steps: 3e-5 for a curve that reaches
-    the floor in 60 steps, more than the float32 or float64 rounding of the rate
-    itself. Two rates closer than this are not told apart (the best learning
-    rate's search). 0 where the rate is 0 (the floor in one step), NaN where it
-    is NaN.
+    the exponent spreads it over t1 - t0 steps: 3e-5 for a float64 curve that
+    reaches the floor in 60 steps, far more than the rounding of the rate itself.
+    Two rates closer than this are not told apart (the best learning rate's
+    search). 0 where the rate is 0 (the floor in one step), NaN where it is NaN.
     """
     return _clean_tail(distance, diverged_at, reference_norm)[1]
 
