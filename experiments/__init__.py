@@ -37,8 +37,8 @@ def load(name: str):
 
 
 def summary(name: str) -> str:
-    """The first line of the experiment's docstring."""
-    return (load(name).__doc__ or name).strip().splitlines()[0]
+    """The first paragraph of the experiment's docstring, on one line (`lab list`)."""
+    return " ".join((load(name).__doc__ or name).strip().split("\n\n")[0].split())
 
 
 def prepare(out, dtype: str):
