@@ -1,6 +1,7 @@
 """Files written whole or not at all: write to a temporary file beside the target, then rename."""
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -50,8 +51,23 @@ def _umask() -> int:
 
 
 def json_text(numbers: dict) -> str:
-    """`numbers` as indented JSON (numpy and JAX arrays as lists); TypeError for what JSON cannot hold."""
-    return json.dumps(numbers, indent=2, sort_keys=False, default=_plain) + "\n"
+    """`numbers` as indented standard JSON (RFC 8259): numpy and JAX arrays as lists, NaN and infinities as null
+    (Python's own NaN and Infinity tokens are not JSON: jq, JavaScript and most parsers refuse the file);
+    TypeError for what JSON cannot hold."""
+    return json.dumps(_finite_or_null(numbers), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def _finite_or_null(value):
+    """`value` with arrays as lists and every non-finite float as None, containers rebuilt in their order."""
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return _finite_or_null(_plain(value))
 
 
 def save_json(path, numbers: dict):

@@ -622,6 +622,21 @@ def test_a_config_json_cannot_hold_is_refused_before_either_file_is_written(tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_saved_json_is_standard_json_with_non_finite_numbers_as_null(tmp_path):
+    """Python's json writes NaN and Infinity, which are not JSON: jq and JavaScript refuse such a file."""
+    import json
+
+    def strict(token):
+        raise ValueError(f"{token} is not JSON")
+
+    numbers = {"rate": np.nan, "curve": jnp.array([0.5, jnp.inf, -jnp.inf], jnp.float32), "edge": np.float64(1 / 3),
+               "steps": np.int64(7), "kept": (True, None, "x"), "nested": {"b": [float("nan"), 2.0], "a": 1}}
+    written = json.loads(files.save_json(tmp_path / "n.json", numbers).read_text(), parse_constant=strict)
+    assert written == {"rate": None, "curve": [0.5, None, None], "edge": 1 / 3, "steps": 7, "kept": [True, None, "x"],
+                       "nested": {"b": [None, 2.0], "a": 1}}
+    assert list(written["nested"]) == ["b", "a"]  # the order given, not sorted
+
+
 # Silent wrong answers found by probing the public API, each now refused (or warned about) where users call.
 
 def test_a_saddle_point_or_a_maximum_is_not_accepted_as_the_reference_optimum():
