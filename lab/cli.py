@@ -113,6 +113,9 @@ def main(argv=None, extensions=()) -> int:
     except MemoryError:
         print("lab: error: out of memory: sweep fewer runs (shorter axes) or smaller data.", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`lab list | head -3`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails no more
+        return 128 + 13  # SIGPIPE's number, as a shell reports a reader gone (no signal.SIGPIPE on Windows)
 
 
 def parser(extensions=()):

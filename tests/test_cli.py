@@ -33,6 +33,18 @@ def test_list_names_every_experiment_with_what_it_shows(capsys):
         assert any(line.startswith(name) and len(line) > len(name) + 10 for line in out.splitlines())
 
 
+def test_a_reader_that_leaves_early_stops_the_command_quietly():
+    """`lab list | head -3`: the reader closes the pipe; the command stops with the shell's 141, no traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)  # no reader at all: the first write fails (EPIPE)
+    try:
+        done = subprocess.run([sys.executable, "-m", "experiments", "list"], stdout=writer, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
 def test_python_dash_m_experiments_is_the_command():
     done = subprocess.run([sys.executable, "-m", "experiments", "sweep", "--help"], capture_output=True, text=True,
                           timeout=60)
