@@ -38,7 +38,12 @@ def load(name: str):
 
 def summary(name: str) -> str:
     """The first paragraph of the experiment's docstring, on one line (`lab list`)."""
-    return " ".join((load(name).__doc__ or name).strip().split("\n\n")[0].split())
+    return first_paragraph(load(name).__doc__ or name)
+
+
+def first_paragraph(doc: str) -> str:
+    """A docstring's first paragraph, its lines joined into one."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
 
 
 def prepare(out, dtype: str):
@@ -144,7 +149,7 @@ def plural(count, word) -> str:
 
 def command_line(reproduce, doc: str) -> dict:
     """`python -m experiments.NAME [--out DIR] [--quick] [--dtype ...] [--seed N]`: parse, run, return the numbers."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(doc))
     parser.add_argument("--out", default="figures", help="output directory (default figures/)")
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests)")
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))

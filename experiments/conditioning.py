@@ -65,17 +65,20 @@ def compute_features(X, y, num_steps: int):
     """Raw and standardised features: spectra, exact optima, and gradient descent at each one's best learning rate."""
     designs = (X, problems.standardize(X)[0])
     datas = [problems.make_data(Xi, y) for Xi in designs]
-    optima = [descent.optimum(criteria.least_squares, reference.least_squares(Xi, y), data) for Xi, data in zip(designs, datas)]
+    optima = [descent.optimum(criteria.least_squares, reference.least_squares(Xi, y), data)
+              for Xi, data in zip(designs, datas)]
     specs = [spectrum.spectrum(criteria.least_squares, opt.params, data) for opt, data in zip(optima, datas)]
     data, optimum, spec = stack(datas), stack(optima), stack(specs)
     learning_rates = spectrum.best_learning_rate(spec.L, spec.mu)
     start = jnp.zeros(X.shape[1] + 1, X.dtype)
     traces = jax.vmap(lambda d, o, s: descent.gradient_descent(criteria.least_squares, d, start, o, s, num_steps))(
         data, optimum, learning_rates)
-    predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(spec, learning_rates, optimum)
+    predicted = jax.vmap(lambda sp, s, o: spectrum.predicted_gap(sp, s, start, o.params, num_steps))(
+        spec, learning_rates, optimum)
     gap0 = traces.gap[:, 0]
     bound = spectrum.predicted_iterations(spectrum.optimal_rate(spec.kappa), gap0, TOLERANCE * gap0)
-    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=learning_rates, traces=traces, predicted=predicted, bound=bound)
+    return dict(spec=spec, kappa=spec.kappa, optimum=optimum, learning_rates=learning_rates, traces=traces,
+                predicted=predicted, bound=bound)
 
 
 def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
@@ -97,15 +100,13 @@ def finite(value):
     return value if np.isfinite(value) else None
 
 
-# %%
 def numbers(result):
     """The key numbers, as plain JSON-ready values."""
     features = {}
     for name, f in result["features"].items():
         entries = {}
         for k, which in enumerate(("raw", "standardized")):
-            gap = np.asarray(f["traces"].gap[k])
-            predicted = np.asarray(f["predicted"][k])
+            gap, predicted = np.asarray(f["traces"].gap[k]), np.asarray(f["predicted"][k])
             measured = first_below(gap, TOLERANCE * gap[0])
             bound = finite(f["bound"][k])
             entries[which] = dict(
@@ -114,8 +115,7 @@ def numbers(result):
                 initial_gap=float(gap[0]), measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),
                 measured_over_predicted=None if measured is None or not bound else measured / bound,
-                relative_gap_at_end=float(gap[-1] / gap[0]),
-                diverged=bool(f["traces"].diverged[k]),
+                relative_gap_at_end=float(gap[-1] / gap[0]), diverged=bool(f["traces"].diverged[k]),
             )
         raw, std = entries["raw"], entries["standardized"]
         features[name] = dict(
@@ -126,9 +126,9 @@ def numbers(result):
         )
     return dict(
         tolerance=TOLERANCE, num_steps=int(result["features"]["diabetes"]["traces"].gap.shape[1] - 1),
-        synthetic=dict(n=SYNTHETIC_N, **{name: dict(x1_offset=o, x1_scale=s, x2_scale=s2) for name, (o, s, s2) in SYNTHETIC.items()}),
-        diabetes_columns=result["diabetes_columns"],
-        features=features,
+        synthetic=dict(n=SYNTHETIC_N, **{name: dict(x1_offset=o, x1_scale=s, x2_scale=s2)
+                                         for name, (o, s, s2) in SYNTHETIC.items()}),
+        diabetes_columns=result["diabetes_columns"], features=features,
         synthetic_draws={name: dict(count=len(kappas["raw"]), **{
             which: dict(median=float(np.median(k)), low=float(np.min(k)), high=float(np.max(k)))
             for which, k in kappas.items()}) for name, kappas in result["draws"].items()},

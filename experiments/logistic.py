@@ -1,4 +1,5 @@
-"""Logistic regression: least squares fails on 0/1 labels; no closed form, so Newton gives the reference that gradient descent reaches, on synthetic and real data.
+"""Logistic regression: least squares fails on 0/1 labels; no closed form, so Newton gives the reference that
+gradient descent reaches, on synthetic and real data.
 
 1. One feature, labels 0/1, a few easy points far to the right: the
    least-squares line is dragged by them and misclassifies, the logistic

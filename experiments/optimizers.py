@@ -1,4 +1,5 @@
-"""Optimizers: heavy-ball and Nesterov momentum's stability maps (learning rate x beta) against their edges, and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
+"""Optimizers: heavy-ball and Nesterov momentum's stability maps (learning rate x beta) against their edges,
+and iterations against condition number for gradient descent, momentum, Nesterov and Adam.
 
 Every method is run through the same sweep on the same least-squares
 problems. The stability maps sweep heavy-ball momentum (optax.sgd with
@@ -58,7 +59,6 @@ def momentum_map(quick, dtype, optimizer=optax.sgd):
 
 def rate_at_optimum(quick, dtype):
     """Heavy-ball at Polyak's optimal (learning rate, beta) for each kappa: measured contraction beside theory."""
-    kappas = OPTIMUM_KAPPAS
     run = runs.LinearRegressionRun(N, D, size(SIZES, "horizon", quick), dtype=dtype, start="eigen")
 
     def at_optimum(kappa):
@@ -66,8 +66,8 @@ def rate_at_optimum(quick, dtype):
         outcome = run(learning_rate_over_edge=learning_rate / 2, kappa=kappa, momentum=beta)
         return dict(measured=outcome.measured_rate, theory=spectrum.heavy_ball_optimal(outcome.L, outcome.mu)[2])
 
-    rates = sweep.sweep(at_optimum, {"kappa": kappas}, progress=False)
-    return kappas, rates["measured"], rates["theory"]
+    rates = sweep.sweep(at_optimum, {"kappa": OPTIMUM_KAPPAS}, progress=False)
+    return OPTIMUM_KAPPAS, rates["measured"], rates["theory"]
 
 
 def fewest_iterations(quick, dtype):
@@ -77,11 +77,10 @@ def fewest_iterations(quick, dtype):
     record = dict(record_every=100, tolerance=TOLERANCE, dtype=dtype, start="eigen")
     never = np.iinfo(np.int32).max
     fewest = {}
-    for name, optimizer, axes in (
-        ("heavy ball", optax.sgd, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
-        ("Nesterov", NESTEROV, {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick), "momentum": size(SIZES, "betas", quick)}),
-        ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)}),
-    ):
+    momentum_axes = {"learning_rate_over_edge": size(SIZES, "learning_rates_over_edge", quick),
+                     "momentum": size(SIZES, "betas", quick)}
+    for name, optimizer, axes in (("heavy ball", optax.sgd, momentum_axes), ("Nesterov", NESTEROV, momentum_axes),
+                                  ("Adam", optax.adam, {"learning_rate": size(SIZES, "adam_rates", quick)})):
         run = runs.LinearRegressionRun(N, D, horizon, optimizer=optimizer, **record)
         grid = sweep.sweep(run, {"kappa": kappas, "seed": np.arange(seeds), **axes}, progress=False)
         iterations = np.where(grid["iterations"] >= 0, grid["iterations"], never)
@@ -115,13 +114,13 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json."""
     out = prepare(out, dtype)
     maps = {"heavy ball": momentum_map(quick, dtype), "Nesterov": momentum_map(quick, dtype, NESTEROV)}
-    grid, edges = maps["heavy ball"]
+    (grid, edges), (_, nesterov) = maps["heavy ball"], maps["Nesterov"]
     kappas_rate, measured_rate, theory_rate = rate_at_optimum(quick, dtype)
     kappas, fewest = fewest_iterations(quick, dtype)
     theory = jax.device_get(theory_iterations(kappas))
-    edge_theory = np.asarray(spectrum.heavy_ball_threshold(1.0, edges.axes["momentum"]) / spectrum.stability_threshold(1.0))
-    nesterov = maps["Nesterov"][1]
-    nesterov_theory = np.asarray(spectrum.nesterov_threshold(1.0, nesterov.axes["momentum"]) / spectrum.stability_threshold(1.0))
+    gd_edge = spectrum.stability_threshold(1.0)  # the edges in units of gradient descent's 2/L
+    edge_theory = np.asarray(spectrum.heavy_ball_threshold(1.0, edges.axes["momentum"]) / gd_edge)
+    nesterov_theory = np.asarray(spectrum.nesterov_threshold(1.0, nesterov.axes["momentum"]) / gd_edge)
     numbers = dict(
         map_kappa=MAP_KAPPA, edge_betas=edges.axes["momentum"].tolist(),
         measured_edge=edges["edge"][:, 0].tolist(), theory_edge=edge_theory.tolist(),

@@ -1,20 +1,17 @@
-"""Ridge with fewer samples than features: many exact fits, the ridge path tends to the minimum-norm one, and so does GD from 0.
+"""Ridge with fewer samples than features: many exact fits, the ridge path tends to the minimum-norm one, and so
+does GD from 0.
 
-N samples, D > N features (`problems.random_regression`), intercept column
-prepended: P = D + 1 parameters and a design A of rank N, so the
-least-squares error (1/N)||y - A a||^2 is zero on a whole affine subspace
-a+ + null(A), of dimension P - N. Three measured facts:
+N samples, D > N features (`problems.random_regression`), intercept column prepended: P = D + 1 parameters and a
+design A of rank N, so the least-squares error (1/N)||y - A a||^2 is zero on a whole affine subspace a+ + null(A),
+of dimension P - N. Three measured facts:
 
-(a) the minimum-norm solution a+ = pinv(A) y (`reference.min_norm`) and a+ + z,
-    for z in null(A), all have zero training error; a+ lies in the row space,
-    so ||a+ + z||^2 = ||a+||^2 + ||z||^2 and a+ is the shortest of them;
-(b) the ridge minimiser a(l2) = (A^T A + N l2 I)^-1 A^T y (`reference.ridge`,
-    penalty l2 ||a||^2 on the mean loss, intercept included) tends to a+ as
-    l2 -> 0, at the distance the Hessian H = (2/N) A^T A's spectrum gives
+(a) the minimum-norm solution a+ = pinv(A) y (`reference.min_norm`) and a+ + z, for z in null(A), all have zero
+    training error; a+ lies in the row space, so ||a+ + z||^2 = ||a+||^2 + ||z||^2 and a+ is the shortest of them;
+(b) the ridge minimiser a(l2) = (A^T A + N l2 I)^-1 A^T y (`reference.ridge`, penalty l2 ||a||^2 on the mean loss,
+    intercept included) tends to a+ as l2 -> 0, at the distance the Hessian H = (2/N) A^T A's spectrum gives
     (`spectrum.ridge_distance`), l2 ||2 H^+ a+|| + O(l2^2): slope 1 on log-log axes;
-(c) gradient descent from a = 0 at learning rate 2/(L + mu+), mu+ the smallest
-    non-zero eigenvalue of H, never leaves the row space and converges to a+
-    at the rate (L - mu+)/(L + mu+); from a random start a_0 it keeps the
+(c) gradient descent from a = 0 at learning rate 2/(L + mu+), mu+ the smallest non-zero eigenvalue of H, never
+    leaves the row space and converges to a+ at the rate (L - mu+)/(L + mu+); from a random start a_0 it keeps the
     null-space part z_0 of a_0 and converges to the other interpolant a+ + z_0.
 """
 
@@ -77,11 +74,13 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
     optima = jax.vmap(descent.optimum, (None, 0, None))(criteria.least_squares, targets, data)
     traces = jax.vmap(lambda a0, opt: descent.gradient_descent(criteria.least_squares, data, a0, opt,
                                                                learning_rate, num_steps))(starts, optima)
-    predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, learning_rate, a0, target, num_steps))(starts, targets)
+    predicted = jax.vmap(lambda a0, target: spectrum.predicted_distance(spec, learning_rate, a0, target, num_steps))(
+        starts, targets)
     return dict(y=y, data=data, a_plus=a_plus, spec=spec, nonzero=nonzero, mu_plus=mu_plus, null_norms=null_norms,
-                interpolants=interpolants, interpolant_mse=interpolant_mse, l2=l2, path=path, slope_constant=slope_constant,
-                predicted_path_distance=predicted_path_distance, learning_rate=learning_rate, traces=traces,
-                predicted=predicted, start_null=start_null, limit=targets[2])
+                interpolants=interpolants, interpolant_mse=interpolant_mse, l2=l2, path=path,
+                slope_constant=slope_constant, predicted_path_distance=predicted_path_distance,
+                learning_rate=learning_rate, traces=traces, predicted=predicted, start_null=start_null,
+                limit=targets[2])
 
 
 # %%
@@ -106,7 +105,8 @@ def numbers(result):
             max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted),
             distance_at_smallest_l2=float(distance[0]),
             fitted_slope_small_l2=loglog_slope(l2[l2 <= SMALL_L2], distance[l2 <= SMALL_L2]),
-            predicted_constant=float(result["slope_constant"]), measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
+            predicted_constant=float(result["slope_constant"]),
+            measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
             norm=np.linalg.norm(result["path"], axis=1).tolist()),
         descent=dict(
             L=L, mu_plus=mu_plus, condition_number_on_row_space=L / mu_plus,
@@ -134,7 +134,7 @@ def over_draws(seeds, quick, dtype):
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Compute, draw and save `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
+    """Write `ridge_interpolants.png`, `ridge_path.png`, `ridge_descent.png` and `ridge.json` in `out`."""
     out = prepare(out, dtype)
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
     summary = numbers(result) | {"draws": over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)}

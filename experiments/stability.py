@@ -1,4 +1,5 @@
-"""Stability of gradient descent: a map of learning rate/(2/L) against condition number, with the edge 2/L and best learning rate 2/(L+μ) measured.
+"""Stability of gradient descent: a map of learning rate/(2/L) against condition number, with the edge 2/L
+and best learning rate 2/(L+μ) measured.
 
 One sweep (`lab.sweep.sweep`, one compiled call) runs gradient descent from
 a = 0 on least-squares problems with condition numbers SIZES["kappas"] (1 to

@@ -1,4 +1,5 @@
-"""Your own criterion: Huber regression on the diabetes data, a criterion the lab does not ship, studied like the lessons: edge per bootstrap resample against its own 2/L.
+"""Your own criterion: Huber regression on the diabetes data, a criterion the lab does not ship, studied like
+the lessons: edge per bootstrap resample against its own 2/L.
 
 The criterion is written here as a user would, a pure JAX function; the
 lab finds its reference optimum (Newton fails from a = 0, where every

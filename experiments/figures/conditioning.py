@@ -119,7 +119,8 @@ def features_figure(result, summary):
     for j, name in enumerate(names):
         for which, fill in (("raw", None), ("standardized", "white")):
             entry = summary["features"][name][which]
-            kappa, measured, predicted_n = entry["condition_number"], entry["measured_iterations"], entry["predicted_iterations"]
+            kappa, measured, predicted_n = (entry["condition_number"], entry["measured_iterations"],
+                                            entry["predicted_iterations"])
             if kappa is None or predicted_n is None:
                 continue
             words = "standardised" if which == "standardized" else which

@@ -91,10 +91,10 @@ def descent_figure(result):
     t = np.arange(traces.distance.shape[1])
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw=dict(width_ratios=(1.4, 1)))
     floor = float(np.finfo(traces.distance.dtype).eps) * 10
-    ax.semilogy(t, np.maximum(traces.distance[0], floor), lw=2.5, alpha=0.75, label="from a₀ = 0: ‖a_t − a⁺‖")
-    ax.semilogy(t, np.maximum(traces.distance[1], floor), lw=2.5, alpha=0.75, label="from a random a₀: ‖a_t − a⁺‖")
-    ax.semilogy(t, np.maximum(traces.distance[2], floor), lw=2.5, alpha=0.75,
-                label="from the random a₀: ‖a_t − (a⁺ + z₀)‖, z₀ its null-space part")
+    labels = ("from a₀ = 0: ‖a_t − a⁺‖", "from a random a₀: ‖a_t − a⁺‖",
+              "from the random a₀: ‖a_t − (a⁺ + z₀)‖, z₀ its null-space part")
+    for distance, label in zip(traces.distance, labels):
+        ax.semilogy(t, np.maximum(distance, floor), lw=2.5, alpha=0.75, label=label)
     for curve in predicted:
         ax.semilogy(t, np.maximum(curve, floor), "--", color="k", lw=0.9)
     ax.plot([], [], "--", color="k", lw=0.9, label="predicted from the Hessian's spectrum")

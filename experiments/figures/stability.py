@@ -28,7 +28,8 @@ def convergence_figure(result, kappa, learning_rates_over_edge):
         bx.plot(t, result["top_component"][n], "o-", color=f"C{n}", ms=4, lw=1, label=f"learning rate {c:g}·2/L")
         envelope = abs(result["top_component"][n][0]) * np.abs(1 - 2 * c) ** t
         bx.plot(t, np.stack([envelope, -envelope], axis=1), "--", color=f"C{n}", lw=0.9)
-    bx.plot([], [], "--", color="grey", lw=0.9, label="predicted ±|v_Lᵀ(a_0 − a*)|·|1 − ηL|^t, η the learning rate")
+    bx.plot([], [], "--", color="grey", lw=0.9,
+            label="predicted ±|v_Lᵀ(a_0 − a*)|·|1 − ηL|^t, η the learning rate")
     bx.axhline(0, color="k", lw=0.6)
     bx.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     bx.set(xlabel="iteration t", ylabel="v_Lᵀ(a_t − a*)  (top eigenvector of the Hessian)",
