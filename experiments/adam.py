@@ -1,4 +1,5 @@
-"""Adam's edge: with its preconditioner frozen, Adam is heavy ball on P^-1 H, stable below (2 + 2 b1)/((1 - b1) lambda_max(P^-1 H)); bias correction lowers the edge a growth rule sees.
+"""Adam's edge: with its preconditioner frozen, Adam is heavy ball on P^-1 H, stable below
+(2 + 2 b1)/((1 - b1) lambda_max(P^-1 H)); bias correction lowers the edge a growth rule sees.
 
 A quadratic with Hessian eigenvalues 1 to 100 in a random basis and a fixed
 diagonal preconditioner P = (0.5, 1, 2, 4, 8). Without bias correction the

@@ -1,4 +1,5 @@
-"""Automatic differentiation: the course's chain by hand both ways, and forward against reverse mode's cost as the dimension grows.
+"""Automatic differentiation: the course's chain by hand both ways, and forward against reverse mode's cost
+as the dimension grows.
 
 The chain y = f(g(h(x))) (h = tanh of a linear map, g = square, f = mean) is
 differentiated by hand, tangents forward and adjoints backward, and checked

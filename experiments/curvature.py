@@ -1,4 +1,5 @@
-"""Curvature along the path: the sharpness of logistic regression falls from a = 0 to the optimum, so a learning rate unstable at the start can become stable later.
+"""Curvature along the path: the sharpness of logistic regression falls from a = 0 to the optimum, so a
+learning rate unstable at the start can become stable later.
 
 For a quadratic the Hessian is the same everywhere and 2/L decides
 everything. Logistic regression's Hessian (1/N) X^T diag(s'(z)) X + 2 l2 I is

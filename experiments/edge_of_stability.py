@@ -1,18 +1,16 @@
-"""Edge of stability: a tanh network trained by full-batch gradient descent sharpens until its sharpness reaches 2/eta, then hovers there while the loss keeps falling.
+"""Edge of stability: a tanh network trained by full-batch gradient descent sharpens until its sharpness reaches
+2/eta, then hovers there while the loss keeps falling.
 
-Cohen, Kaur, Li, Kolter and Talwalkar (ICLR 2021), Figure 1, on 500 of
-scikit-learn's digits: a two-hidden-layer tanh network (64 -> 32 -> 32 -> 10,
-weights drawn at half the usual scale, so that it starts flat) trained with
-mean squared error on one-hot targets, at several learning rates in one
-compiled call (`lab.sweep` over the learning rate). Every EVERY steps the
-sharpness, the top eigenvalue of the loss's Hessian, is measured by power
-iteration on Hessian-vector products (`lab.spectrum.power_iteration`, warm
-started). Theory says gradient descent on a quadratic diverges above 2/eta;
-on the network the sharpness rises (progressive sharpening) until it meets
-2/eta and then stays at it (eta x sharpness / 2 about 1), the loss falling
-non-monotonically. Full-batch Adam does the same with its preconditioned
-sharpness lambda_max(P^-1 H) against its own edge 38/eta (Cohen et al. 2022,
-`lab.adam`).
+Cohen, Kaur, Li, Kolter and Talwalkar (ICLR 2021), Figure 1, on 500 of scikit-learn's digits: a
+two-hidden-layer tanh network (64 -> 32 -> 32 -> 10, weights drawn at half the usual scale, so that
+it starts flat) trained with mean squared error on one-hot targets, at several learning rates in one
+compiled call (`lab.sweep` over the learning rate). Every EVERY steps the sharpness, the top
+eigenvalue of the loss's Hessian, is measured by power iteration on Hessian-vector products
+(`lab.spectrum.power_iteration`, warm started). Theory says gradient descent on a quadratic diverges
+above 2/eta; on the network the sharpness rises (progressive sharpening) until it meets 2/eta and
+then stays at it (eta x sharpness / 2 about 1), the loss falling non-monotonically. Full-batch Adam
+does the same with its preconditioned sharpness lambda_max(P^-1 H) against its own edge 38/eta
+(Cohen et al. 2022, `lab.adam`).
 """
 
 # %%
@@ -73,8 +71,8 @@ def train(data, init, num_steps, with_adam):
     def run(learning_rate):
         def segment(carry, _):
             params, state, vector = carry
-            trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, opt_state=state, return_state=True,
-                                learning_rate=learning_rate, growth=jnp.finfo(init.dtype).max, **hyper)
+            trace = descent.run(mean_squared_error, data, params, zero, EVERY, optimizer, learning_rate=learning_rate,
+                                opt_state=state, return_state=True, growth=jnp.finfo(init.dtype).max, **hyper)
             scale = 1 / jnp.sqrt(adam.preconditioner(trace.opt_state, ADAM["b2"], ADAM["eps"])) if with_adam else None
             sharpness, vector = spectrum.power_iteration(mean_squared_error, trace.params, data, vector, POWER_STEPS,
                                                          scale)
@@ -101,7 +99,8 @@ def compute(quick, dtype, seed):
 def threshold(name, learning_rate):
     """Where the sharpness sits at the edge: 2/eta for gradient descent (eta < 2/L iff L < 2/eta),
     (2 + 2 b1)/((1 - b1) eta) for Adam."""
-    return adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam" else spectrum.sharpness_threshold(learning_rate)
+    return (adam.sharpness_threshold(learning_rate, ADAM["b1"]) if name == "Adam"
+            else spectrum.sharpness_threshold(learning_rate))
 
 
 def summary(name, learning_rates, loss, sharpness):
@@ -126,7 +125,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write edge_of_stability.png, edge_of_stability_adam.png and edge_of_stability.json in `out`."""
     out = prepare(out, dtype)
     data, curves, initial = compute(quick, jnp.dtype(dtype), seed)
-    rates = {"gradient descent": size(SIZES, "learning_rates", quick), "Adam": size(SIZES, "adam_learning_rates", quick)}
+    rates = {"gradient descent": size(SIZES, "learning_rates", quick),
+             "Adam": size(SIZES, "adam_learning_rates", quick)}
     loss, sharpness = curves["gradient descent"]
     numbers = dict(
         widths=list(widths(data.X.shape[1])), num_params=networks.size(widths(data.X.shape[1])),
@@ -145,5 +145,6 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 # %%
 if __name__ == "__main__":
     result = command_line(reproduce, __doc__)
-    for per_rate in (result["per_learning_rate"], result["adam"]["per_learning_rate"]):  # eta: (first crossing, sharpness / edge)
+    # per learning rate, gradient descent's then Adam's: (first crossing, median sharpness / edge after it)
+    for per_rate in (result["per_learning_rate"], result["adam"]["per_learning_rate"]):
         print({eta: (v["first_crossing"], v["median_sharpness_ratio_after_crossing"]) for eta, v in per_rate.items()})

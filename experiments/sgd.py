@@ -1,15 +1,13 @@
-"""Mini-batch SGD: the exact mean-square edge against batch size on the diabetes data, beside 2/L, the ensemble of 4096 runs and the median run.
+"""Mini-batch SGD: the exact mean-square edge against batch size on the diabetes data, beside 2/L, the ensemble
+of 4096 runs and the median run.
 
-Least squares on the diabetes data (features standardised, intercept
-column), its target replaced by X a* so that the data interpolate. The
-library computes the mean-square map T_B of SGD with batches of B rows,
-with and without replacement, and its edge eta_c(B), the largest learning
-rate at which E||a_t - a*||^2 contracts (`lab.minibatch`). Measured:
-4096 runs per batch size, started with covariance T_B's top eigenvector:
-at half the edge their mean square falls by rho(T_B) per step, at 1.1 times
-the edge it grows; and the edge of the median run, by bisection per seed
-(`lab.stability`), which lies above eta_c(B) for small B: the mean-square
-divergence is carried by rare runs while the typical one converges.
+Least squares on the diabetes data (features standardised, intercept column), its target replaced by X a*
+so that the data interpolate. The library computes the mean-square map T_B of SGD with batches of B rows,
+with and without replacement, and its edge eta_c(B), the largest learning rate at which E||a_t - a*||^2
+contracts (`lab.minibatch`). Measured: 4096 runs per batch size, started with covariance T_B's top
+eigenvector: at half the edge their mean square falls by rho(T_B) per step, at 1.1 times the edge it
+grows; and the edge of the median run, by bisection per seed (`lab.stability`), which lies above eta_c(B)
+for small B: the mean-square divergence is carried by rare runs while the typical one converges.
 """
 
 # %%
@@ -48,8 +46,8 @@ def mean_square_run(data, optimum, reference, learning_rate, batch_size, seed, n
     return {"square": trace.distance**2, "rho": rho}
 
 
-def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
-    """The mean and the median over `seeds` runs of ||a_t - a*||^2 / E||a_0 - a*||^2 at each factor x eta_c(B),
+def ensemble(data, optimum, batch_size, seeds, num_steps):
+    """The mean and the median over `seeds` runs of ||a_t - a*||^2 / E||a_0 - a*||^2 at each of FACTORS x eta_c(B),
     started with covariance M, T_B's top eigenvector; and rho(T_B) there. One sweep per batch size (the
     batch's shape is static)."""
     reference = descent.optimum(criteria.least_squares, optimum, data)
@@ -58,7 +56,7 @@ def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
     def one(factor, seed):
         return mean_square_run(data, optimum, reference, factor * edge, batch_size, seed, num_steps)
 
-    grid = sweep.sweep(one, {"factor": np.asarray(factors), "seed": np.arange(seeds)}, progress=False)
+    grid = sweep.sweep(one, {"factor": np.asarray(FACTORS), "seed": np.arange(seeds)}, progress=False)
     start = grid["square"][:, :, :1].mean(axis=1)
     return dict(mean=grid["square"].mean(axis=1) / start, median=np.median(grid["square"], axis=1) / start,
                 rho=grid["rho"][:, 0])
@@ -67,19 +65,21 @@ def ensemble(data, optimum, batch_size, factors, seeds, num_steps):
 def compute(quick, dtype, seed):
     data, optimum = interpolating_diabetes(dtype)
     n, seeds, num_steps = data.X.shape[0], size(SIZES, "seeds", quick), size(SIZES, "ensemble_num_steps", quick)
+    batch_sizes = lambda name: [b or n for b in size(SIZES, name, quick)]  # noqa: E731 (None: B = N)
     every = np.arange(1, n + 1)
     exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
              for mode, replace in (("with_replacement", True), ("without_replacement", False))}
-    ensembles = {b or n: ensemble(data, optimum, b or n, FACTORS, seeds, num_steps) for b in size(SIZES, "ensemble_batches", quick)}
-    batches = np.array([b or n for b in size(SIZES, "median_batches", quick)])
+    ensembles = {b: ensemble(data, optimum, b, seeds, num_steps) for b in batch_sizes("ensemble_batches")}
+    batches = np.array(batch_sizes("median_batches"))
     run = runs.CriterionRun(criteria.least_squares, data, size(SIZES, "median_num_steps", quick), resample=False,
                             largest_batch=int(batches.max()))
-    per_seed = stability.edge_and_best(run, {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))},
-                                       edge_bracket=(0.05, 2.0), find_best=False)  # a noisy rate: only the edge
-    synthetic, fit = problems.interpolating(problems.make_data(*problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)))
-    checks = {b: ensemble(synthetic, fit, b, FACTORS, seeds, num_steps) for b in size(SIZES, "synthetic_batches", quick)}
+    axes = {"batch_size": batches, "seed": seed + np.arange(size(SIZES, "median_seeds", quick))}
+    per_seed = stability.edge_and_best(run, axes, edge_bracket=(0.05, 2.0), find_best=False)  # a noisy rate: edge only
+    X, y = problems.regression(jax.random.key(seed), **SYNTHETIC, dtype=dtype)
+    synthetic, fit = problems.interpolating(problems.make_data(X, y))
+    checks = {b: ensemble(synthetic, fit, b, seeds, num_steps) for b in size(SIZES, "synthetic_batches", quick)}
     draws = seed + np.arange(size(SIZES, "synthetic_draws", quick))
-    over_draws = {b: synthetic_rates_over_draws(b, draws, seeds, num_steps, dtype) for b in size(SIZES, "synthetic_batches", quick)}
+    over_draws = {b: synthetic_rates_over_draws(b, draws, seeds, num_steps, dtype) for b in checks}
     return data, every, exact, ensembles, batches, per_seed, (synthetic, checks, over_draws)
 
 
@@ -102,13 +102,14 @@ def measured_against_rho(ensembles):
     """{B: exact rho(T_B) and the measured per-step factor of the mean square} at the first factor (0.5), their
     largest deviation, and above the edge (1.1): the mean's and the median's growth over the run (and over 5 steps)
     beside rho(T_B)."""
-    below = {str(b): dict(rho=float(found["rho"][0]), measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
+    below = {str(b): dict(rho=float(found["rho"][0]),
+                          measured=float(found["mean"][0, -1] ** (1 / (found["mean"].shape[1] - 1))))
              for b, found in ensembles.items()}
-    above = lambda name, t: {str(b): float(found[name][1, t]) for b, found in ensembles.items()}  # noqa: E731 (at step t)
+    above = lambda name, *step: {str(b): float(found[name][1, *step]) for b, found in ensembles.items()}  # noqa: E731
     return dict(below_edge=below, max_relative_deviation_below=max_relative_deviation(
                     [v["measured"] for v in below.values()], [v["rho"] for v in below.values()]),
                 mean_growth_above=above("mean", -1), mean_growth_above_5_steps=above("mean", 5),
-                median_growth_above=above("median", -1), rho_above={str(b): float(found["rho"][1]) for b, found in ensembles.items()})
+                median_growth_above=above("median", -1), rho_above=above("rho"))
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
@@ -139,9 +140,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
                              max_relative_deviation_below=max_relative_deviation(
                                  np.concatenate([m for m, _ in draws.values()]),
                                  np.concatenate([r for _, r in draws.values()]))))
-    fig = figure(every, exact, two_over_L, b90["with_replacement"], ensembles, DRAWN, size(SIZES, "seeds", quick),
-                 batches, median, band)
-    return save(out, "sgd", numbers, {"": fig})
+    return save(out, "sgd", numbers, {"": figure(every, exact, two_over_L, b90["with_replacement"], ensembles, DRAWN,
+                                                 size(SIZES, "seeds", quick), batches, median, band)})
 
 
 # %%

@@ -47,12 +47,14 @@ def test_every_experiment_refuses_an_unwritable_output_before_computing(name, tm
 
 
 LONGEST_LESSON = 150  # lines: a lesson reads as a screen or two (README, "Gallery")
+LONGEST_LINE = 120  # characters, as in the library
 
 
 @pytest.mark.parametrize("name", experiments.NAMES)
 def test_a_lesson_computes_and_its_figures_module_draws(name):
     """The layout the README states: experiments/NAME.py never draws (no matplotlib), experiments/figures/NAME.py
-    does, and the lesson stays short."""
+    does, and the lesson stays short, in lines of the library's width; its summary (`lab list`, `--help`) is its
+    docstring's first paragraph on one line."""
     import ast
     from pathlib import Path
 
@@ -64,3 +66,9 @@ def test_a_lesson_computes_and_its_figures_module_draws(name):
     assert not {module for module in imported if module.split(".")[0] == "matplotlib"}
     assert f"experiments.figures.{name}" in imported and (folder / "figures" / f"{name}.py").is_file()
     assert len(source.splitlines()) <= LONGEST_LESSON
+    for path in (folder / f"{name}.py", folder / "figures" / f"{name}.py"):
+        long = [number for number, line in enumerate(path.read_text().splitlines(), 1) if len(line) > LONGEST_LINE]
+        assert not long, f"{path.name}: lines {long} are longer than {LONGEST_LINE} characters"
+    summary = experiments.summary(name)
+    assert "\n" not in summary and summary == experiments.first_paragraph(experiments.load(name).__doc__)
+    assert summary.endswith(".") and len(summary) > len(name) + 10

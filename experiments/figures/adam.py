@@ -11,7 +11,8 @@ def figure(betas, formula, edges, curves, transient):
     """Left: the measured edges (without and with bias correction) against the `formula`'s over beta_1; right: the
     gaps of the `transient` (b1, learning rate as a fraction of the formula's edge) run."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
-    left.semilogy(betas, formula, "-", color=plots.EDGE_COLOUR, lw=2.5, label="formula (2+2β₁)/((1−β₁)·λmax(P⁻¹H))")
+    left.semilogy(betas, formula, "-", color=plots.EDGE_COLOUR, lw=2.5,
+                  label="formula (2+2β₁)/((1−β₁)·λmax(P⁻¹H))")
     left.semilogy(betas, edges[False], "o", mfc="white", mec="k", ms=8, label="measured, no bias correction")
     left.semilogy(betas, edges[True], "s", color="C3", ms=6, label="measured, with bias correction (optax's Adam)")
     left.set_xlabel("β₁")

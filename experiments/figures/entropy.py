@@ -27,7 +27,8 @@ def parity_figure(models, s_train, s_test, numbers):
         ax.scatter(s_train, p_train, s=14, color="tab:blue",
                    label=f"train ({k_train[0]}-{k_train[1]} vacancies): MAE {error['train_mae']:.2f} $k_B$")
         resampled = error["test_mae_resampled"]
-        spread = f"\n(resampled training sets: median {resampled['median']:.2f}, 10-90 % {resampled['p10']:.2f}-{resampled['p90']:.2f})" if resampled else ""
+        spread = (f"\n(resampled training sets: median {resampled['median']:.2f}, "
+                  f"10-90 % {resampled['p10']:.2f}-{resampled['p90']:.2f})" if resampled else "")
         ax.scatter(s_test, p_test, s=14, color="tab:orange",
                    label=f"test ({k_test[0]}-{k_test[1]} vacancies): MAE {error['test_mae']:.2f} $k_B${spread}")
         ax.set(xlim=(0, top), ylim=(0, top), title=name, xlabel="exact formation entropy $S_f$ ($k_B$)")
