@@ -1040,6 +1040,20 @@ def test_an_edge_far_from_theory_is_warned_about_as_a_rule_misreading_the_runs()
     assert edges["bracketed"].all() and 1.25 < edges["edge"][0] < 1.35  # the numbers are kept: the warning says it
 
 
+def test_a_best_learning_rate_far_from_theory_is_warned_about_as_rates_that_had_not_settled():
+    """At kappa 1e4 with 4 features, 1000 steps read the rate while the modes just above mu still faded: the golden
+    section minimised their transient and reported 0.27 x 2/(L + mu) as measured, in silence (a probe's finding)."""
+    axes = {"kappa": np.array([1e4])}
+    with pytest.warns(UserWarning, match=r"best learning rate is -7\d% from 2/\(L \+ mu\) \(more than 10% at 1 of 1.*"
+                                         r"raise num_steps"):
+        short = stability.edge_and_best(runs.LinearRegressionRun(n=40, d=4, num_steps=1000), axes)
+    assert 0.2 < short["best_learning_rate"][0] / short["theory_best_learning_rate"][0] < 0.35  # kept, and warned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settled = stability.edge_and_best(runs.LinearRegressionRun(n=40, d=4, num_steps=2000), axes)
+    assert abs(settled["best_learning_rate"][0] / settled["theory_best_learning_rate"][0] - 1) < 1e-3
+
+
 def test_numpy_arrays_in_a_hand_built_data_sweep_with_bootstrap_seeds():
     """A TracerArrayConversionError inside the sweep before: the bootstrap met numpy arrays."""
     axes = {"learning_rate_over_edge": np.array([0.5]), "seed": np.arange(2)}
