@@ -119,15 +119,19 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     # the optimizer's edge in units of 2/L
     theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[order][:, 0]
     handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
+
+    def along_rows(x, y):  # one row: a segment across it, where a line through one point draws nothing
+        return (x, y) if len(y) > 1 else (np.repeat(x, 2), [corners_y.min(), corners_y.max()])
+
     if np.isfinite(theory).any():
-        ax.plot(theory, values, "-", color=EDGE_COLOUR, lw=2.5)
+        ax.plot(*along_rows(theory, values), "-", color=EDGE_COLOUR, lw=2.5)
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=2.5, label=f"theory: edge {_edge_formula(results)}"))
     if _plain_gradient_descent(results):
         dense, mu_over_L = values, mu / L  # mu/L interpolated log-log between kappa rows for a smooth curve
         if rows == "kappa" and len(values) > 1 and np.all(mu > 0):
             dense = np.geomspace(values[0], values[-1], 200)
             mu_over_L = np.exp(np.interp(np.log(dense), np.log(values), np.log(mu / L)))
-        ax.plot(_best_in_edge_units(1.0, mu_over_L), dense, "--", color=BEST_COLOUR, lw=2.5)
+        ax.plot(*along_rows(_best_in_edge_units(1.0, mu_over_L), dense), "--", color=BEST_COLOUR, lw=2.5)
         handles.append(Line2D([], [], color=BEST_COLOUR, lw=2.5, ls="--",
                               label="theory: best learning rate 2/(L+μ) = κ/(κ+1)·2/L, κ = L/μ at a*"))
     if edges is not None:

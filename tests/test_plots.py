@@ -101,3 +101,18 @@ def test_a_singular_hessian_still_gets_its_best_learning_rate_line_at_2_over_L()
     best = [line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == plots.BEST_COLOUR]
     plt.close("all")
     assert len(best) == 1 and np.allclose(best[0].get_xdata(), 1.0, rtol=1e-9)
+
+
+def test_a_map_of_one_row_draws_its_theory_lines_across_the_row():
+    """`lab sweep --kappa 10 --plot`: one kappa, so each theory line was a line through one point, which draws
+    nothing, while the legend listed both (a probe's finding)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
+                       {"learning_rate_over_edge": np.linspace(0.1, 1.5, 8), "kappa": np.array([10.0])}, progress=False)
+    ax = plots.stability_map(grid).axes[0]
+    lines = {colour: line for line in ax.get_lines() for colour in (plots.EDGE_COLOUR, plots.BEST_COLOUR)
+             if line.get_color() == colour}
+    low, high = ax.get_ylim()
+    plt.close("all")
+    for colour, x in ((plots.EDGE_COLOUR, 1.0), (plots.BEST_COLOUR, 10 / 11)):
+        assert np.allclose(lines[colour].get_xdata(), x, rtol=1e-6)  # 2/L and 2/(L + mu) = kappa/(kappa + 1) 2/L
+        assert np.allclose(sorted(lines[colour].get_ydata()), [low, high])  # across the row, not one point
