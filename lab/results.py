@@ -171,17 +171,19 @@ def rows(results: Results, curves: bool = False):
     """(header, row iterator) of the long format: one row per run (axis values, then every summary), or with
     `curves` one row per run and recorded iteration (axis values, iteration, then every curve).
 
-    Curves of another length than the first (a `sharpness` recorded every k steps beside
-    `gap`) do not share its iterations, so `curves` leaves them out of the rows. An output named as an
+    The rows' iterations are 0, k, 2k, ..., k = `record_every`: a curve recorded at its own steps, every
+    NAME_every (`sharpness`, every `sharpness_every` steps beside `gap`), or of another length than the first,
+    does not share them, so `curves` leaves it out of the rows. An output named as an
     axis (the `learning_rate_over_edge` a run reports back) is the axis column, written as swept.
     """
     grid = len(results.axes)
     _check_echoed_axes(results)
+    every = results.constant("record_every", 1)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves and n not in results.axes]
     if curves and names:
         length = results.outputs[names[0]].shape[-1]
-        names = [n for n in names if results.outputs[n].shape[-1] == length]
-    every = results.constant("record_every", 1)
+        names = [n for n in names if results.outputs[n].shape[-1] == length
+                 and results.constant(f"{n}_every", every) == every]
     header = [*results.axes, *(["iteration"] if curves else []), *names]
 
     def generate():

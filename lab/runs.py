@@ -684,7 +684,7 @@ class LogisticRun(Run):
     Hessian at a*), and `learning_rate_over_edge` is then in units of 2/L at a*. With
     `sharpness_every = k > 0` the top Hessian eigenvalue is also measured
     (power iteration on Hessian-vector products) at every k-th iterate.
-    Returns a dict: the `Outcome`'s fields, `L_start` and `sharpness`.
+    Returns a dict: the `Outcome`'s fields, `L_start`, and with `sharpness_every` `sharpness` and `sharpness_every`.
     """
 
     n: int
@@ -762,6 +762,7 @@ class LogisticRun(Run):
                 top = jax.vmap(lambda a: spectrum.largest_eigenvalue(criteria.logistic, a, problem.data, key,
                                                                      self.power_iterations))
                 outcome["sharpness"] = top(trace.path[:: self.sharpness_every])
+                outcome["sharpness_every"] = jnp.asarray(self.sharpness_every, jnp.int32)  # its own iterations
             return outcome | {"learning_rate_over_edge": learning_rate / unit, "L_start": L_start}
 
         return at_learning_rate

@@ -1,5 +1,6 @@
 """Sweeps: equal to a Python loop, divergence contained, theory met, files exact, sharding transparent."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -374,6 +375,22 @@ def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
                            {"gap": np.ones((2, 5)), "sharpness": np.ones((2, 3)), "final_gap": np.ones(2)}, {})
     rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
     assert len(rows) == 2 * 5 and set(rows[0]) == {"learning_rate_over_edge", "iteration", "gap"}
+
+
+def test_csv_curves_leave_out_a_curve_of_the_same_length_recorded_at_other_steps(tmp_path):
+    """sharpness every 7 steps (0, 7, 14) beside gap every 10 (0, 10, 20): both of length 3, and the sharpness was
+    written in the rows of iterations 0, 10 and 20 (a probe's finding)."""
+    import csv
+
+    run = runs.LogisticRun(n=40, d=2, num_steps=20, record_every=10, sharpness_every=7)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5]}, progress=False)
+    assert grid["sharpness"].shape == grid["gap"].shape == (1, 3) and int(grid["sharpness_every"][0]) == 7
+    rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
+    assert [int(row["iteration"]) for row in rows] == [0, 10, 20] and "sharpness" not in rows[0] and "gap" in rows[0]
+    every = sweep.sweep(dataclasses.replace(run, sharpness_every=10), {"learning_rate_over_edge": [0.5]},
+                        progress=False)
+    header, _ = results.rows(every, curves=True)  # at the rows' own steps: kept
+    assert "sharpness" in header
 
 
 def test_lower_gives_the_grids_compiled_call_without_running_it():
