@@ -235,11 +235,14 @@ class FunctionRun(Run):
 
 def name_of(value):
     """A short, reproducible name of a configuration value (functions by name, not address): 'sgd',
-    'sgd(momentum=0.9)', 'Scheduled(adam, num_steps=100)'; None, numbers and strings as they are."""
+    'sgd(momentum=0.9)', 'Scheduled(adam, num_steps=100)'; None, numbers and strings as they are (NumPy and JAX
+    scalars as Python's: a size taken from an array is 30, not 'int64')."""
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)) and np.ndim(value) == 0 and _validate.is_concrete(value):
+        value = value.item()
     if value is None or isinstance(value, (int, float, str, bool)):
         return value
     if isinstance(value, functools.partial):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in value.keywords.items())
+        arguments = ", ".join(f"{k}={name_of(v)!r}" for k, v in value.keywords.items())
         return f"{name_of(value.func)}({arguments})"
     if isinstance(value, Scheduled):
         return f"{type(value).__name__}({name_of(value.optimizer)}, num_steps={value.num_steps})"
@@ -567,7 +570,8 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     momentum: (beta, nesterov) of the optimizer that ran (`theory`), or None where there is no theory.
     """
     gap, distance, spec = trace.gap, trace.distance, problem.spectrum
-    learning_rate = jnp.asarray(learning_rate, gap.dtype)  # theory in the run's precision
+    # theory in the run's precision (a float32 tolerance of a float64 run too)
+    learning_rate, tolerance = jnp.asarray(learning_rate, gap.dtype), jnp.asarray(tolerance, gap.dtype)
     reached = gap <= tolerance * gap[0]
     iterations = jnp.where(jnp.any(reached) & ~trace.diverged, jnp.argmax(reached), -1)
     nan = jnp.full((), jnp.nan, gap.dtype)

@@ -1,6 +1,7 @@
 """Sweeps: equal to a Python loop, divergence contained, theory met, files exact, sharding transparent."""
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -366,6 +367,17 @@ def test_float_seeds_and_optimizer_names_in_the_sidecar(tmp_path):
     grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5], "seed": np.array([0.0, 1.0])}, progress=False)
     assert not np.array_equal(grid["gap"][0, 0], grid["gap"][0, 1])
     assert grid.config["run_config"]["optimizer"] == grid.optimizer == "sgd(nesterov=True)"
+
+
+def test_numpy_scalars_in_a_runs_configuration_are_recorded_as_their_values():
+    """A run built in a loop over a NumPy array recorded "n": "int64" and the optimizer
+    "sgd(momentum=np.float64(0.5))" in its provenance and titles (a probe's finding)."""
+    run = runs.LinearRegressionRun(n=np.int64(30), d=np.int64(2), num_steps=np.int64(20), tolerance=np.float32(1e-4),
+                                   optimizer=functools.partial(optax.sgd, momentum=np.float64(0.5)))
+    grid = sweep.sweep(run, {"learning_rate_over_edge": [0.5]}, progress=False)
+    config = json.loads(json.dumps(grid.config["run_config"]))  # as the sidecar holds it
+    assert (config["n"], config["d"], config["num_steps"]) == (30, 2, 20)
+    assert config["tolerance"] == float(np.float32(1e-4)) and grid.optimizer == "sgd(momentum=0.5)"
 
 
 def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
