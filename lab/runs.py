@@ -377,6 +377,10 @@ class Scheduled:
         index = jnp.asarray(schedule).astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
         dtype = jnp.result_type(learning_rate)  # optax's count is int32: an integer count gives float32 schedules
         branches = [lambda count, unit=unit: jnp.asarray(unit(count.astype(dtype)), dtype) for unit in units]
+        # A traced index no check can see, outside 0..3 or not whole: a NaN learning rate, not the clamped schedule.
+        whole = jnp.asarray(schedule)
+        known = (index.astype(whole.dtype) == whole) & (index >= 0) & (index < len(units))
+        learning_rate = jnp.where(known, learning_rate, jnp.nan).astype(dtype)
         return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count),
                               **hyper)
 
@@ -446,6 +450,8 @@ def _check_optimizer(optimizer, num_steps=None):
     a `Scheduled` optimizer's schedules last the run's `num_steps` at least (a shorter cosine would stop the run
     at 0; a longer one runs the first part of its decay)."""
     descent.check_optimizer(optimizer)
+    while isinstance(optimizer, functools.partial):  # functools.partial(Scheduled(...), schedule=2) too
+        optimizer = optimizer.func
     if isinstance(optimizer, Scheduled) and num_steps is not None and optimizer.num_steps < num_steps:
         raise ValueError(f"Scheduled(..., num_steps={optimizer.num_steps}) in a run of {num_steps} steps: its "
                          f"schedules would end at step {optimizer.num_steps}; give Scheduled(..., {num_steps}).")

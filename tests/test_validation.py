@@ -840,6 +840,8 @@ FORMULA_INPUTS = [
     (lambda: atoms.vacancy_cluster(atoms.bcc(2), 0, np.random.default_rng(0)), "size must be an integer"),  # 1 site
     (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 10), schedule=2), "would end at step 10"),
     (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 200), schedule=7), "index 0..3"),  # as 3
+    (lambda: runs.optimize(_problem(), 200, 0.3, functools.partial(runs.Scheduled(optax.sgd, 10), schedule=2)),
+     "would end at step 10"),  # the partial hid the Scheduled: the cosine reached 0 at step 10 of 200
     (lambda: reference.solve(criteria.logistic, problems.make_data(_X(), _labels01()), jnp.zeros(P), max_iter=0),
      "max_iter must be an integer"),  # meant 100
     (lambda: spectrum.momentum_rate(0.1, 0.0, jnp.array([NAN])), "eigenvalues must be finite"),  # a rate of 0
@@ -1160,6 +1162,12 @@ def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
                                                   spectrum.momentum_rate(0.1, b, jnp.ones(2))])))(
         jnp.array([1.5, -0.5, 0.5]))
     assert np.isnan(edges[:2]).all() and np.isfinite(edges[2]).all()  # 5/L at beta = 1.5 before
+    scheduled = runs.LinearRegressionRun(n=30, d=3, num_steps=50, optimizer=runs.Scheduled(optax.sgd, 50))
+    outcome = jax.jit(jax.vmap(lambda k: scheduled(learning_rate_over_edge=0.9, schedule=k)))(
+        jnp.array([7.0, -1.0, 1.5, 3.0]))  # ran schedules 3, 0 and 1 before (jax.lax.switch clamps)
+    assert outcome.diverged.tolist() == [True, True, True, False] and np.isnan(outcome.measured_rate[:3]).all()
+    assert float(outcome.final_gap[3]) == pytest.approx(  # another program's rounding; schedules 0, 1: 2e-9, 8e-4
+        float(scheduled(learning_rate_over_edge=0.9, schedule=3).final_gap), rel=1e-9)
 
 
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
