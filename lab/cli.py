@@ -182,7 +182,8 @@ def parser(extensions=()):
                        help="synthetic data: features, plus the intercept (default 10)")
     sweep.add_argument("--l2", type=float, default=None,
                        help="penalty weight l2 (mean scaling) of ridge (default 0), logistic (> 0, default 1e-3), "
-                            "huber and poisson (default 0)")
+                            "huber and poisson (default 0); your own criterion gets it as data.l2 and must read it "
+                            "(refused otherwise: it would be ignored)")
     sweep.add_argument("--tolerance", type=float, default=1e-6,
                        help="iterations to reach gap <= tolerance * initial gap")
     sweep.add_argument("--gram", action="store_true", help="least squares on X^T X / N: P^2 per step instead of N P")
@@ -504,7 +505,22 @@ def _data_run(args, l2, rule):
                                 stability_rule=rule)
     except ValueError as error:
         raise ValueError(f"--criterion {args.criterion}: {error}") from None
+    if l2 > 0:
+        _check_reads_l2(criterion, data, args.size or problems.problem_size(data), l2, args.criterion)
     return run, {**_learning_rates(args), "seed": np.arange(args.seeds)}
+
+
+def _check_reads_l2(criterion, data, size, l2, name):
+    """--l2 on a criterion that never reads data.l2 would be ignored in silence: f at a random point must change
+    when l2 does."""
+    import jax
+    import jax.numpy as jnp
+
+    point = jax.random.normal(jax.random.key(0), (size,), data.X.dtype)
+    unpenalised = data._replace(l2=jnp.zeros_like(data.l2))
+    if float(criterion(point, data)) == float(criterion(point, unpenalised)):
+        raise ValueError(f"--l2 {l2:g}: {name} never reads data.l2 (f is the same without it), so the penalty would "
+                         "be ignored: add it to your criterion (e.g. + data.l2 * jnp.sum(a ** 2)), or drop --l2.")
 
 
 def _learning_rates(args) -> dict:

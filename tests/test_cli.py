@@ -250,6 +250,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--tolerance", "0"], "--tolerance", "must be in (0, 1)"),  # said to be --criterion's before
     (["--max-mb", "1e-9"], "--max-mb", "from 1 byte"),  # "max_bytes ... got 0" before
     (["--delta", "inf"], "--delta", "finite and > 0"),  # a "not_finite" reference, blamed on the features, before
+    (["--criterion", "{d}/losses.py:log_cosh", "--l2", "0.5"], "--l2", "never reads data.l2"),  # ignored before
 ])
 def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
     argv = [a.format(d=user_files) for a in argv]
