@@ -33,7 +33,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lab import files, reference, runs
+from lab import _validate, files, reference, runs
 from lab.results import Results
 
 DEFAULT_MAX_BYTES = 2**30
@@ -282,6 +282,10 @@ def checked_axes(run, axes) -> dict:
     for name, values in axes.items():
         if accepted is not None and name not in accepted:
             raise ValueError(f"axis {name!r} is not a parameter of the run; it accepts {sorted(accepted)}.")
+        if not _validate.is_concrete(values):
+            raise ValueError(f"axis {name!r} holds traced values: a sweep or an edge search compiles, chunks and "
+                             "gathers its runs itself, so it runs outside jax.jit and jax.vmap; call it there, or "
+                             "jit and vmap the run itself.")
         values = np.asarray(values)
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"axis {name!r} must be a non-empty 1-D sequence of values, got shape {values.shape}.")

@@ -842,6 +842,12 @@ FORMULA_INPUTS = [
     (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 200), schedule=7), "index 0..3"),  # as 3
     (lambda: runs.optimize(_problem(), 200, 0.3, functools.partial(runs.Scheduled(optax.sgd, 10), schedule=2)),
      "would end at step 10"),  # the partial hid the Scheduled: the cosine reached 0 at step 10 of 200
+    # a TracerArrayConversionError from inside the sweep before:
+    (lambda: jax.jit(lambda v: sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=10),
+                                           {"learning_rate_over_edge": v}, progress=False))(jnp.ones(2)),
+     "axis 'learning_rate_over_edge' holds traced values"),
+    (lambda: jax.jit(lambda v: stability.edge_and_best(runs.LinearRegressionRun(n=20, d=2, num_steps=10),
+                                                       {"kappa": v}))(jnp.ones(2)), "axis 'kappa' holds traced values"),
     (lambda: reference.solve(criteria.logistic, problems.make_data(_X(), _labels01()), jnp.zeros(P), max_iter=0),
      "max_iter must be an integer"),  # meant 100
     (lambda: spectrum.momentum_rate(0.1, 0.0, jnp.array([NAN])), "eigenvalues must be finite"),  # a rate of 0
