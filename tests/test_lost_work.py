@@ -21,8 +21,10 @@ jax.config.update("jax_enable_x64", True)
 
 RUN = runs.LinearRegressionRun(n=40, d=3, num_steps=100)
 AXES = {"learning_rate_over_edge": np.array([0.4, 1.1]), "kappa": np.geomspace(1.0, 30.0, 6), "seed": np.array([0])}
+# One kappa per chunk: 8 chunks. 100 steps measure the best learning rate to 0.5 % up to kappa 300, not at 1000
+# (a warning would add a line to what the interruption prints).
 SWEEP_ARGUMENTS = ["sweep", "--n", "40", "--d", "3", "--steps", "100", "--learning-rate", "0.05:1:2", "--kappa",
-                   "1,3,10,30,100,300,1000,3000", "--quiet", "--max-mb", "0.02"]  # one kappa per chunk: 8 chunks
+                   "1,2,3,10,30,100,200,300", "--quiet", "--max-mb", "0.02"]
 
 
 def test_the_memory_estimate_counts_the_data_of_each_setting():
