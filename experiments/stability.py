@@ -97,8 +97,8 @@ def numbers(result, seed, dtype):
                       smallest_diverged_learning_rate=smallest[j])
                  for j, k in enumerate(kappas)]
     curves = []
-    for n, c in enumerate(CURVE_LEARNING_RATES_OVER_EDGE):
-        index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - c)),
+    for n, drawn in enumerate(CURVE_LEARNING_RATES_OVER_EDGE):
+        index = (np.argmin(np.abs(grid.axes["learning_rate_over_edge"] - drawn)),
                  np.argmin(np.abs(kappas - CURVE_KAPPA)), 0)
         gap, predicted = grid["gap"][index], result["predicted"][n]
         stop = int(grid["diverged_at"][index]) if grid["diverged"][index] else len(gap)

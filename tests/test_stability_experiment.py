@@ -58,7 +58,10 @@ def test_measured_edge_and_best_learning_rate_are_the_theory(quick):
 
 def test_runs_diverge_above_the_edge_only(quick):
     _, summary = quick
-    assert summary["diverged_runs"] > 0 and summary["diverged_below_edge"] == 0
+    assert summary["diverged_runs"] > 0 and summary["diverged_below_edge"] == summary["not_diverged_above_edge"] == 0
+    above = sum(c > 1 for c in summary["learning_rates_over_edge"]) * len(summary["kappas"]) * len(summary["seeds"])
+    assert summary["diverged_runs"] == above  # every run above the edge, and no other (the counts read 0 and 8500
+    # before: a loop variable had replaced the grid's learning rates by the last curve's, 1.05)
     for entry in summary["per_kappa"]:
         assert entry["smallest_diverged_learning_rate"] > 1.0
     below, just_below, at, above = summary["curves"]
