@@ -111,11 +111,13 @@ def mean_square_rate(X, learning_rate, batch_size, replacement: bool = True):
 def _mean_square_rate(X, learning_rate, batch_size, replacement):
     T, vectors = _second_moment_map(X, learning_rate, batch_size, replacement)
     values, eigenvectors = linalg.eigh(T)
-    top = jnp.argmax(jnp.abs(values))
+    # T_B maps second moments (positive semi-definite) to second moments: its spectral radius is its largest
+    # eigenvalue, with a positive semi-definite eigenvector (Perron-Frobenius for cones). Not the largest |value|:
+    # where -rho ties with rho (full batches at 2/(L + mu)), that eigenvector has trace ~0, and M blew up.
     p = X.shape[1]
-    M = eigenvectors[:, top].reshape(p, p)
+    M = eigenvectors[:, -1].reshape(p, p)
     M = vectors @ ((M + M.T) / 2) @ vectors.T
-    return jnp.abs(values[top]), M / jnp.trace(M)
+    return values[-1], M / jnp.trace(M)
 
 
 def draw_with_second_moment(key, center, M):

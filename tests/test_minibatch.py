@@ -57,6 +57,18 @@ def test_the_full_batch_without_replacement_is_gradient_descent(X):
     assert float(minibatch.mean_square_edge(X, N, replacement=True)) < 0.99 * 2 / top_eigenvalue(X)
 
 
+def test_at_two_over_l_plus_mu_the_full_batch_rate_is_gradient_descents_and_its_covariance_a_covariance():
+    """There T_B's eigenvalues rho and -rho tie (the top and bottom modes contract by -r and r): the largest |value|
+    picked -rho's eigenvector, of trace ~0, and M came out with eigenvalues of +-8e15 (a probe's finding)."""
+    for seed in range(8):
+        X = np.random.default_rng(seed).normal(size=(6, 3)) * [1.0, 0.5, 0.2]
+        curvature = np.linalg.eigvalsh(2 / 6 * X.T @ X)
+        kappa = curvature[-1] / curvature[0]
+        rho, M = minibatch.mean_square_rate(X, 2 / (curvature[-1] + curvature[0]), 6, replacement=False)
+        assert float(rho) == pytest.approx(((kappa - 1) / (kappa + 1)) ** 2, rel=1e-12)
+        assert np.linalg.eigvalsh(np.asarray(M)).min() > -1e-12 and float(np.trace(M)) == pytest.approx(1, rel=1e-12)
+
+
 @pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
 def test_the_edge_is_where_the_spectral_radius_crosses_one(X, replacement):
     edges = [float(minibatch.mean_square_edge(X, b, replacement)) for b in range(1, N + 1)]
