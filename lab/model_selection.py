@@ -68,7 +68,13 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     masks = jnp.asarray(fold_masks(X.shape[0], k), X.dtype)
     train, validation = _scores(design(X, intercept), y, l2, masks)
     mean_validation = validation.mean(axis=1)
-    return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(mean_validation))
+    failed = ~jnp.isfinite(mean_validation)
+    if _validate.is_concrete(failed) and bool(jnp.any(failed)):
+        raise ValueError(f"the penalties l2 = {np.asarray(l2)[np.asarray(failed)]} give non-finite validation "
+                         f"errors (N l2 beyond what {X.dtype} holds, or data that overflow it): drop them.")
+    # traced: a penalty whose score is NaN is never the one chosen (argmin would return the NaN's index)
+    return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(jnp.where(failed, jnp.inf,
+                                                                                         mean_validation)))
 
 
 def scaled_ridge(X, y, l2, k: int = 5):

@@ -842,6 +842,8 @@ FORMULA_INPUTS = [
     (lambda: runs.optimize(_problem(), 200, 0.3, runs.Scheduled(optax.sgd, 200), schedule=7), "index 0..3"),  # as 3
     (lambda: runs.optimize(_problem(), 200, 0.3, functools.partial(runs.Scheduled(optax.sgd, 10), schedule=2)),
      "would end at step 10"),  # the partial hid the Scheduled: the cosine reached 0 at step 10 of 200
+    (lambda: model_selection.ridge_cv(_X().astype(np.float32), _y().astype(np.float32), [1e-3, 3e38]),
+     "l2 = [3.e+38] give non-finite validation errors"),  # chosen before: argmin returns a NaN's index
     # a TracerArrayConversionError from inside the sweep before:
     (lambda: jax.jit(lambda v: sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=10),
                                            {"learning_rate_over_edge": v}, progress=False))(jnp.ones(2)),
@@ -1168,6 +1170,8 @@ def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
                                                   spectrum.momentum_rate(0.1, b, jnp.ones(2))])))(
         jnp.array([1.5, -0.5, 0.5]))
     assert np.isnan(edges[:2]).all() and np.isfinite(edges[2]).all()  # 5/L at beta = 1.5 before
+    best = jax.jit(lambda l2: model_selection.ridge_cv(_X(), _y(), l2).best)(jnp.array([1e-3, -5.0, 1e-1]))
+    assert int(best) != 1  # a negative penalty's NaN score was the one chosen
     scheduled = runs.LinearRegressionRun(n=30, d=3, num_steps=50, optimizer=runs.Scheduled(optax.sgd, 50))
     outcome = jax.jit(jax.vmap(lambda k: scheduled(learning_rate_over_edge=0.9, schedule=k)))(
         jnp.array([7.0, -1.0, 1.5, 3.0]))  # ran schedules 3, 0 and 1 before (jax.lax.switch clamps)
