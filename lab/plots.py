@@ -327,6 +327,13 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
         raise ValueError(f"labels must have one entry per selected run: {len(labels)} labels, {len(select)} runs.")
     if not (predicted is None or isinstance(predicted, str) and predicted == "bound" or len(predicted) == len(select)):
         raise ValueError("predicted must be None, 'bound', or one curve per selected run.")
+    if isinstance(predicted, str) and not any(  # `lab.runs.Outcome`'s predicted_rate, NaN without theory
+            np.isfinite(float(results["predicted_rate"][_index(results, point, at)])) for point in select):
+        raise ValueError(f"predicted='bound' needs a predicted rate, and the selected runs of "
+                         f"{_optimizer_name(results)} have none (NaN: no theory, as for Adam or mini-batches): drop "
+                         "predicted.")
+    if floor is not None and not float(floor) > 0:
+        raise ValueError(f"floor must be > 0 to show on the log axis of f(a) - f*, got {floor!r}.")
     fig, ax = _axes(ax, (9, 5.5))
     every = results.constant("record_every", 1)
     seeds = ("seed" in results.axes and len(results.axes["seed"]) > 1 and "seed" not in (at or {})

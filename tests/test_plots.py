@@ -116,3 +116,14 @@ def test_a_map_of_one_row_draws_its_theory_lines_across_the_row():
     for colour, x in ((plots.EDGE_COLOUR, 1.0), (plots.BEST_COLOUR, 10 / 11)):
         assert np.allclose(lines[colour].get_xdata(), x, rtol=1e-6)  # 2/L and 2/(L + mu) = kappa/(kappa + 1) 2/L
         assert np.allclose(sorted(lines[colour].get_ydata()), [low, high])  # across the row, not one point
+
+
+def test_a_bound_without_a_predicted_rate_and_a_floor_off_the_log_axis_are_refused():
+    """Adam has no predicted rate (NaN): the legend listed the bound, and nothing was drawn; a floor of 0 likewise
+    listed the rounding floor that a log axis cannot show (a probe's findings)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20, optimizer=optax.adam),
+                       {"learning_rate": np.array([0.01])}, progress=False)
+    with pytest.raises(ValueError, match="predicted='bound' needs a predicted rate, .* adam have none"):
+        plots.convergence_curves(grid, select=[{"learning_rate": 0.01}], predicted="bound")
+    with pytest.raises(ValueError, match="floor must be > 0"):
+        plots.convergence_curves(grid, select=[{"learning_rate": 0.01}], floor=0.0)
