@@ -647,6 +647,8 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
             raise ValueError(f"{str(path)!r} line {i} has {len(row)} cells, the header {len(header)}.")
         for j, cell in enumerate(row):
             try:
+                if "_" in cell:  # float() reads 1_000 as 1000 (Python literals), a code such as 2020_01 as 202001
+                    raise ValueError(cell)
                 table[k, j] = float(cell)
             except ValueError:
                 what = "is empty (a missing value: fill or drop the row)" if not cell.strip() else (

@@ -727,6 +727,14 @@ def test_a_csv_naming_two_columns_alike_is_refused_not_read_with_the_target_as_a
     assert problems.load_csv(marked, "target")[2] == ["x"]
 
 
+def test_a_csv_cell_with_an_underscore_is_text_not_a_python_literal(tmp_path):
+    """float("2020_01") is 202001: a code read as a number (pandas keeps it text); a probe's finding."""
+    path = tmp_path / "codes.csv"
+    path.write_text("x,target\n2020_01,1\n2020_02,2\n2021_01,4\n")
+    with pytest.raises(ValueError, match=r"line 2, column 'x': '2020_01' is not a number"):
+        problems.load_csv(path, "target")
+
+
 def test_a_csv_with_pandas_unnamed_index_column_is_refused_not_fitted_as_a_feature(tmp_path):
     pandas = pytest.importorskip("pandas")
     path = tmp_path / "frame.csv"
