@@ -19,6 +19,8 @@ import numpy as np
 NAMES = ("least_squares", "stability", "conditioning_quadratics", "conditioning", "ridge", "model_selection",
          "logistic", "logistic_edges", "optimizers", "optimizers_schedules", "curvature", "autodiff", "entropy",
          "your_criterion", "sgd", "adam", "edge_of_stability")
+# Lessons whose problems are drawn with fixed seeds (or not drawn): `--seed` changes nothing there.
+FIXED_SEED = ("conditioning_quadratics", "logistic", "logistic_edges", "optimizers", "optimizers_schedules")
 # Longest first in quick mode (measured): `lab run --jobs N` starts them in this order.
 LONGEST_FIRST = ("entropy", "edge_of_stability", "sgd", "optimizers", "logistic", "your_criterion", "logistic_edges",
                  "conditioning", "model_selection", "stability", "least_squares", "ridge", "autodiff", "curvature",

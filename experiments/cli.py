@@ -32,7 +32,9 @@ def add_commands(commands):
     _output_options(run)
     run.add_argument("--quick", action="store_true",
                      help="small sizes, and XLA compiling fast rather than well (seconds, for tests)")
-    run.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= SEED < 2**31 (default 0)")
+    run.add_argument("--seed", type=_seed, default=0,
+                     help=f"random seed of the lessons' draws, 0 <= SEED < 2**31 (default 0); "
+                          f"{', '.join(experiments.FIXED_SEED)} draw with fixed seeds and ignore it")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
                      help="run the experiments in N worker processes, longest first (default: with --quick the "
                           f"usable CPUs, here {usable_cpus()}; otherwise 1, in this process, since full runs time "

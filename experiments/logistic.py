@@ -117,7 +117,8 @@ def real_data(num_steps, dtype):
 
 # %%
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Write logistic.png and logistic.json in `out`; return the numbers."""
+    """Write logistic.png and logistic.json in `out`; return the numbers (the data sets drawn are seeds 0, 1, ...:
+    `seed` changes nothing)."""
     out = prepare(out, dtype)
     one = one_feature(dtype)
     two = two_features(size(SIZES, "num_steps", quick), size(SIZES, "seeds", quick), dtype)

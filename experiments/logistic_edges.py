@@ -60,7 +60,8 @@ def edges(quick, dtype):
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Write logistic_edges.png and logistic_edges.json in `out`; return the numbers."""
+    """Write logistic_edges.png and logistic_edges.json in `out`; return the numbers (the problems are the runs'
+    seed 0: `seed` changes nothing)."""
     out = prepare(out, dtype)
     found = edges(quick, dtype)
     numbers = dict(separation=found["separation"].tolist(), l2=L2_SYNTHETIC, at_optimum=found["at_optimum"].tolist(),

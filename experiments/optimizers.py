@@ -111,7 +111,8 @@ def slope(kappas, iterations):
 
 # %%
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json."""
+    """Write optimizers_momentum_map.png, optimizers_iterations.png and optimizers.json (the problems drawn are
+    seeds 0, 1, ...: `seed` changes nothing)."""
     out = prepare(out, dtype)
     maps = {"heavy ball": momentum_map(quick, dtype), "Nesterov": momentum_map(quick, dtype, NESTEROV)}
     (grid, edges), (_, nesterov) = maps["heavy ball"], maps["Nesterov"]

@@ -35,7 +35,8 @@ def schedules(quick, dtype):
 
 
 def reproduce(out="figures", quick=False, dtype="float64", seed=0):
-    """Write optimizers_schedules.png and optimizers_schedules.json in `out`; return the numbers."""
+    """Write optimizers_schedules.png and optimizers_schedules.json in `out`; return the numbers (the problem is
+    the run's seed 0: `seed` changes nothing)."""
     out = prepare(out, dtype)
     grid = schedules(quick, dtype)
     learning_rates_over_edge, diverged = grid.axes["learning_rate_over_edge"], grid["diverged"][:, :, 0]

@@ -72,3 +72,19 @@ def test_a_lesson_computes_and_its_figures_module_draws(name):
     summary = experiments.summary(name)
     assert "\n" not in summary and summary == experiments.first_paragraph(experiments.load(name).__doc__)
     assert summary.endswith(".") and len(summary) > len(name) + 10
+
+
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_a_lesson_uses_its_seed_unless_lab_run_help_says_it_draws_with_fixed_seeds(name):
+    """`lab run logistic_edges --seed 7` wrote seed 0's numbers while `--help` called --seed the random seed (a
+    probe's finding): a lesson's `reproduce` reads `seed`, or it is in FIXED_SEED and its docstring says so."""
+    import ast
+    import inspect
+    import re
+
+    function = experiments.load(name).reproduce
+    body = ast.parse(inspect.getsource(function)).body[0].body
+    reads = any(isinstance(node, ast.Name) and node.id == "seed" for part in body for node in ast.walk(part))
+    assert reads != (name in experiments.FIXED_SEED)
+    if not reads:
+        assert re.search(r"`seed` changes? nothing", " ".join(function.__doc__.split()))
