@@ -95,6 +95,9 @@ class Defect(NamedTuple):
     """A relaxed cluster of vacancies or interstitials in a strained supercell, with its exact formation entropy
     and its descriptors. sites: the perfect supercell's lattice sites.
 
+    strain: e (3, 3), the cell over iron's cubic one at rest, (repeats LATTICE_CONSTANT)(I + e): relative to the
+    potential's equilibrium, whatever lattice constant built the perfect cell (bcc(2, lattice_constant=2.9) is
+    strained by 1.2 %).
     entropy: S_f in k_B. descriptor: the summed descriptor referenced like the
     entropy, D_d - (M_d / M_p) D_p (extensive). average: the per-atom mean
     descriptor's change, D_d / N_d - D_p / N_p (not extensive, a control).
