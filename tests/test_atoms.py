@@ -240,6 +240,8 @@ def test_relax_refuses_float32():
         (lambda: atoms.bcc(3, np.array([[0.0, 0.01, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])), "symmetric"),
         (lambda: atoms.vacate(atoms.bcc(3), [54]), "sites"),
         (lambda: atoms.neighbours(atoms.bcc(3), 5.0, size=20), "raise size"),
+        (lambda: atoms.descriptors(atoms.bcc(3, lattice_constant=2.0)), "denser than relaxed iron .* relax the"),
+        (lambda: atoms.vibrational_eigenvalues(atoms.bcc(2), tolerance=0.0), "tolerance must be a positive force"),
         (lambda: atoms.perfect_eigenvalues(atoms.vacate(atoms.bcc(3), [0])), "perfect crystal"),
         (lambda: atoms.perfect_eigenvalues(DOUBLED), "repeats\\^3 cubic cells"),
         (lambda: atoms.harmonic_entropy([0.0, 1.0, 2.0]), "positive"),

@@ -42,5 +42,6 @@ def descriptors(structure: Structure) -> np.ndarray:
     sum over sites is extensive. The first len(RADIAL_CENTRES) columns are the
     two-body (radial) terms alone.
     """
-    near = neighbours(structure, DESCRIPTOR_CUTOFF, size=64)
+    dense = f"denser than relaxed iron (58 within {DESCRIPTOR_CUTOFF} angstrom): relax the structure first"
+    near = neighbours(structure, DESCRIPTOR_CUTOFF, size=64, fix=dense)  # one width for all: one compilation
     return np.asarray(_descriptors(jnp.asarray(structure.positions), structure.occupied, near))

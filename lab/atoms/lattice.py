@@ -95,9 +95,10 @@ def _checked(structure: Structure):
     return positions, cell
 
 
-def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> Neighbours:
+def neighbours(structure: Structure, cutoff: float, size: int | None = None, fix: str = "raise size") -> Neighbours:
     """All occupied neighbours of every occupied site closer than `cutoff`, over every periodic image, padded to
-    `size` (None: the smallest multiple of 8 that holds them, so that similar structures share one shape).
+    `size` (None: the smallest multiple of 8 that holds them, so that similar structures share one shape). `fix`:
+    what the error says to do where a site has more than `size` (a caller's words where size is not the user's).
 
     In a cell wider than twice the cutoff each pair has one candidate image,
     the nearest; a narrower cell (where the minimum-image convention would
@@ -132,7 +133,7 @@ def neighbours(structure: Structure, cutoff: float, size: int | None = None) -> 
     size = int(8 * max(1, np.ceil(counts.max() / 8))) if size is None else size
     if counts.max() > size:
         raise ValueError(f"a site has {counts.max()} neighbours within {cutoff} angstrom, "
-                         f"more than size={size}: raise size.")
+                         f"more than size={size}: {fix}.")
     order = np.lexsort((distance, i))
     i, j, shift = i[order], j[order], shift[order]
     slot = np.arange(len(i)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[i]

@@ -75,6 +75,8 @@ def eigenvalues(matrix) -> np.ndarray:
 def check_relaxed(structure: Structure, tolerance: float = 1e-8):
     """NotAMinimum unless the force norm (eV/angstrom) is at most `tolerance`."""
     require_float64("check_relaxed")
+    if not 0 < tolerance < np.inf:  # as relax refuses it: 0 or NaN read a relaxed structure as "not relaxed"
+        raise ValueError(f"tolerance must be a positive force norm (eV/angstrom), got {tolerance!r}.")
     remaining = force_norm(structure, potential_neighbours(structure))
     if not remaining <= tolerance:
         raise NotAMinimum(f"the structure is not relaxed: force norm {remaining:.2e} eV/angstrom > {tolerance:.0e}; "
