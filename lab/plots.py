@@ -237,6 +237,10 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     rows = _row_axis(results, rows)
     _require(results, ("learning_rate", "iterations", "predicted_iterations", "condition_number", "L", "mu",
                        "theory_edge_learning_rate", "theory_kind"))
+    if isinstance(max_curves, bool) or not isinstance(max_curves, (int, np.integer)) or max_curves < 1:
+        raise ValueError(f"max_curves must be an integer >= 1, got {max_curves!r}.")
+    if kappas is not None and (np.size(kappas) == 0 or len(np.unique(np.atleast_1d(kappas))) < np.size(kappas)):
+        raise ValueError(f"kappas must name the curves to draw, each once, got {kappas!r}.")
     axis = _learning_rate_axis(results)
     get, fixed = _slicer(results, (rows, axis) if rows else (axis,), at)
     fig, ax = _axes(ax, (9, 5.5))
@@ -413,7 +417,7 @@ def _axes(ax, size):
 
 def _nearest(values, value, name) -> int:
     values = np.asarray(values, dtype=float)
-    if not np.isfinite(value):
+    if isinstance(value, (str, bytes, bool)) or np.ndim(value) != 0 or not np.isfinite(np.asarray(value, float)):
         raise ValueError(f"{name} = {value!r} is not a finite number.")
     low, high = values.min(), values.max()
     if not low - 1e-6 * abs(low) <= value <= high + 1e-6 * abs(high):  # a float32 axis holds 0.1 as 0.10000000149

@@ -127,3 +127,20 @@ def test_a_bound_without_a_predicted_rate_and_a_floor_off_the_log_axis_are_refus
         plots.convergence_curves(grid, select=[{"learning_rate": 0.01}], predicted="bound")
     with pytest.raises(ValueError, match="floor must be > 0"):
         plots.convergence_curves(grid, select=[{"learning_rate": 0.01}], floor=0.0)
+
+
+def test_curve_choices_that_draw_nothing_or_twice_and_a_text_value_are_refused_by_name():
+    """max_curves=-1 raised NumPy's "Number of samples, -1", 0 and kappas=[] drew an empty figure whose legend listed
+    a band, kappas=[10, 10] two identical curves, and select={"kappa": "10"} a TypeError (a probe's findings)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
+                       {"learning_rate_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0])}, progress=False)
+    for options, words in (({"max_curves": -1}, "max_curves must be an integer >= 1"),
+                           ({"max_curves": 0}, "max_curves must be an integer >= 1"),
+                           ({"kappas": []}, "kappas must name the curves to draw, each once"),
+                           ({"kappas": [10.0, 10.0]}, "kappas must name the curves to draw, each once")):
+        with pytest.raises(ValueError, match=words):
+            plots.iterations_vs_learning_rate(grid, **options)
+    with pytest.raises(ValueError, match="kappa = '10' is not a finite number"):
+        plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.5, "kappa": "10"}])
+    assert len(plots.iterations_vs_learning_rate(grid, kappas=10.0).axes[0].get_lines()) > 0
+    plt.close("all")
