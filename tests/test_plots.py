@@ -132,8 +132,8 @@ def test_a_bound_without_a_predicted_rate_and_a_floor_off_the_log_axis_are_refus
 def test_curve_choices_that_draw_nothing_or_twice_and_a_text_value_are_refused_by_name():
     """max_curves=-1 raised NumPy's "Number of samples, -1", 0 and kappas=[] drew an empty figure whose legend listed
     a band, kappas=[10, 10] two identical curves, and select={"kappa": "10"} a TypeError (a probe's findings)."""
-    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
-                       {"learning_rate_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0])}, progress=False)
+    axes = {"learning_rate_over_edge": np.array([0.5, 0.9]), "kappa": np.array([1.0, 10.0])}
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20), axes, progress=False)
     for options, words in (({"max_curves": -1}, "max_curves must be an integer >= 1"),
                            ({"max_curves": 0}, "max_curves must be an integer >= 1"),
                            ({"kappas": []}, "kappas must name the curves to draw, each once"),
