@@ -253,7 +253,8 @@ def slow(x):  # a run whose chunks take 0.1 s each: 12 chunks
     def wait(v):
         time.sleep(0.1)
         return v
-    return {"y": jax.pure_callback(wait, jax.ShapeDtypeStruct(x.shape, x.dtype), x * x, vmap_method="broadcast_all") + 1.0}
+    shape = jax.ShapeDtypeStruct(x.shape, x.dtype)
+    return {"y": jax.pure_callback(wait, shape, x * x, vmap_method="broadcast_all") + 1.0}
 
 out = results.save(sweep.sweep(slow, {"x": np.arange(12.0)}, max_bytes=8, progress=False, checkpoint=sys.argv[1]),
                    sys.argv[2])
