@@ -189,7 +189,11 @@ def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracke
 CRITERION_FILE = """
 import jax.numpy as jnp
 
-def log_cosh(a, data):
+def log_cosh(a, data):  # with a ridge penalty, 0 unless --l2
+    r = data.X @ a - data.y
+    return jnp.mean(jnp.logaddexp(r, -r) - jnp.log(2.0)) + data.l2 * jnp.sum(a ** 2)
+
+def log_cosh_alone(a, data):  # no penalty: --l2 would be ignored
     r = data.X @ a - data.y
     return jnp.mean(jnp.logaddexp(r, -r) - jnp.log(2.0))
 
@@ -220,6 +224,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     code, stdout, err = lab(capsys, "sweep", "--data", str(user_files / "data.csv"), "--target", "target",
                             "--criterion", f"{user_files / 'losses.py'}:log_cosh", "--rule", "converging",
                             "--learning-rate-over-edge", "0.2:1.4:6", "--steps", "300", "--seeds", "2",
+                            "--l2", "1e-12",  # read by log_cosh (df/dl2 > 0), however small beside f
                             "--out", str(out), "--csv", "--plot", "--quiet")
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
@@ -250,7 +255,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--tolerance", "0"], "--tolerance", "must be in (0, 1)"),  # said to be --criterion's before
     (["--max-mb", "1e-9"], "--max-mb", "from 1 byte"),  # "max_bytes ... got 0" before
     (["--delta", "inf"], "--delta", "finite and > 0"),  # a "not_finite" reference, blamed on the features, before
-    (["--criterion", "{d}/losses.py:log_cosh", "--l2", "0.5"], "--l2", "never reads data.l2"),  # ignored before
+    (["--criterion", "{d}/losses.py:log_cosh_alone", "--l2", "0.5"], "--l2", "never reads data.l2"),  # ignored
 ])
 def test_bad_data_sweeps_name_their_flag_before_any_sweep(capsys, user_files, argv, flag, words):
     argv = [a.format(d=user_files) for a in argv]
