@@ -237,16 +237,23 @@ def name_of(value):
     """A short, reproducible name of a configuration value (functions by name, not address): 'sgd',
     'sgd(momentum=0.9)', 'Scheduled(adam, num_steps=100)'; None, numbers and strings as they are (NumPy and JAX
     scalars as Python's: a size taken from an array is 30, not 'int64')."""
-    if isinstance(value, (np.generic, np.ndarray, jax.Array)) and np.ndim(value) == 0 and _validate.is_concrete(value):
-        value = value.item()
+    value = _python_scalar(value)
     if value is None or isinstance(value, (int, float, str, bool)):
         return value
     if isinstance(value, functools.partial):
-        arguments = ", ".join(f"{k}={name_of(v)!r}" for k, v in value.keywords.items())
+        arguments = ", ".join(f"{k}={name_of(v) if callable(v) else repr(_python_scalar(v))}"
+                              for k, v in value.keywords.items())
         return f"{name_of(value.func)}({arguments})"
     if isinstance(value, Scheduled):
         return f"{type(value).__name__}({name_of(value.optimizer)}, num_steps={value.num_steps})"
     return getattr(value, "__name__", type(value).__name__)
+
+
+def _python_scalar(value):
+    """A concrete NumPy or JAX scalar as Python's (np.float64(0.5) as 0.5); anything else as it is."""
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)) and np.ndim(value) == 0 and _validate.is_concrete(value):
+        return value.item()
+    return value
 
 
 def as_run(run) -> Run:

@@ -378,6 +378,10 @@ def test_numpy_scalars_in_a_runs_configuration_are_recorded_as_their_values():
     config = json.loads(json.dumps(grid.config["run_config"]))  # as the sidecar holds it
     assert (config["n"], config["d"], config["num_steps"]) == (30, 2, 20)
     assert config["tolerance"] == float(np.float32(1e-4)) and grid.optimizer == "sgd(momentum=0.5)"
+    # other keywords as written (they read 'tuple' and 'Float32DType' for a moment)
+    assert runs.name_of(functools.partial(optax.adamw, mask=(True, False))) == "adamw(mask=(True, False))"
+    adam = functools.partial(optax.adam, mu_dtype=np.dtype("float32"))
+    assert runs.name_of(adam) == "adam(mu_dtype=dtype('float32'))"
 
 
 def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
