@@ -113,9 +113,13 @@ def _mean_square_rate(X, learning_rate, batch_size, replacement):
     values, eigenvectors = linalg.eigh(T)
     # T_B maps second moments (positive semi-definite) to second moments: its spectral radius is its largest
     # eigenvalue, with a positive semi-definite eigenvector (Perron-Frobenius for cones). Not the largest |value|:
-    # where -rho ties with rho (full batches at 2/(L + mu)), that eigenvector has trace ~0, and M blew up.
+    # where -rho ties with rho (full batches at 2/(L + mu)), that eigenvector has trace ~0, and M blew up. Where rho
+    # is repeated (kappa = 1), eigh's vector may be any in its eigenspace: the projection of I there is one that is
+    # positive semi-definite (the limit of T^k I / rho^k averaged over two steps).
     p = X.shape[1]
-    M = eigenvectors[:, -1].reshape(p, p)
+    top = values >= values[-1] - 1e3 * jnp.finfo(values.dtype).eps * jnp.abs(values[-1])
+    projected = eigenvectors @ jnp.where(top, eigenvectors.T @ jnp.eye(p, dtype=X.dtype).ravel(), 0.0)
+    M = jnp.where(top[-2], projected, eigenvectors[:, -1]).reshape(p, p)  # simple: its eigenvector, as it is
     M = vectors @ ((M + M.T) / 2) @ vectors.T
     return values[-1], M / jnp.trace(M)
 

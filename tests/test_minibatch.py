@@ -57,7 +57,7 @@ def test_the_full_batch_without_replacement_is_gradient_descent(X):
     assert float(minibatch.mean_square_edge(X, N, replacement=True)) < 0.99 * 2 / top_eigenvalue(X)
 
 
-def test_at_two_over_l_plus_mu_the_full_batch_rate_is_gradient_descents_and_its_covariance_a_covariance():
+def test_where_rho_ties_the_full_batch_rate_is_gradient_descents_and_its_covariance_a_covariance():
     """There T_B's eigenvalues rho and -rho tie (the top and bottom modes contract by -r and r): the largest |value|
     picked -rho's eigenvector, of trace ~0, and M came out with eigenvalues of +-8e15 (a probe's finding)."""
     for seed in range(8):
@@ -67,6 +67,11 @@ def test_at_two_over_l_plus_mu_the_full_batch_rate_is_gradient_descents_and_its_
         rho, M = minibatch.mean_square_rate(X, 2 / (curvature[-1] + curvature[0]), 6, replacement=False)
         assert float(rho) == pytest.approx(((kappa - 1) / (kappa + 1)) ** 2, rel=1e-12)
         assert np.linalg.eigvalsh(np.asarray(M)).min() > -1e-12 and float(np.trace(M)) == pytest.approx(1, rel=1e-12)
+    # kappa = 1: rho is P(P + 1)/2-fold, and eigh's vector any in its eigenspace (eigenvalues of +-3.6e16 in M)
+    X = np.linalg.qr(np.random.default_rng(0).normal(size=(6, 3)))[0] * np.sqrt(3.0)  # (2/N) X^T X = I
+    rho, M = minibatch.mean_square_rate(X, 0.9, 6, replacement=False)
+    assert float(rho) == pytest.approx(0.1**2, rel=1e-12)
+    np.testing.assert_allclose(np.asarray(M), np.eye(3) / 3, atol=1e-12)  # isotropic: every direction alike
 
 
 @pytest.mark.parametrize("replacement", [True, False], ids=["with", "without"])
