@@ -131,7 +131,7 @@ def with_interstitials(train, test, s_1, quick, rng):
     for name, columns in [("AFS (radial + angular)", slice(None)), ("radial only", slice(RADIAL))]:
         predict, _ = scaled_ridge(table(train, "descriptor")[:, columns], s_train, PENALTIES, FOLDS)
         predictions[name] = tuple(predict(table(defects, "descriptor")[:, columns]) for defects in (train, test))
-    test_mae = lambda p_test, kind: mean_absolute_error(p_test[kind], s_test[kind])  # noqa: E731 (on one kind)
+    test_mae = lambda p_test, rows: mean_absolute_error(p_test[rows], s_test[rows])  # noqa: E731 (one kind's rows)
     errors = {name: {"train_mae": mean_absolute_error(p_train, s_train),
                      "test_mae_vacancies": test_mae(p_test, ~interstitial_test),
                      "test_mae_interstitials": test_mae(p_test, interstitial_test),
