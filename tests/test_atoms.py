@@ -11,6 +11,7 @@ import pytest
 from lab import atoms
 from tests import helpers
 
+SHEARED = atoms.bcc(2)._replace(cell=atoms.bcc(2).cell @ np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T)
 DOUBLED = atoms.Structure(  # two 54-atom cells side by side: perfect, but not a cubic supercell
     np.concatenate([atoms.bcc(3).positions, atoms.bcc(3).positions + atoms.bcc(3).cell[0]]),
     np.ones(108, bool),
@@ -244,6 +245,7 @@ def test_relax_refuses_float32():
         (lambda: atoms.vibrational_eigenvalues(atoms.bcc(2), tolerance=0.0), "tolerance must be a positive force"),
         (lambda: atoms.perfect_eigenvalues(atoms.vacate(atoms.bcc(3), [0])), "perfect crystal"),
         (lambda: atoms.perfect_eigenvalues(DOUBLED), "repeats\\^3 cubic cells"),
+        (lambda: atoms.perfect_eigenvalues(SHEARED), "not another basis of the same lattice"),  # NotAMinimum before
         (lambda: atoms.harmonic_entropy([0.0, 1.0, 2.0]), "positive"),
         (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=True), "temperature must be positive"),  # 1 K
         (lambda: atoms.harmonic_entropy([1.0, 2.0], temperature=np.array([300.0, 600.0])), "temperature"),

@@ -146,9 +146,13 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
                          "use vibrational_eigenvalues for a defect.")
     repeats = round((len(structure.occupied) / 2) ** (1 / 3))
     fractional = structure.positions @ np.linalg.inv(structure.cell) * 2 * repeats
-    if 2 * repeats**3 != len(structure.occupied) or not np.allclose(fractional, np.rint(fractional), atol=1e-6):
+    cell = np.asarray(structure.cell)
+    cubic = np.allclose(cell, cell.T, atol=1e-9 * np.abs(cell).max())  # repeats a (I + e), e symmetric: the k below
+    if (2 * repeats**3 != len(structure.occupied) or not cubic
+            or not np.allclose(fractional, np.rint(fractional), atol=1e-6)):
         raise ValueError("perfect_eigenvalues needs a bcc supercell of repeats^3 cubic cells with atoms on their sites "
-                         "(atoms.bcc); use vibrational_eigenvalues otherwise.")
+                         "(atoms.bcc: its cell repeats a (I + e), e a symmetric strain, not another basis of the same "
+                         "lattice); use vibrational_eigenvalues otherwise.")
     near = potential_neighbours(structure, skin=0.0)
     rows = np.asarray(_first_rows(jnp.asarray(structure.positions), structure.occupied, near)).reshape(3, -1, 3)
     # Wave vectors k = 2 pi cell^-1 m, m over one copy of Z^3 modulo bcc's reciprocal lattice: (2n, n, n) values.
