@@ -11,7 +11,8 @@ import pytest
 from lab import atoms
 from tests import helpers
 
-SHEARED = atoms.bcc(2)._replace(cell=atoms.bcc(2).cell @ np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T)
+# the same lattice in another basis (c0 + c1, c1, c2)
+SHEARED = atoms.bcc(2)._replace(cell=np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ atoms.bcc(2).cell)
 DOUBLED = atoms.Structure(  # two 54-atom cells side by side: perfect, but not a cubic supercell
     np.concatenate([atoms.bcc(3).positions, atoms.bcc(3).positions + atoms.bcc(3).cell[0]]),
     np.ones(108, bool),
