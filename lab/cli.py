@@ -368,7 +368,7 @@ def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
         _say(args, f"lab: {grid['final_gap'].size} runs in {time.perf_counter() - started:.1f} s, saved in "
                    f"{stem}.npz; measuring the edge ...")
         edges = stability.edge_and_best(run, {k: v for k, v in axes.items() if k not in runs.LEARNING_RATE_AXES},
-                                        rule=rule)
+                                        rule=rule, find_best=args.optimizer == "gd")  # momentum: a plateau; Adam: noise
         for message in dict.fromkeys(str(warning.message) for warning in caught):  # in their order, each once
             print(f"lab: warning: {message.replace('raise num_steps', 'raise --steps')}", file=sys.stderr)
         results.save(edges, edges_stem)
@@ -596,8 +596,8 @@ def _print_edges(grid, edges, args, rule):
     print(f"edge: the largest stable learning rate measured from next to a* (rule {rule}), '> B x2/L' where even the "
           "top of the bracket was stable (not measured; best: where the rate still fell there); theory: the "
           "optimizer's edge on the quadratic model at a*; cond(H*), L, mu: the Hessian at the optimum; best: the "
-          "measured best learning rate; fastest: fewest iterations to the tolerance among the swept learning rates; "
-          "theory: at 2/(L+mu)")
+          "measured best learning rate (gradient descent's: '-' for momentum, a plateau, and Adam); fastest: "
+          "fewest iterations to the tolerance among the swept learning rates; theory: at 2/(L+mu)")
     if args.criterion == "logistic" and args.data is None:
         print("logistic: from a = 0 the curvature is larger (up to L_start in the results), learning rates up to "
               "2/L_start are stable from anywhere, those between may converge once the path has flattened")
@@ -607,6 +607,8 @@ def _measured(edges, point, name, bracketed, above, bound, width):
     """A measured learning rate, or '> B x2/L' / '< B x2/L' where the search ended at the end B of its bracket."""
     if bool(np.asarray(edges[bracketed])[point]):
         return f"{float(np.asarray(edges[name])[point]):{width}.5g}"
+    if np.isnan(np.asarray(edges[bound])[point]):  # not searched (find_best=False), or no rate at either end
+        return f"{'-':>{width}}"
     side = f"{'>' if bool(np.asarray(edges[above])[point]) else '<'} {float(np.asarray(edges[bound])[point]):g}"
     return f"{side + 'x2/L':>{width}}"
 

@@ -126,10 +126,16 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
     _warn_if_far_from_theory(outputs, rule_name)
-    missed = int(np.sum(~outputs["best_bracketed"])) if find_best else 0
+    momentum = np.isin(outputs["theory_kind"], [runs.THEORY_KINDS.index(kind) for kind in MOMENTUM_KINDS])
+    if find_best and momentum.any():
+        warnings.warn(f"no best learning rate for {run.optimizer_name} at {int(momentum.sum())} of {momentum.size} "
+                      "point(s): at a fixed momentum the rate is sqrt(beta) over much of best_bracket, a plateau whose "
+                      "minimum would be the measured rates' noise; reported as NaN. Pass find_best=False.",
+                      stacklevel=2)
+    missed = int(np.sum(~outputs["best_bracketed"] & ~momentum)) if find_best else 0
     if missed:
         above = int(np.sum(~outputs["best_bracketed"] & outputs["best_above"]))
-        unmeasured = int(np.sum(~outputs["best_bracketed"] & np.isnan(outputs["best_bound"])))
+        unmeasured = int(np.sum(~outputs["best_bracketed"] & np.isnan(outputs["best_bound"]) & ~momentum))
         below = missed - above - unmeasured
         warnings.warn(f"the best learning rate was not bracketed at {missed} of {outputs['best_bracketed'].size} "
                       f"point(s) ({above} at the top of best_bracket={tuple(best_bracket)}, {below} at its bottom: "
@@ -143,6 +149,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
 
 
 THEORY_DEVIATION = 0.1  # a measured edge further than this from the theory edge (relative) is warned about
+MOMENTUM_KINDS = ("heavy ball", "nesterov")  # theory kinds whose rate has a plateau, not a best learning rate
 
 
 def _warn_if_far_from_theory(outputs, rule_name):
@@ -274,9 +281,13 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
             # falling at an end (noise near it can move that end a little) puts the best there or beyond.
             ends = jnp.where(jnp.isnan(last["measured_rate"][1:]), jnp.inf, last["measured_rate"][1:])
             noise = jnp.maximum(descent.ROUNDING * jnp.finfo(ends.dtype).eps, jnp.nanmax(last["rate_resolution"]))
-            best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1])
+            # Momentum at a fixed beta contracts by sqrt(beta) over much of the bracket: a plateau, whose minimum the
+            # golden section finds in the measured rates' noise. No best learning rate there (MOMENTUM_KINDS).
+            kind = last["theory_kind"][0]
+            momentum = jnp.any(jnp.stack([kind == runs.THEORY_KINDS.index(k) for k in MOMENTUM_KINDS]))
+            best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1]) & ~momentum
                               & (last["measured_rate"][0] < jnp.min(ends) * (1 - noise)))
-            measurable = jnp.isfinite(jnp.min(ends))  # no rate at either end: no side to report
+            measurable = jnp.isfinite(jnp.min(ends)) & ~momentum  # no rate at either end: no side to report
             best_above = ~best_bracketed & (ends[1] <= ends[0]) & measurable
         else:
             last, best_bracketed = first, jnp.zeros((), bool)

@@ -184,6 +184,9 @@ def test_momentum_edge_is_measured_at_two_one_plus_beta_over_L_not_at_the_bracke
     header = (tmp_path / "m_edges.csv").read_text().splitlines()[0].split(",")
     assert {"edge_learning_rate", "theory_edge_learning_rate", "best_learning_rate", "theory_best_learning_rate",
             "bracketed"} <= set(header)
+    # no best learning rate at a fixed momentum (its rate's plateau): '-', not noise printed as measured
+    assert np.isnan(edges["best_learning_rate"]).all() and stdout.splitlines()[1].split()[5] == "-"
+    assert "warning" not in err  # not searched (find_best=False), so nothing to warn about
 
 
 CRITERION_FILE = """

@@ -1072,6 +1072,20 @@ def test_a_best_learning_rate_far_from_theory_is_warned_about_as_rates_that_had_
     assert abs(settled["best_learning_rate"][0] / settled["theory_best_learning_rate"][0] - 1) < 1e-3
 
 
+def test_no_best_learning_rate_is_reported_for_momentum_whose_rate_has_a_plateau():
+    """At a fixed beta heavy ball contracts by sqrt(beta) over much of best_bracket: the golden section minimised the
+    measured rates' noise and reported 0.27-0.76 x 2/L as measured bests (rates below sqrt(beta); a probe's finding)."""
+    run = runs.LinearRegressionRun(n=50, d=4, num_steps=300, optimizer=functools.partial(optax.sgd, momentum=0.9))
+    with pytest.warns(UserWarning, match=r"no best learning rate for sgd\(momentum=0.9\) at 2 of 2 point\(s\).*"
+                                         r"Pass find_best=False"):
+        edges = stability.edge_and_best(run, {"kappa": np.array([1.0, 10.0])})
+    assert np.isnan(edges["best_learning_rate"]).all() and not edges["best_bracketed"].any()
+    np.testing.assert_allclose(edges["edge"], 1.9, rtol=1e-2)  # the edge still measured: 2(1 + beta)/L
+    plain = stability.edge_and_best(dataclasses.replace(run, optimizer=functools.partial(optax.sgd, momentum=0.0)),
+                                    {"kappa": np.array([10.0])})  # beta = 0 is gradient descent: searched
+    assert plain["best_learning_rate"][0] == pytest.approx(plain["theory_best_learning_rate"][0], rel=5e-3)
+
+
 def test_numpy_arrays_in_a_hand_built_data_sweep_with_bootstrap_seeds():
     """A TracerArrayConversionError inside the sweep before: the bootstrap met numpy arrays."""
     axes = {"learning_rate_over_edge": np.array([0.5]), "seed": np.arange(2)}
