@@ -204,6 +204,21 @@ def test_a_start_below_the_rounding_floor_has_no_rate_not_a_perfect_one():
     assert np.isnan(runs.measured_rate(jnp.asarray([1.0, np.nan, np.nan]), -1, 1.0))
 
 
+
+def test_momentum_passing_through_a_star_has_no_rate_not_the_rate_of_its_zero():
+    """At kappa = 1 heavy ball can hit a* exactly and leave it: the distance 2.24, 1e-15, 1.12, 0.56, ... read the
+    rate 0.0 (beta 0.5) or 0.60 (beta 0.9, a zero at step 2) where the run contracts by sqrt(beta) (a probe's
+    finding); now NaN. A curve that stays at the floor keeps its rate."""
+    problem = problems.regression_problem(jax.random.key(0), 50, 4, 1.0)
+    start = runs.probe_start(problem)
+    for learning_rate, beta in ((0.5, 0.5), (0.2, 0.9)):
+        outcome, _ = runs.optimize(problem, 200, learning_rate, optax.sgd, momentum=beta, start=start)
+        assert float(jnp.min(outcome.distance[1:4])) < 1e-12 < float(outcome.distance[4])  # through a*, and back
+        assert np.isnan(outcome.measured_rate) and np.isnan(outcome.rate_resolution)
+    plain, _ = runs.optimize(problem, 200, 0.3, optax.sgd, start=start)  # 1 - 0.3 L = 0.4, L = 2
+    assert float(plain.measured_rate) == pytest.approx(0.4, rel=1e-4)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_rate_resolution_bounds_what_rounding_does_to_the_measured_rate(dtype):
     """Gradient descent on (a - a*)^T H (a - a*) / 2 computed in the dtype (a* of norm 10; H = I, and kappa = 100,
