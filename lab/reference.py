@@ -378,6 +378,10 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
     'auto': the closed form where there is one, else Newton from `start`,
     continued by L-BFGS where Newton did not converge (a Hessian that is not
     positive definite, as for a network away from its minimum).
+
+    CONVERGED means the gradient vanished there, not that it is a minimum: a saddle, or a point from which f falls
+    further (separable classes without a penalty), converge too. `lab.problems.problem` checks the Hessian and the
+    fall there (statuses NOT_A_MINIMUM, FALLS_FURTHER): use it, not `solve` alone, for a criterion of your own.
     """
     if max_iter is not None:
         max_iter = _validate.count("max_iter", max_iter)  # 0 meant the default before
@@ -405,7 +409,8 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
 
 
 def check(found: Reference, what: str = "the reference optimum") -> Reference:
-    """`found` if it converged, else a ValueError saying how the search ended and what to try (concrete only)."""
+    """`found` if it converged, else a ValueError saying how the search ended and what to try (concrete only).
+    Whether a converged point is a minimum is `problems.problem`'s status to say (see `solve`)."""
     status = int(found.status)
     if status == CONVERGED:
         return found
