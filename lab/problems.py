@@ -674,12 +674,12 @@ def load_csv(path, target: str, *, standardize: bool = False, labels: bool = Fal
                          f"{dtype.name}'s normal numbers (magnitudes {float(info.tiny):.2g} to {float(info.max):.3g}), "
                          f"which would read it as {'inf' if abs(table[k, j]) > 1 else 0}: rescale the column"
                          f"{'' if dtype == jnp.float64 else ', or read it with dtype=jnp.float64'}.")
-    X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
     names = [name for name in header if name != target]
     if standardize:
-        constant = [name for name, column in zip(names, np.asarray(X).T) if np.all(column == column[0])]
+        constant = [name for name, column in zip(names, X.T) if np.all(column == column[0])]
         if constant:  # by name: standardize's indices count the features, not the file's columns
             raise ValueError(f"{str(path)!r} has constant column(s) {', '.join(map(repr, constant))}: drop them "
                              "before standardizing.")
-        X = _standardize(X)[0]
-    return X, y, names
+        # on the file's float64 digits, then cast: in float32 the mean of a column 1e6 + N(0, 1) rounds by 0.08
+        X = _standardize(jnp.asarray(X, jnp.float64 if jax.config.jax_enable_x64 else dtype))[0]
+    return jnp.asarray(X, dtype), jnp.asarray(y, dtype), names
