@@ -381,12 +381,12 @@ class Scheduled:
             optax.cosine_decay_schedule(1.0, self.num_steps),
             optax.warmup_cosine_decay_schedule(0.0, 1.0, max(self.num_steps // 10, 1), self.num_steps),
         )
-        index = jnp.asarray(schedule).astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
+        schedule = jnp.asarray(schedule)
+        index = schedule.astype(jnp.int32)  # runs cast every hyper-parameter to their float dtype
         dtype = jnp.result_type(learning_rate)  # optax's count is int32: an integer count gives float32 schedules
         branches = [lambda count, unit=unit: jnp.asarray(unit(count.astype(dtype)), dtype) for unit in units]
         # A traced index no check can see, outside 0..3 or not whole: a NaN learning rate, not the clamped schedule.
-        whole = jnp.asarray(schedule)
-        known = (index.astype(whole.dtype) == whole) & (index >= 0) & (index < len(units))
+        known = (index.astype(schedule.dtype) == schedule) & (index >= 0) & (index < len(units))
         learning_rate = jnp.where(known, learning_rate, jnp.nan).astype(dtype)
         return self.optimizer(learning_rate=lambda count: learning_rate * jax.lax.switch(index, branches, count),
                               **hyper)

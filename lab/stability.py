@@ -126,7 +126,7 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
                       "bottom: raise num_steps), or the optimizer has no edge in these units (Adam).",
                       stacklevel=2)
     _warn_if_far_from_theory(outputs, rule_name)
-    momentum = np.isin(outputs["theory_kind"], [runs.THEORY_KINDS.index(kind) for kind in MOMENTUM_KINDS])
+    momentum = np.isin(outputs["theory_kind"], MOMENTUM_KINDS)
     if find_best and momentum.any():
         warnings.warn(f"no best learning rate for {run.optimizer_name} at {int(momentum.sum())} of {momentum.size} "
                       "point(s): at a fixed momentum the rate is sqrt(beta) over much of best_bracket, a plateau whose "
@@ -149,7 +149,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
 
 
 THEORY_DEVIATION = 0.1  # a measured edge further than this from the theory edge (relative) is warned about
-MOMENTUM_KINDS = ("heavy ball", "nesterov")  # theory kinds whose rate has a plateau, not a best learning rate
+# The theory kinds whose rate has a plateau, not a best learning rate, as `runs.THEORY_KINDS` indices.
+MOMENTUM_KINDS = tuple(runs.THEORY_KINDS.index(kind) for kind in ("heavy ball", "nesterov"))
 
 
 def _warn_if_far_from_theory(outputs, rule_name):
@@ -160,13 +161,11 @@ def _warn_if_far_from_theory(outputs, rule_name):
     _warn_if_best_far_from_theory(outputs)
     edge, theory = outputs["edge_learning_rate"], outputs["theory_edge_learning_rate"]
     known = np.isfinite(theory) & outputs["bracketed"]  # no theory (Adam, mini-batches): nothing to compare
-    with np.errstate(invalid="ignore", divide="ignore"):
-        deviation = np.where(known, edge / theory - 1, 0.0)
+    far, worst = _far(edge, theory, known)
+    with np.errstate(invalid="ignore"):
         crossed = known & outputs["best_bracketed"] & (outputs["best_learning_rate"] > edge)
-    far = np.abs(deviation) > THEORY_DEVIATION
     if not (far.any() or crossed.any()):
         return
-    worst = float(deviation.flat[np.argmax(np.abs(deviation))])
     found = [f"the measured edge is {worst:+.0%} from the theory edge (more than {THEORY_DEVIATION:.0%} at "
              f"{int(far.sum())} of {far.size} point(s))"] if far.any() else []
     found += [f"the best learning rate lies above the measured edge at {int(crossed.sum())} of {far.size} "
@@ -182,17 +181,21 @@ def _warn_if_best_far_from_theory(outputs):
     the golden section then minimises their transient, not the rate, and lands far from 2/(L + mu) (kappa 1e4, 4
     features, 1000 steps: 0.27 x 2/(L + mu); 2000 steps: 0.9997)."""
     best, theory = outputs["best_learning_rate"], outputs["theory_best_learning_rate"]
-    known = np.isfinite(theory) & outputs["best_bracketed"]  # gradient descent's theory only
-    with np.errstate(invalid="ignore", divide="ignore"):
-        deviation = np.where(known, best / theory - 1, 0.0)
-    far = np.abs(deviation) > THEORY_DEVIATION
+    far, worst = _far(best, theory, np.isfinite(theory) & outputs["best_bracketed"])  # gradient descent's theory
     if far.any():
-        worst = float(deviation.flat[np.argmax(np.abs(deviation))])
         warnings.warn(f"the measured best learning rate is {worst:+.0%} from 2/(L + mu) (more than "
                       f"{THEORY_DEVIATION:.0%} at {int(far.sum())} of {far.size} point(s)): next to a* the local "
                       "quadratic model gives 2/(L + mu), so the rates, read over the runs' second half, had not "
                       "settled (the modes just above mu still fading at a large kappa): raise num_steps.",
                       stacklevel=4)
+
+
+def _far(measured, theory, known):
+    """(where measured / theory - 1 exceeds THEORY_DEVIATION in size, that signed deviation at its largest) over the
+    points `known` to have both."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deviation = np.where(known, measured / theory - 1, 0.0)
+    return np.abs(deviation) > THEORY_DEVIATION, float(deviation.flat[np.argmax(np.abs(deviation))])
 
 
 def _rule(run, rule):
@@ -283,8 +286,7 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
             noise = jnp.maximum(descent.ROUNDING * jnp.finfo(ends.dtype).eps, jnp.nanmax(last["rate_resolution"]))
             # Momentum at a fixed beta contracts by sqrt(beta) over much of the bracket: a plateau, whose minimum the
             # golden section finds in the measured rates' noise. No best learning rate there (MOMENTUM_KINDS).
-            kind = last["theory_kind"][0]
-            momentum = jnp.any(jnp.stack([kind == runs.THEORY_KINDS.index(k) for k in MOMENTUM_KINDS]))
+            momentum = jnp.isin(last["theory_kind"][0], jnp.asarray(MOMENTUM_KINDS, jnp.int32))
             best_bracketed = ((a > best_bracket[0]) & (b < best_bracket[1]) & ~momentum
                               & (last["measured_rate"][0] < jnp.min(ends) * (1 - noise)))
             measurable = jnp.isfinite(jnp.min(ends)) & ~momentum  # no rate at either end: no side to report
