@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria
+from lab import _validate, criteria, spectrum
 
 
 class Optimum(NamedTuple):
@@ -44,22 +44,52 @@ def optimum(criterion, params, data) -> Optimum:
     """An `Optimum` from reference parameters (for example `lab.reference.least_squares(X, y)`, on the raw
     features X: it adds the intercept column that `make_data` puts in `data.X`).
 
-    With concrete values the gradient there must be at rounding level,
-    ||grad f(a*)|| <= sqrt(eps) (1 + |f(a*)|): the minimiser of another
-    criterion would give negative gaps and false rates. Refused, with the fix.
+    With concrete values, params must be a minimiser to rounding: the gradient there at most
+    sqrt(eps) (1 + |f(a*)|), and (up to STEP_CHECK_LIMIT parameters) the Newton step s = H^+ grad f to
+    the minimiser of the quadratic model at most max(sqrt(eps), 100 sqrt(kappa) eps) (1 + ||a*||), with
+    no eigenvalue of H below -sqrt(eps) L. The gradient alone would pass a point 5e-3 from a* at
+    kappa = 1e6 (where ||grad f|| = mu ||a - a*||); a closed-form solution's step is at most
+    2.3 sqrt(kappa) eps (1 + ||a*||) (measured, kappa 1 to 4e13). Another criterion's minimiser or a
+    saddle would give false gaps, distances and rates. Refused, with the fix.
     """
     value = criterion(params, data)
     if _validate.is_concrete(params, data, value):
-        norm = float(jnp.linalg.norm(jax.grad(criterion)(params, data)))
-        bound = float(np.sqrt(jnp.finfo(jnp.result_type(value)).eps) * (1 + abs(float(value))))
+        name = getattr(criterion, "__name__", "the criterion")
+        fix = (f"Find the reference with lab.problems.problem({name}, data), which solves for it "
+               "(closed form, Newton or L-BFGS) and checks it.")
+        gradient = jax.grad(criterion)(params, data)
+        norm = float(jnp.linalg.norm(gradient))
+        eps = float(jnp.finfo(jnp.result_type(value)).eps)
+        bound = float(np.sqrt(eps) * (1 + abs(float(value))))
         if not norm <= bound:
-            name = getattr(criterion, "__name__", "the criterion")
-            raise ValueError(
-                f"params is not a minimiser of {name}: ||grad f|| = {norm:.3e} there, above rounding ({bound:.1e}). "
-                f"Find the reference with lab.problems.problem({name}, data), which solves for it "
-                "(closed form, Newton or L-BFGS)."
-            )
+            raise ValueError(f"params is not a minimiser of {name}: ||grad f|| = {norm:.3e} there, above rounding "
+                             f"({bound:.1e}). {fix}")
+        if np.size(params) <= STEP_CHECK_LIMIT:
+            _refuse_unless_newton_step_is_rounding(name, fix, eps, np.asarray(params, np.float64),
+                                                   np.asarray(gradient, np.float64),
+                                                   np.asarray(spectrum.hessian(criterion, params, data), np.float64))
     return Optimum(params, value)
+
+
+STEP_CHECK_LIMIT = 2000  # parameters up to which `optimum` forms the Hessian to check the Newton step
+
+
+def _refuse_unless_newton_step_is_rounding(name, fix, eps, params, gradient, hessian):
+    h, V = np.linalg.eigh(hessian)
+    L = float(np.max(np.abs(h)))
+    if h[0] < -np.sqrt(eps) * L:
+        raise ValueError(f"params is not a minimiser of {name}: the gradient vanishes there but the Hessian has an "
+                         f"eigenvalue {h[0]:.3e} (L = {L:.3e}): a saddle point or a maximum. {fix}")
+    keep = h > h.size * eps * L  # the Hessian's null space (N < P) moves neither f nor the runs' gaps
+    if not keep.any():
+        return
+    step = float(np.linalg.norm(V[:, keep] @ ((V[:, keep].T @ gradient) / h[keep])))
+    kappa = L / float(np.min(h[keep]))
+    bound = max(np.sqrt(eps), 100 * np.sqrt(kappa) * eps) * (1 + float(np.linalg.norm(params)))
+    if not step <= bound:
+        raise ValueError(f"params is not a minimiser of {name}: the minimiser of its quadratic model lies "
+                         f"{step:.3e} away (Newton step H^+ grad f; kappa = {kappa:.3g} amplifies the gradient "
+                         f"{float(np.linalg.norm(gradient)):.3e}), above rounding ({bound:.1e}). {fix}")
 
 
 class Trace(NamedTuple):

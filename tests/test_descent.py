@@ -254,3 +254,32 @@ def test_the_rate_resolution_bounds_what_rounding_does_to_the_measured_rate(dtyp
     assert max(ratios) <= 1 and max(ratios) > 0.1  # a bound, and not a loose one
     assert float(runs.rate_resolution(jnp.asarray([1.0, 1e-30, 1e-30]), -1, 1.0)) == 0.0  # the rate 0: exact
     assert np.isnan(runs.rate_resolution(jnp.asarray([1e-20, 1e-21]), -1, 1.0))  # no rate: no resolution
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_optimum_must_be_a_minimiser_to_rounding_in_distance_not_only_in_gradient(dtype):
+    kappa = 1e6 if dtype == "float64" else 1e4
+    X, y = problems.regression(jax.random.key(0), 200, 10, kappa, dtype=dtype)
+    data = problems.make_data(X, y)
+    exact = reference.least_squares(X, y)
+    assert descent.optimum(criteria.least_squares, exact, data).params is exact  # a closed form: accepted
+    spec = spectrum.spectrum(criteria.least_squares, exact, data)
+    softest = spec.eigenvectors[:, 0]
+    # Along the softest direction the gradient is mu ||a - a*||: below the gradient bound, yet far from a*.
+    eps = float(jnp.finfo(dtype).eps)
+    off = 0.5 * np.sqrt(eps) * (1 + float(jnp.abs(criteria.least_squares(exact, data)))) / float(spec.mu)
+    away = exact + jnp.asarray(off, dtype) * softest
+    assert float(jnp.linalg.norm(jax.grad(criteria.least_squares)(away, data))) < np.sqrt(eps)  # the old check passed
+    assert off > 1e-4 * (1 + float(jnp.linalg.norm(exact)))  # 5e-4 relative in float64
+    with pytest.raises(ValueError, match=r"not a minimiser of least_squares.*quadratic model lies .* away.*problem"):
+        descent.optimum(criteria.least_squares, away, data)
+
+
+def test_an_optimum_at_a_saddle_point_is_refused():
+    data = criteria.Data(jnp.zeros((1, 2)), jnp.zeros(1))
+
+    def saddle(a, data):
+        return a[0] ** 2 - a[1] ** 2 + jnp.sum(data.y)
+
+    with pytest.raises(ValueError, match=r"not a minimiser of saddle.*eigenvalue -2.*saddle point or a maximum"):
+        descent.optimum(saddle, jnp.zeros(2), data)
