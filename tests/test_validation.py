@@ -892,6 +892,12 @@ FORMULA_INPUTS = [
     (lambda: runs.CriterionRun(criteria.least_squares, _data(), 10, optimizer=optax.sgd(0.1)), "optax factory"),
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.rmsprop, decay=1.5), "decay must be in [0, 1)"),  # diverged
     (lambda: runs.optimize(_problem(), 20, 0.1, optax.adamw, weight_decay=-1.0), "weight_decay must be >= 0"),
+    # Read as "diverged at step 1" before (NaN noise or a NaN square root at the first step):
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.noisy_sgd, eta=-1.0), "eta must be >= 0"),
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.adagrad, initial_accumulator_value=-1.0),
+     "initial_accumulator_value must be >= 0"),
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.rmsprop, initial_scale=-1.0), "initial_scale must be >= 0"),
+    (lambda: runs.optimize(_problem(), 20, 0.1, optax.adan, b3=1.5), "b3 must be in [0, 1)"),
     (lambda: atoms.neighbours(_with_nan_site(), 3.0), "positions hold NaN"),  # the site had no neighbours
     (lambda: atoms.neighbours(atoms.bcc(2), NAN), "cutoff must be a positive distance"),  # no neighbours at all
     (lambda: atoms.neighbours(atoms.bcc(2)._replace(occupied=np.ones(16, int)), 3.0), "boolean mask"),
