@@ -1,25 +1,20 @@
 """Conditioning on data: raw against standardised features, in condition numbers and iterations.
 
-Least squares with an intercept on features of very different scales
-and offsets, raw and standardised (`problems.standardize`: columns centred,
-scaled to unit standard deviation): the condition number kappa = L/mu of the
-Hessian (2/N) A^T A before and after, and the iterations gradient descent
-needs at its best learning rate 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*),
-measured by running it (at most SIZES["num_steps"] iterations) beside the number predicted
-from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at
-least by ((kappa - 1)/(kappa + 1))^2 per step). Both share f*: standardising is
-an affine change of variables that the intercept absorbs. On two synthetic
-data sets and on the diabetes data (Efron et al. 2004, lab/data/).
-The "extreme" synthetic set and the raw diabetes data would need 1e8 to 1e11
-iterations: they are run for SIZES["num_steps"] and drawn as not reached, beside the
-prediction. Standardised diabetes keeps kappa = 470: total cholesterol s1 is
-nearly a sum of s2, s3 and s5 (correlation-matrix eigenvalue 0.009), and no
-per-column scaling removes a correlation. The same lesson in 2-D, an isotropic
-against an anisotropic quadratic, is `conditioning_quadratics`.
-"""
+Least squares with an intercept on features of very different scales and offsets, raw and standardised
+(`problems.standardize`: columns centred, scaled to unit standard deviation): the condition number
+kappa = L/mu of the Hessian (2/N) A^T A before and after, and the iterations gradient descent needs at its best
+learning rate 2/(L + mu) to bring f - f* below TOLERANCE (f(a_0) - f*), run (at most SIZES["num_steps"]) beside
+those predicted from the spectrum (`spectrum.predicted_iterations`, a bound: the gap shrinks at least by
+((kappa - 1)/(kappa + 1))^2 per step). Both share f*: the intercept absorbs the affine change of variables.
+On two synthetic data sets and the diabetes data (Efron et al. 2004, lab/data/). The "extreme" set and raw
+diabetes would need 1e8 to 1e11 iterations: drawn as not reached, beside the prediction. Standardised diabetes
+keeps kappa = 470: total cholesterol s1 is nearly a sum of s2, s3 and s5 (correlation-matrix eigenvalue 0.009),
+which no per-column scaling removes. In float32 the raw features' kappa is beyond what the dtype resolves (null,
+with a warning). The same lesson in 2-D is `conditioning_quadratics`."""
 
 # %%
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +30,7 @@ SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradie
 SYNTHETIC_N = 200
 # name: (offset of x1, scale of x1, scale of x2); x1 = offset + scale N(0, 1), x2 = scale N(0, 1).
 SYNTHETIC = {"mild": (10.0, 1.0, 0.1), "extreme": (1000.0, 100.0, 0.01)}
+WHICH = ("raw", "standardized")
 
 
 # %%
@@ -48,14 +44,14 @@ def synthetic_features(seed, offset, scale, small_scale, dtype):
 
 def condition_numbers_over_draws(seeds, dtype):
     """The synthetic sets' condition numbers, raw and standardised, on each draw: {set: {which: [kappa, ...]}}."""
-    found = {}
+    found, limit = {}, spectrum.largest_resolved_kappa(dtype)  # beyond it kappa is rounding (NaN: not resolved)
     for name, scales in SYNTHETIC.items():
-        kappas = {"raw": [], "standardized": []}
+        kappas = {which: [] for which in WHICH}
         for seed in seeds:
             X, y = synthetic_features(int(seed), *scales, dtype)
-            for which, Xi in (("raw", X), ("standardized", problems.standardize(X)[0])):
-                data = problems.make_data(Xi, y)
-                kappas[which].append(float(spectrum.spectrum(criteria.least_squares, jnp.zeros(3, dtype), data).kappa))
+            for which, Xi in zip(WHICH, (X, problems.standardize(X)[0])):
+                spec = spectrum.spectrum(criteria.least_squares, jnp.zeros(3, dtype), problems.make_data(Xi, y))
+                kappas[which].append(float(spec.kappa) if spec.mu > 0 and spec.kappa <= limit else np.nan)
         found[f"synthetic, {name}"] = kappas
     return found
 
@@ -95,22 +91,22 @@ def compute(seed: int = 0, quick: bool = False, dtype=jnp.float64):
 
 # %%
 def finite(value):
-    """A float, or None where it is infinite or NaN (JSON has no infinity): kappa of a Hessian singular in rounding."""
-    value = float(value)
-    return value if np.isfinite(value) else None
+    """A float, or None where it is infinite or NaN (JSON has no infinity)."""
+    return float(value) if np.isfinite(value) else None
 
 
 def numbers(result):
     """The key numbers, as plain JSON-ready values."""
     features = {}
     for name, f in result["features"].items():
-        entries = {}
-        for k, which in enumerate(("raw", "standardized")):
+        entries, limit = {}, spectrum.largest_resolved_kappa(f["traces"].gap.dtype)
+        for k, which in enumerate(WHICH):
             gap, predicted = np.asarray(f["traces"].gap[k]), np.asarray(f["predicted"][k])
             measured = first_below(gap, TOLERANCE * gap[0])
             bound = finite(f["bound"][k])
             entries[which] = dict(
-                condition_number=finite(f["kappa"][k]), L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
+                condition_number=finite(f["kappa"][k]) if f["spec"].mu[k] > 0 and f["kappa"][k] <= limit else None,
+                L=float(f["spec"].L[k]), mu=float(f["spec"].mu[k]),
                 learning_rate=float(f["learning_rates"][k]), f_star=float(f["optimum"].value[k]),
                 initial_gap=float(gap[0]), measured_iterations=measured, predicted_iterations=bound,
                 exact_theory_iterations=first_below(predicted, TOLERANCE * predicted[0]),
@@ -130,7 +126,7 @@ def numbers(result):
                                          for name, (o, s, s2) in SYNTHETIC.items()}),
         diabetes_columns=result["diabetes_columns"], features=features,
         synthetic_draws={name: dict(count=len(kappas["raw"]), **{
-            which: dict(median=float(np.median(k)), low=float(np.min(k)), high=float(np.max(k)))
+            which: dict(median=finite(np.median(k)), low=finite(np.min(k)), high=finite(np.max(k)))
             for which, k in kappas.items()}) for name, kappas in result["draws"].items()},
     )
 
@@ -140,6 +136,10 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = compute(seed, quick, jnp.dtype(dtype))
     summary = numbers(result)
+    features = summary["features"]
+    if unresolved := [f"{name} ({w})" for name, f in features.items() for w in WHICH if not f[w]["condition_number"]]:
+        warnings.warn(f"kappa beyond what {dtype} resolves (mu <= 0 or above 1/(100 eps)) for {', '.join(unresolved)}: "
+                      "recorded as null, drawn as such; those runs cannot reach the tolerance. Use float64.")
     return save(out, "conditioning", summary, {"features": features_figure(result, summary)})
 
 
@@ -147,4 +147,4 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
 if __name__ == "__main__":
     summary = command_line(reproduce, __doc__)
     for name, f in summary["features"].items():  # kappa and iterations, raw and standardised
-        print(name, *[(f[w]["condition_number"], f[w]["measured_iterations"]) for w in ("raw", "standardized")])
+        print(name, *[(f[w]["condition_number"], f[w]["measured_iterations"]) for w in WHICH])

@@ -158,11 +158,15 @@ def _scalar(name, value, ok, requirement):
     return value
 
 
+def largest_resolved_kappa(dtype) -> float:
+    """1/(100 eps): above it the Hessian's smallest eigenvalue L/kappa sinks into the rounding of its largest,
+    and L/mu comes out as inf, negative or anything (4.5e13 in float64, 8.4e4 in float32)."""
+    return 1 / (100 * float(jnp.finfo(dtype).eps))
+
+
 def kappa_within_dtype(kappa, dtype):
-    """ValueError for a (concrete) condition number the dtype cannot resolve: above 1/(100 eps), the Hessian's
-    smallest eigenvalue L/kappa sinks into the rounding of its largest, and L/mu comes out as inf, negative or
-    anything (4.5e13 in float64, 8.4e4 in float32)."""
-    limit = 1 / (100 * float(jnp.finfo(dtype).eps))
+    """ValueError for a (concrete) condition number the dtype cannot resolve (`largest_resolved_kappa`)."""
+    limit = largest_resolved_kappa(dtype)
     if is_concrete(kappa) and not np.all(np.asarray(kappa) <= limit):
         raise ValueError(f"kappa = {np.max(np.asarray(kappa)):g} is beyond what {jnp.dtype(dtype).name} resolves "
                          f"(at most {limit:.2g}, 1/(100 eps)): lower kappa"

@@ -121,6 +121,12 @@ def power_iteration(criterion, params, data, vector, iterations: int, scale=None
     return jnp.dot(v, product(v)), v
 
 
+def largest_resolved_kappa(dtype) -> float:
+    """The largest condition number `dtype` resolves, 1/(100 eps): beyond it a computed mu is rounding (inf,
+    negative or anything), 4.5e13 in float64 and 8.4e4 in float32. The lab refuses to draw problems beyond it."""
+    return _validate.largest_resolved_kappa(dtype)
+
+
 def stability_threshold(L):
     """2 / L: gradient descent on a quadratic converges iff 0 < eta < 2 / L."""
     _curvature(L)

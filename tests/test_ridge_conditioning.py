@@ -3,11 +3,13 @@ figures show."""
 
 import json
 
+import jax.numpy as jnp
 import matplotlib.image
 import numpy as np
 import pytest
 
 from experiments import conditioning, conditioning_quadratics, ridge
+from lab import spectrum
 
 FIGURES = {
     "ridge": ("ridge_interpolants.png", "ridge_path.png", "ridge_descent.png"),
@@ -123,6 +125,16 @@ def test_standardising_removes_the_ill_conditioning_on_every_synthetic_draw(cond
     # The same features once centred and scaled: equal condition numbers, near 1, on every draw.
     assert extreme["standardized"] == pytest.approx(mild["standardized"], rel=1e-9)
     assert 1 <= extreme["standardized"]["low"] and extreme["standardized"]["high"] < 2
+
+
+def test_a_condition_number_float32_cannot_resolve_is_null_not_infinity_or_a_rounding_value():
+    """The extreme set's raw kappa (1e10 in float64) is beyond float32's 8.4e4: its mu came out <= 0 (kappa = inf,
+    drawn as such) or anything; NaN now, a null in the JSON, "beyond float32" in the figure, and a warning."""
+    assert spectrum.largest_resolved_kappa(jnp.float32) == pytest.approx(1 / (100 * 2.0**-23))
+    assert spectrum.largest_resolved_kappa(jnp.float64) == pytest.approx(1 / (100 * 2.0**-52))
+    draws = conditioning.condition_numbers_over_draws(np.arange(3), jnp.float32)["synthetic, extreme"]
+    assert np.all(np.isnan(draws["raw"]))
+    assert all(1 <= kappa < 1.2 for kappa in draws["standardized"])
 
 
 def test_quadratics_measured_iterations_equal_theory(conditioning_quadratics_out):

@@ -41,12 +41,12 @@ def features_figure(result, summary):
     ax, bx, cx = fig.add_subplot(panels[0, 0]), fig.add_subplot(panels[0, 1]), fig.add_subplot(panels[1, 0])
     key = fig.add_subplot(panels[1, 1])  # the iterations panel's legend: its entries are sentences
     key.axis("off")
-    width = 0.38
+    width, dtype = 0.38, result["features"][names[0]]["traces"].gap.dtype
     for j, name in enumerate(names):
         kappas = [summary["features"][name][which]["condition_number"] for which in ("raw", "standardized")]
         for k, (kappa, hatch) in enumerate(zip(kappas, ("", "//"))):
-            if kappa is None:  # singular in this precision (float32)
-                ax.text(j + (k - 0.5) * width, 1, "∞", ha="center", fontsize=12)
+            if kappa is None:  # beyond what the dtype resolves (float32): mu <= 0 or L/mu rounding
+                ax.text(j + (k - 0.5) * width, 3, f"κ beyond\n{dtype}", ha="center", va="bottom", fontsize=8)
                 continue
             x = j + (k - 0.5) * width
             ax.bar(x, kappa, width, color=DATA_COLOURS[j], alpha=0.85 if k == 0 else 0.4, hatch=hatch, edgecolor="k")
@@ -72,7 +72,6 @@ def features_figure(result, summary):
     ax.grid(True, axis="y", which="major", alpha=0.3)
 
     num_steps = result["features"][names[0]]["traces"].gap.shape[1] - 1
-    dtype = result["features"][names[0]]["traces"].gap.dtype
     t = np.unique(np.geomspace(1, num_steps, 3000).astype(int))  # enough points for a log axis
     same = identical_standardised(features, names)
     for j, name in enumerate(names):
