@@ -154,10 +154,18 @@ def standardize(X):
     return _rescaled(X) if np.any(_needs_rescaling(np.asarray(X), np)) else _standardized(X)
 
 
+def _corrected_mean(X, mean):
+    """The mean once more, from the residuals X - mean: a column 1e6 + N(0, 1) summed in float32 is off by 0.1
+    (its sums round at 1e6 eps per row), its residuals' mean recovers that (they are exact and of order 1)."""
+    return mean + jnp.mean(X - mean, axis=0)
+
+
 @jax.jit
 def _standardized(X):
-    mean, scale = jnp.mean(X, axis=0), jnp.std(X, axis=0)
-    return (X - mean) / scale, mean, scale
+    mean = _corrected_mean(X, jnp.mean(X, axis=0))
+    centred = X - mean
+    scale = jnp.sqrt(jnp.mean(centred**2, axis=0))
+    return centred / scale, mean, scale
 
 
 @jax.jit
@@ -166,7 +174,7 @@ def _rescaled(X):
     overflow or underflow otherwise (features of 1e200 or 1e-170 in float64, 1e20 or 1e-25 in float32: a column of
     zeros, or of inf and NaN)."""
     size = jnp.max(jnp.abs(X), axis=0)
-    mean = jnp.mean(X / size, axis=0) * size
+    mean = _corrected_mean(X / size, jnp.mean(X / size, axis=0)) * size
     centred = X - mean
     spread = jnp.max(jnp.abs(centred), axis=0)
     scale = spread * jnp.sqrt(jnp.mean((centred / spread) ** 2, axis=0))
