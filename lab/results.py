@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -171,19 +172,26 @@ def rows(results: Results, curves: bool = False):
     """(header, row iterator) of the long format: one row per run (axis values, then every summary), or with
     `curves` one row per run and recorded iteration (axis values, iteration, then every curve).
 
-    The rows' iterations are 0, k, 2k, ..., k = `record_every`: a curve recorded at its own steps, every
-    NAME_every (`sharpness`, every `sharpness_every` steps beside `gap`), or of another length than the first,
-    does not share them, so `curves` leaves it out of the rows. An output named as an
-    axis (the `learning_rate_over_edge` a run reports back) is the axis column, written as swept.
+    The rows' iterations are 0, k, 2k, ..., k = `record_every`, those of `gap` (else of the longest curve): a curve
+    recorded at its own steps, every NAME_every (`sharpness`, every `sharpness_every` steps beside `gap`), does
+    not share them and is left out of the rows; so is, with a warning, an output of another length (a function
+    run's vector of coefficients is no curve over iterations), or of more than one value per iteration. An output
+    named as an axis (the `learning_rate_over_edge` a run reports back) is the axis column, written as swept.
     """
     grid = len(results.axes)
     _check_echoed_axes(results)
     every = results.constant("record_every", 1)
     names = [n for n, v in results.outputs.items() if (v.ndim > grid) == curves and n not in results.axes]
     if curves and names:
-        length = results.outputs[names[0]].shape[-1]
-        names = [n for n in names if results.outputs[n].shape[-1] == length
-                 and results.constant(f"{n}_every", every) == every]
+        names = [n for n in names if results.constant(f"{n}_every", every) == every]
+        shapes = {n: results.outputs[n].shape[grid:] for n in names}
+        vectors = [n for n in names if len(shapes[n]) == 1]
+        length = shapes["gap"] if "gap" in vectors else max((shapes[n] for n in vectors), default=(0,))
+        if left := [f"{n} {shapes[n]}" for n in names if shapes[n] != length]:
+            warnings.warn(f"the long format's curves are the outputs of {length[0]} values per run (iterations 0, "
+                          f"{every}, ...); left out: {', '.join(left)} per run, not values at those iterations.",
+                          stacklevel=3)
+        names = [n for n in names if shapes[n] == length]
     header = [*results.axes, *(["iteration"] if curves else []), *names]
 
     def generate():

@@ -389,7 +389,8 @@ def test_csv_curves_keep_only_curves_of_one_length(tmp_path):
 
     grid = results.Results({"learning_rate_over_edge": np.array([0.1, 0.2])},
                            {"gap": np.ones((2, 5)), "sharpness": np.ones((2, 3)), "final_gap": np.ones(2)}, {})
-    rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
+    with pytest.warns(UserWarning, match=r"left out: sharpness \(3,\)"):
+        rows = list(csv.DictReader(open(results.to_csv(grid, tmp_path / "c.csv", curves=True))))
     assert len(rows) == 2 * 5 and set(rows[0]) == {"learning_rate_over_edge", "iteration", "gap"}
 
 
@@ -407,6 +408,24 @@ def test_csv_curves_leave_out_a_curve_of_the_same_length_recorded_at_other_steps
                         progress=False)
     header, _ = results.rows(every, curves=True)  # at the rows' own steps: kept
     assert "sharpness" in header
+
+
+def test_csv_curves_of_a_function_run_are_its_iteration_curves_and_what_is_left_out_is_said(tmp_path):
+    """A function run returning its coefficients (3,) beside its loss curve (10,): the coefficients, first by name,
+    were written as the curve at iterations 0, 1, 2 and the loss dropped, in silence (a probe's finding)."""
+    def fit(learning_rate):
+        def step(a, _):
+            a = a - learning_rate * (a - jnp.arange(3.0))
+            return a, 0.5 * jnp.sum((a - jnp.arange(3.0)) ** 2)
+        coef, loss = jax.lax.scan(step, jnp.zeros(3), None, length=10)
+        return {"coef": coef, "loss": loss}
+
+    grid = sweep.sweep(fit, {"learning_rate": np.array([0.1, 0.5])}, progress=False)
+    with pytest.warns(UserWarning, match=r"curves are the outputs of 10 values per run.*left out: coef \(3,\)"):
+        header, lines = results.rows(grid, curves=True)
+        lines = list(lines)
+    assert header == ["learning_rate", "iteration", "loss"] and len(lines) == 20
+    np.testing.assert_allclose([row[2] for row in lines[10:]], grid["loss"][1])
 
 
 def test_lower_gives_the_grids_compiled_call_without_running_it():
