@@ -59,6 +59,10 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
     Returns the Figure.
     """
     rows = _row_axis(results, rows)
+    if rows is not None and len(np.unique(results.axes[rows])) < len(results.axes[rows]):
+        values, counts = np.unique(results.axes[rows], return_counts=True)
+        raise ValueError(f"the map's rows axis {rows!r} repeats {values[counts > 1].tolist()}: a repeated row has no "
+                         "height on the map (its runs would vanish). Sweep each value once.")
     if colour not in ("gap", "rate"):
         raise ValueError(f"colour must be 'gap' or 'rate', got {colour!r}.")
     _require(results, ("learning_rate", "initial_gap", "final_gap", "diverged", "L", "mu", "theory_edge_learning_rate",
@@ -94,7 +98,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         # The scale ends at the slowest runs but for the few at the edge itself, which make no progress (white).
         top = 10.0 ** np.ceil(np.log10(max(np.percentile(finite, 95) if finite.size else 10.0, 10.0)))
         colours = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128)))  # the blue half
-        mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, np.clip(per_decade, 1.0, top)),
+        mesh = ax.pcolormesh(corners_x, corners_y, _cells(np.ma.masked_where(diverged, np.clip(per_decade, 1.0, top))),
                              cmap=colours, norm=LogNorm(1.0, top), rasterized=True)
         bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="both")
         bar.set_label("steps per decade of ‖a − a*‖ = −1 / log₁₀(measured rate)")
@@ -104,15 +108,15 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         else:  # none did: the blue half alone, so that no colour stands for what never happened
             high = 0.0
             colours, norm = ListedColormap(matplotlib.colormaps[cmap](np.linspace(0.0, 0.5, 128))), Normalize(low, 0.0)
-        mesh = ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(diverged, logratio), cmap=colours, norm=norm,
-                             rasterized=True)
+        mesh = ax.pcolormesh(corners_x, corners_y, _cells(np.ma.masked_where(diverged, logratio)), cmap=colours,
+                             norm=norm, rasterized=True)
         bar = fig.colorbar(mesh, ax=ax, pad=0.02, extend="min")
         spacing = 2 if low > -10 else (3 if low > -20 else 5)
         above = (range(spacing, int(high) + 1, spacing) or [high]) if high > 0 else []
         bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *above])
         bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
     if diverged.any():
-        ax.pcolormesh(corners_x, corners_y, np.ma.masked_where(~diverged, np.ones_like(logratio)),
+        ax.pcolormesh(corners_x, corners_y, _cells(np.ma.masked_where(~diverged, np.ones_like(logratio))),
                       cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
@@ -151,7 +155,8 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         shown += [x for x in (np.asarray(edges["edge_learning_rate"]) * np.asarray(edges["L"]) / 2).ravel()
                   if np.isfinite(x)]
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
-    if max(shown) > corners_x.max():
+    # rows whose learning rates span other units of 2/L (L differs by row) leave parts of the others unswept
+    if max(shown) > corners_x.max() or np.ptp(corners_x[:, 0]) > 0 or np.ptp(corners_x[:, -1]) > 0:
         ax.set_facecolor(NOT_SWEPT_COLOUR)
         handles.append(Patch(color=NOT_SWEPT_COLOUR, label="learning rates not swept"))
     ax.set_ylim(corners_y.min(), corners_y.max())
@@ -591,14 +596,23 @@ def _best_in_edge_units(L, mu):
 
 
 def _corners(x, y, log):
-    """Cell corners for pcolormesh: x (rows, cols) per row, y (rows,) on a log scale when `log`."""
+    """Cell corners for pcolormesh, each row's cells around its own learning rates: x (rows, cols), y (rows,) on a
+    log scale when `log`. Returns (2 rows, cols + 1) corners, a row's bottom and top, for `_cells`' values.
+
+    (Corners shared by neighbouring rows, at the mean of their learning rates, slanted the cells where L and so
+    x = learning_rate / (2/L) differs by row: a stable run at 0.65 painted out to 1.6.)"""
     # one step size: a cell 5 % wide around it, not one that paints every learning rate from 0 to 2x it as measured
     row_edges = np.stack([_edges(row, log=False, single=0.05 * abs(row[0])) for row in x])  # (rows, cols + 1)
-    inner = (row_edges[1:] + row_edges[:-1]) / 2
-    corners_x = np.concatenate([row_edges[:1], inner, row_edges[-1:]])
     y_edges = _edges(y, log=log)
-    corners_y = np.broadcast_to(y_edges[:, None], corners_x.shape)
-    return corners_x, corners_y
+    corners_y = np.repeat(np.stack([y_edges[:-1], y_edges[1:]], axis=1).reshape(-1), row_edges.shape[1])
+    return np.repeat(row_edges, 2, axis=0), corners_y.reshape(-1, row_edges.shape[1])
+
+
+def _cells(values):
+    """Per-row values (rows, cols) on `_corners`' mesh: each row, then a masked cell of zero height to the next."""
+    spread = np.ma.masked_all((2 * values.shape[0] - 1, values.shape[1]), dtype=float)
+    spread[::2] = values
+    return spread
 
 
 def _edges_on_slice(results, edges, rows, at):
@@ -636,7 +650,7 @@ def _edges_on_slice(results, edges, rows, at):
             raise ValueError(f"edges hold {name} = {list(np.asarray(values).tolist())}, but the map {where}: measure "
                              "the edges on the map's slice (edge_and_best over the same axes and values).")
         index.append(slice(match[0], match[0] + 1))
-    if rows is not None and rows not in edges.axes and rows != "kappa":
+    if rows is not None and rows not in edges.axes:  # at their run's own value of it, on no row of the map's
         raise ValueError(f"edges lack the map's rows axis {rows!r}: measure them over it too.")
     index = tuple(index)
     axes = {name: np.asarray(values)[i] for (name, values), i in zip(edges.axes.items(), index)}
@@ -644,12 +658,7 @@ def _edges_on_slice(results, edges, rows, at):
 
 
 def _axis_of_each(edges, name):
-    """The `name` axis value of every point of `edges`, flattened like its outputs: each marker on its map row.
-
-    (Without that axis, the Hessian's condition number; for logistic runs kappa conditions the features.)
-    """
-    if name not in edges.axes:
-        return np.asarray(edges["condition_number"], dtype=float).ravel()
+    """The `name` axis value of every point of `edges`, flattened like its outputs: each marker on its map row."""
     grids = np.meshgrid(*[np.asarray(v, dtype=float) for v in edges.axes.values()], indexing="ij")
     return grids[list(edges.axes).index(name)].ravel()
 

@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import pytest  # noqa: E402
 
-from lab import plots, runs, sweep  # noqa: E402
+from lab import plots, runs, stability, sweep  # noqa: E402
 
 
 def _labels(figure):
@@ -143,4 +143,41 @@ def test_curve_choices_that_draw_nothing_or_twice_and_a_text_value_are_refused_b
     with pytest.raises(ValueError, match="kappa = '10' is not a finite number"):
         plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.5, "kappa": "10"}])
     assert len(plots.iterations_vs_learning_rate(grid, kappas=10.0).axes[0].get_lines()) > 0
+    plt.close("all")
+
+
+def test_each_row_of_a_map_paints_its_runs_where_they_ran_even_where_l_differs_by_row():
+    """Ridge with l2 rows: L = 2, 4, 10, so one absolute learning rate is another fraction of 2/L on each row. Cells
+    shared their corners with the next row, at the mean of both rows' learning rates: slanted, a stable run at
+    0.65 x 2/L painted out to 1.6, a diverged one at 1.14 from 0.67 (a probe's finding)."""
+    run = runs.LinearRegressionRun(n=50, d=4, num_steps=100, criterion="ridge")
+    grid = sweep.sweep(run, {"learning_rate": np.geomspace(0.02, 1.0, 8), "kappa": [10.0], "l2": [0.0, 1.0, 4.0]},
+                       progress=False)
+    figure = plots.stability_map(grid)
+    mesh = figure.axes[0].collections[0]
+    corners, values = mesh.get_coordinates(), mesh.get_array()
+    plt.close("all")
+    x = np.squeeze(np.asarray(grid["learning_rate"]) * np.asarray(grid["L"]) / 2).T  # (l2, learning rate)
+    diverged = np.squeeze(grid["diverged"]).T
+    for row in range(3):
+        left, right = corners[2 * row, :-1, 0], corners[2 * row, 1:, 0]
+        np.testing.assert_array_equal(corners[2 * row, :, 0], corners[2 * row + 1, :, 0])  # upright cells
+        assert np.all((left < x[row]) & (x[row] < right))  # around the run's own learning rate
+        assert np.all(values.mask[2 * row] == diverged[row])  # diverged: masked here, black in the overlay
+        assert row == 2 or values.mask[2 * row + 1].all()  # nothing painted between rows
+    assert np.all(diverged == (x > 1 + 1e-9))  # every row's edge is its 2/L (x = 1 exactly: stays, |1 - eta L| = 1)
+
+
+def test_a_maps_rows_are_swept_once_and_its_edges_hold_the_rows_axis():
+    """Rows kappa = [1, 10, 10] drew the repeated row with no height (its runs vanished); edges without the rows axis
+    kappa were drawn at cond(H*) (2.5 for ridge at kappa 10, on the kappa = 1 row, 42 % off its theory)."""
+    run = runs.LinearRegressionRun(n=50, d=4, num_steps=100, criterion="ridge")
+    axes = {"learning_rate_over_edge": np.linspace(0.2, 1.3, 4), "l2": [0.5]}
+    repeated = sweep.sweep(run, {**axes, "kappa": [1.0, 10.0, 10.0]}, progress=False)
+    with pytest.raises(ValueError, match=r"rows axis 'kappa' repeats \[10.0\]"):
+        plots.stability_map(repeated)
+    grid = sweep.sweep(run, {**axes, "kappa": [1.0, 10.0, 100.0]}, progress=False)
+    edges = stability.edge_and_best(run, {"l2": [0.5]}, find_best=False)
+    with pytest.raises(ValueError, match="edges lack the map's rows axis 'kappa'"):
+        plots.stability_map(grid, edges=edges)
     plt.close("all")
