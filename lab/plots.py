@@ -348,13 +348,14 @@ def convergence_curves(results, ax=None, *, select, predicted=None, at=None, lab
     seeds = ("seed" in results.axes and len(results.axes["seed"]) > 1 and "seed" not in (at or {})
              and not any("seed" in point for point in select))
     gaps, starts = [], []
+    named = [name for name in results.axes if any(name in point for point in select)]  # the title leaves them out
     for n, point in enumerate(select):
         index = _index(results, point, at)
         gap = np.asarray(results["gap"][index], dtype=float)
         t = np.arange(gap.shape[-1]) * every
         diverged, at_step = bool(results["diverged"][index]), int(results["diverged_at"][index])
         keep = t < at_step if diverged else np.ones_like(t, dtype=bool)
-        label = labels[n] if labels is not None else _run_label(results, index, point)
+        label = labels[n] if labels is not None else _run_label(results, index, named)
         line, = ax.semilogy(t[keep], np.where(gap[keep] > 0, gap[keep], np.nan), lw=2.2, alpha=0.85, label=label)
         if diverged and keep.any():
             ax.plot(t[keep][-1], gap[keep][-1], "x", color=line.get_color(), ms=10, mew=2.2)
@@ -561,14 +562,15 @@ def _describe(results, fixed) -> str:
     return f"\n({text})" if text else ""
 
 
-def _run_label(results, index, point) -> str:
-    """The run's learning rate in units of 2/L and kappa, then every other axis `point` selects, at the value drawn
-    (the nearest on its axis): two runs told apart by momentum, or a seed, are named by it."""
+def _run_label(results, index, named) -> str:
+    """The run's learning rate in units of 2/L and kappa, then every other axis in `named` (those any selected point
+    names, which the title leaves out), at the value drawn (the nearest on its axis): two runs told apart by
+    momentum, or a seed, are named by it, the run that leaves momentum at its default too."""
     c = float(results["learning_rate"][index] * results["L"][index] / 2)
     word = "below" if c < 1 - 1e-9 else ("at" if c <= 1 + 1e-9 else "above")
     kappa = float(results["condition_number"][index])
     edge = f" ({word} the edge)" if _plain_gradient_descent(results) else ""  # 2/L is not Adam's or momentum's edge
-    others = [f"{name} = {results.axes[name][index[list(results.axes).index(name)]]:g}" for name in point
+    others = [f"{name} = {results.axes[name][index[list(results.axes).index(name)]]:g}" for name in named
               if name not in (*runs.LEARNING_RATE_AXES, "kappa")]
     return ", ".join([f"learning rate {c:.3g}·2/L{edge}, κ = {kappa:.3g}", *others])
 

@@ -181,3 +181,17 @@ def test_a_maps_rows_are_swept_once_and_its_edges_hold_the_rows_axis():
     with pytest.raises(ValueError, match="edges lack the map's rows axis 'kappa'"):
         plots.stability_map(grid, edges=edges)
     plt.close("all")
+
+
+def test_a_curve_is_labelled_by_every_axis_another_curve_selects_and_the_title_leaves_out():
+    """One point selects momentum 0.6, the other leaves it at its first value 0: its label said nothing of it, and the
+    title drops momentum (a point selects it), so that run's momentum was stated nowhere (a probe's finding)."""
+    run = runs.LinearRegressionRun(n=40, d=4, num_steps=30)
+    grid = sweep.sweep(run, {"momentum": np.array([0.0, 0.6]), "learning_rate_over_edge": np.array([0.5, 0.9])},
+                       progress=False)
+    figure = plots.convergence_curves(grid, select=[{"learning_rate_over_edge": 0.5, "momentum": 0.6},
+                                                    {"learning_rate_over_edge": 0.9}])
+    labels, title = _labels(figure), figure.axes[0].get_title()
+    plt.close("all")
+    assert labels[0].endswith("momentum = 0.6") and labels[1].endswith("momentum = 0")
+    assert "momentum" not in title
