@@ -324,8 +324,9 @@ def _chunk_length(length, bytes_per_slice, max_bytes, chunk, num_devices, first_
         return num_devices
     if fits < num_devices:
         raise ValueError(
-            f"one value of the chunked axis {first_name!r} needs {_mib(bytes_per_slice)} on each of "
-            f"{num_devices} device(s), more than max_bytes = {_mib(max_bytes)}: put a longer setting axis first, "
+            f"a chunk holds at least one value of the chunked axis {first_name!r} per device: "
+            f"{num_devices} x {_mib(bytes_per_slice)} = {_mib(num_devices * bytes_per_slice)}, more than "
+            f"max_bytes = {_mib(max_bytes)}: put a longer setting axis first, "
             "raise max_bytes (lab sweep --max-mb) or record fewer iterations."
         )
     wanted = min(fits, length)
