@@ -214,7 +214,9 @@ def bounded(outcome: dict):
 
 
 def converging(outcome: dict):
-    """Stable for a bounded-growth criterion: not diverged, and the gap reached the tolerance or still halves.
+    """Stable for a bounded-growth criterion: not diverged, and the gap reached the tolerance (ending at most where
+    it started: a gap of two float32 ulps of f* that rounded to 0 once and then grew is no convergence) or still
+    halves.
 
     "Still halves": the final gap is at most half the gap T/2 steps earlier,
     compared at the same parity, so that an oscillation of period two is
@@ -223,7 +225,8 @@ def converging(outcome: dict):
     gap = outcome["gap"]
     last = gap.shape[-1] - 1
     earlier = gap[..., last - 2 * (last // 4)]
-    return ~outcome["diverged"] & ((outcome["iterations"] >= 0) | (outcome["final_gap"] <= earlier / 2))
+    reached = (outcome["iterations"] >= 0) & (outcome["final_gap"] <= outcome["initial_gap"])
+    return ~outcome["diverged"] & (reached | (outcome["final_gap"] <= earlier / 2))
 
 
 RULES = {"bounded": bounded, "converging": converging}

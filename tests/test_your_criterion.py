@@ -132,6 +132,17 @@ def test_float32_log_cosh_edge():
     assert float(edges["edge_learning_rate"][0]) == pytest.approx(float(edges["gd_edge_learning_rate"][0]), rel=1e-2)
 
 
+def test_a_gap_that_reached_the_tolerance_by_rounding_and_then_grew_is_not_converging():
+    """Huber in float32 near a* (f - f* = 6e-5, two ulps of f* = 383): at 1.03 x 2/L the gap rounded to 0 at step 1,
+    then grew to 1.1e-2, and 'converging' took the rounding for the tolerance: edges 1.02-1.04 x 2/L (a probe's
+    finding). Reaching the tolerance counts where the run also ends at most where it started."""
+    gap = jnp.array([6e-5, 0.0, 1e-3, 4e-3, 1.1e-2])
+    outcome = dict(gap=gap, diverged=jnp.array(False), iterations=jnp.array(1), initial_gap=gap[0], final_gap=gap[-1])
+    assert not bool(stability.converging(outcome))
+    settled = dict(outcome, gap=gap.at[2:].set(3e-5), final_gap=jnp.array(3e-5))  # at rounding below its start
+    assert bool(stability.converging(settled))
+
+
 def test_network_reaches_a_minimum_and_its_local_edge_is_two_over_L():
     run = runs.CriterionRun(tanh_net, net_data(), 500, init_scale=0.5, size=NET_SIZE, resample=False)
     edges = stability.edge_and_best(run, {"seed": np.array([0])}, find_best=False)
