@@ -97,9 +97,10 @@ def first_above(curve, threshold):
 
 
 def rounding_floor(gap):
-    """10 eps (1 + f(a_0) - f*): below it f - f* is rounding noise (gap[0] = f(a_0) - f*)."""
-    gap = np.asarray(gap, float)
-    return 10 * np.finfo(gap.dtype).eps * (1 + abs(gap[0]))
+    """10 eps (1 + f(a_0) - f*), eps that of the gap's own dtype: below it f - f* is rounding noise (gap[0] =
+    f(a_0) - f*). (Converted to float first, a float32 gap had float64's eps: a floor 5e8 times too low.)"""
+    gap = np.asarray(gap)
+    return 10 * float(np.finfo(gap.dtype).eps) * (1 + abs(float(gap[0])))
 
 
 def max_relative_deviation(measured, predicted, trusted=None) -> float:

@@ -56,7 +56,7 @@ def ensemble(data, optimum, batch_size, seeds, num_steps):
     def one(factor, seed):
         return mean_square_run(data, optimum, reference, factor * edge, batch_size, seed, num_steps)
 
-    grid = sweep.sweep(one, {"factor": np.asarray(FACTORS), "seed": np.arange(seeds)}, progress=False)
+    grid = sweep.sweep(one, {"factor": np.asarray(FACTORS), "seed": seeds}, progress=False)
     start = grid["square"][:, :, :1].mean(axis=1)
     return dict(mean=grid["square"].mean(axis=1) / start, median=np.median(grid["square"], axis=1) / start,
                 rho=grid["rho"][:, 0])
@@ -64,7 +64,8 @@ def ensemble(data, optimum, batch_size, seeds, num_steps):
 
 def compute(quick, dtype, seed):
     data, optimum = interpolating_diabetes(dtype)
-    n, seeds, num_steps = data.X.shape[0], size(SIZES, "seeds", quick), size(SIZES, "ensemble_num_steps", quick)
+    n, num_steps = data.X.shape[0], size(SIZES, "ensemble_num_steps", quick)
+    seeds = seed + np.arange(size(SIZES, "seeds", quick))  # the runs of every ensemble
     batch_sizes = lambda name: [b or n for b in size(SIZES, name, quick)]  # noqa: E731 (None: B = N)
     every = np.arange(1, n + 1)
     exact = {mode: np.asarray(jax.vmap(lambda b: minibatch.mean_square_edge(data.X, b, replace))(every))
@@ -93,7 +94,7 @@ def synthetic_rates_over_draws(batch_size, draws, seeds, num_steps, dtype):
         learning_rate = FACTORS[0] * minibatch.mean_square_edge(data.X, batch_size, True)
         return mean_square_run(data, fit, reference, learning_rate, batch_size, seed, num_steps)
 
-    grid = sweep.sweep(one, {"draw": np.asarray(draws), "seed": np.arange(seeds)}, progress=False)
+    grid = sweep.sweep(one, {"draw": np.asarray(draws), "seed": seeds}, progress=False)
     mean = grid["square"].mean(axis=1)
     return (mean[:, -1] / mean[:, 0]) ** (1 / (mean.shape[1] - 1)), grid["rho"][:, 0]
 
@@ -116,8 +117,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     """Write sgd.png and sgd.json in `out`; return the numbers."""
     out = prepare(out, dtype)
     data, every, exact, ensembles, batches, found, (synthetic, checks, draws) = compute(quick, jnp.dtype(dtype), seed)
-    n = data.X.shape[0]
-    anywhere = jnp.zeros(data.X.shape[1], data.X.dtype)  # least squares: one Hessian everywhere
+    n, anywhere = data.X.shape[0], jnp.zeros(data.X.shape[1], data.X.dtype)  # least squares: one Hessian everywhere
     two_over_L = float(spectrum.stability_threshold(spectrum.spectrum(criteria.least_squares, anywhere, data).L))
     b90 = {mode: int(every[np.argmax(edges >= 0.9 * two_over_L)]) for mode, edges in exact.items()}
     edge_learning_rate = np.asarray(found["edge_learning_rate"])

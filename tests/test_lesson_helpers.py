@@ -125,6 +125,13 @@ def test_first_above():
     assert experiments.first_above(np.array([0.5, 0.9]), 1.0) is None
 
 
+def test_the_rounding_floor_is_that_of_the_gaps_own_dtype():
+    """A float32 gap was converted to float first and had float64's eps: the logistic lesson in float32 counted
+    Newton's iterations to the first exact 0 (5 and 8) instead of to its floor (4 and 7; a probe's finding)."""
+    for dtype in (np.float32, np.float64):
+        assert experiments.rounding_floor(np.array([3.0, 1e-3], dtype)) == pytest.approx(40 * np.finfo(dtype).eps)
+
+
 def test_interpolating_diabetes_fits_exactly():
     data, optimum = experiments.interpolating_diabetes(jnp.float64)
     assert data.X.shape == (442, 11) and data.X.dtype == jnp.float64

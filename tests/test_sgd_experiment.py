@@ -107,3 +107,13 @@ def test_the_readme_states_the_numbers_of_figures_sgd_json():
     assert f"(×{min(first):.1f} to ×{max(first):.1f})" in text
     fallen = [b for b, growth in synthetic["mean_growth_above"].items() if growth < 1]
     assert fallen == ["1", "8"] and "at B = 1 and 8: 4096 runs no longer hold" in text
+
+
+def test_the_ensembles_draw_the_seeds_they_are_given():
+    """`lab run sgd --seed 1` wrote seed 0's ensembles (they drew np.arange(count)); a probe's finding."""
+    from experiments import interpolating_diabetes
+
+    data, optimum = interpolating_diabetes("float64")
+    first, again, other = (sgd.ensemble(data, optimum, 4, np.asarray(seeds), 5) for seeds in ([0, 1], [0, 1], [1, 2]))
+    np.testing.assert_array_equal(first["mean"], again["mean"])
+    assert not np.allclose(first["mean"], other["mean"])
