@@ -895,8 +895,9 @@ class CriterionRun(Run):
         if _validate.is_concrete(self.data):  # the criterion, the data and seed 0's reference, checked before any sweep
             start = self._init(self.data, jax.random.fold_in(_key(0), 1))
             self._settle_method(start)
-            if self.largest_batch:
-                descent.check_row_mean(self.criterion, self.data, start)
+            if self.largest_batch:  # at a random point too: a penalty of N times its weight vanishes at a = 0
+                for point in (start, start + jax.random.normal(_key(0), start.shape, start.dtype)):
+                    descent.check_row_mean(self.criterion, self.data, point)
 
     def _settle_method(self, start):
         """Solve seed 0's problem from `start`; settle 'auto' on 'newton' when Newton alone converges there.
