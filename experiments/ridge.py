@@ -91,6 +91,7 @@ def numbers(result):
     plus_norm, rank = float(np.linalg.norm(result["a_plus"])), int(np.sum(result["nonzero"]))
     L, mu_plus = float(result["spec"].L), float(result["mu_plus"])
     measured, l2, predicted = np.asarray(result["traces"].distance), result["l2"], result["predicted_path_distance"]
+    floor = max(1e-10, 100 * float(np.finfo(distance.dtype).eps) * plus_norm)  # ||a - a+|| below it: rounding
     return dict(
         N=N, D=D, P=len(result["a_plus"]), rank=rank, null_space_dimension=len(result["a_plus"]) - rank,
         min_norm=dict(norm=plus_norm, training_mse=float(criteria.least_squares(result["a_plus"], result["data"])),
@@ -102,9 +103,9 @@ def numbers(result):
             max_pythagoras_error=float(np.max(np.abs(norms**2 - (plus_norm**2 + null_norms**2))))),
         ridge_path=dict(
             l2=l2.tolist(), distance_to_min_norm=distance.tolist(), predicted_distance=predicted.tolist(),
-            max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted),
+            max_relative_deviation_from_prediction=max_relative_deviation(distance, predicted, distance > floor),
             distance_at_smallest_l2=float(distance[0]),
-            fitted_slope_small_l2=loglog_slope(l2[l2 <= SMALL_L2], distance[l2 <= SMALL_L2]),
+            fitted_slope_small_l2=loglog_slope(*(v[(l2 <= SMALL_L2) & (distance > floor)] for v in (l2, distance))),
             predicted_constant=float(result["slope_constant"]),
             measured_constant_at_smallest_l2=float(distance[0] / l2[0]),
             norm=np.linalg.norm(result["path"], axis=1).tolist()),
@@ -116,7 +117,7 @@ def numbers(result):
             from_random_null_component_norm=float(np.linalg.norm(result["start_null"])),
             from_random_final_distance_to_its_limit=float(measured[2, -1]),
             max_relative_deviation_from_prediction=max_relative_deviation(  # above the rounding floor of ||a_t - a+||
-                measured, result["predicted"], result["predicted"] > 1e-10),
+                measured, result["predicted"], result["predicted"] > floor),
             diverged=bool(np.any(result["traces"].diverged))))
 
 
@@ -138,9 +139,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     out = prepare(out, dtype)
     result = jax.device_get(compute(seed, quick, jnp.dtype(dtype)))  # numpy from here on: no more compilations
     summary = numbers(result) | {"draws": over_draws(seed + np.arange(size(SIZES, "draws", quick)), quick, dtype)}
-    figures = {"interpolants": interpolants_figure(result, shown=len(NULL_NORMS)),
-               "path": path_figure(result, SMALL_L2, summary["ridge_path"]["fitted_slope_small_l2"]),
-               "descent": descent_figure(result)}
+    figures = {"interpolants": interpolants_figure(result, shown=len(NULL_NORMS)), "descent": descent_figure(result),
+               "path": path_figure(result, SMALL_L2, summary["ridge_path"]["fitted_slope_small_l2"])}
     return save(out, "ridge", summary, figures)
 
 

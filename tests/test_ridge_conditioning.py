@@ -3,6 +3,7 @@ figures show."""
 
 import json
 
+import jax
 import jax.numpy as jnp
 import matplotlib.image
 import numpy as np
@@ -188,3 +189,12 @@ def test_diabetes_data_is_the_documented_one(conditioning_out):
     _, s = conditioning_out
     assert s["features"]["diabetes"]["shape"] == [442, 10]
     assert s["diabetes_columns"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+
+
+def test_ridge_in_float32_measures_its_path_and_descent_above_float32s_rounding():
+    """Every path point was trusted and descent's above 1e-10 (float64's floor): float32 distances floor near
+    eps ||a+||, and the path's fitted slope read 0.79 (0.99999 in float64; a probe's finding)."""
+    summary = ridge.numbers(jax.device_get(ridge.compute(0, True, jnp.float32)))
+    assert summary["ridge_path"]["fitted_slope_small_l2"] == pytest.approx(1.0, abs=0.01)
+    assert summary["ridge_path"]["max_relative_deviation_from_prediction"] < 0.01
+    assert summary["descent"]["max_relative_deviation_from_prediction"] < 0.05
