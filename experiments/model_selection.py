@@ -1,12 +1,10 @@
 """Model selection: under- and over-fitting against polynomial degree, and the ridge penalty by k-fold cross-validation.
 
-A noisy sine sampled at N_TRAIN points is fitted by least squares on
-polynomial features of growing degree: training error keeps falling while
-the error on fresh data rises again. Then a high-degree model is tamed by a
-ridge penalty chosen by k-fold cross-validation, computed for every penalty
-and every fold in one vectorised call, and checked against scikit-learn's
-GridSearchCV when it is installed (same chosen penalty, same scores), with
-the time of both.
+A noisy sine sampled at N_TRAIN points is fitted by least squares on polynomial features of growing degree:
+training error keeps falling while the error on fresh data rises again. Then a high-degree model is tamed by a ridge
+penalty chosen by k-fold cross-validation, computed for every penalty and every fold in one vectorised call, and
+checked against scikit-learn's GridSearchCV when it is installed (same chosen penalty, same scores), with the time of
+both. In float32 the highest degrees' designs are rank-deficient: warned, and listed in the JSON.
 """
 
 # %%
@@ -20,7 +18,7 @@ import numpy as np
 
 from experiments import SKLEARN_MISSING, command_line, max_relative_deviation, prepare, save, size
 from experiments.figures.model_selection import figure
-from lab import criteria, model_selection, problems, reference
+from lab import criteria, linalg, model_selection, problems, reference
 
 N_TRAIN, N_TEST, NOISE = 25, 400, 0.25
 SHOWN = (1, 4, 15)
@@ -60,19 +58,21 @@ def mse(a, X, y):
 
 @functools.partial(jax.jit, static_argnames="degree")  # one compilation per degree instead of a dozen small ones
 def fit(train, test, degree):
-    """Least squares on the standardised features of `degree`: training and test error, and the fit on `GRID`."""
+    """Least squares on the standardised features of `degree`: training and test error, the fit on `GRID`, and the
+    design's numerical rank (below its columns, the fit drops directions: float32 at degree 15)."""
     X, scale = features(train[0], degree)
-    a = reference.least_squares(X, train[1])
-    curve = problems.design(features(GRID, degree, scale)[0]) @ a
-    return mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1]), curve
+    a, rank = reference.least_squares(X, train[1]), linalg.numerical_rank(problems.design(X))
+    curve = problems.design(features(jnp.asarray(GRID, X.dtype), degree, scale)[0]) @ a
+    return mse(a, X, train[1]), mse(a, features(test[0], degree, scale)[0], test[1]), curve, rank
 
 
 def degree_curve(trains, tests, degrees):
-    """Training and test error (draws, degrees, 2) and the fitted curves on `GRID` (draws, degrees, 400): one
-    compiled fit per degree, vmapped over the draws of the training and test sets (stacked)."""
+    """Training and test error (draws, degrees, 2), the fitted curves on `GRID` (draws, degrees, 400) and {degree:
+    draws whose design is rank-deficient}: one compiled fit per degree, vmapped over the draws (stacked)."""
     fits = jax.device_get([jax.vmap(functools.partial(fit, degree=degree))(trains, tests) for degree in degrees])
     errors = np.stack([np.stack(f[:2], axis=-1) for f in fits], axis=1)
-    return errors, np.stack([f[2] for f in fits], axis=1)
+    deficient = {d: int(np.sum(f[3] < d + 1)) for d, f in zip(degrees, fits) if np.any(f[3] < d + 1)}
+    return errors, np.stack([f[2] for f in fits], axis=1), deficient
 
 
 def draws(seed, count, n, dtype):
@@ -119,7 +119,11 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     train = sample(seed, N_TRAIN, dtype)  # the first draw: the fits drawn, and the cross-validation
     count = size(SIZES, "draws", quick)
     degrees = size(SIZES, "degrees", quick)
-    curve, fitted = degree_curve(draws(seed, count, N_TRAIN, dtype), draws(seed + 1, count, N_TEST, dtype), degrees)
+    curve, fitted, deficient = degree_curve(draws(seed, count, N_TRAIN, dtype), draws(seed + 1, count, N_TEST, dtype),
+                                            degrees)
+    if deficient:  # degree: draws
+        warnings.warn(f"rank-deficient designs in {dtype} (degree: draws) {deficient}: those fits drop directions, "
+                      "and their errors are not the degree's least squares. Use float64.")
     median = np.median(curve, axis=0)
     l2 = size(SIZES, "l2_grid", quick)
     cv, lab_seconds, X = cross_validate(train, l2)
@@ -129,7 +133,7 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
         test_mse_10_90=np.percentile(curve[:, :, 1], (10, 90), axis=0).tolist(),
         best_degree_on_test=int(degrees[int(np.argmin(median[:, 1]))]),
         cv_degree=CV_DEGREE, folds=FOLDS, l2=l2.tolist(), mean_validation=np.asarray(cv.mean_validation).tolist(),
-        best_l2=float(cv.best_l2), sklearn=reference_cv,
+        best_l2=float(cv.best_l2), sklearn=reference_cv, rank_deficient_draws={str(d): k for d, k in deficient.items()},
     )
     if reference_cv:
         numbers["max_relative_difference_to_sklearn"] = max_relative_deviation(cv.mean_validation,
