@@ -63,7 +63,9 @@ def sharpness_threshold(learning_rate, b1):
 def preconditioner(opt_state, b2, eps, eps_root=0.0):
     """P = sqrt(nu_hat + eps_root) + eps from the state of `optax.adam(..., b2=b2, eps=eps, eps_root=eps_root)`
     (nu_hat = nu / (1 - b2^count); before the first step, count = 0 and nu = 0: P = sqrt(eps_root) + eps). b2, eps
-    and eps_root must be those `optax.adam` was built with: the state does not hold them."""
+    and eps_root must be those `optax.adam` was built with: the state does not hold them. optax's adamax, yogi and
+    radam keep a state of the same type (not told apart here) whose P is another: nu + eps for adamax, with no square
+    root and no bias correction (P off by up to 14x). Pass Adam's state only."""
     adam_state = opt_state[0] if isinstance(opt_state, tuple) and opt_state else None
     if not isinstance(adam_state, optax.ScaleByAdamState):  # optax.adam is chain(scale_by_adam, scale_by_learning_rate)
         raise ValueError(f"opt_state must be the state of optax.adam(...) (its first part a ScaleByAdamState), got "
