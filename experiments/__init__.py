@@ -103,6 +103,11 @@ def rounding_floor(gap):
     return 10 * float(np.finfo(gap.dtype).eps) * (1 + abs(float(gap[0])))
 
 
+def finite(value):
+    """A float, or None where it is infinite or NaN (JSON has no infinity)."""
+    return float(value) if np.isfinite(value) else None
+
+
 def max_relative_deviation(measured, predicted, trusted=None) -> float:
     """max |measured / predicted - 1| over the `trusted` points (all by default; 0 where none is trusted)."""
     measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)

@@ -7,7 +7,6 @@ from matplotlib.patches import Patch
 from experiments import first_below
 from lab import spectrum
 
-
 DATA_COLOURS = ("tab:blue", "tab:green", "tab:purple")
 
 
@@ -82,8 +81,7 @@ def features_figure(result, summary):
             if k == 1 and name in same.values():
                 which = f"standardised = {', '.join(n for n, e in same.items() if e == name)}, standardised"
             gap = np.asarray(traces.gap[k]) / float(traces.gap[k][0])
-            # Drawn until it first meets the rounding floor of f - f*, 10 eps (1 + |f*|), below which it is noise.
-            floor = 10 * np.finfo(gap.dtype).eps * (
+            floor = 10 * np.finfo(gap.dtype).eps * (  # drawn until f - f* meets its rounding, 10 eps (1 + |f*|)
                 1 + abs(float(features[name]["optimum"].value[k]))) / float(traces.gap[k][0])
             below = first_below(gap, floor)
             gap = np.where(np.arange(len(gap)) <= (below if below is not None else len(gap)), gap, np.nan)
@@ -131,6 +129,9 @@ def features_figure(result, summary):
                 cx.loglog(kappa, measured, "o", color=DATA_COLOURS[j], mfc=fill, ms=9, mew=2,
                           label=f"{name}, {words}: κ = {kappa:.3g}, measured {measured:,}, "
                                 f"predicted {predicted_n:,.0f}")
+            elif not entry["tolerance_resolved"]:  # f - f* is not told apart from 0 below the tolerance (float32)
+                cx.plot(kappa, predicted_n, "x", color=DATA_COLOURS[j], ms=9, mew=2, label=f"{name}, {words}: "
+                        f"κ = {kappa:.3g}, tolerance below {dtype}'s rounding of f, predicted {predicted_n:,.0f}")
             else:
                 cx.loglog(kappa, num_steps, "^", color=DATA_COLOURS[j], mfc=fill, ms=10, mew=2,
                           label=f"{name}, {words}: κ = {kappa:.3g}, not reached in {num_steps:,}, "
