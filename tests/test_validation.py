@@ -1255,8 +1255,7 @@ def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
         plots.stability_map(grid, edges=part({"kappa": kappa}, np.s_[:, 0]))
     with pytest.raises(ValueError, match="edges lack the map's rows axis 'l2'"):  # markers at y = kappa, before
         plots.stability_map(grid, rows="l2", at={"kappa": 1.0}, edges=part({"kappa": kappa[:1]}, np.s_[:1, 0]))
-    other = stability.edge_and_best(dataclasses.replace(run, optimizer=functools.partial(optax.sgd, momentum=0.9)),
-                                    {"kappa": kappa, "l2": l2}, find_best=False)
+    other = edges._replace(optimizer=runs.name_of(functools.partial(optax.sgd, momentum=0.9)))  # as its search names it
     with pytest.raises(ValueError,
                        match=r"edges were measured with optimizer 'sgd\(momentum=0.9\)', the map's runs use "
                              "'sgd'"):  # markers at 1.9 x 2/L beside the theory's 1, before
@@ -1264,8 +1263,9 @@ def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     seeds = results.Results({**edges.axes, "seed": np.array([7])}, {k: v[..., None] for k, v in edges.outputs.items()},
                             {}, edges.optimizer, edges.problem)
     with pytest.raises(ValueError, match=r"edges hold seeds \[7\] that the map does not"):
-        plots.stability_map(sweep.sweep(run, {**grid.axes, "seed": np.array([0, 1])}, progress=False), at={"l2": 0.1},
-                            edges=seeds)
+        plots.stability_map(results.Results({**grid.axes, "seed": np.array([0, 1])},
+                                            {k: np.stack([v, v], axis=-1) for k, v in grid.outputs.items()}, {}),
+                            at={"l2": 0.1}, edges=seeds)
     one_kappa = results.Results({**grid.axes, "kappa": kappa[:1]}, {k: v[:, :1] for k, v in grid.outputs.items()}, {})
     figure = plots.stability_map(one_kappa)  # rows: l2, not the one kappa (a map of one row, l2 = 0.1 unseen)
     assert "penalty l2" in figure.axes[0].get_ylabel()
