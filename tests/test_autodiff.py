@@ -89,3 +89,16 @@ def test_integers_are_refused_not_differentiated_to_zero(chain):
     np.testing.assert_allclose(autodiff.reverse_mode(layers, jnp.arange(1.0, 4.0), 1.0)[1], [2 / 3, 4 / 3, 2])
     with pytest.raises(ValueError, match="fn is lowered, not compiled"):  # 6 flops for the compiled program's 5
         autodiff.flops(jax.jit(jnp.sin).lower(1.0))
+
+
+def test_flops_refuses_programs_whose_loops_and_library_calls_xla_does_not_count():
+    """T = 10 and T = 1000 steps of a run counted alike (XLA counts a loop's body once), a 200 x 200 solve as 4e4
+    flops for LU's 5e6 (a library call as almost nothing): a probe's finding."""
+    def steps(v, count):
+        return jax.lax.fori_loop(0, count, lambda i, x: jnp.sin(x) * 1.0001 + x, v)
+
+    with pytest.raises(ValueError, match=r"holds a loop .* or a library call"):
+        autodiff.flops(lambda v: steps(v, 100), jnp.ones(1000))
+    with pytest.raises(ValueError, match=r"holds a loop .* or a library call"):
+        autodiff.flops(lambda a: jnp.linalg.solve(a, jnp.ones(20)), jnp.eye(20))
+    assert autodiff.flops(lambda a: a @ a, jnp.eye(20)) == pytest.approx(2 * 20**3, rel=0.01)  # no loop: counted
