@@ -315,6 +315,8 @@ def _sweep(args) -> int:
             raise ValueError("--kappa conditions synthetic data: it does not apply to --data.")
         if args.gram:
             raise ValueError("--gram applies to synthetic least squares only.")
+    if args.kappa is not None and len(set(args.kappa)) < len(args.kappa):  # the same runs twice, one row of no height
+        raise ValueError(f"--kappa repeats a value ({','.join(f'{k:g}' for k in args.kappa)}): list each once.")
     if not 0 < args.tolerance < 1:
         raise ValueError(f"--tolerance must be in (0, 1), a fraction of the initial gap, got {args.tolerance}.")
     if not 0 < args.delta < np.inf:

@@ -34,6 +34,8 @@ DIVERGED_COLOUR = "black"
 EDGE_COLOUR = "#00c000"  # theory 2/L: green, visible on blue, white, red and black
 BEST_COLOUR = "#ffb000"  # theory 2/(L + mu): amber
 NOT_SWEPT_COLOUR = "#d9d9d9"
+GREW_COLOUR = "#d6604d"  # a rate map's runs that ended above their start without being stopped: red
+NO_RATE_COLOUR = "#fdd49e"  # a rate map's converged runs without a measured rate: pale orange
 
 
 def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdBu_r", colour="gap"):
@@ -115,14 +117,21 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
         above = (range(spacing, int(high) + 1, spacing) or [high]) if high > 0 else []
         bar.set_ticks([*range(-spacing * int(-low // spacing), 1, spacing), *above])
         bar.set_label(f"log₁₀ [f(a_T) − f*] / [f(a_0) − f*]   (floor: ε = {floor:.1e})")
-    if diverged.any():
-        ax.pcolormesh(corners_x, corners_y, _cells(np.ma.masked_where(~diverged, np.ones_like(logratio))),
-                      cmap=ListedColormap([DIVERGED_COLOUR]), vmin=0, vmax=2, rasterized=True)
+    handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
+    overlays = [(diverged, DIVERGED_COLOUR, None)]
+    if colour == "rate":  # what a rate cannot colour: runs that grew unstopped, and converged runs without a rate
+        overlays += [(~diverged & (logratio > 0), GREW_COLOUR, "ended above its start (not stopped by the rule)"),
+                     (~diverged & (logratio <= 0) & np.isnan(per_decade), NO_RATE_COLOUR,
+                      "no measured rate (‖a − a*‖ reached rounding and rose again)")]
+    for where, shade, label in overlays:
+        if where.any():
+            ax.pcolormesh(corners_x, corners_y, _cells(np.ma.masked_where(~where, np.ones_like(logratio))),
+                          cmap=ListedColormap([shade]), vmin=0, vmax=2, rasterized=True)
+            handles += [Patch(color=shade, label=label)] if label else []
 
     L, mu = _median(get("L"))[order][:, 0], _median(get("mu"))[order][:, 0]
     # the optimizer's edge in units of 2/L
     theory = _median(get("theory_edge_learning_rate") * get("L") / 2)[order][:, 0]
-    handles = [Patch(color=DIVERGED_COLOUR, label="diverged (run stopped by the divergence rule)")]
 
     def along_rows(x, y):  # one row: a segment across it, where a line through one point draws nothing
         return (x, y) if len(y) > 1 else (np.repeat(x, 2), [corners_y.min(), corners_y.max()])
@@ -145,9 +154,11 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
                 mew=1.2)
         ax.plot(np.asarray(edges["best_learning_rate"]).ravel() / unit, at_rows, "D", ms=5, mfc=BEST_COLOUR, mec="k",
                 mew=1.0)
-        handles += [Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k", label="measured edge (bisection)"),
-                    Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
-                           label="measured best learning rate (golden section)")]
+        for name, marker in (("edge", Line2D([], [], ls="", marker="o", ms=9, mfc="white", mec="k",
+                                             label="measured edge (bisection)")),
+                             ("best", Line2D([], [], ls="", marker="D", ms=5, mfc=BEST_COLOUR, mec="k",
+                                             label="measured best learning rate (golden section)"))):
+            handles += [marker] if np.isfinite(np.asarray(edges[f"{name}_learning_rate"])).any() else []  # NaN: none
     if log_rows:
         ax.set_yscale("log")
     shown = [corners_x.min(), corners_x.max(), *theory[np.isfinite(theory)]]
@@ -156,7 +167,7 @@ def stability_map(results, ax=None, *, edges=None, rows=None, at=None, cmap="RdB
                   if np.isfinite(x)]
     ax.set_xlim(min(shown), max(shown) * 1.03 if max(shown) > corners_x.max() else max(shown))
     # rows whose learning rates span other units of 2/L (L differs by row) leave parts of the others unswept
-    if max(shown) > corners_x.max() or np.ptp(corners_x[:, 0]) > 0 or np.ptp(corners_x[:, -1]) > 0:
+    if max(shown) > corners_x.max() or not np.allclose(corners_x[:, [0, -1]], corners_x[0, [0, -1]], rtol=1e-6):
         ax.set_facecolor(NOT_SWEPT_COLOUR)
         handles.append(Patch(color=NOT_SWEPT_COLOUR, label="learning rates not swept"))
     ax.set_ylim(corners_y.min(), corners_y.max())
@@ -605,6 +616,8 @@ def _corners(x, y, log):
     x = learning_rate / (2/L) differs by row: a stable run at 0.65 painted out to 1.6.)"""
     # one step size: a cell 5 % wide around it, not one that paints every learning rate from 0 to 2x it as measured
     row_edges = np.stack([_edges(row, log=False, single=0.05 * abs(row[0])) for row in x])  # (rows, cols + 1)
+    # geometric learning rates put the first midpoint-mirrored edge below 0: mirror it geometrically there
+    row_edges[:, 0] = np.where((row_edges[:, 0] <= 0) & (x[:, 0] > 0), x[:, 0] ** 2 / row_edges[:, 1], row_edges[:, 0])
     y_edges = _edges(y, log=log)
     corners_y = np.repeat(np.stack([y_edges[:-1], y_edges[1:]], axis=1).reshape(-1), row_edges.shape[1])
     return np.repeat(row_edges, 2, axis=0), corners_y.reshape(-1, row_edges.shape[1])

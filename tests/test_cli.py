@@ -94,6 +94,7 @@ def test_unwritable_output_fails_before_computing(capsys, tmp_path):
         (["--kappa", "-3"], "--kappa"),
         (["--kappa", "0.5,10"], "--kappa"),
         (["--kappa", "ten"], "--kappa"),
+        (["--kappa", "10,10"], "--kappa repeats"),  # swept, searched and written, then refused by --plot's map
         (["--seeds", "0"], "--seeds"),
         (["--l2", "-1", "--criterion", "ridge"], "--l2"),
         (["--criterion", "logistic", "--l2", "0"], "--l2"),

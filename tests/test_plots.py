@@ -1,6 +1,7 @@
 """The figures say nothing the runs do not back: no theory entry where there is no theory, no edge but the runs'."""
 
 import matplotlib
+import matplotlib.colors
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -195,3 +196,29 @@ def test_a_curve_is_labelled_by_every_axis_another_curve_selects_and_the_title_l
     plt.close("all")
     assert labels[0].endswith("momentum = 0.6") and labels[1].endswith("momentum = 0")
     assert "momentum" not in title
+
+
+def test_a_rate_map_says_which_runs_grew_unstopped_and_which_have_no_rate_instead_of_colouring_them_slow():
+    """colour='rate' painted a run ending at 31x its start (1.01 x 2/L, not stopped in 100 steps) as the slowest
+    converging, and momentum runs at kappa = 1 without a measured rate (their distance dipped below rounding and rose)
+    in the background's grey, 'learning rates not swept' (a probe's finding)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=40, d=4, num_steps=100),
+                       {"learning_rate_over_edge": np.linspace(0.5, 1.01, 5), "kappa": np.array([10.0, 100.0])},
+                       progress=False)
+    figure = plots.stability_map(grid, colour="rate")
+    overlays = {matplotlib.colors.to_hex(mesh.get_cmap()(0.0)): mesh.get_array() for mesh in figure.axes[0].collections
+                if mesh.get_cmap().N == 1}
+    labels = _labels(figure)
+    plt.close("all")
+    grew = np.squeeze(grid["final_gap"] > grid["initial_gap"]) & ~np.squeeze(grid["diverged"])  # (lr, kappa)
+    assert grew[-1].all() and not grew[:-1].any()
+    painted = ~overlays[plots.GREW_COLOUR].mask[::2]  # (kappa, lr)
+    np.testing.assert_array_equal(painted, grew.T)
+    assert "ended above its start (not stopped by the rule)" in labels
+    momentum = sweep.sweep(runs.LinearRegressionRun(n=40, d=4, num_steps=200, optimizer=optax.sgd),
+                           {"learning_rate_over_edge": np.geomspace(0.1, 0.9, 4), "kappa": np.array([1.0, 30.0]),
+                            "momentum": np.array([0.5])}, progress=False)
+    figure = plots.stability_map(momentum, colour="rate")
+    labels, left = _labels(figure), figure.axes[0].collections[0].get_coordinates()[..., 0].min()
+    plt.close("all")
+    assert any(label.startswith("no measured rate") for label in labels) and left > 0  # geometric: no cell below 0
