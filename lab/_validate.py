@@ -342,7 +342,7 @@ HYPER_PARAMETERS = {
     "eps_root": (lambda v: v >= 0, ">= 0"),
     "decay": (lambda v: (v >= 0) & (v < 1), "in [0, 1) (rmsprop's average of squared gradients)"),
     "weight_decay": (lambda v: v >= 0, ">= 0 (a negative one pushes the weights away from 0)"),
-    "b3": (lambda v: (v >= 0) & (v < 1), "in [0, 1) (adan's average of gradient differences)"),
+    "b3": (lambda v: (v >= 0) & (v < 1), "in [0, 1) (a third moving average's decay: adan, ademamix)"),
     "eta": (lambda v: v >= 0, ">= 0 (noisy_sgd's noise variance at step 0: a negative one is NaN noise)"),
     "gamma": (lambda v: v >= 0, ">= 0 (noisy_sgd's decay of the noise variance: a negative one grows it)"),
     "initial_accumulator_value": (lambda v: v >= 0, ">= 0 (adagrad's sum of squared gradients starts there)"),

@@ -32,8 +32,9 @@ measured best learning rate beside 2/(L+mu) and the fewest iterations to the tol
 
 Stable (--rule): bounded, not diverged and a final gap at most the initial one (least squares,
 ridge, poisson, your own criterion by default); converging, not diverged and the gap reached the
-tolerance or still halved over the second half of the run (logistic and huber by default: their
-gradients are bounded, so a learning rate past the edge oscillates without growing). L and mu are the
+tolerance (ending at most where it started) or still halved over the second half of the run (logistic
+and huber by default: their gradients are bounded, so a learning rate past the edge oscillates
+without growing). L and mu are the
 Hessian's at the optimum, and the edge is measured from next to it: the local edge is 2/L there
 (for synthetic logistic, from a = 0 the larger curvature L_start matters: see lab run curvature).
 With --data, seed 0 is your data and seeds 1..K-1 bootstrap resamples of its rows."""
@@ -143,8 +144,8 @@ def parser(extensions=()):
                        help="huber: the residual where the loss turns linear, in units of the target (default 1)")
     sweep.add_argument("--rule", choices=("bounded", "converging"), default=None,
                        help="when a run counts as stable: bounded (not diverged, final gap <= initial) or converging "
-                            "(the gap reaches the tolerance or still halves); default converging for logistic and "
-                            "huber, whose gradients are bounded, bounded otherwise")
+                            "(the gap reaches the tolerance, ending at most where it started, or still halves); "
+                            "default converging for logistic and huber, whose gradients are bounded, bounded otherwise")
     sweep.add_argument("--start", choices=("zero", "random", "eigen"), default="zero",
                        help="where the swept runs start: a = 0, a random a ~ N(0, 0.5^2) per seed (--data only; "
                             "also where the reference search starts), or a* plus every unit eigenvector of the "

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, spectrum
+from lab import _validate, criteria, reference, spectrum
 
 
 class Optimum(NamedTuple):
@@ -44,13 +44,14 @@ def optimum(criterion, params, data) -> Optimum:
     """An `Optimum` from reference parameters (for example `lab.reference.least_squares(X, y)`, on the raw
     features X: it adds the intercept column that `make_data` puts in `data.X`).
 
-    With concrete values, params must be a minimiser to rounding: the gradient there at most
-    sqrt(eps) (1 + |f(a*)|), and (up to STEP_CHECK_LIMIT parameters) the Newton step s = H^+ grad f to
-    the minimiser of the quadratic model at most max(sqrt(eps), 100 sqrt(kappa) eps) (1 + ||a*||), with
-    no eigenvalue of H below -sqrt(eps) L. The gradient alone would pass a point 5e-3 from a* at
-    kappa = 1e6 (where ||grad f|| = mu ||a - a*||); a closed-form solution's step is at most
-    2.3 sqrt(kappa) eps (1 + ||a*||) (measured, kappa 1 to 4e13). Another criterion's minimiser or a
-    saddle would give false gaps, distances and rates. Refused, with the fix.
+    With concrete values, params must be a minimiser to rounding: the gradient at most sqrt(eps) (1 + |f(a*)|),
+    and (up to HESSIAN_CHECK_LIMIT parameters) no eigenvalue of the Hessian H below -sqrt(eps) L (a saddle), and,
+    where the gradient lies above the lab's solvers' own tolerance (`reference.default_tol`: 1e-10 in float64), the
+    Newton correction H^+ grad f to the quadratic model's minimiser at most max(sqrt(eps), 100 sqrt(kappa) eps)
+    (1 + ||a*||), over the directions whose gradient component is above rounding. The gradient bound alone passed a
+    point 5e-3 from a* at kappa = 1e6 (where ||grad f|| = mu ||a - a*||); a closed form's correction is at most
+    2.3 sqrt(kappa) eps (1 + ||a*||) (measured, kappa 1 to 4e13). Another criterion's minimiser or a saddle would
+    give false gaps, distances and rates. Refused, with the fix.
     """
     value = criterion(params, data)
     if _validate.is_concrete(params, data, value):
@@ -59,37 +60,43 @@ def optimum(criterion, params, data) -> Optimum:
                "(closed form, Newton or L-BFGS) and checks it.")
         gradient = jax.grad(criterion)(params, data)
         norm = float(jnp.linalg.norm(gradient))
-        eps = float(jnp.finfo(jnp.result_type(value)).eps)
+        dtype = jnp.result_type(value)
+        eps = float(jnp.finfo(dtype).eps)
         bound = float(np.sqrt(eps) * (1 + abs(float(value))))
         if not norm <= bound:
             raise ValueError(f"params is not a minimiser of {name}: ||grad f|| = {norm:.3e} there, above rounding "
                              f"({bound:.1e}). {fix}")
-        if np.size(params) <= STEP_CHECK_LIMIT:
-            _refuse_unless_newton_step_is_rounding(name, fix, eps, np.asarray(params, np.float64),
-                                                   np.asarray(gradient, np.float64),
-                                                   np.asarray(spectrum.hessian(criterion, params, data), np.float64))
+        if np.size(params) <= HESSIAN_CHECK_LIMIT:
+            _refuse_unless_near_the_models_minimiser(name, fix, eps, norm > float(reference.default_tol(dtype)),
+                                                     np.asarray(params, np.float64), np.asarray(gradient, np.float64),
+                                                     np.asarray(spectrum.hessian(criterion, params, data), np.float64))
     return Optimum(params, value)
 
 
-STEP_CHECK_LIMIT = 2000  # parameters up to which `optimum` forms the Hessian to check the Newton step
+HESSIAN_CHECK_LIMIT = 2000  # parameters up to which `optimum` forms the Hessian to check a minimum
 
 
-def _refuse_unless_newton_step_is_rounding(name, fix, eps, params, gradient, hessian):
+def _refuse_unless_near_the_models_minimiser(name, fix, eps, above_tolerance, params, gradient, hessian):
+    if not np.all(np.isfinite(hessian)):
+        raise ValueError(f"params cannot be checked as a minimiser of {name}: its Hessian there is not finite (a kink "
+                         f"such as |a|^1.5 at 0, or an overflow). {fix}")
     h, V = np.linalg.eigh(hessian)
     L = float(np.max(np.abs(h)))
     if h[0] < -np.sqrt(eps) * L:
         raise ValueError(f"params is not a minimiser of {name}: the gradient vanishes there but the Hessian has an "
                          f"eigenvalue {h[0]:.3e} (L = {L:.3e}): a saddle point or a maximum. {fix}")
-    keep = h > h.size * eps * L  # the Hessian's null space (N < P) moves neither f nor the runs' gaps
-    if not keep.any():
+    components, size = V.T @ gradient, (1 + float(np.linalg.norm(params)))
+    # the Hessian's null space (N < P) moves neither f nor the runs' gaps; a component at rounding moves nothing
+    keep = (h > h.size * eps * L) & (np.abs(components) > h.size * eps * L * size)
+    if not above_tolerance or not keep.any():
         return
-    step = float(np.linalg.norm(V[:, keep] @ ((V[:, keep].T @ gradient) / h[keep])))
+    correction = float(np.linalg.norm(V[:, keep] @ (components[keep] / h[keep])))
     kappa = L / float(np.min(h[keep]))
-    bound = max(np.sqrt(eps), 100 * np.sqrt(kappa) * eps) * (1 + float(np.linalg.norm(params)))
-    if not step <= bound:
+    bound = max(np.sqrt(eps), 100 * np.sqrt(kappa) * eps) * size
+    if not correction <= bound:
         raise ValueError(f"params is not a minimiser of {name}: the minimiser of its quadratic model lies "
-                         f"{step:.3e} away (Newton step H^+ grad f; kappa = {kappa:.3g} amplifies the gradient "
-                         f"{float(np.linalg.norm(gradient)):.3e}), above rounding ({bound:.1e}). {fix}")
+                         f"{correction:.3e} away (the Newton correction H^+ grad f; kappa = {kappa:.3g} amplifies the "
+                         f"gradient {float(np.linalg.norm(gradient)):.3e}), above rounding ({bound:.1e}). {fix}")
 
 
 class Trace(NamedTuple):
@@ -141,17 +148,18 @@ class Minibatches:
     replacement: bool = True
 
 
-def check_row_mean(criterion, data, params):
+def check_row_mean(criterion, data, params, finite_only=False):
     """Mini-batch gradients take the criterion for a mean over rows plus a penalty, f(a) = mean_i f(a, row i):
     a sum over rows (or anything else) would be run N times too slowly, against a reference and a 2/L of the
-    whole sum. Refused when the identity fails at `params` beyond rounding (concrete values only)."""
+    whole sum. Refused when the identity fails at `params` beyond rounding (concrete values only). `finite_only`:
+    a point where either value is not finite says nothing (a random point where exp overflows)."""
     if not _validate.is_concrete(data, params):
         return
     whole, mean = _whole_and_row_mean(criterion, params, data)
     if not _validate.is_concrete(whole):  # called inside jit on constants
         return
     whole, mean = float(whole), float(mean)
-    if not (np.isfinite(whole) and np.isfinite(mean)):  # a random point where exp overflows says nothing
+    if finite_only and not (np.isfinite(whole) and np.isfinite(mean)):
         return
     if not np.isclose(whole, mean, rtol=np.sqrt(np.finfo(params.dtype).eps), atol=np.sqrt(np.finfo(params.dtype).eps)):
         name = getattr(criterion, "__name__", "the criterion")

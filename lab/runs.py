@@ -904,8 +904,9 @@ class CriterionRun(Run):
             start = self._init(self.data, jax.random.fold_in(_key(0), 1))
             self._settle_method(start)
             if self.largest_batch:  # at a random point too: a penalty of N times its weight vanishes at a = 0
-                for point in (start, start + jax.random.normal(_key(0), start.shape, start.dtype)):
-                    descent.check_row_mean(self.criterion, self.data, point)
+                descent.check_row_mean(self.criterion, self.data, start)
+                anywhere = start + jax.random.normal(_key(0), start.shape, start.dtype)
+                descent.check_row_mean(self.criterion, self.data, anywhere, finite_only=True)
 
     def _settle_method(self, start):
         """Solve seed 0's problem from `start`; settle 'auto' on 'newton' when Newton alone converges there.
@@ -952,26 +953,27 @@ class CriterionRun(Run):
             if not np.all((values >= 1) & (values <= self.largest_batch) & (np.mod(values, 1) == 0)):
                 raise ValueError(f"axis 'batch_size' must hold integers in [1, largest_batch = {self.largest_batch}], "
                                  f"got {values}.")
+        if self.start == "eigen" and self.largest_batch and _validate.is_concrete(self.data):  # next to a*
+            self._warn_if_noise_rules_near_the_optimum(int(np.min(axes.get("batch_size", self.largest_batch))))
 
     def bytes_per_setting(self, point=None) -> int:
         return PROBLEM_WORKSPACE * sum(np.asarray(x).nbytes for x in jax.tree_util.tree_leaves(self.data))
 
     def near_optimum(self):
-        if self.largest_batch and _validate.is_concrete(self.data):
-            self._warn_if_noise_rules_near_the_optimum()
         return dataclasses.replace(self, start="eigen")
 
-    def _warn_if_noise_rules_near_the_optimum(self):
+    def _warn_if_noise_rules_near_the_optimum(self, b):
         """Next to a* (the edge search's start, a* + PROBE per eigen-direction) mini-batch gradients carry the rows'
         own gradients at a*, which vanish only where the model fits every row (interpolating data). Where their
-        spread over the largest batch exceeds 1 % of the gradient at that start, SGD's noise floor decides the runs:
-        at B = 16 on the diabetes data with 0.13 % noise added to an exact fit, edges of 0.33-0.82 x 2/L where
+        spread over the smallest batch B = b exceeds 1 % of the gradient at that start, SGD's noise floor decides the
+        runs: at B = 16 on the diabetes data with 0.13 % noise added to an exact fit, edges of 0.33-0.82 x 2/L where
         SGD is stable to 0.9 x 2/L (the gap hovers; the rule reads the floor crossing the start's gap)."""
         problem = problems.problem(self.criterion, self.data, self._init(self.data, jax.random.fold_in(_key(0), 1)),
                                    method=self.method, **self._reference_options)
         start, n = probe_start(problem, PROBE), self.data.X.shape[0]
         spread, gradient = _row_gradient_spread(self.criterion, problem.reference.params, start, self.data)
-        b = self.largest_batch
+        if not _validate.is_concrete(spread, gradient):  # a point checked while a run is traced: the axes said it
+            return
         over_batch = float(spread) / np.sqrt(b) * (np.sqrt((n - b) / max(n - 1, 1)) if not self.replacement else 1.0)
         if over_batch > 0.01 * float(gradient):
             warnings.warn(
@@ -981,7 +983,7 @@ class CriterionRun(Run):
                 "floor, not its stability, decides these runs, and an edge measured there is where that floor "
                 "crosses the start's gap. Measure mini-batch edges on data the model interpolates "
                 "(lab.problems.interpolating), or the mean square's edge (lab.minibatch.mean_square_edge).",
-                stacklevel=3)
+                stacklevel=5)  # the caller of sweep or edge_and_best (through checked_axes and check_axes)
 
     @property
     def problem_name(self):

@@ -22,8 +22,8 @@ Two rules for stable:
   one. Above 2/L the top eigen-component grows, so with enough steps the gap
   ends above where it began.
 * `converging` (logistic, Huber: bounded gradients): not diverged and either the
-  gap reached the run's tolerance or it still halved over the second half of
-  the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
+  gap reached the run's tolerance (ending at most where it started) or it still
+  halved over the second half of the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
   learning rate past the edge settles into an oscillation that neither diverges nor
   necessarily ends above its start; it does not converge, and this rule says so.
   Just below 2/L the gap halves over T/2 steps once the rate is below
@@ -102,8 +102,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}.")
     find_best = _validate.flag("find_best", find_best)
     rule_name, stable = _rule(run, rule)
-    axes = checked_axes(run, axes)
     run = run.near_optimum()
+    axes = checked_axes(run, axes)  # the runs next to a*: what the search runs
     runs.require_outcome(run, {"learning_rate_over_edge": 1.0, **{name: values[0] for name, values in axes.items()}},
                          NEEDED)
     bisections = max(1, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rtol))))

@@ -1,5 +1,7 @@
 """One run: gradient descent against the closed form and the exact predicted curve."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -283,3 +285,30 @@ def test_an_optimum_at_a_saddle_point_is_refused():
 
     with pytest.raises(ValueError, match=r"not a minimiser of saddle.*eigenvalue -2.*saddle point or a maximum"):
         descent.optimum(saddle, jnp.zeros(2), data)
+
+
+def test_the_labs_own_references_pass_the_optimum_check_and_a_non_finite_hessian_is_named():
+    """The Newton correction refused the README network's L-BFGS reference (f* = 1.6e-16, ||grad f|| <= 1e-10 as
+    `problem` asks): its flat directions' rounding components, divided by eigenvalues of 1e-13 L, read as 2e-5 away.
+    Below the solvers' tolerance only a saddle is refused; and a Hessian of inf and NaN was numpy's LinAlgError."""
+    from lab import networks
+
+    widths = (2, 4, 1)
+    X = jax.random.uniform(jax.random.key(0), (48, 2), jnp.float64, -2, 2)
+    teacher = networks.init(jax.random.key(10), widths, jnp.float64, 1.0)
+    data = problems.make_data(X, networks.mlp(teacher, X, widths)[:, 0], intercept=False)
+
+    def network(a, data):
+        return 0.5 * jnp.mean((networks.mlp(a, data.X, widths)[:, 0] - data.y) ** 2)
+
+    start = networks.init(jax.random.key(1), widths, jnp.float64, 1.0)
+    with warnings.catch_warnings():  # its Hessian changes along the correction: a degenerate minimum, warned
+        warnings.simplefilter("ignore")
+        found = problems.problem(network, data, start, method="lbfgs", max_iter=20000).reference
+    assert descent.optimum(network, found.params, data).params is found.params
+
+    def kink(a, data):
+        return jnp.sum(a**2) + jnp.sum(jnp.abs(a) ** 1.5) + jnp.sum(data.y)
+
+    with pytest.raises(ValueError, match="its Hessian there is not finite"):
+        descent.optimum(kink, jnp.zeros(3), criteria.Data(jnp.zeros((1, 3)), jnp.zeros(1)))

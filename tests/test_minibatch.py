@@ -224,9 +224,12 @@ def test_the_edge_search_warns_where_the_rows_gradients_at_the_optimum_set_a_noi
     X, y, _ = problems.load_csv(datasets.DIABETES, "target", standardize=True)
     exact, _ = problems.interpolating(problems.make_data(X, y))
     noisy = exact._replace(y=exact.y + 0.1 * jax.random.normal(jax.random.key(5), exact.y.shape))
-    options = dict(resample=False, largest_batch=64, replacement=False)
-    with pytest.warns(UserWarning, match=r"rows' gradients at a\* spread by .* SGD's noise floor"):
-        runs.CriterionRun(criteria.least_squares, noisy, 100, **options).near_optimum()
+    n = exact.X.shape[0]  # the batches up to all rows without replacement (B = N is gradient descent: no noise)
+    axes = {"learning_rate_over_edge": np.array([0.5]), "batch_size": np.array([16, n])}
+    options = dict(resample=False, largest_batch=n, replacement=False)
+    with pytest.warns(UserWarning, match=r"rows' gradients at a\* spread by .* over batches of 16, .* SGD's noise floor"):
+        sweep.checked_axes(runs.CriterionRun(criteria.least_squares, noisy, 100, **options).near_optimum(), axes)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        runs.CriterionRun(criteria.least_squares, exact, 100, **options).near_optimum()  # interpolates: silent
+        sweep.checked_axes(runs.CriterionRun(criteria.least_squares, exact, 100, **options).near_optimum(), axes)
+        sweep.checked_axes(runs.CriterionRun(criteria.least_squares, noisy, 100, **options), axes)  # from a = 0

@@ -284,7 +284,7 @@ def test_the_learning_rate_has_one_unit_per_name_in_and_out(run):
 def test_a_grid_too_large_for_the_memory_bound_is_refused_without_chunking():
     with pytest.raises(ValueError, match="max_bytes"):
         sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run() * 10, chunk=False, progress=False)
-    with pytest.raises(ValueError, match=r"one value of the chunked axis 'kappa' per device: 1 x .* more than max_bytes"):
+    with pytest.raises(ValueError, match=r"value of the chunked axis 'kappa' per device: 1 x .* more than max_bytes"):
         sweep.sweep(RUN, AXES, max_bytes=RUN.bytes_per_run(), progress=False)
 
 

@@ -1310,7 +1310,7 @@ def test_pandas_nullable_columns_are_read_as_numbers():
 @pytest.mark.parametrize("dtype, scales", [("float64", (1e200, 1e-170)), ("float32", (1e20, 1e-25))])
 def test_standardize_scales_features_whose_squares_overflow_or_underflow(dtype, scales):
     """A column of 1e200 (1e20 in float32) came out all zeros with scale inf, one of 1e-170 as inf and NaN; the
-    lab's features may lie anywhere from 1e-200 to 1e200. Ordinary columns keep the plain formulas bit for bit."""
+    lab's features may lie anywhere from 1e-200 to 1e200. Ordinary columns: the formulas to rounding."""
     X = np.asarray(_X(), dtype)
     expected, _, plain_scale = problems.standardize(X)
     for size in scales:
@@ -1405,3 +1405,13 @@ def test_formulas_refuse_what_would_broadcast_or_read_nan_as_a_plausible_number(
     assert float(spectrum.momentum_rate(0.1, 0.5, jnp.array([1.0, 4.0]), nesterov=np.bool_(True))) > 0
     rates = jax.vmap(lambda eta: minibatch.mean_square_rate(X, eta, 2)[0])(jnp.array([0.01, 0.02]))
     assert rates.shape == (2,) and bool(jnp.all(rates < 1))
+
+
+def test_a_row_mean_that_is_not_finite_at_the_start_is_still_refused():
+    """The random point's check skips a point where a value overflows; the start's did too for a moment, and a
+    criterion divided by the variance of its one-row data (0: NaN or inf) was accepted (a review's finding)."""
+    def normalised_mse(a, data):
+        return jnp.mean((data.y - data.X @ a) ** 2) / jnp.var(data.y)
+
+    with pytest.raises(ValueError, match=r"mean of its rows' values is (nan|inf)"):
+        runs.CriterionRun(normalised_mse, problems.make_data(_X(), _y()), 10, largest_batch=4)
