@@ -953,7 +953,8 @@ class CriterionRun(Run):
             if not np.all((values >= 1) & (values <= self.largest_batch) & (np.mod(values, 1) == 0)):
                 raise ValueError(f"axis 'batch_size' must hold integers in [1, largest_batch = {self.largest_batch}], "
                                  f"got {values}.")
-        if self.start == "eigen" and self.largest_batch and _validate.is_concrete(self.data):  # next to a*
+        # next to a*, once per sweep or search (not again for each point a traced run checks)
+        if self.start == "eigen" and self.largest_batch and _validate.is_concrete(self.data) and not _validate.staged():
             self._warn_if_noise_rules_near_the_optimum(int(np.min(axes.get("batch_size", self.largest_batch))))
 
     def bytes_per_setting(self, point=None) -> int:
@@ -972,8 +973,6 @@ class CriterionRun(Run):
                                    method=self.method, **self._reference_options)
         start, n = probe_start(problem, PROBE), self.data.X.shape[0]
         spread, gradient = _row_gradient_spread(self.criterion, problem.reference.params, start, self.data)
-        if not _validate.is_concrete(spread, gradient):  # a point checked while a run is traced: the axes said it
-            return
         over_batch = float(spread) / np.sqrt(b) * (np.sqrt((n - b) / max(n - 1, 1)) if not self.replacement else 1.0)
         if over_batch > 0.01 * float(gradient):
             warnings.warn(

@@ -23,8 +23,8 @@ Two rules for stable:
   ends above where it began.
 * `converging` (logistic, Huber: bounded gradients): not diverged and either the
   gap reached the run's tolerance (ending at most where it started) or it still
-  halved over the second half of the run. Logistic loss grows at most linearly (softplus is Lipschitz), so a
-  learning rate past the edge settles into an oscillation that neither diverges nor
+  halved over the second half of the run. Logistic loss grows at most linearly
+  (softplus is Lipschitz), so a learning rate past the edge settles into an oscillation that neither diverges nor
   necessarily ends above its start; it does not converge, and this rule says so.
   Just below 2/L the gap halves over T/2 steps once the rate is below
   2^(-1/T): the measured edge is low by about 0.35/T (0.07 % at T = 500).
