@@ -277,6 +277,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     plain, seeds = _plain_gradient_descent(results), measured.shape[-1]
     symbol = AXIS_SYMBOLS.get(name, name)
     top, stars = 1.0, []
+    # the theory dashed; at one learning rate a dashed line is a single point nothing draws: a tick there
+    theory_style = dict(ls="--") if x.shape[1] > 1 else dict(ls="", marker="_")
     for n, i in enumerate(chosen):
         colour = f"C{n % 10}"
         order = np.argsort(x[i])
@@ -293,7 +295,7 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
             upper = np.where(np.isfinite(high), high, 1e30)  # some seeds never reached: the band runs off the top
             ax.fill_between(xs[band], np.maximum(low[band], 1), np.maximum(upper[band], 1), color=colour, alpha=0.2,
                             lw=0)
-        ax.plot(xs, np.maximum(predicted[i][order], 1), "--", color=colour, lw=1.2)
+        ax.plot(xs, np.maximum(predicted[i][order], 1), color=colour, lw=1.2, ms=14, mew=1.5, **theory_style)
         top = max(top, np.max(mid[reached], initial=1))
         best, iterations = _best(L[i], mu[i], tolerance) if plain else (np.nan, np.nan)
         if np.isfinite(iterations):  # not where mu <= 0 or the rate rounds to 1 (no finite prediction)
@@ -309,7 +311,7 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     ax.set_ylim(0.7, 20 * top)
     handles, _ = ax.get_legend_handles_labels()
     if np.isfinite(predicted[chosen]).any():  # no theory line drawn (Adam, your criterion): no legend entry
-        handles.append(Line2D([], [], color="k", ls="--", lw=1.2,
+        handles.append(Line2D([], [], color="k", lw=1.2, ms=10, mew=1.5, **theory_style,
                               label="theory, worst case over starts: first t with ρ²ᵗ ≤ tolerance, "
                                     "ρ the contraction"))
     if seeds > 1:

@@ -56,6 +56,19 @@ def test_one_learning_rate_is_a_narrow_column_not_every_rate_from_zero():
     assert x.min() > 0.45 and x.max() < 0.55  # 0 to 1 before
 
 
+def test_at_one_learning_rate_the_theory_is_drawn_as_a_tick_the_legend_shows():
+    """A dashed line through one point draws nothing: the legend listed a theory line the figure did not show."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=200),
+                       {"learning_rate_over_edge": np.array([0.5]), "kappa": np.array([1.0, 10.0])}, progress=False)
+    ax = plots.iterations_vs_learning_rate(grid).axes[0]
+    predicted = np.maximum(np.squeeze(grid["predicted_iterations"]).astype(float), 1)
+    theory = [line for line in ax.lines if line.get_marker() == "_" and line.get_linestyle() == "None"]
+    legend = [line for line in ax.get_legend().get_lines() if line.get_label().startswith("theory, worst case")]
+    plt.close("all")
+    assert sorted(float(line.get_ydata()[0]) for line in theory) == sorted(predicted)  # one tick per curve, drawn
+    assert [(line.get_marker(), line.get_linestyle()) for line in legend] == [("_", "None")]
+
+
 def test_a_value_outside_the_swept_range_is_refused_not_read_as_the_nearest_end():
     """at={"seed": 7} on seeds 0 and 3 drew seed 3 before; inside the range the nearest value is taken."""
     grid = sweep.sweep(runs.LinearRegressionRun(n=30, d=2, num_steps=20),
