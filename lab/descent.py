@@ -237,7 +237,15 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
                          f"hyper-parameters, got {type(optimizer).__name__}: pass optax.adam, not optax.adam(...), "
                          "or for a chain a function of the learning rate, e.g. "
                          "lambda learning_rate: optax.chain(optax.clip(1.0), optax.sgd(learning_rate)).")
-    _check_bound_hyper_parameters(optimizer)
+    bound = bound_hyper_parameters(optimizer)
+    both = [name for name in ("learning_rate", *hyperparams) if name in bound]
+    if both:  # the run's keyword would replace the bound value, while the optimizer's name still shows it
+        name = both[0]
+        fix = ("leave it out of the partial: the run's learning_rate (or a sweep's learning-rate axis) sets it; for a "
+               "schedule use lab.runs.Scheduled(optimizer, num_steps)" if name == "learning_rate" else
+               "bind it or set it in the run (a hyper-parameter, or a sweep axis), not both")
+        raise ValueError(f"optimizer binds {name}={bound[name]!r}, which the run sets too and would replace in "
+                         f"silence: {fix}.")
     try:
         parameters = inspect.signature(optimizer).parameters
     except (TypeError, ValueError):  # a builtin or C callable: nothing more to check
@@ -251,9 +259,9 @@ def check_optimizer(optimizer, hyperparams=("learning_rate",)):
                          "such as optax.sgd or optax.adam.")
 
 
-def _check_bound_hyper_parameters(optimizer):
-    """What a factory binds (functools.partial(optax.sgd, momentum=1.5), nested partials too) is checked: the
-    hyper-parameters' ranges, and flags True or False (nesterov="no" meant True)."""
+def bound_hyper_parameters(optimizer) -> dict:
+    """What a factory binds (functools.partial(optax.sgd, momentum=1.5), nested partials too: the outer wins),
+    checked: the hyper-parameters' ranges, and flags True or False (nesterov="no" meant True)."""
     bound, factory = {}, optimizer
     while isinstance(factory, functools.partial):
         bound, factory = {**factory.keywords, **bound}, factory.func
@@ -261,10 +269,11 @@ def _check_bound_hyper_parameters(optimizer):
     try:
         defaults = {name: p.default for name, p in inspect.signature(factory).parameters.items()}
     except (TypeError, ValueError):
-        return
+        return bound
     for name, value in bound.items():
         if isinstance(defaults.get(name), bool):
             _validate.flag(name, value)
+    return bound
 
 
 def _check_start_value(criterion, data, init, optimum):

@@ -414,7 +414,7 @@ def values_of(optimizer) -> list:
     memory_size), objects (its linesearch), masks and PRNG keys or seeds change the program or are no number: they
     are bound with functools.partial, never traced."""
     descent.check_optimizer(optimizer, ())
-    values = []
+    bound, values = descent.bound_hyper_parameters(optimizer), []  # bound: set once, not a sweep's to vary
     for name, parameter in inspect.signature(optimizer).parameters.items():
         default, kind = parameter.default, parameter.kind
         if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or name.endswith("dtype"):
@@ -422,7 +422,7 @@ def values_of(optimizer) -> list:
         number = (isinstance(default, (int, float, np.integer, np.floating)) and not isinstance(default, bool)
                   or default is inspect.Parameter.empty)
         optional_number = default is None and "typing.Any" not in str(parameter.annotation)  # not adamw's mask
-        if (number or optional_number) and name not in NOT_VALUES:
+        if (number or optional_number) and name not in NOT_VALUES and name not in bound:
             values.append(name)
     return values
 

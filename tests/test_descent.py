@@ -1,5 +1,6 @@
 """One run: gradient descent against the closed form and the exact predicted curve."""
 
+import functools
 import warnings
 
 import jax
@@ -8,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from lab import criteria, descent, problems, reference, runs, spectrum, stability
+from lab import criteria, descent, problems, reference, runs, spectrum, stability, sweep
 
 from . import helpers
 
@@ -135,6 +136,32 @@ def test_a_schedule_function_is_refused_with_the_way_to_sweep_schedules(problem)
     with pytest.raises(ValueError, match="runs.Scheduled"):
         descent.run(criteria.least_squares, data, start, optimum, 5, optax.sgd,
                     learning_rate=optax.exponential_decay(0.5, 5, 0.1))
+
+
+def test_a_value_the_optimizer_binds_and_the_run_sets_is_refused_not_replaced_in_silence(problem):
+    """partial(optax.sgd, learning_rate=schedule) ran at the run's constant rate, bit for bit, while the optimizer's
+    name still showed the schedule; a bound momentum beside a momentum axis ran the axis's values."""
+    data, optimum, _, start = problem
+    schedule = optax.cosine_decay_schedule(0.1, 20)
+    for bound in (functools.partial(optax.sgd, learning_rate=schedule),
+                  functools.partial(optax.sgd, learning_rate=1e-3),
+                  functools.partial(functools.partial(optax.adam, learning_rate=1e-3), b1=0.5)):
+        with pytest.raises(ValueError, match=r"optimizer binds learning_rate=.*runs.Scheduled"):
+            descent.run(criteria.least_squares, data, start, optimum, 20, bound, learning_rate=0.1)
+        with pytest.raises(ValueError, match="optimizer binds learning_rate="):
+            runs.LinearRegressionRun(n=30, d=2, num_steps=20, optimizer=bound)
+    heavy = functools.partial(optax.sgd, momentum=0.9)
+    with pytest.raises(ValueError, match=r"optimizer binds momentum=0.9, .* not both"):
+        descent.run(criteria.least_squares, data, start, optimum, 20, heavy, learning_rate=0.1, momentum=0.5)
+    run = runs.LinearRegressionRun(n=30, d=2, num_steps=20, optimizer=heavy)
+    assert "momentum" not in run.axis_names  # bound: not a sweep's to vary
+    with pytest.raises(ValueError, match="momentum"):
+        sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5]), "momentum": np.array([0.0, 0.5])},
+                    progress=False)
+    # bound alone, or set alone, it runs as before
+    alone = descent.run(criteria.least_squares, data, start, optimum, 20, heavy, learning_rate=0.1)
+    given = descent.run(criteria.least_squares, data, start, optimum, 20, optax.sgd, learning_rate=0.1, momentum=0.9)
+    np.testing.assert_array_equal(alone.gap, given.gap)
 
 
 def test_a_run_continued_from_its_optimizer_state_is_the_same_run():
