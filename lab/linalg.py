@@ -19,7 +19,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_batching import custom_vmap
+
+from lab import _validate
 
 
 def one_at_a_time(fn):
@@ -87,10 +90,34 @@ def solve_triangular(a, b, lower: bool = False):
 def column_norms(A):
     """||A[:, j]|| for each column of an (N, P) matrix, computed without overflow or underflow (max |a_ij| times the
     norm of the column divided by it); 1 for a zero column, so that A / column_norms(A) is safe."""
+    A = _matrix(A)
     largest = jnp.max(jnp.abs(A), axis=0)
-    largest = jnp.where(largest > 0, largest, 1.0)
+    largest = jnp.where(largest == 0, 1.0, largest)  # NaN stays NaN: a column with NaN has no norm
     norms = largest * jnp.linalg.norm(A / largest, axis=0)
-    return jnp.where(norms > 0, norms, 1.0)
+    return jnp.where(norms == 0, 1.0, norms)
+
+
+def _matrix(A):
+    """A as an array, refused unless (N, P) (ValueError): these functions read its columns."""
+    A = jnp.asarray(A)
+    if A.ndim != 2:
+        raise ValueError(f"A must be a matrix (N, P), got shape {A.shape}.")
+    return A
+
+
+def _system(A, y, penalty, positive: bool):
+    """(A, y) checked for a least-squares solve: A (N, P), y (N,) (an (N, 1) column would broadcast to a (P, P)
+    answer), and a concrete penalty >= 0 (> 0 where `positive`: the solve needs it)."""
+    A, y = _matrix(A), jnp.asarray(y)
+    if y.shape != A.shape[:1]:
+        raise ValueError(f"y must have shape ({A.shape[0]},), one value per row of A, got {y.shape}"
+                         + (": flatten it (y.ravel())." if y.size == A.shape[0] else "."))
+    if penalty is not None and _validate.is_concrete(penalty):
+        value = np.asarray(penalty)
+        if value.ndim or not (value > 0 if positive else value >= 0):
+            raise ValueError(f"penalty must be one number {'> 0' if positive else '>= 0'}, got {penalty!r}"
+                             + (": for penalty 0 use solve_least_squares." if positive else "."))
+    return A, y
 
 
 def numerical_rank(A):
@@ -110,6 +137,7 @@ def penalised_least_squares(A, y, penalty):
     mean scaling is penalty = N l2): the least-squares problem [A D^-1; sqrt(penalty) D^-1] b = [y; 0], b = D a, D the
     column norms, by Householder QR. Accurate whatever the columns' units, where an SVD of A resolves singular values
     only down to eps s_max (float32 features in units of 1e-10 lost the intercept at penalties of 1e-30)."""
+    A, y = _system(A, y, penalty, positive=True)
     scales = column_norms(A)
     q, r = qr(jnp.concatenate([A / scales, jnp.diag(jnp.sqrt(penalty) / scales)]))
     return solve_triangular(r, q[: A.shape[0]].T @ y) / scales
@@ -122,20 +150,45 @@ def solve_least_squares(A, y, penalty=None):
     A of full column rank (measured scale-free, `numerical_rank`): from A with unit-norm columns, by Householder QR
     (penalty 0) or `penalised_least_squares` (penalty > 0), accurate whatever the columns' units. Otherwise from A's
     SVD, a = V diag(1 / (s + penalty / s)) U^T y over the top rank(A) singular values (the others are rounding,
-    which a penalty of 1e-30 would blow up), written so that s^2 never overflows. Under vmap over the penalty
+    which a penalty of 1e-30 would blow up), written so that s^2 never overflows. Where that SVD cannot resolve them
+    (`resolves_minimum_norm` false: a duplicated column in units 1e8 beside one in 1e-4 puts a real singular value
+    below its rounding, and its top rank(A) values kept a rounding direction, a fit 1e4 times worse than least
+    squares), the fit comes from A with unit-norm columns instead: a least-squares solution of minimum norm in
+    those columns' units (penalty 0), or `penalised_least_squares` (penalty > 0). Under vmap over the penalty
     alone, the factorisations of A are computed once.
     """
+    A, y = _system(A, y, penalty, positive=False)
     n, p = A.shape
     rank = numerical_rank(A)
     u, s, vt = svd(A, full_matrices=False)
     keep = (jnp.arange(s.size) < rank) & (s > 0)
     safe = jnp.where(keep, s, 1.0)
     by_svd = vt.T @ (jnp.where(keep, 1 / (safe + (0.0 if penalty is None else penalty) / safe), 0.0) * (u.T @ y))
-    if n < p:
-        return by_svd
     scales = column_norms(A)
+    us, ss, vts = svd(A / scales, full_matrices=False)
+    kept = (jnp.arange(ss.size) < rank) & (ss > 0)
+    by_scaled_svd = vts.T @ (jnp.where(kept, 1 / jnp.where(kept, ss, 1.0), 0.0) * (us.T @ y)) / scales
+    if penalty is not None:
+        by_scaled_svd = jnp.where(penalty > 0, penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1)),
+                                  by_scaled_svd)
+    deficient = jnp.where(_resolves(s, rank, A.shape), by_svd, by_scaled_svd)
+    if n < p:
+        return deficient
     q, r = qr(A / scales)
     by_qr = solve_triangular(r, q.T @ y) / scales
     if penalty is not None:  # traced: both fits, one kept
         by_qr = jnp.where(penalty > 0, penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1)), by_qr)
-    return jnp.where(rank == p, by_qr, by_svd)
+    return jnp.where(rank == p, by_qr, deficient)
+
+
+def resolves_minimum_norm(A):
+    """Whether A's own SVD resolves its top rank(A) singular values (rank measured scale-free): the smallest of them
+    above max(N, P) eps times the largest, where the minimum-norm least-squares solution can be computed in A's
+    units (a bool array; traceable). False where the columns' units differ so much that a real direction lies below
+    the SVD's rounding."""
+    return _resolves(svd(A, compute_uv=False), numerical_rank(A), A.shape)
+
+
+def _resolves(s, rank, shape):
+    smallest = s[jnp.clip(rank - 1, 0, s.size - 1)]
+    return (rank == 0) | (smallest > max(shape) * jnp.finfo(s.dtype).eps * s[0])

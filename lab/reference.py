@@ -59,9 +59,24 @@ def rank(A) -> int:
 
 def _warn_if_rank_deficient(A):
     if _validate.is_concrete(A) and (r := rank(A)) < A.shape[1]:
+        which = ("the minimum-norm one" if bool(_resolves_minimum_norm(A)) else
+                 f"one of minimum norm in unit-norm columns (the columns' units differ too much for the minimum-norm "
+                 f"one to be resolved in {A.dtype}: standardize the features)")
         warnings.warn(f"the design has numerical rank {r} < {A.shape[1]} columns (a duplicated, constant or zero "
-                      "column): least squares has infinitely many minimisers; returning the minimum-norm one. "
+                      f"column): least squares has infinitely many minimisers; returning {which}. "
                       "Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
+
+
+def _warn_if_unresolved(A):
+    """`min_norm` (and ridge at l2 = 0) on a design whose minimum-norm fit its dtype cannot resolve: say which fit."""
+    if _validate.is_concrete(A) and rank(A) < A.shape[1] and not bool(_resolves_minimum_norm(A)):
+        warnings.warn(f"the design's columns differ in units too much for the minimum-norm fit to be resolved in "
+                      f"{A.dtype}: returning the least-squares fit of minimum norm in unit-norm columns (the same "
+                      "predictions, other coefficients along the null space); standardize the features.",
+                      stacklevel=3)
+
+
+_resolves_minimum_norm = jax.jit(linalg.resolves_minimum_norm)
 
 
 _rank = jax.jit(linalg.numerical_rank)
@@ -84,7 +99,10 @@ def ridge(X, y, l2, intercept: bool = True):
     """
     X, y = _validate.features_and_targets(X, y)
     _validate.nonnegative("l2", l2)
-    return _solve(design(X, intercept), y, jnp.asarray(l2, X.dtype))
+    A = design(X, intercept)
+    if _validate.is_concrete(l2) and float(l2) == 0:
+        _warn_if_unresolved(A)
+    return _solve(A, y, jnp.asarray(l2, X.dtype))
 
 
 def min_norm(X, y, intercept: bool = True):
@@ -98,7 +116,9 @@ def min_norm(X, y, intercept: bool = True):
     cut-off would drop an intercept beside features of 1e15).
     """
     X, y = _validate.features_and_targets(X, y)
-    return _solve(design(X, intercept), y)
+    A = design(X, intercept)
+    _warn_if_unresolved(A)
+    return _solve(A, y)
 
 
 def null_part(X, v, intercept: bool = True):
