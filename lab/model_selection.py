@@ -57,11 +57,18 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     fit_intercept=False)` on the design matrix is the same model).
     """
     X, y = _validate.features_and_targets(X, y)
+    if X.shape[0] < 2:  # fold_masks' own message named its argument n
+        raise ValueError(f"X has {X.shape[0]} row: k-fold cross-validation holds out part of the samples (rows of X "
+                         "and y) and fits the rest, and needs at least 2 of them (one per fold): give more samples.")
     if np.ndim(l2) == 0:
         raise ValueError(f"l2 must be a 1-D grid of penalties to choose from, got the scalar {l2!r}: pass [{l2!r}] "
                          "for one (or reference.ridge to fit it).")
+    if np.ndim(l2) > 1:  # as_float_array's hint named y
+        raise ValueError(f"l2 must be a 1-D grid of penalties to choose from, got shape {np.shape(l2)}: flatten it "
+                         "(np.ravel(l2)).")
+    _refuse_penalties_outside(l2, X.dtype)  # as given: with float64 off, [1e-50] became [0.0] in as_float_array
     l2 = _validate.as_float_array("l2", l2, 1)
-    _validate.within_dtype({"l2": l2}, X.dtype, "l2 holds {value:g}, which")  # 1e-50 in float32: l2 = 0
+    _refuse_penalties_outside(l2, X.dtype)  # what was no array of numbers above (a pandas Series), now one
     l2 = l2.astype(X.dtype)
     if _validate.is_concrete(l2) and np.any(np.asarray(l2) < 0):
         raise ValueError(f"l2 must hold penalties >= 0, got {np.asarray(l2)}.")
@@ -75,6 +82,28 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
     # traced: a penalty whose score is NaN is never the one chosen (argmin would return the NaN's index)
     return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(jnp.where(failed, jnp.inf,
                                                                                          mean_validation)))
+
+
+def _refuse_penalties_outside(l2, dtype):
+    """ValueError for a concrete nonzero penalty outside the data's dtype's normal numbers, by name and with the fix
+    that applies: below them the fit would have no penalty (0, or a subnormal that XLA's CPU flushes to 0; in
+    float32 data 1e-50, in float64 1e-320), above them an infinite one. Traced or non-numeric l2: left to the
+    other checks."""
+    if not _validate.is_concrete(l2) or np.asarray(l2).dtype.kind not in "biuf":
+        return
+    values = np.asarray(l2, float)
+    outside = _validate.outside_normal(values, dtype)
+    if not np.any(outside):
+        return
+    value, name, info = float(values[outside].flat[0]), jnp.dtype(dtype).name, jnp.finfo(dtype)
+    tiny, wider = float(info.tiny), "" if name == "float64" else ", or give float64 data (with JAX's float64 switch on)"
+    with np.errstate(under="ignore", over="ignore"):
+        held = float(np.asarray(value).astype(dtype))
+    fix = (f"in {name} it is {'0' if held == 0 else 'subnormal (XLA CPU flushes it to 0)'}, so the fit would have "
+           f"no penalty. Use 0 for none or a penalty of at least {tiny:.2g}{wider}" if abs(value) < tiny else
+           f"in {name} it is inf. Use a smaller penalty{wider}")
+    raise ValueError(f"l2 holds {value:g}, which is outside {name}'s normal numbers (magnitudes {tiny:.2g} to "
+                     f"{float(info.max):.2g}): {fix}.")
 
 
 def scaled_ridge(X, y, l2, k: int = 5):

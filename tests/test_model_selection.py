@@ -142,3 +142,30 @@ def test_a_penalty_the_dtype_cannot_hold_or_a_traced_negative_one_is_no_score(da
         model_selection.ridge_cv(X, y, [1e-50, 1.0])  # read back as l2 = 0
     scores = jax.jit(lambda l2: model_selection.ridge_cv(X, y, l2).mean_validation)(np.array([-0.1, 0.1], np.float32))
     assert np.isnan(scores[0]) and np.isfinite(scores[1])  # a plausible 0.058 before
+
+
+@pytest.mark.parametrize("X_rows, l2, match, wrong", [
+    (1, [0.1], r"^X has 1 row: k-fold cross-validation .* needs at least 2 of them", "n must be"),
+    (6, [[0.1, 1.0]], r"^l2 must be a 1-D grid of penalties .* got shape \(1, 2\): flatten it \(np\.ravel\(l2\)\)",
+     "y.ravel"),
+    (6, [1e-320, 1.0], r"^l2 holds 9\.99989e-321, which is outside float64's normal numbers .* in float64 it is "
+     r"subnormal .* no penalty\. Use 0 for none or a penalty of at least 2\.2e-308\.$", "Use float64")],
+    ids=["one row", "l2 a row", "l2 subnormal in float64"])
+def test_ridge_cv_names_its_own_arguments_and_the_fix_that_applies(X_rows, l2, match, wrong):
+    """A probe's finding: one row of X was "n must be an integer >= 2" (fold_masks' argument), a 2-D l2 "flatten it
+    (y.ravel())", and a subnormal l2 on float64 data "Use float64"."""
+    X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6.0)
+    with pytest.raises(ValueError, match=match) as raised:
+        model_selection.ridge_cv(X[:X_rows], y[:X_rows], l2, k=3 if X_rows > 1 else 2)
+    assert wrong not in str(raised.value)
+
+
+def test_a_penalty_float32_cannot_hold_is_refused_with_float64_off_too():
+    """With JAX's float64 switch off, l2 = [1e-50, 1.0] became [0.0, 1.0] as it was read, in silence (the check saw
+    the 0): the penalties are checked as given."""
+    X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6.0)
+    with jax.enable_x64(False):
+        for l2 in ([1e-50, 1.0], np.array([1e-50, 1.0])):
+            with pytest.raises(ValueError, match=r"l2 holds 1e-50, .* float32 .* or give float64 data"):
+                model_selection.ridge_cv(X, y, l2, k=3)
+        assert np.asarray(model_selection.ridge_cv(X, y, [0.0, 1.0], k=3).l2).tolist() == [0.0, 1.0]
