@@ -601,7 +601,10 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     else:
         beta, nesterov = jnp.asarray(momentum[0], gap.dtype), momentum[1]
         edge = (spectrum.nesterov_threshold(spec.L, beta) if nesterov else spectrum.heavy_ball_threshold(spec.L, beta))
-        rate = spectrum.momentum_rate(learning_rate, beta, spec.eigenvalues, nesterov)
+        # over the Hessian's row space: along its null space (N < P, a singular H) f is flat and no gap converges
+        # or grows; a rounding mu of -1e-15 there read the rate as 1 + 1e-16, a converging run as "never"
+        curvatures = jnp.where(spectrum.row_space(spec), spec.eigenvalues, spec.L)
+        rate = spectrum.momentum_rate(learning_rate, beta, curvatures, nesterov)
         kind = jnp.where(beta == 0, THEORY_KINDS.index("gradient descent"),
                          THEORY_KINDS.index("nesterov" if nesterov else "heavy ball")).astype(jnp.int32)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from lab import runs, stability
+from lab import criteria, problems, runs, stability
 
 from . import helpers
 
@@ -60,3 +60,20 @@ def test_a_schedule_multiplies_each_step_by_its_unit_curve(index, name):
     factors = np.abs(1 - learning_rate * units(num_steps)[name] * h)
     expected = np.abs(known.minimiser[0]) * np.concatenate([[1.0], np.cumprod(factors)])
     np.testing.assert_allclose(np.asarray(trace.distance), expected, rtol=1e-11, atol=4e-16 * expected[0])
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_with_fewer_rows_than_parameters_the_predicted_rate_is_the_row_spaces(momentum):
+    """N < P: the Hessian's null eigenvalues are rounding (mu = -1e-15), and over them the predicted rate read
+    1 + 2e-16 and a run that converged in 90 steps "never"; f is flat along the null space, the rate the row
+    space's (numpy: the spectral radius of each mode's iteration matrix over the non-zero eigenvalues)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(5, 12)), rng.normal(size=5)
+    with pytest.warns(UserWarning, match="singular"):
+        problem = problems.problem(criteria.least_squares, problems.make_data(X, y, intercept=False))
+    learning_rate = 0.5 * float(problem.edge_learning_rate)
+    outcome, _ = runs.optimize(problem, 2000, learning_rate, momentum=momentum)
+    h = np.linalg.eigvalsh(2 / 5 * X.T @ X)
+    radius = [max(abs(np.roots([1, -(1 + momentum - learning_rate * v), momentum]))) for v in h[h > 1e-10]]
+    assert float(outcome.predicted_rate) == pytest.approx(max(radius), rel=1e-10)
+    assert 0 < int(outcome.iterations) <= int(outcome.predicted_iterations)  # reached, within the worst case
