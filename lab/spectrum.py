@@ -130,7 +130,7 @@ def largest_resolved_kappa(dtype) -> float:
 def stability_threshold(L):
     """2 / L: gradient descent on a quadratic converges iff 0 < eta < 2 / L."""
     _curvature(L)
-    return 2.0 / L
+    return 2.0 / _arrays(L)
 
 
 def sharpness_threshold(learning_rate):
@@ -141,9 +141,11 @@ def sharpness_threshold(learning_rate):
 
 
 def best_learning_rate(L, mu):
-    """2 / (L + mu): the constant learning rate that minimises the worst-case contraction."""
+    """2 / (L + mu): the constant learning rate that minimises the worst-case contraction. A mu negative by rounding
+    only (a singular Hessian's, down to -sqrt(eps) L: `_mu_rounding`) counts as 0, giving 2 / L."""
     _curvatures(L, mu)
-    return 2.0 / (L + mu)
+    L, mu = _arrays(L, mu)
+    return 2.0 / (L + jnp.where((mu < 0) & (mu >= -_mu_rounding(L, mu)), 0, mu))
 
 
 def contraction(learning_rate, L, mu):
@@ -155,19 +157,39 @@ def contraction(learning_rate, L, mu):
         raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
                          "are they swapped?")
     _validate.learning_rate("learning_rate", learning_rate)
+    learning_rate, L, mu = _arrays(learning_rate, L, mu)
     return jnp.maximum(jnp.abs(1 - learning_rate * mu), jnp.abs(1 - learning_rate * L))
 
 
 def optimal_rate(kappa):
-    """(kappa - 1) / (kappa + 1): the contraction at the best learning rate."""
+    """(kappa - 1) / (kappa + 1): the contraction at the best learning rate.
+
+    kappa = inf (mu = 0: a singular Hessian, as `Spectrum.kappa` reports it) is refused by name: the error along the
+    null space never shrinks, while from a start in the row space the rate is that of the smallest non-zero
+    eigenvalue (pass that kappa); the limit 1 would read as a rate of runs that converge. Traced, NaN.
+    """
+    if _validate.is_concrete(kappa) and np.any(_positive_infinity(kappa)):
+        raise ValueError("kappa is infinite (mu = 0: a singular Hessian): no rate over the whole space, where the "
+                         "null space's error never shrinks; for runs in the row space (least squares from 0) pass "
+                         "kappa = L / (the smallest non-zero eigenvalue), e.g. from spectrum.row_space(spec).")
     _validate.real_values("kappa", kappa, lambda v: v >= 1, "must be >= 1 (L / mu)")
+    kappa = _arrays(kappa)
     return (kappa - 1) / (kappa + 1)
+
+
+def _positive_infinity(values):
+    """Where `values` (numbers, lists, arrays) are +inf; nothing where they are not numbers (refused by the checks)."""
+    try:
+        return np.isposinf(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        return False
 
 
 def heavy_ball_threshold(L, beta):
     """2 (1 + beta) / L: heavy-ball momentum on a quadratic converges iff 0 < eta < this, 0 <= beta < 1."""
     _curvature(L)
     _momentum(beta)
+    L, beta = _arrays(L, beta)
     return _with_momentum(beta, 2.0 * (1 + beta) / L)
 
 
@@ -175,6 +197,7 @@ def nesterov_threshold(L, beta):
     """(2 + 2 beta) / ((1 + 2 beta) L): Nesterov's momentum (optax's form) on a quadratic converges iff eta < this."""
     _curvature(L)
     _momentum(beta)
+    L, beta = _arrays(L, beta)
     return _with_momentum(beta, (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L))
 
 
@@ -182,15 +205,20 @@ def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
     """Asymptotic contraction per step of gradient descent (beta = 0), heavy ball or Nesterov on a quadratic.
 
     max over the Hessian's eigenvalues h of the largest |z| with z^2 - T z + D = 0, T and D as in the
-    module docstring. eigenvalues: (..., P).
+    module docstring. eigenvalues: (..., P). beta: one momentum, as the learning rate (several: jax.vmap).
     """
+    if np.ndim(beta) != 0:
+        raise ValueError(f"beta must be one number, got shape {np.shape(beta)}: an array would broadcast against the "
+                         "eigenvalues and mix the momenta into one maximum. For several, jax.vmap over the momenta "
+                         "(jax.vmap(lambda b: momentum_rate(eta, b, h))(betas)) or call once per momentum.")
     _momentum(beta)
     _validate.one_learning_rate("learning_rate", learning_rate)
     nesterov = _validate.flag("nesterov", nesterov)
-    if jnp.ndim(eigenvalues) < 1:
+    if np.ndim(eigenvalues) < 1:
         raise ValueError(f"eigenvalues must hold the Hessian's P eigenvalues on its last axis (..., P), got a scalar "
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
     _validate.real_values("eigenvalues", eigenvalues, lambda v: True, "must be finite (the Hessian's)")
+    beta, eigenvalues = _arrays(beta, eigenvalues)
     x = 1 - learning_rate * eigenvalues
     trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - learning_rate * eigenvalues)
     det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
@@ -211,6 +239,7 @@ def heavy_ball_optimal(L, mu):
     per step: iterations grow like sqrt(kappa) instead of kappa.
     """
     _curvatures(L, mu, strongly_convex=True)
+    L, mu = _arrays(L, mu)
     root_kappa = jnp.sqrt(L / mu)
     rate = (root_kappa - 1) / (root_kappa + 1)
     return 4.0 / (jnp.sqrt(L) + jnp.sqrt(mu)) ** 2, rate**2, rate
@@ -379,13 +408,33 @@ def _curvature(L):
 
 
 def _curvatures(L, mu, strongly_convex=False):
+    """ValueError unless L > 0 and mu <= L, mu > 0 if `strongly_convex`, else mu >= 0 up to rounding."""
     _curvature(L)
-    _validate.real_values("mu", mu, (lambda v: v > 0) if strongly_convex else (lambda v: v >= 0),
-                          ("must be > 0 (the smallest curvature)" if strongly_convex
-                           else "must be >= 0 (the smallest curvature)"))
+    rounding = _mu_rounding(np.asarray(L), mu) if _validate.is_concrete(L) else 0.0  # L: checked real above
+    _validate.real_values("mu", mu, (lambda v: v > 0) if strongly_convex else (lambda v: v >= -rounding),
+                          ("must be > 0 (the smallest curvature; 0, or negative by rounding, is a singular Hessian's, "
+                           "which has no linear rate: add a ridge penalty l2 > 0)" if strongly_convex
+                           else "must be >= 0 (the smallest curvature; down to -sqrt(eps) L it is rounding, taken "
+                                "as 0)"))
     if _validate.is_concrete(L, mu) and np.any(np.asarray(mu) > np.asarray(L)):
         raise ValueError(f"mu must be at most L (the smallest curvature and the largest), got mu = {mu!r} > L = {L!r}: "
                          "are they swapped?")
+
+
+def _mu_rounding(L, mu):
+    """sqrt(eps) |L|: a mu negative by less is 0 up to rounding (a singular Hessian's computed smallest eigenvalue),
+    by more clearly negative, the line `problems` draws between a minimum and a saddle, so that every spectrum of a
+    problem it accepts passes. eps: the least precise float among L and mu (float64 for Python numbers)."""
+    eps = max([float(jnp.finfo(d).eps) for d in (getattr(v, "dtype", None) for v in (L, mu))
+               if d is not None and jnp.issubdtype(d, jnp.floating)], default=float(np.finfo(np.float64).eps))
+    return float(np.sqrt(eps)) * (jnp.abs(L) if isinstance(L, jax.core.Tracer) else np.abs(L))
+
+
+def _arrays(*values):
+    """Lists and tuples as arrays, as `lab.adam`'s formulas take them (Python's + and * would join or repeat them);
+    numbers and arrays as they are. Call after the checks, which name what is not numbers."""
+    arrays = tuple(jnp.asarray(v) if isinstance(v, (list, tuple)) else v for v in values)
+    return arrays if len(arrays) > 1 else arrays[0]
 
 
 def _momentum(beta):

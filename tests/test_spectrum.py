@@ -186,3 +186,84 @@ def test_a_float64_learning_rate_on_a_float32_spectrum_predicts_in_float32():
     distance = spectrum.predicted_distance(spec, np.float64(0.3), start, target, 10)
     assert gap.dtype == distance.dtype == jnp.float32
     np.testing.assert_allclose(gap, spectrum.predicted_gap(spec, jnp.float32(0.3), start, target, 10), rtol=1e-6)
+
+
+def test_momentum_rate_refuses_an_array_of_momenta_and_takes_them_under_vmap():
+    """An array beta broadcast against the eigenvalue axis and returned one mixed maximum in its shape ([0.995, 0.995]
+    where beta = 0.9 alone gives 0.9487); the thresholds, element-wise, take arrays of momenta as before."""
+    h, betas = jnp.array([0.01, 1.0]), jnp.array([0.0, 0.9])
+    for beta in (betas, [0.0, 0.9], jnp.array([0.9])):
+        with pytest.raises(ValueError, match=r"beta must be one number, got shape .*jax\.vmap over the momenta"):
+            spectrum.momentum_rate(0.5, beta, h)
+    each = [float(spectrum.momentum_rate(0.5, b, h)) for b in (0.0, 0.9)]
+    np.testing.assert_allclose(each, [0.995, np.sqrt(0.9)], rtol=1e-12)
+    for nesterov in (False, True):
+        np.testing.assert_allclose(jax.jit(jax.vmap(lambda b: spectrum.momentum_rate(0.5, b, h, nesterov)))(betas),
+                                   [spectrum.momentum_rate(0.5, b, h, nesterov) for b in (0.0, 0.9)], rtol=1e-12)
+    np.testing.assert_allclose(spectrum.heavy_ball_threshold(1.0, betas), [2.0, 3.8], rtol=1e-12)
+    np.testing.assert_allclose(spectrum.nesterov_threshold(1.0, betas), [2.0, 3.8 / 2.8], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_best_learning_rate_takes_a_singular_hessian_s_rounding_mu_as_zero(dtype):
+    """The lab's own spectrum of least squares with N < P has mu = -2e-15 (rounding), which best_learning_rate
+    refused as "mu must be >= 0"; it is 0, giving 2/L. A clearly negative mu is still refused."""
+    spec = helpers.underdetermined(dtype=dtype).problem.spectrum
+    assert spec.mu < 0
+    np.testing.assert_allclose(spectrum.best_learning_rate(spec.L, spec.mu), 2 / spec.L, rtol=1e-15)
+    np.testing.assert_allclose(jax.jit(jax.vmap(spectrum.best_learning_rate))(spec.L[None], spec.mu[None]),
+                               [2 / spec.L], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"mu must be >= 0"):
+        spectrum.best_learning_rate(spec.L, -1e-3 * spec.L)  # beyond sqrt(eps) L, float32's 3.5e-4 included
+    with pytest.raises(ValueError, match=r"mu must be > 0 .*singular Hessian"):
+        spectrum.heavy_ball_optimal(spec.L, spec.mu)  # no linear rate: Polyak's parameters need mu > 0
+    # The tolerance is the dtype's: -1e-5 L is rounding in float32 (sqrt(eps) = 3.5e-4), not in float64 (1.5e-8).
+    np.testing.assert_allclose(spectrum.best_learning_rate(jnp.float32(2.0), jnp.float32(-2e-5)), 1.0, rtol=1e-7)
+    with pytest.raises(ValueError, match=r"mu must be >= 0"):
+        spectrum.best_learning_rate(2.0, -2e-5)
+
+
+def test_optimal_rate_of_an_infinite_kappa_is_refused_by_name_and_nan_when_traced():
+    """kappa = inf (mu = 0, what Spectrum.kappa reports for a singular Hessian) was refused as "must be >= 1, got
+    inf"; it is named now, with the row space's kappa as the fix (its limit 1 would read as a rate of runs that
+    converge: least squares from 0 on N < P does)."""
+    spec = helpers.underdetermined().problem.spectrum
+    assert spec.kappa == np.inf
+    for infinite in (spec.kappa, np.inf, [9.0, np.inf]):
+        with pytest.raises(ValueError, match=r"kappa is infinite \(mu = 0: a singular Hessian\).*row space"):
+            spectrum.optimal_rate(infinite)
+    rates = jax.jit(spectrum.optimal_rate)(jnp.array([1.0, 9.0, jnp.inf]))
+    np.testing.assert_allclose(rates[:2], [0.0, 0.8], rtol=1e-15)
+    assert np.isnan(rates[2])
+    for bad in (0.5, -np.inf, np.nan, [9.0, 0.5]):
+        with pytest.raises(ValueError, match="kappa must be >= 1"):
+            spectrum.optimal_rate(bad)
+
+
+LISTED = [
+    (lambda v: spectrum.stability_threshold(v([1.0, 2.0]))),
+    (lambda v: spectrum.best_learning_rate(v([1.0, 2.0]), v([0.1, 0.2]))),
+    (lambda v: spectrum.contraction(v([0.1, 0.2]), v([1.0, 2.0]), v([0.1, 0.2]))),
+    (lambda v: spectrum.optimal_rate(v([1.0, 10.0]))),
+    (lambda v: spectrum.heavy_ball_threshold(1.0, v([0.1, 0.5]))),
+    (lambda v: spectrum.nesterov_threshold(v([1.0, 2.0]), 0.5)),
+    (lambda v: spectrum.nesterov_threshold(v((1.0, 2.0)), v((0.1, 0.5)))),
+    (lambda v: spectrum.momentum_rate(0.1, 0.5, v([0.1, 1.0]))),
+    (lambda v: spectrum.heavy_ball_optimal(v([1.0, 2.0]), v([0.1, 0.2]))),
+]
+
+
+@pytest.mark.parametrize("formula", LISTED, ids=["stability_threshold", "best_learning_rate", "contraction",
+                                                "optimal_rate", "heavy_ball_threshold", "nesterov_threshold",
+                                                "nesterov_threshold_tuples", "momentum_rate",
+                                                "heavy_ball_optimal"])
+def test_the_formulas_take_lists_as_arrays(formula):
+    """As lab.adam.threshold does; Python's + and * on lists raised bare TypeErrors (or, with an int, repeat them)."""
+    np.testing.assert_allclose(formula(lambda x: x), formula(jnp.asarray), rtol=1e-15)
+
+
+def test_the_formulas_refuse_lists_of_text_clearly():
+    with pytest.raises(ValueError, match="L must be a real number"):
+        spectrum.stability_threshold(["a", "b"])
+    with pytest.raises(ValueError, match="kappa must be a real number"):
+        spectrum.optimal_rate(["a"])
