@@ -248,6 +248,17 @@ def test_momentum_passing_through_a_star_has_no_rate_not_the_rate_of_its_zero():
     assert float(plain.measured_rate) == pytest.approx(0.4, rel=1e-4)
 
 
+def test_heavy_ball_oscillating_on_the_rounding_floor_keeps_its_rate():
+    """Converged heavy ball oscillates on the floor (peaks 2.4 times it at beta 0.9), which read as a run that left
+    a*: measured_rate NaN for every converged run of a sweep at beta 0.9 (4 of 14 at 0.5) once long enough."""
+    problem = problems.regression_problem(jax.random.key(0), 100, 5, 30.0)
+    learning_rate = 0.5 * float(problem.edge_learning_rate)
+    for beta in (0.5, 0.9):
+        outcome, _ = runs.optimize(problem, 1500, learning_rate, optax.sgd, momentum=beta)
+        assert float(outcome.final_distance) < 1e-12  # on the floor
+        assert float(outcome.measured_rate) == pytest.approx(float(outcome.predicted_rate), rel=2e-3)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_rate_resolution_bounds_what_rounding_does_to_the_measured_rate(dtype):
     """Gradient descent on (a - a*)^T H (a - a*) / 2 computed in the dtype (a* of norm 10; H = I, and kappa = 100,
