@@ -181,22 +181,28 @@ def minibatch_gradient(criterion, params, data, batches: Minibatches, step):
     sum of the per-row criteria: one pass over the data as a matrix product per step, never a gathered copy
     of the batch per run (plus the draws of `largest` rows).
     """
+    weighted, in_range = _minibatch_criterion(criterion, data, batches, step, params.dtype)
+    # Checked when concrete; traced, a B that is no batch size in 1..largest gives a NaN gradient (the run then
+    # counts as diverged), not a quietly rescaled or zero step.
+    return jnp.where(in_range, jax.grad(weighted)(params), jnp.nan)
+
+
+def _minibatch_criterion(criterion, data, batches: Minibatches, step, dtype):
+    """(a -> the criterion on step `step`'s mini-batch, the weighted sum of its rows' values; whether B is in range)."""
     n, key = data.X.shape[0], jax.random.fold_in(batches.key, step)
     if batches.replacement:
         rows = jax.random.randint(key, (batches.largest,), 0, n)
     else:
         rows = jax.random.permutation(key, n)[: batches.largest]
-    size = jnp.asarray(batches.size, params.dtype)
-    drawn = jnp.where(jnp.arange(batches.largest, dtype=params.dtype) < size, 1 / size, 0).astype(params.dtype)
-    weights = jnp.zeros(n, params.dtype).at[rows].add(drawn)
+    size = jnp.asarray(batches.size, dtype)
+    drawn = jnp.where(jnp.arange(batches.largest, dtype=dtype) < size, 1 / size, 0).astype(dtype)
+    weights = jnp.zeros(n, dtype).at[rows].add(drawn)
 
     def weighted(a):
         per_row = jax.vmap(lambda x, y: criterion(a, data._replace(X=x[None], y=y[None])))(data.X, data.y)
         return weights @ per_row
 
-    # Checked when concrete; traced, a B that is no batch size in 1..largest gives a NaN gradient (the run then
-    # counts as diverged), not a quietly rescaled or zero step.
-    return jnp.where(_validate.batch_size_in_range(size, batches.largest), jax.grad(weighted)(params), jnp.nan)
+    return weighted, _validate.batch_size_in_range(size, batches.largest)
 
 
 def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax.sgd, growth=DEFAULT_GROWTH,
@@ -210,7 +216,8 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
         it is called inside the compiled function, so its hyper-parameters are
         traced: `run(..., optimizer=optax.adam, learning_rate=lr, b1=0.9)`.
         Optimizers whose update needs the value and the function (`optax.lbfgs`,
-        line searches) get `value`, `grad` and `value_fn` as extra arguments.
+        line searches, optax.contrib.sophia) get `value`, `grad`, `value_fn` and
+        `obj_fn` as extra arguments: with `batches`, the mini-batch's f, as its gradient.
     optimum: what the gaps are measured from: an `Optimum` or a `lab.reference.Reference`.
     growth: factor on the initial gap beyond which the run counts as diverged.
     record_path: also keep every iterate (T + 1, P), e.g. to follow the curvature along the path.
@@ -408,11 +415,15 @@ def _run(criterion, optimizer, num_steps, record_path, return_state, data, init,
     def step(state, _):
         params, opt_state, carry = state
         value, grad = value_and_grad(params, data)
+        given = value, value_fn  # what an optimizer that evaluates f gets (line searches, sophia)
         if batches is not None:
-            grad = minibatch_gradient(criterion, params, data, batches, carry[4])
+            weighted, in_range = _minibatch_criterion(criterion, data, batches, carry[4], params.dtype)
+            grad = jnp.where(in_range, jax.grad(weighted)(params), jnp.nan)
+            given = weighted(params), weighted  # the mini-batch's f beside its gradient, not the whole data's
         carry, record = observe(carry, params, value - optimum.value)
         with jax.numpy_dtype_promotion("standard"):  # see OPTAX_PROMOTION
-            updates, new_state = transform.update(grad, opt_state, params, value=value, grad=grad, value_fn=value_fn)
+            updates, new_state = transform.update(grad, opt_state, params, value=given[0], grad=grad,
+                                                  value_fn=given[1], obj_fn=given[1])
         diverged = carry[2]
         params = jnp.where(diverged, carry[0], optax.apply_updates(params, updates))
         opt_state = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), new_state, opt_state)

@@ -7,9 +7,11 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+import optax.contrib
 import pytest
 
-from lab import criteria, descent, minibatch, runs, sweep
+from lab import criteria, descent, minibatch, problems, runs, sweep
 
 N, P = 5, 3
 
@@ -233,3 +235,24 @@ def test_the_edge_search_warns_where_the_rows_gradients_at_the_optimum_set_a_noi
         warnings.simplefilter("error")
         sweep.checked_axes(runs.CriterionRun(criteria.least_squares, exact, 100, **options).near_optimum(), axes)
         sweep.checked_axes(runs.CriterionRun(criteria.least_squares, noisy, 100, **options), axes)  # from a = 0
+
+
+def test_an_optimizer_that_evaluates_f_gets_the_mini_batchs_f_beside_its_gradient():
+    """A line search (optax.lbfgs) got the whole data's f and value_fn beside a mini-batch's gradient, a slope of
+    another function; sophia read its objective as obj_fn, which no run passed (optax's error from the trace). This
+    optimizer steps only where value, value_fn, obj_fn and grad describe one function: else NaN, a divergence."""
+    def consistent(learning_rate):
+        def update(updates, state, params, *, value, grad, value_fn, obj_fn, **extra):
+            same = (jnp.allclose(jax.grad(value_fn)(params), grad, rtol=1e-12) & (value_fn(params) == value)
+                    & (obj_fn(params) == value))
+            return jnp.where(same, -learning_rate * updates, jnp.nan), state
+        return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
+
+    X = jax.random.normal(jax.random.key(0), (40, 3))
+    data = problems.make_data(X, X @ jnp.array([1.0, -2.0, 0.5]))
+    problem = problems.problem(criteria.least_squares, data)
+    batches = descent.Minibatches(4, jax.random.key(1), 4)
+    outcome, _ = runs.optimize(problem, 50, 0.2 * problem.edge_learning_rate, consistent, batches=batches)
+    assert not bool(outcome.diverged) and float(outcome.final_gap) < 0.5 * float(outcome.initial_gap)
+    sophia, _ = runs.optimize(problem, 50, 0.05, optax.contrib.sophia)
+    assert not bool(sophia.diverged) and float(sophia.final_gap) < float(sophia.initial_gap)
