@@ -428,9 +428,11 @@ def values_of(optimizer) -> list:
 
 
 # Parameters of optax factories that take no traced number whatever their default or annotation says: a PRNG key
-# or seed (noisy_sgd's; the run's seed axis draws the runs' randomness), a mask, and counts that set shapes or
-# loops (lbfgs's memory_size, lookahead's sync_period).
-NOT_VALUES = ("key", "seed", "mask", "memory_size", "sync_period")
+# or seed (noisy_sgd's: bind it with functools.partial; the run's seed axis draws the data, the start and the
+# batches, not the optimizer's own noise), a mask, and counts that set shapes or loops (lbfgs's memory_size,
+# lookahead's sync_period, adafactor's min_dim_size_to_factor, which on the lab's vector of parameters changes
+# nothing).
+NOT_VALUES = ("key", "seed", "mask", "memory_size", "sync_period", "min_dim_size_to_factor")
 
 
 def _key(seed):

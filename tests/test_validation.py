@@ -1278,6 +1278,7 @@ def test_only_an_optimizers_numbers_are_sweep_axes_and_an_output_named_as_an_axi
     assert runs.values_of(optax.sgd) == ["learning_rate", "momentum"]
     assert runs.values_of(optax.lbfgs) == ["learning_rate"] and runs.values_of(optax.noisy_sgd) == ["learning_rate",
                                                                                                    "eta", "gamma"]
+    assert "min_dim_size_to_factor" not in runs.values_of(optax.adafactor)  # a swept axis that changed nothing
     with pytest.raises(ValueError, match="axis 'mask'"):
         sweep.sweep(runs.LinearRegressionRun(n=20, d=2, num_steps=5, optimizer=optax.adamw),
                     {"learning_rate": np.array([0.1]), "mask": np.array([0, 1])}, progress=False)
