@@ -603,9 +603,11 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
     else:
         beta, nesterov = jnp.asarray(momentum[0], gap.dtype), momentum[1]
         edge = (spectrum.nesterov_threshold(spec.L, beta) if nesterov else spectrum.heavy_ball_threshold(spec.L, beta))
-        # over the Hessian's row space: along its null space (N < P, a singular H) f is flat and no gap converges
-        # or grows; a rounding mu of -1e-15 there read the rate as 1 + 1e-16, a converging run as "never"
-        curvatures = jnp.where(spectrum.row_space(spec), spec.eigenvalues, spec.L)
+        # over the curvatures the dtype resolves, h >= L / largest_resolved_kappa (half that: margin): below lies
+        # rounding, a singular H's null space (N < P), along which f is flat and no gap converges or grows; a
+        # rounding mu of -1e-15 there read the rate as 1 + 1e-16, a converging run as "never"
+        resolved = spec.eigenvalues >= 0.5 * spec.L / spectrum.largest_resolved_kappa(spec.eigenvalues.dtype)
+        curvatures = jnp.where(resolved, spec.eigenvalues, spec.L)
         rate = spectrum.momentum_rate(learning_rate, beta, curvatures, nesterov)
         kind = jnp.where(beta == 0, THEORY_KINDS.index("gradient descent"),
                          THEORY_KINDS.index("nesterov" if nesterov else "heavy ball")).astype(jnp.int32)
@@ -687,11 +689,13 @@ def _clean_tail(distance, diverged_at, reference_norm):
     # A one-point clean part is a rate of 0 only where the next distance lies on the floor: not where the run
     # diverged at step 1 or the next distance is NaN.
     floor_in_one_step = (end >= 1) & (distance[jnp.minimum(1, distance.shape[0] - 1)] <= floor)
-    # Momentum can pass through a* (kappa = 1: exactly) and leave it again: a distance after the clean part ended
-    # above what rounding explains (10 times its accumulation over the run) says the run did not converge there,
-    # and the clean part's rate (0 from a zero) is no rate. Heavy ball's oscillation on the floor (2.4 times it at
-    # beta 0.9) is rounding: its rate stands.
-    relapsed = jnp.any((distance > 10 * accumulated * floor) & (t > (t1 + 1).astype(t.dtype)) & (t <= end))
+    # Momentum's distance oscillates: the clean part can end at a trough while the peaks after it still lie above
+    # the floor, and the two-point rate is then off by up to (peak / floor)^(1 / steps). Where the peaks after it
+    # lie above floor * 1.01^steps (the rate off by more than 1 %, or the run passed through a* and left it again:
+    # kappa = 1, exactly, a rate of 0 from a zero), there is no rate; below, it stands (heavy ball at beta 0.9
+    # crossing the floor 2.4 times under its peaks, 266 steps: 0.3 %).
+    allowance = floor * 1.01 ** steps.astype(floor.dtype)
+    relapsed = jnp.any((distance > allowance) & (t > (t1 + 1).astype(t.dtype)) & (t <= end))
     measurable = clean[0] & ((t1 > t0) | floor_in_one_step) & ~relapsed
     return jnp.where(measurable, rate, jnp.nan), jnp.where(measurable, resolution, jnp.nan)
 
