@@ -151,11 +151,14 @@ def solve_least_squares(A, y, penalty=None):
     (penalty 0) or `penalised_least_squares` (penalty > 0), accurate whatever the columns' units. Otherwise from A's
     SVD, a = V diag(1 / (s + penalty / s)) U^T y over the top rank(A) singular values (the others are rounding,
     which a penalty of 1e-30 would blow up), written so that s^2 never overflows. Where that SVD cannot resolve them
-    (`resolves_minimum_norm` false: a duplicated column in units 1e8 beside one in 1e-4 puts a real singular value
-    below its rounding, and its top rank(A) values kept a rounding direction, a fit 1e4 times worse than least
-    squares), the fit comes from A with unit-norm columns instead: a least-squares solution of minimum norm in
-    those columns' units (penalty 0), or `penalised_least_squares` (penalty > 0). Under vmap over the penalty
-    alone, the factorisations of A are computed once.
+    (`resolves_minimum_norm` false: a duplicated column in units 1e4 beside one in 1e-4 in float32, 1e8 and 1e-8 in
+    float64, puts a real singular value below its rounding, and its top rank(A) values kept a rounding direction, a
+    fit 1e4 times worse than least squares), the fit comes from A with unit-norm columns instead: the least-squares
+    solution of minimum norm in those columns' units, or with a penalty whichever of it and
+    `penalised_least_squares` has the smaller objective (the latter's QR divides rounding by sqrt(penalty) along
+    the null space: at tiny penalties the former is the minimiser to rounding), the residual taken through the
+    kept singular directions. Under vmap over the penalty alone,
+    the factorisations of A are computed once.
     """
     A, y = _system(A, y, penalty, positive=False)
     n, p = A.shape
@@ -169,7 +172,13 @@ def solve_least_squares(A, y, penalty=None):
     kept = (jnp.arange(ss.size) < rank) & (ss > 0)
     by_scaled_svd = vts.T @ (jnp.where(kept, 1 / jnp.where(kept, ss, 1.0), 0.0) * (us.T @ y)) / scales
     if penalty is not None:
-        by_scaled_svd = jnp.where(penalty > 0, penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1)),
+        penalised = penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1))
+        # The residual through the kept singular directions of the unit-norm columns: a null-space part, however
+        # large, changes no prediction there (rounding would count it, in cancelling products of large columns),
+        # and the penalty sees it.
+        fitted = lambda a: us @ (jnp.where(kept, ss, 0.0) * (vts @ (a * scales)))  # noqa: E731
+        objective = lambda a: jnp.sum((y - fitted(a)) ** 2) + penalty * jnp.sum(a**2)  # noqa: E731
+        by_scaled_svd = jnp.where((penalty > 0) & (objective(penalised) < objective(by_scaled_svd)), penalised,
                                   by_scaled_svd)
     deficient = jnp.where(_resolves(s, rank, A.shape), by_svd, by_scaled_svd)
     if n < p:

@@ -383,6 +383,7 @@ class Scheduled:
 
     def __call__(self, learning_rate, schedule=0, **hyper):
         self.check(schedule)
+        descent.check_optimizer(self.optimizer, tuple(hyper))  # one bound in self.optimizer would be replaced
         units = (
             optax.constant_schedule(1.0),
             optax.exponential_decay(1.0, self.num_steps, 0.01),

@@ -145,7 +145,8 @@ def best_learning_rate(L, mu):
     only (a singular Hessian's, down to -sqrt(eps) L: `_mu_rounding`) counts as 0, giving 2 / L."""
     _curvatures(L, mu)
     L, mu = _arrays(L, mu)
-    return 2.0 / (L + jnp.where((mu < 0) & (mu >= -_mu_rounding(L, mu)), 0, mu))
+    where = jnp.where if isinstance(L, jax.Array) or isinstance(mu, jax.Array) else np.where  # numbers stay float64
+    return 2.0 / (L + where((mu < 0) & (mu >= -_mu_rounding(L, mu)), 0, mu))
 
 
 def contraction(learning_rate, L, mu):

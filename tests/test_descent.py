@@ -153,6 +153,9 @@ def test_a_value_the_optimizer_binds_and_the_run_sets_is_refused_not_replaced_in
     heavy = functools.partial(optax.sgd, momentum=0.9)
     with pytest.raises(ValueError, match=r"optimizer binds momentum=0.9, .* not both"):
         descent.run(criteria.least_squares, data, start, optimum, 20, heavy, learning_rate=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match=r"optimizer binds momentum=0.9, .* not both"):  # inside a schedule too
+        descent.run(criteria.least_squares, data, start, optimum, 20, runs.Scheduled(heavy, 20), learning_rate=0.1,
+                    momentum=0.5)
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=20, optimizer=heavy)
     assert "momentum" not in run.axis_names  # bound: not a sweep's to vary
     with pytest.raises(ValueError, match="momentum"):

@@ -221,6 +221,8 @@ def test_best_learning_rate_takes_a_singular_hessian_s_rounding_mu_as_zero(dtype
     np.testing.assert_allclose(spectrum.best_learning_rate(jnp.float32(2.0), jnp.float32(-2e-5)), 1.0, rtol=1e-7)
     with pytest.raises(ValueError, match=r"mu must be >= 0"):
         spectrum.best_learning_rate(2.0, -2e-5)
+    with jax.enable_x64(False):  # Python numbers stay float64 (the rounding check made them float32 arrays)
+        assert float(spectrum.best_learning_rate(1.0, 1e-9)) == 2 / (1 + 1e-9)  # 2.0 in float32
 
 
 def test_optimal_rate_of_an_infinite_kappa_is_refused_by_name_and_nan_when_traced():
