@@ -157,8 +157,7 @@ def solve_least_squares(A, y, penalty=None):
     solution of minimum norm in those columns' units, or with a penalty whichever of it and
     `penalised_least_squares` has the smaller objective (the latter's QR divides rounding by sqrt(penalty) along
     the null space: at tiny penalties the former is the minimiser to rounding), the residual taken through the
-    kept singular directions. Under vmap over the penalty alone,
-    the factorisations of A are computed once.
+    kept singular directions. Under vmap over the penalty alone, the factorisations of A are computed once.
     """
     A, y = _system(A, y, penalty, positive=False)
     n, p = A.shape
@@ -195,7 +194,9 @@ def resolves_minimum_norm(A):
     above max(N, P) eps times the largest, where the minimum-norm least-squares solution can be computed in A's
     units (a bool array; traceable). False where the columns' units differ so much that a real direction lies below
     the SVD's rounding."""
-    return _resolves(svd(A, compute_uv=False), numerical_rank(A), A.shape)
+    A = _matrix(A)
+    tall = A if A.shape[0] >= A.shape[1] else A.T  # R's singular values are A's (see numerical_rank)
+    return _resolves(svd(qr(tall, mode="r"), compute_uv=False), numerical_rank(A), A.shape)
 
 
 def _resolves(s, rank, shape):

@@ -694,8 +694,10 @@ def _clean_tail(distance, diverged_at, reference_norm):
     # the floor, and the two-point rate is then off by up to (peak / floor)^(1 / steps). Where the peaks after it
     # lie above floor * 1.01^steps (the rate off by more than 1 %, or the run passed through a* and left it again:
     # kappa = 1, exactly, a rate of 0 from a zero), there is no rate; below, it stands (heavy ball at beta 0.9
-    # crossing the floor 2.4 times under its peaks, 266 steps: 0.3 %).
-    allowance = floor * 1.01 ** steps.astype(floor.dtype)
+    # crossing the floor 2.4 times under its peaks, 266 steps: 0.3 %). Never above sqrt(floor * scale), halfway to
+    # where the run started (in decades): a return there is a run that left a*, however long its clean part.
+    scale = jnp.maximum(distance[0], reference_norm)
+    allowance = jnp.minimum(floor * 1.01 ** steps.astype(floor.dtype), jnp.sqrt(floor * scale))
     relapsed = jnp.any((distance > allowance) & (t > (t1 + 1).astype(t.dtype)) & (t <= end))
     measurable = clean[0] & ((t1 > t0) | floor_in_one_step) & ~relapsed
     return jnp.where(measurable, rate, jnp.nan), jnp.where(measurable, resolution, jnp.nan)
