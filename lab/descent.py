@@ -396,7 +396,9 @@ def _run(criterion, optimizer, num_steps, record_path, return_state, data, init,
          batches=None, opt_state=None):
     transform = optax.with_extra_args_support(optimizer(**hyperparams))
     value_and_grad = jax.value_and_grad(criterion)
-    value_fn = lambda a: criterion(a, data)  # noqa: E731
+    # optax's line searches call value_fn(a, **the extra arguments its signature names) and refuse the others:
+    # it names sophia's obj_fn, and ignores it
+    value_fn = lambda a, obj_fn=None: criterion(a, data)  # noqa: E731
     eps = jnp.finfo(init.dtype).eps
     gap0 = criterion(init, data) - optimum.value
     limit = growth * jnp.maximum(gap0, 0) + ROUNDING * eps * (1 + jnp.abs(optimum.value))
@@ -419,7 +421,8 @@ def _run(criterion, optimizer, num_steps, record_path, return_state, data, init,
         if batches is not None:
             weighted, in_range = _minibatch_criterion(criterion, data, batches, carry[4], params.dtype)
             grad = jnp.where(in_range, jax.grad(weighted)(params), jnp.nan)
-            given = weighted(params), weighted  # the mini-batch's f beside its gradient, not the whole data's
+            # the mini-batch's f beside its gradient, not the whole data's
+            given = weighted(params), lambda a, obj_fn=None: weighted(a)
         carry, record = observe(carry, params, value - optimum.value)
         with jax.numpy_dtype_promotion("standard"):  # see OPTAX_PROMOTION
             updates, new_state = transform.update(grad, opt_state, params, value=given[0], grad=grad,

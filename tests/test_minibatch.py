@@ -256,3 +256,6 @@ def test_an_optimizer_that_evaluates_f_gets_the_mini_batchs_f_beside_its_gradien
     assert not bool(outcome.diverged) and float(outcome.final_gap) < 0.5 * float(outcome.initial_gap)
     sophia, _ = runs.optimize(problem, 50, 0.05, optax.contrib.sophia)
     assert not bool(sophia.diverged) and float(sophia.final_gap) < float(sophia.initial_gap)
+    # L-BFGS's line search calls value_fn with the extra arguments it names: obj_fn too, which it takes and ignores
+    lbfgs, _ = runs.optimize(problem, 20, 1.0, optax.lbfgs, batches=descent.Minibatches(40, jax.random.key(1), 40))
+    assert float(lbfgs.final_gap) < 1e-6 * float(lbfgs.initial_gap)  # the full batch: L-BFGS itself
