@@ -227,14 +227,25 @@ def test_a_start_below_the_rounding_floor_has_no_rate_not_a_perfect_one():
     """With the floor at 1e3 eps ||a*||, a float32 start 0.02 from an a* of norm 200 lay below it: the rate read 0.0,
     a perfect contraction the best-rate search would have chosen; now NaN. 0 stays the one-step reach of the floor."""
     curve = jnp.asarray(0.0224 * 0.818 ** np.arange(50), jnp.float32)
-    assert float(runs.measured_rate(curve, -1, jnp.float32(20.0))) == pytest.approx(0.818, rel=1e-4)
+    assert float(runs.measured_rate(curve, -1, jnp.float32(2.0))) == pytest.approx(0.818, rel=1e-4)
     assert np.isnan(runs.measured_rate(curve, -1, jnp.float32(200.0)))
+    assert np.isnan(runs.measured_rate(curve, -1, jnp.float32(20.0)))  # the floor within a decade: next test
     one_step = jnp.asarray([1.0, 1e-30, 1e-30], jnp.float64)
     assert float(runs.measured_rate(one_step, -1, 1.0)) == 0.0
     # a run that diverged at its first step, or whose next distance is NaN, read the rate 0 too: no rate
     assert np.isnan(runs.measured_rate(jnp.asarray([1.0, 0.5, 0.25]), 1, 1.0))
     assert np.isnan(runs.measured_rate(jnp.asarray([1.0, np.nan, np.nan]), -1, 1.0))
 
+
+
+def test_a_clean_part_that_meets_the_floor_before_falling_a_decade_is_a_transient_not_a_rate():
+    """float32 next to an a* of norm 150 (a floor of 0.018) from a probe start 0.033 away: the fast modes fell below the
+    floor in a few steps, and their rate (0.71) stood for a run contracting by 0.996, chosen as the best learning
+    rate without a warning. With the floor far below, the same curve's slow mode is measured."""
+    t = np.arange(400)
+    curve = jnp.asarray(np.sqrt((0.03 * 0.3**t) ** 2 + (0.01 * 0.996**t) ** 2), jnp.float32)
+    assert np.isnan(runs.measured_rate(curve, -1, jnp.float32(150.0)))
+    assert float(runs.measured_rate(curve, -1, jnp.float32(0.01))) == pytest.approx(0.996, rel=1e-4)
 
 
 def test_momentum_passing_through_a_star_has_no_rate_not_the_rate_of_its_zero():

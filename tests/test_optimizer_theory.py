@@ -92,3 +92,19 @@ def test_the_predicted_rate_keeps_every_curvature_the_dtype_resolves_whatever_p(
     learning_rate = 0.5 * float(problem.edge_learning_rate)
     outcome, _ = runs.optimize(problem, 10, learning_rate)
     assert float(outcome.predicted_rate) == pytest.approx(max(abs(1 - learning_rate * h)), rel=2e-6)
+
+
+
+def test_with_fewer_rows_than_parameters_the_best_learning_rate_is_the_row_spaces():
+    """The probe start excited the null space, which no run moves: every measured rate read 1 and the best was
+    reported "below 0.05 x 2/L" where 2/(L + the smallest non-zero eigenvalue) is 0.89 x 2/L."""
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(8, 20)), rng.normal(size=8)
+    data = problems.make_data(X, y)
+    with pytest.warns(UserWarning, match="singular"):
+        edges = stability.edge_and_best(runs.CriterionRun(criteria.least_squares, data, 500, resample=False),
+                                        {"seed": np.array([0])})
+    A = np.column_stack([np.ones(8), X])
+    h = np.linalg.eigvalsh(2 / 8 * A.T @ A)
+    row_space = h[h > 1e-8 * h[-1]]
+    assert float(edges["best_learning_rate"][0]) == pytest.approx(2 / (row_space[-1] + row_space[0]), rel=5e-3)
