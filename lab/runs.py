@@ -346,8 +346,8 @@ def probe_start(problem: problems.Problem, scale=1.0):
     """a* plus `scale` times every unit eigenvector of the Hessian at a* of a curvature the dtype resolves: every
     mode excited, the worst-case contraction. Not the null space of a singular Hessian (N < P), along which no run
     moves: there the distance never shrank, every rate read 1 and the best learning rate "below the bracket"."""
-    vectors = problem.spectrum.eigenvectors
-    return problem.reference.params + scale * vectors @ resolved_curvatures(problem.spectrum).astype(vectors.dtype)
+    excited = jnp.where(resolved_curvatures(problem.spectrum), problem.spectrum.eigenvectors, 0)  # columns
+    return problem.reference.params + scale * excited.sum(axis=1)
 
 
 def resolved_curvatures(spec) -> jax.Array:
