@@ -170,8 +170,8 @@ def solve_least_squares(A, y, penalty=None):
     us, ss, vts = svd(A / scales, full_matrices=False)
     kept = (jnp.arange(ss.size) < rank) & (ss > 0)
     by_scaled_svd = vts.T @ (jnp.where(kept, 1 / jnp.where(kept, ss, 1.0), 0.0) * (us.T @ y)) / scales
+    penalised = None if penalty is None else penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1))
     if penalty is not None:
-        penalised = penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1))
         # The residual through the kept singular directions of the unit-norm columns: a null-space part, however
         # large, changes no prediction there (rounding would count it, in cancelling products of large columns),
         # and the penalty sees it.
@@ -185,7 +185,7 @@ def solve_least_squares(A, y, penalty=None):
     q, r = qr(A / scales)
     by_qr = solve_triangular(r, q.T @ y) / scales
     if penalty is not None:  # traced: both fits, one kept
-        by_qr = jnp.where(penalty > 0, penalised_least_squares(A, y, jnp.where(penalty > 0, penalty, 1)), by_qr)
+        by_qr = jnp.where(penalty > 0, penalised, by_qr)
     return jnp.where(rank == p, by_qr, deficient)
 
 
