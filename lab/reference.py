@@ -216,7 +216,8 @@ def still_falls(criterion, params, data, directions=None, scale=0.0):
     moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(
         jnp.asarray(STILL_FALLS_T, d.dtype)))(moves)
     rounding = 16 * jnp.finfo(value.dtype).eps * (jnp.abs(value) + jnp.abs(scale))
-    return jnp.any((moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
+    moving = jnp.any(moves != 0, axis=1)  # a zero row stays at a: only rounding (batched against not) could "fall"
+    return jnp.any(moving & (moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
 
 
 STILL_FALLS_T = (1.0, 4.0, 16.0, 64.0)  # how far out `still_falls` looks, in units of its directions

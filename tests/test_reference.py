@@ -244,3 +244,21 @@ def test_newton_on_a_linear_criterion_does_not_call_it_non_convex(regression):
     with pytest.raises(ValueError,
                        match=r"not_a_descent_direction.*singular: a linear or piecewise-linear one.*penalty"):
         reference.check(found)
+
+
+def test_a_zero_direction_never_falls_however_fs_batched_evaluation_rounds():
+    # still_falls probes f(a + t d) under vmap; a flat direction it skips comes as a zero row. A batched f rounding
+    # below the plain f(a) (as a cancelling X a does in another summation order) read as a fall there, and a
+    # finite logistic optimum was refused as "separable classes" on one CPU (test_validation's collinear case).
+    @jax.custom_batching.custom_vmap
+    def rounded(a):
+        return jnp.sum(a ** 2) + 1.0
+
+    @rounded.def_vmap
+    def _(axis_size, in_batched, a):
+        return jnp.sum(a ** 2, axis=1) + 1.0 - 1e-3, True  # 1e-3 below the plain evaluation's value
+
+    a = jnp.ones(3)
+    assert float(jax.vmap(rounded)(a[None])[0]) < float(rounded(a)) - 1e-4  # the rounding this test stands for
+    assert not reference.still_falls(lambda a, data: rounded(a), a, None, jnp.zeros((2, 3)))
+    assert reference.still_falls(lambda a, data: jnp.exp(-jnp.sum(a)), a, None, jnp.stack([0 * a, a]))  # a real fall
