@@ -148,24 +148,30 @@ class Minibatches:
     replacement: bool = True
 
 
-def check_row_mean(criterion, data, params, finite_only=False):
+def check_row_mean(criterion, data, params):
     """Mini-batch gradients take the criterion for a mean over rows plus a penalty, f(a) = mean_i f(a, row i):
     a sum over rows (or anything else) would be run N times too slowly, against a reference and a 2/L of the
-    whole sum. Refused when the identity fails at `params` beyond rounding (concrete values only). `finite_only`:
-    a point where either value is not finite says nothing (a random point where exp overflows)."""
+    whole sum. Refused when the identity fails beyond rounding at `params` or at a random point params + N(0, 1)
+    (a penalty of N times its weight, the course's (sum + eps ||a||^2) / N, vanishes at a = 0; a point where
+    either value is not finite, exp overflowing, says nothing there). Concrete values only."""
     if not _validate.is_concrete(data, params):
         return
-    whole, mean = _whole_and_row_mean(criterion, params, data)
-    if not _validate.is_concrete(whole):  # called inside jit on constants
-        return
-    whole, mean = float(whole), float(mean)
-    if finite_only and not (np.isfinite(whole) and np.isfinite(mean)):
-        return
-    if not np.isclose(whole, mean, rtol=np.sqrt(np.finfo(params.dtype).eps), atol=np.sqrt(np.finfo(params.dtype).eps)):
-        name = getattr(criterion, "__name__", "the criterion")
-        raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): "
-                         f"{name}(a, data) = {whole:.6g}, but the mean of its rows' values is {mean:.6g} "
-                         "(a sum over rows?). Write it with jnp.mean over the samples.")
+    anywhere = params + jax.random.normal(jax.random.key(0), params.shape, params.dtype)
+    for point, finite_only in ((params, False), (anywhere, True)):
+        whole, mean = _whole_and_row_mean(criterion, point, data)
+        if not _validate.is_concrete(whole):  # called inside jit on constants
+            return
+        whole, mean = float(whole), float(mean)
+        if finite_only and not (np.isfinite(whole) and np.isfinite(mean)):
+            continue
+        rounding = np.sqrt(np.finfo(params.dtype).eps)
+        if not np.isclose(whole, mean, rtol=rounding, atol=rounding):
+            name = getattr(criterion, "__name__", "the criterion")
+            where = "" if point is params else " at a random point (a = start + N(0, 1))"
+            raise ValueError(f"mini-batches need a criterion that is a mean over the rows (plus a penalty): "
+                             f"{name}(a, data) = {whole:.6g}{where}, but the mean of its rows' values is {mean:.6g} "
+                             "(a sum over rows, or a penalty divided by N?). Write it with jnp.mean over the samples "
+                             "and the penalty once.")
 
 
 @functools.partial(jax.jit, static_argnums=0)

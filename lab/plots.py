@@ -288,7 +288,8 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
         label = f"{symbol} = {row_values[i]:g}" if rows else f"κ of H* = {row_values[i]:.3g}" + (
             f" (median of {seeds} seeds)" if seeds > 1 else "")
         if not reached.any():  # the median of the seeds, or every seed
-            label += " (never within the run)" if not np.isfinite(low).any() else " (the median never within the run)"
+            every = not (measured[i] < NEVER).any()  # the 10th percentile can be inf with a seed reaching (1 of 4)
+            label += " (never within the run)" if every else " (the median never within the run)"
         ax.plot(xs[reached], np.maximum(mid[reached], 1), ".-", color=colour, lw=1.8, ms=5, label=label)
         if seeds > 1:
             band = np.isfinite(low)

@@ -100,6 +100,17 @@ def test_without_a_row_axis_the_curve_is_labelled_as_the_median_hessians_kappa_n
     assert any(label.startswith("κ of H* = 10 (median of 3 seeds)") for label in labels), labels
 
 
+def test_a_curve_whose_median_never_reached_says_so_and_not_that_no_seed_did():
+    """1 of 4 seeds reaches the tolerance: the 10th percentile, interpolated towards the never-reached runs, is inf
+    too, and the label read "(never within the run)", as if every seed had failed (a probe's finding)."""
+    grid = sweep.sweep(runs.LinearRegressionRun(n=20, d=3, num_steps=150),
+                       {"learning_rate_over_edge": [0.9], "kappa": [100.0], "seed": [0, 1, 2, 3]}, progress=False)
+    assert (np.asarray(grid["iterations"]).ravel() >= 0).sum() == 1  # the case: one seed reached
+    labels = _labels(plots.iterations_vs_learning_rate(grid))
+    plt.close("all")
+    assert labels[0] == "κ = 100 (the median never within the run)", labels
+
+
 @pytest.mark.filterwarnings("ignore:the Hessian at the reference optimum is singular")  # by design
 def test_a_singular_hessian_still_gets_its_best_learning_rate_line_at_2_over_L():
     """N < P: mu is 0 up to rounding (-1e-15 L from eigh), so 2/(L + mu) = 2/L; the line was dropped as non-convex."""

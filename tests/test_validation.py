@@ -956,6 +956,14 @@ FORMULA_INPUTS = [
      "a mean over the rows"),
     (lambda: runs.CriterionRun(_penalty_of_the_sum, problems.make_data(_X(), _y()), 10, largest_batch=4),
      "a mean over the rows"),  # its penalty N times too heavy on each row vanishes at a = 0: checked there alone
+    # descent.run checked the start alone, runs.optimize nothing (its jit traced the data): an eighteenth look
+    (lambda: descent.run(_penalty_of_the_sum, *_run_args(_penalty_of_the_sum), learning_rate=0.01,
+                         batches=descent.Minibatches(N, jax.random.key(0), N, False)),
+     "a mean over the rows"),  # B = N ended at a gap of 0.07 where gradient descent reaches 1e-16
+    (lambda: runs.optimize(problems.problem(_sum_of_squares, problems.make_data(_X(), _y())), 20, 1e-4,
+                           batches=descent.Minibatches(4, jax.random.key(0), 4)), "a mean over the rows"),
+    (lambda: runs.optimize(problems.problem(_penalty_of_the_sum, problems.make_data(_X(), _y())), 20, 1e-2,
+                           batches=descent.Minibatches(4, jax.random.key(0), 4)), "at a random point"),
     # A sixth probe (lab.runs, stability, plots, results, networks):
     (lambda: runs.optimize(_problem(), 301, 0.1, record_every=2), "record_every = 2 must divide num_steps = 301"),
     (lambda: runs.LinearRegressionRun(n=20, d=2, num_steps=301, record_every=2), "must divide num_steps"),
