@@ -392,3 +392,25 @@ def test_without_float64_the_vibrations_say_so_instead_of_blaming_the_crystal():
                            (atoms.check_relaxed, "check_relaxed")):
             with pytest.raises(ValueError, match=f"^{name} needs float64"):
                 call(crystal)
+
+
+def test_float32_positions_are_widened_not_read_as_a_saddle_or_crashed_on():
+    """With float64 on, float32 positions made the Hessian float32: a perfect crystal read as 'not a minimum' (3
+    negative eigenvalues), and relax crashed inside optax's line search (a probe's finding). They are widened exactly
+    (the rounded sites then carry forces of 5e-6 eV/angstrom against the float64 cell: relax them)."""
+    crystal = atoms.bcc(2)
+    narrow = crystal._replace(positions=crystal.positions.astype(np.float32))
+    widened = crystal._replace(positions=narrow.positions.astype(np.float64))
+    np.testing.assert_array_equal(atoms.perfect_eigenvalues(narrow), atoms.perfect_eigenvalues(widened))
+    np.testing.assert_array_equal(atoms.hessian(narrow), atoms.hessian(widened))
+    vacancy = atoms.relax(atoms.vacate(narrow, [0]))
+    assert vacancy.converged and vacancy.structure.positions.dtype == np.float64
+
+
+@pytest.mark.parametrize("structure", [atoms.vacate(atoms.bcc(1), [0]), atoms.vacate(atoms.bcc(2), list(range(1, 16)))],
+                         ids=["bcc(1)", "bcc(2) emptied but one"])
+def test_a_lone_atom_has_no_vibrations_to_measure_and_says_so(structure):
+    """Its Hessian is zero: bcc(1)'s rounding read as 'not a minimum: 1 negative eigenvalue', bcc(2)'s as [] (and a
+    message about 'the Hessian or a stack' further on)."""
+    with pytest.raises(ValueError, match="at least two atoms, got 1"):
+        atoms.vibrational_eigenvalues(structure)

@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lab.atoms.lattice import Neighbours, Structure, neighbours, pair_vectors, safe_norm
 
@@ -11,12 +12,17 @@ _C, _C0, _C1, _C2 = 3.40, 1.2371147, -0.3592185, -0.0385607
 POTENTIAL_CUTOFF = max(_C, _D)
 
 
-def require_float64(what: str):
-    """ValueError unless JAX computes in float64: a force norm of 1e-8, and the Hessian's modes down to 1e-8 of its
-    largest, are below float32's rounding (in float32 a perfect crystal read as 'not a minimum')."""
+def require_float64(what: str, structure):
+    """`structure` with float64 positions (float32 ones, exactly widened); ValueError unless JAX computes in float64:
+    a force norm of 1e-8, and the Hessian's modes down to 1e-8 of its largest, are below float32's rounding (in
+    float32 a perfect crystal read as 'not a minimum', and optax's line search crashed on float32 positions)."""
     if jnp.result_type(float) != jnp.float64:
         raise ValueError(f"{what} needs float64 (a force norm of 1e-8 is below float32's rounding): "
                          "call jax.config.update('jax_enable_x64', True) first.")
+    positions = np.asarray(structure.positions)
+    if np.issubdtype(positions.dtype, np.floating) and positions.dtype != np.float64:
+        return structure._replace(positions=positions.astype(np.float64))
+    return structure
 
 
 def site_energy(centre, around, pair, occupied):

@@ -38,7 +38,7 @@ def relax(structure: Structure, tolerance: float = 1e-8, max_steps: int = 2000) 
     times at most). Raises NotAMinimum when it keeps moving or collapses
     atoms onto each other (a stale pair list let it into a wrong energy).
     """
-    require_float64("relax")
+    structure = require_float64("relax", structure)
     if not 0 < tolerance < np.inf:
         raise ValueError(f"tolerance must be a positive force norm (eV/angstrom), got {tolerance!r}.")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:

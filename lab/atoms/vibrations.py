@@ -43,7 +43,7 @@ def padded_hessian(positions, occupied, near):
 def hessian(structure: Structure) -> np.ndarray:
     """(3N, 3N) Hessian (eV/angstrom^2) of the energy in the occupied atoms' coordinates, by automatic
     differentiation."""
-    require_float64("hessian")
+    structure = require_float64("hessian", structure)
     near = potential_neighbours(structure, skin=0.0)
     full = np.asarray(padded_hessian(jnp.asarray(structure.positions), structure.occupied, near))
     keep = np.repeat(structure.occupied, 3)
@@ -57,6 +57,9 @@ def vibrational_eigenvalues(structure: Structure, tolerance: float = 1e-8) -> np
     (relax it first) or whose Hessian has a negative eigenvalue or other than
     three zero modes (a saddle point, or a floppy structure).
     """
+    if np.count_nonzero(structure.occupied) < 2:  # its modes would be rounding, or none
+        raise ValueError(f"vibrational_eigenvalues needs at least two atoms, got {np.count_nonzero(structure.occupied)}"
+                         ": a lone atom and its periodic images move together, three translations and no vibration.")
     check_relaxed(structure, tolerance)
     return nonzero_modes(eigenvalues(hessian(structure)))
 
@@ -74,7 +77,7 @@ def eigenvalues(matrix) -> np.ndarray:
 
 def check_relaxed(structure: Structure, tolerance: float = 1e-8):
     """NotAMinimum unless the force norm (eV/angstrom) is at most `tolerance`."""
-    require_float64("check_relaxed")
+    structure = require_float64("check_relaxed", structure)
     if not 0 < tolerance < np.inf:  # as relax refuses it: 0 or NaN read a relaxed structure as "not relaxed"
         raise ValueError(f"tolerance must be a positive force norm (eV/angstrom), got {tolerance!r}.")
     remaining = force_norm(structure, potential_neighbours(structure))
@@ -140,7 +143,7 @@ def perfect_eigenvalues(structure: Structure) -> np.ndarray:
     three rows (three Hessian-vector products). The diagonalisation of the
     full (3N, 3N) matrix, O(N^3), gives the same numbers (tested).
     """
-    require_float64("perfect_eigenvalues")
+    structure = require_float64("perfect_eigenvalues", structure)
     if not np.all(structure.occupied):
         raise ValueError("perfect_eigenvalues needs a perfect crystal (every site occupied); "
                          "use vibrational_eigenvalues for a defect.")
