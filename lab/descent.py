@@ -157,6 +157,7 @@ def check_row_mean(criterion, data, params):
     if not _validate.is_concrete(data, params):
         return
     anywhere = params + jax.random.normal(jax.random.key(0), params.shape, params.dtype)
+    rounding = np.sqrt(np.finfo(params.dtype).eps)
     for point, finite_only in ((params, False), (anywhere, True)):
         whole, mean = _whole_and_row_mean(criterion, point, data)
         if not _validate.is_concrete(whole):  # called inside jit on constants
@@ -164,7 +165,6 @@ def check_row_mean(criterion, data, params):
         whole, mean = float(whole), float(mean)
         if finite_only and not (np.isfinite(whole) and np.isfinite(mean)):
             continue
-        rounding = np.sqrt(np.finfo(params.dtype).eps)
         if not np.isclose(whole, mean, rtol=rounding, atol=rounding):
             name = getattr(criterion, "__name__", "the criterion")
             where = "" if point is params else " at a random point (a = start + N(0, 1))"

@@ -237,7 +237,6 @@ def test_a_start_below_the_rounding_floor_has_no_rate_not_a_perfect_one():
     assert np.isnan(runs.measured_rate(jnp.asarray([1.0, np.nan, np.nan]), -1, 1.0))
 
 
-
 def test_a_clean_part_that_meets_the_floor_before_falling_a_decade_is_a_transient_not_a_rate():
     """float32 next to an a* of norm 150 (a floor of 0.018) from a probe start 0.033 away: the fast modes fell below the
     floor in a few steps, and their rate (0.71) stood for a run contracting by 0.996, chosen as the best learning

@@ -94,7 +94,6 @@ def test_the_predicted_rate_keeps_every_curvature_the_dtype_resolves_whatever_p(
     assert float(outcome.predicted_rate) == pytest.approx(max(abs(1 - learning_rate * h)), rel=2e-6)
 
 
-
 def test_with_fewer_rows_than_parameters_the_best_learning_rate_is_the_row_spaces():
     """The probe start excited the null space, which no run moves: every measured rate read 1 and the best was
     reported "below 0.05 x 2/L" where 2/(L + the smallest non-zero eigenvalue) is 0.89 x 2/L."""
