@@ -230,6 +230,18 @@ def default_tol(dtype, scale=0.0):
     return jnp.maximum(1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5, 1e3 * jnp.finfo(dtype).eps * scale)
 
 
+def _tolerances(criterion, data, start, tol):
+    """(tol, aim): L-BFGS is accepted at ||grad f|| <= tol and goes on towards aim while f still falls. By
+    default tol allows for rounding at the start's scale (`default_tol`), often far larger than at the optimum:
+    aim is then 1e-10 (float64) or 1e-5 (float32). A tol the caller gives is both."""
+    if tol is not None:
+        return tol, tol
+    return default_tol(start.dtype, _gradient_norm(criterion, start, data)), default_tol(start.dtype)
+
+
+PATIENCE = 10  # L-BFGS iterations without a lower f, once below tol, before it stops short of its aim
+
+
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
 METHODS = ("closed_form", "newton", "lbfgs")
 STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite", "not_a_minimum",
@@ -286,7 +298,12 @@ def closed_form(criterion, data, tol=None) -> Reference:
 
 
 def _gradient_norm(criterion, params, data):
-    return jnp.linalg.norm(jax.grad(criterion)(params, data))
+    return _value_and_gradient_norm(criterion, params, data)[1]
+
+
+def _value_and_gradient_norm(criterion, params, data):
+    value, grad = jax.value_and_grad(criterion)(params, data)
+    return value, jnp.linalg.norm(grad)
 
 
 def _gram_solve(G, b, l2):
@@ -367,28 +384,43 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
 
 @functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
 def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
-    """optax's L-BFGS (zoom line search) from `start` until ||grad f|| <= tol: for non-convex criteria; jittable."""
-    tol = default_tol(start.dtype, _gradient_norm(criterion, start, data)) if tol is None else tol
+    """optax's L-BFGS (zoom line search) from `start` until ||grad f|| <= tol, then on towards `_tolerances`' aim
+    while f still falls: for non-convex criteria; jittable.
+
+    Past tol it returns the iterate of the lowest f among those with ||grad f|| <= tol, and stops once that one
+    reaches aim or f has not fallen for PATIENCE iterations (rounding): where the Hessian jumps (Huber's kinks),
+    ||grad f|| wanders and dips below a loose tol long before the minimum.
+    """
+    tol, aim = _tolerances(criterion, data, start, tol)
     value_fn = lambda a: criterion(a, data)  # noqa: E731
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(value_fn)
 
     def step(state):
-        a, opt_state, it, _ = state
+        a, opt_state, it, _, lowest, since_lowest, best, best_value, best_norm = state
         value, grad = value_and_grad(a, state=opt_state)
         with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes dtypes (lab.descent.OPTAX_PROMOTION)
             updates, opt_state = solver.update(grad, opt_state, a, value=value, grad=grad, value_fn=value_fn)
         moved = optax.apply_updates(a, updates)
-        return moved, opt_state, it + 1, jnp.any(moved != a)
+        new_value, new_norm = _value_and_gradient_norm(criterion, moved, data)
+        better = (new_norm <= tol) & (new_value < best_value)
+        best, best_value, best_norm = (jnp.where(better, new, old) for new, old in
+                                       ((moved, best), (new_value, best_value), (new_norm, best_norm)))
+        return (moved, opt_state, it + 1, jnp.any(moved != a), jnp.minimum(new_value, lowest),
+                jnp.where(new_value < lowest, 0, since_lowest + 1), best, best_value, best_norm)
 
     def going(state):
-        a, opt_state, it, moving = state
-        grad = jax.grad(criterion)(a, data)
-        return (jnp.linalg.norm(grad) > tol) & (it < max_iter) & moving
+        _, _, it, moving, _, since_lowest, _, _, best_norm = state
+        searching = best_norm > tol  # no iterate has reached tol yet
+        polishing = (best_norm > aim) & (since_lowest < PATIENCE)
+        return (searching | polishing) & (it < max_iter) & moving
 
-    init = (start, solver.init(start), jnp.zeros((), jnp.int32), jnp.array(True))
-    a, _, iterations, moving = jax.lax.while_loop(going, step, init)
-    return _found(criterion, data, a, iterations, METHODS.index("lbfgs"), tol,
+    value, norm = _value_and_gradient_norm(criterion, start, data)
+    reached = norm <= tol
+    init = (start, solver.init(start), jnp.zeros((), jnp.int32), jnp.array(True), value, jnp.zeros((), jnp.int32),
+            start, jnp.where(reached, value, jnp.inf), jnp.where(reached, norm, jnp.inf))
+    a, _, iterations, moving, _, _, best, _, best_norm = jax.lax.while_loop(going, step, init)
+    return _found(criterion, data, jnp.where(best_norm <= tol, best, a), iterations, METHODS.index("lbfgs"), tol,
                   failure=jnp.where(moving, MAX_ITER, STALLED))
 
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lab import criteria, problems, reference
+from lab import criteria, datasets, problems, reference
 
 from . import helpers
 
@@ -262,3 +262,28 @@ def test_a_zero_direction_never_falls_however_fs_batched_evaluation_rounds():
     assert float(jax.vmap(rounded)(a[None])[0]) < float(rounded(a)) - 1e-4  # the rounding this test stands for
     assert not reference.still_falls(lambda a, data: rounded(a), a, None, jnp.zeros((2, 3)))
     assert reference.still_falls(lambda a, data: jnp.exp(-jnp.sum(a)), a, None, jnp.stack([0 * a, a]))  # a real fall
+
+
+def _poisson_counts():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(400, 5))
+    return X, rng.poisson(np.exp(1 + X @ (0.3 * rng.normal(size=5)))).astype(float)
+
+
+@pytest.mark.parametrize("criterion, method", [(criteria.poisson, "lbfgs"), (criteria.huber, "auto")])
+def test_float32_lbfgs_goes_past_its_start_scaled_tolerance_to_the_minimum(criterion, method):
+    # The default tol, 1e3 eps ||grad f(start)|| in float32, is rounding at the start's scale; L-BFGS stopped
+    # there, where ||grad f|| can dip long before the minimum: Huber on raw diabetes (auto: Newton's Hessian is
+    # singular there, L-BFGS takes over) ended 2.5 % above f*, Poisson 3.8e-5 above, both "converged".
+    X, y = _poisson_counts() if criterion is criteria.poisson else problems.load_csv(datasets.DIABETES, "target")[:2]
+    data64 = problems.make_data(jnp.asarray(X, jnp.float64), jnp.asarray(y, jnp.float64))
+    data32 = problems.make_data(jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.float32))
+    start = jnp.ones(data32.X.shape[1], jnp.float32)
+    truth = reference.check(reference.solve(criterion, data64, start.astype(jnp.float64), method))
+    found = reference.check(reference.solve(criterion, data32, start, method))
+    gap = float(criterion(found.params.astype(jnp.float64), data64) - truth.value)
+    assert 0 <= gap <= 1e-7 * abs(float(truth.value))  # float32's own rounding of f*, where the old stop left 3e-5
+    loose = reference.default_tol(jnp.float32, reference.solve(criterion, data32, start, "lbfgs", 1e30).gradient_norm)
+    assert loose > 1e-4  # the tolerance that was met early ...
+    stopped = reference.lbfgs(criterion, data32, start, loose)  # ... and is still where a given tol stops
+    assert float(stopped.gradient_norm) <= loose and int(stopped.iterations) < int(found.iterations)
