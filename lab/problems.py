@@ -396,6 +396,13 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
                       "least squares, wherever the search stopped for another criterion (its distances and rates are "
                       "then measured from that point, not from where gradient descent goes); mu is rounding, so "
                       "2/(L + mu) is 2/L. Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
+    elif isinstance(data, Gram):  # G carries the squared conditioning the data form's QR takes the root of
+        warnings.warn(f"the Hessian at the reference optimum is too badly conditioned for {values.dtype} (its smallest "
+                      f"eigenvalue is below {values.size} eps times its largest): the Gram form's a* and f*, solved "
+                      "from G alone, are rounding along its flattest directions (f* too high, every gap wrong), and "
+                      "so are mu, kappa, 2/(L + mu) and the predicted rates. Use the data form (whose QR resolves "
+                      "them), standardize the features (lab.problems.standardize), or compute in float64.",
+                      stacklevel=3)
     else:
         warnings.warn(f"the Hessian at the reference optimum is too badly conditioned for {values.dtype} (its smallest "
                       f"eigenvalue is below {values.size} eps times its largest): a* is unique, but mu, kappa, "
@@ -440,26 +447,25 @@ def _solve(criterion, data, start, method, tol, max_iter):
     def solve(data, start, tol):
         found = reference.solve(criterion, data, start, method, tol, max_iter)
         curvature = spectrum.spectrum(criterion, found.params, data)
-        return (_minimum(criterion, data, start, found, curvature), curvature,
+        return (_minimum(criterion, data, found, curvature), curvature,
                 _curvature_change(criterion, data, found, curvature))
     if tol is None:
         return linalg.one_at_a_time(lambda data, start: solve(data, start, None))(data, start)
     return linalg.one_at_a_time(solve)(data, start, tol)
 
 
-def _minimum(criterion, data, start, found: reference.Reference, curvature: spectrum.Spectrum) -> reference.Reference:
+def _minimum(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum) -> reference.Reference:
     """`found`, its status NOT_FINITE where the Hessian is not finite, NOT_A_MINIMUM where the gradient vanishes
     but an eigenvalue is clearly negative (below -sqrt(eps) L: a saddle or a maximum, not rounding), FALLS_FURTHER
     where it vanishes but f falls further along a* or the Hessian's flattest direction (either sign, in steps of
-    1 + ||a*||; `reference.still_falls`, rounding measured against f(start) too): where f flattens out with no
-    finite minimum (exp(-a), logistic regression on separable classes without a penalty) or where a degenerate
-    stationary point is no minimum (a^3). The lab's quadratics need no probe: where their gradient vanishes is a
-    minimum."""
+    1 + ||a*||; `reference.still_falls`): where f flattens out with no finite minimum (exp(-a), logistic
+    regression on separable classes without a penalty) or where a degenerate stationary point is no minimum (a^3).
+    The lab's quadratics need no probe: where their gradient vanishes is a minimum."""
     eps = jnp.finfo(curvature.eigenvalues.dtype).eps
     finite = jnp.all(jnp.isfinite(curvature.eigenvalues))
     saddle = curvature.mu < -jnp.sqrt(eps) * jnp.abs(curvature.L)
     falls = (False if criterion in reference.QUADRATICS else
-             reference.still_falls(criterion, found.params, data, _flattest(found, curvature), criterion(start, data)))
+             reference.still_falls(criterion, found.params, data, _flattest(found, curvature)))
     converged = found.status == reference.CONVERGED
     status = jnp.where(converged & ~finite, reference.NOT_FINITE,
                        jnp.where(converged & saddle, reference.NOT_A_MINIMUM,

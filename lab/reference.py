@@ -204,18 +204,17 @@ def logistic_newton(A, y, l2, tol=None, max_iter: int = 100) -> NewtonResult:
                                                               criteria.Data(A, y, l2))))
 
 
-def still_falls(criterion, params, data, directions=None, scale=0.0):
+def still_falls(criterion, params, data, directions=None):
     """Along d = a or a row of `directions` (K, P), f(a + d) < f(a) beyond rounding and f(a + t d) never above f(a)
     for t = 4, 16, 64: for a convex criterion the loss then falls without end along d, no finite optimum (classes
     separable but for samples on the boundary, where no margin is positive; Poisson counts all 0 where a feature
     is non-zero). A finite minimum that a solver only approached (a nearly flat direction) rises again further
-    out, and is not reported. Rounding: 16 eps (|f(a)| + scale); scale, f's size elsewhere (at the start), keeps
-    a minimum of 0 (an interpolating fit) from reading rounding as a fall."""
+    out, and is not reported. Rounding: 16 eps |f(a)|."""
     value = criterion(params, data)
     moves = params[None] if directions is None else jnp.concatenate([params[None], directions])
     moved = jax.vmap(lambda d: jax.vmap(lambda t: criterion(params + t * d, data))(
         jnp.asarray(STILL_FALLS_T, d.dtype)))(moves)
-    rounding = 16 * jnp.finfo(value.dtype).eps * (jnp.abs(value) + jnp.abs(scale))
+    rounding = 16 * jnp.finfo(value.dtype).eps * jnp.abs(value)
     moving = jnp.any(moves != 0, axis=1)  # a zero row stays at a: only rounding (batched against not) could "fall"
     return jnp.any(moving & (moved[:, 0] < value - rounding) & jnp.all(moved <= value + rounding, axis=1))
 
@@ -230,16 +229,17 @@ def default_tol(dtype, scale=0.0):
     return jnp.maximum(1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5, 1e3 * jnp.finfo(dtype).eps * scale)
 
 
-def _tolerances(criterion, data, start, tol):
-    """(tol, aim): L-BFGS is accepted at ||grad f|| <= tol and goes on towards aim while f still falls. By
-    default tol allows for rounding at the start's scale (`default_tol`), often far larger than at the optimum:
-    aim is then 1e-10 (float64) or 1e-5 (float32). A tol the caller gives is both."""
-    if tol is not None:
-        return tol, tol
-    return default_tol(start.dtype, _gradient_norm(criterion, start, data)), default_tol(start.dtype)
+def _tolerances(criterion, data, start, tol=None, aim=None):
+    """(tol, aim): a search is accepted at ||grad f|| <= tol and goes on towards aim while it still progresses. By
+    default tol allows for rounding at the start's scale (`default_tol`), often far larger than at the optimum
+    (a start far out, data in large units): aim is then 1e-10 (float64) or 1e-5 (float32). A tol the caller
+    gives is the aim too, unless an aim is given."""
+    if tol is None:
+        tol, aim = default_tol(start.dtype, _gradient_norm(criterion, start, data)), default_tol(start.dtype)
+    return tol, (tol if aim is None else jnp.minimum(aim, tol))
 
 
-PATIENCE = 10  # L-BFGS iterations without a lower f, once below tol, before it stops short of its aim
+PATIENCE = 10  # L-BFGS iterations without progress (`_lower`), once below tol, before it stops short of its aim
 
 
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
@@ -318,8 +318,8 @@ DENSE_LIMIT = 2000  # Newton's system: solved densely up to this many parameters
 
 
 @functools.partial(jax.jit, static_argnames="criterion")
-def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
-    """Newton's method with backtracking (Armijo) from `start`, until ||grad f|| <= tol; jittable, no checks.
+def newton(criterion, data, start, tol=None, max_iter: int = 100, aim=None) -> Reference:
+    """Newton's method with backtracking (Armijo) from `start`, until ||grad f|| <= aim; jittable, no checks.
 
     `max_iter` may be traced: vmapped over k = 0, 1, ..., K it gives Newton's path, one compiled call.
 
@@ -327,9 +327,11 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
     Hessian-vector products above DENSE_LIMIT parameters); the step is halved
     until f decreases enough. Stops with NOT_DESCENT when d is not a descent
     direction (H not positive definite: a non-convex criterion away from a
-    minimum), STALLED when no step decreases f (rounding), MAX_ITER.
+    minimum), STALLED when no step decreases f (rounding), MAX_ITER. Converged where ||grad f|| <= tol
+    (`_tolerances`): past tol a step is kept only where it lowers ||grad f||, and the first that does not ends
+    the search; at aim, one more step (the polish).
     """
-    tol = default_tol(start.dtype, _gradient_norm(criterion, start, data)) if tol is None else tol
+    tol, aim = _tolerances(criterion, data, start, tol, aim)
     max_iter = jnp.asarray(max_iter).astype(jnp.int32)  # the iteration counter's dtype, whatever integer came
     loss_and_grad = jax.value_and_grad(criterion)
     slack = 16 * jnp.finfo(start.dtype).eps  # near the optimum, loss differences fall below rounding
@@ -355,46 +357,49 @@ def newton(criterion, data, start, tol=None, max_iter: int = 100) -> Reference:
         return jnp.where(accepted, a - t * d, a), accepted
 
     def step(state):
-        # Once ||g|| <= tol, one more step (the polish): quadratic convergence takes a* down to rounding, so that
-        # curves of ||a_t - a*|| measure the run, not the reference's error; kept only if it lowers ||g||.
-        a, loss, g, it, status, polish = state
-        polishing = jnp.linalg.norm(g) <= tol
+        # Once ||g|| <= aim, one more step (the polish): quadratic convergence takes a* down to rounding, so that
+        # curves of ||a_t - a*|| measure the run, not the reference's error; not counted as an iteration.
+        a, loss, g, it, status, polish, _ = state
+        norm = jnp.linalg.norm(g)
+        polishing = norm <= aim
         d = direction(a, g)
         descent = jnp.all(jnp.isfinite(d)) & (jnp.dot(g, d) > 0)
         moved, accepted = line_search(a, loss, g, jnp.where(descent, d, 0.0))
         new_loss, new_g = loss_and_grad(moved, data)
-        keep = ~polishing | (jnp.linalg.norm(new_g) < jnp.linalg.norm(g))
+        keep = (norm > tol) | (jnp.linalg.norm(new_g) < norm)
         a, loss, g = (jnp.where(keep, new, old) for new, old in ((moved, a), (new_loss, loss), (new_g, g)))
         status = jnp.where(~descent, NOT_DESCENT, jnp.where(accepted, CONVERGED, STALLED))
         status = jnp.where(polishing, CONVERGED, status).astype(jnp.int32)
-        return a, loss, g, it + 1 - polishing.astype(it.dtype), status, polish & ~polishing
+        return a, loss, g, it + 1 - polishing.astype(it.dtype), status, polish & ~polishing, keep
 
     def going(state):
-        _, loss, g, it, status, polish = state
+        _, loss, g, it, status, polish, kept = state
         norm = jnp.linalg.norm(g)
-        return ((((norm > tol) & (it < max_iter)) | (polish & (norm <= tol))) & (status == CONVERGED)
+        return ((((norm > aim) & (it < max_iter) & kept) | (polish & (norm <= aim))) & (status == CONVERGED)
                 & jnp.isfinite(loss))
 
     init = (start, *loss_and_grad(start, data), jnp.zeros((), jnp.int32), jnp.asarray(CONVERGED, jnp.int32),
-            jnp.array(True))
-    a, _, _, iterations, status, _ = jax.lax.while_loop(going, step, init)
+            jnp.array(True), jnp.array(True))
+    a, _, _, iterations, status, _, _ = jax.lax.while_loop(going, step, init)
     return _found(criterion, data, a, iterations, METHODS.index("newton"), tol,
                   failure=jnp.where(status == CONVERGED, MAX_ITER, status))
 
 
 @functools.partial(jax.jit, static_argnames=("criterion", "max_iter"))
-def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
+def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000, aim=None) -> Reference:
     """optax's L-BFGS (zoom line search) from `start` until ||grad f|| <= tol, then on towards `_tolerances`' aim
-    while f still falls: for non-convex criteria; jittable.
+    while f or ||grad f|| still falls: for non-convex criteria; jittable.
 
     Past tol it returns the iterate of the lowest f among those with ||grad f|| <= tol, and stops once that one
-    reaches aim or f has not fallen for PATIENCE iterations (rounding): where the Hessian jumps (Huber's kinks),
-    ||grad f|| wanders and dips below a loose tol long before the minimum.
+    reaches aim or neither f nor ||grad f|| has reached a new low for PATIENCE iterations (rounding): where the
+    Hessian jumps (Huber's kinks), ||grad f|| wanders and dips below a loose tol long before the minimum.
     """
-    tol, aim = _tolerances(criterion, data, start, tol)
+    tol, aim = _tolerances(criterion, data, start, tol, aim)
     value_fn = lambda a: criterion(a, data)  # noqa: E731
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(value_fn)
+
+    rounding = 4 * jnp.finfo(start.dtype).eps  # relative: f values closer than this are not told apart
 
     def step(state):
         a, opt_state, it, _, lowest, since_lowest, best, best_value, best_norm = state
@@ -402,12 +407,15 @@ def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
         with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes dtypes (lab.descent.OPTAX_PROMOTION)
             updates, opt_state = solver.update(grad, opt_state, a, value=value, grad=grad, value_fn=value_fn)
         moved = optax.apply_updates(a, updates)
-        new_value, new_norm = _value_and_gradient_norm(criterion, moved, data)
-        better = (new_norm <= tol) & (new_value < best_value)
-        best, best_value, best_norm = (jnp.where(better, new, old) for new, old in
-                                       ((moved, best), (new_value, best_value), (new_norm, best_norm)))
-        return (moved, opt_state, it + 1, jnp.any(moved != a), jnp.minimum(new_value, lowest),
-                jnp.where(new_value < lowest, 0, since_lowest + 1), best, best_value, best_norm)
+        new = _value_and_gradient_norm(criterion, moved, data)
+        # Lower f, or f equal to rounding and a lower ||grad f||: the better iterate, and progress.
+        better = (new[1] <= tol) & _lower(new, (best_value, best_norm), rounding)
+        best, best_value, best_norm = (jnp.where(better, x, old) for x, old in
+                                       ((moved, best), (new[0], best_value), (new[1], best_norm)))
+        progress = _lower(new, lowest, rounding)
+        lowest = tuple(jnp.minimum(x, old) for x, old in zip(new, lowest))
+        return (moved, opt_state, it + 1, jnp.any(moved != a), lowest, jnp.where(progress, 0, since_lowest + 1),
+                best, best_value, best_norm)
 
     def going(state):
         _, _, it, moving, _, since_lowest, _, _, best_norm = state
@@ -415,13 +423,21 @@ def lbfgs(criterion, data, start, tol=None, max_iter: int = 2000) -> Reference:
         polishing = (best_norm > aim) & (since_lowest < PATIENCE)
         return (searching | polishing) & (it < max_iter) & moving
 
-    value, norm = _value_and_gradient_norm(criterion, start, data)
-    reached = norm <= tol
-    init = (start, solver.init(start), jnp.zeros((), jnp.int32), jnp.array(True), value, jnp.zeros((), jnp.int32),
-            start, jnp.where(reached, value, jnp.inf), jnp.where(reached, norm, jnp.inf))
+    here = _value_and_gradient_norm(criterion, start, data)
+    reached = here[1] <= tol
+    init = (start, solver.init(start), jnp.zeros((), jnp.int32), jnp.array(True), here, jnp.zeros((), jnp.int32),
+            start, jnp.where(reached, here[0], jnp.inf), jnp.where(reached, here[1], jnp.inf))
     a, _, iterations, moving, _, _, best, _, best_norm = jax.lax.while_loop(going, step, init)
     return _found(criterion, data, jnp.where(best_norm <= tol, best, a), iterations, METHODS.index("lbfgs"), tol,
                   failure=jnp.where(moving, MAX_ITER, STALLED))
+
+
+def _lower(new, old, rounding):
+    """Whether (f, ||grad f||) `new` improves on `old`: f lower beyond rounding (relative), or f equal to rounding
+    and ||grad f|| lower."""
+    (value, norm), (old_value, old_norm) = new, old
+    margin = rounding * jnp.abs(old_value)
+    return (value < old_value - margin) | ((value <= old_value + margin) & (norm < old_norm))
 
 
 def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None) -> Reference:
@@ -447,15 +463,19 @@ def solve(criterion, data, start, method: str = "auto", tol=None, max_iter=None)
         return lbfgs(criterion, data, start, tol, lbfgs_iterations)
     if method != "auto":
         raise ValueError(f"method must be 'auto' or one of {METHODS}, got {method!r}.")
-    first = newton(criterion, data, start, tol, newton_iterations)
+    tol, aim = _tolerances(criterion, data, start, tol)  # from the caller's start, for all three searches
+    first = newton(criterion, data, start, tol, newton_iterations, aim)
     # L-BFGS from Newton's last iterate, then Newton again from there (quadratic convergence once the Hessian is
     # positive definite): each loop's test fails at once where the previous search converged.
-    second = lbfgs(criterion, data, first.params, tol, lbfgs_iterations)
-    third = newton(criterion, data, second.params, tol, newton_iterations)
+    second = lbfgs(criterion, data, first.params, tol, lbfgs_iterations, aim)
+    third = newton(criterion, data, second.params, tol, newton_iterations, aim)
     # The answer: Newton's polish where it converged, else whichever search ended nearest a stationary point,
-    # with its own method and status (so that the advice of `check` fits what failed).
+    # with its own method and status (so that the advice of `check` fits what failed); the last Newton only
+    # where it got nearer than L-BFGS (one that could not move from there would mask L-BFGS's MAX_ITER).
     searches = (third._replace(method=jnp.where(second.iterations > 0, second.method, first.method)), second, first)
     norms = jnp.stack([jnp.where(s.status == CONVERGED, -1.0, s.gradient_norm) for s in searches])
+    norms = norms.at[0].set(jnp.where((third.status != CONVERGED) & (third.gradient_norm >= second.gradient_norm),
+                                      jnp.inf, norms[0]))
     best = jnp.argmin(norms)
     chosen = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves)[best], *searches)
     return chosen._replace(iterations=first.iterations + second.iterations + third.iterations)
