@@ -22,7 +22,7 @@ import numpy as np
 
 from experiments import command_line, finite, first_below, prepare, save, size, stack
 from experiments.figures.conditioning import features_figure
-from lab import criteria, datasets, descent, problems, reference, spectrum
+from lab import criteria, datasets, descent, problems, reference, runs, spectrum
 
 TOLERANCE = 1e-8                                    # on (f(a_t) - f*) / (f(a_0) - f*)
 SIZES = dict(num_steps=(200_000, 60_000),                  # full, quick: gradient-descent iterations per run, at most
@@ -98,7 +98,7 @@ def numbers(result):
         for k, which in enumerate(WHICH):
             gap, predicted = np.asarray(f["traces"].gap[k]), np.asarray(f["predicted"][k])
             # the tolerance lies above f's rounding near f* (not float32's standardised diabetes)
-            resolved = TOLERANCE * gap[0] > 10 * np.finfo(gap.dtype).eps * abs(float(f["optimum"].value[k]))
+            resolved = bool(runs.iterations_resolved(TOLERANCE, gap[0], f["optimum"].value[k]))
             measured = first_below(gap, TOLERANCE * gap[0]) if resolved else None
             bound = finite(f["bound"][k])
             entries[which] = dict(

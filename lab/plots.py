@@ -324,8 +324,11 @@ def iterations_vs_learning_rate(results, ax=None, *, kappas=None, rows=None, at=
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     ax.set_xlabel("learning rate / (2/L)")
     ax.set_ylabel(f"iterations t to f(a_t) − f* ≤ {tolerance:g}·[f(a_0) − f*]")
+    unresolved = ~get("iterations_resolved") if "iterations_resolved" in results.outputs else np.zeros(0, bool)
+    caveat = (f"\n{np.count_nonzero(unresolved)} of {unresolved.size} runs: tolerance within "
+              f"{get('initial_gap').dtype}'s rounding of f, their iterations come early" if unresolved.any() else "")
     ax.set_title(f"Iterations of {_optimizer_name(results)} to tolerance against the learning rate"
-                 f"{_describe(results, fixed)}")
+                 f"{_describe(results, fixed)}{caveat}")
     ax.grid(True, which="major", alpha=0.3)
     return fig
 

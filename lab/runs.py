@@ -46,6 +46,8 @@ class Outcome(NamedTuple):
     initial_gap, final_gap, final_distance: at t = 0 and t = T.
     diverged, diverged_at: the divergence rule of `lab.descent` (-1: never).
     iterations: first t with gap_t <= tolerance * gap_0, read off the full curve (-1: never).
+    iterations_resolved: whether tolerance * gap_0 lies above f's rounding near f* (`iterations_resolved`);
+        where not (float32, a tight tolerance), `iterations` counts rounding and comes early.
     measured_rate: per-step contraction of ||a_t - a*|| measured on the curve's
         clean tail (before the rounding floor or the divergence).
     rate_resolution: how well measured_rate is known, relative to itself (`rate_resolution`).
@@ -74,6 +76,7 @@ class Outcome(NamedTuple):
     diverged: jax.Array
     diverged_at: jax.Array
     iterations: jax.Array
+    iterations_resolved: jax.Array
     measured_rate: jax.Array
     rate_resolution: jax.Array
     L: jax.Array
@@ -308,8 +311,15 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     if batches is not None:  # here: inside _optimize's jit, descent.run's check sees traced data
         descent.check_row_mean(problem.criterion, problem.data, start)
     record_every = _check_record_every(record_every, num_steps)
-    return _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
-                     record_every=record_every, record_path=_validate.flag("record_path", record_path))
+    outcome, trace = _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
+                               record_every=record_every, record_path=_validate.flag("record_path", record_path))
+    if _validate.is_concrete(outcome.iterations_resolved) and not bool(outcome.iterations_resolved):
+        rounding = RESOLVED_TOLERANCE * float(jnp.finfo(outcome.gap.dtype).eps * abs(problem.reference.value))
+        warnings.warn(f"tolerance * initial_gap = {float(tolerance * outcome.initial_gap):.3g} lies within "
+                      f"{RESOLVED_TOLERANCE:g} eps |f*| = {rounding:.3g} of 0 ({outcome.gap.dtype}): f - f* is not "
+                      "told apart from rounding there, so `iterations` counts rounding and comes early. Raise "
+                      f"tolerance{', or use float64' if outcome.gap.dtype != np.float64 else ''}.", stacklevel=2)
+    return outcome, trace
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "num_steps", "record_every", "record_path"))
@@ -631,6 +641,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         diverged=trace.diverged,
         diverged_at=trace.diverged_at,
         iterations=iterations.astype(jnp.int32),
+        iterations_resolved=iterations_resolved(tolerance, gap[0], problem.reference.value),
         measured_rate=measured_rate(distance, trace.diverged_at, reference_norm),
         rate_resolution=rate_resolution(distance, trace.diverged_at, reference_norm),
         L=spec.L,
@@ -647,6 +658,22 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         record_every=jnp.asarray(record_every, jnp.int32),
         tolerance=jnp.asarray(tolerance, gap.dtype),
     )
+
+
+RESOLVED_TOLERANCE = 10  # a target gap within this many eps |f*| of 0 is not told apart from rounding
+
+
+def iterations_resolved(tolerance, initial_gap, f_star):
+    """Whether tolerance * initial_gap lies above RESOLVED_TOLERANCE eps |f*|, so that counting iterations to it
+    counts convergence.
+
+    Near a* f(a) is known to a few eps |f*| (and f* itself rounded by as
+    much): a target gap below that is crossed by rounding, early (float32
+    least squares: 7 % early at 1 eps |f*|, 0.4 % at 10, none at 100).
+    """
+    gap = jnp.asarray(initial_gap)
+    eps = jnp.finfo(gap.dtype).eps
+    return jnp.asarray(tolerance, gap.dtype) * gap > RESOLVED_TOLERANCE * eps * jnp.abs(jnp.asarray(f_star, gap.dtype))
 
 
 def measured_rate(distance, diverged_at, reference_norm=0.0):

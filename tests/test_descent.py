@@ -5,11 +5,12 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import optax
 import pytest
 
-from lab import criteria, descent, problems, reference, runs, spectrum, stability, sweep
+from lab import criteria, descent, plots, problems, reference, runs, spectrum, stability, sweep
 
 from . import helpers
 
@@ -207,12 +208,49 @@ def _uncentred(seed, offset, scale=1.0):
     return problems.problem(lambda a, data: jnp.mean((data.y - data.X @ a) ** 2), problems.make_data(X, y))
 
 
+def _noisy_float32_and_float64():
+    """Least squares with f* = 1510 and f(0) - f* = 172: float32's eps |f*| is 1.0e-6 of the initial gap."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(200, 5)) * np.array([1, 1, 2, 0.2, 3])
+    y = X @ rng.normal(size=5) + 40 * rng.normal(size=200)
+    return [problems.problem(criteria.least_squares, problems.make_data(X.astype(d), y.astype(d), intercept=False))
+            for d in (np.float32, np.float64)]
+
+
+def test_iterations_to_a_tolerance_within_f_rounding_are_flagged_warned_and_drawn_as_such():
+    """At tolerance 1e-6 the float32 target gap is 1 eps |f*|: rounding crossed it at 786 iterations where float64
+    takes 842, silently. Now flagged and warned (optimize, sweep, the figure's title); at 100 eps |f*| the
+    flag is set and float32 counts float64's iterations."""
+    single, double = _noisy_float32_and_float64()
+    learning_rate = 0.9 * float(double.edge_learning_rate)
+    with pytest.warns(UserWarning, match="not told apart from rounding"):
+        early, _ = runs.optimize(single, 1200, learning_rate, tolerance=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact, _ = runs.optimize(double, 1200, learning_rate, tolerance=1e-6)
+        loose = 100 * np.finfo(np.float32).eps * abs(float(double.reference.value)) / float(exact.initial_gap)
+        resolved, _ = runs.optimize(single, 1200, learning_rate, tolerance=loose)
+        counted, _ = runs.optimize(double, 1200, learning_rate, tolerance=loose)
+    assert not bool(early.iterations_resolved) and int(early.iterations) < 0.95 * int(exact.iterations)
+    assert bool(exact.iterations_resolved) and bool(resolved.iterations_resolved)
+    assert abs(int(resolved.iterations) - int(counted.iterations)) <= 1
+    run = runs.CriterionRun(criteria.least_squares, single.data, 1200, resample=False)
+    with pytest.warns(UserWarning, match="10 eps |f\\*| of 0 for 2 of 2 runs \\(float32\\)"):
+        grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5, 0.9]), "seed": np.array([0])},
+                           progress=False)
+    figure = plots.iterations_vs_learning_rate(grid)
+    assert "2 of 2 runs: tolerance within float32's rounding of f" in figure.axes[0].get_title()
+    plt.close(figure)
+
+
 def test_rounding_near_a_star_is_neither_a_divergence_nor_a_rate():
     """A start at a* whose gap rounds to -2e-13 (f* = 1e4) counted as diverged at t = 0; a run started 1e-3 from an
     a* of norm 1e3 sat on a floor of 3e-13 that measured_rate read as the rate 1 (0.83 predicted), and the edge
     search's best learning rate on such data was 0.044 for 2/(L + mu) = 0.130, reported as measured."""
     at_optimum = _uncentred(18, 0.0, scale=100.0)
-    outcome, _ = runs.optimize(at_optimum, 100, 0.5 * at_optimum.edge_learning_rate, start=at_optimum.reference.params)
+    with pytest.warns(UserWarning, match="initial_gap = 0 lies within"):  # no gap to count iterations on
+        outcome, _ = runs.optimize(at_optimum, 100, 0.5 * at_optimum.edge_learning_rate,
+                                   start=at_optimum.reference.params)
     assert not bool(outcome.diverged) and int(outcome.diverged_at) == -1
     problem = _uncentred(7, 1000.0)
     L, mu = float(problem.spectrum.L), float(problem.spectrum.mu)

@@ -67,7 +67,8 @@ def test_reaches_the_known_minimiser_and_new_hyper_parameters_do_not_recompile(o
     case = known(problem_name, dtype)
     L, mu = curvature(known(problem_name, "float64"))
     optimizer, hyper, num_steps = OPTIMIZERS[optimizer_name](L, mu)
-    outcome, trace = runs.optimize(case.problem, num_steps, optimizer=optimizer, **hyper)
+    # a tolerance float32's rounding resolves on every problem (iterations are not what this test reads)
+    outcome, trace = runs.optimize(case.problem, num_steps, optimizer=optimizer, tolerance=1e-3, **hyper)
     error = np.linalg.norm(np.asarray(trace.params, float) - case.minimiser)
     allowed = helpers.tolerance(dtype, L / mu, 1 + np.linalg.norm(case.minimiser))
     assert not outcome.diverged and trace.params.dtype == dtype
@@ -80,6 +81,6 @@ def test_reaches_the_known_minimiser_and_new_hyper_parameters_do_not_recompile(o
 
     changed = {key: value * 0.9 if key in ("learning_rate", "momentum") else value for key, value in hyper.items()}
     with helpers.lowerings() as lowered:
-        _, again = runs.optimize(case.problem, num_steps, optimizer=optimizer, **changed)
+        _, again = runs.optimize(case.problem, num_steps, optimizer=optimizer, tolerance=1e-3, **changed)
     assert not lowered
     assert not np.array_equal(np.asarray(again.gap), np.asarray(trace.gap))  # the new values were used
