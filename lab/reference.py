@@ -519,6 +519,7 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
         )
     advice = {
         MAX_ITER: f"raise max_iter, or standardize the features (lab.problems.standardize) if their scales differ; "
+                  "a tol below the rounding of ||grad f|| (about eps L ||a||) is never met: loosen it; "
                   f"if f keeps falling as ||a|| grows ({where}), the criterion has no finite minimum: add a penalty "
                   "(l2 > 0)",
         STALLED: f"no step decreased f any more ({where}): rounding (loosen tol, or compute in float64), or a kink "

@@ -703,6 +703,13 @@ def test_a_singular_hessian_at_the_optimum_warns_that_the_minimiser_is_not_uniqu
         runs.CriterionRun(criteria.least_squares, problems.make_data(np.column_stack([X, X[:, 0]]), _y()), 10)
 
 
+def test_a_tol_below_the_rounding_of_the_gradient_is_named_when_newton_runs_out_of_iterations():
+    # ||grad f|| ends at 5e-16 and never meets tol = 1e-20: "raise max_iter" alone sent the user the wrong way.
+    quartic = lambda a, data: jnp.mean((data.y - data.X @ a) ** 4)
+    with pytest.raises(ValueError, match=r"\(max_iter\): .*a tol below the rounding of \|\|grad f\|\| .* loosen it"):
+        problems.problem(quartic, problems.make_data(_X(), _y()), tol=1e-20, method="newton")
+
+
 def test_a_gram_form_too_badly_conditioned_for_its_dtype_says_its_optimum_is_rounding_too():
     # G squares the conditioning the data form's QR takes the root of: on raw diabetes in float32 the Gram form's
     # f* came out 5.9 % high under the warning "a* is unique" (the data form's a* is right to 1e-6 there).
