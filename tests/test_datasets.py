@@ -7,11 +7,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from sklearn import datasets as sklearn_datasets
 
 from lab import datasets, problems
 
 README = (datasets.DATA / "README.md").read_text()
+
+
+def _sklearn_datasets():
+    from sklearn import datasets as sklearn_datasets  # here, not at collection: every worker would pay its 2 s
+    return sklearn_datasets
 
 
 @pytest.mark.parametrize("path", [datasets.DIABETES, datasets.BREAST_CANCER, datasets.DIGITS], ids=lambda p: p.name)
@@ -22,7 +26,7 @@ def test_each_file_is_the_one_its_readme_describes(path):
 
 def test_diabetes_is_scikit_learns_in_its_units():
     X, y, names = datasets.diabetes()
-    reference = sklearn_datasets.load_diabetes(scaled=False)
+    reference = _sklearn_datasets().load_diabetes(scaled=False)
     assert names == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
     np.testing.assert_array_equal(X, reference.data)
     np.testing.assert_array_equal(y, reference.target)
@@ -34,7 +38,7 @@ def test_diabetes_is_scikit_learns_in_its_units():
 
 def test_breast_cancer_is_scikit_learns_with_malignant_as_1():
     X, y, names = datasets.breast_cancer()
-    reference = sklearn_datasets.load_breast_cancer()
+    reference = _sklearn_datasets().load_breast_cancer()
     assert names == [name.replace(" ", "_") for name in reference.feature_names]
     np.testing.assert_allclose(X, reference.data, rtol=5e-10)  # written with 10 significant digits
     np.testing.assert_array_equal(y, 1 - reference.target)  # scikit-learn's malignant is 0
@@ -43,7 +47,7 @@ def test_breast_cancer_is_scikit_learns_with_malignant_as_1():
 
 def test_digits_are_the_documented_500_of_scikit_learns():
     X, y, names = datasets.digits()
-    reference = sklearn_datasets.load_digits()
+    reference = _sklearn_datasets().load_digits()
     rows = np.sort(np.random.default_rng(0).permutation(len(reference.target))[:500])
     assert names == [f"pixel_{i}_{j}" for i in range(8) for j in range(8)]
     np.testing.assert_array_equal(X, reference.data[rows])
