@@ -328,6 +328,7 @@ def _sweep(args) -> int:
 
     stem = _stem(args.out)
     files.writable_directory(stem.parent)
+    _refuse_writing_over_the_data(args, stem)
     chunks = stem.with_name(stem.name + ".chunks")
     if chunks.is_dir() and sweep.checkpoint_files(chunks) and not args.resume:
         raise ValueError(f"{chunks} holds the finished chunks of an interrupted sweep: add --resume to finish it "
@@ -423,6 +424,19 @@ def _stem(out) -> Path:
             raise ValueError(f"--out {out} would write over the directory {taken}: name a file, e.g. "
                              f"--out {taken / 'sweep.npz'}.")
     return stem
+
+
+def _refuse_writing_over_the_data(args, stem):
+    """ValueError where a file the command writes (OUT.npz, .json, .csv, .png and their _edges twins) is --data."""
+    if args.data is None or not Path(args.data).is_file():
+        return
+    data = Path(args.data).resolve()
+    suffixes = (".npz", ".json", *((".csv",) if args.csv else ()), *((".png",) if args.plot else ()))
+    for base in (stem, stem.with_name(stem.name + "_edges")):
+        for suffix in suffixes:
+            if base.with_name(base.name + suffix).resolve() == data:
+                raise ValueError(f"--out {args.out} would write {base.name + suffix} over --data {args.data}: "
+                                 "name another --out.")
 
 
 class Interrupted(KeyboardInterrupt):

@@ -284,6 +284,19 @@ def test_a_file_that_is_not_utf8_and_an_empty_out_are_named(capsys, user_files):
     assert code == 2 and "--out must name a file" in err, err
 
 
+def test_an_out_that_would_write_over_the_data_is_refused_and_the_data_kept(capsys, user_files):
+    """--csv --out data wrote data.csv, the results table, over the user's --data data.csv, and said "wrote"."""
+    edges = user_files / "r_edges.csv"
+    edges.write_bytes((user_files / "data.csv").read_bytes())
+    for path, out in ((user_files / "data.csv", "data"), (user_files / "data.csv", "data.npz"), (edges, "r")):
+        before = path.read_bytes()
+        code, _, err = lab(capsys, "sweep", "--data", str(path), "--target", "target", "--csv", "--out",
+                           str(user_files / out))
+        assert code == 2 and f"over --data {path}" in err and "Traceback" not in err, err
+        assert path.read_bytes() == before
+    assert sorted(p.name for p in user_files.iterdir()) == ["data.csv", "losses.py", "r_edges.csv"]
+
+
 def test_a_text_cell_in_the_csv_is_refused_with_its_line(capsys, user_files):
     path = user_files / "data.csv"
     path.write_text(path.read_text().replace("\n", "\nabc,1,2\n", 1))
