@@ -594,9 +594,10 @@ def _run_label(results, index, named) -> str:
 
 def _best(L, mu, tolerance):
     """The best learning rate 2/(L + mu) in units of 2/L, and the iterations theory gives there (at least 1; inf where
-    mu <= 0 or the rate rounds to 1), in float64 whatever the run's dtype."""
+    mu <= 0, kappa is beyond what the run's dtype resolves, or the rate rounds to 1), in float64."""
+    limit = spectrum.largest_resolved_kappa(np.asarray(L).dtype)
     L, mu = np.float64(L), np.float64(mu)
-    if not mu > 0:
+    if not (mu > 0 and L / mu <= limit):
         return 1.0, np.inf
     iterations = spectrum.predicted_iterations(np.float64(spectrum.optimal_rate(L / mu)), 1.0, tolerance)
     return float(_best_in_edge_units(L, mu)), max(float(iterations), 1.0)

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lab import _validate, criteria, descent, problems, spectrum
+from lab import _validate, criteria, descent, problems, reference, spectrum
 
 
 class Outcome(NamedTuple):
@@ -962,9 +962,11 @@ class CriterionRun(Run):
         """Solve seed 0's problem from `start`; settle 'auto' on 'newton' when Newton alone converges there.
 
         Every run of a sweep then compiles Newton only, not Newton, L-BFGS and Newton again (which a
-        convex criterion never needs); a resample where Newton fails would report it in its status.
+        convex criterion never needs); a resample where Newton fails would report it in its status. Not
+        for the lab's quadratics, whose 'auto' is the closed form: on a rank-deficient design Newton stops at
+        some minimiser, not the minimum-norm one gradient descent from 0 reaches.
         """
-        if self.method == "auto":
+        if self.method == "auto" and self.criterion not in reference.QUADRATICS:
             try:
                 problems.problem(self.criterion, self.data, start, method="newton", **self._reference_options)
                 object.__setattr__(self, "method", "newton")  # frozen: settled once, at construction

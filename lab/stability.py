@@ -83,7 +83,8 @@ def edge_and_best(run, axes: dict, *, rule=None, edge_bracket=(0.5, 8.0), best_b
     measured), and theory:
     theory_edge_learning_rate (the optimizer's edge, NaN without theory), theory_kind (`lab.runs.THEORY_KINDS`),
     gd_edge_learning_rate = 2/L, theory_best_learning_rate = 2/(L + mu) and theory_rate =
-    (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers),
+    (kappa - 1)/(kappa + 1) (gradient descent's; NaN for other optimizers, and where mu is not resolved: a
+    singular Hessian, or kappa beyond `spectrum.largest_resolved_kappa`),
     L, mu, condition_number.
     """
     run = runs.as_run(run)
@@ -301,7 +302,10 @@ def _search(run, stable, names, iterations, find_best, edge_bracket, best_bracke
         best = jnp.where(best_bracketed, best, jnp.nan)
         L, mu, kappa = at_best["L"], at_best["mu"], at_best["condition_number"]
         unit = (at_best["learning_rate"] / at_best["learning_rate_over_edge"]).astype(best.dtype)  # the run's 2/L
-        plain = at_best["theory_kind"] == runs.THEORY_KINDS.index("gradient descent")
+        # gradient descent's best learning rate and rate need a mu the dtype resolves: along a singular Hessian's
+        # null space f is flat and no run moves, and 2/(L + mu) at a rounding mu of 1e-16 L read as 2/L
+        plain = ((at_best["theory_kind"] == runs.THEORY_KINDS.index("gradient descent")) & (mu > 0)
+                 & (kappa <= spectrum.largest_resolved_kappa(kappa.dtype)))
         return dict(
             edge=edge, best=best, edge_learning_rate=edge * unit,
             best_learning_rate=jnp.where(best_bracketed, at_best["learning_rate"], jnp.nan),

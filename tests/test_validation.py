@@ -703,6 +703,30 @@ def test_a_singular_hessian_at_the_optimum_warns_that_the_minimiser_is_not_uniqu
         runs.CriterionRun(criteria.least_squares, problems.make_data(np.column_stack([X, X[:, 0]]), _y()), 10)
 
 
+def test_a_sweep_of_rank_deficient_least_squares_measures_from_the_minimum_norm_minimiser():
+    # CriterionRun settled 'auto' on Newton, which stopped at another minimiser 6.9 from the minimum-norm one that
+    # gradient descent from 0 reaches: every run's final distance read 6.9 and its measured rate 1 (predicted 0.90),
+    # under a warning that called the reference the minimum-norm one.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    X = np.column_stack([X, X[:, 0] + 2 * X[:, 1]])
+    data = problems.make_data(X, X @ np.array([1.0, 2.0, 3.0, 0.0]) + 0.1 * rng.normal(size=40))
+    with pytest.warns(UserWarning, match="minimum-norm"):
+        run = runs.CriterionRun(criteria.least_squares, data, 300, resample=False)
+    grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.3, 0.66])}, progress=False)
+    minimum_norm = np.linalg.pinv(np.asarray(data.X)) @ np.asarray(data.y)
+    np.testing.assert_allclose(grid["final_distance"], 0, atol=1e-12 * np.linalg.norm(minimum_norm))
+    np.testing.assert_allclose(grid["measured_rate"], grid["predicted_rate"], rtol=1e-5)
+    # and the edge search's theory: 2/(L + mu) at mu = 8e-16 (rounding) was 2/L, the rate 1, the best learning rate
+    # warned "-14 % from 2/(L + mu): raise num_steps" (more steps cannot help): no theory where mu is not resolved
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        edges = stability.edge_and_best(run, {"seed": np.array([0])})
+    assert not [w for w in caught if "from 2/(L + mu)" in str(w.message)]
+    assert np.isnan(edges["theory_best_learning_rate"][0]) and np.isnan(edges["theory_rate"][0])
+    assert edges["best_bracketed"][0] and edges["bracketed"][0]
+
+
 def test_a_tol_below_the_rounding_of_the_gradient_is_named_when_newton_runs_out_of_iterations():
     # ||grad f|| ends at 5e-16 and never meets tol = 1e-20: "raise max_iter" alone sent the user the wrong way.
     quartic = lambda a, data: jnp.mean((data.y - data.X @ a) ** 4)
