@@ -396,7 +396,8 @@ def _warn_if_singular(criterion, data, found: reference.Reference, curvature: sp
                       "least squares, wherever the search stopped for another criterion (its distances and rates are "
                       "then measured from that point, not from where gradient descent goes); mu is rounding, so the "
                       "edge search gives no 2/(L + mu) and no optimal rate (the runs' predicted rates use the "
-                      "curvatures the dtype resolves). Drop the dependent columns, or use ridge with l2 > 0.", stacklevel=3)
+                      "curvatures the dtype resolves). Drop the dependent columns, or use ridge with l2 > 0.",
+                      stacklevel=3)
     elif isinstance(data, Gram):  # G carries the squared conditioning the data form's QR takes the root of
         warnings.warn(f"the Hessian at the reference optimum is too badly conditioned for {values.dtype} (its smallest "
                       f"eigenvalue is below {values.size} eps times its largest): the Gram form's a* and f*, solved "
