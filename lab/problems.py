@@ -528,7 +528,7 @@ def default_size_error(criterion, data):
     dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
     try:
         jax.eval_shape(criterion, jax.ShapeDtypeStruct((problem_size(data),), dtype), data)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a user's sys.exit too, named as what it raised
         return error
     return None
 
@@ -579,7 +579,7 @@ def _check_criterion(criterion, data, start):
         raise ValueError("data contains NaN or infinite values: remove them (lab.problems.make_data says where).")
     try:
         value = jax.jit(criterion)(start, data)  # one compiled call: eagerly, each operation compiles alone
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit in a criterion ended `lab sweep` with its code, unsaid
         raise ValueError(f"{name}(start, data) raised {type(error).__name__}: {error}") from error
     if getattr(value, "shape", None) != () or not jnp.issubdtype(getattr(value, "dtype", None), jnp.floating):
         raise ValueError(f"{name}(a, data) must return a real scalar, got shape {getattr(value, 'shape', None)} "

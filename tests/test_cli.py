@@ -207,6 +207,10 @@ def vector(a, data):
 def broken(a, data):
     raise RuntimeError("my bug")
 
+def leaves(a, data):  # exited `lab sweep` with code 3, nothing said
+    import sys
+    sys.exit(3)
+
 def net(a, data):  # a network of 6 weights on the intercept and two features: not one parameter per column
     return jnp.mean((jnp.tanh(data.X @ a[:6].reshape(3, 2)).sum(1) - data.y) ** 2)
 """
@@ -246,6 +250,7 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     (["--criterion", "{d}/losses.py:nope"], "--criterion", "no function 'nope'"),
     (["--criterion", "{d}/losses.py:vector"], "--criterion", "must return a real scalar"),
     (["--criterion", "{d}/losses.py:broken"], "--criterion", "RuntimeError: my bug"),
+    (["--criterion", "{d}/losses.py:leaves"], "--criterion", "raised SystemExit: 3"),
     (["--criterion", "no_such_module:f"], "--criterion", "does not import"),
     (["--criterion", "cubic"], "--criterion", "must be one of"),
     (["--target", "nope"], "--target", "no column 'nope'"),
