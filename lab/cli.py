@@ -359,8 +359,10 @@ def _grid_and_edges(args, l2, stem, chunks, caught) -> int:
     left = sweep.checkpoint_files(chunks) if chunks.is_dir() else []  # --resume: another run's chunks, perhaps
     with interrupts() as interrupted:
         interrupted.saved = f"the finished chunks are in {chunks}/: run the same command with --resume to finish"
-        grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet, config={"stability_rule": rule},
-                           checkpoint=chunks)
+        read = {"data": {"file": args.data, "target": args.target, "standardize": args.standardize,
+                         "intercept": not args.no_intercept}} if args.data else {}  # what run_config calls "Data"
+        grid = sweep.sweep(run, axes, max_bytes=max_bytes, progress=not args.quiet,
+                           config={"stability_rule": rule, **read}, checkpoint=chunks)
         key = grid.config["checkpoint_key"]
         if left and not set(left) & set(sweep.checkpoint_files(chunks, key)):
             print(f"lab: --resume: none of the {len(left)} chunks in {chunks} is of this sweep (its arguments, data "

@@ -237,6 +237,8 @@ def test_sweep_on_a_csv_with_a_criterion_file(capsys, user_files):
     assert code == 0, err
     grid, edges = results.load(out), results.load(out.parent / "lc_edges")
     assert grid.shape == (6, 2) and edges.config["stability_rule"] == "converging"
+    assert grid.config["data"] == {"file": str(user_files / "data.csv"), "target": "target", "standardize": False,
+                                   "intercept": True}  # the run's config says only "Data"
     assert edges["bracketed"].all()
     np.testing.assert_allclose(edges["edge_learning_rate"], edges["gd_edge_learning_rate"], rtol=1e-2)
     assert edges["L"][0] != edges["L"][1]  # seed 1 is a bootstrap resample: another Hessian
