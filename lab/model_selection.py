@@ -23,7 +23,8 @@ class CrossValidation(NamedTuple):
     train_mse, validation_mse: (E, k) mean squared errors on each fold's
         training and held-out samples.
     mean_validation: (E,) the average over folds, what is minimised.
-    best: index of the chosen penalty (the first of equal minima).
+    best: index of the chosen penalty (the first of equal minima); -1 where no score is finite (traced: eagerly
+        that is refused), and best_l2 then NaN.
     """
 
     l2: jax.Array
@@ -34,7 +35,7 @@ class CrossValidation(NamedTuple):
 
     @property
     def best_l2(self):
-        return self.l2[self.best]
+        return jnp.where(self.best >= 0, self.l2[self.best], jnp.nan)
 
 
 def fold_masks(n: int, k: int) -> np.ndarray:
@@ -80,8 +81,8 @@ def ridge_cv(X, y, l2, k: int = 5, intercept: bool = True) -> CrossValidation:
         raise ValueError(f"the penalties l2 = {np.asarray(l2)[np.asarray(failed)]} give non-finite validation "
                          f"errors (N l2 beyond what {X.dtype} holds, or data that overflow it): drop them.")
     # traced: a penalty whose score is NaN is never the one chosen (argmin would return the NaN's index)
-    return CrossValidation(l2, train, validation, mean_validation, jnp.argmin(jnp.where(failed, jnp.inf,
-                                                                                         mean_validation)))
+    best = jnp.argmin(jnp.where(failed, jnp.inf, mean_validation))
+    return CrossValidation(l2, train, validation, mean_validation, jnp.where(jnp.all(failed), -1, best))
 
 
 def _refuse_penalties_outside(l2, dtype):

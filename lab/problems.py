@@ -79,7 +79,8 @@ def _regression_body(key, kappa, noise, *, n, d, intercept, dtype):
     basis = linalg.qr(jnp.concatenate([first, gaussian], axis=1))[0][:, intercept:]
     rotation = linalg.qr(square)[0]
     exponents = jnp.linspace(0.0, 1.0, d, dtype=dtype) if d > 1 else jnp.ones(1, dtype)
-    singular = jnp.sqrt(n * jnp.asarray(kappa, dtype) ** (-exponents))
+    kappa = jnp.asarray(kappa, dtype)  # below 1 (traced: no check saw it) another problem: NaN data instead
+    singular = jnp.sqrt(n * kappa ** (-exponents)) * jnp.where(kappa >= 1, 1, jnp.nan)
     X = (basis * singular) @ rotation.T
     y = design(X, intercept) @ a_true + noise * noise_draw
     return X, y
@@ -135,7 +136,8 @@ def _classification(key, separation, kappa, *, n, d, dtype):
     direction = jax.random.normal(k_dir, (d,), dtype)
     direction = direction / jnp.linalg.norm(direction)
     X = jax.random.normal(k_x, (n, d), dtype) + jnp.outer(y - 0.5, separation * direction)
-    return X * jnp.asarray(kappa, dtype) ** (-jnp.linspace(0.0, 1.0, d, dtype=dtype) / 2), y
+    kappa = jnp.asarray(kappa, dtype)  # below 1 (traced: no check saw it) another problem: NaN features instead
+    return X * kappa ** (-jnp.linspace(0.0, 1.0, d, dtype=dtype) / 2) * jnp.where(kappa >= 1, 1, jnp.nan), y
 
 
 def standardize(X):

@@ -130,7 +130,8 @@ def largest_resolved_kappa(dtype) -> float:
 def stability_threshold(L):
     """2 / L: gradient descent on a quadratic converges iff 0 < eta < 2 / L."""
     _curvature(L)
-    return 2.0 / _arrays(L)
+    L = _arrays(L)
+    return _within(L > 0, 2.0 / L)
 
 
 def sharpness_threshold(learning_rate):
@@ -146,7 +147,8 @@ def best_learning_rate(L, mu):
     _curvatures(L, mu)
     L, mu = _arrays(L, mu)
     where = jnp.where if isinstance(L, jax.Array) or isinstance(mu, jax.Array) else np.where  # numbers stay float64
-    return 2.0 / (L + where((mu < 0) & (mu >= -_mu_rounding(L, mu)), 0, mu))
+    convex = (L > 0) & (mu >= -_mu_rounding(L, mu)) & (mu <= L)
+    return _within(convex, 2.0 / (L + where((mu < 0) & convex, 0, mu)))
 
 
 def contraction(learning_rate, L, mu):
@@ -159,7 +161,8 @@ def contraction(learning_rate, L, mu):
                          "are they swapped?")
     _validate.learning_rate("learning_rate", learning_rate)
     learning_rate, L, mu = _arrays(learning_rate, L, mu)
-    return jnp.maximum(jnp.abs(1 - learning_rate * mu), jnp.abs(1 - learning_rate * L))
+    return _within((learning_rate > 0) & (mu <= L),
+                   jnp.maximum(jnp.abs(1 - learning_rate * mu), jnp.abs(1 - learning_rate * L)))
 
 
 def optimal_rate(kappa):
@@ -175,7 +178,7 @@ def optimal_rate(kappa):
                          "kappa = L / (the smallest non-zero eigenvalue), e.g. from spectrum.row_space(spec).")
     _validate.real_values("kappa", kappa, lambda v: v >= 1, "must be >= 1 (L / mu)")
     kappa = _arrays(kappa)
-    return (kappa - 1) / (kappa + 1)
+    return _within(kappa >= 1, (kappa - 1) / (kappa + 1))
 
 
 def _positive_infinity(values):
@@ -229,7 +232,7 @@ def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
     rate = jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det)))
     # NaN curvature (traced): no rate, not sqrt(beta)
     rate = jnp.max(jnp.where(jnp.isnan(disc), jnp.nan, rate), axis=-1)
-    return _with_momentum(beta, rate)
+    return _with_momentum(beta, _within(learning_rate > 0, rate))
 
 
 def heavy_ball_optimal(L, mu):
@@ -241,9 +244,9 @@ def heavy_ball_optimal(L, mu):
     """
     _curvatures(L, mu, strongly_convex=True)
     L, mu = _arrays(L, mu)
-    root_kappa = jnp.sqrt(L / mu)
+    root_kappa = jnp.sqrt(_within((mu > 0) & (mu <= L), L / mu))
     rate = (root_kappa - 1) / (root_kappa + 1)
-    return 4.0 / (jnp.sqrt(L) + jnp.sqrt(mu)) ** 2, rate**2, rate
+    return _within(jnp.isfinite(rate), 4.0 / (jnp.sqrt(L) + jnp.sqrt(mu)) ** 2), rate**2, rate
 
 
 def predicted_iterations(rate, initial_gap, tolerance):
@@ -263,7 +266,9 @@ def predicted_iterations(rate, initial_gap, tolerance):
 def _predicted_iterations(rate, initial_gap, tolerance):
     steps = jnp.log(tolerance / initial_gap) / (2 * jnp.log(rate))
     done = initial_gap <= tolerance
-    return jnp.where(done, 0, jnp.where(rate == 0, 1, jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 1), jnp.inf)))
+    iterations = jnp.where(done, 0, jnp.where(rate == 0, 1, jnp.where(rate < 1, jnp.maximum(jnp.ceil(steps), 1),
+                                                                        jnp.inf)))
+    return jnp.where((initial_gap >= 0) & (tolerance > 0), iterations, jnp.nan)  # traced: no check saw them
 
 
 def _components(spec: Spectrum, start, optimum_params):
@@ -428,7 +433,17 @@ def _mu_rounding(L, mu):
     problem it accepts passes. eps: the least precise float among L and mu (float64 for Python numbers)."""
     eps = max([float(jnp.finfo(d).eps) for d in (getattr(v, "dtype", None) for v in (L, mu))
                if d is not None and jnp.issubdtype(d, jnp.floating)], default=float(np.finfo(np.float64).eps))
-    return float(np.sqrt(eps)) * (jnp.abs(L) if isinstance(L, jax.core.Tracer) else np.abs(L))
+    if isinstance(L, jax.Array):
+        return float(np.sqrt(eps)) * jnp.abs(L)
+    scale = np.abs(L)  # a Python number stays one (weakly typed: no float64 beside a float32 mu under strict promotion)
+    return float(np.sqrt(eps)) * (float(scale) if np.ndim(scale) == 0 else scale)
+
+
+def _within(domain, value):
+    """`value` where `domain` holds, NaN elsewhere: traced inputs outside a formula's domain, which the eager checks
+    refuse, give no plausible number (numbers stay numpy float64)."""
+    where = jnp.where if isinstance(value, jax.Array) or isinstance(domain, jax.Array) else np.where
+    return where(domain, value, np.nan)
 
 
 def _arrays(*values):

@@ -1285,6 +1285,31 @@ def test_traced_values_no_check_can_see_give_nan_not_a_plausible_number():
         float(scheduled(learning_rate_over_edge=0.9, schedule=3).final_gap), rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_traced_values_outside_a_formulas_domain_give_nan_not_another_problem(dtype):
+    """Under jit, values the eager checks refuse gave plausible numbers: kappa = 0.5 built data of kappa 2 (L 4),
+    an all-NaN cross-validation chose l2[0], 2/(L + mu) at mu < 0 was 1.33 (above the edge 2/L = 1), 2/L at L < 0
+    -1, (kappa - 1)/(kappa + 1) at kappa 0.5 -0.33, the rate at a learning rate -0.5 2.28, 0 iterations from a
+    negative gap."""
+    X, y = jax.jit(lambda k: problems.regression(jax.random.key(0), 40, 4, k, dtype=dtype))(0.5)
+    assert np.isnan(X).all() and np.isnan(y).all()
+    X, _ = jax.jit(lambda k: problems.classification(jax.random.key(0), 40, 4, kappa=k, dtype=dtype))(0.5)
+    assert np.isnan(X).all()
+    X, y = jax.jit(lambda k: problems.regression(jax.random.key(0), 40, 4, k, dtype=dtype))(3.0)
+    assert np.isfinite(X).all()  # kappa >= 1 as before
+    scores = jax.jit(model_selection.ridge_cv)(X, y.at[4].set(np.nan), jnp.asarray([0.0, 0.1, 1.0], dtype))
+    assert int(scores.best) == -1 and np.isnan(scores.best_l2)
+    values = jax.jit(lambda x: jnp.stack([
+        spectrum.best_learning_rate(2.0, -x), spectrum.stability_threshold(-x), spectrum.optimal_rate(x),
+        spectrum.momentum_rate(-x, 0.5, jnp.ones(2, dtype)), spectrum.predicted_iterations(0.5, -x, 1e-6),
+        spectrum.contraction(-x, 2.0, 1.0), spectrum.heavy_ball_optimal(x, 1.0)[0]]))(jnp.asarray(0.5, dtype))
+    assert np.isnan(values).all(), values
+    valid = jax.jit(lambda x: jnp.stack([  # inside the domain: the formulas
+        spectrum.best_learning_rate(2.0, x), spectrum.stability_threshold(x), spectrum.optimal_rate(1 / x),
+        spectrum.predicted_iterations(0.5, x, 1e-6), spectrum.contraction(x, 2.0, 1.0)]))(jnp.asarray(0.5, dtype))
+    np.testing.assert_allclose(valid, [0.8, 4.0, 1 / 3, 10.0, 0.5], rtol=1e-6)
+
+
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
