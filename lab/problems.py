@@ -464,7 +464,8 @@ def _minimum(criterion, data, found: reference.Reference, curvature: spectrum.Sp
     where it vanishes but f falls further along a* or the Hessian's flattest direction (either sign, in steps of
     1 + ||a*||; `reference.still_falls`): where f flattens out with no finite minimum (exp(-a), logistic
     regression on separable classes without a penalty) or where a degenerate stationary point is no minimum (a^3).
-    The lab's quadratics need no probe: where their gradient vanishes is a minimum."""
+    The lab's quadratics need no probe: where their gradient vanishes is a minimum. INVALID_DATA, whatever the
+    search found, for data `_check_data` would refuse (`_invalid`)."""
     eps = jnp.finfo(curvature.eigenvalues.dtype).eps
     finite = jnp.all(jnp.isfinite(curvature.eigenvalues))
     saddle = curvature.mu < -jnp.sqrt(eps) * jnp.abs(curvature.L)
@@ -474,7 +475,22 @@ def _minimum(criterion, data, found: reference.Reference, curvature: spectrum.Sp
     status = jnp.where(converged & ~finite, reference.NOT_FINITE,
                        jnp.where(converged & saddle, reference.NOT_A_MINIMUM,
                                  jnp.where(converged & falls, reference.FALLS_FURTHER, found.status)))
+    status = jnp.where(_invalid(criterion, data), reference.INVALID_DATA, status)
     return found._replace(status=status.astype(found.status.dtype))
+
+
+def _invalid(criterion, data):
+    """Whether `Data` are what `_check_data` refuses by value (traced, no check saw them): l2 < 0, logistic labels
+    outside {0, 1}, negative Poisson counts; False for other data."""
+    if not isinstance(data, Data):
+        return False
+    base = _unwrapped(criterion)
+    invalid = jnp.asarray(data.l2) < 0
+    if base is criteria.logistic:
+        invalid |= jnp.any(data.y * (1 - data.y) != 0)
+    if base is criteria.poisson:
+        invalid |= jnp.any(data.y < 0)
+    return invalid
 
 
 def _curvature_change(criterion, data, found: reference.Reference, curvature: spectrum.Spectrum):

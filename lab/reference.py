@@ -244,9 +244,12 @@ PATIENCE = 10  # L-BFGS iterations without progress (`_lower`), once below tol, 
 
 # How a reference was found, and how its search ended: small integers, so they live in arrays under jit.
 METHODS = ("closed_form", "newton", "lbfgs")
+# invalid_data: traced data that the eager checks of `lab.problems.problem` refuse (logistic labels outside {0, 1},
+# negative Poisson counts, l2 < 0), whatever the search found.
 STATUSES = ("converged", "max_iter", "stalled", "not_a_descent_direction", "not_finite", "not_a_minimum",
-            "falls_further")
-CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE, NOT_A_MINIMUM, FALLS_FURTHER = range(len(STATUSES))
+            "falls_further", "invalid_data")
+(CONVERGED, MAX_ITER, STALLED, NOT_DESCENT, NOT_FINITE, NOT_A_MINIMUM, FALLS_FURTHER,
+ INVALID_DATA) = range(len(STATUSES))
 
 
 class Reference(NamedTuple):
@@ -527,6 +530,8 @@ def check(found: Reference, what: str = "the reference optimum") -> Reference:
         NOT_DESCENT: "the Hessian is not positive definite there (negative curvature: a non-convex criterion; or "
                      "singular: a linear or piecewise-linear one, with no minimum or no gradient that vanishes): use "
                      "method='lbfgs', and a penalty (l2 > 0) for a criterion unbounded below",
+        INVALID_DATA: "the data are not the criterion's (logistic labels outside {0, 1}, negative counts, l2 < 0): "
+                      "build the problem eagerly (lab.problems.problem), whose checks say which",
         NOT_FINITE: "f, its gradient or its Hessian is NaN or infinite there: check the criterion and the data "
                     "(features near the float32 range overflow: standardize them, or compute in float64)",
     }[status]

@@ -1310,6 +1310,21 @@ def test_traced_values_outside_a_formulas_domain_give_nan_not_another_problem(dt
     np.testing.assert_allclose(valid, [0.8, 4.0, 1 / 3, 10.0, 0.5], rtol=1e-6)
 
 
+def test_traced_data_the_checks_refuse_give_the_status_invalid_data_not_an_optimum():
+    """Under jit, logistic labels 0 and 2 gave a "converged" optimum with f* = -0.91 (a log-likelihood is >= 0),
+    ridge with l2 = -0.05 (H still positive definite) "max_iter", negative Poisson counts an optimum."""
+    X = np.column_stack([np.ones(N), _X()])
+    labels = jnp.asarray(2.0 * (_X()[:, 0] > 0))
+    status = lambda criterion, y, l2: int(jax.jit(lambda y, l2: problems.problem(  # noqa: E731
+        criterion, criteria.Data(jnp.asarray(X), y, l2)).reference.status)(y, l2))
+    assert status(criteria.logistic, labels, jnp.asarray(0.1)) == reference.INVALID_DATA
+    assert status(criteria.logistic, labels / 2, jnp.asarray(0.1)) == reference.CONVERGED
+    assert status(criteria.ridge, jnp.asarray(_y()), jnp.asarray(-0.05)) == reference.INVALID_DATA
+    assert status(criteria.ridge, jnp.asarray(_y()), jnp.asarray(0.05)) == reference.CONVERGED
+    assert status(criteria.poisson, labels - 1, jnp.asarray(0.1)) == reference.INVALID_DATA
+    assert status(criteria.poisson, labels, jnp.asarray(0.1)) == reference.CONVERGED
+
+
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
