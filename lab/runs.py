@@ -314,12 +314,22 @@ def optimize(problem: problems.Problem, num_steps: int, learning_rate, optimizer
     outcome, trace = _optimize(problem, start, tolerance, hyper, batches, optimizer=optimizer, num_steps=num_steps,
                                record_every=record_every, record_path=_validate.flag("record_path", record_path))
     if _validate.is_concrete(outcome.iterations_resolved) and not bool(outcome.iterations_resolved):
-        rounding = RESOLVED_TOLERANCE * float(jnp.finfo(outcome.gap.dtype).eps * abs(problem.reference.value))
-        warnings.warn(f"tolerance * initial_gap = {float(tolerance * outcome.initial_gap):.3g} lies within "
-                      f"{RESOLVED_TOLERANCE:g} eps |f*| = {rounding:.3g} of 0 ({outcome.gap.dtype}): f - f* is not "
-                      "told apart from rounding there, so `iterations` counts rounding and comes early. Raise "
-                      f"tolerance{', or use float64' if outcome.gap.dtype != np.float64 else ''}.", stacklevel=2)
+        rounding = RESOLVED_TOLERANCE * float(jnp.finfo(outcome.gap.dtype).eps) * abs(float(problem.reference.value))
+        warn_unresolved(False, outcome.gap.dtype, f" = {float(tolerance) * float(outcome.initial_gap):.3g}",
+                        f" = {rounding:.3g}")
     return outcome, trace
+
+
+def warn_unresolved(resolved, dtype, gap="", rounding=""):
+    """Warn, as the caller's caller, where runs' `Outcome.iterations_resolved` is false; gap, rounding: one run's
+    tolerance * initial_gap and RESOLVED_TOLERANCE eps |f*|, said where given."""
+    resolved = np.asarray(resolved)
+    if resolved.all():
+        return
+    warnings.warn(f"tolerance * initial_gap{gap} lies within {RESOLVED_TOLERANCE:g} eps |f*|{rounding} of 0 for "
+                  f"{resolved.size - np.count_nonzero(resolved)} of {resolved.size} runs ({np.dtype(dtype)}): f - f* "
+                  "is not told apart from rounding there, so their `iterations` count rounding and come early. Raise "
+                  f"the tolerance{', or use float64' if np.dtype(dtype) != np.float64 else ''}.", stacklevel=3)
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "num_steps", "record_every", "record_path"))

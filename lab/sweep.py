@@ -114,7 +114,8 @@ def sweep(run, axes: dict, *, max_bytes: int | None = None, chunk: bool = True, 
     outputs = {name: np.transpose(x, given_order + list(range(len(mapped), x.ndim))).reshape(
         grid_shape + x.shape[len(mapped):]) for name, x in outputs.items()}
     warn_unconverged(outputs)
-    warn_unresolved(outputs)
+    if "iterations_resolved" in outputs:  # runs that return an Outcome
+        runs.warn_unresolved(outputs["iterations_resolved"], outputs["initial_gap"].dtype)
     provenance = describe(run, axes, devices, config) | ({"checkpoint_key": key} if key else {})
     return Results(axes, outputs, provenance, run.optimizer_name, run.problem_name)
 
@@ -237,18 +238,6 @@ def warn_unconverged(outputs: dict, stacklevel: int = 3):
         warnings.warn(f"the reference optimum was not found for {bad.size} of {np.asarray(status).size} runs "
                       f"({kinds}): their gaps and rates are measured from a wrong f*. Check reference_status and "
                       "reference_gradient_norm; build the problem eagerly (lab.problems.problem) for the reason.",
-                      stacklevel=stacklevel)
-
-
-def warn_unresolved(outputs: dict, stacklevel: int = 3):
-    """Warn when some runs' tolerance lies within f's rounding near f* (`Outcome.iterations_resolved` false)."""
-    resolved = outputs.get("iterations_resolved")
-    if resolved is not None and not np.all(resolved):
-        dtype = np.asarray(outputs["initial_gap"]).dtype
-        warnings.warn(f"tolerance * initial_gap lies within {runs.RESOLVED_TOLERANCE:g} eps |f*| of 0 for "
-                      f"{np.size(resolved) - np.count_nonzero(resolved)} of {np.size(resolved)} runs ({dtype}): "
-                      "f - f* is not told apart from rounding there, so their `iterations` count rounding and come "
-                      f"early. Raise the run's tolerance{', or use float64' if dtype != np.float64 else ''}.",
                       stacklevel=stacklevel)
 
 

@@ -235,7 +235,7 @@ def test_iterations_to_a_tolerance_within_f_rounding_are_flagged_warned_and_draw
     assert bool(exact.iterations_resolved) and bool(resolved.iterations_resolved)
     assert abs(int(resolved.iterations) - int(counted.iterations)) <= 1
     run = runs.CriterionRun(criteria.least_squares, single.data, 1200, resample=False)
-    with pytest.warns(UserWarning, match="10 eps |f\\*| of 0 for 2 of 2 runs \\(float32\\)"):
+    with pytest.warns(UserWarning, match=r"10 eps \|f\*\| of 0 for 2 of 2 runs \(float32\)"):
         grid = sweep.sweep(run, {"learning_rate_over_edge": np.array([0.5, 0.9]), "seed": np.array([0])},
                            progress=False)
     figure = plots.iterations_vs_learning_rate(grid)
