@@ -23,6 +23,7 @@ stay those of the whole criterion.
 import dataclasses
 import functools
 import inspect
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -237,9 +238,26 @@ def run(criterion, data, init, optimum: Optimum, num_steps: int, optimizer=optax
     _check_start_value(criterion, data, init, optimum)
     if batches is not None:
         check_row_mean(criterion, data, init)
-    return _run(criterion, optimizer, num_steps, _validate.flag("record_path", record_path),
-                _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches,
-                opt_state)
+    trace = _run(criterion, optimizer, num_steps, _validate.flag("record_path", record_path),
+                 _validate.flag("return_state", return_state), data, init, optimum, growth, hyperparams, batches,
+                 opt_state)
+    _warn_if_below(trace.gap, optimum.value)
+    return trace
+
+
+def _warn_if_below(gap, best):
+    """Warn where a concrete run's f(a_t) fell below best = f* by more than sqrt(eps) (1 + |f*|), the bound
+    `optimum` holds a minimiser's gradient to: then f* is not the minimum (a plain `Optimum` of any point is
+    accepted), and every gap, distance and rate is measured from another point."""
+    if not _validate.is_concrete(gap, best):
+        return
+    gap, best = np.asarray(gap), float(best)
+    lowest = np.nanmin(gap, initial=np.inf)
+    if lowest < -np.sqrt(float(jnp.finfo(gap.dtype).eps)) * (1 + abs(best)):
+        warnings.warn(f"f(a_t) fell {-lowest:.3g} below optimum.value = {best:.6g} (at t = {int(np.nanargmin(gap))}): "
+                      "it is not the minimum, so the gaps, distances and rates are measured from another point. "
+                      "Pass descent.optimum(criterion, params, data), which checks a minimiser, or a "
+                      "lab.reference.Reference (lab.problems.problem finds one).", stacklevel=3)
 
 
 def check_optimizer(optimizer, hyperparams=("learning_rate",)):

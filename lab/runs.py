@@ -642,7 +642,7 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
                          THEORY_KINDS.index("nesterov" if nesterov else "heavy ball")).astype(jnp.int32)
     predicted = spectrum.predicted_iterations(rate, 1.0, tolerance)
     reference_norm = jnp.linalg.norm(problem.reference.params)
-    return Outcome(
+    outcome = Outcome(
         gap=gap[::record_every],
         distance=distance[::record_every],
         initial_gap=gap[0],
@@ -668,6 +668,22 @@ def summarise(trace: descent.Trace, problem: problems.Problem, learning_rate, to
         record_every=jnp.asarray(record_every, jnp.int32),
         tolerance=jnp.asarray(tolerance, gap.dtype),
     )
+    return _without_measurements(outcome, problem.reference.status == reference.INVALID_DATA)
+
+
+def _without_measurements(outcome: Outcome, invalid) -> Outcome:
+    """Where `invalid` (traced data `problems.problem`'s checks would refuse: `reference.INVALID_DATA`), every
+    measurement and theory NaN and every count -1: they were read against a minimum that is none (logistic l2 < 0
+    under jit gave a final gap of -4e14). The step size, the tolerance and the statuses stay as given."""
+    kept = ("learning_rate", "tolerance", "reference_status", "record_every", "theory_kind")
+    nan = jnp.where(invalid, jnp.nan, 0.0)  # x + nan: x, or NaN (one scalar select, not one per field)
+
+    def blank(value):
+        if jnp.issubdtype(value.dtype, jnp.floating):
+            return value + nan.astype(value.dtype)
+        return value & ~invalid if value.dtype == bool else jnp.where(invalid, -1, value).astype(value.dtype)
+
+    return outcome._replace(**{name: blank(value) for name, value in outcome._asdict().items() if name not in kept})
 
 
 RESOLVED_TOLERANCE = 10  # a target gap within this many eps |f*| of 0 is not told apart from rounding

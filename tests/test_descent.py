@@ -42,6 +42,21 @@ def test_below_the_edge_gradient_descent_reaches_the_closed_form(problem):
     np.testing.assert_allclose(trace.params, problem[1].params, atol=1e-5)
 
 
+def test_a_plain_optimum_that_is_not_the_minimum_is_warned_about(problem):
+    """An `Optimum` of any point is accepted (only `descent.optimum` checks): a run that falls below its value,
+    here 9e-3 below, measured gaps of -9e-3 and distances from the wrong point, silently."""
+    data, optimum, spec, start = problem
+    off = optimum.params + 0.1 / np.sqrt(optimum.params.size)
+    wrong = descent.Optimum(off, criteria.least_squares(off, data))
+    learning_rate = 0.9 * spectrum.stability_threshold(spec.L)
+    with pytest.warns(UserWarning, match=r"fell 0.0\d+ below optimum.value .*it is not the minimum"):
+        trace = descent.gradient_descent(criteria.least_squares, data, start, wrong, learning_rate, NUM_STEPS)
+    assert float(trace.gap[-1]) == pytest.approx(-float(wrong.value - optimum.value), rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the true minimum, reached to rounding: no warning
+        descent.gradient_descent(criteria.least_squares, data, start, optimum, learning_rate, NUM_STEPS)
+
+
 def test_above_the_edge_gradient_descent_diverges_and_is_frozen(problem):
     trace = gd(problem, 1.1)
     assert trace.diverged

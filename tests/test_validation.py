@@ -1325,6 +1325,23 @@ def test_traced_data_the_checks_refuse_give_the_status_invalid_data_not_an_optim
     assert status(criteria.poisson, labels, jnp.asarray(0.1)) == reference.CONVERGED
 
 
+def test_a_run_on_traced_data_the_checks_refuse_measures_nothing():
+    """Logistic with l2 < 0 under jit read a final gap of -4e14 and 'not diverged' against a minimum that is none:
+    every measurement NaN and every count -1 now, beside the status; valid data keep their numbers."""
+    X = np.column_stack([np.ones(N), _X()])
+    optimize = jax.jit(lambda l2: runs.optimize(problems.problem(criteria.logistic, criteria.Data(
+        jnp.asarray(X), jnp.asarray(_y()), l2)), 50, 1.0)[0])
+    bad, good = optimize(jnp.asarray(-0.5)), optimize(jnp.asarray(0.1))
+    assert int(bad.reference_status) == reference.INVALID_DATA and int(good.reference_status) == reference.CONVERGED
+    for name in ("gap", "distance", "initial_gap", "final_gap", "final_distance", "measured_rate", "L", "mu",
+                 "theory_edge_learning_rate", "predicted_rate"):
+        assert np.all(np.isnan(bad._asdict()[name])), name
+        assert np.all(np.isfinite(good._asdict()[name])), name
+    assert int(bad.iterations) == int(bad.predicted_iterations) == int(bad.diverged_at) == -1
+    assert not bad.diverged and not bad.iterations_resolved and float(bad.learning_rate) == 1.0
+    assert int(good.iterations) > 0 and float(good.final_gap) < 1e-6
+
+
 def test_a_stability_map_draws_the_edges_of_its_own_slice_and_refuses_others():
     """Edges over l2 drawn on a map at l2 = 0 put the markers of l2 = 0.1 on its rows, unlabelled, before."""
     run = runs.LinearRegressionRun(n=30, d=2, num_steps=50, criterion="ridge")
