@@ -45,7 +45,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
     converged = first["iterations"] >= 0
     every_converged = result["iterations"] >= 0
     ratios = result["L_start"][0] / result["L"][0]
-    near = np.abs(result["learning_rate"] / spectrum.stability_threshold(result["L"]) - 1) < 0.01  # near a*'s edge
+    over_edge = result["learning_rate"] / spectrum.stability_threshold(result["L"])  # in units of a*'s 2/L
+    near = np.abs(over_edge - 1) < 0.01  # near a*'s edge
     numbers = dict(
         num_steps=size(SIZES, "num_steps", quick),
         L_start=float(first["L_start"][0]), L_optimum=float(first["L"][0]),
@@ -64,6 +65,8 @@ def reproduce(out="figures", quick=False, dtype="float64", seed=0):
             converged_fraction=every_converged.mean(axis=1).tolist(),
             # within 1 % of the local edge a run converges too slowly to reach the tolerance in T steps
             runs_within_1_percent_of_the_local_edge=int(near.sum()),
+            near_edge=dict(learning_rate_over_local_edge=over_edge[near].tolist(),
+                           converged=every_converged[near].tolist()),
             others_converged_iff_learning_rate_below_two_over_L_optimum=bool(np.all(
                 (every_converged == (result["learning_rate"] < spectrum.stability_threshold(result["L"])))[~near])),
         ),

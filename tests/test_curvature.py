@@ -42,6 +42,9 @@ def test_stability_is_decided_by_the_curvature_where_the_path_ends(quick):
     assert (sets["count"] == curvature.SIZES["seeds"][1]
             and sets["others_converged_iff_learning_rate_below_two_over_L_optimum"])
     assert sets["L_start_over_L_optimum"]["low"] > 1 and sets["converged_fraction"][:2] == [1.0, 1.0]
+    near = sets["near_edge"]["learning_rate_over_local_edge"]
+    assert len(near) == len(sets["near_edge"]["converged"]) == sets["runs_within_1_percent_of_the_local_edge"]
+    assert all(abs(c - 1) < 0.01 for c in near)
 
 
 def test_a_learning_rate_past_the_local_edge_oscillates_without_growing_and_is_not_stable():

@@ -330,6 +330,14 @@ def test_heavy_ball_oscillating_on_the_rounding_floor_keeps_its_rate():
     assert np.isnan(outcome.measured_rate) and float(outcome.predicted_rate) == pytest.approx(np.sqrt(0.5))
 
 
+def test_the_rate_resolution_of_a_float64_curve_at_the_floor_in_60_steps_is_3e_5():
+    """The example in `runs.rate_resolution`'s docstring and the README's Outcome fields."""
+    rate = (descent.ROUNDING * np.finfo(np.float64).eps) ** (1 / 60)  # the clean tail's floor after 60 steps
+    curve = jnp.maximum(jnp.asarray(rate ** np.arange(200.0)), 1e-17)
+    assert f"{float(runs.rate_resolution(curve, -1, 0.0)):.0e}" == "3e-05"
+    assert float(runs.measured_rate(curve, -1, 0.0)) == pytest.approx(rate, rel=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_rate_resolution_bounds_what_rounding_does_to_the_measured_rate(dtype):
     """Gradient descent on (a - a*)^T H (a - a*) / 2 computed in the dtype (a* of norm 10; H = I, and kappa = 100,

@@ -46,6 +46,17 @@ def test_the_numbers_are_those_of_the_experiment():
     assert [float(low), float(high)] == pytest.approx(numbers["two_over_L_range"], abs=0.005)
     assert max(numbers["reference_gradient_norm"]) <= float(re.search(r"gradient norm at most ([\d.e-]+\d)",
                                                                       SECTION).group(1))
+    kappa, worst = np.asarray(numbers["condition_number"]), int(np.argmin(ratios))
+    low, stated = re.search(r"the one at ([\d.]+) % low has κ ≈ ([\d,]+), the largest but\s+one", SECTION).groups()
+    assert float(low) == pytest.approx(100 * (1 - ratios[worst]), abs=0.05)
+    assert kappa[worst] == pytest.approx(float(stated.replace(",", "")), rel=0.05) and np.sum(kappa > kappa[worst]) == 1
+
+
+def test_curvatures_one_run_near_its_edge_is_as_the_readme_says():
+    sets = json.loads((ROOT / "figures" / "curvature.json").read_text())["data_sets"]
+    assert re.search(r"the one run\s+closer \(just below its edge\) had not yet reached the tolerance", README)
+    assert sets["runs_within_1_percent_of_the_local_edge"] == 1 and sets["near_edge"]["converged"] == [False]
+    assert 0.99 < sets["near_edge"]["learning_rate_over_local_edge"][0] < 1
 
 
 # A number the README states, followed by the JSON value it comes from:
