@@ -38,6 +38,19 @@ def test_momentum_edges_are_measured_on_their_formulas_within_0_05_percent(neste
         edges["theory_rate"].ravel()[1:]).all()
 
 
+@pytest.mark.parametrize("num_steps", [5, 10])
+def test_a_short_run_reads_the_edge_high_by_at_most_the_readmes_bound(num_steps):
+    # The README's claim: with T steps the measured edge lies up to (r^(1/2T) - 1)/2 above 2/L, r the initial gap
+    # over the top mode's part of it (tr H / L from the probe start a* + every unit eigenvector): a few percent here.
+    kappa = np.array([10.0, 100.0])
+    edges = stability.edge_and_best(runs.LinearRegressionRun(n=40, d=5, num_steps=num_steps), {"kappa": kappa},
+                                    find_best=False)["edge"].ravel()
+    for k, edge in zip(kappa, edges):
+        h = np.asarray(problems.regression_problem(jax.random.key(0), 40, 5, k).spectrum.eigenvalues)  # seed 0's
+        bound = ((h.sum() / h.max()) ** (1 / (2 * num_steps)) - 1) / 2
+        assert 1.004 < edge <= 1 + bound + 1e-3, (k, edge, bound)  # high, within the bound and the bisection's rtol
+
+
 # u_k(t) written out from optax's documentation, independently of lab.runs.Scheduled
 def units(num_steps):
     t = np.arange(num_steps)
