@@ -223,10 +223,14 @@ def momentum_rate(learning_rate, beta, eigenvalues, nesterov=False):
                          f"{eigenvalues!r}: pass jnp.atleast_1d(h) for one.")
     _validate.real_values("eigenvalues", eigenvalues, lambda v: True, "must be finite (the Hessian's)")
     beta, eigenvalues = _arrays(beta, eigenvalues)
-    x = 1 - learning_rate * eigenvalues
-    trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - learning_rate * eigenvalues)
+    u = learning_rate * eigenvalues
+    x = 1 - u
+    trace = jnp.where(nesterov, (1 + beta) * x, 1 + beta - u)
     det = jnp.where(nesterov, beta * x, beta * jnp.ones_like(x))
-    disc = trace**2 - 4 * det
+    # trace^2 - 4 det, factored so that (1 + beta)^2 - 4 beta = (1 - beta)^2 does not cancel: written out, float32
+    # at beta = 0.9999 read a flat mode's rate 1 as sqrt(beta) (a negative discriminant from rounding)
+    disc = jnp.where(nesterov, x * ((1 - beta) ** 2 - (1 + beta) ** 2 * u),
+                     (u - (1 - jnp.sqrt(beta)) ** 2) * (u - (1 + jnp.sqrt(beta)) ** 2))
     root = jnp.sqrt(jnp.abs(disc))
     real = jnp.maximum(jnp.abs(trace + root), jnp.abs(trace - root)) / 2
     rate = jnp.where(disc >= 0, real, jnp.sqrt(jnp.abs(det)))

@@ -269,3 +269,21 @@ def test_the_formulas_refuse_lists_of_text_clearly():
         spectrum.stability_threshold(["a", "b"])
     with pytest.raises(ValueError, match="kappa must be a real number"):
         spectrum.optimal_rate(["a"])
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_a_flat_modes_momentum_rate_is_one_in_float32_with_beta_near_one(nesterov):
+    """A zero eigenvalue does not contract (z = 1 is a root of z^2 - (1 + beta) z + beta): written out,
+    (1 + beta)^2 - 4 beta cancelled in float32 and read it as sqrt(beta), 0.99995 at beta = 0.9999; the other roots
+    as numpy's."""
+    h = jnp.asarray([0.0, 0.5, 1.0], jnp.float32)
+    for beta in (0.999, 0.9999, 0.99999):
+        rate = spectrum.momentum_rate(jnp.float32(0.1), jnp.float32(beta), h, nesterov)
+        assert rate.dtype == jnp.float32 and float(rate) == pytest.approx(1.0, abs=4 * float(np.finfo(np.float32).eps))
+    rng = np.random.default_rng(0)
+    for beta, eta in zip(rng.uniform(0, 0.999, 50), rng.uniform(0.01, 3, 50)):
+        h = rng.uniform(0, 1, 4)
+        x = 1 - eta * h
+        trace, det = ((1 + beta) * x, beta * x) if nesterov else (1 + beta - eta * h, beta * np.ones(4))
+        expected = max(np.abs(np.roots([1, -t, d])).max() for t, d in zip(trace, det))
+        assert float(spectrum.momentum_rate(eta, beta, jnp.asarray(h), nesterov)) == pytest.approx(expected, rel=1e-12)
