@@ -63,7 +63,8 @@ class Outcome(NamedTuple):
     predicted_iterations: iterations to the tolerance at that rate (-1: never, or no theory).
     reference_gradient_norm: ||grad f(a*)|| of the reference the gaps are measured from.
     reference_status: how its search ended, an index into `lab.reference.STATUSES` (0: converged);
-        a sweep and the edge search warn when it is not 0, since the gaps then mean nothing.
+        a sweep and the edge search warn when it is not 0, since the gaps then mean nothing. Where it is
+        `reference.INVALID_DATA` (traced data the checks refuse) every measurement and theory is NaN, every count -1.
     record_every: the curves hold iterations 0, k, 2k, ... (k = record_every).
     tolerance: `iterations` counts steps to gap <= tolerance * initial_gap.
     """
